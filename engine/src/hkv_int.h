@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hkv_int.h - private interface shared by the engine's source files.
+ *
+ * The store directory:
+ *
+ *   DIR/LOCK           flock()ed exclusively by the one process that has the store open
+ *   DIR/index/         the LMDB environment (data.mdb, lock.mdb)
+ *   DIR/vlog/NNNNNNNN.seg   value-log segments (see vlog.c)
+ *
+ * LMDB named databases:
+ *
+ *   name     key                                   value
+ *   -------  ------------------------------------  -------------------------------------
+ *   info     ASCII name                            "format" u32, "version" u64, "next_id" u64
+ *   keys     ekey(user key)                        key record (below)
+ *   elems    id(8 BE) + ekey(field or member)      elem record: [member if long] + payload
+ *            id(8 BE) + index(8, sortable i64)     list element bytes
+ *   zidx     id(8 BE) + score(8, sortable) +       empty: the score order of a zset
+ *            ekey(member)
+ *   exp      expire_at(8 BE) + ekey(user key)      empty: keys in order of expiry
+ *   xattr    id(8 BE) + name                       value
+ *   segs     segment id (4 BE)                     struct seg_rec (vlog.c)
+ *
+ * ekey: a byte string of up to EKEY_SHORT (= HKV_ORDER_PREFIX) bytes is its own encoding.
+ * A longer one is encoded as its first EKEY_SHORT bytes followed by a 16-byte hash of the
+ * whole string (EKEY_LONG bytes in all); since no short encoding has that length, the two
+ * never collide. The full bytes are then stored in the record (keys: after the header;
+ * elems: a u16 length and the bytes before the payload). Order is therefore bytewise over
+ * the first EKEY_SHORT bytes, then by hash.
+ *
+ * Key record, little-endian:
+ *
+ *   off  size  field
+ *   ---  ----  -----------------------------------------------------------------
+ *     0     1  type (enum hkv_type)
+ *     1     1  flags: KF_INLINE value follows, KF_VLOG vlog_ref follows, KF_LONGKEY
+ *     2     2  length of the full key if KF_LONGKEY
+ *     4     4  mode
+ *     8     4  uid
+ *    12     4  gid
+ *    16     8  id (never reused)
+ *    24     8  version (store-wide counter, never reused)
+ *    32     8  mtime_ns
+ *    40     8  ctime_ns
+ *    48     8  expire_at (Unix ms, 0 = none)
+ *    56     8  size (string bytes, or element count)
+ *    64     8  list head index (lists), else 0
+ *    72     8  list tail index (one past the last), else 0
+ *    80     -  full key if KF_LONGKEY; then the inline value (KF_INLINE) or a vlog_ref
+ *              (KF_VLOG, VLOG_REF_SIZE bytes)
+ *
+ * Writes: every mutation is a function run inside an LMDB write transaction by hkv_write();
+ * concurrent callers are combined into one transaction (group commit). Such a function must
+ * have no side effects outside the transaction other than those listed in struct wtx, and
+ * may be run again (if another function of the same group fails, the transaction is aborted
+ * and the rest of the group is run again in a fresh one).
+ */
+#ifndef HKV_INT_H
+#define HKV_INT_H
+
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "hkv/engine.h"
+
+#define HKV_FORMAT_VERSION 1
+
+#define EKEY_SHORT HKV_ORDER_PREFIX
+#define EKEY_HASH 16
+#define EKEY_LONG (EKEY_SHORT + EKEY_HASH)
+#define KREC_HDR 80
+#define KEY_ID_LEN 8
+
+/* key record flags */
+#define KF_INLINE 0x01
+#define KF_VLOG 0x02
+#define KF_LONGKEY 0x04
+
+/** struct ekey - the LMDB encoding of a byte string (see the top of this file). */
+struct ekey {
+	size_t len;
+	unsigned char b[EKEY_LONG];
+};
+
+/**
+ * ekey_make() - encode @s of @len bytes (len <= HKV_KEY_MAX) into @ek.
+ * Return: true if the encoding is long (the full bytes must be stored in the record).
+ */
+bool ekey_make(struct ekey *ek, const void *s, size_t len);
+
+/** ekey_is_long() - whether an LMDB key of @len bytes (after any id prefix) is a long one. */
+static inline bool ekey_is_long(size_t len)
+{
+	return len == EKEY_LONG;
+}
+
+/* Big-endian helpers for sortable LMDB keys. */
+static inline void put_be64(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static inline uint64_t get_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static inline void put_be32(unsigned char *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static inline uint32_t get_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/** i64 -> 8 bytes that sort like the integer. */
+static inline void put_sortable_i64(unsigned char *p, int64_t v)
+{
+	put_be64(p, (uint64_t)v ^ (1ull << 63));
+}
+
+static inline int64_t get_sortable_i64(const unsigned char *p)
+{
+	return (int64_t)(get_be64(p) ^ (1ull << 63));
+}
+
+/** double -> 8 bytes that sort like the number (-inf < ... < -0.0 == 0.0 < ... < +inf). */
+void put_sortable_double(unsigned char *p, double d);
+double get_sortable_double(const unsigned char *p);
+
+/** struct vlog_ref - where a string value lives in the value log. */
+struct vlog_ref {
+	uint32_t seg;  /* segment id */
+	uint32_t len;  /* bytes of the whole record on disk */
+	uint64_t off;  /* offset of the record in the segment */
+	uint64_t vlen; /* length of the (uncompressed) value */
+};
+#define VLOG_REF_SIZE 24
+void vlog_ref_encode(unsigned char *p, const struct vlog_ref *r);
+void vlog_ref_decode(const unsigned char *p, struct vlog_ref *r);
+
+/**
+ * struct kmeta - a decoded key record. Pointers borrow from the LMDB value they were decoded
+ * from and are valid until the end of that transaction (or the next write to it).
+ */
+struct kmeta {
+	uint8_t type;
+	uint8_t flags;
+	uint32_t mode, uid, gid;
+	uint64_t id;
+	uint64_t version;
+	int64_t mtime_ns, ctime_ns;
+	int64_t expire_at;
+	uint64_t size;
+	int64_t head, tail;
+	const void *fullkey; /* KF_LONGKEY */
+	size_t fullkey_len;
+	const void *inl;     /* KF_INLINE */
+	size_t inl_len;
+	struct vlog_ref ref; /* KF_VLOG */
+};
+
+/** kmeta_decode() - Return: 0, -HKV_ECORRUPT. */
+int kmeta_decode(const MDB_val *v, struct kmeta *m);
+
+/** kmeta_expired() - whether @m has an expiry at or before @now_ms. */
+static inline bool kmeta_expired(const struct kmeta *m, int64_t now_ms)
+{
+	return m->expire_at && m->expire_at <= now_ms;
+}
+
+struct vlog;
+
+/** struct hkv_counters - statistics, updated with relaxed atomics. */
+struct hkv_counters {
+	atomic_uint_fast64_t reads, writes, commits, syncs, compactions, compact_bytes, expired,
+		crc_errors;
+};
+
+struct wq_item;
+struct rtx_slot;
+
+/** struct hkv - an open store. Fields after open are read-only unless noted. */
+struct hkv {
+	char *dir;
+	struct hkv_options opt;
+	int lock_fd;
+	MDB_env *env;
+	MDB_dbi dbi_info, dbi_keys, dbi_elems, dbi_zidx, dbi_exp, dbi_xattr, dbi_segs;
+	struct vlog *vlog;
+
+	/* read transactions cached per thread; list protected by rtx_lock */
+	pthread_key_t rtx_key;
+	pthread_mutex_t rtx_lock;
+	struct rtx_slot *rtx_all;
+
+	/* group commit queue (wtx.c); everything under wq_lock */
+	pthread_mutex_t wq_lock;
+	pthread_cond_t wq_cond;
+	struct wq_item *wq_head, **wq_tail;
+	bool wq_busy;            /* a leader is running a group */
+	uint64_t version;        /* last version handed out; leader only */
+	uint64_t next_id;        /* next key id; leader only */
+
+	/* background thread */
+	pthread_t bg;
+	bool bg_running;
+	pthread_mutex_t bg_lock;
+	pthread_cond_t bg_cond;
+	bool bg_stop;            /* under bg_lock */
+	atomic_bool dirty;       /* writes since the last flush (everysec) */
+
+	void (*watch)(void *arg, const void *key, size_t klen, uint64_t version);
+	void *watch_arg;
+
+	struct hkv_counters st;
+};
+
+/* store.c */
+int64_t hkv_now_ms(struct hkv *db);
+int64_t hkv_now_ns(struct hkv *db);
+void hkv_log(struct hkv *db, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/**
+ * rtx_begin() - a read transaction for the calling thread (cached and renewed; a nested call
+ * gets a fresh one). Return: 0, -EIO, -ENOMEM.
+ */
+int rtx_begin(struct hkv *db, MDB_txn **txn);
+/** rtx_end() - finish a transaction from rtx_begin(). */
+void rtx_end(struct hkv *db, MDB_txn *txn);
+
+/** info_put_u64() - write a u64 record of the info table. */
+int info_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t val);
+
+/** lmdb_err() - translate an LMDB return code to -errno (MDB_MAP_FULL -> -ENOSPC, ...). */
+int lmdb_err(int rc);
+
+/* wtx.c ------------------------------------------------------------------------------ */
+
+/**
+ * struct wtx - the state of a write transaction, handed to every write function.
+ * @txn:    the LMDB write transaction.
+ * @now_ms: the clock, read once per group.
+ * Touched keys are reported to the watcher after the commit.
+ */
+struct wtx {
+	struct hkv *db;
+	MDB_txn *txn;
+	int64_t now_ms;
+	int64_t now_ns;
+	unsigned char *touched;  /* packed (u16 len, key bytes, u64 version) */
+	size_t touched_len, touched_cap;
+	bool touch_oom;
+};
+
+typedef int (*wtx_fn)(struct wtx *w, void *arg);
+
+/**
+ * hkv_write() - run @fn(@arg) in a write transaction, committed (and, under sync=always,
+ * flushed) before return. Return: @fn's return value if >= 0 and the commit succeeded; @fn's
+ * negative return (nothing of @fn is committed); -EROFS, -ENOSPC, -EIO from the commit.
+ */
+int hkv_write(struct hkv *db, wtx_fn fn, void *arg);
+
+/** wtx_version() - the next store-wide version number. */
+uint64_t wtx_version(struct wtx *w);
+/** wtx_new_id() - a fresh key id. */
+uint64_t wtx_new_id(struct wtx *w);
+/** wtx_touch() - report @key as changed to @version (0 = deleted) after commit. */
+void wtx_touch(struct wtx *w, const void *key, size_t klen, uint64_t version);
+
+/* keys.c: key records ------------------------------------------------------------------ */
+
+/**
+ * key_lookup() - find the live record of @key in @txn (read or write).
+ * Return: 0 and @m; -ENOENT (absent or expired at @now_ms); -HKV_ECORRUPT; -EIO.
+ */
+int key_lookup(struct hkv *db, MDB_txn *txn, const struct ekey *ek, int64_t now_ms,
+	       struct kmeta *m);
+
+/**
+ * wkey_lookup() - key_lookup() in a write transaction; an expired key found is deleted there
+ * (lazy expiry) and reported as -ENOENT.
+ */
+int wkey_lookup(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
+		struct kmeta *m);
+
+/**
+ * wkey_prepare() - look up @key for a write that needs type @type: an existing key of
+ * another type is -HKV_EWRONGTYPE; an absent one is initialised in @m (not yet stored) with a
+ * new id, @ca or the defaults, and *@created = true.
+ */
+int wkey_prepare(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
+		 enum hkv_type type, const struct hkv_create_attr *ca, struct kmeta *m,
+		 bool *created);
+
+/**
+ * wkey_store() - write the record @m of @key (with inline value @inl if KF_INLINE, or
+ * @m->ref if KF_VLOG), after giving it a new version and mtime/ctime = now; maintains the exp
+ * index when @old_expire differs from @m->expire_at, and reports the key touched.
+ * @old_expire: the expiry the stored record had (0 for a new key).
+ */
+int wkey_store(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
+	       struct kmeta *m, const void *inl, size_t inl_len, int64_t old_expire);
+
+/**
+ * krec_put() - encode and put @m as it is (no new version, times or exp-table change).
+ * @inl may point into the record being replaced.
+ */
+int krec_put(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
+	     const struct kmeta *m, const void *inl, size_t inl_len);
+
+/**
+ * wkey_set_expire() - change the expiry of the stored key @m to @at (0 = none), with a new
+ * version; keeps its value and mtime.
+ */
+int wkey_set_expire(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
+		    struct kmeta *m, int64_t at);
+
+/**
+ * wkey_delete() - delete @key (record @m) with its elements, score index, xattrs, expiry
+ * entry and value-log reference; reports it touched with version 0.
+ */
+int wkey_delete(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
+		const struct kmeta *m);
+
+/** key_check() - validate a key length. Return: 0, -EINVAL. */
+static inline int key_check(size_t klen)
+{
+	return klen >= 1 && klen <= HKV_KEY_MAX ? 0 : -EINVAL;
+}
+
+/** member_check() - validate a field/member length. Return: 0, -EINVAL. */
+static inline int member_check(size_t len)
+{
+	return len <= HKV_KEY_MAX ? 0 : -EINVAL;
+}
+
+/**
+ * elem_key() - build the elems/zidx key "id + ekey(member)" in @out (EKEY_LONG + 16 bytes).
+ * Return: the key length; *@is_long tells whether the member's full bytes must be stored.
+ */
+size_t elem_key(unsigned char *out, uint64_t id, const void *member, size_t mlen,
+		bool *is_long);
+
+/**
+ * elem_val_put() - write an elems record: [u16 mlen + member if @is_long] + payload.
+ */
+int elem_val_put(struct wtx *w, MDB_val *k, bool is_long, const void *member, size_t mlen,
+		 const void *payload, size_t plen);
+
+/**
+ * elem_val_split() - split an elems record value into the member (for long members: the
+ * stored bytes; else taken from the LMDB key past the id, @k) and the payload.
+ */
+int elem_val_split(const MDB_val *k, const MDB_val *v, const void **member, size_t *mlen,
+		   const void **payload, size_t *plen);
+
+/**
+ * range_delete() - delete every record of @dbi whose key starts with @prefix.
+ */
+int range_delete(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen);
+
+/* collections: delete everything under a key id (called by wkey_delete) */
+int coll_delete_all(struct wtx *w, const struct kmeta *m);
+
+/* string.c */
+/**
+ * str_read() - copy [@off, @off + @len) of the string in @m into @buf (inline or value log).
+ * Return: bytes copied; -HKV_ECORRUPT; -EAGAIN (the segment went away: retry with a fresh
+ * transaction); -EIO.
+ */
+ssize_t str_read(struct hkv *db, const struct kmeta *m, uint64_t off, void *buf, size_t len);
+
+/* glob.c */
+bool glob_match(const char *pat, const unsigned char *s, size_t len);
+
+/* cursor helpers for collection scans (keyspace.c) */
+
+/* vlog.c ------------------------------------------------------------------------------ */
+
+/**
+ * vlog_open() - open the value log under DIR/vlog (creating it), using db->dbi_segs; truncate
+ * the active segment to its committed end. Called from hkv_open() after LMDB is open.
+ */
+int vlog_open(struct hkv *db, struct vlog **out);
+/** vlog_close() - close every segment file and free @vl. NULL-safe. */
+void vlog_close(struct vlog *vl);
+
+/**
+ * vlog_append() - append a record of @key and @val to the active segment (zlib-compressed if
+ * enabled and worthwhile), sealing it and starting a new one when full. Called outside any
+ * write transaction; thread-safe (appends are serialised, so a torn record can only be the
+ * last one of a segment). The record is dead until vlog_ref_live() in a committed write.
+ * Return: 0 and @ref; -ENOSPC, -EIO, -ENOMEM.
+ */
+int vlog_append(struct vlog *vl, const void *key, size_t klen, const void *val, size_t vlen,
+		struct vlog_ref *ref);
+/** vlog_ref_live() - in a write: count @ref's record live and its end as committed. */
+int vlog_ref_live(struct wtx *w, const struct vlog_ref *ref);
+/** vlog_ref_dead() - in a write: the record of @ref is no longer referenced. */
+int vlog_ref_dead(struct wtx *w, const struct vlog_ref *ref);
+/**
+ * vlog_read() - copy [@off, @off + @len) of @ref's value into @buf after checking the record's
+ * CRC. Thread-safe; needs no transaction.
+ * Return: bytes copied; -HKV_ECORRUPT (CRC or format; also counted in crc_errors and
+ * logged); -EAGAIN (segment removed by compaction: look the key up again); -EIO.
+ */
+ssize_t vlog_read(struct vlog *vl, const struct vlog_ref *ref, uint64_t off, void *buf,
+		  size_t len);
+/** vlog_sync() - fdatasync every segment appended to since the last call. Return: 0, -EIO. */
+int vlog_sync(struct vlog *vl);
+/** vlog_compact() - see hkv_compact(). */
+int vlog_compact(struct hkv *db, bool all);
+/** vlog_stats() - add the value log's figures to @st. */
+void vlog_stats(struct vlog *vl, struct hkv_stats *st);
+/** vlog_segments() - see hkv_segments(). */
+int vlog_segments(struct hkv *db, int (*cb)(void *arg, const struct hkv_segment_stat *s),
+		  void *arg);
+
+#endif /* HKV_INT_H */

@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: MIT
+/*
+ * keys.c - key records: encoding (the table in hkv_int.h), lookup with expiry, and the
+ * create/store/delete steps every write function is built from.
+ *
+ * Invariants kept here:
+ *  - a key record and its entry in the exp table agree: the exp table has (expire_at, ekey)
+ *    exactly for the records whose expire_at is not 0;
+ *  - every stored record has a version taken from the store-wide counter at the time of the
+ *    write, so versions strictly increase and are never reused, even across a delete;
+ *  - deleting a key drops everything stored under its id (elements, score index, xattrs) and
+ *    releases its value-log record.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hkv_int.h"
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static void put_le64(unsigned char *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+static uint32_t get_le32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint64_t get_le64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+int kmeta_decode(const MDB_val *v, struct kmeta *m)
+{
+	const unsigned char *p = v->mv_data;
+	size_t n = v->mv_size, off = KREC_HDR;
+
+	if (n < KREC_HDR)
+		return -HKV_ECORRUPT;
+	m->type = p[0];
+	m->flags = p[1];
+	if (m->type < HKV_TYPE_STRING || m->type > HKV_TYPE_ZSET ||
+	    (m->flags & KF_INLINE && m->flags & KF_VLOG))
+		return -HKV_ECORRUPT;
+	m->mode = get_le32(p + 4);
+	m->uid = get_le32(p + 8);
+	m->gid = get_le32(p + 12);
+	m->id = get_le64(p + 16);
+	m->version = get_le64(p + 24);
+	m->mtime_ns = (int64_t)get_le64(p + 32);
+	m->ctime_ns = (int64_t)get_le64(p + 40);
+	m->expire_at = (int64_t)get_le64(p + 48);
+	m->size = get_le64(p + 56);
+	m->head = (int64_t)get_le64(p + 64);
+	m->tail = (int64_t)get_le64(p + 72);
+	m->fullkey = NULL;
+	m->fullkey_len = 0;
+	if (m->flags & KF_LONGKEY) {
+		uint16_t kl;
+
+		memcpy(&kl, p + 2, 2);
+		if (kl <= EKEY_SHORT || kl > HKV_KEY_MAX || off + kl > n)
+			return -HKV_ECORRUPT;
+		m->fullkey = p + off;
+		m->fullkey_len = kl;
+		off += kl;
+	}
+	m->inl = NULL;
+	m->inl_len = 0;
+	memset(&m->ref, 0, sizeof(m->ref));
+	if (m->flags & KF_INLINE) {
+		m->inl = p + off;
+		m->inl_len = n - off;
+		if (m->inl_len != m->size)
+			return -HKV_ECORRUPT;
+	} else if (m->flags & KF_VLOG) {
+		if (n - off != VLOG_REF_SIZE)
+			return -HKV_ECORRUPT;
+		vlog_ref_decode(p + off, &m->ref);
+		if (m->ref.vlen != m->size)
+			return -HKV_ECORRUPT;
+	} else if (m->type == HKV_TYPE_STRING && m->size) {
+		return -HKV_ECORRUPT;
+	}
+	return 0;
+}
+
+int key_lookup(struct hkv *db, MDB_txn *txn, const struct ekey *ek, int64_t now_ms,
+	       struct kmeta *m)
+{
+	MDB_val k = { ek->len, (void *)ek->b }, v;
+	int rc;
+
+	rc = mdb_get(txn, db->dbi_keys, &k, &v);
+	if (rc)
+		return lmdb_err(rc);
+	rc = kmeta_decode(&v, m);
+	if (rc) {
+		hkv_log(db, 0, "malformed key record (%zu bytes)", v.mv_size);
+		return rc;
+	}
+	if (kmeta_expired(m, now_ms))
+		return -ENOENT;
+	return 0;
+}
+
+static int exp_entry(struct wtx *w, const struct ekey *ek, int64_t at, bool add)
+{
+	unsigned char buf[8 + EKEY_LONG];
+	MDB_val k = { 8 + ek->len, buf }, v = { 0, NULL };
+	int rc;
+
+	put_be64(buf, (uint64_t)at);
+	memcpy(buf + 8, ek->b, ek->len);
+	if (add)
+		return lmdb_err(mdb_put(w->txn, w->db->dbi_exp, &k, &v, 0));
+	rc = mdb_del(w->txn, w->db->dbi_exp, &k, NULL);
+	return rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+}
+
+int wkey_delete(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
+		const struct kmeta *m)
+{
+	struct hkv *db = w->db;
+	MDB_val k = { ek->len, (void *)ek->b };
+	unsigned char idb[KEY_ID_LEN];
+	int rc = 0;
+
+	if (m->expire_at)
+		rc = exp_entry(w, ek, m->expire_at, false);
+	if (!rc && m->type != HKV_TYPE_STRING)
+		rc = coll_delete_all(w, m);
+	if (!rc && m->flags & KF_VLOG)
+		rc = vlog_ref_dead(w, &m->ref);
+	if (!rc) {
+		put_be64(idb, m->id);
+		rc = range_delete(w->txn, db->dbi_xattr, idb, sizeof(idb));
+	}
+	if (!rc)
+		rc = lmdb_err(mdb_del(w->txn, db->dbi_keys, &k, NULL));
+	if (!rc)
+		wtx_touch(w, key, klen, 0);
+	return rc;
+}
+
+int wkey_lookup(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
+		struct kmeta *m)
+{
+	MDB_val k = { ek->len, (void *)ek->b }, v;
+	int rc;
+
+	rc = mdb_get(w->txn, w->db->dbi_keys, &k, &v);
+	if (rc)
+		return lmdb_err(rc);
+	rc = kmeta_decode(&v, m);
+	if (rc) {
+		hkv_log(w->db, 0, "malformed key record (%zu bytes)", v.mv_size);
+		return rc;
+	}
+	if (!kmeta_expired(m, w->now_ms))
+		return 0;
+	rc = wkey_delete(w, ek, key, klen, m);
+	if (rc)
+		return rc;
+	atomic_fetch_add_explicit(&w->db->st.expired, 1, memory_order_relaxed);
+	return -ENOENT;
+}
+
+int wkey_prepare(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
+		 enum hkv_type type, const struct hkv_create_attr *ca, struct kmeta *m,
+		 bool *created)
+{
+	int rc = wkey_lookup(w, ek, key, klen, m);
+
+	*created = false;
+	if (!rc)
+		return m->type == type ? 0 : -HKV_EWRONGTYPE;
+	if (rc != -ENOENT)
+		return rc;
+	memset(m, 0, sizeof(*m));
+	m->type = (uint8_t)type;
+	m->id = wtx_new_id(w);
+	m->mode = ca ? ca->mode & 07777 : w->db->opt.mode;
+	m->uid = ca ? ca->uid : w->db->opt.uid;
+	m->gid = ca ? ca->gid : w->db->opt.gid;
+	*created = true;
+	return 0;
+}
+
+/* Encode and put the record of @m, without touching times, version or the exp table. */
+int krec_put(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
+	     const struct kmeta *m, const void *inl, size_t inl_len)
+{
+	bool is_long = ek->len == EKEY_LONG;
+	size_t n = KREC_HDR + (is_long ? klen : 0);
+	MDB_val k = { ek->len, (void *)ek->b }, v;
+	unsigned char *p;
+	uint8_t flags = m->flags & (KF_INLINE | KF_VLOG);
+	unsigned char stackbuf[1024];
+	void *tmp = NULL;
+	int rc;
+
+	/*
+	 * @inl may borrow from this very record (a rewrite that keeps the value), which the put
+	 * below can move within its page: take a copy first.
+	 */
+	if (flags & KF_INLINE && inl_len) {
+		if (inl_len <= sizeof(stackbuf)) {
+			memcpy(stackbuf, inl, inl_len);
+			inl = stackbuf;
+		} else {
+			tmp = malloc(inl_len);
+			if (!tmp)
+				return -ENOMEM;
+			memcpy(tmp, inl, inl_len);
+			inl = tmp;
+		}
+	}
+	if (is_long)
+		flags |= KF_LONGKEY;
+	if (flags & KF_INLINE)
+		n += inl_len;
+	else if (flags & KF_VLOG)
+		n += VLOG_REF_SIZE;
+	v.mv_size = n;
+	rc = mdb_put(w->txn, w->db->dbi_keys, &k, &v, MDB_RESERVE);
+	if (rc) {
+		free(tmp);
+		return lmdb_err(rc);
+	}
+	p = v.mv_data;
+	memset(p, 0, KREC_HDR);
+	p[0] = m->type;
+	p[1] = flags;
+	if (is_long) {
+		uint16_t kl = (uint16_t)klen;
+
+		memcpy(p + 2, &kl, 2);
+	}
+	put_le32(p + 4, m->mode);
+	put_le32(p + 8, m->uid);
+	put_le32(p + 12, m->gid);
+	put_le64(p + 16, m->id);
+	put_le64(p + 24, m->version);
+	put_le64(p + 32, (uint64_t)m->mtime_ns);
+	put_le64(p + 40, (uint64_t)m->ctime_ns);
+	put_le64(p + 48, (uint64_t)m->expire_at);
+	put_le64(p + 56, m->size);
+	put_le64(p + 64, (uint64_t)m->head);
+	put_le64(p + 72, (uint64_t)m->tail);
+	p += KREC_HDR;
+	if (is_long) {
+		memcpy(p, key, klen);
+		p += klen;
+	}
+	if (flags & KF_INLINE)
+		memcpy(p, inl, inl_len);
+	else if (flags & KF_VLOG)
+		vlog_ref_encode(p, &m->ref);
+	free(tmp);
+	return 0;
+}
+
+int wkey_store(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
+	       struct kmeta *m, const void *inl, size_t inl_len, int64_t old_expire)
+{
+	int rc = 0;
+
+	m->version = wtx_version(w);
+	m->mtime_ns = m->ctime_ns = w->now_ns;
+	if (old_expire != m->expire_at) {
+		if (old_expire)
+			rc = exp_entry(w, ek, old_expire, false);
+		if (!rc && m->expire_at)
+			rc = exp_entry(w, ek, m->expire_at, true);
+		if (rc)
+			return rc;
+	}
+	rc = krec_put(w, ek, key, klen, m, inl, inl_len);
+	if (!rc)
+		wtx_touch(w, key, klen, m->version);
+	return rc;
+}
+
+int wkey_set_expire(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
+		    struct kmeta *m, int64_t at)
+{
+	int64_t old = m->expire_at;
+	int rc = 0;
+
+	if (old == at)
+		return 0;
+	if (old)
+		rc = exp_entry(w, ek, old, false);
+	if (!rc && at)
+		rc = exp_entry(w, ek, at, true);
+	if (rc)
+		return rc;
+	m->expire_at = at;
+	m->version = wtx_version(w);
+	m->ctime_ns = w->now_ns;
+	rc = krec_put(w, ek, key, klen, m, m->inl, m->inl_len);
+	if (!rc)
+		wtx_touch(w, key, klen, m->version);
+	return rc;
+}
