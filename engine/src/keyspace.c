@@ -375,8 +375,10 @@ static int sweep_fn(struct wtx *w, void *arg)
 		n++;
 	}
 	mdb_cursor_close(cur);
-	if (rc < 0)
+	if (rc == -HKV_ECORRUPT)
 		return rc;
+	if (rc && rc != MDB_NOTFOUND)
+		return lmdb_err(rc);
 	for (unsigned i = 0; i < n; i++) {
 		unsigned char key[HKV_KEY_MAX];
 		struct kmeta m;
@@ -551,8 +553,8 @@ next:
 		cur->done = true;
 		cur->len = 0;
 		rc = 0;
-	} else if (rc > 0 || rc < 0) {
-		rc = rc > 0 ? lmdb_err(rc) : rc;
+	} else if (rc) {
+		rc = rc == -HKV_ECORRUPT ? rc : lmdb_err(rc);
 	} else {
 		memcpy(cur->pos, seek, seeklen);
 		cur->len = (uint32_t)seeklen;

@@ -529,6 +529,7 @@ static void test_open_rules(void **state)
 	o.read_only = true;
 	assert_int_equal(hkv_open(f->dir, &o, &db2), -EBUSY);
 	assert_int_equal(hkv_close(f->db), 0);
+	f->db = NULL;
 	/* read-only opener: reads work, writes are -EROFS */
 	assert_int_equal(hkv_open(f->dir, &o, &db2), 0);
 	assert_value(db2, "k", "v");
@@ -560,7 +561,6 @@ static void test_open_rules(void **state)
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
 	assert_int_equal(hkv_open(f->dir, &f->opt, &db2), -HKV_EFORMAT);
-	f->db = NULL;
 }
 
 struct writer {

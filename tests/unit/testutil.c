@@ -2,7 +2,6 @@
 /*
  * testutil.c - see testutil.h.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Configure and build hkvfs into DIR (default build/); extra arguments go to cmake.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+dir=${1:-build}
+shift || true
+cmake -S "$top" -B "$top/$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
+cmake --build "$top/$dir" -j"$(nproc)"

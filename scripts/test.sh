@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install the dependencies, build, and run every test: the whole ctest suite on a normal
+# build (unit, CLI, crash, filesystem and kernel-module-in-a-VM tests), then the unit and
+# crash tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+[ "${HKV_SKIP_DEPS:-0}" = 1 ] || scripts/deps.sh
+scripts/build.sh build
+ctest --test-dir build --output-on-failure --timeout 900 -j2
+scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DHKV_SANITIZE=ON -DHKV_BUILD_FS=OFF
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	ctest --test-dir build-asan --output-on-failure --timeout 900 -j2 -L 'unit|crash|cli'
+echo "hkvfs: all tests passed"
