@@ -226,6 +226,7 @@ int coll_rd_begin(struct hkv *db, const void *key, size_t klen, enum hkv_type ty
 	rc = rtx_begin(db, &rd->txn);
 	if (rc)
 		return rc;
+	atomic_fetch_add_explicit(&db->st.reads, 1, memory_order_relaxed);
 	ekey_make(&rd->ek, key, klen);
 	rc = key_lookup(db, rd->txn, &rd->ek, hkv_now_ms(db), &rd->m);
 	if (!rc && rd->m.type != type)
