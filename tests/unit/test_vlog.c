@@ -1,0 +1,658 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_vlog.c - the value log: round trips of many sizes, compression, segment rollover,
+ * reopen, ranges, corruption detection and recovery of torn or uncommitted tails.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "hkv_int.h"
+#include "vlog_int.h"
+
+struct fixture {
+	char *dir;
+	struct hkv_options opt;
+	struct hkv *db;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->dir = test_mkdtemp("vlog");
+	assert_non_null(f->dir);
+	test_options(&f->opt, NULL);
+	f->opt.inline_max = 16;
+	f->opt.segment_size = 1 << 20;
+	f->opt.compress = false;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	hkv_close(f->db);
+	test_rmrf(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static void reopen(struct fixture *f)
+{
+	assert_int_equal(hkv_close(f->db), 0);
+	f->db = test_open(f->dir, &f->opt);
+}
+
+/* Deterministic bytes: random (incompressible) or a repeating text (compressible). */
+static void fill(unsigned char *p, size_t len, uint64_t seed, bool compressible)
+{
+	uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+
+	if (compressible) {
+		for (size_t i = 0; i < len; i++)
+			p[i] = (unsigned char)("the quick brown fox "[(i + seed) % 20]);
+		return;
+	}
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t r = test_rng(&s);
+
+		memcpy(p + i, &r, len - i < 8 ? len - i : 8);
+	}
+}
+
+static void put(struct hkv *db, const char *key, size_t len, uint64_t seed, bool compressible)
+{
+	unsigned char *v = malloc(len + 1);
+
+	assert_non_null(v);
+	fill(v, len, seed, compressible);
+	assert_int_equal(hkv_set(db, key, strlen(key), v, len, NULL), 1);
+	free(v);
+}
+
+static void check(struct hkv *db, const char *key, size_t len, uint64_t seed, bool compressible)
+{
+	unsigned char *v = malloc(len + 1);
+	struct hkv_buf b;
+
+	assert_non_null(v);
+	fill(v, len, seed, compressible);
+	assert_int_equal(hkv_get(db, key, strlen(key), &b), 0);
+	assert_int_equal(b.len, len);
+	assert_memory_equal(b.data, v, len);
+	hkv_buf_release(&b);
+	free(v);
+}
+
+static char *seg_path(const struct fixture *f, uint32_t id)
+{
+	char *p;
+
+	assert_true(asprintf(&p, "%s/vlog/%08x.seg", f->dir, id) > 0);
+	return p;
+}
+
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return (uint64_t)st.st_size;
+}
+
+struct seglist {
+	size_t n;
+	struct hkv_segment_stat s[256];
+};
+
+static int seg_cb(void *arg, const struct hkv_segment_stat *s)
+{
+	struct seglist *l = arg;
+
+	assert_true(l->n < 256);
+	l->s[l->n++] = *s;
+	return 0;
+}
+
+static void segments(struct hkv *db, struct seglist *l)
+{
+	l->n = 0;
+	assert_int_equal(hkv_segments(db, seg_cb, l), 0);
+}
+
+/* Number of .seg files in the store's vlog directory. */
+static size_t count_seg_files(const struct fixture *f)
+{
+	char *path;
+	DIR *d;
+	struct dirent *de;
+	size_t n = 0;
+
+	assert_true(asprintf(&path, "%s/vlog", f->dir) > 0);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		if (strstr(de->d_name, ".seg"))
+			n++;
+	closedir(d);
+	free(path);
+	return n;
+}
+
+/*
+ * Find the record of @key in segment file @path. Return: its offset, or -1; *@flags gets its
+ * flags and *@len its length.
+ */
+static long find_record(const char *path, const char *key, unsigned *flags, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	unsigned char h[VLOG_REC_HDR], kb[HKV_KEY_MAX];
+	long off = 0, found = -1;
+
+	assert_non_null(fp);
+	while (fread(h, 1, sizeof(h), fp) == sizeof(h)) {
+		uint32_t klen = h[12] | h[13] << 8 | h[14] << 16 | (uint32_t)h[15] << 24;
+		uint32_t slen = h[20] | h[21] << 8 | h[22] << 16 | (uint32_t)h[23] << 24;
+
+		assert_true(klen <= HKV_KEY_MAX);
+		assert_int_equal(fread(kb, 1, klen, fp), klen);
+		if (klen == strlen(key) && !memcmp(kb, key, klen)) {
+			found = off;
+			*flags = h[8];
+			*len = VLOG_REC_HDR + klen + slen;
+		}
+		off += VLOG_REC_HDR + klen + slen;
+		assert_int_equal(fseek(fp, off, SEEK_SET), 0);
+	}
+	fclose(fp);
+	return found;
+}
+
+static void flip_byte(const char *path, long off)
+{
+	int fd = open(path, O_RDWR);
+	unsigned char c;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &c, 1, off), 1);
+	c ^= 0x5a;
+	assert_int_equal(pwrite(fd, &c, 1, off), 1);
+	close(fd);
+}
+
+static const size_t sizes[] = {
+	0, 1, 15, 16, 17, 100, 255, 1000, 4095, 4096, 4097, 65535, 65536, 100000, 262144,
+	(1 << 20) - 1, (1 << 20) + 3, 3 * (1 << 20) + 7,
+};
+#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+static void round_trip(struct fixture *f, bool compress)
+{
+	char key[32];
+
+	f->opt.compress = compress;
+	f->db = test_open(f->dir, &f->opt);
+	for (size_t i = 0; i < NSIZES; i++) {
+		snprintf(key, sizeof(key), "size-%zu", i);
+		put(f->db, key, sizes[i], i, i % 2);
+		check(f->db, key, sizes[i], i, i % 2);
+	}
+	reopen(f);
+	for (size_t i = 0; i < NSIZES; i++) {
+		snprintf(key, sizeof(key), "size-%zu", i);
+		check(f->db, key, sizes[i], i, i % 2);
+		assert_int_equal(hkv_strlen(f->db, key, strlen(key)), (int64_t)sizes[i]);
+	}
+}
+
+static void test_round_trip(void **state)
+{
+	round_trip(*state, false);
+}
+
+static void test_round_trip_compressed(void **state)
+{
+	round_trip(*state, true);
+}
+
+/* Compression is decided per record: only where it saves at least 1/8. */
+static void test_compress_flag(void **state)
+{
+	struct fixture *f = *state;
+	struct seglist l;
+	unsigned flags;
+	size_t len;
+	char *path;
+	struct hkv_stats st;
+
+	f->opt.compress = true;
+	f->db = test_open(f->dir, &f->opt);
+	put(f->db, "text", 200000, 1, true);
+	put(f->db, "noise", 200000, 2, false);
+	put(f->db, "short", 40, 3, true); /* too short to be worth it */
+	segments(f->db, &l);
+	assert_int_equal(l.n, 1);
+	path = seg_path(f, l.s[0].id);
+	assert_true(find_record(path, "text", &flags, &len) >= 0);
+	assert_int_equal(flags, VLOG_REC_ZLIB);
+	assert_true(len < 200000 / 8);
+	assert_true(find_record(path, "noise", &flags, &len) >= 0);
+	assert_int_equal(flags, 0);
+	assert_int_equal(len, VLOG_REC_HDR + 5 + 200000);
+	assert_true(find_record(path, "short", &flags, &len) >= 0);
+	assert_int_equal(flags, 0);
+	assert_int_equal(hkv_stats_get(f->db, &st), 0);
+	assert_int_equal(st.vlog_bytes, file_size(path));
+	assert_int_equal(st.vlog_live, st.vlog_bytes);
+	assert_int_equal(st.vlog_dead, 0);
+	reopen(f);
+	check(f->db, "text", 200000, 1, true);
+	check(f->db, "noise", 200000, 2, false);
+	check(f->db, "short", 40, 3, true);
+
+	/* compression off: a compressible value is stored as it is */
+	f->opt.compress = false;
+	reopen(f);
+	put(f->db, "text2", 200000, 4, true);
+	assert_true(find_record(path, "text2", &flags, &len) >= 0);
+	assert_int_equal(flags, 0);
+	check(f->db, "text", 200000, 1, true);
+	free(path);
+}
+
+static void test_rollover(void **state)
+{
+	struct fixture *f = *state;
+	struct seglist l;
+	struct hkv_stats st;
+	uint64_t total = 0;
+	char key[32];
+	int active = 0;
+
+	f->db = test_open(f->dir, &f->opt);
+	for (int i = 0; i < 40; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		put(f->db, key, 100000, (uint64_t)i, false);
+	}
+	segments(f->db, &l);
+	assert_true(l.n >= 4);
+	for (size_t i = 0; i < l.n; i++) {
+		char *p = seg_path(f, l.s[i].id);
+
+		if (i)
+			assert_true(l.s[i].id > l.s[i - 1].id);
+		active += l.s[i].active;
+		assert_int_equal(l.s[i].bytes, file_size(p));
+		assert_true(l.s[i].bytes <= f->opt.segment_size);
+		assert_int_equal(l.s[i].live, l.s[i].bytes);
+		total += l.s[i].bytes;
+		free(p);
+	}
+	assert_int_equal(active, 1);
+	assert_true(l.s[l.n - 1].active);
+	assert_int_equal(count_seg_files(f), l.n);
+	assert_int_equal(hkv_stats_get(f->db, &st), 0);
+	assert_int_equal(st.segments, l.n);
+	assert_int_equal(st.vlog_bytes, total);
+	reopen(f);
+	for (int i = 0; i < 40; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		check(f->db, key, 100000, (uint64_t)i, false);
+	}
+	segments(f->db, &l);
+	assert_int_equal(count_seg_files(f), l.n);
+}
+
+/* Overwrites and deletes turn live bytes into dead ones. */
+static void test_accounting(void **state)
+{
+	struct fixture *f = *state;
+	struct hkv_stats st;
+
+	f->db = test_open(f->dir, &f->opt);
+	put(f->db, "a", 1000, 1, false);
+	put(f->db, "b", 2000, 2, false);
+	assert_int_equal(hkv_stats_get(f->db, &st), 0);
+	assert_int_equal(st.vlog_live, 2 * VLOG_REC_HDR + 2 + 3000);
+	assert_int_equal(st.vlog_dead, 0);
+	put(f->db, "a", 500, 3, false);
+	assert_int_equal(hkv_del(f->db, "b", 1), 1);
+	assert_int_equal(hkv_stats_get(f->db, &st), 0);
+	assert_int_equal(st.vlog_live, VLOG_REC_HDR + 1 + 500);
+	assert_int_equal(st.vlog_dead, 2 * VLOG_REC_HDR + 2 + 3000);
+	/* a short value goes inline: the old record dies */
+	assert_int_equal(hkv_set(f->db, "a", 1, "x", 1, NULL), 1);
+	assert_int_equal(hkv_stats_get(f->db, &st), 0);
+	assert_int_equal(st.vlog_live, 0);
+	reopen(f);
+	assert_int_equal(hkv_stats_get(f->db, &st), 0);
+	assert_int_equal(st.vlog_live, 0);
+}
+
+static void getrange(struct fixture *f, bool compress)
+{
+	const size_t len = 300000;
+	unsigned char *v = malloc(len), *buf = malloc(len + 10);
+	static const struct {
+		uint64_t off;
+		size_t len;
+	} cases[] = {
+		{ 0, 1 }, { 0, 300000 }, { 1, 299999 }, { 12345, 4096 }, { 299999, 1 },
+		{ 299999, 100 }, { 150000, 0 }, { 262143, 65536 }, { 100, 300000 },
+	};
+
+	f->opt.compress = compress;
+	f->db = test_open(f->dir, &f->opt);
+	fill(v, len, 7, compress);
+	assert_int_equal(hkv_set(f->db, "r", 1, v, len, NULL), 1);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t o = cases[i].off;
+		size_t want = o + cases[i].len > len ? len - o : cases[i].len;
+
+		memset(buf, 0xee, len + 10);
+		assert_int_equal(hkv_getrange(f->db, "r", 1, o, buf, cases[i].len),
+				 (ssize_t)want);
+		assert_memory_equal(buf, v + o, want);
+		assert_int_equal(buf[want], 0xee);
+	}
+	assert_int_equal(hkv_getrange(f->db, "r", 1, len, buf, 10), 0);
+	assert_int_equal(hkv_getrange(f->db, "r", 1, len + 100, buf, 10), 0);
+	free(v);
+	free(buf);
+}
+
+static void test_getrange(void **state)
+{
+	getrange(*state, false);
+}
+
+static void test_getrange_compressed(void **state)
+{
+	getrange(*state, true);
+}
+
+static void corrupt_one(struct fixture *f, bool compress, long where)
+{
+	struct seglist l;
+	struct hkv_stats st;
+	struct hkv_buf b = { 0 };
+	unsigned char buf[64];
+	unsigned flags;
+	size_t len;
+	long off;
+	char *path;
+
+	f->opt.compress = compress;
+	f->db = test_open(f->dir, &f->opt);
+	put(f->db, "before", 50000, 1, compress);
+	put(f->db, "victim", 50000, 2, compress);
+	put(f->db, "after", 50000, 3, compress);
+	segments(f->db, &l);
+	assert_int_equal(l.n, 1);
+	path = seg_path(f, l.s[0].id);
+	off = find_record(path, "victim", &flags, &len);
+	assert_true(off >= 0);
+	assert_int_equal(flags, compress ? VLOG_REC_ZLIB : 0);
+	assert_int_equal(hkv_close(f->db), 0);
+	f->db = NULL;
+	flip_byte(path, off + (where >= 0 ? where : (long)len + where));
+	f->db = test_open(f->dir, &f->opt);
+
+	assert_int_equal(hkv_get(f->db, "victim", 6, &b), -HKV_ECORRUPT);
+	assert_null(b.data);
+	assert_int_equal(hkv_getrange(f->db, "victim", 6, 0, buf, sizeof(buf)), -HKV_ECORRUPT);
+	assert_int_equal(hkv_getrange(f->db, "victim", 6, 49990, buf, 10), -HKV_ECORRUPT);
+	assert_int_equal(hkv_stats_get(f->db, &st), 0);
+	assert_int_equal(st.crc_errors, 3);
+	check(f->db, "before", 50000, 1, compress);
+	check(f->db, "after", 50000, 3, compress);
+	/* the key can still be replaced */
+	put(f->db, "victim", 50000, 4, compress);
+	check(f->db, "victim", 50000, 4, compress);
+	free(path);
+}
+
+static void test_corrupt_body(void **state)
+{
+	corrupt_one(*state, false, -100);
+}
+
+static void test_corrupt_body_compressed(void **state)
+{
+	corrupt_one(*state, true, -3);
+}
+
+static void test_corrupt_header(void **state)
+{
+	corrupt_one(*state, false, 0); /* magic */
+}
+
+static void test_corrupt_key(void **state)
+{
+	corrupt_one(*state, false, VLOG_REC_HDR + 1);
+}
+
+static void test_corrupt_length(void **state)
+{
+	corrupt_one(*state, true, 16); /* vlen */
+}
+
+/* A torn write at the end of the active segment is cut off at open; nothing committed is lost. */
+static void test_torn_tail(void **state)
+{
+	struct fixture *f = *state;
+	struct seglist l;
+	unsigned char junk[5000];
+	uint64_t size;
+	char *path;
+	int fd;
+
+	f->db = test_open(f->dir, &f->opt);
+	put(f->db, "a", 30000, 1, false);
+	put(f->db, "b", 30000, 2, false);
+	segments(f->db, &l);
+	path = seg_path(f, l.s[l.n - 1].id);
+	size = file_size(path);
+	assert_int_equal(hkv_close(f->db), 0);
+	f->db = NULL;
+
+	/* half a record: a valid-looking header and part of its body */
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	fill(junk, sizeof(junk), 9, false);
+	memcpy(junk, "HKVR", 4);
+	assert_int_equal(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	close(fd);
+	assert_int_equal(file_size(path), size + sizeof(junk));
+
+	f->db = test_open(f->dir, &f->opt);
+	assert_int_equal(file_size(path), size);
+	check(f->db, "a", 30000, 1, false);
+	check(f->db, "b", 30000, 2, false);
+	put(f->db, "c", 30000, 3, false);
+	reopen(f);
+	check(f->db, "a", 30000, 1, false);
+	check(f->db, "b", 30000, 2, false);
+	check(f->db, "c", 30000, 3, false);
+	assert_int_equal(file_size(path), size + VLOG_REC_HDR + 1 + 30000);
+	free(path);
+}
+
+/* Records appended by writes that never committed are gone after a reopen. */
+static void test_uncommitted_tail(void **state)
+{
+	struct fixture *f = *state;
+	struct vlog_ref ref;
+	struct seglist l;
+	unsigned char v[20000];
+	uint64_t size;
+	char *path;
+
+	f->db = test_open(f->dir, &f->opt);
+	put(f->db, "a", 20000, 1, false);
+	segments(f->db, &l);
+	path = seg_path(f, l.s[0].id);
+	size = file_size(path);
+	fill(v, sizeof(v), 2, false);
+	assert_int_equal(vlog_append(f->db->vlog, "zz", 2, v, sizeof(v), &ref), 0);
+	assert_int_equal(ref.seg, l.s[0].id);
+	assert_int_equal(ref.off, size);
+	assert_int_equal(vlog_read(f->db->vlog, &ref, 0, v, sizeof(v)), (ssize_t)sizeof(v));
+	assert_int_equal(file_size(path), size + ref.len);
+	reopen(f);
+	assert_int_equal(file_size(path), size);
+	check(f->db, "a", 20000, 1, false);
+	free(path);
+}
+
+/*
+ * Segment files the index does not know: an older one is removed at open, the newest becomes
+ * the active segment, emptied.
+ */
+static void test_orphan_segments(void **state)
+{
+	struct fixture *f = *state;
+	struct seglist l;
+	char *old, *newer;
+	uint32_t id;
+	FILE *fp;
+
+	f->db = test_open(f->dir, &f->opt);
+	put(f->db, "a", 20000, 1, false);
+	segments(f->db, &l);
+	id = l.s[0].id;
+	assert_int_equal(hkv_close(f->db), 0);
+	f->db = NULL;
+	assert_true(id > 0);
+	old = seg_path(f, id - 1);
+	newer = seg_path(f, id + 5);
+	fp = fopen(old, "w");
+	assert_non_null(fp);
+	fputs("garbage", fp);
+	fclose(fp);
+	fp = fopen(newer, "w");
+	assert_non_null(fp);
+	fputs("more garbage", fp);
+	fclose(fp);
+
+	f->db = test_open(f->dir, &f->opt);
+	assert_int_equal(access(old, F_OK), -1);
+	assert_int_equal(file_size(newer), 0);
+	check(f->db, "a", 20000, 1, false);
+	put(f->db, "b", 20000, 2, false);
+	segments(f->db, &l);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.s[1].id, id + 5);
+	assert_true(l.s[1].active);
+	reopen(f);
+	check(f->db, "a", 20000, 1, false);
+	check(f->db, "b", 20000, 2, false);
+	free(old);
+	free(newer);
+}
+
+/* A segment file that disappeared: its values read as corrupt, never hang or crash. */
+static void test_missing_segment(void **state)
+{
+	struct fixture *f = *state;
+	struct seglist l;
+	struct hkv_buf b = { 0 };
+	char key[16];
+	char *path;
+
+	f->db = test_open(f->dir, &f->opt);
+	for (int i = 0; i < 30; i++) {
+		snprintf(key, sizeof(key), "m%d", i);
+		put(f->db, key, 100000, (uint64_t)i, false);
+	}
+	segments(f->db, &l);
+	assert_true(l.n >= 3);
+	path = seg_path(f, l.s[0].id);
+	assert_int_equal(hkv_close(f->db), 0);
+	f->db = NULL;
+	assert_int_equal(unlink(path), 0);
+	f->db = test_open(f->dir, &f->opt);
+	assert_int_equal(hkv_get(f->db, "m0", 2, &b), -HKV_ECORRUPT);
+	check(f->db, "m29", 100000, 29, false);
+	free(path);
+}
+
+static void test_ref_codec(void **state)
+{
+	struct vlog_ref a = { 0x01020304, 0xa0b0c0d0, 0x1122334455667788ull, 0xffeeddccull }, b;
+	unsigned char p[VLOG_REF_SIZE];
+
+	(void)state;
+	vlog_ref_encode(p, &a);
+	vlog_ref_decode(p, &b);
+	assert_int_equal(a.seg, b.seg);
+	assert_int_equal(a.len, b.len);
+	assert_int_equal(a.off, b.off);
+	assert_int_equal(a.vlen, b.vlen);
+	assert_int_equal(p[0], 0x04);
+}
+
+/* Read-only opens change nothing, not even a torn tail. */
+static void test_read_only(void **state)
+{
+	struct fixture *f = *state;
+	struct seglist l;
+	uint64_t size;
+	char *path;
+	int fd;
+
+	f->db = test_open(f->dir, &f->opt);
+	put(f->db, "a", 20000, 1, false);
+	segments(f->db, &l);
+	path = seg_path(f, l.s[0].id);
+	assert_int_equal(hkv_close(f->db), 0);
+	f->db = NULL;
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "junk", 4), 4);
+	close(fd);
+	size = file_size(path);
+	f->opt.read_only = true;
+	f->db = test_open(f->dir, &f->opt);
+	check(f->db, "a", 20000, 1, false);
+	assert_int_equal(hkv_compact(f->db, true), -EROFS);
+	assert_int_equal(file_size(path), size);
+	free(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ref_codec),
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip_compressed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compress_flag, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accounting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_getrange, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_getrange_compressed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_body, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_body_compressed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_length, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_uncommitted_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_orphan_segments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_segment, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
