@@ -1,0 +1,738 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * main.c - /dev/hkv: module parameters, the ioctl ABI, sysfs, init and exit.
+ *
+ * /dev/hkv is a misc character device, mode 0666: every process may open it
+ * to read cached values (GET, OPEN, STAT), since the per-entry uid/gid/mode
+ * check is what guards the values.  Writes (PUT, DEL, CLEAR, setting the
+ * policy, subscribing to events) need CAP_SYS_ADMIN or an owner descriptor
+ * (HKV_IOC_OWNER).  Each open file carries a struct hkvm_file.
+ *
+ * Every ioctl argument is an extensible structure: the first __u32 is the
+ * caller's structure size.  hkvm_copy_arg() reads it, checks it against the
+ * smallest published size and PAGE_SIZE, and copies with
+ * copy_struct_from_user() (missing tail = zero, extra tail must be zero).
+ * Outputs are written back with hkvm_copy_out(), never beyond the caller's
+ * size.  Keys are copied into a small on-stack buffer or a kmalloc'd one.
+ *
+ * Sysfs: /sys/kernel/hkv/{items,bytes,hits,misses,insertions,evictions,
+ * invalidations,expirations,stale,tombstones,inval_seq,policy}; policy is
+ * writable by root.  Parameters live in /sys/module/hkv/parameters/.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/miscdevice.h>
+#include <linux/fs.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/poll.h>
+#include <linux/mutex.h>
+#include <linux/kobject.h>
+#include <linux/sysfs.h>
+#include <linux/log2.h>
+#include <linux/build_bug.h>
+
+#include "hkvm_int.h"
+
+unsigned int hkvm_buckets = 4096;
+module_param_named(buckets, hkvm_buckets, uint, 0444);
+MODULE_PARM_DESC(buckets, "hash chains, power of two, 16..16777216 (4096)");
+
+unsigned long hkvm_max_items = 16384;
+module_param_named(max_items, hkvm_max_items, ulong, 0444);
+MODULE_PARM_DESC(max_items, "most cached entries, 1..16777216 (16384)");
+
+unsigned long hkvm_max_bytes = 64UL << 20;
+module_param_named(max_bytes, hkvm_max_bytes, ulong, 0444);
+MODULE_PARM_DESC(max_bytes,
+		 "most key+value bytes cached, 4096..2^40 (67108864)");
+
+unsigned int hkvm_max_value = 1U << 20;
+module_param_named(max_value, hkvm_max_value, uint, 0444);
+MODULE_PARM_DESC(max_value,
+		 "largest value, 1..min(max_bytes,64 MiB) (1048576)");
+
+unsigned int hkvm_max_tombstones = 65536;
+module_param_named(max_tombstones, hkvm_max_tombstones, uint, 0444);
+MODULE_PARM_DESC(max_tombstones,
+		 "invalidation tombstones kept, 1..16777216 (65536)");
+
+unsigned int hkvm_event_slots = 256;
+module_param_named(event_slots, hkvm_event_slots, uint, 0444);
+MODULE_PARM_DESC(event_slots, "records in the event ring, 16..65536 (256)");
+
+static int hkvm_param_policy_set(const char *val, const struct kernel_param *kp)
+{
+	int policy = hkvm_policy_parse(val);
+
+	if (policy < 0) {
+		pr_err("policy: \"%s\" is not one of lru, lfu, fifo\n", val);
+		return -EINVAL;
+	}
+	hkvm_policy_set(policy);
+	return 0;
+}
+
+static int hkvm_param_policy_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", hkvm_policy_name(hkvm_policy_get()));
+}
+
+static const struct kernel_param_ops hkvm_param_policy_ops = {
+	.set = hkvm_param_policy_set,
+	.get = hkvm_param_policy_get,
+};
+module_param_cb(policy, &hkvm_param_policy_ops, NULL, 0644);
+MODULE_PARM_DESC(policy, "eviction policy: lru, lfu or fifo (lru)");
+
+/**
+ * struct hkvm_file - state of one open /dev/hkv.
+ * @owner: owner rights (HKV_IOC_OWNER); READ_ONCE/WRITE_ONCE.
+ * @subscribed: events subscribed; set under @ev_lock.
+ * @ev_lock: serializes event reads and (re)subscription.
+ * @ev_next: event cursor; under @ev_lock (read locklessly by poll).
+ */
+struct hkvm_file {
+	bool owner;
+	bool subscribed;
+	struct mutex ev_lock;
+	u64 ev_next;
+};
+
+/* Small keys stay on the stack; the rest go to the heap. */
+#define HKVM_KEY_INLINE 128
+
+struct hkvm_key {
+	u8 *p;
+	u32 len;
+	u8 inline_buf[HKVM_KEY_INLINE];
+};
+
+static int hkvm_key_copy(struct hkvm_key *k, u64 uptr, u32 len)
+{
+	k->p = NULL;
+	k->len = len;
+	if (!len)
+		return -EINVAL;
+	if (len > HKV_KEY_MAX)
+		return -ENAMETOOLONG;
+	if (len <= HKVM_KEY_INLINE) {
+		k->p = k->inline_buf;
+	} else {
+		k->p = kmalloc(len, GFP_KERNEL);
+		if (!k->p)
+			return -ENOMEM;
+	}
+	if (copy_from_user(k->p, u64_to_user_ptr(uptr), len)) {
+		if (k->p != k->inline_buf)
+			kfree(k->p);
+		k->p = NULL;
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static void hkvm_key_release(struct hkvm_key *k)
+{
+	if (k->p && k->p != k->inline_buf)
+		kfree(k->p);
+	k->p = NULL;
+}
+
+/*
+ * Copy an extensible structure: *@usize gets the caller's size, checked
+ * against [@ver0, PAGE_SIZE].
+ */
+static int hkvm_copy_arg(void *karg, size_t ksize, size_t ver0,
+			 void __user *uarg, u32 *usize)
+{
+	int rc;
+
+	if (get_user(*usize, (u32 __user *)uarg))
+		return -EFAULT;
+	if (*usize < ver0 || *usize > PAGE_SIZE)
+		return -EINVAL;
+	rc = copy_struct_from_user(karg, ksize, uarg, *usize);
+	if (rc)
+		return rc;
+	*(u32 *)karg = *usize;
+	return 0;
+}
+
+/* Write back bytes [@from, end) of @karg, clipped to the caller's size. */
+static int hkvm_copy_out(void __user *uarg, const void *karg, size_t ksize,
+			 u32 usize, size_t from)
+{
+	size_t end = min_t(size_t, ksize, usize);
+
+	if (end <= from)
+		return 0;
+	if (copy_to_user(uarg + from, karg + from, end - from))
+		return -EFAULT;
+	return 0;
+}
+
+static bool hkvm_may_write(struct file *file)
+{
+	struct hkvm_file *hf = file->private_data;
+
+	return READ_ONCE(hf->owner) || capable(CAP_SYS_ADMIN);
+}
+
+/* The VFS's read check (generic_permission) against an entry. */
+static bool hkvm_may_read(const struct hkvm_entry *e)
+{
+	umode_t mode = e->mode;
+
+	if (uid_eq(current_fsuid(), e->uid))
+		mode >>= 6;
+	else if (in_group_p(e->gid))
+		mode >>= 3;
+	if (mode & S_IROTH)
+		return true;
+	return capable(CAP_DAC_OVERRIDE) || capable(CAP_DAC_READ_SEARCH);
+}
+
+/*
+ * Look a key up for a reader: returns a referenced, unexpired, readable
+ * entry or an error, and counts the hit or miss.
+ */
+static struct hkvm_entry *hkvm_lookup_readable(u64 ns, const struct hkvm_key *k)
+{
+	struct hkvm_entry *e;
+
+	e = hkvm_cache_get(ns, k->p, k->len);
+	if (!e) {
+		hkvm_cache_count(false);
+		return ERR_PTR(-ENOENT);
+	}
+	if (hkvm_expired(e, hkvm_now_ms())) {
+		hkvm_entry_put(e);
+		hkvm_cache_reap_async();
+		hkvm_cache_count(false);
+		return ERR_PTR(-ENOENT);
+	}
+	if (!hkvm_may_read(e)) {
+		hkvm_entry_put(e);
+		return ERR_PTR(-EACCES);
+	}
+	hkvm_cache_touch(e);
+	hkvm_cache_count(true);
+	return e;
+}
+
+static long hkvm_ioc_get(void __user *uarg)
+{
+	struct hkvm_entry *e;
+	struct hkv_get a;
+	struct hkvm_key k;
+	u32 usize;
+	long rc;
+
+	rc = hkvm_copy_arg(&a, sizeof(a), HKV_GET_SIZE_VER0, uarg, &usize);
+	if (rc)
+		return rc;
+	if (a.flags || a.reserved || a.reserved2)
+		return -EINVAL;
+	rc = hkvm_key_copy(&k, a.key_ptr, a.key_len);
+	if (rc)
+		return rc;
+	e = hkvm_lookup_readable(a.ns, &k);
+	hkvm_key_release(&k);
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+
+	a.value_len = e->val_len;
+	a.mode = e->mode;
+	a.uid = from_kuid_munged(current_user_ns(), e->uid);
+	a.gid = from_kgid_munged(current_user_ns(), e->gid);
+	a.version = e->version;
+	a.expire_ms = e->expire_ms;
+	if (a.buf_len < e->val_len)
+		rc = -ERANGE;
+	else if (e->val_len &&
+		 copy_to_user(u64_to_user_ptr(a.buf_ptr), hkvm_entry_val(e),
+			      e->val_len))
+		rc = -EFAULT;
+	hkvm_entry_put(e);
+	if (rc != -EFAULT &&
+	    hkvm_copy_out(uarg, &a, sizeof(a), usize,
+			  offsetof(struct hkv_get, value_len)))
+		rc = -EFAULT;
+	return rc;
+}
+
+#define HKVM_OPEN_FLAGS (O_CLOEXEC | O_NONBLOCK | O_LARGEFILE | O_NOATIME | \
+			 O_NOCTTY | O_NOFOLLOW)
+
+static long hkvm_ioc_open(void __user *uarg)
+{
+	struct hkvm_entry *e;
+	struct hkv_open a;
+	struct hkvm_key k;
+	u32 usize;
+	long rc;
+
+	rc = hkvm_copy_arg(&a, sizeof(a), HKV_OPEN_SIZE_VER0, uarg, &usize);
+	if (rc)
+		return rc;
+	if (a.reserved || (a.flags & ~HKVM_OPEN_FLAGS) ||
+	    (a.flags & O_ACCMODE) != O_RDONLY)
+		return -EINVAL;
+	rc = hkvm_key_copy(&k, a.key_ptr, a.key_len);
+	if (rc)
+		return rc;
+	e = hkvm_lookup_readable(a.ns, &k);
+	hkvm_key_release(&k);
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	rc = hkvm_snap_install(e, a.flags);
+	if (rc < 0)
+		hkvm_entry_put(e);
+	return rc;
+}
+
+static long hkvm_ioc_put(struct file *file, void __user *uarg)
+{
+	struct hkvm_entry *e;
+	struct hkv_put a;
+	kuid_t uid;
+	kgid_t gid;
+	u32 usize;
+	long rc;
+
+	if (!hkvm_may_write(file))
+		return -EPERM;
+	rc = hkvm_copy_arg(&a, sizeof(a), HKV_PUT_SIZE_VER0, uarg, &usize);
+	if (rc)
+		return rc;
+	if (a.flags || a.reserved || (a.mode & ~07777))
+		return -EINVAL;
+	uid = make_kuid(current_user_ns(), a.uid);
+	gid = make_kgid(current_user_ns(), a.gid);
+	if (!uid_valid(uid) || !gid_valid(gid))
+		return -EINVAL;
+	if (!a.key_len)
+		return -EINVAL;
+	if (a.key_len > HKV_KEY_MAX)
+		return -ENAMETOOLONG;
+	if (a.value_len > hkvm_max_value ||
+	    (u64)a.key_len + a.value_len > hkvm_max_bytes)
+		return -EFBIG;
+
+	e = hkvm_entry_alloc(a.key_len, a.value_len);
+	if (!e)
+		return -ENOMEM;
+	if (copy_from_user(e->data, u64_to_user_ptr(a.key_ptr), a.key_len) ||
+	    (a.value_len &&
+	     copy_from_user(e->data + a.key_len, u64_to_user_ptr(a.value_ptr),
+			    a.value_len))) {
+		hkvm_entry_put(e);
+		return -EFAULT;
+	}
+	e->ns = a.ns;
+	e->version = a.version;
+	e->expire_ms = a.expire_ms;
+	e->uid = uid;
+	e->gid = gid;
+	e->mode = a.mode;
+	return hkvm_cache_put(e, a.inval_seq);
+}
+
+static long hkvm_ioc_del(struct file *file, void __user *uarg)
+{
+	struct hkv_del a;
+	struct hkvm_key k;
+	u32 usize;
+	long rc;
+
+	if (!hkvm_may_write(file))
+		return -EPERM;
+	rc = hkvm_copy_arg(&a, sizeof(a), HKV_DEL_SIZE_VER0, uarg, &usize);
+	if (rc)
+		return rc;
+	if (a.flags || a.reserved)
+		return -EINVAL;
+	rc = hkvm_key_copy(&k, a.key_ptr, a.key_len);
+	if (rc)
+		return rc;
+	rc = hkvm_cache_del(a.ns, k.p, k.len, a.version);
+	hkvm_key_release(&k);
+	return rc;
+}
+
+static long hkvm_ioc_clear(struct file *file, void __user *uarg)
+{
+	struct hkv_clear a;
+	u32 usize;
+	long rc;
+
+	if (!hkvm_may_write(file))
+		return -EPERM;
+	rc = hkvm_copy_arg(&a, sizeof(a), HKV_CLEAR_SIZE_VER0, uarg, &usize);
+	if (rc)
+		return rc;
+	if ((a.flags & ~HKV_CLEAR_NS) || (!(a.flags & HKV_CLEAR_NS) && a.ns))
+		return -EINVAL;
+	a.removed = hkvm_cache_clear(a.flags & HKV_CLEAR_NS, a.ns);
+	return hkvm_copy_out(uarg, &a, sizeof(a), usize,
+			     offsetof(struct hkv_clear, removed));
+}
+
+static long hkvm_ioc_stat(void __user *uarg)
+{
+	struct hkv_stat a;
+	u32 usize;
+	long rc;
+
+	rc = hkvm_copy_arg(&a, sizeof(a), HKV_STAT_SIZE_VER0, uarg, &usize);
+	if (rc)
+		return rc;
+	hkvm_cache_stat(&a);
+	return hkvm_copy_out(uarg, &a, sizeof(a), usize,
+			     offsetof(struct hkv_stat, policy));
+}
+
+static long hkvm_ioc_policy(struct file *file, void __user *uarg)
+{
+	struct hkv_policy a;
+	u32 usize;
+	long rc;
+
+	rc = hkvm_copy_arg(&a, sizeof(a), HKV_POLICY_SIZE_VER0, uarg, &usize);
+	if (rc)
+		return rc;
+	if (a.policy == HKV_POLICY_QUERY) {
+		a.policy = hkvm_policy_get();
+	} else {
+		if (!hkvm_may_write(file))
+			return -EPERM;
+		if (a.policy > HKV_POLICY_FIFO)
+			return -EINVAL;
+		rc = hkvm_policy_set(a.policy);
+		if (rc < 0)
+			return rc;
+		a.policy = rc;
+	}
+	return hkvm_copy_out(uarg, &a, sizeof(a), usize,
+			     offsetof(struct hkv_policy, policy));
+}
+
+static long hkvm_ioc_owner(struct file *file, void __user *uarg)
+{
+	struct hkvm_file *hf = file->private_data;
+	struct hkv_owner a;
+	u32 usize;
+	long rc;
+
+	rc = hkvm_copy_arg(&a, sizeof(a), HKV_OWNER_SIZE_VER0, uarg, &usize);
+	if (rc)
+		return rc;
+	switch (a.flags) {
+	case HKV_OWNER_CLAIM:
+		if (!capable(CAP_SYS_ADMIN))
+			return -EPERM;
+		WRITE_ONCE(hf->owner, true);
+		return 0;
+	case HKV_OWNER_RELEASE:
+		WRITE_ONCE(hf->owner, false);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static long hkvm_ioc_events(struct file *file, void __user *uarg)
+{
+	struct hkvm_file *hf = file->private_data;
+	struct hkv_events a;
+	u32 usize;
+	long rc;
+
+	if (!hkvm_may_write(file))
+		return -EPERM;
+	rc = hkvm_copy_arg(&a, sizeof(a), HKV_EVENTS_SIZE_VER0, uarg, &usize);
+	if (rc)
+		return rc;
+	if (a.flags)
+		return -EINVAL;
+	mutex_lock(&hf->ev_lock);
+	hf->ev_next = hkvm_events_head();
+	a.next_seq = hf->ev_next;
+	WRITE_ONCE(hf->subscribed, true);
+	mutex_unlock(&hf->ev_lock);
+	return hkvm_copy_out(uarg, &a, sizeof(a), usize,
+			     offsetof(struct hkv_events, next_seq));
+}
+
+static long hkvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	if (_IOC_TYPE(cmd) != HKV_IOC_MAGIC)
+		return -ENOTTY;
+	switch (_IOC_NR(cmd)) {
+	case _IOC_NR(HKV_IOC_GET):
+		return hkvm_ioc_get(uarg);
+	case _IOC_NR(HKV_IOC_OPEN):
+		return hkvm_ioc_open(uarg);
+	case _IOC_NR(HKV_IOC_PUT):
+		return hkvm_ioc_put(file, uarg);
+	case _IOC_NR(HKV_IOC_DEL):
+		return hkvm_ioc_del(file, uarg);
+	case _IOC_NR(HKV_IOC_CLEAR):
+		return hkvm_ioc_clear(file, uarg);
+	case _IOC_NR(HKV_IOC_STAT):
+		return hkvm_ioc_stat(uarg);
+	case _IOC_NR(HKV_IOC_POLICY):
+		return hkvm_ioc_policy(file, uarg);
+	case _IOC_NR(HKV_IOC_OWNER):
+		return hkvm_ioc_owner(file, uarg);
+	case _IOC_NR(HKV_IOC_EVENTS):
+		return hkvm_ioc_events(file, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int hkvm_open(struct inode *inode, struct file *file)
+{
+	struct hkvm_file *hf;
+
+	hf = kzalloc(sizeof(*hf), GFP_KERNEL);
+	if (!hf)
+		return -ENOMEM;
+	mutex_init(&hf->ev_lock);
+	file->private_data = hf;
+	return 0;
+}
+
+static int hkvm_release(struct inode *inode, struct file *file)
+{
+	struct hkvm_file *hf = file->private_data;
+
+	mutex_destroy(&hf->ev_lock);
+	kfree(hf);
+	return 0;
+}
+
+static ssize_t hkvm_read(struct file *file, char __user *buf, size_t count,
+			 loff_t *ppos)
+{
+	struct hkvm_file *hf = file->private_data;
+	ssize_t rc;
+
+	if (!READ_ONCE(hf->subscribed))
+		return -EINVAL;
+	if (mutex_lock_interruptible(&hf->ev_lock))
+		return -ERESTARTSYS;
+	rc = hkvm_events_read(&hf->ev_next, buf, count,
+			      file->f_flags & O_NONBLOCK);
+	mutex_unlock(&hf->ev_lock);
+	return rc;
+}
+
+static __poll_t hkvm_poll(struct file *file, struct poll_table_struct *pt)
+{
+	struct hkvm_file *hf = file->private_data;
+
+	if (!READ_ONCE(hf->subscribed))
+		return EPOLLERR;
+	poll_wait(file, hkvm_events_wq(), pt);
+	return hkvm_events_pending(READ_ONCE(hf->ev_next)) ?
+	       EPOLLIN | EPOLLRDNORM : 0;
+}
+
+static const struct file_operations hkvm_fops = {
+	.owner = THIS_MODULE,
+	.open = hkvm_open,
+	.release = hkvm_release,
+	.read = hkvm_read,
+	.poll = hkvm_poll,
+	.unlocked_ioctl = hkvm_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice hkvm_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "hkv",
+	.fops = &hkvm_fops,
+	.mode = 0666,
+};
+
+/* /sys/kernel/hkv */
+
+#define HKVM_STAT_ATTR(field)						\
+static ssize_t field##_show(struct kobject *kobj,			\
+			    struct kobj_attribute *attr, char *buf)	\
+{									\
+	struct hkv_stat st;						\
+									\
+	hkvm_cache_stat(&st);						\
+	return sysfs_emit(buf, "%llu\n", (unsigned long long)st.field);	\
+}									\
+static struct kobj_attribute hkvm_attr_##field = __ATTR_RO(field)
+
+HKVM_STAT_ATTR(items);
+HKVM_STAT_ATTR(bytes);
+HKVM_STAT_ATTR(hits);
+HKVM_STAT_ATTR(misses);
+HKVM_STAT_ATTR(insertions);
+HKVM_STAT_ATTR(evictions);
+HKVM_STAT_ATTR(invalidations);
+HKVM_STAT_ATTR(expirations);
+HKVM_STAT_ATTR(stale);
+HKVM_STAT_ATTR(tombstones);
+HKVM_STAT_ATTR(inval_seq);
+
+static ssize_t policy_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%s\n", hkvm_policy_name(hkvm_policy_get()));
+}
+
+static ssize_t policy_store(struct kobject *kobj, struct kobj_attribute *attr,
+			    const char *buf, size_t count)
+{
+	int policy = hkvm_policy_parse(buf);
+
+	if (policy < 0)
+		return -EINVAL;
+	hkvm_policy_set(policy);
+	return count;
+}
+
+static struct kobj_attribute hkvm_attr_policy = __ATTR_RW(policy);
+
+static struct attribute *hkvm_attrs[] = {
+	&hkvm_attr_items.attr,
+	&hkvm_attr_bytes.attr,
+	&hkvm_attr_hits.attr,
+	&hkvm_attr_misses.attr,
+	&hkvm_attr_insertions.attr,
+	&hkvm_attr_evictions.attr,
+	&hkvm_attr_invalidations.attr,
+	&hkvm_attr_expirations.attr,
+	&hkvm_attr_stale.attr,
+	&hkvm_attr_tombstones.attr,
+	&hkvm_attr_inval_seq.attr,
+	&hkvm_attr_policy.attr,
+	NULL,
+};
+
+static const struct attribute_group hkvm_attr_group = {
+	.attrs = hkvm_attrs,
+};
+
+static struct kobject *hkvm_kobj;
+
+static int hkvm_check_params(void)
+{
+	if (hkvm_buckets < 16 || hkvm_buckets > (1U << 24) ||
+	    !is_power_of_2(hkvm_buckets)) {
+		pr_err("buckets=%u: must be a power of two in 16..16777216\n",
+		       hkvm_buckets);
+		return -EINVAL;
+	}
+	if (hkvm_max_items < 1 || hkvm_max_items > (1UL << 24)) {
+		pr_err("max_items=%lu: must be in 1..16777216\n",
+		       hkvm_max_items);
+		return -EINVAL;
+	}
+	if (hkvm_max_bytes < 4096 || hkvm_max_bytes > (1UL << 40)) {
+		pr_err("max_bytes=%lu: must be in 4096..2^40\n", hkvm_max_bytes);
+		return -EINVAL;
+	}
+	if (hkvm_max_value < 1 || hkvm_max_value > (64U << 20) ||
+	    hkvm_max_value > hkvm_max_bytes) {
+		pr_err("max_value=%u: must be in 1..min(max_bytes, 67108864)\n",
+		       hkvm_max_value);
+		return -EINVAL;
+	}
+	if (hkvm_max_tombstones < 1 || hkvm_max_tombstones > (1U << 24)) {
+		pr_err("max_tombstones=%u: must be in 1..16777216\n",
+		       hkvm_max_tombstones);
+		return -EINVAL;
+	}
+	if (hkvm_event_slots < 16 || hkvm_event_slots > 65536) {
+		pr_err("event_slots=%u: must be in 16..65536\n",
+		       hkvm_event_slots);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int __init hkvm_init(void)
+{
+	int rc;
+
+	static_assert(sizeof(struct hkv_get) == HKV_GET_SIZE_VER0);
+	static_assert(sizeof(struct hkv_open) == HKV_OPEN_SIZE_VER0);
+	static_assert(sizeof(struct hkv_put) == HKV_PUT_SIZE_VER0);
+	static_assert(sizeof(struct hkv_del) == HKV_DEL_SIZE_VER0);
+	static_assert(sizeof(struct hkv_clear) == HKV_CLEAR_SIZE_VER0);
+	static_assert(sizeof(struct hkv_stat) == HKV_STAT_SIZE_VER0);
+	static_assert(sizeof(struct hkv_policy) == HKV_POLICY_SIZE_VER0);
+	static_assert(sizeof(struct hkv_owner) == HKV_OWNER_SIZE_VER0);
+	static_assert(sizeof(struct hkv_events) == HKV_EVENTS_SIZE_VER0);
+
+	rc = hkvm_check_params();
+	if (rc)
+		return rc;
+	rc = hkvm_cache_init();
+	if (rc)
+		return rc;
+	rc = hkvm_events_init();
+	if (rc)
+		goto out_cache;
+	rc = hkvm_snap_init();
+	if (rc)
+		goto out_events;
+	hkvm_kobj = kobject_create_and_add("hkv", kernel_kobj);
+	if (!hkvm_kobj) {
+		rc = -ENOMEM;
+		goto out_snap;
+	}
+	rc = sysfs_create_group(hkvm_kobj, &hkvm_attr_group);
+	if (rc)
+		goto out_kobj;
+	rc = misc_register(&hkvm_misc);
+	if (rc) {
+		pr_err("misc_register failed: %d\n", rc);
+		goto out_kobj;
+	}
+	pr_info("ready: buckets=%u max_items=%lu max_bytes=%lu max_value=%u policy=%s\n",
+		hkvm_buckets, hkvm_max_items, hkvm_max_bytes, hkvm_max_value,
+		hkvm_policy_name(hkvm_policy_get()));
+	return 0;
+
+out_kobj:
+	kobject_put(hkvm_kobj);
+out_snap:
+	hkvm_snap_exit();
+out_events:
+	hkvm_events_exit();
+out_cache:
+	hkvm_cache_exit();
+	return rc;
+}
+
+static void __exit hkvm_exit(void)
+{
+	misc_deregister(&hkvm_misc);
+	kobject_put(hkvm_kobj);
+	hkvm_cache_exit();
+	hkvm_snap_exit();
+	hkvm_events_exit();
+}
+
+module_init(hkvm_init);
+module_exit(hkvm_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("hkvfs kernel cache of hot values (/dev/hkv)");

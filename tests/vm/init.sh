@@ -1,0 +1,116 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# init.sh - PID 1 of the test VM (copied to /init of the initramfs by
+# run-vm.sh).  Loads hkv.ko with the parameters each case needs, runs the
+# cases of hkv_vm_test, load/unload cycles and, if asked, the benchmark, then
+# prints exactly one line "HKV-VM-RESULT: PASS n/m" or "HKV-VM-RESULT: FAIL
+# n/m" and powers the VM off.
+
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+. /etc/hkv-vm.conf
+
+KO=/lib/hkv/hkv.ko
+pass=0
+total=0
+
+step() {
+	name=$1
+	shift
+	total=$((total + 1))
+	if "$@"; then
+		pass=$((pass + 1))
+		echo "ok $total $name"
+	else
+		echo "FAIL $total $name"
+	fi
+}
+
+load() {
+	insmod $KO "$@" && [ -c /dev/hkv ] &&
+		[ "$(stat -c %a /dev/hkv)" = 666 ]
+}
+
+unload() {
+	rmmod hkv && [ ! -e /dev/hkv ] && [ ! -e /sys/module/hkv ]
+}
+
+# bad_param WHAT ARGS...: the load must fail and name WHAT in the log.
+bad_param() {
+	what=$1
+	shift
+	if insmod $KO "$@" 2>/tmp/insmod.err; then
+		rmmod hkv
+		return 1
+	fi
+	grep -q 'Invalid argument' /tmp/insmod.err &&
+		dmesg | grep -q "hkv: $what" && [ ! -e /sys/module/hkv ]
+}
+
+param_is() {
+	[ "$(cat /sys/module/hkv/parameters/$1)" = "$2" ]
+}
+
+kernel_log_clean() {
+	! dmesg | grep -E 'Oops|BUG:|WARNING:|Call Trace|KASAN|UBSAN|general protection|refcount_t:'
+}
+
+if [ "$RUN_TESTS" = 1 ]; then
+	step "reject buckets=3" bad_param buckets buckets=3
+	step "reject buckets=8" bad_param buckets buckets=8
+	step "reject policy=mru" bad_param policy policy=mru
+	step "reject max_items=0" bad_param max_items max_items=0
+	step "reject max_bytes=100" bad_param max_bytes max_bytes=100
+	step "reject max_value=0" bad_param max_value max_value=0
+	step "reject max_value>max_bytes" bad_param max_value max_bytes=8192 max_value=9000
+	step "reject max_tombstones=0" bad_param max_tombstones max_tombstones=0
+	step "reject event_slots=1" bad_param event_slots event_slots=1
+
+	step "load A" load max_items=8 max_bytes=65536 max_value=4096 \
+		max_tombstones=4 policy=fifo
+	step "params A" param_is max_items 8
+	step "abi" hkv_vm_test abi
+	step "perms" hkv_vm_test perms
+	step "expiry" hkv_vm_test expiry
+	step "unload A" unload
+
+	step "load B" load max_items=8 max_bytes=4096 max_value=2048 \
+		event_slots=16 policy=lru buckets=16
+	step "evict" hkv_vm_test evict
+	step "skew" hkv_vm_test skew
+	step "unload B" unload
+
+	step "load C" load max_items=24
+	step "defaults C" param_is buckets 4096
+	step "stress" hkv_vm_test stress "$STRESS_SECONDS"
+	step "fuzz" hkv_vm_test fuzz
+	step "unload C" unload
+
+	for i in 1 2 3; do
+		step "cycle $i load" load policy=lfu
+		step "cycle $i busy+unload" hkv_vm_test busy
+		step "cycle $i gone" [ ! -e /sys/module/hkv ]
+	done
+fi
+
+if [ "$RUN_BENCH" = 1 ]; then
+	step "bench load" load
+	echo "HKV-BENCH-BEGIN"
+	step "bench" hkv_vm_bench
+	echo "HKV-BENCH-END"
+	step "bench unload" unload
+fi
+
+step "kernel log clean" kernel_log_clean
+
+if [ "$pass" = "$total" ]; then
+	echo "HKV-VM-RESULT: PASS $pass/$total"
+else
+	echo "HKV-VM-RESULT: FAIL $pass/$total"
+fi
+poweroff -f
