@@ -164,46 +164,12 @@ static struct ctl_reply *cmd_get(struct hkv *db, int argc, char **argv)
 	return reply_bulk_take(&b);
 }
 
-/* Read all of stdin for `set KEY -`. */
-static struct ctl_reply *read_stdin(char **out, size_t *outlen)
-{
-	size_t len = 0, cap = 65536;
-	char *buf = xmalloc(cap);
-	ssize_t n;
-
-	for (;;) {
-		if (len == cap) {
-			if (cap >= HKV_VALUE_MAX + (size_t)1) {
-				free(buf);
-				return reply_err("ERR string exceeds maximum allowed size");
-			}
-			cap *= 2;
-			buf = xrealloc(buf, cap);
-		}
-		n = read(STDIN_FILENO, buf + len, cap - len);
-		if (n == 0)
-			break;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			free(buf);
-			return reply_err("ERR reading stdin: %s", strerror(errno));
-		}
-		len += (size_t)n;
-	}
-	*out = buf;
-	*outlen = len;
-	return NULL;
-}
-
 static struct ctl_reply *cmd_set(struct hkv *db, int argc, char **argv)
 {
 	struct hkv_set_opts o = { 0 };
 	struct hkv_buf old = { 0 };
-	struct ctl_reply *r;
 	bool want_old = false;
 	const char *val = argv[2];
-	char *in = NULL;
 	size_t vlen = strlen(val);
 	int64_t t, now;
 	int i, rc;
@@ -245,15 +211,12 @@ static struct ctl_reply *cmd_set(struct hkv *db, int argc, char **argv)
 		}
 	}
 	if (!strcmp(val, "-")) {
-		r = read_stdin(&in, &vlen);
-		if (r)
-			return r;
-		val = in;
+		val = ctl_stdin.data;
+		vlen = ctl_stdin.len;
 	}
 	if (want_old)
 		o.old = &old;
 	rc = hkv_set(db, argv[1], strlen(argv[1]), val, vlen, &o);
-	free(in);
 	if (rc < 0)
 		return reply_engine(rc);
 	if (want_old)
@@ -415,8 +378,6 @@ static struct ctl_reply *cmd_incrbyfloat(struct hkv *db, int argc, char **argv)
 	if (!parse_ldouble(argv[2], &d) || isinf(d))
 		return reply_usage("ERR value is not a valid float");
 	rc = hkv_incrbyfloat(db, argv[1], strlen(argv[1]), d, &v);
-	if (rc == -HKV_ENOTFLOAT)
-		return reply_err("ERR value is not a valid float or the result is not finite");
 	if (rc)
 		return reply_engine(rc);
 	format_ldouble(v, buf, sizeof(buf));
@@ -616,7 +577,7 @@ static struct ctl_reply *cmd_scan(struct hkv *db, int argc, char **argv)
 
 const struct ctl_cmd ctl_keys_cmds[] = {
 	{ "get", 2, 0, cmd_get, "KEY", "print the string value of KEY" },
-	{ "set", -3, CTL_CMD_WRITE, cmd_set,
+	{ "set", -3, CTL_CMD_WRITE | CTL_CMD_STDIN, cmd_set,
 	  "KEY VALUE|- [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]",
 	  "set KEY to VALUE (\"-\": read the value from stdin)" },
 	{ "mget", -2, 0, cmd_mget, "KEY [KEY...]", "values of several keys" },

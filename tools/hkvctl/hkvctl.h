@@ -97,6 +97,17 @@ typedef struct ctl_reply *(*ctl_cmd_fn)(struct hkv *db, int argc, char **argv);
 
 #define CTL_CMD_WRITE (1u << 0)  /* may create the store; refused on a read-only store */
 #define CTL_CMD_NOSTORE (1u << 1) /* runs without opening the store (kernel ...) */
+#define CTL_CMD_STDIN (1u << 2)   /* VALUE "-" (argv[2]) means stdin, read into ctl_stdin */
+
+/**
+ * ctl_stdin - all of standard input, read by main() before the store is opened (so that a
+ * slow producer never holds the store's lock) when a CTL_CMD_STDIN command's argv[2] is "-".
+ */
+struct ctl_input {
+	char *data;
+	size_t len;
+};
+extern struct ctl_input ctl_stdin;
 
 /**
  * struct ctl_cmd - one verb.

@@ -36,6 +36,40 @@ static const char *const table_titles[] = {
 	"Administration",
 };
 
+struct ctl_input ctl_stdin;
+
+/* Read all of stdin into ctl_stdin. Return: NULL or an error reply. */
+static struct ctl_reply *read_stdin(void)
+{
+	size_t len = 0, cap = 65536;
+	char *buf = xmalloc(cap);
+	ssize_t n;
+
+	for (;;) {
+		if (len == cap) {
+			if (cap > HKV_VALUE_MAX) {
+				free(buf);
+				return reply_err("ERR string exceeds maximum allowed size");
+			}
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		n = read(STDIN_FILENO, buf + len, cap - len);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return reply_err("ERR reading stdin: %s", strerror(errno));
+		}
+		len += (size_t)n;
+	}
+	ctl_stdin.data = buf;
+	ctl_stdin.len = len;
+	return NULL;
+}
+
 static const struct ctl_cmd *cmd_find(const char *name)
 {
 	const struct ctl_cmd *c;
@@ -231,11 +265,16 @@ int main(int argc, char **argv)
 	} else if (!dir || !*dir) {
 		r = reply_usage("ERR no data directory: use -d DIR or set HKV_DIR");
 	} else {
-		r = run(dir, sync, sync_given, c, cargc, cargv);
+		r = NULL;
+		if ((c->flags & CTL_CMD_STDIN) && !strcmp(cargv[2], "-"))
+			r = read_stdin();
+		if (!r)
+			r = run(dir, sync, sync_given, c, cargc, cargv);
 	}
 	status = reply_print(r, tty);
 	if (status == CTL_EXIT_USAGE && r->kind == CTL_REPLY_ERROR)
 		fprintf(stderr, "Usage: hkvctl %s %s\n", c->name, c->args);
 	reply_free(r);
+	free(ctl_stdin.data);
 	return status;
 }
