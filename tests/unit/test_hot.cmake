@@ -1,0 +1,1 @@
+set(HKV_TEST_SOURCES ${CMAKE_SOURCE_DIR}/fs/hot.c)
