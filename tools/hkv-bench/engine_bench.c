@@ -327,7 +327,7 @@ static void print_side(const struct run *r)
 static void print_row(const char *name, int threads, const struct run *eng,
 		      const struct run *lm)
 {
-	printf("%-16s %3d", name, threads);
+	printf("%-18s %3d", name, threads);
 	print_side(eng);
 	print_side(lm);
 	if (eng && lm && rate(lm) > 0)
@@ -423,7 +423,7 @@ static struct hkv *open_engine(const char *path, enum hkv_sync sync)
 
 static void print_header(void)
 {
-	printf("%-16s %3s | %12s %8s %8s | %12s %8s %8s | %8s\n", "op", "thr", "engine ops/s",
+	printf("%-18s %3s | %12s %8s %8s | %12s %8s %8s | %8s\n", "op", "thr", "engine ops/s",
 	       "p50 us", "p99 us", "LMDB ops/s", "p50 us", "p99 us", "eng/LMDB");
 }
 

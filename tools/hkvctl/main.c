@@ -117,11 +117,27 @@ static void cmd_usage(FILE *f, const struct ctl_cmd *c)
 		c->summary);
 }
 
+/*
+ * Engine log lines met while opening are held back: for the failures hkvctl explains itself
+ * (store busy, no store) they would only repeat the message; otherwise they are printed.
+ */
+static char held_log[4096];
+static bool holding_log;
+
 static void engine_log(void *arg, int level, const char *msg)
 {
+	size_t n;
+
 	(void)arg;
-	if (level <= 1)
-		fprintf(stderr, "hkvctl: %s: %s\n", level ? "warning" : "error", msg);
+	if (level > 1)
+		return;
+	if (holding_log) {
+		n = strlen(held_log);
+		snprintf(held_log + n, sizeof(held_log) - n, "hkvctl: %s: %s\n",
+			 level ? "warning" : "error", msg);
+		return;
+	}
+	fprintf(stderr, "hkvctl: %s: %s\n", level ? "warning" : "error", msg);
 }
 
 static bool arity_ok(const struct ctl_cmd *c, int argc)
@@ -146,7 +162,11 @@ static struct ctl_reply *run(const char *dir, enum hkv_sync sync, bool sync_give
 	opt.bg_interval_ms = 0;
 	opt.create = c->flags & CTL_CMD_WRITE;
 	opt.log = engine_log;
+	holding_log = true;
 	rc = hkv_open(dir, &opt, &db);
+	holding_log = false;
+	if (rc && rc != -EBUSY && rc != -ENOENT)
+		fputs(held_log, stderr);
 	if (rc == -EBUSY) {
 #ifdef HKV_HAVE_FORWARD
 		r = ctl_forward(dir, argc, argv);
