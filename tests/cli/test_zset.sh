@@ -49,6 +49,13 @@ ok $'2\n' zrem z x ab nomember
 ok $'b\na\nc\n' zrange z 0 -1
 ok $'zset\n' type z
 
+# scores print in their shortest exact form, without an exponent for integer parts
+ok $'2\n' zadd sc 20 m 1e16 n
+ok '20' zscore sc m
+ok '10000000000000000' zscore sc n
+ok '25' zincrby sc 5 m
+ok '25.1' zincrby sc 0.1 m
+
 # infinities and errors
 ok $'2\n' zadd inf -inf lo +inf hi
 ok $'lo\n-inf\nhi\ninf\n' zrange inf 0 -1 WITHSCORES

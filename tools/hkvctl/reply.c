@@ -213,9 +213,17 @@ void format_double(double d, char *out, size_t size)
 	for (prec = 1; prec < 17; prec++) {
 		snprintf(out, size, "%.*g", prec, d);
 		if (strtod(out, NULL) == d)
-			return;
+			break;
 	}
-	snprintf(out, size, "%.17g", d);
+	if (prec == 17)
+		snprintf(out, size, "%.17g", d);
+	/*
+	 * %g switches to an exponent once the integer part has more digits than the precision
+	 * ("2e+01" for 20); write such numbers out in full up to 17 digits, as Redis does.
+	 */
+	if (strchr(out, 'e') && fabs(d) >= 1 && fabs(d) < 1e17)
+		snprintf(out, size, "%.*f", prec - 1 - (int)floor(log10(fabs(d))) > 0 ?
+			 prec - 1 - (int)floor(log10(fabs(d))) : 0, d);
 }
 
 struct ctl_reply *reply_double(double d)
