@@ -568,6 +568,8 @@ static struct open_seg *open_seg_find(struct open_seg *v, size_t n, uint32_t id)
 {
 	struct open_seg key = { .id = id };
 
+	if (!n)
+		return NULL;
 	return bsearch(&key, v, n, sizeof(*v), open_seg_cmp);
 }
 
@@ -618,7 +620,8 @@ static int open_collect(struct vlog *vl, MDB_txn *txn, struct open_seg **out, si
 		v[n - 1].file = true;
 	}
 	nfiles = n;
-	qsort(v, n, sizeof(*v), open_seg_cmp);
+	if (n)
+		qsort(v, n, sizeof(*v), open_seg_cmp);
 
 	rc = lmdb_err(mdb_cursor_open(txn, db->dbi_segs, &cur));
 	if (rc)
@@ -643,7 +646,8 @@ static int open_collect(struct vlog *vl, MDB_txn *txn, struct open_seg **out, si
 	}
 	if (mrc != MDB_NOTFOUND)
 		rc = lmdb_err(mrc);
-	qsort(v, n, sizeof(*v), open_seg_cmp);
+	if (n)
+		qsort(v, n, sizeof(*v), open_seg_cmp);
 out_cursor:
 	mdb_cursor_close(cur);
 out_closedir:
