@@ -58,6 +58,7 @@
 #include <linux/workqueue.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
+#include <linux/dcache.h>
 
 #include "hkvm_int.h"
 
@@ -252,14 +253,19 @@ struct hkvm_entry *hkvm_entry_alloc(u32 key_len, u32 val_len)
 }
 
 /**
- * hkvm_entry_put() - drop one reference; the last one frees the entry after
- * an RCU grace period.  Any context that may call kvfree_rcu().
+ * hkvm_entry_put() - drop one reference; the last one releases the entry's
+ * snapshot dentry and frees the entry after an RCU grace period.  Process
+ * context: may sleep (dput), never called under rcu_read_lock or a spinlock.
  * @e: entry; the caller's reference is gone on return.
  */
 void hkvm_entry_put(struct hkvm_entry *e)
 {
-	if (refcount_dec_and_test(&e->ref))
+	might_sleep();
+	if (refcount_dec_and_test(&e->ref)) {
+		if (e->dentry)
+			dput(e->dentry);
 		kvfree_rcu(e, rcu);
+	}
 }
 
 static bool hkvm_entry_match(const struct hkvm_entry *e, u32 hash, u64 ns,

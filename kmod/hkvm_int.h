@@ -39,9 +39,12 @@
  * @uid: owner.
  * @gid: owner group.
  * @ctime: wall time of insertion, shown as the snapshot's timestamps.
+ * @dentry: NULL, or the snapshot dentry (and inode) every HKV_IOC_OPEN of
+ *	this entry opens; created on the first OPEN (cmpxchg), released with
+ *	the last reference.
  * @data: @key_len key bytes followed by @val_len value bytes.
  *
- * Every field except @atime and @freq is written before the entry is
+ * Every field except @atime, @freq and @dentry is written before the entry is
  * published with hlist_add_head_rcu() and never changes afterwards, so a
  * reader holding a reference may use it without a lock.
  */
@@ -62,6 +65,7 @@ struct hkvm_entry {
 	kuid_t uid;
 	kgid_t gid;
 	struct timespec64 ctime;
+	struct dentry *dentry;
 	u8 data[];
 };
 

@@ -3,16 +3,22 @@
  * snap.c - read-only snapshot files returned by HKV_IOC_OPEN.
  *
  * A snapshot is a struct file on a private, never-mounted pseudo filesystem
- * ("hkv").  Each file gets its own inode so that fstat() tells the truth:
- * S_IFREG | the entry's mode, its uid and gid, st_size = value length and
- * the insertion time as timestamps.  file->private_data holds a reference on
- * the cache entry itself; since entries are immutable, reads copy straight
- * from the entry and no value is copied at open time.  The reference is
- * dropped in ->release(), and the entry is freed after a grace period once
- * the table has let go of it too.
+ * ("hkv").  Each cache entry gets, on its first OPEN, one dentry and inode
+ * of its own (kept in hkvm_entry.dentry until the entry is freed), so that
+ * fstat() tells the truth: S_IFREG | the entry's mode, its uid and gid,
+ * st_size = value length, the insertion time as timestamps.  Every OPEN of
+ * that entry is then a dentry_open() of the cached dentry: one struct file,
+ * no inode or dentry allocation, no path walk.
  *
- * A snapshot pins the module (like a file of any module's fops), so
- * hkv.ko cannot be unloaded while one is open.
+ * file->private_data holds a reference on the entry itself, taken by the
+ * ioctl; entries are immutable, so reads copy straight from the entry and
+ * nothing is copied at open time.  The reference is dropped in ->release().
+ * A file opened any other way (reopening /proc/PID/fd/N) has no private data
+ * and fails every read with -ENXIO.
+ *
+ * Snapshot files pin the module through their f_op, so hkv.ko cannot be
+ * unloaded while one is open; entries (and with them the dentries) are all
+ * released before the filesystem is unmounted at module exit.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -25,6 +31,8 @@
 #include <linux/fs_context.h>
 #include <linux/uio.h>
 #include <linux/err.h>
+#include <linux/cred.h>
+#include <linux/dcache.h>
 
 #include "hkvm_int.h"
 
@@ -37,6 +45,8 @@ static ssize_t hkvm_snap_read(struct file *file, char __user *buf,
 {
 	const struct hkvm_entry *e = file->private_data;
 
+	if (!e)
+		return -ENXIO;
 	return simple_read_from_buffer(buf, count, ppos, hkvm_entry_val(e),
 				       e->val_len);
 }
@@ -47,6 +57,8 @@ static ssize_t hkvm_snap_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	loff_t pos = iocb->ki_pos;
 	size_t want, done;
 
+	if (!e)
+		return -ENXIO;
 	if (pos < 0)
 		return -EINVAL;
 	if (pos >= e->val_len)
@@ -61,19 +73,26 @@ static ssize_t hkvm_snap_read_iter(struct kiocb *iocb, struct iov_iter *to)
 
 static loff_t hkvm_snap_llseek(struct file *file, loff_t offset, int whence)
 {
-	const struct hkvm_entry *e = file->private_data;
+	return fixed_size_llseek(file, offset, whence,
+				 i_size_read(file_inode(file)));
+}
 
-	return fixed_size_llseek(file, offset, whence, e->val_len);
+/* Runs for the ioctl's own open and for any reopen through /proc. */
+static int hkvm_snap_open(struct inode *inode, struct file *file)
+{
+	return (file->f_mode & FMODE_WRITE) ? -EACCES : 0;
 }
 
 static int hkvm_snap_release(struct inode *inode, struct file *file)
 {
-	hkvm_entry_put(file->private_data);
+	if (file->private_data)
+		hkvm_entry_put(file->private_data);
 	return 0;
 }
 
 static const struct file_operations hkvm_snap_fops = {
 	.owner = THIS_MODULE,
+	.open = hkvm_snap_open,
 	.read = hkvm_snap_read,
 	.read_iter = hkvm_snap_read_iter,
 	.llseek = hkvm_snap_llseek,
@@ -83,31 +102,19 @@ static const struct file_operations hkvm_snap_fops = {
 
 #define HKVM_SNAP_FLAGS (O_NONBLOCK | O_LARGEFILE | O_NOATIME)
 
-/**
- * hkvm_snap_install() - make a snapshot file of @e and install it in the
- * caller's descriptor table.  Process context.
- * @e: entry; the caller's reference moves to the file on success and is
- *	left with the caller on failure.
- * @flags: open(2) flags already validated by the caller (O_RDONLY plus
- *	O_CLOEXEC, O_NONBLOCK, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW).
- *
- * Return: the new descriptor, or -EMFILE, -ENFILE, -ENOMEM, -ENOENT (module
- * going away).
- */
-int hkvm_snap_install(struct hkvm_entry *e, int flags)
+/* The entry's dentry, created on first use; borrowed from the entry. */
+static struct dentry *hkvm_snap_dentry(struct hkvm_entry *e)
 {
+	struct super_block *sb = hkvm_snap_mnt->mnt_sb;
+	struct dentry *d, *old;
 	struct inode *inode;
-	struct file *file;
-	int fd, rc;
 
-	fd = get_unused_fd_flags(flags & O_CLOEXEC);
-	if (fd < 0)
-		return fd;
-	inode = alloc_anon_inode(hkvm_snap_mnt->mnt_sb);
-	if (IS_ERR(inode)) {
-		rc = PTR_ERR(inode);
-		goto out_put_fd;
-	}
+	d = smp_load_acquire(&e->dentry);
+	if (d)
+		return d;
+	inode = alloc_anon_inode(sb);
+	if (IS_ERR(inode))
+		return ERR_CAST(inode);
 	inode->i_mode = S_IFREG | e->mode;
 	inode->i_uid = e->uid;
 	inode->i_gid = e->gid;
@@ -115,27 +122,56 @@ int hkvm_snap_install(struct hkvm_entry *e, int flags)
 	inode->i_atime = e->ctime;
 	inode->i_mtime = e->ctime;
 	inode->i_ctime = e->ctime;
-
-	if (!try_module_get(THIS_MODULE)) {
-		rc = -ENOENT;
-		goto out_iput;
+	inode->i_fop = &hkvm_snap_fops;
+	d = d_alloc_name(sb->s_root, "hkv");
+	if (!d) {
+		iput(inode);
+		return ERR_PTR(-ENOMEM);
 	}
-	file = alloc_file_pseudo(inode, hkvm_snap_mnt, "hkv",
-				 O_RDONLY | (flags & HKVM_SNAP_FLAGS),
-				 &hkvm_snap_fops);
+	d_instantiate(d, inode);
+	/* Two first OPENs may race: one dentry wins, the other is dropped. */
+	old = cmpxchg_release(&e->dentry, NULL, d);
+	if (old) {
+		dput(d);
+		return old;
+	}
+	return d;
+}
+
+/**
+ * hkvm_snap_install() - open a snapshot file of @e and install it in the
+ * caller's descriptor table.  Process context.
+ * @e: entry; the caller's reference moves to the file on success and is
+ *	left with the caller on failure.
+ * @flags: open(2) flags already validated by the caller (O_RDONLY plus
+ *	O_CLOEXEC, O_NONBLOCK, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW).
+ *
+ * Return: the new descriptor, or -EMFILE, -ENFILE, -ENOMEM.
+ */
+int hkvm_snap_install(struct hkvm_entry *e, int flags)
+{
+	struct path path = { .mnt = hkvm_snap_mnt };
+	struct file *file;
+	int fd, rc;
+
+	fd = get_unused_fd_flags(flags & O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	path.dentry = hkvm_snap_dentry(e);
+	if (IS_ERR(path.dentry)) {
+		rc = PTR_ERR(path.dentry);
+		goto out_put_fd;
+	}
+	file = dentry_open(&path, O_RDONLY | (flags & HKVM_SNAP_FLAGS),
+			   current_cred());
 	if (IS_ERR(file)) {
 		rc = PTR_ERR(file);
-		goto out_module_put;
+		goto out_put_fd;
 	}
-	file->f_mode |= FMODE_PREAD | FMODE_LSEEK;
 	file->private_data = e;
 	fd_install(fd, file);
 	return fd;
 
-out_module_put:
-	module_put(THIS_MODULE);
-out_iput:
-	iput(inode);
 out_put_fd:
 	put_unused_fd(fd);
 	return rc;

@@ -225,6 +225,21 @@ static void test_abi(void)
 	CHECK(lseek(sfd, 2, SEEK_SET) == 2, "SEEK_SET");
 	CHECK(read(sfd, buf, 10) == 3 && !memcmp(buf, "llo", 3), "read at 2");
 	CHECK(lseek(sfd, -1, SEEK_SET) < 0 && errno == EINVAL, "bad seek");
+	/* Reopening through /proc gives a file that reads nothing. */
+	{
+		char path[64];
+		int rfd;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", sfd);
+		rfd = open(path, O_RDONLY);
+		if (rfd >= 0) {
+			CHECK(read(rfd, buf, 10) < 0 && errno == ENXIO,
+			      "reopened snapshot must not read");
+			close(rfd);
+		}
+		CHECK(open(path, O_RDWR) < 0 && errno == EACCES,
+		      "reopen for writing");
+	}
 	CHECK(write(sfd, "x", 1) < 0 && errno == EBADF, "write refused");
 	{
 		struct iovec iov[2] = { { buf, 2 }, { buf + 2, 3 } };
@@ -419,7 +434,9 @@ static void test_abi(void)
 	CHECK_RC(hkv_get_b(fd, 2, (void *)1, 1, buf, 8, NULL), -EFAULT);
 	CHECK_RC(hkv_get_b(fd, 2, (void *)0xffffffff81000000ull, 1, buf, 8, NULL),
 		 -EFAULT);
+	CHECK_RC(hkv_put_s(fd, 2, "a", "2", 1), 0);
 	CHECK_RC(hkv_get_s(fd, 2, "a", (void *)0xffff888000001000ull, 8, &g), -EFAULT);
+	CHECK_RC(hkv_get_s(fd, 2, "a", (void *)1, 8, &g), -EFAULT);
 	CHECK_RC(hkv_put_full(fd, 2, "bad", 3, (void *)1, 10, 1, 0, 0, 0, 0644, 0),
 		 -EFAULT);
 	CHECK_RC(hkv_get_s(fd, 2, "bad", buf, 8, NULL), -ENOENT);
@@ -472,8 +489,12 @@ static void test_abi(void)
 		{
 			volatile uintptr_t bad = 1;
 
+			/* A failed copy loses nothing. */
+			CHECK_RC(hkv_put_s(fd, 4, "e9", "v", 1), 0);
 			CHECK(read(fd, (void *)bad, sizeof(rec)) < 0 &&
 			      errno == EFAULT, "bad buffer");
+			CHECK(read(fd, &rec, sizeof(rec)) == sizeof(rec) &&
+			      !memcmp(rec.key, "e1", 2), "event kept");
 		}
 		fcntl(fd, F_SETFL, 0);
 	}
