@@ -483,8 +483,14 @@ static void test_hash_scan_concurrent(void **state)
 	for (int round = 0; round < 3; round++) {
 		memset(seen, 0, sizeof(seen));
 		hkv_cursor_init(&cur);
-		while (!cur.done)
+		for (unsigned j = 0; !cur.done; j++) {
 			assert_true(hkv_hscan(f->db, S("h"), &cur, NULL, 5, clist_elem_cb, &l) >= 0);
+			/* and a deterministic interleaving from this thread */
+			snprintf(fld, sizeof(fld), "v%03u", (j * 37) % N);
+			assert_true(hkv_hdel(f->db, S("h"), S(fld)) >= 0);
+			snprintf(fld, sizeof(fld), "v%03u", (j * 53) % N);
+			assert_true(hkv_hset(f->db, S("h"), S(fld), S("x"), NULL) >= 0);
+		}
 		for (size_t i = 0; i < l.n; i++) {
 			if (l.v[i].a[0] != 's')
 				continue;

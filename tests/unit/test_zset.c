@@ -773,8 +773,14 @@ static void test_zset_scan_concurrent(void **state)
 	for (int round = 0; round < 3; round++) {
 		memset(seen, 0, sizeof(seen));
 		hkv_cursor_init(&cur);
-		while (!cur.done)
+		for (unsigned j = 0; !cur.done; j++) {
 			assert_true(hkv_zscan(f->db, S("z"), &cur, NULL, 6, clist_z_cb, &l) >= 0);
+			/* and a deterministic interleaving from this thread */
+			snprintf(mem, sizeof(mem), "m%03u", (j * 37) % N);
+			assert_true(hkv_zincrby(f->db, S("z"), 1000, S(mem), NULL) >= 0);
+			snprintf(mem, sizeof(mem), "m%03u+", (j * 53) % N);
+			assert_true(hkv_zrem(f->db, S("z"), S(mem)) >= 0);
+		}
 		for (size_t i = 0; i < l.n; i++) {
 			if (l.v[i].alen != 4)
 				continue;
