@@ -579,6 +579,11 @@ int hkv_compact(struct hkv *db, bool all)
 	return vlog_compact(db, all);
 }
 
+uint64_t hkv_version(struct hkv *db)
+{
+	return __atomic_load_n(&db->version, __ATOMIC_RELAXED);
+}
+
 void hkv_set_watch(struct hkv *db, void (*fn)(void *arg, const void *key, size_t klen,
 					       uint64_t version), void *arg)
 {

@@ -46,7 +46,7 @@ struct wq_item {
 
 uint64_t wtx_version(struct wtx *w)
 {
-	return ++w->db->version;
+	return __atomic_add_fetch(&w->db->version, 1, __ATOMIC_RELAXED);
 }
 
 uint64_t wtx_new_id(struct wtx *w)

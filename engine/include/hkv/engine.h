@@ -796,6 +796,13 @@ int hkv_segments(struct hkv *db, int (*cb)(void *arg, const struct hkv_segment_s
 		 void *arg);
 
 /**
+ * hkv_version() - the last version number handed out by the store (every key's version is at
+ * most this). Meant for watch callbacks: there it is exact, since the callback runs in the
+ * thread that committed; elsewhere the value may lag behind concurrent writers.
+ */
+uint64_t hkv_version(struct hkv *db);
+
+/**
  * hkv_set_watch() - register @fn to be called after each committed mutation of a key, from the
  * thread that committed it, with the key and its new version (0 if deleted). Used by the
  * filesystem to invalidate caches. @fn must not call into the engine. Only one watcher.

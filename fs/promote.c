@@ -1,0 +1,508 @@
+// SPDX-License-Identifier: MIT
+/*
+ * promote.c - the daemon side of the hot path.
+ *
+ * Reads are counted in a Count-Min Sketch (hot.c) that is halved once a second, so a key read
+ * r times a second settles near a count of 2r. Every interval_ms a thread takes the top-K,
+ * promotes the keys over min_rate that are not yet in the kernel cache, demotes the cached
+ * ones that fell below it, and drains the module's eviction events.
+ *
+ * Coherence (design.md, "The hot path", point 3) rests on one rule and one race argument:
+ *
+ *  - Every committed mutation of a key calls hkvfs_promoter_invalidate() from the engine's
+ *    watch callback, which runs in the committing thread before any writer of the group is
+ *    acknowledged. It issues HKV_IOC_DEL with the store's current version V as a tombstone:
+ *    the module drops the entry and refuses every later PUT of that key with a version <= V.
+ *
+ *  - A promotion samples the module's inval_seq (its ticket), then reads the key's attributes
+ *    (version v) and then its value, then PUTs them as version v. If a write W (new version
+ *    w > v) commits at any point after the attributes were read, W's DEL carries a tombstone
+ *    >= w - 1 >= v, so the PUT is refused (-ESTALE) whether it comes before the DEL (then the
+ *    DEL removes the entry) or after (then the tombstone refuses it). If the module had to
+ *    forget that tombstone, the ticket is older than what it remembers and it refuses too.
+ *    So the kernel cache never holds a value older than the last acknowledged write.
+ *
+ * Without the device (no module, or not permitted) everything here still counts reads, so
+ * .hkv/hot works, and the daemon says once in its log that hot reads stay on the FUSE path.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/hkv.h>
+
+/* the device's key limit; the engine's header reuses the name for its own limit */
+enum { KCACHE_KEY_MAX = HKV_KEY_MAX };
+#undef HKV_KEY_MAX
+
+#include "hkv/engine.h"
+#include "hot.h"
+#include "promote.h"
+
+struct cached {
+	void *key;
+	size_t klen;
+	uint64_t version;
+};
+
+struct hkvfs_promoter {
+	struct hkv *db;
+	struct hkvfs_promote_opts o;
+	uint64_t ns;
+	int fd;                 /* owner descriptor of the device, or -1 */
+	uint64_t max_value;
+	struct hkvfs_hot *hot;
+
+	pthread_t thread;
+	pthread_mutex_t lock;   /* protects stop and the cached set */
+	pthread_cond_t cond;
+	bool stop;
+	struct cached *c;
+	unsigned nc, capc;
+
+	atomic_uint_fast64_t promotions, stale, demotions, invalidations, evictions;
+};
+
+static void plog(struct hkvfs_promoter *p, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void plog(struct hkvfs_promoter *p, int level, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!p->o.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->o.log(p->o.arg, level, msg);
+}
+
+void hkvfs_promote_opts_init(struct hkvfs_promote_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->enabled = true;
+	o->interval_ms = 200;
+	o->k = 64;
+	o->min_rate = 10;
+	o->device = "/dev/hkv";
+}
+
+/* Under p->lock. */
+static int cached_find(struct hkvfs_promoter *p, const void *key, size_t klen)
+{
+	for (unsigned i = 0; i < p->nc; i++)
+		if (p->c[i].klen == klen && !memcmp(p->c[i].key, key, klen))
+			return (int)i;
+	return -1;
+}
+
+static void cached_drop(struct hkvfs_promoter *p, unsigned i)
+{
+	free(p->c[i].key);
+	p->c[i] = p->c[--p->nc];
+}
+
+static void cached_add(struct hkvfs_promoter *p, const void *key, size_t klen, uint64_t version)
+{
+	int i = cached_find(p, key, klen);
+	void *copy;
+
+	if (i >= 0) {
+		p->c[i].version = version;
+		return;
+	}
+	if (p->nc == p->capc) {
+		unsigned cap = p->capc ? p->capc * 2 : 64;
+		struct cached *c = realloc(p->c, cap * sizeof(*c));
+
+		if (!c)
+			return;
+		p->c = c;
+		p->capc = cap;
+	}
+	copy = malloc(klen);
+	if (!copy)
+		return;
+	memcpy(copy, key, klen);
+	p->c[p->nc].key = copy;
+	p->c[p->nc].klen = klen;
+	p->c[p->nc].version = version;
+	p->nc++;
+}
+
+static int dev_del(struct hkvfs_promoter *p, const void *key, size_t klen, uint64_t version)
+{
+	struct hkv_del d = { .size = sizeof(d), .ns = p->ns, .key_ptr = (uintptr_t)key,
+			     .key_len = (__u32)klen, .version = version };
+
+	return ioctl(p->fd, HKV_IOC_DEL, &d) ? -errno : 0;
+}
+
+static void dev_clear(struct hkvfs_promoter *p)
+{
+	struct hkv_clear c = { .size = sizeof(c), .flags = HKV_CLEAR_NS, .ns = p->ns };
+
+	if (ioctl(p->fd, HKV_IOC_CLEAR, &c))
+		plog(p, 0, "kernel cache: clearing namespace %#llx failed: %s",
+		     (unsigned long long)p->ns, strerror(errno));
+}
+
+void hkvfs_promoter_invalidate(struct hkvfs_promoter *p, const void *key, size_t klen)
+{
+	int i;
+
+	if (!p || p->fd < 0)
+		return;
+	atomic_fetch_add_explicit(&p->invalidations, 1, memory_order_relaxed);
+	if (!klen || klen > KCACHE_KEY_MAX) {
+		/* unknown extent of the change, or a key the cache cannot hold: be safe */
+		if (!klen)
+			dev_clear(p);
+		pthread_mutex_lock(&p->lock);
+		if (!klen)
+			while (p->nc)
+				cached_drop(p, 0);
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
+	dev_del(p, key, klen, hkv_version(p->db));
+	pthread_mutex_lock(&p->lock);
+	i = cached_find(p, key, klen);
+	if (i >= 0)
+		cached_drop(p, (unsigned)i);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void hkvfs_promoter_read(struct hkvfs_promoter *p, const void *key, size_t klen)
+{
+	if (p)
+		hkvfs_hot_touch(p->hot, key, klen);
+}
+
+/* Copy @key into the kernel cache. Return: 0, or -errno (-ESTALE: a write won the race). */
+static int promote(struct hkvfs_promoter *p, const void *key, size_t klen)
+{
+	struct hkv_stat st = { .size = sizeof(st) };
+	struct hkv_buf val = { NULL, 0 };
+	struct hkv_attr a;
+	struct hkv_put put;
+	int rc;
+
+	if (klen > KCACHE_KEY_MAX)
+		return -ENAMETOOLONG;
+	if (p->o.eligible && !p->o.eligible(p->o.arg, key, klen))
+		return -EPERM;
+	if (ioctl(p->fd, HKV_IOC_STAT, &st))
+		return -errno;
+	rc = hkv_attr_get(p->db, key, klen, &a);
+	if (rc)
+		return rc;
+	if (a.type != HKV_TYPE_STRING)
+		return -EISDIR;
+	if (a.size > st.max_value)
+		return -EFBIG;
+	rc = hkv_get(p->db, key, klen, &val);
+	if (rc)
+		return rc;
+	memset(&put, 0, sizeof(put));
+	put.size = sizeof(put);
+	put.ns = p->ns;
+	put.key_ptr = (uintptr_t)key;
+	put.key_len = (__u32)klen;
+	put.value_ptr = (uintptr_t)val.data;
+	put.value_len = (__u32)val.len;
+	put.version = a.version;
+	put.expire_ms = a.expire_at > 0 ? (__u64)a.expire_at : 0;
+	put.uid = a.uid;
+	put.gid = a.gid;
+	put.mode = a.mode & 07777;
+	put.inval_seq = st.inval_seq;
+	rc = ioctl(p->fd, HKV_IOC_PUT, &put) ? -errno : 0;
+	hkv_buf_release(&val);
+	if (!rc) {
+		pthread_mutex_lock(&p->lock);
+		cached_add(p, key, klen, a.version);
+		pthread_mutex_unlock(&p->lock);
+		atomic_fetch_add_explicit(&p->promotions, 1, memory_order_relaxed);
+	} else if (rc == -ESTALE) {
+		atomic_fetch_add_explicit(&p->stale, 1, memory_order_relaxed);
+	}
+	return rc;
+}
+
+static void drain_events(struct hkvfs_promoter *p)
+{
+	struct hkv_event ev;
+	ssize_t n;
+
+	while ((n = read(p->fd, &ev, sizeof(ev))) >= (ssize_t)offsetof(struct hkv_event, key)) {
+		if (ev.type == HKV_EV_LOST) {
+			/* we no longer know what is cached: forget it all; entries demote lazily */
+			pthread_mutex_lock(&p->lock);
+			while (p->nc)
+				cached_drop(p, 0);
+			pthread_mutex_unlock(&p->lock);
+			continue;
+		}
+		if (ev.ns != p->ns || ev.key_len > KCACHE_KEY_MAX)
+			continue;
+		atomic_fetch_add_explicit(&p->evictions, 1, memory_order_relaxed);
+		pthread_mutex_lock(&p->lock);
+		int i = cached_find(p, ev.key, ev.key_len);
+
+		if (i >= 0)
+			cached_drop(p, (unsigned)i);
+		pthread_mutex_unlock(&p->lock);
+	}
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One round: promote the hot, demote the cooled. */
+static void cycle(struct hkvfs_promoter *p)
+{
+	struct hkvfs_hot_entry *top = NULL;
+	uint32_t min_count = 2 * p->o.min_rate;
+	int n;
+
+	drain_events(p);
+	n = hkvfs_hot_snapshot(p->hot, &top);
+	if (n < 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		int c;
+
+		if (top[i].count < min_count)
+			break;
+		pthread_mutex_lock(&p->lock);
+		c = cached_find(p, top[i].key, top[i].klen);
+		pthread_mutex_unlock(&p->lock);
+		if (c < 0)
+			promote(p, top[i].key, top[i].klen);
+	}
+	/* demote: cached keys that are no longer hot enough */
+	pthread_mutex_lock(&p->lock);
+	for (unsigned i = 0; i < p->nc;) {
+		bool hot = false;
+
+		for (int j = 0; j < n && top[j].count >= min_count; j++)
+			hot |= top[j].klen == p->c[i].klen &&
+			       !memcmp(top[j].key, p->c[i].key, top[j].klen);
+		if (hot) {
+			i++;
+			continue;
+		}
+		dev_del(p, p->c[i].key, p->c[i].klen, 0);
+		cached_drop(p, i);
+		atomic_fetch_add_explicit(&p->demotions, 1, memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&p->lock);
+	hkvfs_hot_entries_free(top, n);
+}
+
+static void *promoter_main(void *arg)
+{
+	struct hkvfs_promoter *p = arg;
+	int64_t last_decay = mono_ms();
+	struct timespec ts;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)(p->o.interval_ms % 1000) * 1000000;
+		ts.tv_sec += p->o.interval_ms / 1000 + ts.tv_nsec / 1000000000;
+		ts.tv_nsec %= 1000000000;
+		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+		if (p->stop)
+			break;
+		pthread_mutex_unlock(&p->lock);
+		if (mono_ms() - last_decay >= 1000) {
+			hkvfs_hot_decay(p->hot);
+			last_decay = mono_ms();
+		}
+		if (p->fd >= 0 && p->o.enabled)
+			cycle(p);
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static int open_device(struct hkvfs_promoter *p)
+{
+	struct hkv_owner own = { .size = sizeof(own), .flags = HKV_OWNER_CLAIM };
+	struct hkv_events ev = { .size = sizeof(ev) };
+	struct hkv_stat st = { .size = sizeof(st) };
+	int fd = open(p->o.device, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		plog(p, 2, "kernel cache %s not available (%s): hot reads are served through FUSE",
+		     p->o.device, strerror(errno));
+		return -1;
+	}
+	if (ioctl(fd, HKV_IOC_OWNER, &own) || ioctl(fd, HKV_IOC_STAT, &st)) {
+		plog(p, 1, "kernel cache %s: cannot become its owner (%s): hot reads are served "
+		     "through FUSE", p->o.device, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (ioctl(fd, HKV_IOC_EVENTS, &ev))
+		plog(p, 1, "kernel cache: no eviction events (%s)", strerror(errno));
+	p->max_value = st.max_value;
+	plog(p, 2, "kernel cache %s: namespace %#llx, values up to %llu bytes", p->o.device,
+	     (unsigned long long)p->ns, (unsigned long long)st.max_value);
+	return fd;
+}
+
+int hkvfs_promoter_start(struct hkv *db, const struct hkvfs_promote_opts *o, uint64_t ns,
+			 struct hkvfs_promoter **out)
+{
+	struct hkvfs_promoter *p;
+
+	if (!ns || o->interval_ms < 10 || o->interval_ms > 60000 || !o->k || o->k > 4096)
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->db = db;
+	p->o = *o;
+	p->ns = ns;
+	p->hot = hkvfs_hot_new(o->k, 16384, 4);
+	if (!p->hot) {
+		free(p);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	p->fd = o->enabled ? open_device(p) : -1;
+	if (p->fd >= 0)
+		dev_clear(p);
+	if (pthread_create(&p->thread, NULL, promoter_main, p)) {
+		if (p->fd >= 0)
+			close(p->fd);
+		hkvfs_hot_free(p->hot);
+		free(p);
+		return -EAGAIN;
+	}
+	*out = p;
+	return 0;
+}
+
+void hkvfs_promoter_stop(struct hkvfs_promoter *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	if (p->fd >= 0) {
+		dev_clear(p);
+		close(p->fd);
+	}
+	while (p->nc)
+		cached_drop(p, 0);
+	free(p->c);
+	hkvfs_hot_free(p->hot);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->cond);
+	free(p);
+}
+
+static void append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (!*buf)
+		return;
+	if (*len + n + 1 > *cap) {
+		size_t c = *cap * 2 + n + 1;
+		char *b = realloc(*buf, c);
+
+		if (!b) {
+			free(*buf);
+			*buf = NULL;
+			return;
+		}
+		*buf = b;
+		*cap = c;
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = 0;
+}
+
+int hkvfs_promoter_format(struct hkvfs_promoter *p, char **out)
+{
+	struct hkvfs_hot_entry *top = NULL;
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap), tmp[64];
+	int n;
+
+	if (!buf)
+		return -ENOMEM;
+	buf[0] = 0;
+	n = hkvfs_hot_snapshot(p->hot, &top);
+	if (n < 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	append(&buf, &len, &cap, "# reads/s\tkernel\tkey\n", 21);
+	for (int i = 0; i < n; i++) {
+		const unsigned char *k = top[i].key;
+		bool cached;
+
+		pthread_mutex_lock(&p->lock);
+		cached = cached_find(p, top[i].key, top[i].klen) >= 0;
+		pthread_mutex_unlock(&p->lock);
+		int l = snprintf(tmp, sizeof(tmp), "%u.%u\t%s\t", top[i].count / 2,
+				 top[i].count % 2 ? 5 : 0, cached ? "yes" : "no");
+
+		append(&buf, &len, &cap, tmp, (size_t)l);
+		for (size_t j = 0; j < top[i].klen; j++) {
+			if (k[j] >= 0x20 && k[j] < 0x7f && k[j] != '\\') {
+				append(&buf, &len, &cap, (const char *)&k[j], 1);
+			} else {
+				l = snprintf(tmp, sizeof(tmp), "\\x%02x", k[j]);
+				append(&buf, &len, &cap, tmp, (size_t)l);
+			}
+		}
+		append(&buf, &len, &cap, "\n", 1);
+	}
+	hkvfs_hot_entries_free(top, n);
+	if (!buf)
+		return -ENOMEM;
+	*out = buf;
+	return (int)len;
+}
+
+void hkvfs_promoter_stats(struct hkvfs_promoter *p, struct hkvfs_promote_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!p)
+		return;
+	st->device = p->fd >= 0;
+	st->promotions = atomic_load_explicit(&p->promotions, memory_order_relaxed);
+	st->stale = atomic_load_explicit(&p->stale, memory_order_relaxed);
+	st->demotions = atomic_load_explicit(&p->demotions, memory_order_relaxed);
+	st->invalidations = atomic_load_explicit(&p->invalidations, memory_order_relaxed);
+	st->evictions = atomic_load_explicit(&p->evictions, memory_order_relaxed);
+	pthread_mutex_lock(&p->lock);
+	st->cached = p->nc;
+	pthread_mutex_unlock(&p->lock);
+}
