@@ -484,7 +484,9 @@ static void test_hash_scan_concurrent(void **state)
 		memset(seen, 0, sizeof(seen));
 		hkv_cursor_init(&cur);
 		for (unsigned j = 0; !cur.done; j++) {
-			assert_true(hkv_hscan(f->db, S("h"), &cur, NULL, 5, clist_elem_cb, &l) >= 0);
+			int rc = hkv_hscan(f->db, S("h"), &cur, NULL, 5, clist_elem_cb, &l);
+
+			assert_true(rc >= 0);
 			/* and a deterministic interleaving from this thread */
 			snprintf(fld, sizeof(fld), "v%03u", (j * 37) % N);
 			assert_true(hkv_hdel(f->db, S("h"), S(fld)) >= 0);

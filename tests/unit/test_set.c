@@ -265,8 +265,11 @@ static void test_set_scan_concurrent(void **state)
 	for (int round = 0; round < 3; round++) {
 		memset(seen, 0, sizeof(seen));
 		hkv_cursor_init(&cur);
-		while (!cur.done)
-			assert_true(hkv_sscan(f->db, S("s"), &cur, NULL, 4, clist_elem_cb, &l) >= 0);
+		while (!cur.done) {
+			int rc = hkv_sscan(f->db, S("s"), &cur, NULL, 4, clist_elem_cb, &l);
+
+			assert_true(rc >= 0);
+		}
 		for (size_t i = 0; i < l.n; i++) {
 			if (l.v[i].alen != 4)
 				continue;
