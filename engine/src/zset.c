@@ -513,6 +513,8 @@ int hkv_zrange(struct hkv *db, const void *key, size_t klen, const struct hkv_zr
 	MDB_cursor *c;
 	int rc;
 
+	if (!o)
+		return -EINVAL;
 	if (o->by_score && (isnan(o->min) || isnan(o->max)))
 		return -HKV_ENOTFLOAT;
 	rc = coll_rd_begin(db, key, klen, HKV_TYPE_ZSET, &rd);
