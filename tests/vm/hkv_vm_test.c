@@ -19,6 +19,7 @@
  *            no torn, corrupt or stale read
  *   fuzz     random ioctls, sizes and pointers, root and non-root
  *   busy     rmmod must fail while /dev/hkv or a snapshot is open
+ *   runas UID GID PROG ARGS...  run PROG as an unprivileged user
  *
  * All randomness is xorshift from fixed seeds.
  */
@@ -1488,6 +1489,13 @@ int main(int argc, char **argv)
 		test_fuzz();
 	else if (!strcmp(c, "busy"))
 		test_busy();
+	else if (!strcmp(c, "runas") && argc > 4) {
+		/* runas UID GID PROG ARGS...: for the shell-level checks */
+		become(atoi(argv[2]), atoi(argv[3]), 0, NULL);
+		execvp(argv[4], argv + 4);
+		perror(argv[4]);
+		return 127;
+	}
 	else {
 		fprintf(stderr, "usage: %s abi|perms|expiry|evict|skew|stress [s]|fuzz|busy\n",
 			argv[0]);

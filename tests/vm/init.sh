@@ -89,6 +89,7 @@ if [ "$RUN_TESTS" = 1 ]; then
 	step "defaults C" param_is buckets 4096
 	step "stress" hkv_vm_test stress "$STRESS_SECONDS"
 	step "fuzz" hkv_vm_test fuzz
+	step "hkvctl kernel" hkvctl-kernel.sh
 	step "unload C" unload
 
 	for i in 1 2 3; do

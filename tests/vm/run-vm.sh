@@ -113,6 +113,11 @@ for p in hkv_vm_test hkv_vm_bench; do
 	gcc $CFLAGS "$SRC_DIR/tests/vm/$p.c" -o "$ROOT/bin/$p" -lm ||
 		fail "cannot build $p"
 done
+gcc $CFLAGS -I"$SRC_DIR/tools/hkvctl" "$SRC_DIR/tests/vm/hkvctl_kernel_main.c" \
+	"$SRC_DIR/tools/hkvctl/kernel.c" -o "$ROOT/bin/hkvctl-kernel" ||
+	fail "cannot build hkvctl-kernel"
+cp "$SRC_DIR/tests/vm/hkvctl-kernel.sh" "$ROOT/bin/hkvctl-kernel.sh" &&
+	chmod 755 "$ROOT/bin/hkvctl-kernel.sh" || fail "hkvctl-kernel.sh"
 cp "$BUSYBOX" "$ROOT/bin/busybox"
 
 case "$MODE" in
