@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hkvfs_int.h - private interfaces of the hkvfs daemon (fs/).
+ */
+#ifndef HKVFS_INT_H
+#define HKVFS_INT_H
+
+#define FUSE_USE_VERSION 312 /* 3.14's fuse_loop_cfg misbehaves with 34 (field notes) */
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hkv/engine.h"
+#include "hkv/pathmap.h"
+#include "opts.h"
+
+/* Last component of the key that keeps an otherwise empty mkdir'd directory alive. */
+#define HKVFS_MARKER ".hkv.dir"
+#define HKVFS_MARKER_LEN 8
+
+/*
+ * enum hkvfs_kind - what an inode stands for.
+ * ROOT and PREFIX are implicit directories (key prefixes ending in the delimiter); KEY is a key
+ * (a string is a file, a collection a directory); ELEM is one element of a collection key;
+ * CTLDIR/CTLFILE are the read-only .hkv/ directory and its files.
+ */
+enum hkvfs_kind { HKVFS_ROOT, HKVFS_PREFIX, HKVFS_KEY, HKVFS_ELEM, HKVFS_CTLDIR, HKVFS_CTLFILE };
+
+/* List directories accept these two write-only names to push at the tail / head. */
+#define HKVFS_LIST_APPEND "append"
+#define HKVFS_LIST_PREPEND "prepend"
+
+/**
+ * struct hkvfs_ident - a copy of an inode's identity, taken under the table lock so an
+ * operation never reads bytes a concurrent rename is rewriting.
+ * @key:  KEY/ELEM: the key; PREFIX: the prefix including its trailing delimiter.
+ * @elem: ELEM: the element (field, member, or list index as decimal text).
+ * @ctl:  CTLFILE: which file.
+ */
+struct hkvfs_ident {
+	enum hkvfs_kind kind;
+	size_t klen, elen;
+	int ctl;
+	unsigned char key[HKV_KEY_MAX + 1];
+	unsigned char elem[HKV_KEY_MAX + 1];
+};
+
+/**
+ * struct hkvfs_inode - one node the kernel knows about; its address is the FUSE node id.
+ * Every field is protected by the inode table lock (inode.c). @nlookup is the kernel's
+ * lookup count: the inode lives until FORGET brings it to 0 (static ones never die).
+ */
+struct hkvfs_inode {
+	struct hkvfs_inode *hnext;
+	uint64_t nlookup;
+	enum hkvfs_kind kind;
+	bool hashed;
+	bool is_static;
+	int ctl;
+	size_t klen, elen;
+	unsigned char *key;
+	unsigned char *elem;
+};
+
+enum { HKVFS_CTL_STATS = 1, HKVFS_CTL_CONFIG = 2 };
+
+/** struct hkvfs_counters - daemon-side operation counters (relaxed atomics). */
+struct hkvfs_counters {
+	atomic_uint_fast64_t lookups, lookup_miss, getattrs, reads, read_bytes, writes,
+		write_bytes, commits, creates, unlinks, renames, readdirs, dirents, xattrs,
+		invals, inval_errors, ctl_requests, errors;
+};
+
+/** struct hkvfs - the daemon's global state (one mount per process). */
+struct hkvfs {
+	struct hkv *db;
+	struct fuse_session *se;
+	struct hkvfs_opts opts;
+	char data_dir[4096];
+	char mountpoint[4096];
+	char sock_path[4200];
+	int64_t mount_time_ns;
+	struct hkvfs_counters cnt;
+	atomic_bool stopping;
+};
+
+extern struct hkvfs hkvfs_g;
+
+/* main.c */
+void hkvfs_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define HLOG_ERR(...) hkvfs_log(0, __VA_ARGS__)
+#define HLOG_WARN(...) hkvfs_log(1, __VA_ARGS__)
+#define HLOG_INFO(...) hkvfs_log(2, __VA_ARGS__)
+#define HLOG_DBG(...) hkvfs_log(3, __VA_ARGS__)
+int64_t hkvfs_now_ns(void);
+
+/* inode.c */
+extern struct hkvfs_inode hkvfs_root, hkvfs_ctldir, hkvfs_ctl_stats, hkvfs_ctl_config;
+void hkvfs_itab_init(void);
+void hkvfs_itab_destroy(void);
+struct hkvfs_inode *hkvfs_ino(fuse_ino_t ino);
+fuse_ino_t hkvfs_ino_id(const struct hkvfs_inode *in);
+int hkvfs_itab_ref(const struct hkvfs_ident *id, struct hkvfs_inode **out);
+void hkvfs_itab_forget(struct hkvfs_inode *in, uint64_t n);
+void hkvfs_itab_snapshot(struct hkvfs_inode *in, struct hkvfs_ident *id);
+fuse_ino_t hkvfs_itab_find(enum hkvfs_kind kind, const void *key, size_t klen, const void *elem,
+			   size_t elen);
+int hkvfs_itab_rekey(struct hkvfs_inode *in, enum hkvfs_kind kind, const void *key,
+		     size_t klen);
+int hkvfs_itab_rename_prefix(const void *from, size_t flen, const void *to, size_t tlen);
+/**
+ * hkvfs_itab_children() - call @cb for each ELEM inode of @key (under the table lock: @cb
+ * must only copy what it needs).
+ */
+void hkvfs_itab_children(const void *key, size_t klen,
+			 void (*cb)(void *arg, fuse_ino_t ino, const unsigned char *elem,
+				    size_t elen),
+			 void *arg);
+
+/* ops.c */
+extern const struct fuse_lowlevel_ops hkvfs_ops;
+int hkvfs_inval_start(void);
+void hkvfs_inval_stop(void);
+void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version);
+void hkvfs_flush_all(void);
+size_t hkvfs_stats_format(char *buf, size_t sz);
+
+/* ctl.c */
+int hkvfs_ctl_start(const char *path);
+void hkvfs_ctl_stop(void);
+
+#endif /* HKVFS_INT_H */

@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: MIT
+/*
+ * main.c - hkvfs: command line, logging, daemon start-up and orderly shutdown.
+ *
+ *   hkvfs DATA_DIR MOUNTPOINT [-o opt,...] [-f] [-d]
+ *
+ * Start-up order matters: the parent forks first and waits on a pipe; the child opens the
+ * store (LMDB must be opened after the fork, never before), mounts, starts the control and
+ * invalidation threads and only then reports success, so `mount` returns 0 only for a usable
+ * mount and the exit status carries any failure (EBUSY store, bad option, mount error).
+ *
+ * Shutdown (SIGTERM, SIGINT, SIGHUP, or unmount): the session loop returns; buffered writes of
+ * handles still open are committed, the store is closed with hkv_close() (which flushes), and
+ * the process exits 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hkv/ctlclient.h"
+#include "hkvfs_int.h"
+
+struct hkvfs hkvfs_g;
+
+static FILE *log_file;
+static bool log_syslog;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int64_t hkvfs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void vlog(int level, const char *fmt, va_list ap)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	char msg[1024];
+	struct timespec ts;
+	struct tm tm;
+
+	if (level > hkvfs_g.opts.loglevel)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_syslog) {
+		syslog(prio[level], "%s", msg);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	pthread_mutex_lock(&log_lock);
+	fprintf(log_file ? log_file : stderr, "%04d-%02d-%02d %02d:%02d:%02d.%03ld hkvfs[%d] %s: %s\n",
+		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		ts.tv_nsec / 1000000, (int)getpid(), names[level], msg);
+	fflush(log_file ? log_file : stderr);
+	pthread_mutex_unlock(&log_lock);
+}
+
+void hkvfs_log(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+static void engine_log(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	hkvfs_log(level < 0 ? 0 : level > 3 ? 3 : level, "engine: %s", msg);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hkvfs DATA_DIR MOUNTPOINT [-o opt[,opt...]] [-f] [-d]\n"
+		   "  -f  stay in the foreground    -d  foreground + debug log + FUSE trace\n"
+		   "options: sync=always|everysec|none delimiter=C compress=on|off\n"
+		   "  compress_level=1..9 cache=on|off|noopen timeout=SECONDS allow_other ro rw\n"
+		   "  uid=N gid=N umask=OCTAL log=FILE|syslog loglevel=error|warn|info|debug\n"
+		   "  foreground debug nosuid nodev noexec noatime ... (see docs/filesystem.md)\n");
+}
+
+static int open_log(void)
+{
+	if (strcmp(hkvfs_g.opts.log, "syslog") == 0) {
+		openlog("hkvfs", LOG_PID, LOG_DAEMON);
+		log_syslog = true;
+	} else if (hkvfs_g.opts.log[0]) {
+		log_file = fopen(hkvfs_g.opts.log, "ae");
+		if (!log_file)
+			return -errno;
+	} else if (!hkvfs_g.opts.foreground) {
+		openlog("hkvfs", LOG_PID, LOG_DAEMON);
+		log_syslog = true;
+	}
+	return 0;
+}
+
+static void report(int fd, int status)
+{
+	unsigned char b = (unsigned char)status;
+
+	if (fd >= 0) {
+		if (write(fd, &b, 1) != 1)
+			HLOG_WARN("cannot report start-up status");
+		close(fd);
+	}
+}
+
+static int run(int status_fd)
+{
+	struct hkv_options eo;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_loop_config *lc = NULL;
+	char fo[6144];
+	int rc, ret = 1;
+
+	hkvfs_itab_init();
+	hkv_options_init(&eo);
+	eo.sync = (enum hkv_sync)hkvfs_g.opts.sync;
+	eo.compress = hkvfs_g.opts.compress;
+	eo.compress_level = hkvfs_g.opts.compress_level;
+	eo.read_only = hkvfs_g.opts.ro;
+	eo.mode = 0666 & ~hkvfs_g.opts.umask;
+	eo.uid = hkvfs_g.opts.uid;
+	eo.gid = hkvfs_g.opts.gid;
+	eo.log = engine_log;
+	rc = hkv_open(hkvfs_g.data_dir, &eo, &hkvfs_g.db);
+	if (rc) {
+		HLOG_ERR("cannot open store %s: %s", hkvfs_g.data_dir, hkv_strerror(rc));
+		fprintf(stderr, "hkvfs: cannot open store %s: %s\n", hkvfs_g.data_dir,
+			hkv_strerror(rc));
+		goto out;
+	}
+	snprintf(fo, sizeof(fo), "default_permissions,fsname=%s,subtype=hkvfs%s%s%s%s",
+		 hkvfs_g.data_dir, hkvfs_g.opts.allow_other ? ",allow_other" : "",
+		 hkvfs_g.opts.ro ? ",ro" : "", hkvfs_g.opts.fuse_extra[0] ? "," : "",
+		 hkvfs_g.opts.fuse_extra);
+	if (fuse_opt_add_arg(&args, "hkvfs") || fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, fo) ||
+	    (hkvfs_g.opts.debug && hkvfs_g.opts.foreground && fuse_opt_add_arg(&args, "-d"))) {
+		HLOG_ERR("out of memory");
+		goto out_close;
+	}
+	hkvfs_g.se = fuse_session_new(&args, &hkvfs_ops, sizeof(hkvfs_ops), NULL);
+	if (!hkvfs_g.se) {
+		fprintf(stderr, "hkvfs: cannot create the FUSE session\n");
+		goto out_close;
+	}
+	if (fuse_set_signal_handlers(hkvfs_g.se))
+		goto out_destroy;
+	if (fuse_session_mount(hkvfs_g.se, hkvfs_g.mountpoint)) {
+		fprintf(stderr, "hkvfs: cannot mount on %s\n", hkvfs_g.mountpoint);
+		HLOG_ERR("cannot mount on %s", hkvfs_g.mountpoint);
+		goto out_signals;
+	}
+	rc = hkvfs_inval_start();
+	if (!rc)
+		hkv_set_watch(hkvfs_g.db, hkvfs_watch, NULL);
+	if (!rc)
+		rc = hkvfs_ctl_start(hkvfs_g.sock_path);
+	if (rc) {
+		fprintf(stderr, "hkvfs: cannot start: %s\n", strerror(-rc));
+		HLOG_ERR("cannot start helper threads or control socket %s: %s",
+			hkvfs_g.sock_path, strerror(-rc));
+		goto out_unmount;
+	}
+	HLOG_INFO("mounted %s on %s (cache=%d sync=%d)", hkvfs_g.data_dir, hkvfs_g.mountpoint,
+		 (int)hkvfs_g.opts.cache, hkvfs_g.opts.sync);
+	if (!hkvfs_g.opts.foreground) {
+		int null = open("/dev/null", O_RDWR);
+
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			if (null > 2)
+				close(null);
+		}
+	}
+	report(status_fd, 0);
+	status_fd = -1;
+	lc = fuse_loop_cfg_create();
+	if (!lc)
+		goto out_unmount;
+	fuse_loop_cfg_set_clone_fd(lc, 0);
+	fuse_loop_cfg_set_idle_threads(lc, 4);
+	fuse_loop_cfg_set_max_threads(lc, 16);
+	rc = fuse_session_loop_mt(hkvfs_g.se, lc);
+	HLOG_INFO("session ended (%d), shutting down", rc);
+	ret = 0;
+out_unmount:
+	atomic_store(&hkvfs_g.stopping, true);
+	hkvfs_ctl_stop();
+	hkv_set_watch(hkvfs_g.db, NULL, NULL);
+	hkvfs_inval_stop();
+	hkvfs_flush_all();
+	fuse_session_unmount(hkvfs_g.se);
+out_signals:
+	fuse_remove_signal_handlers(hkvfs_g.se);
+out_destroy:
+	fuse_session_destroy(hkvfs_g.se);
+out_close:
+	rc = hkv_close(hkvfs_g.db);
+	if (rc) {
+		HLOG_ERR("closing the store: %s", hkv_strerror(rc));
+		ret = 1;
+	} else {
+		HLOG_INFO("store closed cleanly");
+	}
+out:
+	if (lc)
+		fuse_loop_cfg_destroy(lc);
+	fuse_opt_free_args(&args);
+	hkvfs_itab_destroy();
+	report(status_fd, ret ? 1 : 0);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	char err[512];
+	int c, pfd[2];
+	pid_t pid;
+
+	hkvfs_opts_init(&hkvfs_g.opts);
+	hkvfs_g.opts.uid = getuid();
+	hkvfs_g.opts.gid = getgid();
+	while ((c = getopt(argc, argv, "+o:fdhV")) != -1) {
+		switch (c) {
+		case 'o':
+			if (hkvfs_opts_parse(&hkvfs_g.opts, optarg, err, sizeof(err))) {
+				fprintf(stderr, "hkvfs: %s\n", err);
+				return 1;
+			}
+			break;
+		case 'f':
+			hkvfs_g.opts.foreground = true;
+			break;
+		case 'd':
+			hkvfs_g.opts.foreground = true;
+			hkvfs_g.opts.debug = true;
+			hkvfs_g.opts.loglevel = 3;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("hkvfs 0.1.0, libfuse %d\n", fuse_version());
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	/* allow options after the positional arguments too, as mount(8) passes them */
+	if (argc - optind >= 2) {
+		char *pos[2] = { argv[optind], argv[optind + 1] };
+
+		optind += 2;
+		while ((c = getopt(argc, argv, "o:fdh")) != -1) {
+			if (c == 'o') {
+				if (hkvfs_opts_parse(&hkvfs_g.opts, optarg, err, sizeof(err))) {
+					fprintf(stderr, "hkvfs: %s\n", err);
+					return 1;
+				}
+			} else if (c == 'f' || c == 'd') {
+				hkvfs_g.opts.foreground = true;
+				if (c == 'd') {
+					hkvfs_g.opts.debug = true;
+					hkvfs_g.opts.loglevel = 3;
+				}
+			} else {
+				usage(stderr);
+				return 1;
+			}
+		}
+		if (optind != argc) {
+			usage(stderr);
+			return 1;
+		}
+		if (mkdir(pos[0], 0700) < 0 && errno != EEXIST) {
+			fprintf(stderr, "hkvfs: cannot create %s: %s\n", pos[0], strerror(errno));
+			return 1;
+		}
+		if (!realpath(pos[0], hkvfs_g.data_dir) || !realpath(pos[1], hkvfs_g.mountpoint)) {
+			fprintf(stderr, "hkvfs: %s: %s\n", pos[realpath(pos[0], err) ? 1 : 0],
+				strerror(errno));
+			return 1;
+		}
+	} else {
+		usage(stderr);
+		return 1;
+	}
+	snprintf(hkvfs_g.sock_path, sizeof(hkvfs_g.sock_path), "%s/%s", hkvfs_g.data_dir,
+		 HKVFS_CTL_SOCK);
+	hkvfs_g.mount_time_ns = hkvfs_now_ns();
+	if (open_log()) {
+		fprintf(stderr, "hkvfs: cannot open log %s: %s\n", hkvfs_g.opts.log,
+			strerror(errno));
+		return 1;
+	}
+	if (hkvfs_g.opts.foreground)
+		return run(-1);
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		perror("hkvfs: pipe");
+		return 1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("hkvfs: fork");
+		return 1;
+	}
+	if (pid > 0) {
+		unsigned char st = 1;
+
+		close(pfd[1]);
+		if (read(pfd[0], &st, 1) != 1)
+			st = 1;
+		return st;
+	}
+	close(pfd[0]);
+	setsid();
+	if (chdir("/") < 0)
+		return 1;
+	return run(pfd[1]);
+}

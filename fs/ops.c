@@ -1,0 +1,2808 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ops.c - the FUSE low-level operations of hkvfs, and cache invalidation.
+ *
+ * Model. A directory is either an implicit key prefix (ROOT, PREFIX: every key under it,
+ * rolled up at the delimiter by hkv_scan) or a collection key (hash, set, zset, list) whose
+ * elements are its files. A string key is a regular file. A key and a prefix of the same name
+ * ("a" and "a/b") cannot both be shown: the key wins, the prefix is hidden (docs).
+ *
+ * Writes. Every open file handle that may write buffers the whole new content; the content
+ * is committed with one engine call (hkv_set, hkv_hset, hkv_zadd, hkv_lset, push) at flush,
+ * fsync or release, so readers see the old or the new value, never a mix. Writable handles
+ * use direct_io so the kernel page cache never holds uncommitted bytes. Read-only handles
+ * take a snapshot of the value at open (keep_cache), so one open sees one version.
+ *
+ * Coherence. The kernel caches entries and attributes for `timeout` seconds (never past a
+ * key's expiry) and file pages until told otherwise. Every mutation is followed by explicit
+ * invalidation: an operation that changed a key invalidates the inode itself before replying
+ * (so close() returns only after stale pages are gone), and the engine's watch callback -
+ * called for every committed mutation, including hkvctl requests and the expiry sweep -
+ * queues the key for the invalidation thread, which holds no lock while it notifies the
+ * kernel (notify_inval_entry waits for the directory's lock, which a request in flight may
+ * hold).
+ *
+ * Directory offsets. An offset is the ordinal of an entry in the walk (1 = ".", 2 = "..").
+ * The handle keeps the engine cursor after each entry of the last reply, which covers every
+ * offset the kernel continues from; any other offset (seekdir far back) is served by walking
+ * again from the start, so memory stays constant for any number of keys.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hkvfs_int.h"
+
+#define CNT(f) atomic_fetch_add_explicit(&hkvfs_g.cnt.f, 1, memory_order_relaxed)
+#define CNTN(f, n) atomic_fetch_add_explicit(&hkvfs_g.cnt.f, (n), memory_order_relaxed)
+#define SNAPSHOT_MAX (64u << 20)
+
+/* ---------------------------------------------------------------------------------------- */
+/* small helpers                                                                            */
+
+static int fserr(int rc)
+{
+	if (rc >= 0)
+		return 0;
+	if (rc == -HKV_ENOTINT || rc == -HKV_ENOTFLOAT || rc == -HKV_ENOSCORE)
+		return -EINVAL;
+	if (rc == -HKV_EWRONGTYPE)
+		return -ENOTDIR;
+	if (rc <= -HKV_ERRBASE)
+		return -EIO;
+	return rc;
+}
+
+static void reply_err(fuse_req_t req, int rc)
+{
+	if (rc < 0)
+		rc = -rc;
+	if (rc && rc != ENOENT && rc != ENODATA)
+		CNT(errors);
+	fuse_reply_err(req, rc);
+}
+
+static bool caching(void)
+{
+	return hkvfs_g.opts.cache != HKVFS_CACHE_OFF;
+}
+
+static double timeout_for(int64_t expire_at)
+{
+	double t = caching() ? hkvfs_g.opts.timeout : 0;
+	struct timespec ts;
+	double rem;
+
+	if (expire_at <= 0 || t == 0)
+		return t;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rem = (double)(expire_at - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000)) / 1000.0;
+	if (rem < 0)
+		rem = 0;
+	return rem < t ? rem : t;
+}
+
+static void ns_to_ts(int64_t ns, struct timespec *ts)
+{
+	ts->tv_sec = ns / 1000000000;
+	ts->tv_nsec = ns % 1000000000;
+}
+
+static const struct fuse_ctx *ctx_of(fuse_req_t req)
+{
+	return fuse_req_ctx(req);
+}
+
+/* format a score as the shortest text that reads back as the same double */
+static int score_format(double s, char *out, size_t sz)
+{
+	int prec;
+
+	for (prec = 15; prec <= 17; prec++) {
+		snprintf(out, sz, "%.*g", prec, s);
+		if (strtod(out, NULL) == s)
+			break;
+	}
+	return (int)strlen(strcat(out, "\n"));
+}
+
+static int score_parse(const char *buf, size_t len, double *out)
+{
+	char tmp[128], *end;
+	double v;
+
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' ' || buf[len - 1] == '\t' ||
+		       buf[len - 1] == '\r'))
+		len--;
+	if (len == 0 || len >= sizeof(tmp))
+		return -EINVAL;
+	memcpy(tmp, buf, len);
+	tmp[len] = 0;
+	errno = 0;
+	v = strtod(tmp, &end);
+	if (*end || isnan(v) || errno == ERANGE)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* canonical non-negative decimal index ("0", "17"; not "01", "+1", "-1") */
+static int index_parse(const unsigned char *s, size_t len, int64_t *out)
+{
+	int64_t v = 0;
+	size_t i;
+
+	if (len == 0 || len > 18 || (len > 1 && s[0] == '0'))
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static bool is_marker(const unsigned char *c, size_t len)
+{
+	return len == HKVFS_MARKER_LEN && memcmp(c, HKVFS_MARKER, len) == 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* prefixes                                                                                 */
+
+struct first_arg {
+	bool found;
+	bool skip_marker;
+	size_t plen;
+};
+
+static int first_cb(void *arg, const void *key, size_t klen, enum hkv_type type, bool is_prefix)
+{
+	struct first_arg *fa = arg;
+
+	(void)type;
+	if (fa->skip_marker && !is_prefix && klen == fa->plen + HKVFS_MARKER_LEN &&
+	    is_marker((const unsigned char *)key + fa->plen, HKVFS_MARKER_LEN))
+		return 0;
+	fa->found = true;
+	return 1;
+}
+
+/* does any key (other than the directory marker with @skip_marker) start with @p? */
+static int prefix_has_keys(const void *p, size_t plen, bool skip_marker)
+{
+	struct hkv_scan_opts so = { .count = 64, .prefix = p, .prefix_len = plen };
+	struct first_arg fa = { .skip_marker = skip_marker, .plen = plen };
+	struct hkv_cursor cur;
+	int rc;
+
+	if (skip_marker) {
+		so.has_delim = true;
+		so.delim = hkvfs_g.opts.delim;
+	}
+	hkv_cursor_init(&cur);
+	while (!cur.done && !fa.found) {
+		rc = hkv_scan(hkvfs_g.db, &cur, &so, first_cb, &fa);
+		if (rc < 0)
+			return rc;
+	}
+	return fa.found;
+}
+
+static size_t marker_key(const unsigned char *p, size_t plen, unsigned char *out)
+{
+	memcpy(out, p, plen);
+	memcpy(out + plen, HKVFS_MARKER, HKVFS_MARKER_LEN);
+	return plen + HKVFS_MARKER_LEN;
+}
+
+/* start of the last component of @key (0 if it has one component) */
+static size_t last_comp_start(const unsigned char *key, size_t klen)
+{
+	size_t start = 0, next, last = 0;
+
+	while (start < klen) {
+		last = start;
+		hkv_pathmap_next_comp(key, klen, start, hkvfs_g.opts.delim, &next);
+		start = next;
+	}
+	return last;
+}
+
+/*
+ * Keep the directory holding @key alive after its last entry went away through the
+ * filesystem, as a local filesystem would: write the marker of the parent prefix.
+ */
+static void keep_parent(const unsigned char *key, size_t klen)
+{
+	unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
+	size_t plen = last_comp_start(key, klen);
+	struct hkv_create_attr ca = {
+		.mode = 0777 & ~hkvfs_g.opts.umask,
+		.uid = hkvfs_g.opts.uid,
+		.gid = hkvfs_g.opts.gid,
+	};
+	int rc;
+
+	if (plen == 0 || plen + HKVFS_MARKER_LEN > HKV_KEY_MAX)
+		return;
+	rc = prefix_has_keys(key, plen, false);
+	if (rc != 0)
+		return;
+	rc = hkv_create(hkvfs_g.db, mk, marker_key(key, plen, mk), HKV_TYPE_STRING, &ca);
+	if (rc < 0 && rc != -EEXIST)
+		HLOG_WARN("cannot keep directory marker: %s", hkv_strerror(rc));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* attributes                                                                               */
+
+static void fill_dir_defaults(struct stat *st)
+{
+	st->st_mode = S_IFDIR | (0777 & ~hkvfs_g.opts.umask);
+	st->st_uid = hkvfs_g.opts.uid;
+	st->st_gid = hkvfs_g.opts.gid;
+	st->st_nlink = 2;
+	ns_to_ts(hkvfs_g.mount_time_ns, &st->st_mtim);
+	st->st_ctim = st->st_mtim;
+	st->st_atim = st->st_mtim;
+	st->st_blksize = 4096;
+}
+
+static void fill_from_attr(struct stat *st, const struct hkv_attr *a)
+{
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	ns_to_ts(a->mtime_ns, &st->st_mtim);
+	ns_to_ts(a->ctime_ns, &st->st_ctim);
+	st->st_atim = st->st_mtim;
+	st->st_blksize = 4096;
+}
+
+/* value of an element as its file content; @out owned by caller */
+static int elem_get(const struct hkvfs_ident *id, enum hkv_type type, struct hkv_buf *out)
+{
+	struct hkv *db = hkvfs_g.db;
+	char tmp[64];
+	int64_t idx;
+	double s;
+	int rc;
+
+	out->data = NULL;
+	out->len = 0;
+	switch (type) {
+	case HKV_TYPE_HASH:
+		return hkv_hget(db, id->key, id->klen, id->elem, id->elen, out);
+	case HKV_TYPE_SET:
+		rc = hkv_sismember(db, id->key, id->klen, id->elem, id->elen);
+		if (rc < 0)
+			return rc;
+		return rc ? 0 : -ENOENT;
+	case HKV_TYPE_ZSET:
+		rc = hkv_zscore(db, id->key, id->klen, id->elem, id->elen, &s);
+		if (rc < 0)
+			return rc;
+		rc = score_format(s, tmp, sizeof(tmp));
+		out->data = malloc((size_t)rc + 1);
+		if (!out->data)
+			return -ENOMEM;
+		memcpy(out->data, tmp, (size_t)rc + 1);
+		out->len = (size_t)rc;
+		return 0;
+	case HKV_TYPE_LIST:
+		if ((id->elen == 6 && !memcmp(id->elem, HKVFS_LIST_APPEND, 6)) ||
+		    (id->elen == 7 && !memcmp(id->elem, HKVFS_LIST_PREPEND, 7)))
+			return 0;
+		if (index_parse(id->elem, id->elen, &idx))
+			return -ENOENT;
+		return hkv_lindex(db, id->key, id->klen, idx, out);
+	default:
+		return -ENOENT;
+	}
+}
+
+static bool list_push_name(const struct hkvfs_ident *id, bool *tail)
+{
+	if (id->elen == 6 && !memcmp(id->elem, HKVFS_LIST_APPEND, 6)) {
+		*tail = true;
+		return true;
+	}
+	if (id->elen == 7 && !memcmp(id->elem, HKVFS_LIST_PREPEND, 7)) {
+		*tail = false;
+		return true;
+	}
+	return false;
+}
+
+/* store @data as the whole content of element @id */
+static int elem_put(const struct hkvfs_ident *id, enum hkv_type type, const void *data,
+		    size_t len, const struct hkv_create_attr *ca)
+{
+	struct hkv *db = hkvfs_g.db;
+	int64_t idx, n;
+	bool tail;
+	double s;
+	int rc;
+
+	switch (type) {
+	case HKV_TYPE_HASH:
+		rc = hkv_hset(db, id->key, id->klen, id->elem, id->elen, data, len, ca);
+		return rc < 0 ? rc : 0;
+	case HKV_TYPE_SET:
+		if (len) {
+			HLOG_WARN("write of %zu bytes into a set member refused (EINVAL)", len);
+			return -EINVAL;
+		}
+		rc = hkv_sadd(db, id->key, id->klen, id->elem, id->elen, ca);
+		return rc < 0 ? rc : 0;
+	case HKV_TYPE_ZSET:
+		if (score_parse(data, len, &s)) {
+			HLOG_WARN("invalid score '%.*s' for a zset member (EINVAL)",
+				 (int)(len > 40 ? 40 : len), (const char *)data);
+			return -EINVAL;
+		}
+		rc = hkv_zadd(db, id->key, id->klen, s, id->elem, id->elen, 0, NULL, ca);
+		return rc < 0 ? rc : 0;
+	case HKV_TYPE_LIST:
+		if (list_push_name(id, &tail)) {
+			n = tail ? hkv_rpush(db, id->key, id->klen, data, len, ca)
+				 : hkv_lpush(db, id->key, id->klen, data, len, ca);
+			return n < 0 ? (int)n : 0;
+		}
+		if (index_parse(id->elem, id->elen, &idx))
+			return -EINVAL;
+		rc = hkv_lset(db, id->key, id->klen, idx, data, len);
+		return rc == -ERANGE ? -ENOENT : rc;
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * fill_attr() - stat of the node @id; *@tmo receives the cache timeout.
+ * Return: 0; -ENOENT; another -errno.
+ */
+static int fill_attr(const struct hkvfs_ident *id, fuse_ino_t ino, struct stat *st, double *tmo)
+{
+	unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
+	struct hkv_attr a;
+	struct hkv_buf v;
+	char tmp[8192];
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	*tmo = caching() ? hkvfs_g.opts.timeout : 0;
+	switch (id->kind) {
+	case HKVFS_ROOT:
+		fill_dir_defaults(st);
+		st->st_mode = S_IFDIR | 0755;
+		return 0;
+	case HKVFS_CTLDIR:
+		fill_dir_defaults(st);
+		st->st_mode = S_IFDIR | 0555;
+		return 0;
+	case HKVFS_CTLFILE:
+		fill_dir_defaults(st);
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		if (id->ctl == HKVFS_CTL_STATS)
+			st->st_size = (off_t)hkvfs_stats_format(tmp, sizeof(tmp));
+		else
+			st->st_size = (off_t)hkvfs_opts_format(&hkvfs_g.opts, tmp, sizeof(tmp));
+		/* a new mtime each time makes the kernel drop stale pages (auto_inval_data) */
+		ns_to_ts(hkvfs_now_ns(), &st->st_mtim);
+		*tmo = 0;
+		return 0;
+	case HKVFS_PREFIX:
+		fill_dir_defaults(st);
+		if (id->klen + HKVFS_MARKER_LEN <= HKV_KEY_MAX &&
+		    hkv_attr_get(hkvfs_g.db, mk, marker_key(id->key, id->klen, mk), &a) == 0) {
+			fill_from_attr(st, &a);
+			st->st_mode = S_IFDIR | (a.mode & 07777);
+			return 0;
+		}
+		rc = prefix_has_keys(id->key, id->klen, false);
+		if (rc < 0)
+			return rc;
+		return rc ? 0 : -ENOENT;
+	case HKVFS_KEY:
+		rc = hkv_attr_get(hkvfs_g.db, id->key, id->klen, &a);
+		if (rc)
+			return fserr(rc);
+		fill_from_attr(st, &a);
+		if (a.type == HKV_TYPE_STRING) {
+			st->st_mode = S_IFREG | (a.mode & 07777);
+			st->st_nlink = 1;
+			st->st_size = (off_t)a.size;
+		} else {
+			st->st_mode = S_IFDIR | (a.mode & 07777);
+			st->st_nlink = 2;
+			st->st_size = (off_t)a.size;
+		}
+		st->st_blocks = (blkcnt_t)((a.size + 511) / 512);
+		*tmo = timeout_for(a.expire_at);
+		return 0;
+	case HKVFS_ELEM: {
+		bool tail;
+
+		rc = hkv_attr_get(hkvfs_g.db, id->key, id->klen, &a);
+		if (rc)
+			return fserr(rc);
+		if (a.type == HKV_TYPE_STRING || a.type == HKV_TYPE_NONE)
+			return -ENOENT;
+		fill_from_attr(st, &a);
+		st->st_nlink = 1;
+		*tmo = timeout_for(a.expire_at);
+		if (a.type == HKV_TYPE_LIST && list_push_name(id, &tail)) {
+			st->st_mode = S_IFREG | (a.mode & 0222);
+			return 0;
+		}
+		st->st_mode = S_IFREG | (a.mode & 0666);
+		rc = elem_get(id, a.type, &v);
+		if (rc)
+			return fserr(rc);
+		st->st_size = (off_t)v.len;
+		hkv_buf_release(&v);
+		return 0;
+	}
+	}
+	return -ENOENT;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* lookup                                                                                   */
+
+/*
+ * resolve() - identity of @name in directory @dir.
+ * Return: 0 and @out filled; -ENOENT, -ENAMETOOLONG, -EINVAL (not a canonical name).
+ */
+static int resolve(const struct hkvfs_ident *dir, const char *name, struct hkvfs_ident *out,
+		   bool must_exist)
+{
+	unsigned char comp[HKV_NAME_MAX + 1];
+	size_t nlen = strlen(name);
+	int c, rc;
+
+	memset(out, 0, offsetof(struct hkvfs_ident, key));
+	if (nlen > HKV_NAME_MAX) {
+		HLOG_WARN("name of %zu bytes is longer than %d (ENAMETOOLONG)", nlen, HKV_NAME_MAX);
+		return -ENAMETOOLONG;
+	}
+	switch (dir->kind) {
+	case HKVFS_ROOT:
+		if (strcmp(name, HKV_CTL_DIR) == 0) {
+			out->kind = HKVFS_CTLDIR;
+			return 0;
+		}
+		/* fall through */
+	case HKVFS_PREFIX:
+		c = hkv_pathmap_decode(name, hkvfs_g.opts.delim, comp, sizeof(comp));
+		if (c < 0)
+			return c == -ENAMETOOLONG ? c : -EINVAL;
+		if (dir->klen + (size_t)c + 1 > HKV_KEY_MAX)
+			return -ENAMETOOLONG;
+		if (is_marker(comp, (size_t)c))
+			return -EINVAL;
+		memcpy(out->key, dir->key, dir->klen);
+		memcpy(out->key + dir->klen, comp, (size_t)c);
+		out->klen = dir->klen + (size_t)c;
+		if (hkv_pathmap_comp_ok(comp, (size_t)c, hkvfs_g.opts.delim, false)) {
+			out->kind = HKVFS_KEY;
+			rc = hkv_exists(hkvfs_g.db, out->key, out->klen);
+			if (rc < 0)
+				return rc;
+			if (rc > 0 || !must_exist)
+				return 0;
+		}
+		if (!hkv_pathmap_comp_ok(comp, (size_t)c, hkvfs_g.opts.delim, true))
+			return must_exist ? -ENOENT : -EINVAL;
+		out->key[out->klen++] = hkvfs_g.opts.delim;
+		out->kind = HKVFS_PREFIX;
+		if (!must_exist)
+			return 0;
+		rc = prefix_has_keys(out->key, out->klen, false);
+		if (rc < 0)
+			return rc;
+		return rc ? 0 : -ENOENT;
+	case HKVFS_KEY:
+		c = hkv_pathmap_decode(name, -1, comp, sizeof(comp));
+		if (c < 0)
+			return c == -ENAMETOOLONG ? c : -EINVAL;
+		out->kind = HKVFS_ELEM;
+		memcpy(out->key, dir->key, dir->klen);
+		out->klen = dir->klen;
+		memcpy(out->elem, comp, (size_t)c);
+		out->elen = (size_t)c;
+		return 0;
+	case HKVFS_CTLDIR:
+		out->kind = HKVFS_CTLFILE;
+		if (strcmp(name, "stats") == 0)
+			out->ctl = HKVFS_CTL_STATS;
+		else if (strcmp(name, "config") == 0)
+			out->ctl = HKVFS_CTL_CONFIG;
+		else
+			return -ENOENT;
+		return 0;
+	default:
+		return -ENOTDIR;
+	}
+}
+
+static int make_entry(const struct hkvfs_ident *id, struct fuse_entry_param *e)
+{
+	struct hkvfs_inode *in;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	rc = hkvfs_itab_ref(id, &in);
+	if (rc)
+		return rc;
+	e->ino = hkvfs_ino_id(in);
+	rc = fill_attr(id, e->ino, &e->attr, &e->attr_timeout);
+	if (rc) {
+		hkvfs_itab_forget(in, 1);
+		return rc;
+	}
+	e->entry_timeout = e->attr_timeout;
+	return 0;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct hkvfs_ident *dir = malloc(2 * sizeof(*dir)), *id;
+	struct fuse_entry_param e;
+	int rc;
+
+	CNT(lookups);
+	if (!dir) {
+		reply_err(req, ENOMEM);
+		return;
+	}
+	id = dir + 1;
+	hkvfs_itab_snapshot(hkvfs_ino(parent), dir);
+	rc = resolve(dir, name, id, true);
+	if (rc == -EINVAL)
+		rc = -ENOENT;
+	if (!rc)
+		rc = make_entry(id, &e);
+	if (rc) {
+		if (rc == -ENOENT)
+			CNT(lookup_miss);
+		reply_err(req, rc);
+	} else {
+		fuse_reply_entry(req, &e);
+	}
+	free(dir);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	hkvfs_itab_forget(hkvfs_ino(ino), nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		hkvfs_itab_forget(hkvfs_ino(forgets[i].ino), forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* file handles                                                                             */
+
+/**
+ * struct hkvfs_fh - an open file. @lock protects everything below it; the handle list
+ * (fh_lock) links every handle so a shutdown can commit what is still buffered.
+ * @buf:  the snapshot (read-only handles) or the whole new content (writable handles);
+ *        for append-only handles only the bytes to append.
+ */
+struct hkvfs_fh {
+	struct hkvfs_fh *next, *prev;
+	pthread_mutex_t lock;
+	struct hkvfs_inode *in;
+	bool write, append_only, dirty, loaded;
+	char *buf;
+	size_t len, cap;
+	struct hkv_create_attr ca;
+};
+
+static pthread_mutex_t fh_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hkvfs_fh fh_list = { .next = &fh_list, .prev = &fh_list };
+
+static int buf_reserve(struct hkvfs_fh *fh, size_t need)
+{
+	size_t cap = fh->cap ? fh->cap : 256;
+	char *n;
+
+	if (need <= fh->cap)
+		return 0;
+	if (need > HKV_VALUE_MAX)
+		return -EFBIG;
+	while (cap < need)
+		cap *= 2;
+	n = realloc(fh->buf, cap);
+	if (!n)
+		return -ENOMEM;
+	fh->buf = n;
+	fh->cap = cap;
+	return 0;
+}
+
+static int key_type(const struct hkvfs_ident *id)
+{
+	int t = hkv_type(hkvfs_g.db, id->key, id->klen);
+
+	return t == HKV_TYPE_NONE ? -ENOENT : t;
+}
+
+/* current committed content of @id into the handle buffer */
+static int fh_load(struct hkvfs_fh *fh, const struct hkvfs_ident *id)
+{
+	struct hkv_buf v = { 0 };
+	char tmp[8192];
+	int rc, t;
+
+	if (fh->loaded)
+		return 0;
+	if (id->kind == HKVFS_CTLFILE) {
+		size_t n = id->ctl == HKVFS_CTL_STATS ? hkvfs_stats_format(tmp, sizeof(tmp))
+						      : hkvfs_opts_format(&hkvfs_g.opts, tmp,
+									  sizeof(tmp));
+		v.data = malloc(n + 1);
+		if (!v.data)
+			return -ENOMEM;
+		memcpy(v.data, tmp, n);
+		v.len = n;
+	} else if (id->kind == HKVFS_KEY) {
+		rc = hkv_get(hkvfs_g.db, id->key, id->klen, &v);
+		if (rc)
+			return fserr(rc == -HKV_EWRONGTYPE ? -EISDIR : rc);
+	} else {
+		t = key_type(id);
+		if (t < 0)
+			return t;
+		rc = elem_get(id, (enum hkv_type)t, &v);
+		if (rc)
+			return fserr(rc);
+	}
+	free(fh->buf);
+	fh->buf = v.data;
+	fh->len = fh->cap = v.len;
+	if (!fh->buf)
+		fh->cap = 0;
+	fh->loaded = true;
+	return 0;
+}
+
+static void inval_now(fuse_ino_t ino)
+{
+	int rc;
+
+	if (!caching())
+		return;
+	rc = fuse_lowlevel_notify_inval_inode(hkvfs_g.se, ino, 0, 0);
+	CNT(invals);
+	if (rc && rc != -ENOENT)
+		CNT(inval_errors);
+}
+
+/* commit a dirty handle: one engine call, so the new content appears atomically */
+static int fh_commit(struct hkvfs_fh *fh)
+{
+	struct hkvfs_ident *id;
+	int rc = 0, t;
+
+	if (!fh->dirty)
+		return 0;
+	id = malloc(sizeof(*id));
+	if (!id)
+		return -ENOMEM;
+	hkvfs_itab_snapshot(fh->in, id);
+	if (id->kind == HKVFS_KEY) {
+		if (fh->append_only) {
+			int64_t n = hkv_append(hkvfs_g.db, id->key, id->klen, fh->buf, fh->len,
+					       &fh->ca);
+			rc = n < 0 ? (int)n : 0;
+			if (!rc)
+				fh->len = 0;
+		} else {
+			struct hkv_set_opts so = { .flags = HKV_SET_KEEPTTL, .ca = &fh->ca };
+
+			rc = hkv_set(hkvfs_g.db, id->key, id->klen, fh->buf, fh->len, &so);
+			rc = rc < 0 ? rc : 0;
+		}
+	} else if (id->kind == HKVFS_ELEM) {
+		t = key_type(id);
+		rc = t < 0 ? t : elem_put(id, (enum hkv_type)t, fh->buf, fh->len, &fh->ca);
+		if (!rc && fh->append_only)
+			fh->len = 0; /* list pushes: each commit pushes what came since */
+	} else {
+		rc = -EBADF;
+	}
+	if (rc == 0) {
+		fh->dirty = false;
+		CNT(commits);
+		inval_now(hkvfs_ino_id(fh->in));
+	} else {
+		HLOG_WARN("commit failed: %s", hkv_strerror(rc));
+	}
+	free(id);
+	return fserr(rc);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct hkvfs_inode *in = hkvfs_ino(ino);
+	struct hkvfs_ident *id;
+	struct hkvfs_fh *fh;
+	int acc = fi->flags & O_ACCMODE;
+	bool tail;
+	int rc;
+
+	if (hkvfs_g.opts.cache == HKVFS_CACHE_NOOPEN) {
+		reply_err(req, ENOSYS);
+		return;
+	}
+	id = malloc(sizeof(*id));
+	fh = calloc(1, sizeof(*fh));
+	if (!id || !fh) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	pthread_mutex_init(&fh->lock, NULL);
+	hkvfs_itab_snapshot(in, id);
+	fh->in = in;
+	fh->write = acc != O_RDONLY;
+	fh->ca.mode = 0644;
+	fh->ca.uid = ctx_of(req)->uid;
+	fh->ca.gid = ctx_of(req)->gid;
+	if (fh->write && (id->kind == HKVFS_CTLFILE || id->kind == HKVFS_CTLDIR)) {
+		rc = -EACCES;
+		goto out_free;
+	}
+	if (fh->write && hkvfs_g.opts.ro) {
+		rc = -EROFS;
+		goto out_free;
+	}
+	if (id->kind == HKVFS_ELEM && key_type(id) == HKV_TYPE_LIST && list_push_name(id, &tail)) {
+		if (acc != O_WRONLY) {
+			rc = -EACCES;
+			goto out_free;
+		}
+		fh->append_only = true;
+		fh->loaded = true;
+	} else if (fh->write && (fi->flags & O_TRUNC)) {
+		fh->loaded = true;
+		fh->dirty = true;
+	} else if (fh->write && acc == O_WRONLY && (fi->flags & O_APPEND) &&
+		   id->kind == HKVFS_KEY) {
+		fh->append_only = true;
+		fh->loaded = true;
+	} else if (!fh->write || id->kind == HKVFS_CTLFILE) {
+		struct stat st;
+		double t;
+
+		rc = fill_attr(id, ino, &st, &t);
+		if (rc)
+			goto out_free;
+		if ((uint64_t)st.st_size <= SNAPSHOT_MAX) {
+			rc = fh_load(fh, id);
+			if (rc)
+				goto out_free;
+		}
+	}
+	if (fh->write || !caching() || id->kind == HKVFS_CTLFILE)
+		fi->direct_io = 1;
+	else
+		fi->keep_cache = 1;
+	fi->fh = (uint64_t)(uintptr_t)fh;
+	pthread_mutex_lock(&fh_lock);
+	fh->next = fh_list.next;
+	fh->prev = &fh_list;
+	fh_list.next->prev = fh;
+	fh_list.next = fh;
+	pthread_mutex_unlock(&fh_lock);
+	free(id);
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		pthread_mutex_lock(&fh_lock);
+		fh->prev->next = fh->next;
+		fh->next->prev = fh->prev;
+		pthread_mutex_unlock(&fh_lock);
+		free(fh->buf);
+		free(fh);
+	}
+	return;
+out_free:
+	if (fh)
+		free(fh->buf);
+	free(fh);
+	free(id);
+	reply_err(req, rc);
+}
+
+static int read_direct(const struct hkvfs_ident *id, size_t size, off_t off, char **out,
+		       size_t *n)
+{
+	struct hkv_buf v = { 0 };
+	char tmp[8192];
+	ssize_t r;
+	int rc, t;
+
+	*out = malloc(size ? size : 1);
+	if (!*out)
+		return -ENOMEM;
+	if (id->kind == HKVFS_KEY) {
+		r = hkv_getrange(hkvfs_g.db, id->key, id->klen, (uint64_t)off, *out, size);
+		if (r < 0)
+			return fserr(r == -HKV_EWRONGTYPE ? -EISDIR : (int)r);
+		*n = (size_t)r;
+		return 0;
+	}
+	if (id->kind == HKVFS_CTLFILE) {
+		size_t len = id->ctl == HKVFS_CTL_STATS
+				     ? hkvfs_stats_format(tmp, sizeof(tmp))
+				     : hkvfs_opts_format(&hkvfs_g.opts, tmp, sizeof(tmp));
+		*n = (size_t)off < len ? len - (size_t)off : 0;
+		if (*n > size)
+			*n = size;
+		memcpy(*out, tmp + off, *n);
+		return 0;
+	}
+	t = key_type(id);
+	if (t < 0)
+		return t;
+	rc = elem_get(id, (enum hkv_type)t, &v);
+	if (rc)
+		return fserr(rc);
+	*n = (size_t)off < v.len ? v.len - (size_t)off : 0;
+	if (*n > size)
+		*n = size;
+	if (*n)
+		memcpy(*out, (char *)v.data + off, *n);
+	hkv_buf_release(&v);
+	return 0;
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
+	struct hkvfs_ident *id;
+	char *out = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	CNT(reads);
+	if (fh) {
+		pthread_mutex_lock(&fh->lock);
+		if (fh->append_only) {
+			rc = -EBADF;
+		} else if (fh->loaded || fh->write) {
+			id = malloc(sizeof(*id));
+			if (!id) {
+				rc = -ENOMEM;
+			} else {
+				hkvfs_itab_snapshot(fh->in, id);
+				rc = fh_load(fh, id);
+				free(id);
+			}
+			if (!rc) {
+				n = (size_t)off < fh->len ? fh->len - (size_t)off : 0;
+				if (n > size)
+					n = size;
+				CNTN(read_bytes, n);
+				fuse_reply_buf(req, fh->buf + off, n);
+			}
+			pthread_mutex_unlock(&fh->lock);
+			if (rc)
+				reply_err(req, rc);
+			return;
+		}
+		pthread_mutex_unlock(&fh->lock);
+	}
+	if (rc) {
+		reply_err(req, rc);
+		return;
+	}
+	id = malloc(sizeof(*id));
+	if (!id) {
+		reply_err(req, ENOMEM);
+		return;
+	}
+	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
+	rc = read_direct(id, size, off, &out, &n);
+	if (rc) {
+		reply_err(req, rc);
+	} else {
+		CNTN(read_bytes, n);
+		fuse_reply_buf(req, out, n);
+	}
+	free(out);
+	free(id);
+}
+
+/* a write with no handle (cache=noopen): read, splice, store, one call per write(2) */
+static int write_direct(fuse_req_t req, const struct hkvfs_ident *id, const char *data,
+			size_t size, off_t off)
+{
+	struct hkv_create_attr ca = { 0644, ctx_of(req)->uid, ctx_of(req)->gid };
+	struct hkv_buf v = { 0 };
+	char *whole;
+	size_t len;
+	bool tail;
+	int rc, t;
+
+	if (id->kind == HKVFS_KEY) {
+		int64_t n = hkv_setrange(hkvfs_g.db, id->key, id->klen, (uint64_t)off, data, size,
+					 &ca);
+		return n < 0 ? fserr((int)n) : 0;
+	}
+	if (id->kind != HKVFS_ELEM)
+		return -EACCES;
+	t = key_type(id);
+	if (t < 0)
+		return t;
+	if (t == HKV_TYPE_LIST && list_push_name(id, &tail))
+		return fserr(elem_put(id, HKV_TYPE_LIST, data, size, &ca));
+	rc = elem_get(id, (enum hkv_type)t, &v);
+	if (rc && rc != -ENOENT)
+		return fserr(rc);
+	if (t == HKV_TYPE_ZSET)
+		v.len = 0; /* a score is rewritten whole */
+	len = (size_t)off + size > v.len ? (size_t)off + size : v.len;
+	whole = calloc(1, len + 1);
+	if (!whole) {
+		hkv_buf_release(&v);
+		return -ENOMEM;
+	}
+	if (v.len)
+		memcpy(whole, v.data, v.len);
+	memcpy(whole + off, data, size);
+	rc = elem_put(id, (enum hkv_type)t, whole, len, &ca);
+	free(whole);
+	hkv_buf_release(&v);
+	return fserr(rc);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
+	struct hkvfs_ident *id = malloc(sizeof(*id));
+	int rc = 0;
+
+	CNT(writes);
+	if (!id) {
+		reply_err(req, ENOMEM);
+		return;
+	}
+	hkvfs_itab_snapshot(fh ? fh->in : hkvfs_ino(ino), id);
+	if (id->kind == HKVFS_ELEM && size && key_type(id) == HKV_TYPE_SET) {
+		HLOG_WARN("write of %zu bytes into a set member refused (EINVAL)", size);
+		rc = -EINVAL;
+		goto out;
+	}
+	if (!fh) {
+		rc = write_direct(req, id, data, size, off);
+		if (!rc)
+			inval_now(ino);
+		goto out;
+	}
+	pthread_mutex_lock(&fh->lock);
+	if (fh->append_only) {
+		rc = buf_reserve(fh, fh->len + size);
+		if (!rc) {
+			memcpy(fh->buf + fh->len, data, size);
+			fh->len += size;
+		}
+	} else {
+		rc = fh_load(fh, id);
+		if (!rc && (fi->flags & O_APPEND))
+			off = (off_t)fh->len;
+		if (!rc)
+			rc = buf_reserve(fh, (size_t)off + size);
+		if (!rc) {
+			if ((size_t)off > fh->len)
+				memset(fh->buf + fh->len, 0, (size_t)off - fh->len);
+			memcpy(fh->buf + off, data, size);
+			if ((size_t)off + size > fh->len)
+				fh->len = (size_t)off + size;
+		}
+	}
+	if (!rc)
+		fh->dirty = true;
+	pthread_mutex_unlock(&fh->lock);
+out:
+	free(id);
+	if (rc) {
+		reply_err(req, rc);
+	} else {
+		CNTN(write_bytes, size);
+		fuse_reply_write(req, size);
+	}
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
+	int rc = 0;
+
+	(void)ino;
+	if (fh) {
+		pthread_mutex_lock(&fh->lock);
+		rc = fh_commit(fh);
+		pthread_mutex_unlock(&fh->lock);
+	}
+	reply_err(req, rc);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
+	int rc = 0;
+
+	(void)ino;
+	(void)datasync;
+	if (fh) {
+		pthread_mutex_lock(&fh->lock);
+		rc = fh_commit(fh);
+		pthread_mutex_unlock(&fh->lock);
+	}
+	if (!rc)
+		rc = hkv_sync(hkvfs_g.db);
+	reply_err(req, rc);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
+	int rc = 0;
+
+	(void)ino;
+	if (fh) {
+		pthread_mutex_lock(&fh_lock);
+		fh->prev->next = fh->next;
+		fh->next->prev = fh->prev;
+		pthread_mutex_unlock(&fh_lock);
+		pthread_mutex_lock(&fh->lock);
+		rc = fh_commit(fh);
+		pthread_mutex_unlock(&fh->lock);
+		pthread_mutex_destroy(&fh->lock);
+		free(fh->buf);
+		free(fh);
+	}
+	reply_err(req, rc);
+}
+
+void hkvfs_flush_all(void)
+{
+	struct hkvfs_fh *fh;
+
+	pthread_mutex_lock(&fh_lock);
+	for (fh = fh_list.next; fh != &fh_list; fh = fh->next) {
+		pthread_mutex_lock(&fh->lock);
+		if (fh_commit(fh))
+			HLOG_ERR("shutdown: a buffered write could not be committed");
+		pthread_mutex_unlock(&fh->lock);
+	}
+	pthread_mutex_unlock(&fh_lock);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* attributes                                                                               */
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct hkvfs_ident *id = malloc(sizeof(*id));
+	struct stat st;
+	double t;
+	int rc;
+
+	(void)fi;
+	CNT(getattrs);
+	if (!id) {
+		reply_err(req, ENOMEM);
+		return;
+	}
+	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
+	rc = fill_attr(id, ino, &st, &t);
+	free(id);
+	if (rc)
+		reply_err(req, rc);
+	else
+		fuse_reply_attr(req, &st, t);
+}
+
+/* the key whose attributes stand for node @id (the marker for a prefix; created if needed) */
+static int attr_key(const struct hkvfs_ident *id, unsigned char *out, size_t *olen)
+{
+	struct hkv_create_attr ca = {
+		.mode = 0777 & ~hkvfs_g.opts.umask,
+		.uid = hkvfs_g.opts.uid,
+		.gid = hkvfs_g.opts.gid,
+	};
+	int rc;
+
+	if (id->kind == HKVFS_KEY) {
+		memcpy(out, id->key, id->klen);
+		*olen = id->klen;
+		return 0;
+	}
+	if (id->kind != HKVFS_PREFIX)
+		return -EPERM;
+	if (id->klen + HKVFS_MARKER_LEN > HKV_KEY_MAX)
+		return -ENAMETOOLONG;
+	*olen = marker_key(id->key, id->klen, out);
+	rc = hkv_create(hkvfs_g.db, out, *olen, HKV_TYPE_STRING, &ca);
+	return rc == -EEXIST ? 0 : rc;
+}
+
+static int truncate_node(const struct hkvfs_ident *id, uint64_t size)
+{
+	struct hkv_buf v = { 0 };
+	char *whole;
+	int rc, t;
+
+	if (id->kind == HKVFS_KEY) {
+		rc = hkv_truncate(hkvfs_g.db, id->key, id->klen, size);
+		return fserr(rc == -HKV_EWRONGTYPE ? -EISDIR : rc);
+	}
+	if (id->kind != HKVFS_ELEM)
+		return -EPERM;
+	t = key_type(id);
+	if (t < 0)
+		return t;
+	if (t == HKV_TYPE_SET)
+		return size ? -EINVAL : 0;
+	if (t == HKV_TYPE_ZSET)
+		return 0; /* O_TRUNC before a new score: the write replaces it whole */
+	rc = elem_get(id, (enum hkv_type)t, &v);
+	if (rc)
+		return fserr(rc);
+	whole = calloc(1, size + 1);
+	if (!whole) {
+		hkv_buf_release(&v);
+		return -ENOMEM;
+	}
+	memcpy(whole, v.data, v.len < size ? v.len : size);
+	rc = elem_put(id, (enum hkv_type)t, whole, size, NULL);
+	free(whole);
+	hkv_buf_release(&v);
+	return fserr(rc);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct hkvfs_fh *fh = fi ? (struct hkvfs_fh *)(uintptr_t)fi->fh : NULL;
+	struct hkvfs_ident *id = malloc(sizeof(*id) + HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
+	unsigned char *ak;
+	struct hkv_attr a = { 0 };
+	unsigned which = 0;
+	struct stat st;
+	size_t aklen;
+	double t;
+	int rc = 0;
+
+	if (!id) {
+		reply_err(req, ENOMEM);
+		return;
+	}
+	ak = (unsigned char *)(id + 1);
+	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
+	if (hkvfs_g.opts.ro) {
+		rc = -EROFS;
+		goto out;
+	}
+	if (id->kind == HKVFS_CTLDIR || id->kind == HKVFS_CTLFILE || id->kind == HKVFS_ROOT) {
+		rc = (to_set & ~(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) ? -EPERM : 0;
+		goto out;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (fh && fh->write) {
+			pthread_mutex_lock(&fh->lock);
+			if (fh->append_only) {
+				rc = -EINVAL;
+			} else {
+				rc = fh_load(fh, id);
+				if (!rc)
+					rc = buf_reserve(fh, (size_t)attr->st_size);
+				if (!rc) {
+					if ((size_t)attr->st_size > fh->len)
+						memset(fh->buf + fh->len, 0,
+						       (size_t)attr->st_size - fh->len);
+					fh->len = (size_t)attr->st_size;
+					fh->dirty = true;
+				}
+			}
+			pthread_mutex_unlock(&fh->lock);
+		} else {
+			rc = truncate_node(id, (uint64_t)attr->st_size);
+			if (!rc)
+				inval_now(ino);
+		}
+		if (rc)
+			goto out;
+	}
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		which |= HKV_ATTR_MODE;
+		a.mode = attr->st_mode & 07777;
+	}
+	if (to_set & FUSE_SET_ATTR_UID) {
+		which |= HKV_ATTR_UID;
+		a.uid = attr->st_uid;
+	}
+	if (to_set & FUSE_SET_ATTR_GID) {
+		which |= HKV_ATTR_GID;
+		a.gid = attr->st_gid;
+	}
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+		which |= HKV_ATTR_MTIME;
+		a.mtime_ns = hkvfs_now_ns();
+	} else if (to_set & FUSE_SET_ATTR_MTIME) {
+		which |= HKV_ATTR_MTIME;
+		a.mtime_ns = (int64_t)attr->st_mtim.tv_sec * 1000000000 + attr->st_mtim.tv_nsec;
+	}
+	if (which) {
+		if (id->kind == HKVFS_ELEM) {
+			/* an element has its collection's owner and mode; only times are kept */
+			rc = (which & ~HKV_ATTR_MTIME) ? -EPERM : 0;
+			goto out;
+		}
+		rc = attr_key(id, ak, &aklen);
+		if (!rc)
+			rc = fserr(hkv_attr_set(hkvfs_g.db, ak, aklen, which, &a));
+		if (rc)
+			goto out;
+		inval_now(ino);
+	}
+out:
+	if (!rc)
+		rc = fill_attr(id, ino, &st, &t);
+	if (!rc && fh && fh->write && !fh->append_only) {
+		pthread_mutex_lock(&fh->lock);
+		if (fh->loaded)
+			st.st_size = (off_t)fh->len;
+		pthread_mutex_unlock(&fh->lock);
+	}
+	free(id);
+	if (rc)
+		reply_err(req, rc);
+	else
+		fuse_reply_attr(req, &st, t);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* namespace operations                                                                     */
+
+static int parent_and_child(fuse_ino_t parent, const char *name, struct hkvfs_ident **dir,
+			    struct hkvfs_ident **id, bool must_exist)
+{
+	int rc;
+
+	*dir = malloc(2 * sizeof(**dir));
+	if (!*dir)
+		return -ENOMEM;
+	*id = *dir + 1;
+	hkvfs_itab_snapshot(hkvfs_ino(parent), *dir);
+	if ((*dir)->kind == HKVFS_CTLDIR)
+		return -EACCES;
+	if (hkvfs_g.opts.ro)
+		return -EROFS;
+	rc = resolve(*dir, name, *id, must_exist);
+	if (rc == -EINVAL && !must_exist)
+		HLOG_WARN("name '%s' is not a canonical hkvfs name (EINVAL)", name);
+	return rc;
+}
+
+/* create the node named @name in @dir: a string key, or an element */
+static int create_node(fuse_req_t req, const struct hkvfs_ident *dir, struct hkvfs_ident *id,
+		       mode_t mode, bool excl)
+{
+	struct hkv_create_attr ca = { mode & 07777, ctx_of(req)->uid, ctx_of(req)->gid };
+	struct hkv *db = hkvfs_g.db;
+	int64_t idx;
+	bool tail;
+	int rc, t;
+
+	if (id->kind == HKVFS_PREFIX)
+		return excl ? -EEXIST : -EISDIR;
+	if (id->kind == HKVFS_KEY) {
+		if (id->klen < HKV_KEY_MAX) {
+			id->key[id->klen] = hkvfs_g.opts.delim;
+			rc = prefix_has_keys(id->key, id->klen + 1, false);
+			if (rc)
+				return rc > 0 ? (excl ? -EEXIST : -EISDIR) : rc;
+		}
+		rc = hkv_create(db, id->key, id->klen, HKV_TYPE_STRING, &ca);
+		if (rc == -EEXIST && !excl)
+			rc = hkv_type(db, id->key, id->klen) == HKV_TYPE_STRING ? 0 : -EISDIR;
+		return fserr(rc);
+	}
+	if (id->kind != HKVFS_ELEM)
+		return -EACCES;
+	t = key_type(dir);
+	if (t < 0)
+		return t;
+	switch (t) {
+	case HKV_TYPE_HASH:
+		rc = hkv_hsetnx(db, id->key, id->klen, id->elem, id->elen, "", 0, NULL);
+		break;
+	case HKV_TYPE_SET:
+		rc = hkv_sadd(db, id->key, id->klen, id->elem, id->elen, NULL);
+		break;
+	case HKV_TYPE_ZSET:
+		rc = hkv_zadd(db, id->key, id->klen, 0.0, id->elem, id->elen, HKV_ZADD_NX, NULL,
+			      NULL);
+		break;
+	case HKV_TYPE_LIST:
+		if (list_push_name(id, &tail))
+			return 0;
+		if (index_parse(id->elem, id->elen, &idx) == 0 &&
+		    idx < hkv_llen(db, id->key, id->klen))
+			return excl ? -EEXIST : 0;
+		HLOG_WARN("list directories only take '%s', '%s' or an existing index (EINVAL)",
+			 HKVFS_LIST_APPEND, HKVFS_LIST_PREPEND);
+		return -EINVAL;
+	default:
+		return -ENOTDIR;
+	}
+	if (rc == 0 && excl)
+		return -EEXIST;
+	return fserr(rc);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct hkvfs_ident *dir, *id;
+	struct fuse_entry_param e;
+	int rc;
+
+	CNT(creates);
+	rc = parent_and_child(parent, name, &dir, &id, false);
+	if (!rc)
+		rc = create_node(req, dir, id, mode, fi->flags & O_EXCL);
+	if (!rc)
+		rc = make_entry(id, &e);
+	if (rc) {
+		reply_err(req, rc);
+		free(dir);
+		return;
+	}
+	free(dir);
+	if (hkvfs_g.opts.cache == HKVFS_CACHE_NOOPEN) {
+		/* a create must answer with a handle; a plain one without buffering */
+		fi->fh = 0;
+		fi->direct_io = 0;
+		fi->keep_cache = 1;
+		fuse_reply_create(req, &e, fi);
+		return;
+	}
+	/* reuse the open path for the handle: it needs the kernel's inode reference we hold */
+	{
+		struct hkvfs_fh *fh = calloc(1, sizeof(*fh));
+		struct hkvfs_ident *nid = malloc(sizeof(*nid));
+		bool tail;
+
+		if (!fh || !nid) {
+			free(fh);
+			free(nid);
+			hkvfs_itab_forget(hkvfs_ino(e.ino), 1);
+			reply_err(req, ENOMEM);
+			return;
+		}
+		pthread_mutex_init(&fh->lock, NULL);
+		fh->in = hkvfs_ino(e.ino);
+		hkvfs_itab_snapshot(fh->in, nid);
+		fh->write = (fi->flags & O_ACCMODE) != O_RDONLY;
+		fh->ca = (struct hkv_create_attr){ mode & 07777, ctx_of(req)->uid,
+						   ctx_of(req)->gid };
+		if (nid->kind == HKVFS_ELEM && key_type(nid) == HKV_TYPE_LIST &&
+		    list_push_name(nid, &tail))
+			fh->append_only = true;
+		fh->loaded = fh->append_only || (fi->flags & O_TRUNC);
+		fh->dirty = !fh->append_only && (fi->flags & O_TRUNC) && fh->write;
+		free(nid);
+		fi->direct_io = 1;
+		fi->fh = (uint64_t)(uintptr_t)fh;
+		pthread_mutex_lock(&fh_lock);
+		fh->next = fh_list.next;
+		fh->prev = &fh_list;
+		fh_list.next->prev = fh;
+		fh_list.next = fh;
+		pthread_mutex_unlock(&fh_lock);
+		fuse_reply_create(req, &e, fi);
+	}
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		     dev_t rdev)
+{
+	struct hkvfs_ident *dir, *id;
+	struct fuse_entry_param e;
+	int rc;
+
+	(void)rdev;
+	if (!S_ISREG(mode)) {
+		HLOG_WARN("mknod of a non-regular file '%s' refused (EPERM)", name);
+		reply_err(req, EPERM);
+		return;
+	}
+	rc = parent_and_child(parent, name, &dir, &id, false);
+	if (!rc)
+		rc = create_node(req, dir, id, mode, true);
+	if (!rc)
+		rc = make_entry(id, &e);
+	free(dir);
+	if (rc)
+		reply_err(req, rc);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	unsigned char *mk = NULL;
+	struct hkv_create_attr ca = { mode & 07777, ctx_of(req)->uid, ctx_of(req)->gid };
+	struct hkvfs_ident *dir, *id;
+	struct fuse_entry_param e;
+	int rc;
+
+	CNT(creates);
+	rc = parent_and_child(parent, name, &dir, &id, false);
+	if (rc)
+		goto out;
+	if (id->kind == HKVFS_ELEM) {
+		HLOG_WARN("mkdir inside a collection refused (EPERM)");
+		rc = -EPERM;
+		goto out;
+	}
+	if (id->kind == HKVFS_KEY) {
+		/* a name whose key exists is taken; otherwise the directory is its prefix */
+		rc = hkv_exists(hkvfs_g.db, id->key, id->klen);
+		if (rc > 0) {
+			rc = -EEXIST;
+			goto out;
+		}
+		if (!hkv_pathmap_comp_ok(id->key + dir->klen, id->klen - dir->klen,
+					 hkvfs_g.opts.delim, true)) {
+			rc = -EINVAL;
+			goto out;
+		}
+		id->key[id->klen++] = hkvfs_g.opts.delim;
+		id->kind = HKVFS_PREFIX;
+	}
+	if (id->klen + HKVFS_MARKER_LEN > HKV_KEY_MAX) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	rc = prefix_has_keys(id->key, id->klen, false);
+	if (rc) {
+		rc = rc > 0 ? -EEXIST : rc;
+		goto out;
+	}
+	mk = malloc(HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
+	if (!mk) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = fserr(hkv_create(hkvfs_g.db, mk, marker_key(id->key, id->klen, mk), HKV_TYPE_STRING,
+			      &ca));
+	if (!rc)
+		rc = make_entry(id, &e);
+out:
+	free(mk);
+	free(dir);
+	if (rc)
+		reply_err(req, rc);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void inval_children(const unsigned char *key, size_t klen);
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct hkvfs_ident *dir, *id;
+	struct hkv *db = hkvfs_g.db;
+	struct hkv_buf v = { 0 };
+	struct hkv_attr a;
+	int64_t idx, len;
+	bool tail;
+	int rc, t;
+
+	CNT(unlinks);
+	rc = parent_and_child(parent, name, &dir, &id, true);
+	if (rc)
+		goto out;
+	if (id->kind == HKVFS_KEY) {
+		t = hkv_type(db, id->key, id->klen);
+		if (t != HKV_TYPE_STRING) {
+			rc = t < 0 ? t : (t == HKV_TYPE_NONE ? -ENOENT : -EISDIR);
+			goto out;
+		}
+		rc = hkv_del(db, id->key, id->klen);
+		rc = rc < 0 ? rc : (rc ? 0 : -ENOENT);
+		if (!rc)
+			keep_parent(id->key, id->klen);
+		goto out;
+	}
+	if (id->kind != HKVFS_ELEM) {
+		rc = id->kind == HKVFS_PREFIX ? -EISDIR : -EPERM;
+		goto out;
+	}
+	rc = hkv_attr_get(db, id->key, id->klen, &a);
+	if (rc)
+		goto out;
+	switch (a.type) {
+	case HKV_TYPE_HASH:
+		rc = hkv_hdel(db, id->key, id->klen, id->elem, id->elen);
+		break;
+	case HKV_TYPE_SET:
+		rc = hkv_srem(db, id->key, id->klen, id->elem, id->elen);
+		break;
+	case HKV_TYPE_ZSET:
+		rc = hkv_zrem(db, id->key, id->klen, id->elem, id->elen);
+		break;
+	case HKV_TYPE_LIST:
+		len = hkv_llen(db, id->key, id->klen);
+		if (list_push_name(id, &tail) || index_parse(id->elem, id->elen, &idx) ||
+		    (idx != 0 && idx != len - 1)) {
+			HLOG_WARN("rm in a list may only pop index 0 or the last (EPERM)");
+			rc = -EPERM;
+			break;
+		}
+		rc = idx == 0 ? hkv_lpop(db, id->key, id->klen, &v)
+			      : hkv_rpop(db, id->key, id->klen, &v);
+		hkv_buf_release(&v);
+		rc = rc < 0 ? rc : 1;
+		break;
+	default:
+		rc = -ENOENT;
+	}
+	if (rc == 0)
+		rc = -ENOENT;
+	else if (rc > 0)
+		rc = 0;
+	/* a directory survives its last file, as on a local filesystem */
+	if (!rc && hkv_exists(db, id->key, id->klen) == 0) {
+		struct hkv_create_attr ca = { a.mode, a.uid, a.gid };
+
+		hkv_create(db, id->key, id->klen, a.type, &ca);
+	}
+	if (!rc && a.type == HKV_TYPE_LIST)
+		inval_children(id->key, id->klen);
+out:
+	free(dir);
+	reply_err(req, fserr(rc));
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	unsigned char *mk = NULL;
+	struct hkvfs_ident *dir, *id;
+	int rc;
+
+	CNT(unlinks);
+	rc = parent_and_child(parent, name, &dir, &id, true);
+	if (rc)
+		goto out;
+	if (id->kind == HKVFS_KEY) {
+		int t = hkv_type(hkvfs_g.db, id->key, id->klen);
+
+		if (t == HKV_TYPE_STRING) {
+			rc = -ENOTDIR;
+		} else if (t == HKV_TYPE_NONE) {
+			rc = -ENOENT;
+		} else if (t > 0) {
+			struct hkv_attr a;
+
+			rc = hkv_attr_get(hkvfs_g.db, id->key, id->klen, &a);
+			if (!rc && a.size)
+				rc = -ENOTEMPTY;
+			if (!rc)
+				rc = hkv_del(hkvfs_g.db, id->key, id->klen) < 0 ? -EIO : 0;
+			if (!rc)
+				keep_parent(id->key, id->klen);
+		} else {
+			rc = t;
+		}
+		goto out;
+	}
+	if (id->kind != HKVFS_PREFIX) {
+		rc = -ENOTDIR;
+		goto out;
+	}
+	rc = prefix_has_keys(id->key, id->klen, true);
+	if (rc) {
+		rc = rc > 0 ? -ENOTEMPTY : rc;
+		goto out;
+	}
+	mk = malloc(HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
+	if (!mk) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = hkv_del(hkvfs_g.db, mk, marker_key(id->key, id->klen, mk));
+	rc = rc < 0 ? rc : 0;
+	if (!rc)
+		keep_parent(id->key, id->klen - 1);
+out:
+	free(mk);
+	free(dir);
+	reply_err(req, fserr(rc));
+}
+
+struct mv_arg {
+	const unsigned char *from, *to;
+	size_t flen, tlen;
+	int err;
+	size_t moved;
+	unsigned char *nk;
+	unsigned char (*keys)[HKV_KEY_MAX + 1];
+	size_t *lens;
+	size_t n;
+};
+
+static int collect_cb(void *arg, const void *key, size_t klen, enum hkv_type type,
+		      bool is_prefix)
+{
+	struct mv_arg *m = arg;
+
+	(void)type;
+	(void)is_prefix;
+	memcpy(m->keys[m->n], key, klen);
+	m->lens[m->n++] = klen;
+	return m->n == 64 ? 1 : 0;
+}
+
+/*
+ * Rename every key under prefix @from to @to (+ the rest). Not atomic across keys: each key
+ * moves atomically, a crash in the middle leaves some keys under each name (docs). Keys are
+ * collected 64 at a time so the scan never sees a key it moved.
+ */
+static int rename_prefix(const unsigned char *from, size_t flen, const unsigned char *to,
+			 size_t tlen)
+{
+	struct hkv_scan_opts so = { .count = 64, .prefix = from, .prefix_len = flen };
+	struct mv_arg m = { .from = from, .to = to, .flen = flen, .tlen = tlen };
+	struct hkv_cursor cur;
+	size_t i;
+	int rc = 0;
+
+	m.keys = malloc(64 * sizeof(*m.keys));
+	m.lens = malloc(64 * sizeof(*m.lens));
+	m.nk = malloc(2 * HKV_KEY_MAX + 1);
+	if (!m.keys || !m.lens || !m.nk) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	for (;;) {
+		hkv_cursor_init(&cur);
+		m.n = 0;
+		while (!cur.done && m.n < 64) {
+			rc = hkv_scan(hkvfs_g.db, &cur, &so, collect_cb, &m);
+			if (rc < 0)
+				goto out_free;
+		}
+		if (m.n == 0)
+			break;
+		for (i = 0; i < m.n; i++) {
+			size_t nl = m.lens[i] - flen + tlen;
+
+			if (nl > HKV_KEY_MAX) {
+				rc = -ENAMETOOLONG;
+				goto out_free;
+			}
+			memcpy(m.nk, to, tlen);
+			memcpy(m.nk + tlen, m.keys[i] + flen, m.lens[i] - flen);
+			rc = hkv_rename(hkvfs_g.db, m.keys[i], m.lens[i], m.nk, nl, 0);
+			if (rc < 0 && rc != -ENOENT)
+				goto out_free;
+		}
+	}
+	rc = 0;
+out_free:
+	free(m.keys);
+	free(m.lens);
+	free(m.nk);
+	return rc;
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	struct hkvfs_ident *dir, *src, *ndir, *dst;
+	struct hkvfs_inode *sin;
+	int rc, st, dt;
+
+	CNT(renames);
+	ndir = NULL;
+	rc = parent_and_child(parent, name, &dir, &src, true);
+	if (rc)
+		goto out;
+	rc = parent_and_child(newparent, newname, &ndir, &dst, false);
+	if (rc)
+		goto out;
+	if (flags & ~RENAME_NOREPLACE) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if (src->kind == HKVFS_ELEM || dst->kind == HKVFS_ELEM) {
+		rc = -EXDEV; /* mv copies; rename(2) of elements is not supported (docs) */
+		goto out;
+	}
+	if (src->kind == HKVFS_KEY) {
+		unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
+		int full = 0, any = 0;
+
+		st = hkv_type(hkvfs_g.db, src->key, src->klen);
+		if (dst->kind == HKVFS_PREFIX) {
+			rc = st == HKV_TYPE_STRING ? -EISDIR : -ENOTEMPTY;
+			goto out;
+		}
+		if (dst->klen + 1 + HKVFS_MARKER_LEN <= HKV_KEY_MAX) {
+			dst->key[dst->klen] = hkvfs_g.opts.delim;
+			full = prefix_has_keys(dst->key, dst->klen + 1, true);
+			any = prefix_has_keys(dst->key, dst->klen + 1, false);
+		}
+		if (full > 0 || (any > 0 && st == HKV_TYPE_STRING)) {
+			rc = st == HKV_TYPE_STRING ? -EISDIR : -ENOTEMPTY;
+			goto out;
+		}
+		if (any > 0) /* an empty mkdir'd directory is replaced by the collection */
+			hkv_del(hkvfs_g.db, mk, marker_key(dst->key, dst->klen + 1, mk));
+		dt = hkv_type(hkvfs_g.db, dst->key, dst->klen);
+		if (dt > 0 && (flags & RENAME_NOREPLACE)) {
+			rc = -EEXIST;
+			goto out;
+		}
+		if (dt > 0 && (dt == HKV_TYPE_STRING) != (st == HKV_TYPE_STRING)) {
+			rc = st == HKV_TYPE_STRING ? -EISDIR : -ENOTDIR;
+			goto out;
+		}
+		if (dt > 0 && dt != HKV_TYPE_STRING) {
+			struct hkv_attr a;
+
+			if (hkv_attr_get(hkvfs_g.db, dst->key, dst->klen, &a) == 0 && a.size) {
+				rc = -ENOTEMPTY;
+				goto out;
+			}
+		}
+		rc = hkv_rename(hkvfs_g.db, src->key, src->klen, dst->key, dst->klen,
+				(flags & RENAME_NOREPLACE) ? HKV_RENAME_NX : 0);
+		if (rc)
+			goto out;
+		sin = (struct hkvfs_inode *)(uintptr_t)hkvfs_itab_find(HKVFS_KEY, src->key,
+								       src->klen, NULL, 0);
+		if (sin)
+			hkvfs_itab_rekey(sin, HKVFS_KEY, dst->key, dst->klen);
+		keep_parent(src->key, src->klen);
+		goto out;
+	}
+	if (src->kind != HKVFS_PREFIX) {
+		rc = -EPERM;
+		goto out;
+	}
+	/* directory (prefix) rename: the destination must be absent or an empty directory */
+	if (dst->kind == HKVFS_KEY) {
+		if (hkv_exists(hkvfs_g.db, dst->key, dst->klen) > 0) {
+			rc = -ENOTDIR;
+			goto out;
+		}
+		dst->key[dst->klen++] = hkvfs_g.opts.delim;
+		dst->kind = HKVFS_PREFIX;
+	}
+	if (dst->klen >= src->klen && memcmp(dst->key, src->key, src->klen) == 0) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = prefix_has_keys(dst->key, dst->klen, true);
+	if (rc) {
+		rc = rc > 0 ? ((flags & RENAME_NOREPLACE) ? -EEXIST : -ENOTEMPTY) : rc;
+		goto out;
+	}
+	{
+		unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
+
+		if (dst->klen + HKVFS_MARKER_LEN <= HKV_KEY_MAX)
+			hkv_del(hkvfs_g.db, mk, marker_key(dst->key, dst->klen, mk));
+	}
+	rc = rename_prefix(src->key, src->klen, dst->key, dst->klen);
+	if (rc)
+		goto out;
+	hkvfs_itab_rename_prefix(src->key, src->klen, dst->key, dst->klen);
+	keep_parent(src->key, src->klen - 1);
+out:
+	free(dir);
+	free(ndir);
+	reply_err(req, fserr(rc));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* readdir                                                                                  */
+
+struct win_ent {
+	uint64_t off;
+	struct hkv_cursor *cur;
+};
+
+/**
+ * struct hkvfs_dh - an open directory. @lock protects all fields.
+ * @cur:   engine cursor after the entry at offset @off (or the start).
+ * @win:   cursors after each entry of the last reply, so any offset the kernel resumes from
+ *         is found without walking again.
+ */
+struct hkvfs_dh {
+	pthread_mutex_t lock;
+	struct hkv_cursor cur;
+	uint64_t off;
+	struct win_ent *win;
+	size_t nwin, capwin;
+};
+
+static void dh_reset(struct hkvfs_dh *dh)
+{
+	hkv_cursor_init(&dh->cur);
+	dh->off = 0;
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct hkvfs_dh *dh = calloc(1, sizeof(*dh));
+
+	(void)ino;
+	if (!dh) {
+		reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_init(&dh->lock, NULL);
+	dh_reset(dh);
+	fi->fh = (uint64_t)(uintptr_t)dh;
+	fuse_reply_open(req, fi);
+}
+
+static void win_clear(struct hkvfs_dh *dh)
+{
+	size_t i;
+
+	for (i = 0; i < dh->nwin; i++)
+		free(dh->win[i].cur);
+	dh->nwin = 0;
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct hkvfs_dh *dh = (struct hkvfs_dh *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	win_clear(dh);
+	free(dh->win);
+	pthread_mutex_destroy(&dh->lock);
+	free(dh);
+	fuse_reply_err(req, 0);
+}
+
+/* one directory entry produced by next_entry() */
+struct dent {
+	char name[HKV_NAME_MAX + 1];
+	mode_t mode;
+	bool have;
+	/* what the scan callback saw; filtered after the scan returns (no engine calls there) */
+	const struct hkvfs_ident *dir;
+	bool raw, raw_prefix;
+	enum hkv_type raw_type;
+	size_t raw_len;
+	unsigned char raw_key[HKV_KEY_MAX + 1];
+};
+
+static int dent_prefix_cb(void *arg, const void *key, size_t klen, enum hkv_type type,
+			  bool is_prefix)
+{
+	struct dent *d = arg;
+
+	memcpy(d->raw_key, key, klen);
+	d->raw_len = klen;
+	d->raw_type = type;
+	d->raw_prefix = is_prefix;
+	d->raw = true;
+	return 1;
+}
+
+/* turn the raw scan entry into a directory entry, or skip it */
+static void dent_prefix_filter(struct dent *d)
+{
+	const struct hkvfs_ident *dir = d->dir;
+	const unsigned char *c = d->raw_key + dir->klen;
+	size_t clen = d->raw_len - dir->klen;
+	int n;
+
+	d->raw = false;
+	if (d->raw_prefix) {
+		clen--; /* drop the delimiter */
+		/* a key of the same name hides the prefix */
+		if (hkv_exists(hkvfs_g.db, d->raw_key, d->raw_len - 1) > 0)
+			return;
+	} else if (is_marker(c, clen)) {
+		return;
+	}
+	if (clen == 0)
+		return;
+	n = hkv_pathmap_encode(c, clen, hkvfs_g.opts.delim, d->name);
+	if (n < 0) {
+		HLOG_WARN("a key component of %zu bytes has no file name (ENAMETOOLONG)", clen);
+		return;
+	}
+	d->mode = (d->raw_prefix || d->raw_type != HKV_TYPE_STRING) ? S_IFDIR : S_IFREG;
+	d->have = true;
+}
+
+static int dent_elem_cb(void *arg, const void *a, size_t alen, const void *b, size_t blen)
+{
+	struct dent *d = arg;
+
+	(void)b;
+	(void)blen;
+	if (hkv_pathmap_encode(a, alen, -1, d->name) < 0) {
+		HLOG_WARN("an element of %zu bytes has no file name (ENAMETOOLONG)", alen);
+		return 1;
+	}
+	d->mode = S_IFREG;
+	d->have = true;
+	return 1;
+}
+
+static int dent_z_cb(void *arg, const void *member, size_t mlen, double score)
+{
+	(void)score;
+	return dent_elem_cb(arg, member, mlen, NULL, 0);
+}
+
+/*
+ * next_entry() - advance @cur past the next entry of directory @dir.
+ * Return: 1 and @d filled; 0 at the end; -errno.
+ */
+static int next_entry(const struct hkvfs_ident *dir, int type, struct hkv_cursor *cur,
+		      struct dent *d)
+{
+	struct hkv *db = hkvfs_g.db;
+	uint64_t rank;
+	int rc;
+
+	d->have = false;
+	d->dir = dir;
+	while (!d->have) {
+		if (cur->done)
+			return 0;
+		if (dir->kind == HKVFS_ROOT || dir->kind == HKVFS_PREFIX) {
+			struct hkv_scan_opts so = {
+				.count = 32, .prefix = dir->key, .prefix_len = dir->klen,
+				.has_delim = true, .delim = hkvfs_g.opts.delim,
+			};
+
+			d->raw = false;
+			rc = hkv_scan(db, cur, &so, dent_prefix_cb, d);
+			if (rc >= 0 && d->raw)
+				dent_prefix_filter(d);
+		} else if (dir->kind == HKVFS_CTLDIR) {
+			static const char *const names[] = { "stats", "config" };
+
+			rank = cur->len ? cur->pos[0] : 0;
+			if (rank >= 2) {
+				cur->done = true;
+				return 0;
+			}
+			strcpy(d->name, names[rank]);
+			d->mode = S_IFREG;
+			cur->pos[0] = (unsigned char)(rank + 1);
+			cur->len = 1;
+			return 1;
+		} else if (type == HKV_TYPE_HASH) {
+			rc = hkv_hscan(db, dir->key, dir->klen, cur, NULL, 32, dent_elem_cb, d);
+		} else if (type == HKV_TYPE_SET) {
+			rc = hkv_sscan(db, dir->key, dir->klen, cur, NULL, 32, dent_elem_cb, d);
+		} else if (type == HKV_TYPE_ZSET || type == HKV_TYPE_LIST) {
+			/* ordered by rank/index: the cursor holds the next rank */
+			memcpy(&rank, cur->pos, sizeof(rank));
+			if (cur->len == 0)
+				rank = 0;
+			if (type == HKV_TYPE_ZSET) {
+				struct hkv_zrange_opts zo = { .start = (int64_t)rank,
+							      .stop = (int64_t)rank, .limit = -1 };
+
+				rc = hkv_zrange(db, dir->key, dir->klen, &zo, dent_z_cb, d);
+			} else {
+				rc = (int64_t)rank < hkv_llen(db, dir->key, dir->klen);
+				if (rc) {
+					snprintf(d->name, sizeof(d->name), "%" PRIu64, rank);
+					d->mode = S_IFREG;
+					d->have = true;
+				}
+			}
+			if (rc < 0)
+				return rc;
+			if (!d->have) {
+				cur->done = true;
+				return 0;
+			}
+			rank++;
+			memcpy(cur->pos, &rank, sizeof(rank));
+			cur->len = sizeof(rank);
+			return 1;
+		} else {
+			return -ENOTDIR;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 1;
+}
+
+static int win_push(struct hkvfs_dh *dh, uint64_t off, const struct hkv_cursor *cur)
+{
+	size_t sz = offsetof(struct hkv_cursor, pos) + cur->len;
+	struct hkv_cursor *c;
+
+	if (dh->nwin == dh->capwin) {
+		size_t cap = dh->capwin ? dh->capwin * 2 : 64;
+		struct win_ent *w = realloc(dh->win, cap * sizeof(*w));
+
+		if (!w)
+			return -ENOMEM;
+		dh->win = w;
+		dh->capwin = cap;
+	}
+	c = malloc(sz);
+	if (!c)
+		return -ENOMEM;
+	memcpy(c, cur, sz);
+	dh->win[dh->nwin].off = off;
+	dh->win[dh->nwin].cur = c;
+	dh->nwin++;
+	return 0;
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct hkvfs_dh *dh = (struct hkvfs_dh *)(uintptr_t)fi->fh;
+	struct hkvfs_ident *id = malloc(sizeof(*id));
+	struct dent *d = malloc(sizeof(*d));
+	char *buf = malloc(size);
+	struct hkv_cursor save;
+	uint64_t ndots, o;
+	size_t pos = 0, i;
+	int type = 0, rc = 0;
+
+	CNT(readdirs);
+	if (!id || !d || !buf) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
+	if (id->kind == HKVFS_KEY) {
+		type = key_type(id);
+		if (type < 0) {
+			rc = type;
+			goto out_free;
+		}
+	}
+	ndots = id->kind == HKVFS_ROOT ? 3 : 2;
+	pthread_mutex_lock(&dh->lock);
+	/* find the cursor for @off */
+	if ((uint64_t)off != dh->off) {
+		for (i = 0; i < dh->nwin; i++)
+			if (dh->win[i].off == (uint64_t)off)
+				break;
+		if (i < dh->nwin) {
+			memcpy(&dh->cur, dh->win[i].cur,
+			       offsetof(struct hkv_cursor, pos) + dh->win[i].cur->len);
+			dh->off = (uint64_t)off;
+		} else {
+			/* an offset we no longer hold: walk again from the start */
+			dh_reset(dh);
+			while (dh->off < (uint64_t)off) {
+				if (dh->off >= ndots) {
+					rc = next_entry(id, type, &dh->cur, d);
+					if (rc <= 0)
+						break;
+				}
+				dh->off++;
+			}
+			rc = rc < 0 ? rc : 0;
+		}
+	}
+	win_clear(dh);
+	while (rc >= 0) {
+		struct stat st = { 0 };
+		const char *name;
+		size_t n;
+
+		o = dh->off + 1;
+		save = dh->cur;
+		if (dh->off < ndots) {
+			name = dh->off == 0 ? "." : dh->off == 1 ? ".." : HKV_CTL_DIR;
+			st.st_mode = S_IFDIR;
+		} else {
+			rc = next_entry(id, type, &dh->cur, d);
+			if (rc <= 0)
+				break;
+			name = d->name;
+			st.st_mode = d->mode;
+		}
+		st.st_ino = o + 1;
+		n = fuse_add_direntry(req, buf + pos, size - pos, name, &st, (off_t)o);
+		if (n > size - pos) {
+			dh->cur = save; /* did not fit: the next call starts with it again */
+			break;
+		}
+		pos += n;
+		dh->off = o;
+		CNT(dirents);
+		if (win_push(dh, o, &dh->cur)) {
+			rc = -ENOMEM;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&dh->lock);
+out_free:
+	if (rc < 0)
+		reply_err(req, rc);
+	else
+		fuse_reply_buf(req, buf, pos);
+	free(buf);
+	free(d);
+	free(id);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* extended attributes                                                                      */
+
+#define XA_TTL "user.hkv.ttl"
+#define XA_EXPIRE "user.hkv.expire_at"
+#define XA_TYPE "user.hkv.type"
+
+static int parse_i64(const char *v, size_t len, int64_t *out)
+{
+	char tmp[32], *end;
+	long long x;
+
+	while (len && (v[len - 1] == '\n' || v[len - 1] == ' '))
+		len--;
+	if (len == 0 || len >= sizeof(tmp))
+		return -EINVAL;
+	memcpy(tmp, v, len);
+	tmp[len] = 0;
+	errno = 0;
+	x = strtoll(tmp, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	*out = x;
+	return 0;
+}
+
+/* turn the empty mkdir'd directory @id into a collection key of type @name */
+static int set_dir_type(fuse_ino_t ino, struct hkvfs_ident *id, const char *val, size_t len)
+{
+	unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
+	struct hkv_create_attr ca = { 0777 & ~hkvfs_g.opts.umask, hkvfs_g.opts.uid,
+				      hkvfs_g.opts.gid };
+	enum hkv_type t;
+	struct hkv_attr a;
+	size_t mklen;
+	int rc;
+
+	while (len && val[len - 1] == '\n')
+		len--;
+	t = hkv_type_parse(val, len);
+	if (t == HKV_TYPE_NONE || t == HKV_TYPE_STRING) {
+		HLOG_WARN("user.hkv.type '%.*s' is not one of hash, list, set, zset (EINVAL)",
+			 (int)(len > 32 ? 32 : len), val);
+		return -EINVAL;
+	}
+	if (id->kind == HKVFS_KEY) {
+		rc = hkv_type(hkvfs_g.db, id->key, id->klen);
+		if (rc == (int)t)
+			return 0;
+		HLOG_WARN("user.hkv.type of an existing key is read-only (EPERM)");
+		return -EPERM;
+	}
+	if (id->kind != HKVFS_PREFIX) {
+		HLOG_WARN("user.hkv.type can only be set on an empty directory (EPERM)");
+		return -EPERM;
+	}
+	rc = prefix_has_keys(id->key, id->klen, true);
+	if (rc) {
+		if (rc > 0)
+			HLOG_WARN("user.hkv.type on a non-empty directory (ENOTEMPTY)");
+		return rc > 0 ? -ENOTEMPTY : rc;
+	}
+	mklen = marker_key(id->key, id->klen, mk);
+	if (hkv_attr_get(hkvfs_g.db, mk, mklen, &a) == 0) {
+		ca.mode = a.mode;
+		ca.uid = a.uid;
+		ca.gid = a.gid;
+	}
+	rc = hkv_create(hkvfs_g.db, id->key, id->klen - 1, t, &ca);
+	if (rc)
+		return fserr(rc);
+	hkv_del(hkvfs_g.db, mk, mklen);
+	hkvfs_itab_rekey(hkvfs_ino(ino), HKVFS_KEY, id->key, id->klen - 1);
+	inval_now(ino);
+	return 0;
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	struct hkvfs_ident *id = malloc(sizeof(*id) + HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
+	unsigned char *ak;
+	size_t aklen;
+	int64_t v;
+	int rc;
+
+	CNT(xattrs);
+	if (!id) {
+		reply_err(req, ENOMEM);
+		return;
+	}
+	ak = (unsigned char *)(id + 1);
+	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
+	if (strncmp(name, "user.", 5) != 0) {
+		rc = -EOPNOTSUPP;
+		goto out;
+	}
+	if (hkvfs_g.opts.ro) {
+		rc = -EROFS;
+		goto out;
+	}
+	if (strcmp(name, XA_TYPE) == 0) {
+		rc = set_dir_type(ino, id, value, size);
+		goto out;
+	}
+	if (id->kind == HKVFS_ELEM || id->kind == HKVFS_CTLDIR || id->kind == HKVFS_CTLFILE ||
+	    id->kind == HKVFS_ROOT) {
+		HLOG_WARN("xattr %s: not supported on this node (ENOTSUP)", name);
+		rc = -EOPNOTSUPP;
+		goto out;
+	}
+	if (strcmp(name, XA_TTL) == 0 || strcmp(name, XA_EXPIRE) == 0) {
+		bool ttl = name[9] == 't';
+
+		if (id->kind != HKVFS_KEY) {
+			HLOG_WARN("%s on a directory that is not a key (EINVAL)", name);
+			rc = -EINVAL;
+			goto out;
+		}
+		if (parse_i64(value, size, &v) || v <= 0 ||
+		    (ttl && v > INT64_MAX / 1000 - 1)) {
+			HLOG_WARN("%s: invalid value '%.*s' (EINVAL): expected a positive integer",
+				 name, (int)(size > 32 ? 32 : size), value);
+			rc = -EINVAL;
+			goto out;
+		}
+		rc = ttl ? hkv_expire(hkvfs_g.db, id->key, id->klen, v, 0)
+			 : hkv_pexpireat(hkvfs_g.db, id->key, id->klen, v, 0);
+		rc = rc < 0 ? rc : (rc ? 0 : -ENOENT);
+		if (!rc)
+			inval_now(ino);
+		goto out;
+	}
+	if (strncmp(name, "user.hkv.", 9) == 0) {
+		HLOG_WARN("xattr %s: reserved name (EINVAL)", name);
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = attr_key(id, ak, &aklen);
+	if (!rc)
+		rc = hkv_xattr_set(hkvfs_g.db, ak, aklen, name + 5, value, size,
+				   (flags & XATTR_CREATE) ? HKV_XATTR_CREATE
+				   : (flags & XATTR_REPLACE) ? HKV_XATTR_REPLACE
+							     : 0);
+	if (rc == -E2BIG || rc == -ERANGE)
+		HLOG_WARN("xattr %s: too large (%s)", name, hkv_strerror(rc));
+out:
+	free(id);
+	reply_err(req, fserr(rc));
+}
+
+static void reply_xattr(fuse_req_t req, size_t size, const void *val, size_t len)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, val, len);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct hkvfs_ident *id = malloc(sizeof(*id) + HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
+	unsigned char *ak;
+	struct hkv_buf v = { 0 };
+	struct hkv_attr a;
+	char tmp[64];
+	int rc = 0;
+
+	CNT(xattrs);
+	if (!id) {
+		reply_err(req, ENOMEM);
+		return;
+	}
+	ak = (unsigned char *)(id + 1);
+	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
+	if (strncmp(name, "user.", 5) != 0) {
+		rc = -ENODATA;
+		goto out;
+	}
+	if (id->kind != HKVFS_KEY && id->kind != HKVFS_PREFIX) {
+		rc = -ENODATA;
+		goto out;
+	}
+	if (strcmp(name, XA_TTL) == 0 || strcmp(name, XA_EXPIRE) == 0 ||
+	    strcmp(name, XA_TYPE) == 0) {
+		if (id->kind != HKVFS_KEY) {
+			rc = -ENODATA;
+			goto out;
+		}
+		rc = hkv_attr_get(hkvfs_g.db, id->key, id->klen, &a);
+		if (rc)
+			goto out;
+		if (name[9] == 't' && name[10] == 't') {
+			int64_t t = hkv_ttl(hkvfs_g.db, id->key, id->klen);
+
+			if (t == -2) {
+				rc = -ENOENT;
+				goto out;
+			}
+			snprintf(tmp, sizeof(tmp), "%" PRId64, t);
+		} else if (name[9] == 'e') {
+			snprintf(tmp, sizeof(tmp), "%" PRId64, a.expire_at ? a.expire_at : -1);
+		} else {
+			snprintf(tmp, sizeof(tmp), "%s", hkv_type_name(a.type));
+		}
+		reply_xattr(req, size, tmp, strlen(tmp));
+		free(id);
+		return;
+	}
+	if (id->kind == HKVFS_KEY) {
+		rc = hkv_xattr_get(hkvfs_g.db, id->key, id->klen, name + 5, &v);
+	} else {
+		size_t l = marker_key(id->key, id->klen, ak);
+
+		rc = hkv_xattr_get(hkvfs_g.db, ak, l, name + 5, &v);
+		if (rc == -ENOENT)
+			rc = -ENODATA;
+	}
+	if (!rc) {
+		reply_xattr(req, size, v.data, v.len);
+		hkv_buf_release(&v);
+		free(id);
+		return;
+	}
+out:
+	free(id);
+	reply_err(req, fserr(rc));
+}
+
+struct xl {
+	char *buf;
+	size_t len, cap;
+};
+
+static int xl_add(struct xl *x, const char *name, const char *ns)
+{
+	size_t n = strlen(ns) + strlen(name) + 1;
+
+	if (x->len + n > x->cap) {
+		size_t cap = (x->cap + n) * 2;
+		char *b = realloc(x->buf, cap);
+
+		if (!b)
+			return -ENOMEM;
+		x->buf = b;
+		x->cap = cap;
+	}
+	memcpy(x->buf + x->len, ns, strlen(ns));
+	memcpy(x->buf + x->len + strlen(ns), name, strlen(name) + 1);
+	x->len += n;
+	return 0;
+}
+
+static int xl_cb(void *arg, const char *name)
+{
+	return xl_add(arg, name, "user.");
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct hkvfs_ident *id = malloc(sizeof(*id) + HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
+	struct xl x = { 0 };
+	int rc = 0;
+
+	if (!id) {
+		reply_err(req, ENOMEM);
+		return;
+	}
+	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
+	if (id->kind == HKVFS_KEY) {
+		rc = xl_add(&x, XA_TYPE, "");
+		if (!rc)
+			rc = xl_add(&x, XA_TTL, "");
+		if (!rc)
+			rc = xl_add(&x, XA_EXPIRE, "");
+		if (!rc)
+			rc = hkv_xattr_list(hkvfs_g.db, id->key, id->klen, xl_cb, &x);
+	} else if (id->kind == HKVFS_PREFIX) {
+		unsigned char *ak = (unsigned char *)(id + 1);
+		size_t l = marker_key(id->key, id->klen, ak);
+
+		rc = hkv_xattr_list(hkvfs_g.db, ak, l, xl_cb, &x);
+		if (rc == -ENOENT)
+			rc = 0;
+	}
+	if (rc)
+		reply_err(req, fserr(rc));
+	else
+		reply_xattr(req, size, x.buf ? x.buf : "", x.len);
+	free(x.buf);
+	free(id);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct hkvfs_ident *id = malloc(sizeof(*id) + HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
+	int rc;
+
+	if (!id) {
+		reply_err(req, ENOMEM);
+		return;
+	}
+	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
+	if (strncmp(name, "user.", 5) != 0 ||
+	    (id->kind != HKVFS_KEY && id->kind != HKVFS_PREFIX)) {
+		rc = -ENODATA;
+	} else if (hkvfs_g.opts.ro) {
+		rc = -EROFS;
+	} else if (strcmp(name, XA_TTL) == 0 || strcmp(name, XA_EXPIRE) == 0) {
+		rc = id->kind == HKVFS_KEY ? hkv_persist(hkvfs_g.db, id->key, id->klen) : 0;
+		rc = rc < 0 ? rc : 0;
+		if (!rc)
+			inval_now(ino);
+	} else if (strcmp(name, XA_TYPE) == 0) {
+		HLOG_WARN("user.hkv.type cannot be removed (EPERM)");
+		rc = -EPERM;
+	} else if (id->kind == HKVFS_KEY) {
+		rc = hkv_xattr_del(hkvfs_g.db, id->key, id->klen, name + 5);
+	} else {
+		unsigned char *ak = (unsigned char *)(id + 1);
+
+		rc = hkv_xattr_del(hkvfs_g.db, ak, marker_key(id->key, id->klen, ak), name + 5);
+		if (rc == -ENOENT)
+			rc = -ENODATA;
+	}
+	free(id);
+	reply_err(req, fserr(rc));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct hkv_stats s = { 0 };
+	struct statvfs sv, host;
+
+	(void)ino;
+	hkv_stats_get(hkvfs_g.db, &s);
+	memset(&sv, 0, sizeof(sv));
+	if (statvfs(hkvfs_g.data_dir, &host) == 0) {
+		sv.f_bfree = host.f_bfree * host.f_frsize / 4096;
+		sv.f_bavail = host.f_bavail * host.f_frsize / 4096;
+		sv.f_ffree = host.f_favail;
+	}
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_blocks = (s.index_bytes + s.vlog_bytes + 4095) / 4096 + sv.f_bfree;
+	sv.f_files = s.keys + sv.f_ffree;
+	sv.f_favail = sv.f_ffree;
+	sv.f_namemax = HKV_NAME_MAX;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	if (hkvfs_g.opts.cache != HKVFS_CACHE_NOOPEN && (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC))
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	conn->want &= ~FUSE_CAP_READDIRPLUS;
+}
+
+const struct fuse_lowlevel_ops hkvfs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.rename = op_rename,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.release = op_release,
+	.fsync = op_fsync,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.releasedir = op_releasedir,
+	.statfs = op_statfs,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
+	.create = op_create,
+};
+
+/* ---------------------------------------------------------------------------------------- */
+/* invalidation thread                                                                      */
+
+struct inval_ev {
+	struct inval_ev *next;
+	uint64_t version;
+	size_t klen;
+	unsigned char key[];
+};
+
+static pthread_mutex_t iq_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t iq_cond = PTHREAD_COND_INITIALIZER;
+static struct inval_ev *iq_head, **iq_tail = &iq_head;
+static bool iq_stop;
+static pthread_t iq_thread;
+static bool iq_running;
+
+void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version)
+{
+	struct inval_ev *ev;
+
+	(void)arg;
+	if (!caching())
+		return;
+	ev = malloc(sizeof(*ev) + klen);
+	if (!ev) {
+		CNT(inval_errors);
+		return;
+	}
+	ev->next = NULL;
+	ev->version = version;
+	ev->klen = klen;
+	memcpy(ev->key, key, klen);
+	pthread_mutex_lock(&iq_lock);
+	*iq_tail = ev;
+	iq_tail = &ev->next;
+	pthread_cond_signal(&iq_cond);
+	pthread_mutex_unlock(&iq_lock);
+}
+
+struct child_list {
+	size_t n, cap;
+	struct {
+		fuse_ino_t ino;
+		char name[HKV_NAME_MAX + 1];
+	} *c;
+};
+
+static void collect_child_cb(void *arg, fuse_ino_t ino, const unsigned char *elem, size_t elen)
+{
+	struct child_list *cl = arg;
+
+	if (cl->n == cl->cap) {
+		size_t cap = cl->cap ? cl->cap * 2 : 16;
+		void *p = realloc(cl->c, cap * sizeof(*cl->c));
+
+		if (!p)
+			return;
+		cl->c = p;
+		cl->cap = cap;
+	}
+	cl->c[cl->n].ino = ino;
+	if (hkv_pathmap_encode(elem, elen, -1, cl->c[cl->n].name) < 0)
+		return;
+	cl->n++;
+}
+
+/* list indexes shift on a pop: drop the cached content of every element (no entry: the
+ * directory's lock is held by the request being served) */
+static void inval_children(const unsigned char *key, size_t klen)
+{
+	struct child_list cl = { 0 };
+	size_t i;
+
+	hkvfs_itab_children(key, klen, collect_child_cb, &cl);
+	for (i = 0; i < cl.n; i++)
+		inval_now(cl.c[i].ino);
+	free(cl.c);
+}
+
+static void notify_entry(fuse_ino_t parent, const char *name)
+{
+	int rc = fuse_lowlevel_notify_inval_entry(hkvfs_g.se, parent, name, strlen(name));
+
+	CNT(invals);
+	if (rc && rc != -ENOENT)
+		CNT(inval_errors);
+}
+
+static void notify_inode(fuse_ino_t ino)
+{
+	int rc = fuse_lowlevel_notify_inval_inode(hkvfs_g.se, ino, 0, 0);
+
+	CNT(invals);
+	if (rc && rc != -ENOENT)
+		CNT(inval_errors);
+}
+
+/* the parent node id and file name of key or prefix [0, @len) of @key; 0 if not known */
+static fuse_ino_t parent_of(const unsigned char *key, size_t len, char *name)
+{
+	size_t start = last_comp_start(key, len);
+
+	if (hkv_pathmap_encode(key + start, len - start, hkvfs_g.opts.delim, name) < 0)
+		return 0;
+	if (start == 0)
+		return FUSE_ROOT_ID;
+	return hkvfs_itab_find(HKVFS_PREFIX, key, start, NULL, 0);
+}
+
+static void inval_key(const struct inval_ev *ev)
+{
+	char name[HKV_NAME_MAX + 1];
+	struct child_list cl = { 0 };
+	fuse_ino_t ino, parent;
+	size_t i, plen;
+
+	ino = hkvfs_itab_find(HKVFS_KEY, ev->key, ev->klen, NULL, 0);
+	parent = parent_of(ev->key, ev->klen, name);
+	if (ino) {
+		notify_inode(ino);
+		if (ev->version == 0 && parent)
+			notify_entry(parent, name);
+		hkvfs_itab_children(ev->key, ev->klen, collect_child_cb, &cl);
+		for (i = 0; i < cl.n; i++) {
+			notify_inode(cl.c[i].ino);
+			notify_entry(ino, cl.c[i].name);
+		}
+		free(cl.c);
+	}
+	if (parent)
+		notify_inode(parent);
+	if (ev->version != 0)
+		return;
+	/* implicit directories that lost their last key disappear */
+	plen = last_comp_start(ev->key, ev->klen);
+	while (plen > 0) {
+		fuse_ino_t pino = hkvfs_itab_find(HKVFS_PREFIX, ev->key, plen, NULL, 0);
+		fuse_ino_t pp;
+
+		if (!pino || prefix_has_keys(ev->key, plen, false) != 0)
+			break;
+		pp = parent_of(ev->key, plen - 1, name);
+		if (pp)
+			notify_entry(pp, name);
+		notify_inode(pino);
+		plen = last_comp_start(ev->key, plen - 1);
+	}
+}
+
+static void *inval_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&iq_lock);
+	for (;;) {
+		struct inval_ev *ev;
+
+		while (!iq_head && !iq_stop)
+			pthread_cond_wait(&iq_cond, &iq_lock);
+		if (!iq_head)
+			break;
+		ev = iq_head;
+		iq_head = ev->next;
+		if (!iq_head)
+			iq_tail = &iq_head;
+		pthread_mutex_unlock(&iq_lock);
+		inval_key(ev);
+		free(ev);
+		pthread_mutex_lock(&iq_lock);
+	}
+	pthread_mutex_unlock(&iq_lock);
+	return NULL;
+}
+
+int hkvfs_inval_start(void)
+{
+	int rc = pthread_create(&iq_thread, NULL, inval_main, NULL);
+
+	if (rc)
+		return -rc;
+	iq_running = true;
+	return 0;
+}
+
+void hkvfs_inval_stop(void)
+{
+	struct inval_ev *ev;
+
+	if (!iq_running)
+		return;
+	pthread_mutex_lock(&iq_lock);
+	iq_stop = true;
+	/* the session is going away: drop what is left */
+	while ((ev = iq_head)) {
+		iq_head = ev->next;
+		free(ev);
+	}
+	iq_tail = &iq_head;
+	pthread_cond_signal(&iq_cond);
+	pthread_mutex_unlock(&iq_lock);
+	pthread_join(iq_thread, NULL);
+	iq_running = false;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+size_t hkvfs_stats_format(char *buf, size_t sz)
+{
+	struct hkvfs_counters *c = &hkvfs_g.cnt;
+	struct hkv_stats s = { 0 };
+	uint64_t lk = c->lookups, miss = c->lookup_miss;
+	int n;
+
+	hkv_stats_get(hkvfs_g.db, &s);
+	n = snprintf(buf, sz,
+		     "keys %" PRIu64 "\nexpires %" PRIu64 "\nindex_bytes %" PRIu64
+		     "\nvlog_bytes %" PRIu64 "\nvlog_live %" PRIu64 "\nvlog_dead %" PRIu64
+		     "\nsegments %u\nengine_reads %" PRIu64 "\nengine_writes %" PRIu64
+		     "\ncommits %" PRIu64 "\nsyncs %" PRIu64 "\ncompactions %" PRIu64
+		     "\ncompact_bytes %" PRIu64 "\nexpired %" PRIu64 "\ncrc_errors %" PRIu64
+		     "\nfs_lookups %" PRIu64 "\nfs_lookup_hit_rate %.4f\nfs_getattrs %" PRIu64
+		     "\nfs_reads %" PRIu64 "\nfs_read_bytes %" PRIu64 "\nfs_writes %" PRIu64
+		     "\nfs_write_bytes %" PRIu64 "\nfs_commits %" PRIu64 "\nfs_creates %" PRIu64
+		     "\nfs_unlinks %" PRIu64 "\nfs_renames %" PRIu64 "\nfs_readdirs %" PRIu64
+		     "\nfs_dirents %" PRIu64 "\nfs_xattrs %" PRIu64 "\nfs_invalidations %" PRIu64
+		     "\nfs_invalidation_errors %" PRIu64 "\nfs_ctl_requests %" PRIu64
+		     "\nfs_errors %" PRIu64 "\n",
+		     s.keys, s.expires, s.index_bytes, s.vlog_bytes, s.vlog_live, s.vlog_dead,
+		     s.segments, s.reads, s.writes, s.commits, s.syncs, s.compactions,
+		     s.compact_bytes, s.expired, s.crc_errors, lk,
+		     lk ? (double)(lk - miss) / (double)lk : 0.0, (uint64_t)c->getattrs,
+		     (uint64_t)c->reads, (uint64_t)c->read_bytes, (uint64_t)c->writes,
+		     (uint64_t)c->write_bytes, (uint64_t)c->commits, (uint64_t)c->creates,
+		     (uint64_t)c->unlinks, (uint64_t)c->renames, (uint64_t)c->readdirs,
+		     (uint64_t)c->dirents, (uint64_t)c->xattrs, (uint64_t)c->invals,
+		     (uint64_t)c->inval_errors, (uint64_t)c->ctl_requests, (uint64_t)c->errors);
+	if (n < 0)
+		return 0;
+	return (size_t)n < sz ? (size_t)n : sz - 1;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * opts.h - hkvfs mount options, shared by the daemon (hkvfs) and the mount helper
+ * (mount.hkvfs) so both accept and reject exactly the same option strings.
+ */
+#ifndef HKVFS_OPTS_H
+#define HKVFS_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum hkvfs_cache {
+	HKVFS_CACHE_ON = 0, /* long kernel timeouts, keep_cache, explicit invalidation */
+	HKVFS_CACHE_OFF,    /* timeouts 0, direct_io: every access reaches the daemon */
+	HKVFS_CACHE_NOOPEN, /* as ON, and OPEN answered ENOSYS (see docs: weaker writes) */
+};
+
+/**
+ * struct hkvfs_opts - effective options of one mount.
+ * @sync:        0 always, 1 everysec, 2 none (enum hkv_sync values).
+ * @fuse_extra:  generic kernel/libfuse options passed through ("nosuid,nodev,..."), may be "".
+ * @log:         "syslog", a file path, or NULL (stderr).
+ * @loglevel:    0 error .. 3 debug.
+ * @timeout:     kernel entry/attr timeout in seconds when caching is on.
+ */
+struct hkvfs_opts {
+	int sync;
+	unsigned char delim;
+	bool compress;
+	int compress_level;
+	enum hkvfs_cache cache;
+	bool allow_other;
+	bool ro;
+	uint32_t uid, gid, umask;
+	char log[512];
+	int loglevel;
+	bool foreground;
+	bool debug;
+	double timeout;
+	char fuse_extra[512];
+};
+
+/** hkvfs_opts_init() - defaults: everysec, '/', compress off, cache on, umask 022. */
+void hkvfs_opts_init(struct hkvfs_opts *o);
+
+/**
+ * hkvfs_opts_parse() - parse one comma-separated -o string into @o (later options win).
+ * @err: receives a one-line message on failure (@errsz bytes).
+ * Return: 0; -EINVAL (unknown or malformed option, named in @err).
+ */
+int hkvfs_opts_parse(struct hkvfs_opts *o, const char *optstr, char *err, size_t errsz);
+
+/**
+ * hkvfs_opt_mount_only() - true for options that only mount(8)/fstab interpret (defaults,
+ * noauto, auto, _netdev, nofail, user, users, nouser, owner, group, rw, comment=..., x-...):
+ * the helper drops them before starting the daemon.
+ */
+bool hkvfs_opt_mount_only(const char *opt, size_t len);
+
+/**
+ * hkvfs_opts_format() - the effective options as "key=value" lines (for .hkv/config).
+ * Return: bytes written (excluding NUL), truncated to @sz - 1.
+ */
+size_t hkvfs_opts_format(const struct hkvfs_opts *o, char *buf, size_t sz);
+
+#endif /* HKVFS_OPTS_H */

@@ -1,0 +1,76 @@
+# Shared helpers for tests/fs/*.sh. Every access to the mount goes through `m` (a timeout),
+# so a stuck daemon fails the test instead of hanging it; the EXIT trap kills the daemon by
+# PID and unmounts.
+set -euo pipefail
+T=${T:-20}
+PID=
+WORK=
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+m() { timeout "$T" "$@"; }
+ctl() { timeout "$T" "$HKVFS_CTL" "$DATA/hkvfs.sock" "$@"; }
+
+hkv_cleanup() {
+	if [ -n "$PID" ]; then kill -9 "$PID" 2>/dev/null || true; fi
+	if [ -n "$WORK" ]; then
+		fusermount3 -u -z "$MNT" 2>/dev/null || true
+		rm -rf "$WORK"
+	fi
+}
+
+hkv_setup() {
+	[ "$(id -u)" = 0 ] || { echo "skip: needs root"; exit 77; }
+	[ -c /dev/fuse ] || { echo "skip: no /dev/fuse"; exit 77; }
+	( exec 3<>/dev/fuse ) 2>/dev/null || { echo "skip: /dev/fuse unusable"; exit 77; }
+	command -v fusermount3 >/dev/null || { echo "skip: no fusermount3"; exit 77; }
+	WORK=$(mktemp -d /tmp/hkvfs-test.XXXXXX)
+	chmod 755 "$WORK"
+	DATA=$WORK/data
+	MNT=$WORK/mnt
+	LOG=$WORK/hkvfs.log
+	mkdir -p "$MNT"
+	trap hkv_cleanup EXIT
+}
+
+mounted() { grep -q " $MNT fuse.hkvfs " /proc/self/mountinfo; }
+
+# hkv_mount [OPTS]: start the daemon in the foreground (background job) and wait for the mount
+hkv_mount() {
+	local opts="log=$LOG,loglevel=debug${1:+,$1}" deadline=$((SECONDS + 20))
+	"$HKVFS" "$DATA" "$MNT" -f -o "$opts" &
+	PID=$!
+	until mounted && [ -S "$DATA/hkvfs.sock" ]; do
+		kill -0 "$PID" 2>/dev/null || fail "daemon exited during mount"
+		[ $SECONDS -lt $deadline ] || fail "mount did not appear"
+		sleep 0.05
+	done
+}
+
+hkv_umount() {
+	m fusermount3 -u "$MNT"
+	local rc=0
+	wait "$PID" || rc=$?
+	PID=
+	[ "$rc" = 0 ] || fail "daemon exited with $rc"
+}
+
+# expect_err ERRTEXT CMD...: CMD must fail with the strerror text ERRTEXT
+expect_err() {
+	local want=$1 out
+	shift
+	if out=$("$@" 2>&1); then fail "'$*' succeeded, expected '$want'"; fi
+	case "$out" in *"$want"*) ;; *) fail "'$*' said '$out', expected '$want'" ;; esac
+}
+
+expect_eq() { [ "$1" = "$2" ] || fail "${3:-value}: got '$1', expected '$2'"; }
+
+# poll CMD until it succeeds or DEADLINE seconds pass
+poll() {
+	local secs=$1 deadline
+	shift
+	deadline=$((SECONDS + secs))
+	until "$@"; do
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.02
+	done
+}
