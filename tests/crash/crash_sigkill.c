@@ -505,10 +505,12 @@ static bool obj_matches(struct hkv *db, const struct model *m, enum obj_type t, 
 		rc = hkv_get(db, key, strlen(key), &b);
 		if (rc == -HKV_ECORRUPT)
 			die("%s: corrupt value", key);
-		if (!m->str[obj].exists)
-			return rc == -ENOENT;
 		if (rc)
+			return rc == -ENOENT && !m->str[obj].exists;
+		if (!m->str[obj].exists) {
+			hkv_buf_release(&b);
 			return false;
+		}
 		rc = b.len == m->str[obj].len && !memcmp(b.data, m->str[obj].data, b.len);
 		hkv_buf_release(&b);
 		return rc;
@@ -771,5 +773,9 @@ int main(int argc, char **argv)
 		    g.cycles);
 	if (!strncmp(g.dir, "/tmp/hkv-crash-", 15))
 		nftw(g.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	for (int i = 0; i < NSTR; i++) {
+		free(m.str[i].data);
+		free(alt.str[i].data);
+	}
 	return 0;
 }
