@@ -118,6 +118,8 @@ static inline void clist_add(struct clist *l, const void *a, size_t alen, const 
 		memcpy(it->a, a, alen);
 	if (blen)
 		memcpy(it->b, b, blen);
+	it->a[alen] = 0; /* so that tests may treat them as strings */
+	it->b[blen] = 0;
 	it->alen = alen;
 	it->blen = blen;
 	it->score = score;
