@@ -276,33 +276,50 @@ static bool hkvm_entry_match(const struct hkvm_entry *e, u32 hash, u64 ns,
 }
 
 /**
+ * hkvm_cache_find_rcu() - find an entry; the caller holds rcu_read_lock().
+ * @ns: namespace.
+ * @key: key bytes, borrowed.
+ * @key_len: 1..HKV_KEY_MAX.
+ *
+ * The entry may be expired or already unlinked; its memory stays valid until
+ * the caller's rcu_read_unlock().  Never sleeps.
+ *
+ * Return: the entry (no reference taken) or NULL.
+ */
+struct hkvm_entry *hkvm_cache_find_rcu(u64 ns, const u8 *key, u32 key_len)
+{
+	u32 hash = hkvm_hash(ns, key, key_len);
+	struct hkvm_entry *e;
+
+	hlist_for_each_entry_rcu(e, &hkvm_cache.table[hash & hkvm_cache.mask],
+				 hnode)
+		if (hkvm_entry_match(e, hash, ns, key, key_len))
+			return e;
+	return NULL;
+}
+
+/**
  * hkvm_cache_get() - find an entry without taking any lock.
  * @ns: namespace.
  * @key: key bytes, borrowed.
  * @key_len: 1..HKV_KEY_MAX.
  *
  * The entry may be expired: the caller checks with hkvm_expired().  Process
- * or softirq context; never sleeps.
+ * context; never sleeps.
  *
  * Return: the entry with a reference the caller drops with hkvm_entry_put(),
  * or NULL.
  */
 struct hkvm_entry *hkvm_cache_get(u64 ns, const u8 *key, u32 key_len)
 {
-	u32 hash = hkvm_hash(ns, key, key_len);
-	struct hkvm_entry *e, *found = NULL;
+	struct hkvm_entry *e;
 
 	rcu_read_lock();
-	hlist_for_each_entry_rcu(e, &hkvm_cache.table[hash & hkvm_cache.mask],
-				 hnode) {
-		if (hkvm_entry_match(e, hash, ns, key, key_len)) {
-			if (refcount_inc_not_zero(&e->ref))
-				found = e;
-			break;
-		}
-	}
+	e = hkvm_cache_find_rcu(ns, key, key_len);
+	if (e && !refcount_inc_not_zero(&e->ref))
+		e = NULL;
 	rcu_read_unlock();
-	return found;
+	return e;
 }
 
 /**

@@ -94,6 +94,7 @@ u64 hkvm_now_ms(void);
 bool hkvm_expired(const struct hkvm_entry *e, u64 now_ms);
 struct hkvm_entry *hkvm_entry_alloc(u32 key_len, u32 val_len);
 void hkvm_entry_put(struct hkvm_entry *e);
+struct hkvm_entry *hkvm_cache_find_rcu(u64 ns, const u8 *key, u32 key_len);
 struct hkvm_entry *hkvm_cache_get(u64 ns, const u8 *key, u32 key_len);
 void hkvm_cache_touch(struct hkvm_entry *e);
 void hkvm_cache_count(bool hit);

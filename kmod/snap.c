@@ -73,8 +73,9 @@ static ssize_t hkvm_snap_read_iter(struct kiocb *iocb, struct iov_iter *to)
 
 static loff_t hkvm_snap_llseek(struct file *file, loff_t offset, int whence)
 {
-	return fixed_size_llseek(file, offset, whence,
-				 i_size_read(file_inode(file)));
+	/* As on a regular file: seeking past the end is allowed. */
+	return generic_file_llseek_size(file, offset, whence, MAX_LFS_FILESIZE,
+					i_size_read(file_inode(file)));
 }
 
 /* Runs for the ioctl's own open and for any reopen through /proc. */

@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include <dirent.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -247,6 +248,23 @@ static void test_abi(void)
 
 		CHECK(preadv(sfd, iov, 2, 0) == 5 && !memcmp(buf, "hello", 5),
 		      "preadv");
+	}
+	CHECK(lseek(sfd, 0, SEEK_DATA) == 0 && lseek(sfd, 0, SEEK_HOLE) == 5,
+	      "SEEK_DATA/SEEK_HOLE");
+	CHECK(lseek(sfd, 100, SEEK_SET) == 100 && read(sfd, buf, 10) == 0,
+	      "seek past the end");
+	{
+		/* sendfile (splice_read) into a pipe, as cat and cp may do. */
+		int pfd[2];
+		off_t off = 1;
+
+		CHECK(pipe(pfd) == 0, "pipe");
+		CHECK(sendfile(pfd[1], sfd, &off, 100) == 4 && off == 5,
+		      "sendfile: %s", strerror(errno));
+		CHECK(read(pfd[0], buf, 10) == 4 && !memcmp(buf, "ello", 4),
+		      "sendfile data");
+		close(pfd[0]);
+		close(pfd[1]);
 	}
 	/* A snapshot keeps its value across PUT and DEL. */
 	CHECK_RC(hkv_put_s(fd, 1, "k1", "world!", 4), 0);
@@ -467,6 +485,8 @@ static void test_abi(void)
 
 		CHECK(read(fd, &rec, sizeof(rec)) < 0 && errno == EINVAL,
 		      "unsubscribed read");
+		CHECK(poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR),
+		      "unsubscribed poll");
 		CHECK_RC(hkv_ioc(fd, HKV_IOC_EVENTS, &ev), 0);
 		fcntl(fd, F_SETFL, O_NONBLOCK);
 		CHECK(read(fd, &rec, sizeof(rec)) < 0 && errno == EAGAIN, "EAGAIN");
