@@ -32,7 +32,7 @@ hkv_setup() {
 	trap hkv_cleanup EXIT
 }
 
-mounted() { grep -q " $MNT fuse.hkvfs " /proc/self/mountinfo; }
+mounted() { grep -q " $MNT [^ ]* .*- fuse.hkvfs " /proc/self/mountinfo; }
 
 # hkv_mount [OPTS]: start the daemon in the foreground (background job) and wait for the mount
 hkv_mount() {

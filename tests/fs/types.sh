@@ -1,0 +1,59 @@
+#!/bin/bash
+# Collections as directory layouts: hash, set, zset, list (push/pop through file operations),
+# typed directories made with setfattr user.hkv.type.
+. "${HKVFS_TESTLIB:?run through ctest}"
+hkv_setup
+hkv_mount
+# hash
+m mkdir "$MNT/h"
+m setfattr -n user.hkv.type -v hash "$MNT/h"
+expect_eq "$(m getfattr --only-values -n user.hkv.type "$MNT/h")" hash "type xattr"
+m sh -c "printf Ada > '$MNT/h/name'; printf 36 > '$MNT/h/age'"
+expect_eq "$(ctl hget h name)" Ada "hash field in engine"
+expect_eq "$(m cat "$MNT/h/age")" 36 "hash field read"
+expect_eq "$(m ls "$MNT/h" | tr '\n' ' ')" "age name " "hash fields listed"
+m rm "$MNT/h/age"
+expect_eq "$(ctl hgetall h | head -1)" name "field removed"
+# set
+m mkdir "$MNT/s"
+m setfattr -n user.hkv.type -v set "$MNT/s"
+m touch "$MNT/s/red" "$MNT/s/blue"
+expect_eq "$(ctl smembers s | tr '\n' ' ')" "blue red " "touch adds members"
+# the daemon answers EINVAL; the kernel reports a failed direct-I/O write as EIO
+if m sh -c "echo data > '$MNT/s/red'" 2>/dev/null; then fail "write into a set member"; fi
+grep -q "set member refused" "$LOG" || fail "no log line for a write into a set member"
+m rm "$MNT/s/red"
+expect_eq "$(ctl smembers s | tr '\n' ' ')" "blue " "rm removes a member"
+m rm "$MNT/s/blue"
+m test -d "$MNT/s" || fail "an emptied set stays a directory"
+# zset
+m mkdir "$MNT/z"
+m setfattr -n user.hkv.type -v zset "$MNT/z"
+m sh -c "echo 3 > '$MNT/z/c'; echo 1 > '$MNT/z/a'; echo 2.5 > '$MNT/z/b'"
+expect_eq "$(m ls -f "$MNT/z" | grep -v '^\.' | tr '\n' ' ')" "a b c " "score order"
+expect_eq "$(m cat "$MNT/z/b")" 2.5 "score as text"
+m sh -c "echo notanumber > '$MNT/z/a'" 2>/dev/null || true
+grep -q "invalid score" "$LOG" || fail "no log line for an invalid score"
+expect_eq "$(ctl zscore z a)" 1 "bad score changed nothing"
+# list
+m mkdir "$MNT/l"
+m setfattr -n user.hkv.type -v list "$MNT/l"
+m sh -c "printf b > '$MNT/l/append'; printf c > '$MNT/l/append'; printf a > '$MNT/l/prepend'"
+expect_eq "$(ctl lrange l 0 -1 | tr '\n' ' ')" "a b c " "pushes"
+expect_eq "$(m ls -f "$MNT/l" | grep -v '^\.' | tr '\n' ' ')" "0 1 2 " "indexes listed in order"
+expect_eq "$(m cat "$MNT/l/0")$(m cat "$MNT/l/2")" ac "read by index"
+m sh -c "printf B > '$MNT/l/1'"
+expect_eq "$(ctl lrange l 0 -1 | tr '\n' ' ')" "a B c " "write by index = LSET"
+m rm "$MNT/l/0"
+expect_eq "$(m cat "$MNT/l/0")" B "rm of the first index pops the head"
+m rm "$MNT/l/1"
+expect_eq "$(ctl lrange l 0 -1 | tr '\n' ' ')" "B " "rm of the last index pops the tail"
+ctl rpush l x >/dev/null; ctl rpush l y >/dev/null
+expect_err "Operation not permitted" m rm "$MNT/l/1"
+# typed directories: only on an empty directory, known names only
+m mkdir "$MNT/e"
+expect_err "Invalid argument" m setfattr -n user.hkv.type -v bogus "$MNT/e"
+m sh -c "echo x > '$MNT/e/f'"
+expect_err "Directory not empty" m setfattr -n user.hkv.type -v hash "$MNT/e"
+expect_err "Operation not permitted" m setfattr -n user.hkv.type -v set "$MNT/h"
+echo ok
