@@ -441,7 +441,7 @@ struct summary {
 };
 
 /* The main table for one value size; measures reopen on the first (smallest) one. */
-static void bench_size(const struct cfg *c, const char *root, size_t vsize, bool reopen,
+static void bench_size(const struct cfg *c, const char root[1024], size_t vsize, bool reopen,
 		       struct summary *sum)
 {
 	char epath[4096], lpath[4096], bpath[4096];
@@ -584,7 +584,7 @@ static void bench_size(const struct cfg *c, const char *root, size_t vsize, bool
 }
 
 /* Durability rows: fsync per write vs group commit. */
-static void bench_sync(const struct cfg *c, const char *root, struct summary *sum)
+static void bench_sync(const struct cfg *c, const char root[1024], struct summary *sum)
 {
 	char epath[4096], lpath[4096];
 	struct run e = { 0 }, l = { 0 };
@@ -698,7 +698,7 @@ int bench_engine_main(int argc, char **argv)
 	};
 	struct summary sum = { 0 };
 	bool quick = false, keys_given = false, sops_given = false, runs_given = false;
-	char root[4096], b1[32], b2[32];
+	char root[1024], b1[32], b2[32];
 	uint64_t start = now_ns();
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int opt, i;
@@ -753,6 +753,10 @@ int bench_engine_main(int argc, char **argv)
 	if (make_data(c.keys, c.nvsizes == 2 ? c.vsizes[1] : c.vsizes[0])) {
 		fprintf(stderr, "hkv-bench: out of memory\n");
 		return 1;
+	}
+	if (strlen(c.parent) > sizeof(root) - 32) {
+		fprintf(stderr, "hkv-bench: --dir path too long\n");
+		return 2;
 	}
 	snprintf(root, sizeof(root), "%s/hkv-bench.XXXXXX", c.parent);
 	if (!mkdtemp(root)) {

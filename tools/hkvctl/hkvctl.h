@@ -161,10 +161,6 @@ struct ctl_reply *parse_scan_args(int argc, char **argv, bool allow_type,
 /** scan_reply() - the [cursor, [items...]] array SCAN-like commands return. */
 struct ctl_reply *scan_reply(const struct hkv_cursor *cur, struct ctl_reply *items);
 
-#ifdef HKV_HAVE_KERNEL
-int hkvctl_kernel_main(int argc, char **argv);
-#endif
-
 #ifdef HKV_HAVE_FORWARD
 /**
  * ctl_forward() - run argv[0..argc) (the verb and its arguments) on the daemon that holds the

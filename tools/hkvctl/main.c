@@ -23,6 +23,9 @@
 #include <unistd.h>
 
 #include "hkvctl.h"
+#ifdef HKV_HAVE_KERNEL
+#include "kernel.h"
+#endif
 
 static const struct ctl_cmd *const cmd_tables[] = {
 	ctl_keys_cmds,
@@ -263,7 +266,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ERR unknown command '%s', try 'hkvctl --help'\n", cargv[0]);
 		return CTL_EXIT_USAGE;
 	}
-	if (cargc == 2 && !strcmp(cargv[1], "--help") && !(c->flags & CTL_CMD_NOSTORE)) {
+	if (c->flags & CTL_CMD_NOSTORE) {
+		/* kernel ...: its own sub-commands, options, output and exit status */
+#ifdef HKV_HAVE_KERNEL
+		return hkvctl_kernel_main(cargc, cargv);
+#else
+		fprintf(stderr, "%sERR hkvctl was built without kernel cache support\n",
+			tty ? "(error) " : "");
+		return CTL_EXIT_ERR;
+#endif
+	}
+	if (cargc == 2 && !strcmp(cargv[1], "--help")) {
 		cmd_usage(stdout, c);
 		return CTL_EXIT_OK;
 	}
@@ -273,14 +286,7 @@ int main(int argc, char **argv)
 		cargc--;
 	}
 
-	if (c->flags & CTL_CMD_NOSTORE) {
-		/* kernel ...: its own sub-commands, options, output and exit status */
-#ifdef HKV_HAVE_KERNEL
-		return hkvctl_kernel_main(cargc, cargv);
-#else
-		r = reply_err("ERR hkvctl was built without kernel cache support");
-#endif
-	} else if (!arity_ok(c, cargc)) {
+	if (!arity_ok(c, cargc)) {
 		r = reply_usage("ERR wrong number of arguments for '%s' command", c->name);
 	} else if (!dir || !*dir) {
 		r = reply_usage("ERR no data directory: use -d DIR or set HKV_DIR");
