@@ -66,6 +66,7 @@ struct cfg {
 	uint64_t seed;
 	bool pin;
 	bool keep;
+	int compress;       /* -1: engine default, 0 off, 1 on */
 };
 
 enum op_kind { OP_LOAD, OP_GET, OP_SET, OP_MIX };
@@ -405,6 +406,8 @@ static void open_lmdb(const char *path, unsigned flags, MDB_env **env, MDB_dbi *
 	}
 }
 
+static int g_compress = -1;
+
 static struct hkv *open_engine(const char *path, enum hkv_sync sync)
 {
 	struct hkv_options opt;
@@ -413,6 +416,8 @@ static struct hkv *open_engine(const char *path, enum hkv_sync sync)
 
 	hkv_options_init(&opt);
 	opt.sync = sync;
+	if (g_compress >= 0)
+		opt.compress = g_compress;
 	rc = hkv_open(path, &opt, &db);
 	if (rc) {
 		fprintf(stderr, "hkv-bench: hkv_open %s: %s\n", path, hkv_strerror(rc));
@@ -669,6 +674,7 @@ static void usage(FILE *f)
 	      "  --seed S          seed of keys, values and operation streams (default 42)\n"
 	      "  --no-pin          do not pin single-thread rows to CPU 0\n"
 	      "  --keep            keep the stores afterwards\n"
+	      "  --compress on|off value-log compression (default: the engine's default)\n"
 	      "  --quick           20000 keys, 400 sync writes, 3 reopen runs (smoke test)\n",
 	      f);
 }
@@ -688,13 +694,14 @@ int bench_engine_main(int argc, char **argv)
 		{ "no-pin", no_argument, NULL, 'P' },
 		{ "keep", no_argument, NULL, 'K' },
 		{ "quick", no_argument, NULL, 'q' },
+		{ "compress", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cfg c = {
 		.keys = 1000000, .vsizes = { 64, 4096 }, .nvsizes = 2, .threads = 8,
 		.sync_threads = 32, .sync_ops = 4000, .reopen_runs = 7, .parent = "/var/tmp",
-		.seed = 42, .pin = true,
+		.seed = 42, .pin = true, .compress = -1,
 	};
 	struct summary sum = { 0 };
 	bool quick = false, keys_given = false, sops_given = false, runs_given = false;
@@ -729,6 +736,13 @@ int bench_engine_main(int argc, char **argv)
 		case 'P': c.pin = false; break;
 		case 'K': c.keep = true; break;
 		case 'q': quick = true; break;
+		case 'c':
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "hkv-bench: --compress on|off\n");
+				return 2;
+			}
+			c.compress = !strcmp(optarg, "on");
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -750,6 +764,7 @@ int bench_engine_main(int argc, char **argv)
 		return 2;
 	}
 	g_seed = c.seed;
+	g_compress = c.compress;
 	if (make_data(c.keys, c.nvsizes == 2 ? c.vsizes[1] : c.vsizes[0])) {
 		fprintf(stderr, "hkv-bench: out of memory\n");
 		return 1;
@@ -766,6 +781,16 @@ int bench_engine_main(int argc, char **argv)
 	printf("hkv-bench engine: %" PRIu64 " keys of %d B, seed %" PRIu64 ", %ld CPUs online\n",
 	       c.keys, KLEN, c.seed, ncpu);
 	printf("stores in %s (%s)\n", root, fs_name(root));
+	{
+		struct hkv_options d;
+
+		hkv_options_init(&d);
+		printf("engine options: defaults (inline_max %u, compress %s level %d, "
+		       "segment_size %llu MiB, background thread every %u ms)%s\n", d.inline_max,
+		       (c.compress >= 0 ? c.compress : d.compress) ? "on" : "off",
+		       d.compress_level, (unsigned long long)(d.segment_size >> 20),
+		       d.bg_interval_ms, c.compress >= 0 ? " but --compress" : "");
+	}
 	printf("cpu: %s; multi-thread rows unpinned\n",
 	       c.pin ? "1-thread rows pinned to CPU 0" : "no pinning");
 	printf("main table: engine sync=none vs LMDB MDB_NOSYNC; latency per op, p50/p99 in us;"

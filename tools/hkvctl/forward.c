@@ -59,9 +59,10 @@ static int call(struct fwd *f, int argc, const char *const *argv, struct hkvfs_c
 
 static struct ctl_reply *status_error(const struct hkvfs_ctl_reply *rep)
 {
-	if (rep->len)
-		return reply_err("ERR %.*s", (int)rep->len, rep->data);
-	return reply_engine(rep->status);
+	/* Engine codes get hkvctl's own (Redis) wording; other failures the daemon's text. */
+	if (-rep->status >= HKV_ERRBASE || !rep->len)
+		return reply_engine(rep->status);
+	return reply_err("ERR %.*s", (int)rep->len, rep->data);
 }
 
 /* A request whose body is "N\n". Return NULL and *@out, or an error reply. */
