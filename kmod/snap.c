@@ -103,6 +103,17 @@ static const struct file_operations hkvm_snap_fops = {
 
 #define HKVM_SNAP_FLAGS (O_NONBLOCK | O_LARGEFILE | O_NOATIME)
 
+/* Snapshot metadata mirrors the entry: chmod, chown, utimes are refused. */
+static int hkvm_snap_setattr(struct user_namespace *mnt_userns,
+			     struct dentry *dentry, struct iattr *attr)
+{
+	return -EPERM;
+}
+
+static const struct inode_operations hkvm_snap_iops = {
+	.setattr = hkvm_snap_setattr,
+};
+
 /* The entry's dentry, created on first use; borrowed from the entry. */
 static struct dentry *hkvm_snap_dentry(struct hkvm_entry *e)
 {
@@ -124,6 +135,7 @@ static struct dentry *hkvm_snap_dentry(struct hkvm_entry *e)
 	inode->i_mtime = e->ctime;
 	inode->i_ctime = e->ctime;
 	inode->i_fop = &hkvm_snap_fops;
+	inode->i_op = &hkvm_snap_iops;
 	d = d_alloc_name(sb->s_root, "hkv");
 	if (!d) {
 		iput(inode);

@@ -243,6 +243,13 @@ static void test_abi(void)
 		      "reopen for writing");
 	}
 	CHECK(write(sfd, "x", 1) < 0 && errno == EBADF, "write refused");
+	CHECK(fchmod(sfd, 0666) < 0 && errno == EPERM, "fchmod refused");
+	CHECK(fchown(sfd, 0, 0) < 0 && errno == EPERM, "fchown refused");
+	CHECK(ftruncate(sfd, 0) < 0, "ftruncate refused");
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_SHARED, sfd, 0) == MAP_FAILED,
+	      "mmap refused");
+	CHECK(fstat(sfd, &sb) == 0 && (sb.st_mode & 07777) == 0644 &&
+	      sb.st_size == 5, "metadata unchanged");
 	{
 		struct iovec iov[2] = { { buf, 2 }, { buf + 2, 3 } };
 
