@@ -12,6 +12,9 @@
 #   --build-dir   where objects, the initramfs and the log go
 #                 (default: $HKV_VM_BUILD_DIR or ./hkv-vm-build)
 #
+# Environment: HKV_VM_BUILD_DIR, HKV_VM_TIMEOUT (seconds, default 240),
+# HKV_VM_STRESS_SECONDS (default 4), HKV_VM_QEMU (the QEMU binary).
+#
 # Exit: 0 pass, 1 fail, 77 skip (QEMU, the cloud kernel image or its headers,
 # busybox-static or a static libc missing) - unless CI=true, where anything
 # missing is a failure.
@@ -33,7 +36,7 @@ while [ $# -gt 0 ]; do
 	--bench) MODE=test+bench ;;
 	--bench-only) MODE=bench ;;
 	--build-dir) BUILD=$2; shift ;;
-	-h|--help) sed -n '3,22p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run-vm.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -71,7 +74,8 @@ done
 [ -n "$KVER" ] || skip "no linux-headers-*-cloud-amd64 with a matching readable /boot/vmlinuz-* (apt-get install linux-image-cloud-amd64 linux-headers-cloud-amd64)"
 KERNEL=/boot/vmlinuz-$KVER
 
-QEMU=$(command -v qemu-system-x86_64) || skip "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
+QEMU=$(command -v "${HKV_VM_QEMU:-qemu-system-x86_64}") ||
+	skip "${HKV_VM_QEMU:-qemu-system-x86_64} not found (apt-get install qemu-system-x86)"
 BUSYBOX=
 for b in /bin/busybox /usr/bin/busybox; do
 	if [ -x "$b" ] && ! LC_ALL=C readelf -l "$b" 2>/dev/null | grep -q 'interpreter'; then
