@@ -52,6 +52,18 @@ bad_param() {
 		dmesg | grep -q "hkv: $what" && [ ! -e /sys/module/hkv ]
 }
 
+rmmod_while_open() {
+	load || return 1
+	exec 3</dev/hkv
+	if rmmod hkv 2>/tmp/rmmod.err; then
+		exec 3<&-
+		return 1
+	fi
+	grep -q 'Resource temporarily unavailable' /tmp/rmmod.err || return 1
+	exec 3<&-
+	unload
+}
+
 param_is() {
 	[ "$(cat /sys/module/hkv/parameters/$1)" = "$2" ]
 }
@@ -92,6 +104,8 @@ if [ "$RUN_TESTS" = 1 ]; then
 	step "hkvctl kernel" hkvctl-kernel.sh
 	step "unload C" unload
 
+	# busybox rmmod must refuse while the device is open.
+	step "rmmod refused while open" rmmod_while_open
 	for i in 1 2 3; do
 		step "cycle $i load" load policy=lfu
 		step "cycle $i busy+unload" hkv_vm_test busy
