@@ -274,7 +274,7 @@ int hkv_zscore(struct hkv *db, const void *key, size_t klen, const void *member,
 {
 	struct coll_rd rd;
 	struct elem_ref e;
-	double score;
+	double score = 0;
 	int rc;
 
 	rc = zmember_read(db, key, klen, member, mlen, &rd, &e, &score);
@@ -335,7 +335,7 @@ int64_t hkv_zrank(struct hkv *db, const void *key, size_t klen, const void *memb
 	struct coll_rd rd;
 	struct elem_ref e;
 	int64_t n, i, rank = -1;
-	double score;
+	double score = 0;
 	int rc;
 
 	rc = zmember_read(db, key, klen, member, mlen, &rd, &e, &score);
