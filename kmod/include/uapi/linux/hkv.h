@@ -88,6 +88,7 @@
  * @uid: out: owner uid, in the caller's user namespace.
  * @gid: out: owner gid, in the caller's user namespace.
  * @reserved: must be 0.
+ * @reserved2: must be 0.
  * @version: out: the entry's version.
  * @expire_ms: out: expiry in Unix milliseconds, 0 when none.
  *
