@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,6 +77,7 @@ static struct {
 
 static atomic_int devfd = -1;
 static bool disabled;
+static atomic_bool inited;
 
 typedef int (*open_fn)(const char *, int, ...);
 typedef int (*openat_fn)(int, const char *, int, ...);
@@ -89,10 +91,18 @@ static open2_fn real___open_2, real___open64_2;
 static openat2_fn real___openat_2, real___openat64_2;
 static fopen_fn real_fopen, real_fopen64;
 
+/*
+ * Resolve the real functions. It runs as a constructor, but the constructors of libraries the
+ * program links (libselinux calls fopen from its own) may run before ours, so every wrapper
+ * also calls it while it has not completed: the lookups are idempotent and racing threads
+ * store the same values.
+ */
 __attribute__((constructor)) static void preload_init(void)
 {
 	const char *off = getenv("HKV_PRELOAD_DISABLE");
 
+	if (atomic_load_explicit(&inited, memory_order_acquire))
+		return;
 	disabled = off && *off && strcmp(off, "0");
 	real_open = (open_fn)dlsym(RTLD_NEXT, "open");
 	real_open64 = (open_fn)dlsym(RTLD_NEXT, "open64");
@@ -104,6 +114,13 @@ __attribute__((constructor)) static void preload_init(void)
 	real___openat64_2 = (openat2_fn)dlsym(RTLD_NEXT, "__openat64_2");
 	real_fopen = (fopen_fn)dlsym(RTLD_NEXT, "fopen");
 	real_fopen64 = (fopen_fn)dlsym(RTLD_NEXT, "fopen64");
+	atomic_store_explicit(&inited, true, memory_order_release);
+}
+
+static inline void ensure_init(void)
+{
+	if (!atomic_load_explicit(&inited, memory_order_acquire))
+		preload_init();
 }
 
 static long long now_ns(void)
@@ -114,12 +131,10 @@ static long long now_ns(void)
 	return (long long)ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
-/* The raw open, used for our own files whatever is interposed. */
+/* The raw open, used for our own files whatever is interposed (and however early). */
 static int sys_open(const char *path, int flags)
 {
-	if (real_open)
-		return real_open(path, flags);
-	return openat(AT_FDCWD, path, flags); /* before the constructor: cannot happen */
+	return (int)syscall(SYS_openat, AT_FDCWD, path, flags);
 }
 
 /* Decode mountinfo's octal escapes (\040 for space) in place. */
@@ -473,6 +488,7 @@ static bool has_mode_arg(int flags)
 	do {                                                                         \
 		mode_t mode = 0;                                                     \
 		int fd;                                                              \
+		ensure_init();                                                       \
 		if (has_mode_arg(flags)) {                                           \
 			va_list ap;                                                  \
 			va_start(ap, flags);                                         \
@@ -507,28 +523,40 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 
 EXPORT int __open_2(const char *path, int flags)
 {
-	int fd = try_cache(AT_FDCWD, path, flags);
+	int fd;
+
+	ensure_init();
+	fd = try_cache(AT_FDCWD, path, flags);
 
 	return fd >= 0 ? fd : real___open_2(path, flags);
 }
 
 EXPORT int __open64_2(const char *path, int flags)
 {
-	int fd = try_cache(AT_FDCWD, path, flags);
+	int fd;
+
+	ensure_init();
+	fd = try_cache(AT_FDCWD, path, flags);
 
 	return fd >= 0 ? fd : real___open64_2(path, flags);
 }
 
 EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-	int fd = try_cache(dirfd, path, flags);
+	int fd;
+
+	ensure_init();
+	fd = try_cache(dirfd, path, flags);
 
 	return fd >= 0 ? fd : real___openat_2(dirfd, path, flags);
 }
 
 EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
-	int fd = try_cache(dirfd, path, flags);
+	int fd;
+
+	ensure_init();
+	fd = try_cache(dirfd, path, flags);
 
 	return fd >= 0 ? fd : real___openat64_2(dirfd, path, flags);
 }
@@ -570,10 +598,12 @@ static FILE *fopen_common(const char *path, const char *mode, fopen_fn realfn)
 
 EXPORT FILE *fopen(const char *path, const char *mode)
 {
+	ensure_init();
 	return fopen_common(path, mode, real_fopen);
 }
 
 EXPORT FILE *fopen64(const char *path, const char *mode)
 {
+	ensure_init();
 	return fopen_common(path, mode, real_fopen64);
 }
