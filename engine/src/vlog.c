@@ -79,8 +79,11 @@
  *  If S still has live bytes after step 3, some key refers to it without being named in its
  *  records (a renamed key) or a write that appended to S before it was sealed committed after
  *  the walk; the index is then searched for refs into S and steps 1-3 run again for those.
- *  A writer whose record was in a segment that has meanwhile been tombstoned gets -EAGAIN
- *  from vlog_ref_live() (nothing is committed; it appends again).
+ *  A record appended by vlog_append() is "pending" until vlog_ref_live() sees it; a segment
+ *  with a pending record (younger than PENDING_GRACE_MS: older ones are taken as abandoned,
+ *  e.g. by a SET NX that did not apply) is not tombstoned in that run. As a last line of
+ *  defence a writer whose record is in a segment tombstoned anyway gets -EAGAIN from
+ *  vlog_ref_live() and nothing of its write is committed.
  *
  * Why a crash at any point loses nothing:
  *  - before the commit of step 3, the copies are bytes no committed key refers to (past the
@@ -108,6 +111,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -122,6 +126,7 @@
 #define BATCH_MOVES 512           /* re-pointed keys per compaction transaction ... */
 #define BATCH_BYTES (16u << 20)   /* ... or copied bytes */
 #define INDEX_SCAN_STEP 256       /* keys examined per read transaction (index search) */
+#define PENDING_GRACE_MS 5000     /* an append not linked by then is taken as abandoned */
 
 void (*vlog_test_hook)(struct hkv *db, enum vlog_stage stage, uint32_t seg);
 
@@ -161,6 +166,18 @@ struct vlog {
 
 	pthread_mutex_t sync_lock;    /* one vlog_sync() at a time */
 	pthread_mutex_t compact_lock; /* one compaction at a time */
+
+	/* records appended by vlog_append() and not yet seen by vlog_ref_live() */
+	pthread_mutex_t pend_lock;
+	struct pending *pend;
+	size_t npend, pend_cap;
+};
+
+/** struct pending - an appended record whose write has not linked it yet. */
+struct pending {
+	uint32_t seg;
+	uint64_t off;
+	int64_t at_ms; /* CLOCK_MONOTONIC */
 };
 
 /* ---------------------------------------------------------------------------------------
@@ -218,6 +235,67 @@ static void hook(struct hkv *db, enum vlog_stage stage, uint32_t seg)
 {
 	if (vlog_test_hook)
 		vlog_test_hook(db, stage, seg);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Pending appends: a writer appends its record, then queues its write; compaction must not
+ * tombstone a segment in between, or the write fails with -EAGAIN. Without memory for the
+ * entry the record is simply not tracked (the tombstone check stays the safety net).
+ */
+static void pend_add(struct vlog *vl, const struct vlog_ref *ref)
+{
+	pthread_mutex_lock(&vl->pend_lock);
+	if (vl->npend == vl->pend_cap) {
+		size_t cap = vl->pend_cap ? vl->pend_cap * 2 : 16;
+		struct pending *n = realloc(vl->pend, cap * sizeof(*n));
+
+		if (!n)
+			goto out_unlock;
+		vl->pend = n;
+		vl->pend_cap = cap;
+	}
+	vl->pend[vl->npend++] = (struct pending){ ref->seg, ref->off, mono_ms() };
+out_unlock:
+	pthread_mutex_unlock(&vl->pend_lock);
+}
+
+static void pend_del(struct vlog *vl, const struct vlog_ref *ref)
+{
+	pthread_mutex_lock(&vl->pend_lock);
+	for (size_t i = 0; i < vl->npend; i++) {
+		if (vl->pend[i].seg == ref->seg && vl->pend[i].off == ref->off) {
+			vl->pend[i] = vl->pend[--vl->npend];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&vl->pend_lock);
+}
+
+/* Whether a write may still link a record of segment @id; forgets abandoned appends. */
+static bool pend_busy(struct vlog *vl, uint32_t id)
+{
+	int64_t now = mono_ms();
+	bool busy = false;
+
+	pthread_mutex_lock(&vl->pend_lock);
+	for (size_t i = 0; i < vl->npend;) {
+		if (now - vl->pend[i].at_ms > PENDING_GRACE_MS) {
+			vl->pend[i] = vl->pend[--vl->npend];
+			continue;
+		}
+		busy |= vl->pend[i].seg == id;
+		i++;
+	}
+	pthread_mutex_unlock(&vl->pend_lock);
+	return busy;
 }
 
 static void seg_name(char *out, uint32_t id)
@@ -396,6 +474,7 @@ int vlog_ref_live(struct wtx *w, const struct vlog_ref *ref)
 {
 	int rc = seg_account(w->db, w->txn, ref, true);
 
+	pend_del(w->db->vlog, ref);
 	if (rc == -EAGAIN)
 		hkv_log(w->db, 2, "value log: segment %08" PRIx32 " was compacted before the "
 			"write committed; the write is retried", ref->seg);
@@ -815,6 +894,7 @@ int vlog_open(struct hkv *db, struct vlog **out)
 	pthread_mutex_init(&vl->append_lock, NULL);
 	pthread_mutex_init(&vl->sync_lock, NULL);
 	pthread_mutex_init(&vl->compact_lock, NULL);
+	pthread_mutex_init(&vl->pend_lock, NULL);
 
 	if (asprintf(&path, "%s/vlog", db->dir) < 0) {
 		rc = -ENOMEM;
@@ -865,6 +945,7 @@ out_free:
 	pthread_mutex_destroy(&vl->append_lock);
 	pthread_mutex_destroy(&vl->sync_lock);
 	pthread_mutex_destroy(&vl->compact_lock);
+	pthread_mutex_destroy(&vl->pend_lock);
 	free(vl);
 	return rc;
 }
@@ -885,6 +966,8 @@ void vlog_close(struct vlog *vl)
 		close(vl->dir_fd);
 	free(vl->segs);
 	free(vl->dropped);
+	free(vl->pend);
+	pthread_mutex_destroy(&vl->pend_lock);
 	pthread_rwlock_destroy(&vl->map_lock);
 	pthread_mutex_destroy(&vl->append_lock);
 	pthread_mutex_destroy(&vl->sync_lock);
@@ -1030,6 +1113,8 @@ int vlog_append(struct vlog *vl, const void *key, size_t klen, const void *val, 
 	rec_header(hdr, flags, key, klen, vlen, body, slen);
 	rc = append_parts(vl, (struct iovec[]){ { hdr, sizeof(hdr) }, { (void *)key, klen },
 						  { (void *)body, slen } }, 3, vlen, ref);
+	if (!rc)
+		pend_add(vl, ref);
 	free(zbuf);
 	return rc;
 }
@@ -1771,8 +1856,14 @@ static int compact_one(struct vlog *vl, struct seg *s)
 		return -ENOMEM;
 	rc = compact_walk(&b);
 	if (!rc) {
-		b.final = true;
+		b.final = !pend_busy(vl, s->id);
 		rc = batch_commit(&b);
+	}
+	if (!rc && !b.final) {
+		/* a write is about to link a record of this segment: try again later */
+		hkv_log(db, 3, "value log: segment %08" PRIx32 " has a write in flight; "
+			"compaction deferred", s->id);
+		goto out_free;
 	}
 	if (!rc && !b.dropped) {
 		hkv_log(db, 3, "value log: segment %08" PRIx32 " still referred to after its walk;"
@@ -1780,10 +1871,10 @@ static int compact_one(struct vlog *vl, struct seg *s)
 		b.final = false;
 		rc = compact_search(&b);
 		if (!rc) {
-			b.final = true;
+			b.final = !pend_busy(vl, s->id);
 			rc = batch_commit(&b);
 		}
-		if (!rc && !b.dropped) {
+		if (!rc && !b.dropped && b.final) {
 			/* a write raced again, or the accounting disagrees with the index */
 			hkv_log(db, 1, "value log: segment %08" PRIx32 " still has live bytes after "
 				"the index search; not compacted again until the store is reopened",
