@@ -195,34 +195,73 @@ static int hkvm_snap_init_fs_context(struct fs_context *fc)
 	return init_pseudo(fc, HKVM_SNAP_MAGIC) ? 0 : -ENOMEM;
 }
 
-static struct file_system_type hkvm_snap_fs = {
-	.name = "hkv",
-	.init_fs_context = hkvm_snap_init_fs_context,
-	.kill_sb = kill_anon_super,
+/*
+ * The filesystem type is allocated, not static: the last reference to the
+ * snapshot superblock can be dropped by a closing snapshot file on another
+ * CPU just after that file released its hold on the module (__fput() puts
+ * f_op's module before the mount).  Module exit therefore waits for the
+ * superblock to die (hkvm_snap_kill_sb() completes @hkvm_snap_sb_dead); if it
+ * did not die inside kern_unmount() itself, the small type object is left
+ * allocated, because the VFS still reads it after ->kill_sb() returns.
+ */
+struct hkvm_snap_fstype {
+	struct file_system_type type;
+	char name[4];
 };
+
+static struct hkvm_snap_fstype *hkvm_snap_fs;
+static DECLARE_COMPLETION(hkvm_snap_sb_dead);
+
+static void hkvm_snap_kill_sb(struct super_block *sb)
+{
+	kill_anon_super(sb);
+	complete(&hkvm_snap_sb_dead);
+}
 
 /**
  * hkvm_snap_init() - mount the private snapshot filesystem.  Module init.
  *
- * Return: 0 or the kern_mount() error.
+ * Return: 0, -ENOMEM or the kern_mount() error.
  */
 int hkvm_snap_init(void)
 {
-	hkvm_snap_mnt = kern_mount(&hkvm_snap_fs);
-	if (IS_ERR(hkvm_snap_mnt)) {
-		int rc = PTR_ERR(hkvm_snap_mnt);
+	int rc;
 
+	hkvm_snap_fs = kzalloc(sizeof(*hkvm_snap_fs), GFP_KERNEL);
+	if (!hkvm_snap_fs)
+		return -ENOMEM;
+	strscpy(hkvm_snap_fs->name, "hkv", sizeof(hkvm_snap_fs->name));
+	hkvm_snap_fs->type.name = hkvm_snap_fs->name;
+	hkvm_snap_fs->type.init_fs_context = hkvm_snap_init_fs_context;
+	hkvm_snap_fs->type.kill_sb = hkvm_snap_kill_sb;
+	hkvm_snap_mnt = kern_mount(&hkvm_snap_fs->type);
+	if (IS_ERR(hkvm_snap_mnt)) {
+		rc = PTR_ERR(hkvm_snap_mnt);
 		pr_err("cannot mount the snapshot filesystem: %d\n", rc);
 		hkvm_snap_mnt = NULL;
+		kfree(hkvm_snap_fs);
+		hkvm_snap_fs = NULL;
 		return rc;
 	}
 	return 0;
 }
 
 /**
- * hkvm_snap_exit() - unmount it.  Module exit; no snapshot file can exist.
+ * hkvm_snap_exit() - unmount it and wait until its superblock is gone.
+ * Module exit, after every cached entry (and so every cached dentry) was
+ * released; no snapshot file can be open (each pins the module), at most one
+ * can be finishing its close.
  */
 void hkvm_snap_exit(void)
 {
+	bool synchronous;
+
 	kern_unmount(hkvm_snap_mnt);
+	synchronous = completion_done(&hkvm_snap_sb_dead);
+	wait_for_completion(&hkvm_snap_sb_dead);
+	if (synchronous)
+		kfree(hkvm_snap_fs);
+	else
+		pr_info("snapshot filesystem outlived unload; keeping its type\n");
+	hkvm_snap_fs = NULL;
 }
