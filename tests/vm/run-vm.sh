@@ -157,7 +157,7 @@ echo "run-vm.sh: QEMU exited $qrc after $((end - start))s; log: $LOG.txt"
 # --- verdict -------------------------------------------------------------
 
 grep -E '^(ok|FAIL|CHECK FAILED|bench|stress|zipf|HKV-)' "$LOG.txt" || true
-sed -n '/^HKV-BENCH-BEGIN$/,/^HKV-BENCH-END$/p' "$LOG.txt" | grep -v -E '^(HKV-BENCH|ok |FAIL )' >"$BUILD/bench.txt"
+sed -n '/^HKV-BENCH-BEGIN$/,/^HKV-BENCH-END$/p' "$LOG.txt" | grep -v -E '^(HKV-BENCH|ok |FAIL |\[ *[0-9]+\.[0-9]+\])' >"$BUILD/bench.txt"
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	tail -50 "$LOG.txt" >&2
 	fail "VM timed out after ${TIMEOUT}s"
