@@ -226,9 +226,8 @@ int coll_rd_begin(struct hkv *db, const void *key, size_t klen, enum hkv_type ty
 	rc = rtx_begin(db, &rd->txn);
 	if (rc)
 		return rc;
-	atomic_fetch_add_explicit(&db->st.reads, 1, memory_order_relaxed);
 	ekey_make(&rd->ek, key, klen);
-	rc = key_lookup(db, rd->txn, &rd->ek, hkv_now_ms(db), &rd->m);
+	rc = key_lookup(db, rd->txn, &rd->ek, HKV_NOW_LAZY, &rd->m);
 	if (!rc && rd->m.type != type)
 		rc = -HKV_EWRONGTYPE;
 	if (rc)

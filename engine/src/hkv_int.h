@@ -12,7 +12,8 @@
  *
  *   name     key                                   value
  *   -------  ------------------------------------  -------------------------------------
- *   info     ASCII name                            "format" u32, "version" u64, "next_id" u64
+ *   info     ASCII name                            "format", and reservations (wtx.c) of
+ *                                                  "version" and "next_id", u64 each
  *   keys     ekey(user key)                        key record (below)
  *   elems    id(8 BE) + ekey(field or member)      elem record: [member if long] + payload
  *            id(8 BE) + index(8, sortable i64)     list element bytes
@@ -211,11 +212,12 @@ struct hkv {
 
 	/* group commit queue (wtx.c); everything under wq_lock */
 	pthread_mutex_t wq_lock;
-	pthread_cond_t wq_cond;
 	struct wq_item *wq_head, **wq_tail;
 	bool wq_busy;            /* a leader is running a group */
 	uint64_t version;        /* last version handed out; leader only */
 	uint64_t next_id;        /* next key id; leader only */
+	uint64_t version_reserved; /* persisted bounds of the two counters (wtx.c) */
+	uint64_t id_reserved;
 
 	/* background thread */
 	pthread_t bg;
@@ -285,6 +287,9 @@ uint64_t wtx_new_id(struct wtx *w);
 void wtx_touch(struct wtx *w, const void *key, size_t klen, uint64_t version);
 
 /* keys.c: key records ------------------------------------------------------------------ */
+
+/** Pass as key_lookup()'s @now_ms to read the clock only if the key has an expiry. */
+#define HKV_NOW_LAZY INT64_MIN
 
 /**
  * key_lookup() - find the live record of @key in @txn (read or write).

@@ -112,6 +112,8 @@ int key_lookup(struct hkv *db, MDB_txn *txn, const struct ekey *ek, int64_t now_
 		hkv_log(db, 0, "malformed key record (%zu bytes)", v.mv_size);
 		return rc;
 	}
+	if (m->expire_at && now_ms == HKV_NOW_LAZY)
+		now_ms = hkv_now_ms(db);
 	if (kmeta_expired(m, now_ms))
 		return -ENOENT;
 	return 0;

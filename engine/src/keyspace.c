@@ -65,11 +65,10 @@ static int read_meta(struct hkv *db, const void *key, size_t klen, struct kmeta 
 	rc = rtx_begin(db, &txn);
 	if (rc)
 		return rc;
-	rc = key_lookup(db, txn, &ek, hkv_now_ms(db), m);
+	rc = key_lookup(db, txn, &ek, HKV_NOW_LAZY, m);
 	/* pointers into the record are not used after this */
 	m->inl = m->fullkey = NULL;
 	rtx_end(db, txn);
-	atomic_fetch_add_explicit(&db->st.reads, 1, memory_order_relaxed);
 	return rc;
 }
 
@@ -384,7 +383,7 @@ static int sweep_fn(struct wtx *w, void *arg)
 		struct kmeta m;
 		size_t klen;
 
-		rc = key_lookup(db, w->txn, &eks[i], INT64_MIN, &m);
+		rc = key_lookup(db, w->txn, &eks[i], 0 /* no expiry check: the caller decides */, &m);
 		if (rc == -ENOENT)
 			continue;
 		if (rc)
@@ -695,7 +694,7 @@ int hkv_xattr_get(struct hkv *db, const void *key, size_t klen, const char *name
 	rc = rtx_begin(db, &txn);
 	if (rc)
 		return rc;
-	rc = key_lookup(db, txn, &ek, hkv_now_ms(db), &m);
+	rc = key_lookup(db, txn, &ek, HKV_NOW_LAZY, &m);
 	if (!rc) {
 		k.mv_size = xattr_key(kb, m.id, name);
 		k.mv_data = kb;
@@ -810,7 +809,7 @@ int hkv_xattr_list(struct hkv *db, const void *key, size_t klen,
 	rc = rtx_begin(db, &txn);
 	if (rc)
 		return rc;
-	rc = key_lookup(db, txn, &ek, hkv_now_ms(db), &m);
+	rc = key_lookup(db, txn, &ek, HKV_NOW_LAZY, &m);
 	if (rc)
 		goto out_end;
 	rc = lmdb_err(mdb_cursor_open(txn, db->dbi_xattr, &mc));

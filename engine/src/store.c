@@ -19,7 +19,8 @@
  * for each read (mdb_txn_renew is a few tens of nanoseconds; mdb_txn_begin allocates). A
  * read that finds the cached one busy (a read inside a scan callback) begins a fresh one.
  * All cached transactions are on db->rtx_all so hkv_close() can abort those of threads that
- * are still alive.
+ * are still alive. Each slot also counts its thread's reads, so counting costs no shared
+ * cache line; hkv_stats_get() sums the slots (and what exited threads left in st.reads).
  *
  * Open time does not depend on the number of keys: LMDB needs no recovery (its copy-on-write
  * root is always consistent), and the value log only truncates the torn tail of its active
@@ -42,6 +43,7 @@ struct rtx_slot {
 	struct hkv *db;
 	MDB_txn *txn;
 	bool busy;
+	atomic_uint_fast64_t reads; /* written by the owning thread only */
 	struct rtx_slot *next, *prev;
 };
 
@@ -114,6 +116,8 @@ static void rtx_slot_free(void *p)
 	struct hkv *db = slot->db;
 
 	pthread_mutex_lock(&db->rtx_lock);
+	atomic_fetch_add_explicit(&db->st.reads, atomic_load_explicit(&slot->reads,
+				  memory_order_relaxed), memory_order_relaxed);
 	if (slot->prev)
 		slot->prev->next = slot->next;
 	else
@@ -135,6 +139,9 @@ int rtx_begin(struct hkv *db, MDB_txn **txn)
 		if (rc)
 			return lmdb_err(rc);
 		slot->busy = true;
+		atomic_store_explicit(&slot->reads,
+				      atomic_load_explicit(&slot->reads, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
 		*txn = slot->txn;
 		return 0;
 	}
@@ -302,17 +309,17 @@ static int open_dbs(struct hkv *db)
 		rc = -HKV_EFORMAT;
 		goto out_abort;
 	}
+	/* counting resumes at the reservations: nothing below them is ever handed out again */
 	rc = info_get_u64(txn, db->dbi_info, "version", &db->version);
 	if (!rc)
 		rc = info_get_u64(txn, db->dbi_info, "next_id", &db->next_id);
 	if (rc)
 		goto out_abort;
-	if (db->opt.read_only) {
-		mdb_txn_abort(txn);
-		return 0;
-	}
+	db->version_reserved = db->version;
+	db->id_reserved = db->next_id;
+	/* committing (also a read-only transaction) is what keeps the handles opened in it */
 	rc = lmdb_err(mdb_txn_commit(txn));
-	if (!rc)
+	if (!rc && !db->opt.read_only)
 		rc = lmdb_err(mdb_env_sync(db->env, 1));
 	return rc;
 
@@ -340,7 +347,6 @@ int hkv_open(const char *dir, const struct hkv_options *opt, struct hkv **out)
 	db->wq_tail = &db->wq_head;
 	pthread_mutex_init(&db->rtx_lock, NULL);
 	pthread_mutex_init(&db->wq_lock, NULL);
-	pthread_cond_init(&db->wq_cond, NULL);
 	pthread_mutex_init(&db->bg_lock, NULL);
 	pthread_cond_init(&db->bg_cond, NULL);
 	db->dir = strdup(dir);
@@ -481,7 +487,6 @@ int hkv_close(struct hkv *db)
 	close(db->lock_fd);
 	pthread_mutex_destroy(&db->rtx_lock);
 	pthread_mutex_destroy(&db->wq_lock);
-	pthread_cond_destroy(&db->wq_cond);
 	pthread_mutex_destroy(&db->bg_lock);
 	pthread_cond_destroy(&db->bg_cond);
 	free(db->dir);
@@ -555,6 +560,10 @@ int hkv_stats_get(struct hkv *db, struct hkv_stats *out)
 	mdb_env_info(db->env, &ei);
 	out->index_bytes = (uint64_t)(ei.me_last_pgno + 1) * st.ms_psize;
 	out->reads = atomic_load_explicit(&db->st.reads, memory_order_relaxed);
+	pthread_mutex_lock(&db->rtx_lock);
+	for (struct rtx_slot *s = db->rtx_all; s; s = s->next)
+		out->reads += atomic_load_explicit(&s->reads, memory_order_relaxed);
+	pthread_mutex_unlock(&db->rtx_lock);
 	out->writes = atomic_load_explicit(&db->st.writes, memory_order_relaxed);
 	out->commits = atomic_load_explicit(&db->st.commits, memory_order_relaxed);
 	out->syncs = atomic_load_explicit(&db->st.syncs, memory_order_relaxed);

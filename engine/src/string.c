@@ -187,13 +187,18 @@ int hkv_set(struct hkv *db, const void *key, size_t klen, const void *val, size_
 	if (db->opt.read_only)
 		return -EROFS;
 	ekey_make(&a.ek, key, klen);
-	if (vlen > db->opt.inline_max) {
-		rc = vlog_append(db->vlog, key, klen, val, vlen, &ref);
-		if (rc)
+	for (int tries = 0;; tries++) {
+		if (vlen > db->opt.inline_max) {
+			rc = vlog_append(db->vlog, key, klen, val, vlen, &ref);
+			if (rc)
+				return rc;
+			a.pre = &ref;
+		}
+		rc = hkv_write(db, set_fn, &a);
+		/* -EAGAIN: compaction dropped the segment of our record before we linked it */
+		if (rc != -EAGAIN || !a.pre || tries >= 8)
 			return rc;
-		a.pre = &ref;
 	}
-	return hkv_write(db, set_fn, &a);
 }
 
 /* Look @key up for reading as a string. */
@@ -206,7 +211,7 @@ static int str_lookup(struct hkv *db, MDB_txn *txn, const void *key, size_t klen
 	if (key_check(klen))
 		return -EINVAL;
 	ekey_make(&ek, key, klen);
-	rc = key_lookup(db, txn, &ek, hkv_now_ms(db), m);
+	rc = key_lookup(db, txn, &ek, HKV_NOW_LAZY, m);
 	if (!rc && m->type != HKV_TYPE_STRING)
 		rc = -HKV_EWRONGTYPE;
 	return rc;
@@ -220,7 +225,6 @@ int hkv_get(struct hkv *db, const void *key, size_t klen, struct hkv_buf *out)
 
 	out->data = NULL;
 	out->len = 0;
-	atomic_fetch_add_explicit(&db->st.reads, 1, memory_order_relaxed);
 	do {
 		rc = rtx_begin(db, &txn);
 		if (rc)
@@ -241,7 +245,6 @@ ssize_t hkv_getrange(struct hkv *db, const void *key, size_t klen, uint64_t off,
 	ssize_t n;
 	int rc, tries = 0;
 
-	atomic_fetch_add_explicit(&db->st.reads, 1, memory_order_relaxed);
 	do {
 		rc = rtx_begin(db, &txn);
 		if (rc)

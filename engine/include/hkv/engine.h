@@ -775,7 +775,7 @@ struct hkv_stats {
 	uint64_t vlog_live;     /* live bytes in the value log */
 	uint64_t vlog_dead;
 	uint32_t segments;
-	uint64_t reads;         /* read operations */
+	uint64_t reads;         /* read operations (one per read transaction) */
 	uint64_t writes;        /* committed write operations */
 	uint64_t commits;       /* LMDB write transactions (writes / commits = group size) */
 	uint64_t syncs;         /* flushes to stable storage */
