@@ -78,8 +78,8 @@ void hkv_options_init(struct hkv_options *opt)
 {
 	memset(opt, 0, sizeof(*opt));
 	opt->sync = HKV_SYNC_EVERYSEC;
-	opt->inline_max = 256;
-	opt->compress = true;
+	opt->inline_max = 4096;
+	opt->compress = false;
 	opt->compress_level = 1;
 	opt->segment_size = 64ull << 20;
 	opt->compact_dead_pct = 50;

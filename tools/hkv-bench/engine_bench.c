@@ -407,6 +407,7 @@ static void open_lmdb(const char *path, unsigned flags, MDB_env **env, MDB_dbi *
 }
 
 static int g_compress = -1;
+static long g_inline_max = -1; /* -1: the engine's default */
 
 static struct hkv *open_engine(const char *path, enum hkv_sync sync)
 {
@@ -418,6 +419,8 @@ static struct hkv *open_engine(const char *path, enum hkv_sync sync)
 	opt.sync = sync;
 	if (g_compress >= 0)
 		opt.compress = g_compress;
+	if (g_inline_max >= 0)
+		opt.inline_max = (uint32_t)g_inline_max;
 	rc = hkv_open(path, &opt, &db);
 	if (rc) {
 		fprintf(stderr, "hkv-bench: hkv_open %s: %s\n", path, hkv_strerror(rc));
@@ -675,6 +678,7 @@ static void usage(FILE *f)
 	      "  --no-pin          do not pin single-thread rows to CPU 0\n"
 	      "  --keep            keep the stores afterwards\n"
 	      "  --compress on|off value-log compression (default: the engine's default)\n"
+	      "  --inline-max B    values above B bytes go to the value log (default: the engine's)\n"
 	      "  --quick           20000 keys, 400 sync writes, 3 reopen runs (smoke test)\n",
 	      f);
 }
@@ -695,6 +699,7 @@ int bench_engine_main(int argc, char **argv)
 		{ "keep", no_argument, NULL, 'K' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "compress", required_argument, NULL, 'c' },
+		{ "inline-max", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -743,6 +748,14 @@ int bench_engine_main(int argc, char **argv)
 			}
 			c.compress = !strcmp(optarg, "on");
 			break;
+		case 'i':
+			errno = 0;
+			g_inline_max = strtol(optarg, &end, 0);
+			if (errno || *end || !*optarg || g_inline_max < 0 || g_inline_max > 65536) {
+				fprintf(stderr, "hkv-bench: --inline-max 0..65536\n");
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -785,8 +798,9 @@ int bench_engine_main(int argc, char **argv)
 		struct hkv_options d;
 
 		hkv_options_init(&d);
-		printf("engine options: defaults (inline_max %u, compress %s level %d, "
-		       "segment_size %llu MiB, background thread every %u ms)%s\n", d.inline_max,
+		printf("engine options: defaults (inline_max %ld, compress %s level %d, "
+		       "segment_size %llu MiB, background thread every %u ms)%s\n",
+		       g_inline_max >= 0 ? g_inline_max : (long)d.inline_max,
 		       (c.compress >= 0 ? c.compress : d.compress) ? "on" : "off",
 		       d.compress_level, (unsigned long long)(d.segment_size >> 20),
 		       d.bg_interval_ms, c.compress >= 0 ? " but --compress" : "");

@@ -106,8 +106,11 @@ int hkv_sync_parse(const char *s, enum hkv_sync *out);
  * fields; a value out of range makes hkv_open() fail with -EINVAL and a message on the log.
  * @sync:              flush policy, default HKV_SYNC_EVERYSEC.
  * @inline_max:        strings of at most this many bytes live in the index; longer ones go to
- *                     the value log. 0..65536, default 256.
- * @compress:          zlib-compress value-log records where that saves at least 1/8.
+ *                     the value log. 0..65536, default 4096: up to a page, LMDB reads a value
+ *                     in place, while a log read costs a pread and a checksum; above it the
+ *                     log saves LMDB's copy-on-write of overflow pages on every overwrite.
+ * @compress:          zlib-compress value-log records where that saves at least 1/8. Default
+ *                     off (zlib level 1 costs more than it saves on incompressible data).
  * @compress_level:    zlib level 1..9, default 1.
  * @segment_size:      a value-log segment is sealed once it reaches this size; 1 MiB..4 GiB,
  *                     default 64 MiB.
