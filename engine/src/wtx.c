@@ -27,6 +27,11 @@
  * skipped), and a commit costs no extra record. An aborted run burns the numbers it took,
  * which is harmless: they only have to increase.
  *
+ * Pipelining: the leader hands the lead on as soon as its group is committed, and flushes
+ * and notifies after that, so under sync=always the next group's transaction runs while this
+ * one's flush is under way (and that flush then often covers part of it already). Watch
+ * callbacks of two consecutive groups may therefore run at the same time.
+ *
  * Waking: each waiter sleeps on its own condition variable. The leader wakes exactly the
  * writers of its group, then hands the lead to the first writer still queued, so a group of
  * thirty-two costs thirty-two wake-ups rather than thirty-two times the whole queue (a
@@ -175,33 +180,47 @@ static int run_once(struct hkv *db, struct wtx *w, struct wq_item *group)
 	return 0;
 }
 
-static void run_group(struct hkv *db, struct wq_item *group)
+/* Commit the group; on failure every function still in it gets the error. */
+static int commit_group(struct hkv *db, struct wtx *w, struct wq_item *group)
 {
-	struct wtx w = { .db = db };
 	int rc;
 
 	do
-		rc = run_once(db, &w, group);
+		rc = run_once(db, w, group);
 	while (rc == 1);
+	if (rc) {
+		hkv_log(db, 0, "write transaction failed: %s", hkv_strerror(rc));
+		for (struct wq_item *it = group; it; it = it->next)
+			if (!it->failed)
+				it->rc = rc;
+	}
+	return rc;
+}
 
+/*
+ * After the commit, outside the lead: flush (sync=always) and tell the watcher. The next
+ * group is meanwhile being run by the next leader, so its commit overlaps this flush.
+ */
+static void finish_group(struct hkv *db, struct wtx *w, struct wq_item *group, int rc)
+{
 	if (!rc) {
 		if (db->opt.sync == HKV_SYNC_ALWAYS) {
 			rc = lmdb_err(mdb_env_sync(db->env, 1));
-			if (rc)
+			if (rc) {
 				hkv_log(db, 0, "flush after commit failed: %s", hkv_strerror(rc));
-			else
+				for (struct wq_item *it = group; it; it = it->next)
+					if (!it->failed)
+						it->rc = rc;
+			} else {
 				atomic_fetch_add_explicit(&db->st.syncs, 1, memory_order_relaxed);
+			}
 		} else {
 			atomic_store(&db->dirty, true);
 		}
-		notify(db, &w);
-	} else {
-		hkv_log(db, 0, "write transaction failed: %s", hkv_strerror(rc));
+		/* the data is committed (and flushed) whatever rc says: caches must drop it */
+		notify(db, w);
 	}
-	for (struct wq_item *it = group; it; it = it->next)
-		if (!it->failed && rc)
-			it->rc = rc;
-	free(w.touched);
+	free(w->touched);
 }
 
 int hkv_write(struct hkv *db, wtx_fn fn, void *arg)
@@ -220,7 +239,8 @@ int hkv_write(struct hkv *db, wtx_fn fn, void *arg)
 	}
 	for (;;) {
 		struct wq_item *group, *last;
-		int n = 1;
+		struct wtx w = { .db = db };
+		int n = 1, rc;
 
 		while (!it.done && !it.lead)
 			pthread_cond_wait(&it.cond, &db->wq_lock);
@@ -239,15 +259,9 @@ int hkv_write(struct hkv *db, wtx_fn fn, void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&db->wq_lock);
 
-		run_group(db, group);
+		rc = commit_group(db, &w, group);
 
 		pthread_mutex_lock(&db->wq_lock);
-		for (struct wq_item *g = group, *next; g; g = next) {
-			next = g->next;
-			g->done = true; /* g may be gone as soon as its owner sees this */
-			if (g != &it)
-				pthread_cond_signal(&g->cond);
-		}
 		/* hand the lead to the first writer still waiting (possibly ourselves) */
 		if (db->wq_head) {
 			db->wq_head->lead = true;
@@ -255,6 +269,17 @@ int hkv_write(struct hkv *db, wtx_fn fn, void *arg)
 				pthread_cond_signal(&db->wq_head->cond);
 		} else {
 			db->wq_busy = false;
+		}
+		pthread_mutex_unlock(&db->wq_lock);
+
+		finish_group(db, &w, group, rc);
+
+		pthread_mutex_lock(&db->wq_lock);
+		for (struct wq_item *g = group, *next; g; g = next) {
+			next = g->next;
+			g->done = true; /* g may be gone as soon as its owner sees this */
+			if (g != &it)
+				pthread_cond_signal(&g->cond);
 		}
 	}
 	pthread_mutex_unlock(&db->wq_lock);

@@ -799,16 +799,19 @@ int hkv_segments(struct hkv *db, int (*cb)(void *arg, const struct hkv_segment_s
 		 void *arg);
 
 /**
- * hkv_version() - the last version number handed out by the store (every key's version is at
- * most this). Meant for watch callbacks: there it is exact, since the callback runs in the
- * thread that committed; elsewhere the value may lag behind concurrent writers.
+ * hkv_version() - the last version number handed out by the store. Called from a watch
+ * callback it is at least the version of every change reported so far (a tombstone taken
+ * from it covers them all); elsewhere it may lag behind concurrent writers. Any thread.
  */
 uint64_t hkv_version(struct hkv *db);
 
 /**
  * hkv_set_watch() - register @fn to be called after each committed mutation of a key, from the
  * thread that committed it, with the key and its new version (0 if deleted). Used by the
- * filesystem to invalidate caches. @fn must not call into the engine. Only one watcher.
+ * filesystem to invalidate caches. @fn must not call into the engine (hkv_version() excepted)
+ * and must be thread-safe: the callbacks of two consecutive groups may run concurrently (one
+ * group's flush overlaps the next group's commit), but each runs before any writer of its
+ * group returns. Only one watcher.
  * Mutations by other processes are not seen (a store has one writer process).
  */
 void hkv_set_watch(struct hkv *db, void (*fn)(void *arg, const void *key, size_t klen,
