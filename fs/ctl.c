@@ -4,8 +4,10 @@
  *
  * One thread accepts connections and serves one request per connection (wire format in
  * ctlclient.c and docs/filesystem.md). Requests go straight to the engine; the engine's watch
- * callback then invalidates the kernel caches exactly as for filesystem writes, so a value
- * changed through hkvctl is what the next `cat` sees. The socket is created mode 0600: only
+ * callback queues the kernel invalidations exactly as for filesystem writes (and drops the
+ * key from the kernel hot cache at once), and the reply is sent only after the invalidation
+ * thread has sent every notification queued up to then (hkvfs_inval_wait), so a `cat` that
+ * starts after hkvctl returned sees the new value. The socket is created mode 0600: only
  * the daemon's user may send requests.
  */
 #include <errno.h>
@@ -303,17 +305,27 @@ static int dispatch(int argc, char **av, size_t *alen, struct out *o)
 		return rc < 0 ? rc : o->err;
 	}
 	if (VERB("stats")) {
-		char tmp[8192];
+		char *t = NULL;
+		ssize_t len;
 
 		NEED(1);
-		out_add(o, tmp, hkvfs_stats_format(tmp, sizeof(tmp)));
+		len = hkvfs_ctl_text(HKVFS_CTL_STATS, &t);
+		if (len < 0)
+			return (int)len;
+		out_add(o, t, (size_t)len);
+		free(t);
 		return 0;
 	}
 	if (VERB("config")) {
-		char tmp[4096];
+		char *t = NULL;
+		ssize_t len;
 
 		NEED(1);
-		out_add(o, tmp, hkvfs_opts_format(&hkvfs_g.opts, tmp, sizeof(tmp)));
+		len = hkvfs_ctl_text(HKVFS_CTL_CONFIG, &t);
+		if (len < 0)
+			return (int)len;
+		out_add(o, t, (size_t)len);
+		free(t);
 		return 0;
 	}
 	if (VERB("compact")) {
@@ -410,6 +422,8 @@ static void serve(int fd)
 		alen[i] = l;
 	}
 	rc = dispatch((int)argc, av, alen, &o);
+	/* the kernel caches drop what this request changed before the client hears back */
+	hkvfs_inval_wait();
 	if (!rc && o.err)
 		rc = o.err;
 	if (rc) {

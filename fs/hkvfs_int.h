@@ -13,10 +13,12 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "hkv/engine.h"
 #include "hkv/pathmap.h"
 #include "opts.h"
+#include "promote.h"
 
 /* Last component of the key that keeps an otherwise empty mkdir'd directory alive. */
 #define HKVFS_MARKER ".hkv.dir"
@@ -66,7 +68,7 @@ struct hkvfs_inode {
 	unsigned char *elem;
 };
 
-enum { HKVFS_CTL_STATS = 1, HKVFS_CTL_CONFIG = 2 };
+enum { HKVFS_CTL_STATS = 1, HKVFS_CTL_CONFIG = 2, HKVFS_CTL_HOT = 3 };
 
 /** struct hkvfs_counters - daemon-side operation counters (relaxed atomics). */
 struct hkvfs_counters {
@@ -84,6 +86,8 @@ struct hkvfs {
 	char mountpoint[4096];
 	char sock_path[4200];
 	int64_t mount_time_ns;
+	uint64_t ns;                    /* this mount's namespace id in the kernel cache */
+	struct hkvfs_promoter *prom;    /* set before the watch is installed; NULL if off */
 	struct hkvfs_counters cnt;
 	atomic_bool stopping;
 };
@@ -99,7 +103,8 @@ void hkvfs_log(int level, const char *fmt, ...) __attribute__((format(printf, 2,
 int64_t hkvfs_now_ns(void);
 
 /* inode.c */
-extern struct hkvfs_inode hkvfs_root, hkvfs_ctldir, hkvfs_ctl_stats, hkvfs_ctl_config;
+extern struct hkvfs_inode hkvfs_root, hkvfs_ctldir, hkvfs_ctl_stats, hkvfs_ctl_config,
+	hkvfs_ctl_hot;
 void hkvfs_itab_init(void);
 void hkvfs_itab_destroy(void);
 struct hkvfs_inode *hkvfs_ino(fuse_ino_t ino);
@@ -125,9 +130,30 @@ void hkvfs_itab_children(const void *key, size_t klen,
 extern const struct fuse_lowlevel_ops hkvfs_ops;
 int hkvfs_inval_start(void);
 void hkvfs_inval_stop(void);
+/**
+ * hkvfs_inval_wait() - wait until every kernel notification for the mutations committed so
+ * far (queued by hkvfs_watch()) has been sent. The control socket calls it before it replies,
+ * so a reader that starts after hkvctl returned never sees the old value through a kernel
+ * cache. Must not be called from a FUSE worker thread (a notification may wait for a
+ * request it serves).
+ */
+void hkvfs_inval_wait(void);
 void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version);
 void hkvfs_flush_all(void);
 size_t hkvfs_stats_format(char *buf, size_t sz);
+/**
+ * hkvfs_ctl_text() - the current content of control file @ctl (HKVFS_CTL_*).
+ * @out: receives a malloc()ed buffer (caller frees), NUL-terminated.
+ * Return: its length, or -ENOMEM.
+ */
+ssize_t hkvfs_ctl_text(int ctl, char **out);
+/**
+ * hkvfs_hot_eligible() - promotion filter: may @key be served from the kernel cache? No when
+ * its path would not resolve to it (a proper prefix is a key, a component has no file name,
+ * it is a directory marker) or a directory on its path is not searchable by everyone.
+ * Called by the promotion thread.
+ */
+bool hkvfs_hot_eligible(void *arg, const void *key, size_t klen);
 
 /* ctl.c */
 int hkvfs_ctl_start(const char *path);

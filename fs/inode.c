@@ -31,6 +31,8 @@ struct hkvfs_inode hkvfs_ctl_stats = { .kind = HKVFS_CTLFILE, .is_static = true,
 				       .ctl = HKVFS_CTL_STATS };
 struct hkvfs_inode hkvfs_ctl_config = { .kind = HKVFS_CTLFILE, .is_static = true,
 					.ctl = HKVFS_CTL_CONFIG };
+struct hkvfs_inode hkvfs_ctl_hot = { .kind = HKVFS_CTLFILE, .is_static = true,
+				     .ctl = HKVFS_CTL_HOT };
 
 static uint32_t hash_key(const void *key, size_t klen)
 {
@@ -138,7 +140,9 @@ int hkvfs_itab_ref(const struct hkvfs_ident *id, struct hkvfs_inode **out)
 		in = &hkvfs_ctldir;
 		break;
 	case HKVFS_CTLFILE:
-		in = id->ctl == HKVFS_CTL_STATS ? &hkvfs_ctl_stats : &hkvfs_ctl_config;
+		in = id->ctl == HKVFS_CTL_STATS	   ? &hkvfs_ctl_stats
+		     : id->ctl == HKVFS_CTL_CONFIG ? &hkvfs_ctl_config
+						   : &hkvfs_ctl_hot;
 		break;
 	default:
 		in = NULL;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -82,6 +83,40 @@ static void engine_log(void *arg, int level, const char *msg)
 	hkvfs_log(level < 0 ? 0 : level > 3 ? 3 : level, "engine: %s", msg);
 }
 
+static void promoter_log(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	hkvfs_log(level < 0 ? 0 : level > 3 ? 3 : level, "hot: %s", msg);
+}
+
+/* a random non-zero namespace id for this mount in the kernel cache */
+static int new_ns(uint64_t *ns)
+{
+	do {
+		if (getrandom(ns, sizeof(*ns), 0) != sizeof(*ns))
+			return -errno;
+	} while (*ns == 0);
+	return 0;
+}
+
+static int start_promoter(void)
+{
+	struct hkvfs_promote_opts po;
+	int rc;
+
+	rc = new_ns(&hkvfs_g.ns);
+	if (rc)
+		return rc;
+	hkvfs_promote_opts_init(&po);
+	po.enabled = hkvfs_g.opts.hot;
+	po.k = hkvfs_g.opts.hot_k;
+	po.min_rate = hkvfs_g.opts.hot_min;
+	po.interval_ms = hkvfs_g.opts.hot_interval;
+	po.eligible = hkvfs_hot_eligible;
+	po.log = promoter_log;
+	return hkvfs_promoter_start(hkvfs_g.db, &po, hkvfs_g.ns, &hkvfs_g.prom);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: hkvfs DATA_DIR MOUNTPOINT [-o opt[,opt...]] [-f] [-d]\n"
@@ -89,6 +124,7 @@ static void usage(FILE *f)
 		   "options: sync=always|everysec|none delimiter=C compress=on|off\n"
 		   "  compress_level=1..9 cache=on|off|noopen timeout=SECONDS allow_other ro rw\n"
 		   "  uid=N gid=N umask=OCTAL log=FILE|syslog loglevel=error|warn|info|debug\n"
+		   "  hot=on|off hot_k=1..4096 hot_min=READS/S hot_interval=MS\n"
 		   "  foreground debug nosuid nodev noexec noatime ... (see docs/filesystem.md)\n");
 }
 
@@ -166,7 +202,10 @@ static int run(int status_fd)
 		HLOG_ERR("cannot mount on %s", hkvfs_g.mountpoint);
 		goto out_signals;
 	}
-	rc = hkvfs_inval_start();
+	/* the promoter exists before the watch that invalidates through it is installed */
+	rc = start_promoter();
+	if (!rc)
+		rc = hkvfs_inval_start();
 	if (!rc)
 		hkv_set_watch(hkvfs_g.db, hkvfs_watch, NULL);
 	if (!rc)
@@ -204,9 +243,11 @@ static int run(int status_fd)
 out_unmount:
 	atomic_store(&hkvfs_g.stopping, true);
 	hkvfs_ctl_stop();
+	hkvfs_flush_all();
 	hkv_set_watch(hkvfs_g.db, NULL, NULL);
 	hkvfs_inval_stop();
-	hkvfs_flush_all();
+	hkvfs_promoter_stop(hkvfs_g.prom); /* before the store closes: it reads from it */
+	hkvfs_g.prom = NULL;
 	fuse_session_unmount(hkvfs_g.se);
 out_signals:
 	fuse_remove_signal_handlers(hkvfs_g.se);

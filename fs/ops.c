@@ -9,18 +9,35 @@
  *
  * Writes. Every open file handle that may write buffers the whole new content; the content
  * is committed with one engine call (hkv_set, hkv_hset, hkv_zadd, hkv_lset, push) at flush,
- * fsync or release, so readers see the old or the new value, never a mix. Writable handles
- * use direct_io so the kernel page cache never holds uncommitted bytes. Read-only handles
- * take a snapshot of the value at open (keep_cache), so one open sees one version.
+ * fsync or release, so readers see the old or the new value, never a mix. A truncating
+ * open(2) is not FUSE's atomic O_TRUNC (which makes the kernel empty the shared inode at the
+ * writer's open): it arrives as SETATTR(size 0) without a handle, is recognised by the
+ * caller's system call (/proc/TID/syscall) or, failing that, by the caller's fresh writable
+ * handle, and is buffered like a write. SETATTR replies carry the committed attributes, never
+ * a handle's buffered size, so the shared inode never shows uncommitted state.
+ *
+ * Reads (cache=on and off). Every open file uses direct I/O: a read-only open takes a
+ * snapshot of the value (one open reads one version) and the page cache holds no file data.
+ * Pages are per page and the inode's size is shared: a multi-page read could combine a page
+ * cached before a commit with one read after it, and a writer's direct-I/O writes grow the
+ * cached size before its commit; both showed up as mixed and truncated reads under the
+ * concurrency test, so file data is not cached in these modes (entries and attributes are).
+ *
+ * cache=noopen. OPEN is answered ENOSYS, so the kernel keeps no handles, caches file pages
+ * and sends WRITE through its page cache. Writes to an existing file are buffered per (node,
+ * writing thread) and committed by that thread's FLUSH or FSYNC; this mount's reads and
+ * stats show the buffered bytes (as a local filesystem shows a writer's bytes), the store
+ * and every other client see only committed values. Created files get handles as above.
  *
  * Coherence. The kernel caches entries and attributes for `timeout` seconds (never past a
- * key's expiry) and file pages until told otherwise. Every mutation is followed by explicit
- * invalidation: an operation that changed a key invalidates the inode itself before replying
- * (so close() returns only after stale pages are gone), and the engine's watch callback -
- * called for every committed mutation, including hkvctl requests and the expiry sweep -
- * queues the key for the invalidation thread, which holds no lock while it notifies the
- * kernel (notify_inval_entry waits for the directory's lock, which a request in flight may
- * hold).
+ * key's expiry) and (noopen) file pages until told otherwise. Every mutation is followed by
+ * explicit invalidation: an operation that changed a key invalidates the inode itself before
+ * replying (so close() returns only after stale attributes and pages are gone), and the
+ * engine's watch callback - called for every committed mutation, including hkvctl requests
+ * and the expiry sweep - drops the key from the kernel hot cache at once and queues it for
+ * the invalidation thread, which holds no lock while it notifies the kernel
+ * (notify_inval_entry waits for the directory's lock, which a request in flight may hold);
+ * the control socket waits for that thread before it replies.
  *
  * Directory offsets. An offset is the ordinal of an entry in the walk (1 = ".", 2 = "..").
  * The handle keeps the engine cursor after each entry of the last reply, which covers every
@@ -35,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -376,7 +394,6 @@ static int fill_attr(const struct hkvfs_ident *id, fuse_ino_t ino, struct stat *
 	unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
 	struct hkv_attr a;
 	struct hkv_buf v;
-	char tmp[8192];
 	int rc;
 
 	memset(st, 0, sizeof(*st));
@@ -395,10 +412,15 @@ static int fill_attr(const struct hkvfs_ident *id, fuse_ino_t ino, struct stat *
 		fill_dir_defaults(st);
 		st->st_mode = S_IFREG | 0444;
 		st->st_nlink = 1;
-		if (id->ctl == HKVFS_CTL_STATS)
-			st->st_size = (off_t)hkvfs_stats_format(tmp, sizeof(tmp));
-		else
-			st->st_size = (off_t)hkvfs_opts_format(&hkvfs_g.opts, tmp, sizeof(tmp));
+		{
+			char *t = NULL;
+			ssize_t n = hkvfs_ctl_text(id->ctl, &t);
+
+			free(t);
+			if (n < 0)
+				return (int)n;
+			st->st_size = (off_t)n;
+		}
 		/* a new mtime each time makes the kernel drop stale pages (auto_inval_data) */
 		ns_to_ts(hkvfs_now_ns(), &st->st_mtim);
 		*tmo = 0;
@@ -530,6 +552,8 @@ static int resolve(const struct hkvfs_ident *dir, const char *name, struct hkvfs
 			out->ctl = HKVFS_CTL_STATS;
 		else if (strcmp(name, "config") == 0)
 			out->ctl = HKVFS_CTL_CONFIG;
+		else if (strcmp(name, "hot") == 0)
+			out->ctl = HKVFS_CTL_HOT;
 		else
 			return -ENOENT;
 		return 0;
@@ -604,16 +628,25 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 /* file handles                                                                             */
 
 /**
- * struct hkvfs_fh - an open file. @lock protects everything below it; the handle list
- * (fh_lock) links every handle so a shutdown can commit what is still buffered.
- * @buf:  the snapshot (read-only handles) or the whole new content (writable handles);
- *        for append-only handles only the bytes to append.
+ * struct hkvfs_fh - an open file, or (cache=noopen) the pending content one thread wrote to
+ * an existing file. @lock protects the fields below it; the handle list (fh_lock) links every
+ * handle and pending buffer so a shutdown can commit what is still buffered.
+ * @id:      pending buffers only: a copy of the node's identity (the kernel may forget the
+ *           inode once the file is closed); NULL for handles, which use @in.
+ * @tid:     the thread that opened the handle (or wrote the pending buffer).
+ * @fresh:   a writable handle that has not been written, read or truncated since OPEN: the
+ *           SETATTR(size 0) of a truncating open(2) belongs to it.
+ * @buf:     the snapshot (read-only direct-I/O handles) or the whole new content (writable
+ *           handles); for append-only handles only the bytes to append.
  */
 struct hkvfs_fh {
 	struct hkvfs_fh *next, *prev;
-	pthread_mutex_t lock;
 	struct hkvfs_inode *in;
-	bool write, append_only, dirty, loaded;
+	struct hkvfs_ident *id;
+	pid_t tid;
+	bool pending;
+	pthread_mutex_t lock;
+	bool write, append_only, dirty, loaded, fresh;
 	char *buf;
 	size_t len, cap;
 	struct hkv_create_attr ca;
@@ -621,6 +654,30 @@ struct hkvfs_fh {
 
 static pthread_mutex_t fh_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hkvfs_fh fh_list = { .next = &fh_list, .prev = &fh_list };
+static atomic_int npending; /* pending buffers in fh_list (cache=noopen) */
+
+static void fh_link_locked(struct hkvfs_fh *fh)
+{
+	fh->next = fh_list.next;
+	fh->prev = &fh_list;
+	fh_list.next->prev = fh;
+	fh_list.next = fh;
+}
+
+static void fh_unlink_locked(struct hkvfs_fh *fh)
+{
+	fh->prev->next = fh->next;
+	fh->next->prev = fh->prev;
+	fh->next = fh->prev = fh;
+}
+
+static void fh_free(struct hkvfs_fh *fh)
+{
+	pthread_mutex_destroy(&fh->lock);
+	free(fh->buf);
+	free(fh->id);
+	free(fh);
+}
 
 static int buf_reserve(struct hkvfs_fh *fh, size_t need)
 {
@@ -641,6 +698,33 @@ static int buf_reserve(struct hkvfs_fh *fh, size_t need)
 	return 0;
 }
 
+/* write @size bytes at @off into the handle's whole-content buffer */
+static int buf_splice(struct hkvfs_fh *fh, const char *data, size_t size, off_t off)
+{
+	int rc = buf_reserve(fh, (size_t)off + size);
+
+	if (rc)
+		return rc;
+	if ((size_t)off > fh->len)
+		memset(fh->buf + fh->len, 0, (size_t)off - fh->len);
+	memcpy(fh->buf + off, data, size);
+	if ((size_t)off + size > fh->len)
+		fh->len = (size_t)off + size;
+	return 0;
+}
+
+static int buf_resize(struct hkvfs_fh *fh, size_t size)
+{
+	int rc = buf_reserve(fh, size);
+
+	if (rc)
+		return rc;
+	if (size > fh->len)
+		memset(fh->buf + fh->len, 0, size - fh->len);
+	fh->len = size;
+	return 0;
+}
+
 static int key_type(const struct hkvfs_ident *id)
 {
 	int t = hkv_type(hkvfs_g.db, id->key, id->klen);
@@ -652,22 +736,22 @@ static int key_type(const struct hkvfs_ident *id)
 static int fh_load(struct hkvfs_fh *fh, const struct hkvfs_ident *id)
 {
 	struct hkv_buf v = { 0 };
-	char tmp[8192];
 	int rc, t;
 
 	if (fh->loaded)
 		return 0;
 	if (id->kind == HKVFS_CTLFILE) {
-		size_t n = id->ctl == HKVFS_CTL_STATS ? hkvfs_stats_format(tmp, sizeof(tmp))
-						      : hkvfs_opts_format(&hkvfs_g.opts, tmp,
-									  sizeof(tmp));
-		v.data = malloc(n + 1);
-		if (!v.data)
-			return -ENOMEM;
-		memcpy(v.data, tmp, n);
-		v.len = n;
+		char *t = NULL;
+		ssize_t n = hkvfs_ctl_text(id->ctl, &t);
+
+		if (n < 0)
+			return (int)n;
+		v.data = t;
+		v.len = (size_t)n;
 	} else if (id->kind == HKVFS_KEY) {
 		rc = hkv_get(hkvfs_g.db, id->key, id->klen, &v);
+		if (rc == -ENOENT && fh->write)
+			rc = 0; /* deleted while open for writing: the write re-creates it */
 		if (rc)
 			return fserr(rc == -HKV_EWRONGTYPE ? -EISDIR : rc);
 	} else {
@@ -675,6 +759,8 @@ static int fh_load(struct hkvfs_fh *fh, const struct hkvfs_ident *id)
 		if (t < 0)
 			return t;
 		rc = elem_get(id, (enum hkv_type)t, &v);
+		if (rc == -ENOENT && fh->write)
+			rc = 0;
 		if (rc)
 			return fserr(rc);
 	}
@@ -691,7 +777,7 @@ static void inval_now(fuse_ino_t ino)
 {
 	int rc;
 
-	if (!caching())
+	if (!caching() || !ino)
 		return;
 	rc = fuse_lowlevel_notify_inval_inode(hkvfs_g.se, ino, 0, 0);
 	CNT(invals);
@@ -699,18 +785,24 @@ static void inval_now(fuse_ino_t ino)
 		CNT(inval_errors);
 }
 
-/* commit a dirty handle: one engine call, so the new content appears atomically */
-static int fh_commit(struct hkvfs_fh *fh)
+/*
+ * Store a dirty handle's content with one engine call, so the new content appears
+ * atomically. The caller then invalidates the inode (inval_now) before it replies. Called
+ * with fh->lock held (or with the buffer detached from the list).
+ */
+static int fh_store(struct hkvfs_fh *fh)
 {
-	struct hkvfs_ident *id;
+	struct hkvfs_ident *id = fh->id;
 	int rc = 0, t;
 
 	if (!fh->dirty)
 		return 0;
-	id = malloc(sizeof(*id));
-	if (!id)
-		return -ENOMEM;
-	hkvfs_itab_snapshot(fh->in, id);
+	if (!id) {
+		id = malloc(sizeof(*id));
+		if (!id)
+			return -ENOMEM;
+		hkvfs_itab_snapshot(fh->in, id);
+	}
 	if (id->kind == HKVFS_KEY) {
 		if (fh->append_only) {
 			int64_t n = hkv_append(hkvfs_g.db, id->key, id->klen, fh->buf, fh->len,
@@ -735,12 +827,167 @@ static int fh_commit(struct hkvfs_fh *fh)
 	if (rc == 0) {
 		fh->dirty = false;
 		CNT(commits);
-		inval_now(hkvfs_ino_id(fh->in));
 	} else {
 		HLOG_WARN("commit failed: %s", hkv_strerror(rc));
 	}
-	free(id);
+	if (id != fh->id)
+		free(id);
 	return fserr(rc);
+}
+
+/* commit a handle and drop the kernel's cached pages and attributes before replying */
+static int fh_commit(struct hkvfs_fh *fh)
+{
+	bool was_dirty = fh->dirty;
+	int rc = fh_store(fh);
+
+	if (!rc && was_dirty)
+		inval_now(hkvfs_ino_id(fh->in));
+	return rc;
+}
+
+static struct hkvfs_fh *fh_new(struct hkvfs_inode *in, fuse_req_t req, mode_t mode)
+{
+	struct hkvfs_fh *fh = calloc(1, sizeof(*fh));
+
+	if (!fh)
+		return NULL;
+	pthread_mutex_init(&fh->lock, NULL);
+	fh->next = fh->prev = fh;
+	fh->in = in;
+	fh->tid = ctx_of(req)->pid;
+	fh->ca.mode = mode & 07777;
+	fh->ca.uid = ctx_of(req)->uid;
+	fh->ca.gid = ctx_of(req)->gid;
+	return fh;
+}
+
+static bool same_ident(const struct hkvfs_ident *a, const struct hkvfs_ident *b)
+{
+	return a->kind == b->kind && a->klen == b->klen && a->elen == b->elen &&
+	       !memcmp(a->key, b->key, a->klen) && !memcmp(a->elem, b->elem, a->elen);
+}
+
+static bool thread_alive(pid_t tid)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/%d", (int)tid);
+	return tid > 0 && access(p, F_OK) == 0;
+}
+
+/*
+ * cache=noopen keeps no handles: the content a thread writes to an existing file is kept in
+ * a pending buffer per (node, thread) and committed by that thread's FLUSH or FSYNC. Under
+ * fh_lock. @tid < 0: the most recently written buffer of the node, whatever its thread.
+ */
+static struct hkvfs_fh *pending_find_locked(const struct hkvfs_ident *id, pid_t tid)
+{
+	struct hkvfs_fh *fh;
+
+	for (fh = fh_list.next; fh != &fh_list; fh = fh->next)
+		if (fh->pending && (tid < 0 || fh->tid == tid) && same_ident(fh->id, id))
+			return fh;
+	return NULL;
+}
+
+/* the pending buffer of (@id, the caller's thread), created (loaded unless @empty) */
+static int pending_get_locked(fuse_req_t req, fuse_ino_t ino, const struct hkvfs_ident *id,
+			      bool empty, struct hkvfs_fh **out)
+{
+	struct hkvfs_fh *fh = pending_find_locked(id, ctx_of(req)->pid);
+	int rc;
+
+	if (fh) {
+		/* most recently written first: readers of the node see the latest writes */
+		fh_unlink_locked(fh);
+		fh_link_locked(fh);
+		*out = fh;
+		return 0;
+	}
+	fh = fh_new(hkvfs_ino(ino), req, 0644);
+	if (!fh)
+		return -ENOMEM;
+	fh->id = malloc(sizeof(*fh->id));
+	if (!fh->id) {
+		fh_free(fh);
+		return -ENOMEM;
+	}
+	memcpy(fh->id, id, sizeof(*id));
+	fh->pending = true;
+	fh->write = true;
+	fh->loaded = empty;
+	rc = empty ? 0 : fh_load(fh, id);
+	if (rc) {
+		fh_free(fh);
+		return rc;
+	}
+	fh_link_locked(fh);
+	atomic_fetch_add(&npending, 1);
+	*out = fh;
+	return 0;
+}
+
+/*
+ * FLUSH or FSYNC without a handle (cache=noopen): commit the caller's pending buffer of @id,
+ * and those of threads that no longer exist. Each is detached first, so the kernel
+ * invalidation (which waits for READs in flight) runs without fh_lock.
+ */
+static int pending_commit(fuse_req_t req, fuse_ino_t ino, const struct hkvfs_ident *id)
+{
+	struct hkvfs_fh *fh, *next, *done = NULL;
+	pid_t tid = ctx_of(req)->pid;
+	int rc = 0, r;
+
+	if (atomic_load(&npending) == 0)
+		return 0;
+	pthread_mutex_lock(&fh_lock);
+	for (fh = fh_list.next; fh != &fh_list; fh = next) {
+		next = fh->next;
+		if (!fh->pending || !same_ident(fh->id, id) ||
+		    (fh->tid != tid && thread_alive(fh->tid)))
+			continue;
+		fh_unlink_locked(fh);
+		atomic_fetch_sub(&npending, 1);
+		r = fh_store(fh);
+		if (r && fh->tid == tid)
+			rc = r;
+		fh->next = done;
+		done = fh;
+	}
+	pthread_mutex_unlock(&fh_lock);
+	if (done)
+		inval_now(ino);
+	for (fh = done; fh; fh = next) {
+		next = fh->next;
+		fh_free(fh);
+	}
+	return rc;
+}
+
+/*
+ * A truncating open(2) without FUSE's atomic O_TRUNC arrives as OPEN (flags without O_TRUNC)
+ * and then, from the same thread, SETATTR(size 0, mtime now) without a file handle (the
+ * kernel drops the handle for ATTR_OPEN). truncate(2) sends no mtime, ftruncate(2) a handle.
+ * Return the fresh writable handle of @in opened by the caller's thread, locked, or NULL.
+ */
+static struct hkvfs_fh *trunc_open_handle(fuse_req_t req, struct hkvfs_inode *in)
+{
+	struct hkvfs_fh *fh, *found = NULL;
+	pid_t tid = ctx_of(req)->pid;
+
+	pthread_mutex_lock(&fh_lock);
+	for (fh = fh_list.next; fh != &fh_list && !found; fh = fh->next) {
+		if (fh->pending || fh->in != in || !fh->write || fh->tid != tid)
+			continue;
+		pthread_mutex_lock(&fh->lock);
+		if (fh->fresh)
+			found = fh; /* the newest such handle: the list is newest first */
+		else
+			pthread_mutex_unlock(&fh->lock);
+	}
+	pthread_mutex_unlock(&fh_lock);
+	return found;
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -757,18 +1004,14 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	id = malloc(sizeof(*id));
-	fh = calloc(1, sizeof(*fh));
+	fh = fh_new(in, req, 0644);
 	if (!id || !fh) {
 		rc = -ENOMEM;
 		goto out_free;
 	}
-	pthread_mutex_init(&fh->lock, NULL);
 	hkvfs_itab_snapshot(in, id);
-	fh->in = in;
 	fh->write = acc != O_RDONLY;
-	fh->ca.mode = 0644;
-	fh->ca.uid = ctx_of(req)->uid;
-	fh->ca.gid = ctx_of(req)->gid;
+	fh->fresh = fh->write;
 	if (fh->write && (id->kind == HKVFS_CTLFILE || id->kind == HKVFS_CTLDIR)) {
 		rc = -EACCES;
 		goto out_free;
@@ -785,50 +1028,45 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fh->append_only = true;
 		fh->loaded = true;
 	} else if (fh->write && (fi->flags & O_TRUNC)) {
-		fh->loaded = true;
+		fh->loaded = true; /* only with atomic O_TRUNC, which is not enabled */
 		fh->dirty = true;
 	} else if (fh->write && acc == O_WRONLY && (fi->flags & O_APPEND) &&
 		   id->kind == HKVFS_KEY) {
 		fh->append_only = true;
 		fh->loaded = true;
-	} else if (!fh->write || id->kind == HKVFS_CTLFILE) {
+	} else if (!fh->write) {
 		struct stat st;
 		double t;
 
 		rc = fill_attr(id, ino, &st, &t);
 		if (rc)
 			goto out_free;
+		if (id->kind == HKVFS_KEY)
+			hkvfs_promoter_read(hkvfs_g.prom, id->key, id->klen);
+		/* one open reads one version: a snapshot, read with direct I/O (see top) */
 		if ((uint64_t)st.st_size <= SNAPSHOT_MAX) {
 			rc = fh_load(fh, id);
 			if (rc)
 				goto out_free;
 		}
 	}
-	if (fh->write || !caching() || id->kind == HKVFS_CTLFILE)
-		fi->direct_io = 1;
-	else
-		fi->keep_cache = 1;
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
 	fi->fh = (uint64_t)(uintptr_t)fh;
 	pthread_mutex_lock(&fh_lock);
-	fh->next = fh_list.next;
-	fh->prev = &fh_list;
-	fh_list.next->prev = fh;
-	fh_list.next = fh;
+	fh_link_locked(fh);
 	pthread_mutex_unlock(&fh_lock);
 	free(id);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		pthread_mutex_lock(&fh_lock);
-		fh->prev->next = fh->next;
-		fh->next->prev = fh->prev;
+		fh_unlink_locked(fh);
 		pthread_mutex_unlock(&fh_lock);
-		free(fh->buf);
-		free(fh);
+		fh_free(fh);
 	}
 	return;
 out_free:
 	if (fh)
-		free(fh->buf);
-	free(fh);
+		fh_free(fh);
 	free(id);
 	reply_err(req, rc);
 }
@@ -837,7 +1075,6 @@ static int read_direct(const struct hkvfs_ident *id, size_t size, off_t off, cha
 		       size_t *n)
 {
 	struct hkv_buf v = { 0 };
-	char tmp[8192];
 	ssize_t r;
 	int rc, t;
 
@@ -852,13 +1089,16 @@ static int read_direct(const struct hkvfs_ident *id, size_t size, off_t off, cha
 		return 0;
 	}
 	if (id->kind == HKVFS_CTLFILE) {
-		size_t len = id->ctl == HKVFS_CTL_STATS
-				     ? hkvfs_stats_format(tmp, sizeof(tmp))
-				     : hkvfs_opts_format(&hkvfs_g.opts, tmp, sizeof(tmp));
-		*n = (size_t)off < len ? len - (size_t)off : 0;
+		char *t = NULL;
+		ssize_t len = hkvfs_ctl_text(id->ctl, &t);
+
+		if (len < 0)
+			return (int)len;
+		*n = off < len ? (size_t)(len - off) : 0;
 		if (*n > size)
 			*n = size;
-		memcpy(*out, tmp + off, *n);
+		memcpy(*out, t + off, *n);
+		free(t);
 		return 0;
 	}
 	t = key_type(id);
@@ -876,54 +1116,67 @@ static int read_direct(const struct hkvfs_ident *id, size_t size, off_t off, cha
 	return 0;
 }
 
+/* reply with [@off, @off + @size) of a whole-content buffer */
+static void reply_slice(fuse_req_t req, const char *buf, size_t len, size_t size, off_t off)
+{
+	size_t n = (size_t)off < len ? len - (size_t)off : 0;
+
+	if (n > size)
+		n = size;
+	CNTN(read_bytes, n);
+	fuse_reply_buf(req, n ? buf + off : NULL, n);
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
+	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh, *p;
 	struct hkvfs_ident *id;
 	char *out = NULL;
 	size_t n = 0;
 	int rc = 0;
 
 	CNT(reads);
-	if (fh) {
-		pthread_mutex_lock(&fh->lock);
-		if (fh->append_only) {
-			rc = -EBADF;
-		} else if (fh->loaded || fh->write) {
-			id = malloc(sizeof(*id));
-			if (!id) {
-				rc = -ENOMEM;
-			} else {
-				hkvfs_itab_snapshot(fh->in, id);
-				rc = fh_load(fh, id);
-				free(id);
-			}
-			if (!rc) {
-				n = (size_t)off < fh->len ? fh->len - (size_t)off : 0;
-				if (n > size)
-					n = size;
-				CNTN(read_bytes, n);
-				fuse_reply_buf(req, fh->buf + off, n);
-			}
-			pthread_mutex_unlock(&fh->lock);
-			if (rc)
-				reply_err(req, rc);
-			return;
-		}
-		pthread_mutex_unlock(&fh->lock);
-	}
-	if (rc) {
-		reply_err(req, rc);
-		return;
-	}
 	id = malloc(sizeof(*id));
 	if (!id) {
 		reply_err(req, ENOMEM);
 		return;
 	}
-	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
-	rc = read_direct(id, size, off, &out, &n);
+	hkvfs_itab_snapshot(fh ? fh->in : hkvfs_ino(ino), id);
+	if (fh) {
+		pthread_mutex_lock(&fh->lock);
+		fh->fresh = false;
+		if (fh->append_only) {
+			rc = -EBADF;
+		} else if (fh->loaded || fh->write) {
+			rc = fh_load(fh, id);
+			if (!rc)
+				reply_slice(req, fh->buf, fh->len, size, off);
+			pthread_mutex_unlock(&fh->lock);
+			if (rc)
+				reply_err(req, rc);
+			free(id);
+			return;
+		}
+		pthread_mutex_unlock(&fh->lock);
+	} else {
+		if (id->kind == HKVFS_KEY && off == 0)
+			hkvfs_promoter_read(hkvfs_g.prom, id->key, id->klen);
+		if (atomic_load(&npending)) {
+			/* cache=noopen: this mount shows a writer's bytes as they are written */
+			pthread_mutex_lock(&fh_lock);
+			p = pending_find_locked(id, -1);
+			if (p)
+				reply_slice(req, p->buf, p->len, size, off);
+			pthread_mutex_unlock(&fh_lock);
+			if (p) {
+				free(id);
+				return;
+			}
+		}
+	}
+	if (!rc)
+		rc = read_direct(id, size, off, &out, &n);
 	if (rc) {
 		reply_err(req, rc);
 	} else {
@@ -934,54 +1187,41 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(id);
 }
 
-/* a write with no handle (cache=noopen): read, splice, store, one call per write(2) */
-static int write_direct(fuse_req_t req, const struct hkvfs_ident *id, const char *data,
-			size_t size, off_t off)
+/* a set member holds no content: refuse the write itself, with a log line */
+static int check_writable(const struct hkvfs_ident *id, size_t size)
 {
-	struct hkv_create_attr ca = { 0644, ctx_of(req)->uid, ctx_of(req)->gid };
-	struct hkv_buf v = { 0 };
-	char *whole;
-	size_t len;
-	bool tail;
-	int rc, t;
-
-	if (id->kind == HKVFS_KEY) {
-		int64_t n = hkv_setrange(hkvfs_g.db, id->key, id->klen, (uint64_t)off, data, size,
-					 &ca);
-		return n < 0 ? fserr((int)n) : 0;
+	if (id->kind == HKVFS_ELEM && size && key_type(id) == HKV_TYPE_SET) {
+		HLOG_WARN("write of %zu bytes into a set member refused (EINVAL)", size);
+		return -EINVAL;
 	}
-	if (id->kind != HKVFS_ELEM)
+	if (id->kind != HKVFS_KEY && id->kind != HKVFS_ELEM)
 		return -EACCES;
-	t = key_type(id);
-	if (t < 0)
-		return t;
-	if (t == HKV_TYPE_LIST && list_push_name(id, &tail))
-		return fserr(elem_put(id, HKV_TYPE_LIST, data, size, &ca));
-	rc = elem_get(id, (enum hkv_type)t, &v);
-	if (rc && rc != -ENOENT)
-		return fserr(rc);
-	if (t == HKV_TYPE_ZSET)
-		v.len = 0; /* a score is rewritten whole */
-	len = (size_t)off + size > v.len ? (size_t)off + size : v.len;
-	whole = calloc(1, len + 1);
-	if (!whole) {
-		hkv_buf_release(&v);
-		return -ENOMEM;
+	return 0;
+}
+
+/* a zset member's content must read as a score once complete: reject what can never be one */
+static int check_score_prefix(const struct hkvfs_ident *id, const char *buf, size_t len)
+{
+	size_t i;
+
+	if (id->kind != HKVFS_ELEM || key_type(id) != HKV_TYPE_ZSET)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!strchr("0123456789+-.eEinfatyINFATY \t\r\n", buf[i])) {
+			HLOG_WARN("invalid score '%.*s' for a zset member (EINVAL)",
+				  (int)(len > 40 ? 40 : len), buf);
+			return -EINVAL;
+		}
 	}
-	if (v.len)
-		memcpy(whole, v.data, v.len);
-	memcpy(whole + off, data, size);
-	rc = elem_put(id, (enum hkv_type)t, whole, len, &ca);
-	free(whole);
-	hkv_buf_release(&v);
-	return fserr(rc);
+	return 0;
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
+	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh, *p;
 	struct hkvfs_ident *id = malloc(sizeof(*id));
+	bool tail;
 	int rc = 0;
 
 	CNT(writes);
@@ -990,18 +1230,29 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 		return;
 	}
 	hkvfs_itab_snapshot(fh ? fh->in : hkvfs_ino(ino), id);
-	if (id->kind == HKVFS_ELEM && size && key_type(id) == HKV_TYPE_SET) {
-		HLOG_WARN("write of %zu bytes into a set member refused (EINVAL)", size);
-		rc = -EINVAL;
+	rc = check_writable(id, size);
+	if (rc)
 		goto out;
-	}
 	if (!fh) {
-		rc = write_direct(req, id, data, size, off);
+		/* cache=noopen: buffer per (node, thread) until that thread's flush */
+		pthread_mutex_lock(&fh_lock);
+		rc = pending_get_locked(req, ino, id, false, &p);
+		if (!rc && id->kind == HKVFS_ELEM && key_type(id) == HKV_TYPE_LIST &&
+		    list_push_name(id, &tail))
+			p->append_only = true;
+		if (!rc && p->append_only)
+			off = (off_t)p->len;
 		if (!rc)
-			inval_now(ino);
+			rc = buf_splice(p, data, size, off);
+		if (!rc)
+			rc = check_score_prefix(id, p->buf, p->len);
+		if (!rc)
+			p->dirty = true;
+		pthread_mutex_unlock(&fh_lock);
 		goto out;
 	}
 	pthread_mutex_lock(&fh->lock);
+	fh->fresh = false;
 	if (fh->append_only) {
 		rc = buf_reserve(fh, fh->len + size);
 		if (!rc) {
@@ -1013,14 +1264,9 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 		if (!rc && (fi->flags & O_APPEND))
 			off = (off_t)fh->len;
 		if (!rc)
-			rc = buf_reserve(fh, (size_t)off + size);
-		if (!rc) {
-			if ((size_t)off > fh->len)
-				memset(fh->buf + fh->len, 0, (size_t)off - fh->len);
-			memcpy(fh->buf + off, data, size);
-			if ((size_t)off + size > fh->len)
-				fh->len = (size_t)off + size;
-		}
+			rc = buf_splice(fh, data, size, off);
+		if (!rc)
+			rc = check_score_prefix(id, fh->buf, fh->len);
 	}
 	if (!rc)
 		fh->dirty = true;
@@ -1035,16 +1281,33 @@ out:
 	}
 }
 
+static int flush_nohandle(fuse_req_t req, fuse_ino_t ino)
+{
+	struct hkvfs_ident *id;
+	int rc;
+
+	if (atomic_load(&npending) == 0)
+		return 0;
+	id = malloc(sizeof(*id));
+	if (!id)
+		return -ENOMEM;
+	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
+	rc = pending_commit(req, ino, id);
+	free(id);
+	return rc;
+}
+
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
 	int rc = 0;
 
-	(void)ino;
 	if (fh) {
 		pthread_mutex_lock(&fh->lock);
 		rc = fh_commit(fh);
 		pthread_mutex_unlock(&fh->lock);
+	} else {
+		rc = flush_nohandle(req, ino);
 	}
 	reply_err(req, rc);
 }
@@ -1054,12 +1317,13 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
 	int rc = 0;
 
-	(void)ino;
 	(void)datasync;
 	if (fh) {
 		pthread_mutex_lock(&fh->lock);
 		rc = fh_commit(fh);
 		pthread_mutex_unlock(&fh->lock);
+	} else {
+		rc = flush_nohandle(req, ino);
 	}
 	if (!rc)
 		rc = hkv_sync(hkvfs_g.db);
@@ -1074,15 +1338,12 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	(void)ino;
 	if (fh) {
 		pthread_mutex_lock(&fh_lock);
-		fh->prev->next = fh->next;
-		fh->next->prev = fh->prev;
+		fh_unlink_locked(fh);
 		pthread_mutex_unlock(&fh_lock);
 		pthread_mutex_lock(&fh->lock);
 		rc = fh_commit(fh);
 		pthread_mutex_unlock(&fh->lock);
-		pthread_mutex_destroy(&fh->lock);
-		free(fh->buf);
-		free(fh);
+		fh_free(fh);
 	}
 	reply_err(req, rc);
 }
@@ -1094,7 +1355,7 @@ void hkvfs_flush_all(void)
 	pthread_mutex_lock(&fh_lock);
 	for (fh = fh_list.next; fh != &fh_list; fh = fh->next) {
 		pthread_mutex_lock(&fh->lock);
-		if (fh_commit(fh))
+		if (fh_store(fh))
 			HLOG_ERR("shutdown: a buffered write could not be committed");
 		pthread_mutex_unlock(&fh->lock);
 	}
@@ -1103,6 +1364,22 @@ void hkvfs_flush_all(void)
 
 /* ---------------------------------------------------------------------------------------- */
 /* attributes                                                                               */
+
+/* cache=noopen: this mount shows the size of a pending buffer of the node (as written) */
+static void pending_size(const struct hkvfs_ident *id, struct stat *st)
+{
+	struct hkvfs_fh *p;
+
+	if (atomic_load(&npending) == 0)
+		return;
+	pthread_mutex_lock(&fh_lock);
+	p = pending_find_locked(id, -1);
+	if (p) {
+		st->st_size = (off_t)p->len;
+		st->st_blocks = (blkcnt_t)((p->len + 511) / 512);
+	}
+	pthread_mutex_unlock(&fh_lock);
+}
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -1119,6 +1396,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
 	rc = fill_attr(id, ino, &st, &t);
+	if (!rc)
+		pending_size(id, &st);
 	free(id);
 	if (rc)
 		reply_err(req, rc);
@@ -1154,6 +1433,7 @@ static int truncate_node(const struct hkvfs_ident *id, uint64_t size)
 {
 	struct hkv_buf v = { 0 };
 	char *whole;
+	bool tail;
 	int rc, t;
 
 	if (id->kind == HKVFS_KEY) {
@@ -1165,6 +1445,8 @@ static int truncate_node(const struct hkvfs_ident *id, uint64_t size)
 	t = key_type(id);
 	if (t < 0)
 		return t;
+	if (t == HKV_TYPE_LIST && list_push_name(id, &tail))
+		return 0; /* nothing to truncate: each close that wrote data pushes */
 	if (t == HKV_TYPE_SET)
 		return size ? -EINVAL : 0;
 	if (t == HKV_TYPE_ZSET)
@@ -1184,6 +1466,118 @@ static int truncate_node(const struct hkvfs_ident *id, uint64_t size)
 	return fserr(rc);
 }
 
+/*
+ * Which system call is thread @tid (blocked on this request) in? Its /proc/TID/syscall,
+ * readable by the daemon's user for its own processes and by root for all.
+ * Return: 1 open(2)/openat(2)/creat(2) (a truncating open), 0 another call, -1 unknown.
+ */
+static int caller_in_open(pid_t tid)
+{
+	char path[64], buf[64];
+	long nr;
+	ssize_t n;
+	int fd;
+
+	if (tid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || buf[0] < '0' || buf[0] > '9')
+		return -1;
+	buf[n] = 0;
+	nr = strtol(buf, NULL, 10);
+#ifdef SYS_open
+	if (nr == SYS_open)
+		return 1;
+#endif
+#ifdef SYS_creat
+	if (nr == SYS_creat)
+		return 1;
+#endif
+#ifdef SYS_openat2
+	if (nr == SYS_openat2)
+		return 1;
+#endif
+	return nr == SYS_openat;
+}
+
+/*
+ * SETATTR(size): ftruncate(2) on a writable handle and the truncation of a truncating open
+ * are buffered with the rest of the new content (*@deferred); truncate(2) commits at once.
+ */
+static int setattr_size(fuse_req_t req, fuse_ino_t ino, const struct hkvfs_ident *id,
+			struct hkvfs_fh *fh, size_t size, bool *deferred)
+{
+	struct hkvfs_fh *p = NULL;
+	bool trunc_open = false, handle = fh != NULL, tail;
+	int rc, in_open;
+
+	if (fh && fh->write) {
+		pthread_mutex_lock(&fh->lock);
+	} else if (!fh && size == 0) {
+		/*
+		 * A truncating open, or truncate(2)? The kernel sends both without a handle and
+		 * with the same flags; the caller's system call tells them apart. When it cannot
+		 * be read, the caller's fresh writable handle of this inode decides (cache=on).
+		 */
+		in_open = caller_in_open(ctx_of(req)->pid);
+		HLOG_DBG("size 0 without a handle from thread %d: in open(2): %d",
+			 (int)ctx_of(req)->pid, in_open);
+		if (hkvfs_g.opts.cache == HKVFS_CACHE_NOOPEN)
+			trunc_open = in_open == 1 &&
+				     !(id->kind == HKVFS_ELEM && list_push_name(id, &tail));
+		else if (in_open != 0)
+			fh = trunc_open_handle(req, hkvfs_ino(ino));
+	} else {
+		fh = NULL;
+	}
+	if (fh) {
+		bool open_trunc = fh->fresh && size == 0 && !handle;
+
+		fh->fresh = false;
+		if (fh->append_only) {
+			/* O_TRUNC on a list's push name is meaningless: each close pushes */
+			rc = open_trunc ? 0 : -EINVAL;
+		} else {
+			if (size == 0)
+				fh->loaded = true; /* nothing of the old content is needed */
+			rc = fh_load(fh, id);
+			if (!rc)
+				rc = buf_resize(fh, size);
+			if (!rc)
+				fh->dirty = true;
+		}
+		pthread_mutex_unlock(&fh->lock);
+		*deferred = true;
+		return rc;
+	}
+	if (hkvfs_g.opts.cache == HKVFS_CACHE_NOOPEN && (trunc_open || atomic_load(&npending))) {
+		pthread_mutex_lock(&fh_lock);
+		rc = 0;
+		if (trunc_open)
+			rc = pending_get_locked(req, ino, id, true, &p);
+		else
+			p = pending_find_locked(id, ctx_of(req)->pid);
+		if (!rc && p) {
+			rc = buf_resize(p, size);
+			p->dirty = true;
+		}
+		pthread_mutex_unlock(&fh_lock);
+		if (rc || p) {
+			*deferred = true;
+			return rc;
+		}
+	}
+	rc = truncate_node(id, (uint64_t)size);
+	if (!rc)
+		inval_now(ino);
+	return rc;
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
@@ -1194,6 +1588,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	unsigned which = 0;
 	struct stat st;
 	size_t aklen;
+	bool deferred = false;
 	double t;
 	int rc = 0;
 
@@ -1203,6 +1598,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	}
 	ak = (unsigned char *)(id + 1);
 	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
+	HLOG_DBG("setattr valid %#x size %lld fh %d tid %d", (unsigned)to_set,
+		 (long long)attr->st_size, fh != NULL, (int)ctx_of(req)->pid);
 	if (hkvfs_g.opts.ro) {
 		rc = -EROFS;
 		goto out;
@@ -1212,30 +1609,11 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		goto out;
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
-		if (fh && fh->write) {
-			pthread_mutex_lock(&fh->lock);
-			if (fh->append_only) {
-				rc = -EINVAL;
-			} else {
-				rc = fh_load(fh, id);
-				if (!rc)
-					rc = buf_reserve(fh, (size_t)attr->st_size);
-				if (!rc) {
-					if ((size_t)attr->st_size > fh->len)
-						memset(fh->buf + fh->len, 0,
-						       (size_t)attr->st_size - fh->len);
-					fh->len = (size_t)attr->st_size;
-					fh->dirty = true;
-				}
-			}
-			pthread_mutex_unlock(&fh->lock);
-		} else {
-			rc = truncate_node(id, (uint64_t)attr->st_size);
-			if (!rc)
-				inval_now(ino);
-		}
+		rc = setattr_size(req, ino, id, fh, (size_t)attr->st_size, &deferred);
 		if (rc)
 			goto out;
+		if (deferred) /* the truncating open's mtime comes with its commit */
+			to_set &= ~(FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW);
 	}
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		which |= HKV_ATTR_MODE;
@@ -1270,14 +1648,11 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		inval_now(ino);
 	}
 out:
+	/* the committed attributes: a buffered truncation must not reach the shared inode */
 	if (!rc)
 		rc = fill_attr(id, ino, &st, &t);
-	if (!rc && fh && fh->write && !fh->append_only) {
-		pthread_mutex_lock(&fh->lock);
-		if (fh->loaded)
-			st.st_size = (off_t)fh->len;
-		pthread_mutex_unlock(&fh->lock);
-	}
+	if (!rc)
+		pending_size(id, &st);
 	free(id);
 	if (rc)
 		reply_err(req, rc);
@@ -1384,33 +1759,23 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		return;
 	}
 	free(dir);
-	if (hkvfs_g.opts.cache == HKVFS_CACHE_NOOPEN) {
-		/* a create must answer with a handle; a plain one without buffering */
-		fi->fh = 0;
-		fi->direct_io = 0;
-		fi->keep_cache = 1;
-		fuse_reply_create(req, &e, fi);
-		return;
-	}
-	/* reuse the open path for the handle: it needs the kernel's inode reference we hold */
+	/* a handle as from OPEN, in every cache mode (cache=noopen too: the kernel sends
+	 * FLUSH and RELEASE for created files) */
 	{
-		struct hkvfs_fh *fh = calloc(1, sizeof(*fh));
+		struct hkvfs_fh *fh = fh_new(hkvfs_ino(e.ino), req, mode);
 		struct hkvfs_ident *nid = malloc(sizeof(*nid));
 		bool tail;
 
 		if (!fh || !nid) {
-			free(fh);
+			if (fh)
+				fh_free(fh);
 			free(nid);
 			hkvfs_itab_forget(hkvfs_ino(e.ino), 1);
 			reply_err(req, ENOMEM);
 			return;
 		}
-		pthread_mutex_init(&fh->lock, NULL);
-		fh->in = hkvfs_ino(e.ino);
 		hkvfs_itab_snapshot(fh->in, nid);
 		fh->write = (fi->flags & O_ACCMODE) != O_RDONLY;
-		fh->ca = (struct hkv_create_attr){ mode & 07777, ctx_of(req)->uid,
-						   ctx_of(req)->gid };
 		if (nid->kind == HKVFS_ELEM && key_type(nid) == HKV_TYPE_LIST &&
 		    list_push_name(nid, &tail))
 			fh->append_only = true;
@@ -1418,14 +1783,17 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fh->dirty = !fh->append_only && (fi->flags & O_TRUNC) && fh->write;
 		free(nid);
 		fi->direct_io = 1;
+		fi->keep_cache = 0;
 		fi->fh = (uint64_t)(uintptr_t)fh;
 		pthread_mutex_lock(&fh_lock);
-		fh->next = fh_list.next;
-		fh->prev = &fh_list;
-		fh_list.next->prev = fh;
-		fh_list.next = fh;
+		fh_link_locked(fh);
 		pthread_mutex_unlock(&fh_lock);
-		fuse_reply_create(req, &e, fi);
+		if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+			pthread_mutex_lock(&fh_lock);
+			fh_unlink_locked(fh);
+			pthread_mutex_unlock(&fh_lock);
+			fh_free(fh);
+		}
 	}
 }
 
@@ -1999,10 +2367,10 @@ static int next_entry(const struct hkvfs_ident *dir, int type, struct hkv_cursor
 			if (rc >= 0 && d->raw)
 				dent_prefix_filter(d);
 		} else if (dir->kind == HKVFS_CTLDIR) {
-			static const char *const names[] = { "stats", "config" };
+			static const char *const names[] = { "stats", "config", "hot" };
 
 			rank = cur->len ? cur->pos[0] : 0;
-			if (rank >= 2) {
+			if (rank >= 3) {
 				cur->done = true;
 				return 0;
 			}
@@ -2527,8 +2895,12 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
-	if (hkvfs_g.opts.cache != HKVFS_CACHE_NOOPEN && (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC))
-		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/*
+	 * No atomic O_TRUNC: with it the kernel sets the shared inode's size to 0 and drops its
+	 * pages when a writer opens with O_TRUNC, so cached readers would see an empty file
+	 * until the close. Without it the truncation arrives as SETATTR and is buffered.
+	 */
+	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
@@ -2571,6 +2943,7 @@ const struct fuse_lowlevel_ops hkvfs_ops = {
 
 struct inval_ev {
 	struct inval_ev *next;
+	uint64_t seq;
 	uint64_t version;
 	size_t klen;
 	unsigned char key[];
@@ -2579,15 +2952,20 @@ struct inval_ev {
 static pthread_mutex_t iq_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t iq_cond = PTHREAD_COND_INITIALIZER;
 static struct inval_ev *iq_head, **iq_tail = &iq_head;
+static pthread_cond_t iq_done_cond = PTHREAD_COND_INITIALIZER;
 static bool iq_stop;
 static pthread_t iq_thread;
 static bool iq_running;
+/* events queued so far, and the last one whose notifications were all sent (iq_lock) */
+static uint64_t iq_queued, iq_done;
 
 void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version)
 {
 	struct inval_ev *ev;
 
 	(void)arg;
+	/* the kernel hot cache drops the key before the write is acknowledged (design.md) */
+	hkvfs_promoter_invalidate(hkvfs_g.prom, key, klen);
 	if (!caching())
 		return;
 	ev = malloc(sizeof(*ev) + klen);
@@ -2600,6 +2978,7 @@ void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version)
 	ev->klen = klen;
 	memcpy(ev->key, key, klen);
 	pthread_mutex_lock(&iq_lock);
+	ev->seq = ++iq_queued;
 	*iq_tail = ev;
 	iq_tail = &ev->next;
 	pthread_cond_signal(&iq_cond);
@@ -2733,11 +3112,26 @@ static void *inval_main(void *arg)
 			iq_tail = &iq_head;
 		pthread_mutex_unlock(&iq_lock);
 		inval_key(ev);
-		free(ev);
 		pthread_mutex_lock(&iq_lock);
+		iq_done = ev->seq;
+		pthread_cond_broadcast(&iq_done_cond);
+		free(ev);
 	}
+	iq_done = iq_queued;
+	pthread_cond_broadcast(&iq_done_cond);
 	pthread_mutex_unlock(&iq_lock);
 	return NULL;
+}
+
+void hkvfs_inval_wait(void)
+{
+	uint64_t target;
+
+	pthread_mutex_lock(&iq_lock);
+	target = iq_queued;
+	while (iq_done < target && !iq_stop)
+		pthread_cond_wait(&iq_done_cond, &iq_lock);
+	pthread_mutex_unlock(&iq_lock);
 }
 
 int hkvfs_inval_start(void)
@@ -2764,7 +3158,9 @@ void hkvfs_inval_stop(void)
 		free(ev);
 	}
 	iq_tail = &iq_head;
+	iq_done = iq_queued;
 	pthread_cond_signal(&iq_cond);
+	pthread_cond_broadcast(&iq_done_cond);
 	pthread_mutex_unlock(&iq_lock);
 	pthread_join(iq_thread, NULL);
 	iq_running = false;
@@ -2805,4 +3201,88 @@ size_t hkvfs_stats_format(char *buf, size_t sz)
 	if (n < 0)
 		return 0;
 	return (size_t)n < sz ? (size_t)n : sz - 1;
+}
+
+ssize_t hkvfs_ctl_text(int ctl, char **out)
+{
+	struct hkvfs_promote_stats ps;
+	size_t cap = 16384, n;
+	char *buf;
+	int r;
+
+	*out = NULL;
+	if (ctl == HKVFS_CTL_HOT) {
+		if (hkvfs_g.prom) {
+			r = hkvfs_promoter_format(hkvfs_g.prom, out);
+			return r;
+		}
+		*out = strdup("# reads/s\tkernel\tkey\n");
+		return *out ? (ssize_t)strlen(*out) : -ENOMEM;
+	}
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	if (ctl == HKVFS_CTL_STATS) {
+		n = hkvfs_stats_format(buf, cap);
+		hkvfs_promoter_stats(hkvfs_g.prom, &ps);
+		r = snprintf(buf + n, cap - n,
+			     "hot_device %d\nhot_promotions %" PRIu64 "\nhot_stale %" PRIu64
+			     "\nhot_demotions %" PRIu64 "\nhot_invalidations %" PRIu64
+			     "\nhot_evictions %" PRIu64 "\nhot_cached %" PRIu64 "\n",
+			     ps.device, ps.promotions, ps.stale, ps.demotions, ps.invalidations,
+			     ps.evictions, ps.cached);
+	} else {
+		n = hkvfs_opts_format(&hkvfs_g.opts, buf, cap);
+		r = snprintf(buf + n, cap - n, "ns=0x%016" PRIx64 "\n", hkvfs_g.ns);
+	}
+	if (r > 0)
+		n += (size_t)r < cap - n ? (size_t)r : cap - n - 1;
+	*out = buf;
+	return (ssize_t)n;
+}
+
+/* is the implicit or marked directory @prefix (with its trailing delimiter) o+x? */
+static bool dir_searchable(const unsigned char *prefix, size_t plen)
+{
+	unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
+	struct hkv_attr a;
+
+	if (plen + HKVFS_MARKER_LEN > HKV_KEY_MAX)
+		return false;
+	if (hkv_attr_get(hkvfs_g.db, mk, marker_key(prefix, plen, mk), &a) == 0)
+		return (a.mode & S_IXOTH) != 0;
+	return ((0777 & ~hkvfs_g.opts.umask) & S_IXOTH) != 0;
+}
+
+bool hkvfs_hot_eligible(void *arg, const void *key, size_t klen)
+{
+	const unsigned char *k = key;
+	size_t start = 0, end, next;
+	char *path;
+	int rc;
+
+	(void)arg;
+	if (klen == 0 || klen > HKV_KEY_MAX)
+		return false;
+	path = malloc(HKV_KEY_MAX * 3 + 64);
+	if (!path)
+		return false;
+	rc = hkv_pathmap_key_to_path(key, klen, hkvfs_g.opts.delim, path, HKV_KEY_MAX * 3 + 64);
+	free(path);
+	if (rc < 0)
+		return false;
+	for (;;) {
+		end = hkv_pathmap_next_comp(key, klen, start, hkvfs_g.opts.delim, &next);
+		if (next >= klen)
+			break;
+		/* a key named like a directory on the path hides everything under it */
+		if (hkv_exists(hkvfs_g.db, key, end) != 0)
+			return false;
+		if (!hkv_pathmap_comp_ok(k + start, end - start, hkvfs_g.opts.delim, true) ||
+		    !dir_searchable(k, next))
+			return false;
+		start = next;
+	}
+	return !is_marker(k + start, end - start) &&
+	       hkv_pathmap_comp_ok(k + start, end - start, hkvfs_g.opts.delim, false);
 }

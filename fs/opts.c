@@ -37,6 +37,10 @@ void hkvfs_opts_init(struct hkvfs_opts *o)
 	o->umask = 022;
 	o->loglevel = 2;
 	o->timeout = 3600.0;
+	o->hot = true;
+	o->hot_k = 64;
+	o->hot_min = 10;
+	o->hot_interval = 200;
 }
 
 bool hkvfs_opt_mount_only(const char *opt, size_t len)
@@ -134,6 +138,29 @@ static int parse_one(struct hkvfs_opts *o, char *opt, char *err, size_t errsz)
 		if (errno || *end || !(t >= 0 && t <= 86400 * 365.0))
 			return set_err(err, errsz, "timeout=%s: expected seconds >= 0", val);
 		o->timeout = t;
+	} else if (strcmp(opt, "hot") == 0) {
+		NEEDVAL();
+		if (strcmp(val, "on") == 0)
+			o->hot = true;
+		else if (strcmp(val, "off") == 0)
+			o->hot = false;
+		else
+			return set_err(err, errsz, "hot=%s: expected on or off", val);
+	} else if (strcmp(opt, "hot_k") == 0) {
+		NEEDVAL();
+		if (parse_u32(val, 10, 4096, &u) || u < 1)
+			return set_err(err, errsz, "hot_k=%s: expected 1..4096", val);
+		o->hot_k = u;
+	} else if (strcmp(opt, "hot_min") == 0) {
+		NEEDVAL();
+		if (parse_u32(val, 10, 1000000, &u) || u < 1)
+			return set_err(err, errsz, "hot_min=%s: expected reads/s 1..1000000", val);
+		o->hot_min = u;
+	} else if (strcmp(opt, "hot_interval") == 0) {
+		NEEDVAL();
+		if (parse_u32(val, 10, 60000, &u) || u < 10)
+			return set_err(err, errsz, "hot_interval=%s: expected 10..60000 ms", val);
+		o->hot_interval = u;
 	} else if (strcmp(opt, "allow_other") == 0) {
 		NOVAL();
 		o->allow_other = true;
@@ -230,10 +257,12 @@ size_t hkvfs_opts_format(const struct hkvfs_opts *o, char *buf, size_t sz)
 	n = snprintf(buf, sz,
 		     "sync=%s\ndelimiter=%c\ncompress=%s\ncompress_level=%d\ncache=%s\n"
 		     "timeout=%g\nallow_other=%d\nro=%d\nuid=%" PRIu32 "\ngid=%" PRIu32
-		     "\numask=%03" PRIo32 "\nlog=%s\nloglevel=%s\nextra=%s\n",
+		     "\numask=%03" PRIo32 "\nlog=%s\nloglevel=%s\nhot=%s\nhot_k=%" PRIu32
+		     "\nhot_min=%" PRIu32 "\nhot_interval=%" PRIu32 "\nextra=%s\n",
 		     syncs[o->sync], o->delim, o->compress ? "on" : "off", o->compress_level,
 		     caches[o->cache], o->timeout, o->allow_other, o->ro, o->uid, o->gid,
-		     o->umask, o->log[0] ? o->log : "stderr", lv[o->loglevel], o->fuse_extra);
+		     o->umask, o->log[0] ? o->log : "stderr", lv[o->loglevel],
+		     o->hot ? "on" : "off", o->hot_k, o->hot_min, o->hot_interval, o->fuse_extra);
 	if (n < 0)
 		return 0;
 	return (size_t)n < sz ? (size_t)n : sz - 1;

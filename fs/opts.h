@@ -23,6 +23,10 @@ enum hkvfs_cache {
  * @log:         "syslog", a file path, or NULL (stderr).
  * @loglevel:    0 error .. 3 debug.
  * @timeout:     kernel entry/attr timeout in seconds when caching is on.
+ * @hot:         promote hot string values to the kernel cache (/dev/hkv).
+ * @hot_k:       how many of the hottest keys are promotion candidates (1..4096).
+ * @hot_min:     reads per second a key needs to be promoted (1..1000000).
+ * @hot_interval: period of the promotion thread in milliseconds (10..60000).
  */
 struct hkvfs_opts {
 	int sync;
@@ -38,10 +42,15 @@ struct hkvfs_opts {
 	bool foreground;
 	bool debug;
 	double timeout;
+	bool hot;
+	uint32_t hot_k, hot_min, hot_interval;
 	char fuse_extra[512];
 };
 
-/** hkvfs_opts_init() - defaults: everysec, '/', compress off, cache on, umask 022. */
+/**
+ * hkvfs_opts_init() - defaults: everysec, '/', compress off, cache on, umask 022, hot on,
+ * hot_k 64, hot_min 10, hot_interval 200.
+ */
 void hkvfs_opts_init(struct hkvfs_opts *o);
 
 /**
