@@ -37,7 +37,7 @@ struct out {
 
 static void out_add(struct out *o, const void *p, size_t n)
 {
-	if (o->err)
+	if (o->err || !n)
 		return;
 	if (o->len + n + 1 > o->cap) {
 		size_t cap = (o->len + n + 1) * 2;
@@ -68,9 +68,17 @@ static void out_printf(struct out *o, const char *fmt, ...)
 		out_add(o, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
+/*
+ * struct scan_arg - where a scan or element callback writes its reply.
+ * @sep:        separator after each item ('\n', or NUL for scan0).
+ * @with_value: the reply carries @b after each element (hgetall: field, value lines). lrange
+ *              hands the element's index in @b and smembers nothing; neither is printed. The
+ *              verb decides this, never the shape of @b: a hash value may be any length.
+ */
 struct scan_arg {
 	struct out *o;
 	char sep;
+	bool with_value;
 };
 
 static int scan_cb(void *arg, const void *key, size_t klen, enum hkv_type type, bool is_prefix)
@@ -90,7 +98,7 @@ static int elem_cb(void *arg, const void *a, size_t alen, const void *b, size_t 
 
 	out_add(s->o, a, alen);
 	out_add(s->o, &s->sep, 1);
-	if (b && s->sep == '\n' && blen != 8) {
+	if (s->with_value) {
 		out_add(s->o, b, blen);
 		out_add(s->o, &s->sep, 1);
 	}
@@ -246,6 +254,7 @@ static int dispatch(int argc, char **av, size_t *alen, struct out *o)
 	}
 	if (VERB("hgetall") || VERB("smembers")) {
 		NEED(2);
+		sa.with_value = VERB("hgetall");
 		rc = VERB("hgetall") ? hkv_hgetall(db, av[1], alen[1], elem_cb, &sa)
 				     : hkv_smembers(db, av[1], alen[1], elem_cb, &sa);
 		return rc < 0 ? rc : o->err;
