@@ -50,8 +50,13 @@
  * Daemons are children of this process, started in the foreground, and a mount counts as up
  * when it appears in /proc/self/mountinfo (polled with a deadline, failing early if the child
  * exits). Each target is stopped (SIGTERM, then SIGKILL after a deadline) and unmounted before
- * the next starts, also on errors; an alarm bounds every target, so a hung daemon cannot hang
- * the benchmark (the alarm handler kills the daemon and detaches the mount).
+ * the next starts, also on errors. A hung daemon cannot hang the benchmark: a watchdog thread
+ * sees every measured call advance a progress counter, and when it stands still for
+ * --stall seconds it aborts the FUSE connection (/sys/fs/fuse/connections/N/abort, N from
+ * the mount's device in mountinfo; fusectl is mounted there if it is not yet), which fails
+ * the blocked call with ENOTCONN, and kills the daemon; the row is reported as hung and the
+ * run goes on with the next target. Signals alone cannot do this: a process waiting for a
+ * FUSE reply runs no signal handler until the reply comes.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -59,10 +64,12 @@
 #include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -71,6 +78,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -114,24 +122,29 @@ static const char *const rq_hkvfs[RQ_NR] = { "fs_lookups", "fs_getattrs", NULL, 
 
 enum tkind { TK_TMPFS, TK_FLOOR, TK_HKVFS };
 
-#define NTARGETS 7
+#define NTARGETS 8
 static const struct {
 	const char *name;
 	enum tkind kind;
 	const char *mode;
-	int floor; /* index of the floor in the same cache mode, or -1 */
+	int floor;    /* index of the floor in the same cache mode, or -1 */
+	bool noflush; /* floor: FLUSH answered ENOSYS */
 } tdefs[NTARGETS] = {
-	{ "tmpfs", TK_TMPFS, NULL, -1 },
-	{ "floor-off", TK_FLOOR, "off", -1 },
-	{ "floor-on", TK_FLOOR, "on", -1 },
-	{ "floor-noopen", TK_FLOOR, "noopen", -1 },
-	{ "hkvfs-off", TK_HKVFS, "off", 1 },
-	{ "hkvfs-on", TK_HKVFS, "on", 2 },
-	{ "hkvfs-noopen", TK_HKVFS, "noopen", 3 },
+	{ "tmpfs", TK_TMPFS, NULL, -1, false },
+	{ "floor-off", TK_FLOOR, "off", -1, false },
+	{ "floor-on", TK_FLOOR, "on", -1, false },
+	{ "floor-noopen", TK_FLOOR, "noopen", -1, false },
+	{ "floor-noflush", TK_FLOOR, "noopen", -1, true },
+	{ "hkvfs-off", TK_HKVFS, "off", 1, false },
+	{ "hkvfs-on", TK_HKVFS, "on", 2, false },
+	{ "hkvfs-noopen", TK_HKVFS, "noopen", 3, false },
 };
-#define T_HKVFS_OFF 4
+#define T_HKVFS_OFF 5
 
 enum bop { BOP_ORC, BOP_PREAD, BOP_STAT, BOP_CREATE, BOP_CAT, BOP_READDIR, BOP_NR };
+static const char *const bop_short[BOP_NR] = {
+	"open+read+close", "pread", "stat", "create+write", "cat", "readdir d"
+};
 static const char *const bop_title[BOP_NR] = {
 	"open+read+close, 64 B file, hot",
 	"pread 64 B on an open fd",
@@ -171,10 +184,11 @@ static struct {
 	struct result big_res[NTARGETS];
 } B;
 
-/* the target that is up; read by the alarm handler, which may only make syscalls */
+/* the target that is up; read by the watchdog thread and the signal handler */
 static struct {
 	volatile pid_t pid;
 	volatile sig_atomic_t mounted;
+	volatile unsigned fuse_conn; /* /sys/fs/fuse/connections/N of the mount, 0 unknown */
 	char mnt[PATH_MAX];
 	char data[PATH_MAX];
 	char stats_path[PATH_MAX];
@@ -260,7 +274,8 @@ static int pin_process(pid_t pid, int cpu)
 	return rc;
 }
 
-static bool is_mounted(const char *mnt)
+/* true if @mnt is a mount point; *@conn (if not NULL) gets the FUSE connection number */
+static bool is_mounted(const char *mnt, unsigned *conn)
 {
 	char line[8192];
 	bool found = false;
@@ -269,20 +284,25 @@ static bool is_mounted(const char *mnt)
 	if (!f)
 		return false;
 	while (!found && fgets(line, sizeof(line), f)) {
-		char *p = line;
+		char *p = line, *dev = NULL;
 		int field;
 
-		/* field 5 is the mount point */
+		/* field 3 is the device (major:minor), field 5 the mount point */
 		for (field = 1; field < 5 && p; field++) {
 			p = strchr(p, ' ');
 			if (p)
 				p++;
+			if (field == 2)
+				dev = p;
 		}
 		if (p) {
 			size_t l = strlen(mnt);
 
 			found = !strncmp(p, mnt, l) && p[l] == ' ';
 		}
+		/* an anonymous device 0:N is FUSE connection N */
+		if (found && conn && dev && !strncmp(dev, "0:", 2))
+			*conn = (unsigned)strtoul(dev + 2, NULL, 10);
 	}
 	fclose(f);
 	return found;
@@ -349,19 +369,104 @@ static const char *fs_name(const char *path)
 /* ---------------------------------------------------------------------------------------- */
 /* targets: start, stop                                                                      */
 
-static void on_alarm(int sig)
-{
-	static const char msg[] = "hkv-bench fs: a target took too long; killing it\n";
-	ssize_t n;
+/*
+ * Watchdog. @progress advances with every measured call while @armed; @hung tells the
+ * measuring thread that its target was aborted.
+ */
+static struct {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop, running;
+	int stall_s;
+	_Atomic uint64_t progress;
+	atomic_bool armed, hung;
+} wd = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
-	(void)sig;
-	n = write(2, msg, sizeof(msg) - 1);
-	(void)n;
-	if (cur.pid > 0)
-		kill(cur.pid, SIGKILL);
-	if (cur.mounted)
-		umount2(cur.mnt, MNT_DETACH);
-	_exit(1);
+static inline void tick(void)
+{
+	atomic_fetch_add_explicit(&wd.progress, 1, memory_order_relaxed);
+}
+
+static int fuse_abort(unsigned conn)
+{
+	char path[80];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort", conn);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		/* fusectl is not mounted: mount it, it is the only way to abort a connection */
+		mount("fusectl", "/sys/fs/fuse/connections", "fusectl", 0, NULL);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1", 1) != 1) {
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	return 0;
+}
+
+static void *wd_main(void *arg)
+{
+	uint64_t last = 0, since = now_ns();
+
+	(void)arg;
+	pthread_mutex_lock(&wd.lock);
+	while (!wd.stop) {
+		struct timespec ts;
+		uint64_t p = atomic_load(&wd.progress);
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 500000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&wd.cond, &wd.lock, &ts);
+		if (p != last || !atomic_load(&wd.armed)) {
+			last = p;
+			since = now_ns();
+			continue;
+		}
+		if (now_ns() - since < (uint64_t)wd.stall_s * 1000000000u)
+			continue;
+		fprintf(stderr, "hkv-bench fs: %s: no progress for %d s; aborting its FUSE "
+			"connection %u and killing it\n", tdefs[cur.t].name, wd.stall_s,
+			cur.fuse_conn);
+		atomic_store(&wd.hung, true);
+		if (cur.fuse_conn && fuse_abort(cur.fuse_conn))
+			fprintf(stderr, "hkv-bench fs: cannot abort FUSE connection %u\n",
+				cur.fuse_conn);
+		if (cur.pid > 0)
+			kill(cur.pid, SIGKILL);
+		since = now_ns();
+	}
+	pthread_mutex_unlock(&wd.lock);
+	return NULL;
+}
+
+static int wd_start(void)
+{
+	int rc = pthread_create(&wd.thread, NULL, wd_main, NULL);
+
+	wd.running = !rc;
+	return -rc;
+}
+
+static void wd_stop(void)
+{
+	if (!wd.running)
+		return;
+	pthread_mutex_lock(&wd.lock);
+	wd.stop = true;
+	pthread_cond_signal(&wd.cond);
+	pthread_mutex_unlock(&wd.lock);
+	pthread_join(wd.thread, NULL);
+	wd.running = false;
 }
 
 static void on_signal(int sig)
@@ -401,16 +506,16 @@ static void target_down(void)
 		}
 		cur.pid = -1;
 	}
-	if (cur.mounted || is_mounted(cur.mnt)) {
-		if (umount2(cur.mnt, 0) && is_mounted(cur.mnt))
+	if (cur.mounted || is_mounted(cur.mnt, NULL)) {
+		if (umount2(cur.mnt, 0) && is_mounted(cur.mnt, NULL))
 			umount2(cur.mnt, MNT_DETACH);
 		cur.mounted = 0;
 	}
+	cur.fuse_conn = 0;
 	if (cur.fstats) {
 		munmap(cur.fstats, sizeof(*cur.fstats));
 		cur.fstats = NULL;
 	}
-	alarm(0);
 }
 
 static void show_log(const char *log)
@@ -454,7 +559,7 @@ static int spawn_daemon(char *const argv[], const char *log)
 	close(fd);
 	cur.pid = pid;
 	deadline = now_ns() + 15ull * 1000000000u;
-	while (!is_mounted(cur.mnt)) {
+	while (!is_mounted(cur.mnt, (unsigned *)&cur.fuse_conn)) {
 		int st;
 
 		if (waitpid(pid, &st, WNOHANG) == pid) {
@@ -532,6 +637,8 @@ static int floor_up(int t, uint64_t entries)
 	argv[a++] = cur.stats_path;
 	if (B.floor_single)
 		argv[a++] = "--single";
+	if (tdefs[t].noflush)
+		argv[a++] = "--noflush";
 	argv[a] = NULL;
 	rc = spawn_daemon(argv, log);
 	if (rc)
@@ -612,11 +719,10 @@ static int target_up(int t, uint64_t entries)
 
 	cur.t = t;
 	cur.data[0] = 0;
+	atomic_store(&wd.hung, false);
 	snprintf(cur.mnt, sizeof(cur.mnt), "%s/mnt-%s", B.scratch, tdefs[t].name);
 	if (mkdir(cur.mnt, 0755) && errno != EEXIST)
 		return -errno;
-	/* a generous bound: filling 1M keys and listing them a few times takes a minute */
-	alarm(1800);
 	switch (tdefs[t].kind) {
 	case TK_TMPFS:
 		rc = tmpfs_up(entries);
@@ -715,6 +821,7 @@ static int op_orc(const char *path, uint64_t *s, size_t n)
 		r = read(fd, iobuf, sizeof(iobuf));
 		close(fd);
 		s[i] = now_ns() - t0;
+		tick();
 		if (r != FILE_SIZE)
 			return r < 0 ? -errno : -EIO;
 	}
@@ -734,6 +841,7 @@ static int op_pread(const char *path, uint64_t *s, size_t n)
 		ssize_t r = pread(fd, iobuf, FILE_SIZE, 0);
 
 		s[i] = now_ns() - t0;
+		tick();
 		if (r != FILE_SIZE) {
 			rc = r < 0 ? -errno : -EIO;
 			break;
@@ -753,6 +861,7 @@ static int op_stat(const char *path, uint64_t *s, size_t n)
 		int r = stat(path, &st);
 
 		s[i] = now_ns() - t0;
+		tick();
 		if (r)
 			return -errno;
 		if (st.st_size != FILE_SIZE)
@@ -780,6 +889,7 @@ static int op_create(const char *dir, uint64_t *s, size_t n)
 		w = write(fd, iobuf, FILE_SIZE);
 		c = close(fd);
 		s[i] = now_ns() - t0;
+		tick();
 		if (w != FILE_SIZE)
 			return w < 0 ? -errno : -EIO;
 		if (c)
@@ -815,6 +925,7 @@ static int op_cat(const char *path, uint64_t *s, size_t n)
 			break;
 		}
 		s[i] = now_ns() - t0;
+		tick();
 		if (!WIFEXITED(st) || WEXITSTATUS(st)) {
 			rc = -EIO;
 			break;
@@ -848,6 +959,7 @@ static int op_readdir(const char *dir, uint64_t expect, uint64_t *s, size_t n)
 		}
 		closedir(d);
 		s[i] = now_ns() - t0;
+		tick();
 		if (cnt != expect) {
 			fprintf(stderr, "hkv-bench fs: %s listed %" PRIu64 " entries, expected %"
 				PRIu64 "\n", dir, cnt, expect);
@@ -875,6 +987,11 @@ static void measure(enum bop op, const char *arg, size_t n, size_t warm, uint64_
 
 	memset(r, 0, sizeof(*r));
 	r->anon0 = r->anon1 = r->file0 = r->file1 = -1;
+	if (atomic_load(&wd.hung)) {
+		snprintf(r->err, sizeof(r->err), "not run: the target hung before");
+		return;
+	}
+	atomic_store(&wd.armed, true);
 	if (n > B.nsamples)
 		n = B.nsamples;
 	if (warm > B.nsamples)
@@ -888,7 +1005,7 @@ static void measure(enum bop op, const char *arg, size_t n, size_t warm, uint64_
 			rc = op_stat(arg, B.samples, warm);
 		if (rc) {
 			fail(r, "warm-up", rc);
-			return;
+			goto out_disarm;
 		}
 	}
 	if (op == BOP_READDIR && cur.pid > 0) {
@@ -919,7 +1036,7 @@ static void measure(enum bop op, const char *arg, size_t n, size_t warm, uint64_
 	rq_snapshot(&b);
 	if (rc) {
 		fail(r, bop_title[op], rc);
-		return;
+		goto out_disarm;
 	}
 	if (op == BOP_READDIR && cur.pid > 0) {
 		r->anon1 = proc_status_kb(cur.pid, "RssAnon");
@@ -927,6 +1044,13 @@ static void measure(enum bop op, const char *arg, size_t n, size_t warm, uint64_
 	}
 	rq_delta(&a, &b, (double)n, r);
 	summarize(B.samples, n, r);
+out_disarm:
+	atomic_store(&wd.armed, false);
+	if (atomic_load(&wd.hung)) {
+		r->have = false;
+		snprintf(r->err, sizeof(r->err), "HUNG: no progress for %d s, FUSE connection "
+			 "aborted", wd.stall_s);
+	}
 }
 
 static int apply_pin(enum pin p)
@@ -1070,16 +1194,12 @@ static void print_rq(const struct result (*res)[BOP_NR])
 		printf(" %7s", rq_name[i]);
 	printf("\n");
 	for (k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
-		static const char *const short_name[BOP_NR] = {
-			"open+read+close", "pread", "stat", "create+write", "cat", "readdir d"
-		};
-
 		for (t = 1; t < NTARGETS; t++) {
 			const struct result *r = &res[t][ops[k]];
 
 			if (!r->have_rq)
 				continue;
-			printf("%-16s %-13s", short_name[ops[k]], tdefs[t].name);
+			printf("%-16s %-13s", bop_short[ops[k]], tdefs[t].name);
 			for (i = 0; i < RQ_NR; i++) {
 				if (r->rq[i] < 0)
 					printf(" %7s", "-");
@@ -1099,9 +1219,11 @@ static void print_targets(const struct result (*res)[BOP_NR])
 	enum bop op;
 
 	printf("\ntargets\n");
-	for (t = 5; t <= 6; t++) {
+	for (t = 0; t < NTARGETS; t++) {
 		const struct result *r = &res[t][BOP_ORC];
 
+		if (tdefs[t].kind != TK_HKVFS || t == T_HKVFS_OFF)
+			continue;
 		if (r->have && (!best || r->med < best->med)) {
 			best = r;
 			bt = t;
@@ -1126,8 +1248,8 @@ static void print_targets(const struct result (*res)[BOP_NR])
 		if (!h->have || !fl->have)
 			continue;
 		x = h->med / fl->med;
-		printf("  uncached (cache=off) %-40.40s %.2fx floor-off (target <= 1.2x): %s", bop_title[op],
-		       x, x <= 1.2 ? "met" : "MISSED");
+		printf("  uncached (cache=off) %-16s %5.2fx floor-off (target <= 1.2x): %s",
+		       bop_short[op], x, x <= 1.2 ? "met" : "MISSED");
 		if (x > 1.2)
 			printf(" by %.0f%%", (x / 1.2 - 1) * 100);
 		printf("\n");
@@ -1147,7 +1269,7 @@ static void print_big(void)
 		 " keys, whole listing (constant daemon memory)", B.big);
 	print_table((const struct result (*)[BOP_NR])res, BOP_READDIR, title, true);
 	printf("\ntargets\n");
-	for (t = 4; t < NTARGETS; t++) {
+	for (t = 0; t < NTARGETS; t++) {
 		const struct result *r = &B.big_res[t];
 		const struct result *s = &B.res[0][t][BOP_READDIR];
 		int p;
@@ -1155,7 +1277,7 @@ static void print_big(void)
 		for (p = 0; p < PIN_NR && !B.pins[p]; p++)
 			;
 		s = &B.res[p][t][BOP_READDIR];
-		if (!r->have || r->anon0 < 0)
+		if (tdefs[t].kind != TK_HKVFS || !r->have || r->anon0 < 0)
 			continue;
 		printf("  readdir %" PRIu64 " keys, %s: heap (RssAnon) %+ld kB over the "
 		       "listings (%" PRIu64 " keys: %+ld kB), total RSS %ld kB "
@@ -1222,7 +1344,8 @@ static void usage(FILE *f)
 	      "  --quick           2000 keys, 300 calls, 10 cat runs, 2 listings (smoke run)\n"
 	      "  --hkvfs PATH      hkvfs daemon (default: ../fs/hkvfs next to this binary)\n"
 	      "  --floor PATH      hkv-fuse-floor (default: next to this binary)\n"
-	      "  --floor-single    run the floor's single-threaded loop\n",
+	      "  --floor-single    run the floor's single-threaded loop\n"
+	      "  --stall S         abort a target whose calls make no progress for S s (30)\n",
 	      f);
 }
 
@@ -1264,7 +1387,6 @@ static void find_bins(void)
 /* 0 if everything the benchmark needs is here, else a reason to skip */
 static const char *check_env(void)
 {
-	static char why[PATH_MAX + 64];
 	char probe[PATH_MAX + 16];
 	int fd;
 
@@ -1283,6 +1405,14 @@ static const char *check_env(void)
 	}
 	umount2(probe, 0);
 	rmdir(probe);
+	return NULL;
+}
+
+/* 0 if both daemons are there, else a message (a broken build is an error, not a skip) */
+static const char *check_bins(void)
+{
+	static char why[PATH_MAX + 64];
+
 	if (access(B.floor_bin, X_OK)) {
 		snprintf(why, sizeof(why), "no floor daemon at %s (--floor)", B.floor_bin);
 		return why;
@@ -1309,6 +1439,7 @@ int bench_fs_main(int argc, char **argv)
 		{ "hkvfs", required_argument, NULL, 'H' },
 		{ "floor", required_argument, NULL, 'L' },
 		{ "floor-single", no_argument, NULL, 'S' },
+		{ "stall", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1322,6 +1453,7 @@ int bench_fs_main(int argc, char **argv)
 	snprintf(B.data, sizeof(B.data), "/var/tmp");
 	B.big = 1000000;
 	B.pins[PIN_SAME] = B.pins[PIN_CROSS] = true;
+	wd.stall_s = 30;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (c) {
@@ -1363,6 +1495,9 @@ int bench_fs_main(int argc, char **argv)
 			break;
 		case 'S':
 			B.floor_single = true;
+			break;
+		case 's':
+			wd.stall_s = atoi(optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -1411,6 +1546,12 @@ int bench_fs_main(int argc, char **argv)
 		rmdir(B.scratch);
 		return SKIP_EXIT;
 	}
+	why = check_bins();
+	if (why) {
+		fprintf(stderr, "hkv-bench fs: %s\n", why);
+		rmdir(B.scratch);
+		return 1;
+	}
 	B.nsamples = (size_t)B.iters;
 	if (B.nsamples < (size_t)B.cat_runs)
 		B.nsamples = (size_t)B.cat_runs;
@@ -1423,7 +1564,10 @@ int bench_fs_main(int argc, char **argv)
 		fprintf(stderr, "hkv-bench fs: out of memory\n");
 		goto out_scratch;
 	}
-	signal(SIGALRM, on_alarm);
+	if (wd_start()) {
+		fprintf(stderr, "hkv-bench fs: cannot start the watchdog thread\n");
+		goto out_samples;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
@@ -1435,7 +1579,7 @@ int bench_fs_main(int argc, char **argv)
 	       "sync=everysec, timeout=3600)\n",
 	       B.scratch, fs_name(B.scratch), B.hkvfs_bin);
 	printf("floor %s (%s loop)\n", B.floor_bin,
-	       B.floor_single ? "single-threaded" : "multi-threaded, as hkvfs");
+	       B.floor_single ? "single-threaded" : "the multi-threaded one of hkvfs");
 	printf("latency per call; x tmpfs = median / tmpfs median; x floor = median / median "
 	       "of the floor in the same cache mode\n");
 	fflush(stdout);
@@ -1460,6 +1604,8 @@ int bench_fs_main(int argc, char **argv)
 		if (B.full && !B.big_res[t].have)
 			ret = 1;
 	}
+	wd_stop();
+out_samples:
 	free(B.samples);
 out_scratch:
 	rm_tree(B.scratch);

@@ -10,7 +10,7 @@ args=(fs --quick --data "$WORK")
 [[ -n ${HKV_FUSE_FLOOR:-} ]] && args+=(--floor "$HKV_FUSE_FLOOR")
 [[ -n ${HKVFS:-} ]] && args+=(--hkvfs "$HKVFS")
 
-timeout 280 "$BENCH" "${args[@]}" >"$WORK/out" 2>"$WORK/err"
+timeout -k 10 280 "$BENCH" "${args[@]}" >"$WORK/out" 2>"$WORK/err"
 rc=$?
 cat "$WORK/out"
 if [[ $rc == 77 ]]; then
@@ -41,7 +41,7 @@ for pin in "${pins[@]}"; do
 		fi
 		rows=("^tmpfs +$lat +$lat$nox$nox"
 		      "^floor-off +$lat +$lat$x$nox" "^floor-on +$lat +$lat$x$nox"
-		      "^floor-noopen +$lat +$lat$x$nox"
+		      "^floor-noopen +$lat +$lat$x$nox" "^floor-noflush +$lat +$lat$x$nox"
 		      "^hkvfs-off +$lat +$lat$x$x" "^hkvfs-on +$lat +$lat$x$x"
 		      "^hkvfs-noopen +$lat +$lat$x$x")
 		for row in "${rows[@]}"; do

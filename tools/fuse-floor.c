@@ -4,7 +4,7 @@
  * asks of a mount, so each hkvfs row has a floor measured on the same kernel, in the same run.
  *
  *   hkv-fuse-floor MOUNTPOINT [--cache on|off|noopen] [--entries N] [--timeout S]
- *                  [--single] [--stats FILE]
+ *                  [--single] [--noflush] [--stats FILE]
  *
  * The tree it serves holds no storage at all:
  *
@@ -16,14 +16,17 @@
  *
  * The daemon mirrors the choices of hkvfs that decide which requests the kernel sends, so
  * the difference between a floor row and an hkvfs row is hkvfs's own work: the same mount
- * options (default_permissions), the same init capabilities (ATOMIC_O_TRUNC unless noopen,
- * PARALLEL_DIROPS, AUTO_INVAL_DATA; no writeback cache, no READDIRPLUS), no negative entries,
- * and the same three cache modes:
+ * options (default_permissions), the same init capabilities (PARALLEL_DIROPS,
+ * AUTO_INVAL_DATA; no atomic O_TRUNC, no writeback cache, no READDIRPLUS), no negative
+ * entries, creates answered with a direct_io handle, and three cache modes:
  *
  *   off     entry/attr timeouts 0, every open direct_io: every access reaches the daemon
- *   on      long timeouts; read-only opens keep_cache, writable opens and creates direct_io
- *   noopen  as on, and OPEN is answered ENOSYS so the kernel stops sending OPEN/FLUSH/RELEASE;
- *           a create answers a handle without direct_io (keep_cache), as hkvfs does
+ *   on      long timeouts; read-only opens keep_cache (file pages stay cached across opens),
+ *           writable opens direct_io
+ *   noopen  as on, and OPEN is answered ENOSYS so the kernel keeps no handles and stops
+ *           sending OPEN and RELEASE; FLUSH is still sent at every close (hkvfs commits
+ *           buffered writes there) unless --noflush answers it ENOSYS too, which makes the
+ *           kernel stop sending it: the cheapest open+read+close FUSE allows
  *
  * Threads: by default the same multi-threaded loop as hkvfs (fuse_loop_cfg: no clone fd,
  * 4 idle threads, at most 16), which needs FUSE_USE_VERSION 312 on libfuse 3.14 (with 34
@@ -84,6 +87,7 @@ static struct {
 	enum floor_cache cache;
 	uint64_t entries;
 	double timeout;
+	bool noflush;
 	struct floor_stats *stats;
 	struct floor_stats dummy;
 	_Atomic uint64_t next_created;
@@ -162,8 +166,7 @@ static bool parse_entry(const char *name, uint64_t *i)
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
-	if (g.cache != CACHE_NOOPEN && (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC))
-		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
@@ -277,7 +280,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	(void)ino;
 	(void)fi;
 	count(FOP_FLUSH);
-	fuse_reply_err(req, 0);
+	fuse_reply_err(req, g.noflush ? ENOSYS : 0);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -382,12 +385,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	fill_attr(e.ino, &e.attr);
 	e.attr_timeout = e.entry_timeout = tmo();
 	fi->fh = 0;
-	if (g.cache == CACHE_NOOPEN) {
-		fi->direct_io = 0;
-		fi->keep_cache = 1;
-	} else {
-		fi->direct_io = 1;
-	}
+	fi->direct_io = 1;
 	fuse_reply_create(req, &e, fi);
 }
 
@@ -460,7 +458,7 @@ out_close:
 static void usage(FILE *f)
 {
 	fputs("usage: hkv-fuse-floor MOUNTPOINT [--cache on|off|noopen] [--entries N]\n"
-	      "                      [--timeout S] [--single] [--stats FILE]\n"
+	      "                      [--timeout S] [--single] [--noflush] [--stats FILE]\n"
 	      "A storage-free FUSE daemon (root: file f of 64 B, directory d of N entries) that\n"
 	      "serves as the floor of hkv-bench fs. Runs in the foreground; SIGTERM unmounts.\n"
 	      "  --cache MODE  off: timeouts 0 + direct_io; on: long timeouts + keep_cache;\n"
@@ -468,6 +466,7 @@ static void usage(FILE *f)
 	      "  --entries N   entries of d (default 100000)\n"
 	      "  --timeout S   entry/attr timeout of the cached modes (default 3600)\n"
 	      "  --single      single-threaded loop (default: the multi-threaded loop of hkvfs)\n"
+	      "  --noflush     answer FLUSH with ENOSYS (the kernel stops sending it)\n"
 	      "  --stats FILE  request counters, shared-mapped (see the source for the layout)\n",
 	      f);
 }
@@ -479,6 +478,7 @@ int main(int argc, char **argv)
 		{ "entries", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "single", no_argument, NULL, 's' },
+		{ "noflush", no_argument, NULL, 'F' },
 		{ "stats", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -520,6 +520,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			single = true;
+			break;
+		case 'F':
+			g.noflush = true;
 			break;
 		case 'S':
 			stats_path = optarg;
