@@ -793,6 +793,8 @@ static void inval_now(fuse_ino_t ino)
 static int fh_store(struct hkvfs_fh *fh)
 {
 	struct hkvfs_ident *id = fh->id;
+	/* an empty value is never a NULL pointer: the engine copies len bytes from it */
+	const void *data = fh->buf ? fh->buf : "";
 	int rc = 0, t;
 
 	if (!fh->dirty)
@@ -805,7 +807,7 @@ static int fh_store(struct hkvfs_fh *fh)
 	}
 	if (id->kind == HKVFS_KEY) {
 		if (fh->append_only) {
-			int64_t n = hkv_append(hkvfs_g.db, id->key, id->klen, fh->buf, fh->len,
+			int64_t n = hkv_append(hkvfs_g.db, id->key, id->klen, data, fh->len,
 					       &fh->ca);
 			rc = n < 0 ? (int)n : 0;
 			if (!rc)
@@ -813,12 +815,12 @@ static int fh_store(struct hkvfs_fh *fh)
 		} else {
 			struct hkv_set_opts so = { .flags = HKV_SET_KEEPTTL, .ca = &fh->ca };
 
-			rc = hkv_set(hkvfs_g.db, id->key, id->klen, fh->buf, fh->len, &so);
+			rc = hkv_set(hkvfs_g.db, id->key, id->klen, data, fh->len, &so);
 			rc = rc < 0 ? rc : 0;
 		}
 	} else if (id->kind == HKVFS_ELEM) {
 		t = key_type(id);
-		rc = t < 0 ? t : elem_put(id, (enum hkv_type)t, fh->buf, fh->len, &fh->ca);
+		rc = t < 0 ? t : elem_put(id, (enum hkv_type)t, data, fh->len, &fh->ca);
 		if (!rc && fh->append_only)
 			fh->len = 0; /* list pushes: each commit pushes what came since */
 	} else {

@@ -14,6 +14,7 @@ int main(int argc, char **argv)
 {
 	const void *av[HKVFS_CTL_MAXARGS];
 	size_t lens[HKVFS_CTL_MAXARGS];
+	void *owned[HKVFS_CTL_MAXARGS] = { 0 };
 	struct hkvfs_ctl_reply r;
 	int i, rc;
 
@@ -28,6 +29,11 @@ int main(int argc, char **argv)
 			size_t n = strlen(a + 2) / 2, j;
 			unsigned char *b = malloc(n + 1);
 
+			if (!b) {
+				fprintf(stderr, "ctltest: out of memory\n");
+				return 2;
+			}
+			owned[i - 2] = b;
 			for (j = 0; j < n; j++) {
 				unsigned v;
 
@@ -42,6 +48,8 @@ int main(int argc, char **argv)
 		}
 	}
 	rc = hkvfs_ctl_callv(argv[1], argc - 2, av, lens, &r);
+	for (i = 0; i < argc - 2; i++)
+		free(owned[i]);
 	if (rc) {
 		fprintf(stderr, "ctltest: %s\n", strerror(-rc));
 		return 1;

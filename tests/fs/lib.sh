@@ -10,12 +10,38 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 m() { timeout "$T" "$@"; }
 ctl() { timeout "$T" "$HKVFS_CTL" "$DATA/hkvfs.sock" "$@"; }
 
+# A test that passed ends with a clean unmount, and the daemon must then exit 0 within $T
+# seconds: a sanitizer build reports leaks and errors found at exit through that status.
 hkv_cleanup() {
+	local rc=$? drc=0 deadline
+	if [ "$rc" = 0 ] && [ -n "$PID" ]; then
+		if timeout "$T" fusermount3 -u "$MNT"; then
+			deadline=$((SECONDS + T))
+			while kill -0 "$PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+				sleep 0.05
+			done
+			if kill -0 "$PID" 2>/dev/null; then
+				echo "FAIL: daemon still running $T s after the unmount" >&2
+				rc=1
+			else
+				wait "$PID" || drc=$?
+				PID=
+				if [ "$drc" != 0 ]; then
+					echo "FAIL: daemon exited with $drc" >&2
+					rc=1
+				fi
+			fi
+		else
+			echo "FAIL: final unmount" >&2
+			rc=1
+		fi
+	fi
 	if [ -n "$PID" ]; then kill -9 "$PID" 2>/dev/null || true; fi
 	if [ -n "$WORK" ]; then
 		fusermount3 -u -z "$MNT" 2>/dev/null || true
 		rm -rf "$WORK"
 	fi
+	exit "$rc"
 }
 
 hkv_setup() {
