@@ -1430,6 +1430,17 @@ static const char *check_bins(void)
 	return NULL;
 }
 
+/**
+ * bench_fs_main() - `hkv-bench fs`: set up every target, measure, print the tables.
+ * @argc, @argv: the sub-command's arguments (argv[0] is "fs"); see usage().
+ *
+ * Runs in the calling thread (plus a watchdog thread it joins before returning); mounts and
+ * unmounts, starts and stops daemons as children, changes this thread's CPU affinity (reset
+ * to all CPUs before printing), installs handlers for SIGINT, SIGTERM and SIGHUP that kill the
+ * current daemon and detach its mount.
+ * Return: 0 when every row was measured; 1 if a row failed or hung; 2 on bad usage;
+ * 77 (and a "SKIP:" line) without root, /dev/fuse or the right to mount tmpfs.
+ */
 int bench_fs_main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
