@@ -556,3 +556,82 @@ int hkv_zscan(struct hkv *db, const void *key, size_t klen, struct hkv_cursor *c
 
 	return coll_scan(db, key, klen, HKV_TYPE_ZSET, cur, match, count, emit_zscan, &e);
 }
+
+/*
+ * The score-ordered walk: the cursor is the position in the score index after the last
+ * member reported (its zidx key without the id, plus a NUL byte: the smallest key after it),
+ * so each call is one seek however far the walk has gone.
+ */
+int hkv_zwalk(struct hkv *db, const void *key, size_t klen, struct hkv_cursor *cur,
+	      size_t count, hkv_zrange_fn cb, void *arg)
+{
+	unsigned char b[KEY_ID_LEN + ZSCORE_LEN + EKEY_LONG + 1];
+	struct coll_rd rd;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc, ret = 0, n = 0;
+
+	if (cur->done)
+		return 0;
+	if (cur->len > sizeof(b) - KEY_ID_LEN)
+		return -EINVAL;
+	if (!count)
+		count = 10;
+	rc = coll_rd_begin(db, key, klen, HKV_TYPE_ZSET, &rd);
+	if (rc == -ENOENT) {
+		cur->done = true;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	rc = mdb_cursor_open(rd.txn, db->dbi_zidx, &c);
+	if (rc) {
+		rc = lmdb_err(rc);
+		goto out_end;
+	}
+	put_be64(b, rd.m.id);
+	memcpy(b + KEY_ID_LEN, cur->pos, cur->len);
+	k.mv_size = KEY_ID_LEN + cur->len;
+	k.mv_data = b;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !rc;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		size_t plen = k.mv_size - KEY_ID_LEN;
+
+		if (!has_id(&k, rd.m.id))
+			break;
+		if (k.mv_size < ZPREFIX_LEN || plen + 1 > sizeof(cur->pos)) {
+			rc = -HKV_ECORRUPT;
+			break;
+		}
+		if ((size_t)n >= count) {
+			/* resume here next time */
+			memcpy(cur->pos, (const unsigned char *)k.mv_data + KEY_ID_LEN, plen);
+			cur->len = (uint32_t)plen;
+			goto out_close;
+		}
+		/* a non-zero return (the callback's, or an error of the lookup) stops the walk */
+		ret = zemit(db, rd.txn, &k, cb, arg);
+		memcpy(cur->pos, (const unsigned char *)k.mv_data + KEY_ID_LEN, plen);
+		cur->len = (uint32_t)plen;
+		if (ret == HKV_SCAN_AGAIN)
+			goto out_close;
+		cur->pos[cur->len++] = 0;
+		n++;
+		if (ret)
+			goto out_close;
+	}
+	if (rc == MDB_NOTFOUND || !rc) {
+		cur->done = true;
+		cur->len = 0;
+		rc = 0;
+	} else if (rc > 0 || rc < -HKV_ELAST) {
+		rc = lmdb_err(rc);
+	}
+out_close:
+	mdb_cursor_close(c);
+out_end:
+	coll_rd_end(db, &rd);
+	if (rc)
+		return rc;
+	return ret ? ret : n;
+}

@@ -800,10 +800,86 @@ static void test_zset_scan_concurrent(void **state)
 			 (int64_t)count_id_records(f->db, f->db->dbi_zidx, key_id(f->db, "z")));
 }
 
+
+struct zw {
+	int n;
+	char names[64][16];
+	double scores[64];
+	int again_at; /* return HKV_SCAN_AGAIN once at this index (-1: never) */
+};
+
+static int zw_cb(void *arg, const void *member, size_t mlen, double score)
+{
+	struct zw *z = arg;
+
+	if (z->n == z->again_at) {
+		z->again_at = -1;
+		return HKV_SCAN_AGAIN;
+	}
+	assert_true(z->n < 64 && mlen < 16);
+	memcpy(z->names[z->n], member, mlen);
+	z->names[z->n][mlen] = 0;
+	z->scores[z->n] = score;
+	z->n++;
+	return 0;
+}
+
+/* The score-ordered walk: ZRANGE order, any count per call, resumable, linear. */
+static void test_zset_walk(void **state)
+{
+	struct cfix *f = *state;
+	struct hkv_cursor cur;
+	struct zw z = { .again_at = -1 };
+	char m[16];
+	int calls = 0;
+
+	hkv_cursor_init(&cur);
+	assert_int_equal(hkv_zwalk(f->db, S("none"), &cur, 5, zw_cb, &z), 0);
+	assert_true(cur.done);
+	for (int i = 0; i < 40; i++) {
+		snprintf(m, sizeof(m), "m%02d", i);
+		/* scores repeat, so member order breaks ties */
+		assert_int_equal(hkv_zadd(f->db, S("z"), (double)((i * 7) % 10) - 3.5, m,
+					  strlen(m), 0, NULL, NULL), 1);
+	}
+	hkv_cursor_init(&cur);
+	z.again_at = 11;
+	while (!cur.done) {
+		char tok[2 * HKV_CURSOR_MAX + 2];
+
+		assert_true(hkv_zwalk(f->db, S("z"), &cur, 3, zw_cb, &z) >= 0);
+		hkv_cursor_encode(&cur, tok);
+		assert_int_equal(hkv_cursor_decode(tok, &cur), 0);
+		if (!strcmp(tok, "0"))
+			break;
+		assert_true(++calls < 100);
+	}
+	assert_int_equal(z.n, 40);
+	for (int i = 1; i < 40; i++)
+		assert_true(z.scores[i - 1] < z.scores[i] ||
+			    (z.scores[i - 1] == z.scores[i] &&
+			     strcmp(z.names[i - 1], z.names[i]) < 0));
+	/* the same as ZRANGE 0 -1 */
+	struct hkv_zrange_opts o = { .start = 0, .stop = -1, .limit = -1 };
+	struct zw r = { .again_at = -1 };
+
+	assert_int_equal(hkv_zrange(f->db, S("z"), &o, zw_cb, &r), 0);
+	assert_int_equal(r.n, 40);
+	for (int i = 0; i < 40; i++)
+		assert_string_equal(r.names[i], z.names[i]);
+	/* wrong type and bad cursors */
+	assert_int_equal(hkv_set(f->db, S("str"), "v", 1, NULL), 1);
+	hkv_cursor_init(&cur);
+	assert_int_equal(hkv_zwalk(f->db, S("str"), &cur, 3, zw_cb, &z), -HKV_EWRONGTYPE);
+	cur.len = HKV_CURSOR_MAX;
+	assert_int_equal(hkv_zwalk(f->db, S("z"), &cur, 3, zw_cb, &z), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_zset_basic, cfix_setup, cfix_teardown),
+		cmocka_unit_test_setup_teardown(test_zset_walk, cfix_setup, cfix_teardown),
 		cmocka_unit_test_setup_teardown(test_zset_flags, cfix_setup, cfix_teardown),
 		cmocka_unit_test_setup_teardown(test_zset_errors, cfix_setup, cfix_teardown),
 		cmocka_unit_test_setup_teardown(test_zset_rank_range, cfix_setup, cfix_teardown),

@@ -739,6 +739,19 @@ typedef int (*hkv_zrange_fn)(void *arg, const void *member, size_t mlen, double 
 /** hkv_zrange() - ZRANGE: @cb for each member in range, in order. Return: 0 or cb value. */
 int hkv_zrange(struct hkv *db, const void *key, size_t klen, const struct hkv_zrange_opts *o,
 	       hkv_zrange_fn cb, void *arg);
+/**
+ * hkv_zwalk() - walk a sorted set in ZRANGE order (score, then member) from a stateless
+ * cursor, reporting about @count members per call (@count 0: 10); each call is one seek, so a
+ * whole walk is linear however large the set. A callback return of HKV_SCAN_AGAIN stops with
+ * the cursor at that member, any other non-zero value after it. Guarantees as hkv_scan() for
+ * members whose score does not change during the walk (one whose score changes may be
+ * reported at its old and its new place, or at neither).
+ * Return: number reported, or the callback's value; -EINVAL (bad cursor), -HKV_EWRONGTYPE,
+ * -HKV_ECORRUPT, -EIO. An absent key is an empty walk.
+ */
+int hkv_zwalk(struct hkv *db, const void *key, size_t klen, struct hkv_cursor *cur,
+	      size_t count, hkv_zrange_fn cb, void *arg);
+
 /** hkv_zscan() - ZSCAN over members in member byte order; @cb(member, score). */
 int hkv_zscan(struct hkv *db, const void *key, size_t klen, struct hkv_cursor *cur,
 	      const char *match, size_t count, hkv_zrange_fn cb, void *arg);
