@@ -9,15 +9,18 @@
  *
  * Coherence (design.md, "The hot path", point 3) rests on one rule and one race argument:
  *
- *  - Every committed mutation of a key calls hkvfs_promoter_invalidate() from the engine's
- *    watch callback, which runs in the committing thread before any writer of the group is
- *    acknowledged. It issues HKV_IOC_DEL with the store's current version V as a tombstone:
- *    the module drops the entry and refuses every later PUT of that key with a version <= V.
+ *  - Every committed mutation of a key calls hkvfs_promoter_invalidate_version() from the
+ *    engine's watch callback, which runs in the committing thread before any writer of the
+ *    group is acknowledged. It issues HKV_IOC_DEL with a tombstone V: the module drops the
+ *    entry and refuses every later PUT of that key with a version <= V. For a write of
+ *    version w, V = w - 1 (older values are stale, the new one may be promoted); for a
+ *    deletion, or when the version is unknown (hkvfs_promoter_invalidate()), V is the
+ *    store's current version, which covers every value handed out so far.
  *
  *  - A promotion samples the module's inval_seq (its ticket), then reads the key's attributes
  *    (version v) and then its value, then PUTs them as version v. If a write W (new version
  *    w > v) commits at any point after the attributes were read, W's DEL carries a tombstone
- *    >= w - 1 >= v, so the PUT is refused (-ESTALE) whether it comes before the DEL (then the
+ *    >= w - 1 >= v (a deletion's: >= v), so the PUT is refused (-ESTALE) whether it comes before the DEL (then the
  *    DEL removes the entry) or after (then the tombstone refuses it). If the module had to
  *    forget that tombstone, the ticket is older than what it remembers and it refuses too.
  *    So the kernel cache never holds a value older than the last acknowledged write.
@@ -157,7 +160,20 @@ static void dev_clear(struct hkvfs_promoter *p)
 		     (unsigned long long)p->ns, strerror(errno));
 }
 
-void hkvfs_promoter_invalidate(struct hkvfs_promoter *p, const void *key, size_t klen)
+/*
+ * The tombstone of a change: every value of the key with a version <= the result is stale.
+ * A write that produced version @version makes exactly the older versions stale, so its own
+ * value stays promotable; a deletion (@version 0), or a change whose version is not known,
+ * makes everything handed out so far stale. Taking hkv_version() for a write as well would
+ * be safe but would refuse the key's current value too, until the key is written again.
+ */
+static uint64_t tombstone_for(struct hkvfs_promoter *p, uint64_t version)
+{
+	return version ? version - 1 : hkv_version(p->db);
+}
+
+void hkvfs_promoter_invalidate_version(struct hkvfs_promoter *p, const void *key, size_t klen,
+				       uint64_t version)
 {
 	int i;
 
@@ -175,12 +191,17 @@ void hkvfs_promoter_invalidate(struct hkvfs_promoter *p, const void *key, size_t
 		pthread_mutex_unlock(&p->lock);
 		return;
 	}
-	dev_del(p, key, klen, hkv_version(p->db));
+	dev_del(p, key, klen, tombstone_for(p, version));
 	pthread_mutex_lock(&p->lock);
 	i = cached_find(p, key, klen);
 	if (i >= 0)
 		cached_drop(p, (unsigned)i);
 	pthread_mutex_unlock(&p->lock);
+}
+
+void hkvfs_promoter_invalidate(struct hkvfs_promoter *p, const void *key, size_t klen)
+{
+	hkvfs_promoter_invalidate_version(p, key, klen, 0);
 }
 
 void hkvfs_promoter_read(struct hkvfs_promoter *p, const void *key, size_t klen)

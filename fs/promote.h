@@ -65,6 +65,16 @@ void hkvfs_promoter_read(struct hkvfs_promoter *p, const void *key, size_t klen)
 void hkvfs_promoter_invalidate(struct hkvfs_promoter *p, const void *key, size_t klen);
 
 /**
+ * hkvfs_promoter_invalidate_version() - as hkvfs_promoter_invalidate(), for a change whose new
+ * version the watch callback reports: @version is the version the write produced (its value
+ * may be promoted again at once), 0 for a deletion (nothing handed out so far may be).
+ * hkvfs_promoter_invalidate() treats every change as a deletion: safe, but a key written
+ * through this mount is then not promoted again until a later write of it.
+ */
+void hkvfs_promoter_invalidate_version(struct hkvfs_promoter *p, const void *key, size_t klen,
+				       uint64_t version);
+
+/**
  * hkvfs_promoter_format() - the text of .hkv/hot: one line per tracked key, hottest first:
  * "<reads/s>\t<in kernel: yes|no>\t<key, C-escaped>".
  * @out: receives a malloc()ed NUL-terminated buffer (caller frees).

@@ -12,8 +12,9 @@
  *	writer started. A reader samples the first before its open and the second after its
  *	read: the value it reads must lie between them (never older than the last write
  *	acknowledged before its open began, never one that no writer started, never torn).
- *	"cache": the run must show reads served by the kernel cache (the descriptor lives on
- *	another device than the mount, and the module's hit counter grew); "fuse": none may be.
+ *	"cache": at least 5% of the reads must be served by the kernel cache (the descriptor
+ *	lives on another device than the mount, and the module's hit counter grew as much);
+ *	"fuse": none may be.
  *
  *   hotpath-test warm MNT SECONDS PATH...
  *	Read each PATH until one pass has served every one from the kernel cache.
@@ -318,8 +319,10 @@ static int cmd_lin(int secs, int keys, int writers, int readers, bool expect_cac
 		printf("lin: first problem: %s\n", sh->msg);
 	if (sh->stale || sh->bad || !sh->writes || !sh->reads)
 		rc = 1;
-	if (expect_cache && (!sh->served || hits1 - hits0 < sh->served)) {
-		printf("lin: no read was served by the kernel cache: the run proves nothing\n");
+	/* a run where the cache served (almost) nothing has not tested the cache */
+	if (expect_cache && (sh->served * 20 < sh->reads || hits1 - hits0 < sh->served)) {
+		printf("lin: under 5%% of the reads were served by the kernel cache: the run "
+		       "proves little\n");
 		rc = 1;
 	}
 	if (!expect_cache && sh->served) {
