@@ -4,8 +4,9 @@
  *
  * Reads are counted in a Count-Min Sketch (hot.c) that is halved once a second, so a key read
  * r times a second settles near a count of 2r. Every interval_ms a thread takes the top-K,
- * promotes the keys over min_rate that are not yet in the kernel cache, demotes the cached
- * ones that fell below it, and drains the module's eviction events.
+ * promotes the keys over min_rate that are not yet in the kernel cache, demotes cached ones
+ * that fell below it while more than k are cached (the daemon does not see reads the kernel
+ * answers, see cycle()), and drains the module's eviction events.
  *
  * Coherence (design.md, "The hot path", point 3) rests on one rule and one race argument:
  *
@@ -317,9 +318,16 @@ static void cycle(struct hkvfs_promoter *p)
 		if (c < 0)
 			promote(p, top[i].key, top[i].klen);
 	}
-	/* demote: cached keys that are no longer hot enough */
+	/*
+	 * Demote cached keys that are no longer hot enough - but only to keep at most k of them.
+	 * Reads of a cached key are answered by the kernel and never reach this daemon, so its
+	 * count decays while it is being read: demoting on the count alone would drop every hot
+	 * key a second or two after promoting it and promote it again once its reads fall back
+	 * to FUSE. Up to k cached keys stay until invalidated or evicted by the module, whose
+	 * policy sees the hits.
+	 */
 	pthread_mutex_lock(&p->lock);
-	for (unsigned i = 0; i < p->nc;) {
+	for (unsigned i = 0; i < p->nc && p->nc > p->o.k;) {
 		bool hot = false;
 
 		for (int j = 0; j < n && top[j].count >= min_count; j++)

@@ -7,6 +7,10 @@
  *   hotpath-bench setup DIR NKEYS           write DIR/b-00.. (64 bytes each)
  *   hotpath-bench ops LABEL DIR NKEYS ITERS open+read+close of the keys in turn, each
  *                                           iteration timed alone (CLOCK_MONOTONIC)
+ *   hotpath-bench kopen LABEL MNT NKEYS ITERS
+ *                                           HKV_IOC_OPEN + read + close of the same keys
+ *                                           straight from /dev/hkv (namespace from
+ *                                           MNT/.hkv/config): the floor under the shim
  *   hotpath-bench cat LABEL CAT DIR NKEYS ITERS
  *                                           a whole `CAT key` process per iteration
  *                                           (posix_spawn + wait, stdout to /dev/null)
@@ -90,6 +94,55 @@ static int one_cat(const char *cat, const char *path)
 	return 0;
 }
 
+/* Direct HKV_IOC_OPEN of key b-NN in namespace g_ns, read, close: the floor under the shim. */
+static uint64_t g_ns;
+static int g_dev = -1;
+
+static int one_kopen(int k)
+{
+	char key[16], buf[256];
+	struct hkv_open o;
+	int fd;
+	ssize_t n;
+
+	snprintf(key, sizeof(key), "b-%02d", k);
+	memset(&o, 0, sizeof(o));
+	o.size = sizeof(o);
+	o.ns = g_ns;
+	o.key_ptr = (uintptr_t)key;
+	o.key_len = (uint32_t)strlen(key);
+	fd = ioctl(g_dev, HKV_IOC_OPEN, &o);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n == VLEN ? 0 : -1;
+}
+
+static int kopen_setup(const char *mnt)
+{
+	char path[512], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/.hkv/config", mnt);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "ns=", 3))
+			g_ns = strtoull(line + 3, NULL, 0);
+	fclose(f);
+	g_dev = open("/dev/hkv", O_RDONLY | O_CLOEXEC);
+	return g_ns && g_dev >= 0 ? 0 : -1;
+}
+
+static int one(const char *cat, const char *path, int k)
+{
+	if (g_dev >= 0)
+		return one_kopen(k);
+	return cat ? one_cat(cat, path) : one_read(path);
+}
+
 static int measure(const char *label, const char *kind, const char *cat, const char *dir,
 		   int nkeys, int iters)
 {
@@ -103,14 +156,14 @@ static int measure(const char *label, const char *kind, const char *cat, const c
 	for (int k = 0; k < nkeys; k++)
 		key_path(path[k], sizeof(path[k]), dir, k);
 	for (int i = 0; i < warm; i++)
-		if ((cat ? one_cat(cat, path[i % nkeys]) : one_read(path[i % nkeys]))) {
+		if (one(cat, path[i % nkeys], i % nkeys)) {
 			fprintf(stderr, "%s: reading %s failed\n", label, path[i % nkeys]);
 			return 1;
 		}
 	h0 = kc_hits();
 	for (int i = 0; i < iters; i++) {
 		int64_t a = mono_ns();
-		int r = cat ? one_cat(cat, path[i % nkeys]) : one_read(path[i % nkeys]);
+		int r = one(cat, path[i % nkeys], i % nkeys);
 
 		t[i] = mono_ns() - a;
 		if (r) {
@@ -137,10 +190,18 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "ops") && argc == 6)
 		return measure(argv[2], "open+read+close", NULL, argv[3], atoi(argv[4]),
 			       atoi(argv[5]));
+	if (!strcmp(cmd, "kopen") && argc == 6) {
+		if (kopen_setup(argv[3])) {
+			fprintf(stderr, "kopen: no namespace or no /dev/hkv\n");
+			return 1;
+		}
+		return measure(argv[2], "open+read+close", NULL, argv[3], atoi(argv[4]),
+			       atoi(argv[5]));
+	}
 	if (!strcmp(cmd, "cat") && argc == 7)
 		return measure(argv[2], "cat-process", argv[3], argv[4], atoi(argv[5]),
 			       atoi(argv[6]));
 	fprintf(stderr, "usage: hotpath-bench setup DIR N | ops LABEL DIR N ITERS | "
-			"cat LABEL CAT DIR N ITERS\n");
+			"kopen LABEL MNT N ITERS | cat LABEL CAT DIR N ITERS\n");
 	return 2;
 }

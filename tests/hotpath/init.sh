@@ -196,7 +196,8 @@ if [ "$BENCH" != none ]; then
 	step "bench tmpfs" timeout 120 sh -c "hotpath-bench setup /tmp/tmpfsb $N &&
 		taskset -c 0 hotpath-bench ops tmpfs /tmp/tmpfsb $N $ITERS &&
 		LD_PRELOAD=$SHIM taskset -c 0 hotpath-bench ops tmpfs+shim /tmp/tmpfsb $N $ITERS &&
-		taskset -c 0 hotpath-bench cat tmpfs /usr/bin/cat /tmp/tmpfsb $N $CAT_ITERS"
+		taskset -c 0 hotpath-bench cat tmpfs /usr/bin/cat /tmp/tmpfsb $N $CAT_ITERS &&
+		LD_PRELOAD=$SHIM taskset -c 0 hotpath-bench cat tmpfs+shim /usr/bin/cat /tmp/tmpfsb $N $CAT_ITERS"
 	# the keys are written once, with cache=on (writes with cache=noopen are not for this)
 	for mode in on off noopen; do
 		step "bench mount cache=$mode" mount_hkvfs "cache=$mode$HOT_OFF" 0
@@ -213,6 +214,7 @@ if [ "$BENCH" != none ]; then
 		step "bench hkvfs+shim+module" timeout 120 sh -c "
 			LD_PRELOAD=$SHIM hotpath-test warm $MNT 20 $W &&
 			LD_PRELOAD=$SHIM taskset -c 0 hotpath-bench ops shim+module $MNT $N $ITERS &&
+			taskset -c 0 hotpath-bench kopen module-ioctl $MNT $N $ITERS &&
 			LD_PRELOAD=$SHIM taskset -c 0 hotpath-bench cat shim+module /usr/bin/cat $MNT $N $CAT_ITERS"
 		step "bench unmount hot" umount_hkvfs
 	fi
