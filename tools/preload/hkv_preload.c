@@ -59,6 +59,7 @@
 struct mnt {
 	char path[PATH_MAX];
 	size_t plen;
+	unsigned long id;    /* mountinfo's mount ID: a remount at the same path is a new mount */
 	int state;           /* 0: config not read yet, 1: usable, -1: not usable */
 	uint64_t ns;
 	unsigned char delim;
@@ -169,18 +170,25 @@ static void parse_line(char *line, struct mnt *v, int *n)
 		return;
 	unescape(field[4]);
 	size_t len = strlen(field[4]);
+	unsigned long id = strtoul(field[0], NULL, 10);
 
 	if (len >= PATH_MAX)
 		return;
-	/* keep what we learnt about a mount that is still there */
+	/*
+	 * Keep what we learnt about a mount that is still there. Not about a new mount at the
+	 * same path: its daemon has another namespace, and the old one's entries may outlive a
+	 * daemon that was killed.
+	 */
 	for (int i = 0; i < tab.n; i++) {
-		if (tab.m[i].plen == len && !memcmp(tab.m[i].path, field[4], len)) {
+		if (tab.m[i].id == id && tab.m[i].plen == (len == 1 ? 0 : len) &&
+		    !memcmp(tab.m[i].path, field[4], len)) {
 			v[*n] = tab.m[i];
 			(*n)++;
 			return;
 		}
 	}
 	memset(&v[*n], 0, sizeof(v[*n]));
+	v[*n].id = id;
 	memcpy(v[*n].path, field[4], len + 1);
 	v[*n].plen = len == 1 ? 0 : len; /* "/" as a mount point: prefix "" */
 	(*n)++;
