@@ -114,6 +114,7 @@ compare_outputs() {
 		same "fstat $k" shim-probe fstat $MNT/$k || return 1
 		same "fgets $k" shim-probe fgets $MNT/$k || return 1
 		same "flags $k" shim-probe flags $MNT/$k || return 1
+		same "mmap $k" shim-probe mmap $MNT/$k || return 1
 		same "redirect $k" sh -c "exec /usr/bin/cat <$MNT/$k" || return 1
 		same "relative $k" sh -c "cd $MNT && exec /usr/bin/cat $k" || return 1
 	done

@@ -24,6 +24,7 @@ shim_cases() {
 		same_out "dash < $f" "$d" "$ref/$f" sh -c 'exec cat <"$1"' _ "$f"
 		same "fstat $f" "$d" "$PROBE" fstatid "$f"
 		same "flags $f" "$d" "$PROBE" flags "$f"
+		same "mmap $f" "$d" "$PROBE" mmap "$f"
 	done
 	same "head -n 3" "$d" head -n 3 text
 	same "bash read" "$d" bash -c 'while read -r l; do echo "<$l>"; done <"$1"' _ text

@@ -11,6 +11,7 @@
  *   shim-probe fstat FILE...          open + fstat (all fields but times and ids of the file
  *                                     system, see below) + read + lseek/pread checks
  *   shim-probe fstatid FILE           as fstat, and also st_dev/st_ino/st_mtime
+ *   shim-probe mmap FILE...           mmap(PROT_READ, MAP_PRIVATE) + hash, or the errno
  *   shim-probe openat DIR NAME        openat(dirfd, NAME) relative to an opened directory
  *   shim-probe flags FILE             open with O_CLOEXEC, O_NOFOLLOW, O_NONBLOCK, O_NOATIME
  *                                     and __open_2-style calls; prints FD_CLOEXEC/flags
@@ -36,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,6 +56,7 @@ static const char *errname(int e)
 	case EROFS: return "EROFS";
 	case EPERM: return "EPERM";
 	case EBADF: return "EBADF";
+	case ENODEV: return "ENODEV";
 	default: return "other";
 	}
 }
@@ -169,6 +172,38 @@ static int do_fstat(int argc, char **argv, bool ids)
 		close(fd);
 	}
 	return rc;
+}
+
+/* mmap(PROT_READ, MAP_PRIVATE) of each file: hash of the mapping, or the errno name. */
+static int do_mmap(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		struct stat st;
+		void *p;
+		int fd = open(argv[i], O_RDONLY);
+
+		if (fd < 0 || fstat(fd, &st)) {
+			printf("%s: open %s\n", argv[i], errname(errno));
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (!st.st_size) {
+			printf("%s: empty\n", argv[i]);
+			close(fd);
+			continue;
+		}
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p == MAP_FAILED) {
+			printf("%s: mmap %s\n", argv[i], errname(errno));
+		} else {
+			printf("%s: mmap fnv=%016" PRIx64 "\n", argv[i],
+			       fnv(p, (size_t)st.st_size, 0xcbf29ce484222325ull));
+			munmap(p, (size_t)st.st_size);
+		}
+		close(fd);
+	}
+	return 0;
 }
 
 static int do_openat(const char *dir, const char *name)
@@ -447,6 +482,8 @@ int main(int argc, char **argv)
 		return do_fstat(argc - 2, argv + 2, false);
 	if (!strcmp(cmd, "fstatid"))
 		return do_fstat(argc - 2, argv + 2, true);
+	if (!strcmp(cmd, "mmap"))
+		return do_mmap(argc - 2, argv + 2);
 	if (!strcmp(cmd, "openat") && argc == 4)
 		return do_openat(argv[2], argv[3]);
 	if (!strcmp(cmd, "flags") && argc == 3)
@@ -461,7 +498,7 @@ int main(int argc, char **argv)
 		return do_err(argc - 2, argv + 2);
 	if (!strcmp(cmd, "mt") && argc >= 5)
 		return do_mt(atoi(argv[2]), atoi(argv[3]), argc - 4, argv + 4);
-	fprintf(stderr, "usage: shim-probe gen|fgets|fstat|fstatid|openat|flags|write|owrite|"
+	fprintf(stderr, "usage: shim-probe gen|fgets|fstat|fstatid|mmap|openat|flags|write|owrite|"
 			"rdwr|err|mt ...\n");
 	return 2;
 }

@@ -4,12 +4,13 @@
  * cache (/dev/hkv) without a round trip to the FUSE daemon.
  *
  * Loaded with LD_PRELOAD, it interposes open, open64, openat, openat64 (and glibc's
- * _FORTIFY_SOURCE variants __open_2 ...), fopen and fopen64. For a read-only open of a path
+ * _FORTIFY_SOURCE variants __open_2 ...), fopen and fopen64, and mmap/mmap64 only to map
+ * the descriptors it handed out (see emulate_mmap()). For a read-only open of a path
  * under an hkvfs mount it maps the path to its key with the daemon's own mapping
  * (hkv/pathmap.h) and asks the module for a snapshot descriptor (HKV_IOC_OPEN): one ioctl.
  * On a hit the caller gets that descriptor, a regular read-only file holding the value, so
- * read, pread, lseek, fstat, mmap-free stdio, sendfile and copy_file_range all behave as on
- * the FUSE file. On a miss, a missing device, a write mode, a path it cannot map exactly, or
+ * read, pread, lseek, fstat, stdio, sendfile, copy_file_range and (emulated) mmap all behave
+ * as on the FUSE file. On a miss, a missing device, a write mode, a path it cannot map exactly, or
  * any other doubt it calls the real function, so a program cannot tell the difference except
  * by speed.
  *
@@ -42,6 +43,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,12 +88,14 @@ typedef int (*openat_fn)(int, const char *, int, ...);
 typedef int (*open2_fn)(const char *, int);
 typedef int (*openat2_fn)(int, const char *, int);
 typedef FILE *(*fopen_fn)(const char *, const char *);
+typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
 
 static open_fn real_open, real_open64;
 static openat_fn real_openat, real_openat64;
 static open2_fn real___open_2, real___open64_2;
 static openat2_fn real___openat_2, real___openat64_2;
 static fopen_fn real_fopen, real_fopen64;
+static mmap_fn real_mmap;
 
 /*
  * Resolve the real functions. It runs as a constructor, but the constructors of libraries the
@@ -115,6 +120,7 @@ __attribute__((constructor)) static void preload_init(void)
 	real___openat64_2 = (openat2_fn)dlsym(RTLD_NEXT, "__openat64_2");
 	real_fopen = (fopen_fn)dlsym(RTLD_NEXT, "fopen");
 	real_fopen64 = (fopen_fn)dlsym(RTLD_NEXT, "fopen64");
+	real_mmap = (mmap_fn)dlsym(RTLD_NEXT, "mmap");
 	atomic_store_explicit(&inited, true, memory_order_release);
 }
 
@@ -434,6 +440,80 @@ static int dev_fd(bool reopen)
 }
 
 /*
+ * Snapshots cannot be mapped (the module gives them no page cache), FUSE files can: mmap()
+ * of a descriptor this shim handed out is emulated with an anonymous mapping filled by
+ * pread(), which shows the same bytes - a snapshot never changes. snap_dev is the device of
+ * the module's snapshot files, learnt from the first descriptor served (0: none yet).
+ */
+static atomic_ulong snap_dev;
+
+static void note_snapshot_dev(int fd)
+{
+	struct stat st;
+	int saved = errno;
+
+	if (!atomic_load_explicit(&snap_dev, memory_order_relaxed) && !fstat(fd, &st))
+		atomic_store_explicit(&snap_dev, (unsigned long)st.st_dev, memory_order_relaxed);
+	errno = saved;
+}
+
+static void *emulate_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	unsigned long dev = atomic_load_explicit(&snap_dev, memory_order_relaxed);
+	int saved = errno;
+	struct stat st;
+	void *p;
+
+	if (!dev || fd < 0 || fstat(fd, &st) || (unsigned long)st.st_dev != dev ||
+	    !S_ISREG(st.st_mode) || ((flags & MAP_TYPE) == MAP_SHARED && prot & PROT_WRITE) ||
+	    off < 0) {
+		errno = saved;
+		return MAP_FAILED;
+	}
+	flags = (flags & ~(MAP_TYPE | MAP_SHARED_VALIDATE)) | MAP_PRIVATE | MAP_ANONYMOUS;
+	p = real_mmap(addr, len, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (p == MAP_FAILED)
+		return MAP_FAILED;
+	for (size_t done = 0; done < len && off + (off_t)done < st.st_size;) {
+		ssize_t r = pread(fd, (char *)p + done, len - done, off + (off_t)done);
+
+		if (r <= 0) {
+			munmap(p, len);
+			errno = saved;
+			return MAP_FAILED;
+		}
+		done += (size_t)r;
+	}
+	if (mprotect(p, len, prot)) {
+		munmap(p, len);
+		return MAP_FAILED;
+	}
+	errno = saved;
+	return p;
+}
+
+EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *p;
+	int e;
+
+	ensure_init();
+	p = real_mmap(addr, len, prot, flags, fd, off);
+	if (p != MAP_FAILED || errno != ENODEV)
+		return p;
+	e = errno;
+	p = emulate_mmap(addr, len, prot, flags, fd, off);
+	if (p == MAP_FAILED)
+		errno = e;
+	return p;
+}
+
+EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	return mmap(addr, len, prot, flags, fd, off);
+}
+
+/*
  * Try the kernel cache for @path opened with @flags from directory @dirfd.
  * Return: a snapshot descriptor, or -1 to fall through (errno untouched).
  */
@@ -477,6 +557,7 @@ static int try_cache(int dirfd, const char *path, int flags)
 			break;
 		fd = ioctl(dfd, HKV_IOC_OPEN, &req);
 		if (fd >= 0) {
+			note_snapshot_dev(fd);
 			errno = saved;
 			return fd;
 		}
