@@ -84,7 +84,7 @@ interposed() {
 	rm -f "$log".*
 	LD_DEBUG=bindings LD_DEBUG_OUTPUT=$log LD_PRELOAD="$SHIM" timeout "$T" "$@" \
 		>/dev/null 2>&1 </dev/null || true
-	grep -qsE "to [^ ]*libhkv-preload\.so \[[0-9]+\]: normal symbol \`$SYMS'" "$log".* ||
+	grep -qsE "to [^ ]*libhkv-preload[^ /]*\.so \[[0-9]+\]: normal symbol \`$SYMS'" "$log".* ||
 		fail "the shim does not interpose open for $*"
 }
 
