@@ -2967,7 +2967,7 @@ void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version)
 
 	(void)arg;
 	/* the kernel hot cache drops the key before the write is acknowledged (design.md) */
-	hkvfs_promoter_invalidate(hkvfs_g.prom, key, klen);
+	hkvfs_promoter_invalidate_version(hkvfs_g.prom, key, klen, version);
 	if (!caching())
 		return;
 	ev = malloc(sizeof(*ev) + klen);
