@@ -66,9 +66,7 @@ struct mnt {
 	int state;           /* 0: config not read yet, 1: usable, -1: not usable */
 	uint64_t ns;
 	unsigned char delim;
-	uid_t ok_uid;        /* credentials that passed the search check, if ok_valid */
-	gid_t ok_gid;
-	bool ok_valid;
+	unsigned ok_gen;     /* cred_gen at which the search check passed; 0 = never */
 };
 
 static struct {
@@ -78,6 +76,16 @@ static struct {
 	struct mnt m[MAX_MOUNTS];
 	long long refreshed; /* CLOCK_MONOTONIC ns of the last read, 0 = never */
 } tab = { .busy = ATOMIC_FLAG_INIT };
+
+/*
+ * Credentials generation: bumped by every wrapper of a call that changes the process's
+ * credentials (set*id, setgroups, setfs*id, capset), so the mount-point search check is
+ * redone only when they may have changed, instead of asking the kernel for them on every
+ * open. A program that changes credentials with raw syscall(2) is not seen: the module's
+ * per-entry check still applies to it, only the mount point's own permissions would be
+ * judged with the old credentials.
+ */
+static atomic_uint cred_gen = 1;
 
 static atomic_int devfd = -1;
 static bool disabled;
@@ -337,11 +345,10 @@ static long find_mount(const char *p, struct mnt *out)
 	}
 	if (out->state != 1)
 		return -1;
-	/* search permission on the mount point, once per mount and credentials */
-	uid_t uid = geteuid();
-	gid_t gid = getegid();
+	/* search permission on the mount point, once per mount and credentials generation */
+	unsigned gen = atomic_load_explicit(&cred_gen, memory_order_acquire);
 
-	if (!out->ok_valid || out->ok_uid != uid || out->ok_gid != gid) {
+	if (out->ok_gen != gen) {
 		int saved = errno;
 		bool ok = !faccessat(AT_FDCWD, out->plen ? out->path : "/", X_OK, AT_EACCESS);
 
@@ -353,9 +360,7 @@ static long find_mount(const char *p, struct mnt *out)
 			if (idx < tab.n && tab.m[idx].plen == out->plen &&
 			    !memcmp(tab.m[idx].path, out->path, out->plen)) {
 				atomic_fetch_add_explicit(&tab.seq, 1, memory_order_acq_rel);
-				tab.m[idx].ok_uid = uid;
-				tab.m[idx].ok_gid = gid;
-				tab.m[idx].ok_valid = true;
+				tab.m[idx].ok_gen = gen;
 				atomic_fetch_add_explicit(&tab.seq, 1, memory_order_acq_rel);
 			}
 			atomic_flag_clear_explicit(&tab.busy, memory_order_release);
@@ -696,3 +701,36 @@ EXPORT FILE *fopen64(const char *path, const char *mode)
 	ensure_init();
 	return fopen_common(path, mode, real_fopen64);
 }
+
+/*
+ * Credential changes: call the real function, then make the next open redo the mount-point
+ * check (see cred_gen). The bump comes after the call, so an open racing with it is judged
+ * with the credentials of one side or the other, as it would be without the shim.
+ */
+#define CRED_WRAPPER(name, proto, args)                                              \
+	EXPORT int name proto                                                        \
+	{                                                                            \
+		static int (*real) proto;                                            \
+		int rc;                                                              \
+		if (!real)                                                           \
+			real = (int (*) proto)dlsym(RTLD_NEXT, #name);               \
+		if (!real) {                                                         \
+			errno = ENOSYS;                                              \
+			return -1;                                                   \
+		}                                                                    \
+		rc = real args;                                                      \
+		atomic_fetch_add_explicit(&cred_gen, 1, memory_order_acq_rel);       \
+		return rc;                                                           \
+	}
+
+CRED_WRAPPER(setuid, (uid_t u), (u))
+CRED_WRAPPER(seteuid, (uid_t u), (u))
+CRED_WRAPPER(setreuid, (uid_t r, uid_t e), (r, e))
+CRED_WRAPPER(setresuid, (uid_t r, uid_t e, uid_t s), (r, e, s))
+CRED_WRAPPER(setgid, (gid_t g), (g))
+CRED_WRAPPER(setegid, (gid_t g), (g))
+CRED_WRAPPER(setregid, (gid_t r, gid_t e), (r, e))
+CRED_WRAPPER(setresgid, (gid_t r, gid_t e, gid_t s), (r, e, s))
+CRED_WRAPPER(setgroups, (size_t n, const gid_t *l), (n, l))
+CRED_WRAPPER(setfsuid, (uid_t u), (u))
+CRED_WRAPPER(setfsgid, (gid_t g), (g))
