@@ -56,19 +56,10 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-skip() {
-	if [ "${CI:-}" = "true" ]; then
-		echo "run-hotpath.sh: FAIL (CI=true): $*" >&2
-		exit 1
-	fi
-	echo "run-hotpath.sh: SKIP: $*" >&2
-	exit 77
-}
-
-fail() {
-	echo "run-hotpath.sh: FAIL: $*" >&2
-	exit 1
-}
+VM_NAME=run-hotpath.sh
+. "$SRC_DIR/tests/vm/vmlib.sh"
+skip() { vm_skip "$@"; }
+fail() { vm_fail "$@"; }
 
 # --- prerequisites -----------------------------------------------------------------------
 
@@ -76,21 +67,7 @@ fail() {
 [ -r "$SHIM" ] || fail "no libhkv-preload.so (--shim)"
 [ -x "$PROBE" ] || fail "no shim-probe (--probe)"
 
-KVER=
-for d in /lib/modules/*-cloud-amd64/build /usr/src/linux-headers-*-cloud-amd64; do
-	[ -e "$d/Makefile" ] || continue
-	case "$d" in
-	/lib/modules/*) v=${d#/lib/modules/}; v=${v%/build} ;;
-	*) v=${d#/usr/src/linux-headers-} ;;
-	esac
-	if [ -r "/boot/vmlinuz-$v" ]; then
-		KVER=$v
-		KDIR=$d
-		break
-	fi
-done
-[ -n "$KVER" ] || skip "no linux-headers-*-cloud-amd64 with a matching readable /boot/vmlinuz-*"
-KERNEL=/boot/vmlinuz-$KVER
+vm_find_kernel
 FUSE_KO=
 if ! grep -q '^CONFIG_FUSE_FS=y' "/boot/config-$KVER" 2>/dev/null; then
 	for f in /lib/modules/$KVER/kernel/fs/fuse/fuse.ko; do
@@ -99,18 +76,8 @@ if ! grep -q '^CONFIG_FUSE_FS=y' "/boot/config-$KVER" 2>/dev/null; then
 	[ -n "$FUSE_KO" ] || skip "fuse is a module of $KVER but fuse.ko is missing"
 fi
 
-QEMU=$(command -v qemu-system-x86_64) || skip "qemu-system-x86_64 not found"
-BUSYBOX=
-for b in /bin/busybox /usr/bin/busybox; do
-	if [ -x "$b" ] && ! LC_ALL=C readelf -l "$b" 2>/dev/null | grep -q 'interpreter'; then
-		BUSYBOX=$b
-		break
-	fi
-done
-[ -n "$BUSYBOX" ] || skip "no statically linked busybox (apt-get install busybox-static)"
-for t in cpio gcc ldd timeout; do
-	command -v $t >/dev/null || skip "$t not found"
-done
+vm_find_tools
+command -v ldd >/dev/null || skip "ldd not found"
 CAT=$(command -v cat)
 HEAD=$(command -v head)
 for b in "$CAT" "$HEAD"; do
@@ -194,18 +161,7 @@ cp "$HERE/init.sh" "$ROOT/init" && chmod 755 "$ROOT/init" || fail "init"
 
 # --- boot --------------------------------------------------------------------------------
 
-echo "run-hotpath.sh: booting $KERNEL (TCG, 2 vCPUs, timeout ${TIMEOUT}s, hot path: $HOT)"
-start=$(date +%s)
-timeout --foreground -k 5 "$TIMEOUT" "$QEMU" \
-	-accel tcg,thread=multi -cpu max -smp 2 -m 768 \
-	-nodefaults -nographic -serial stdio -no-reboot \
-	-kernel "$KERNEL" -initrd "$BUILD/initramfs.cpio" \
-	-append "console=ttyS0 tsc=reliable panic=-1 oops=panic rdinit=/init" \
-	</dev/null >"$LOG" 2>&1
-qrc=$?
-end=$(date +%s)
-tr -d '\r' <"$LOG" >"$LOG.txt"
-echo "run-hotpath.sh: QEMU exited $qrc after $((end - start))s; log: $LOG.txt"
+vm_boot "$BUILD/initramfs.cpio" "$LOG" "$TIMEOUT" 768
 
 # --- verdict -----------------------------------------------------------------------------
 
@@ -236,25 +192,6 @@ if [ -s "$BUILD/bench.txt" ]; then
 			print "(smoke run: too few iterations for the numbers to mean anything)"
 	}' "$BUILD/bench.txt" | tee "$BUILD/bench-table.txt"
 fi
-if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
-	tail -50 "$LOG.txt" >&2
-	fail "VM timed out after ${TIMEOUT}s"
-fi
-if grep -nE 'Oops|BUG:|WARNING:|Call Trace|KASAN|UBSAN|general protection fault|Kernel panic|RCU stall|rcu_sched self-detected|soft lockup|hung_task|refcount_t:' "$LOG.txt" >&2; then
-	fail "kernel reported a problem (see above)"
-fi
-result=$(grep -E '^HKV-HOTPATH-RESULT: ' "$LOG.txt" | tail -1)
-case "$result" in
-"HKV-HOTPATH-RESULT: PASS "*)
-	counts=${result#HKV-HOTPATH-RESULT: PASS }
-	passed=${counts%/*}
-	total=${counts#*/}
-	if [ -n "$passed" ] && [ "$passed" = "$total" ] && [ "$total" -gt 0 ]; then
-		echo "run-hotpath.sh: PASS $passed/$total in $((end - start))s"
-		[ "$HOT" = 1 ] || skip "the daemon has no hot-path options (hot=): only the FUSE-only half ran"
-		exit 0
-	fi
-	;;
-esac
-tail -80 "$LOG.txt" >&2
-fail "no passing result line from the VM's init (got: '${result:-none}')"
+vm_judge "$LOG.txt" HKV-HOTPATH-RESULT "$TIMEOUT"
+[ "$HOT" = 1 ] || skip "the daemon has no hot-path options (hot=): only the FUSE-only half ran"
+exit 0

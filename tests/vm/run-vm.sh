@@ -42,51 +42,15 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-skip() {
-	if [ "${CI:-}" = "true" ]; then
-		echo "run-vm.sh: FAIL (CI=true): $*" >&2
-		exit 1
-	fi
-	echo "run-vm.sh: SKIP: $*" >&2
-	exit 77
-}
-
-fail() {
-	echo "run-vm.sh: FAIL: $*" >&2
-	exit 1
-}
+VM_NAME=run-vm.sh
+. "$SRC_DIR/tests/vm/vmlib.sh"
+skip() { vm_skip "$@"; }
+fail() { vm_fail "$@"; }
 
 # --- prerequisites -------------------------------------------------------
 
-KVER=
-for d in /lib/modules/*-cloud-amd64/build /usr/src/linux-headers-*-cloud-amd64; do
-	[ -e "$d/Makefile" ] || continue
-	case "$d" in
-	/lib/modules/*) v=${d#/lib/modules/}; v=${v%/build} ;;
-	*) v=${d#/usr/src/linux-headers-} ;;
-	esac
-	if [ -r "/boot/vmlinuz-$v" ]; then
-		KVER=$v
-		KDIR=$d
-		break
-	fi
-done
-[ -n "$KVER" ] || skip "no linux-headers-*-cloud-amd64 with a matching readable /boot/vmlinuz-* (apt-get install linux-image-cloud-amd64 linux-headers-cloud-amd64)"
-KERNEL=/boot/vmlinuz-$KVER
-
-QEMU=$(command -v "${HKV_VM_QEMU:-qemu-system-x86_64}") ||
-	skip "${HKV_VM_QEMU:-qemu-system-x86_64} not found (apt-get install qemu-system-x86)"
-BUSYBOX=
-for b in /bin/busybox /usr/bin/busybox; do
-	if [ -x "$b" ] && ! LC_ALL=C readelf -l "$b" 2>/dev/null | grep -q 'interpreter'; then
-		BUSYBOX=$b
-		break
-	fi
-done
-[ -n "$BUSYBOX" ] || skip "no statically linked busybox (apt-get install busybox-static)"
-command -v cpio >/dev/null || skip "cpio not found (apt-get install cpio)"
-command -v gcc >/dev/null || skip "gcc not found"
-command -v timeout >/dev/null || skip "timeout not found"
+vm_find_kernel
+vm_find_tools
 echo 'int main(void){return 0;}' > /tmp/hkv-static-probe.$$.c
 if ! gcc -static -pthread /tmp/hkv-static-probe.$$.c -o /tmp/hkv-static-probe.$$ 2>/dev/null; then
 	rm -f /tmp/hkv-static-probe.$$*
@@ -141,42 +105,12 @@ cp "$SRC_DIR/tests/vm/init.sh" "$ROOT/init" && chmod 755 "$ROOT/init" || fail "i
 
 # --- boot ----------------------------------------------------------------
 
-echo "run-vm.sh: booting $KERNEL (TCG, 2 vCPUs, timeout ${TIMEOUT}s)"
-start=$(date +%s)
-timeout --foreground -k 5 "$TIMEOUT" "$QEMU" \
-	-accel tcg,thread=multi -cpu max -smp 2 -m 512 \
-	-nodefaults -nographic -serial stdio -no-reboot \
-	-kernel "$KERNEL" -initrd "$BUILD/initramfs.cpio" \
-	-append "console=ttyS0 tsc=reliable panic=-1 oops=panic rdinit=/init" \
-	</dev/null >"$LOG" 2>&1
-qrc=$?
-end=$(date +%s)
-tr -d '\r' <"$LOG" >"$LOG.txt"
-echo "run-vm.sh: QEMU exited $qrc after $((end - start))s; log: $LOG.txt"
+vm_boot "$BUILD/initramfs.cpio" "$LOG" "$TIMEOUT" 512
 
 # --- verdict -------------------------------------------------------------
 
 grep -E '^(ok|FAIL|CHECK FAILED|bench|stress|zipf|HKV-)' "$LOG.txt" || true
 sed -n '/^HKV-BENCH-BEGIN$/,/^HKV-BENCH-END$/p' "$LOG.txt" | grep -v -E '^(HKV-BENCH|ok |FAIL |\[ *[0-9]+\.[0-9]+\])' >"$BUILD/bench.txt"
-if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
-	tail -50 "$LOG.txt" >&2
-	fail "VM timed out after ${TIMEOUT}s"
-fi
-if grep -nE 'Oops|BUG:|WARNING:|Call Trace|KASAN|UBSAN|general protection fault|Kernel panic|RCU stall|rcu_sched self-detected|soft lockup|hung_task|refcount_t:' "$LOG.txt" >&2; then
-	fail "kernel reported a problem (see above)"
-fi
-result=$(grep -E '^HKV-VM-RESULT: ' "$LOG.txt" | tail -1)
-case "$result" in
-"HKV-VM-RESULT: PASS "*)
-	counts=${result#HKV-VM-RESULT: PASS }
-	passed=${counts%/*}
-	total=${counts#*/}
-	if [ -n "$passed" ] && [ "$passed" = "$total" ] && [ "$total" -gt 0 ]; then
-		[ -s "$BUILD/bench.txt" ] && cat "$BUILD/bench.txt"
-		echo "run-vm.sh: PASS $passed/$total in $((end - start))s"
-		exit 0
-	fi
-	;;
-esac
-tail -80 "$LOG.txt" >&2
-fail "no passing result line from the VM's init (got: '${result:-none}')"
+vm_judge "$LOG.txt" HKV-VM-RESULT "$TIMEOUT"
+[ -s "$BUILD/bench.txt" ] && cat "$BUILD/bench.txt"
+exit 0
