@@ -43,9 +43,6 @@
 
 #include <linux/hkv.h>
 
-/* the device's key limit; the engine's header reuses the name for its own limit */
-enum { KCACHE_KEY_MAX = HKV_KEY_MAX };
-#undef HKV_KEY_MAX
 
 #include "hkv/engine.h"
 #include "hot.h"
@@ -181,7 +178,7 @@ void hkvfs_promoter_invalidate_version(struct hkvfs_promoter *p, const void *key
 	if (!p || p->fd < 0)
 		return;
 	atomic_fetch_add_explicit(&p->invalidations, 1, memory_order_relaxed);
-	if (!klen || klen > KCACHE_KEY_MAX) {
+	if (!klen || klen > HKV_DEV_KEY_MAX) {
 		/* unknown extent of the change, or a key the cache cannot hold: be safe */
 		if (!klen)
 			dev_clear(p);
@@ -220,7 +217,7 @@ static int promote(struct hkvfs_promoter *p, const void *key, size_t klen)
 	struct hkv_put put;
 	int rc;
 
-	if (klen > KCACHE_KEY_MAX)
+	if (klen > HKV_DEV_KEY_MAX)
 		return -ENAMETOOLONG;
 	if (p->o.eligible && !p->o.eligible(p->o.arg, key, klen))
 		return -EPERM;
@@ -276,7 +273,7 @@ static void drain_events(struct hkvfs_promoter *p)
 			pthread_mutex_unlock(&p->lock);
 			continue;
 		}
-		if (ev.ns != p->ns || ev.key_len > KCACHE_KEY_MAX)
+		if (ev.ns != p->ns || ev.key_len > HKV_DEV_KEY_MAX)
 			continue;
 		atomic_fetch_add_explicit(&p->evictions, 1, memory_order_relaxed);
 		pthread_mutex_lock(&p->lock);

@@ -279,7 +279,7 @@ static bool hkvm_entry_match(const struct hkvm_entry *e, u32 hash, u64 ns,
  * hkvm_cache_find_rcu() - find an entry; the caller holds rcu_read_lock().
  * @ns: namespace.
  * @key: key bytes, borrowed.
- * @key_len: 1..HKV_KEY_MAX.
+ * @key_len: 1..HKV_DEV_KEY_MAX.
  *
  * The entry may be expired or already unlinked; its memory stays valid until
  * the caller's rcu_read_unlock().  Never sleeps.
@@ -302,7 +302,7 @@ struct hkvm_entry *hkvm_cache_find_rcu(u64 ns, const u8 *key, u32 key_len)
  * hkvm_cache_get() - find an entry without taking any lock.
  * @ns: namespace.
  * @key: key bytes, borrowed.
- * @key_len: 1..HKV_KEY_MAX.
+ * @key_len: 1..HKV_DEV_KEY_MAX.
  *
  * The entry may be expired: the caller checks with hkvm_expired().  Process
  * context; never sleeps.
@@ -516,7 +516,7 @@ out_unlock:
  * Process context; takes the writer lock.
  * @ns: namespace.
  * @key: key bytes, borrowed.
- * @key_len: 1..HKV_KEY_MAX.
+ * @key_len: 1..HKV_DEV_KEY_MAX.
  * @version: 0, or: versions <= @version of this key are stale.
  *
  * Return: 0 (removed), -ENOENT (not cached), -ENOMEM (no memory for the

@@ -27,7 +27,7 @@
  * @ref: one reference held by the table while linked, one per reader
  *	(GET in progress, open snapshot file).
  * @hash: hash of (@ns, key).
- * @key_len: key length, 1..HKV_KEY_MAX.
+ * @key_len: key length, 1..HKV_DEV_KEY_MAX.
  * @val_len: value length.
  * @mode: permission bits (07777).
  * @ns: namespace id.

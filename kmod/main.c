@@ -119,7 +119,7 @@ static int hkvm_key_copy(struct hkvm_key *k, u64 uptr, u32 len)
 	k->len = len;
 	if (!len)
 		return -EINVAL;
-	if (len > HKV_KEY_MAX)
+	if (len > HKV_DEV_KEY_MAX)
 		return -ENAMETOOLONG;
 	if (len <= HKVM_KEY_INLINE) {
 		k->p = k->inline_buf;
@@ -356,7 +356,7 @@ static long hkvm_ioc_put(struct file *file, void __user *uarg)
 		return -EINVAL;
 	if (!a.key_len)
 		return -EINVAL;
-	if (a.key_len > HKV_KEY_MAX)
+	if (a.key_len > HKV_DEV_KEY_MAX)
 		return -ENAMETOOLONG;
 	if (a.value_len > hkvm_max_value ||
 	    (u64)a.key_len + a.value_len > hkvm_max_bytes)

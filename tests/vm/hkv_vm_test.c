@@ -166,7 +166,7 @@ static void test_abi(void)
 	struct hkv_stat st, st0;
 	struct hkv_get g;
 	struct stat sb;
-	char buf[4096], key[HKV_KEY_MAX + 2], *big;
+	char buf[4096], key[HKV_DEV_KEY_MAX + 2], *big;
 	uint64_t removed;
 	uint32_t old;
 	int i;
@@ -303,14 +303,14 @@ static void test_abi(void)
 
 	/* Key and value bounds. */
 	memset(key, 'k', sizeof(key));
-	CHECK_RC(hkv_put_full(fd, 1, key, HKV_KEY_MAX, "v", 1, 1, 0, 0, 0, 0600, 0), 0);
-	CHECK_RC(hkv_get_b(fd, 1, key, HKV_KEY_MAX, buf, 10, &g), 0);
-	CHECK_RC(hkv_get_b(fd, 1, key, HKV_KEY_MAX - 1, buf, 10, &g), -ENOENT);
-	CHECK_RC(hkv_put_full(fd, 1, key, HKV_KEY_MAX + 1, "v", 1, 1, 0, 0, 0, 0600, 0),
+	CHECK_RC(hkv_put_full(fd, 1, key, HKV_DEV_KEY_MAX, "v", 1, 1, 0, 0, 0, 0600, 0), 0);
+	CHECK_RC(hkv_get_b(fd, 1, key, HKV_DEV_KEY_MAX, buf, 10, &g), 0);
+	CHECK_RC(hkv_get_b(fd, 1, key, HKV_DEV_KEY_MAX - 1, buf, 10, &g), -ENOENT);
+	CHECK_RC(hkv_put_full(fd, 1, key, HKV_DEV_KEY_MAX + 1, "v", 1, 1, 0, 0, 0, 0600, 0),
 		 -ENAMETOOLONG);
-	CHECK_RC(hkv_get_b(fd, 1, key, HKV_KEY_MAX + 1, buf, 10, &g), -ENAMETOOLONG);
-	CHECK_RC(hkv_open_b(fd, 1, key, HKV_KEY_MAX + 1, 0), -ENAMETOOLONG);
-	CHECK_RC(hkv_del_b(fd, 1, key, HKV_KEY_MAX + 1, 0), -ENAMETOOLONG);
+	CHECK_RC(hkv_get_b(fd, 1, key, HKV_DEV_KEY_MAX + 1, buf, 10, &g), -ENAMETOOLONG);
+	CHECK_RC(hkv_open_b(fd, 1, key, HKV_DEV_KEY_MAX + 1, 0), -ENAMETOOLONG);
+	CHECK_RC(hkv_del_b(fd, 1, key, HKV_DEV_KEY_MAX + 1, 0), -ENAMETOOLONG);
 	CHECK_RC(hkv_put_full(fd, 1, key, 0, "v", 1, 1, 0, 0, 0, 0600, 0), -EINVAL);
 	CHECK_RC(hkv_get_b(fd, 1, key, 0, buf, 10, &g), -EINVAL);
 	big = calloc(1, 8192);

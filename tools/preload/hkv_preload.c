@@ -524,7 +524,7 @@ EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t o
  */
 static int try_cache(int dirfd, const char *path, int flags)
 {
-	char abs[PATH_MAX], key[HKV_KEY_MAX];
+	char abs[PATH_MAX], key[HKV_DEV_KEY_MAX];
 	struct hkv_open req;
 	struct mnt m;
 	ssize_t klen;

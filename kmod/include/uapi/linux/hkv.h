@@ -11,7 +11,7 @@
  * The cache maps (namespace, key) to an immutable value snapshot carrying the
  * owner uid/gid, a file mode, an expiry time and a version.  The namespace is
  * a u64 chosen by the daemon (one per mounted filesystem) so that several
- * mounts never collide.  Keys are byte strings of 1..HKV_KEY_MAX bytes; values
+ * mounts never collide.  Keys are byte strings of 1..HKV_DEV_KEY_MAX bytes; values
  * are 0..max_value bytes (module parameter).
  *
  * Readers (any user) use HKV_IOC_GET or HKV_IOC_OPEN; both check the caller's
@@ -64,7 +64,7 @@
 #include <linux/ioctl.h>
 
 /* Largest key, in bytes.  Keys are never empty. */
-#define HKV_KEY_MAX		1024
+#define HKV_DEV_KEY_MAX		1024
 
 /* Eviction policies (module parameter "policy": "lru", "lfu", "fifo"). */
 #define HKV_POLICY_LRU		0
@@ -79,7 +79,7 @@
  * @flags: must be 0.
  * @ns: namespace id.
  * @key_ptr: user address of the key bytes.
- * @key_len: key length, 1..HKV_KEY_MAX.
+ * @key_len: key length, 1..HKV_DEV_KEY_MAX.
  * @buf_len: capacity of @buf_ptr; 0 asks for the size only.
  * @buf_ptr: user address receiving the value.
  * @value_len: out: the value length.  Set also when the call fails with
@@ -124,7 +124,7 @@ struct hkv_get {
  * @flags: open(2) flags, see above; anything else is -EINVAL.
  * @ns: namespace id.
  * @key_ptr: user address of the key bytes.
- * @key_len: key length, 1..HKV_KEY_MAX.
+ * @key_len: key length, 1..HKV_DEV_KEY_MAX.
  * @reserved: must be 0.
  *
  * On success the ioctl returns a new file descriptor.  The file is a snapshot
@@ -152,7 +152,7 @@ struct hkv_open {
  * @flags: must be 0.
  * @ns: namespace id.
  * @key_ptr: user address of the key bytes.
- * @key_len: key length, 1..HKV_KEY_MAX.
+ * @key_len: key length, 1..HKV_DEV_KEY_MAX.
  * @value_len: value length, 0..max_value.
  * @value_ptr: user address of the value bytes.
  * @version: version of this value; see "Versions" above.
@@ -196,7 +196,7 @@ struct hkv_put {
  * @flags: must be 0.
  * @ns: namespace id.
  * @key_ptr: user address of the key bytes.
- * @key_len: key length, 1..HKV_KEY_MAX.
+ * @key_len: key length, 1..HKV_DEV_KEY_MAX.
  * @reserved: must be 0.
  * @version: 0, or "versions <= @version of this key are stale": recorded as
  *	a tombstone even when the key is not cached.
@@ -360,7 +360,7 @@ struct hkv_event {
 	__u64 version;
 	__u32 key_len;
 	__u32 policy;
-	__u8 key[HKV_KEY_MAX];
+	__u8 key[HKV_DEV_KEY_MAX];
 };
 
 #define HKV_IOC_MAGIC		0xb7
