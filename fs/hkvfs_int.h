@@ -37,8 +37,8 @@ enum hkvfs_kind { HKVFS_ROOT, HKVFS_PREFIX, HKVFS_KEY, HKVFS_ELEM, HKVFS_CTLDIR,
 #define HKVFS_LIST_PREPEND "prepend"
 
 /**
- * struct hkvfs_ident - a copy of an inode's identity, taken under the table lock so an
- * operation never reads bytes a concurrent rename is rewriting.
+ * struct hkvfs_ident - a copy of an inode's identity (hkvfs_itab_snapshot), whole: an
+ * operation never sees half of a concurrent rename.
  * @key:  KEY/ELEM: the key; PREFIX: the prefix including its trailing delimiter.
  * @elem: ELEM: the element (field, member, or list index as decimal text).
  * @ctl:  CTLFILE: which file.
@@ -51,22 +51,12 @@ struct hkvfs_ident {
 	unsigned char elem[HKV_KEY_MAX + 1];
 };
 
-/**
+/*
  * struct hkvfs_inode - one node the kernel knows about; its address is the FUSE node id.
- * Every field is protected by the inode table lock (inode.c). @nlookup is the kernel's
- * lookup count: the inode lives until FORGET brings it to 0 (static ones never die).
+ * Opaque outside inode.c, whose design comment gives its fields and their locking rules. The
+ * kernel's lookup count is its reference count: it lives until FORGET brings that to 0.
  */
-struct hkvfs_inode {
-	struct hkvfs_inode *hnext;
-	uint64_t nlookup;
-	enum hkvfs_kind kind;
-	bool hashed;
-	bool is_static;
-	int ctl;
-	size_t klen, elen;
-	unsigned char *key;
-	unsigned char *elem;
-};
+struct hkvfs_inode;
 
 enum { HKVFS_CTL_STATS = 1, HKVFS_CTL_CONFIG = 2, HKVFS_CTL_HOT = 3 };
 
@@ -102,24 +92,64 @@ void hkvfs_log(int level, const char *fmt, ...) __attribute__((format(printf, 2,
 #define HLOG_DBG(...) hkvfs_log(3, __VA_ARGS__)
 int64_t hkvfs_now_ns(void);
 
-/* inode.c */
+/* inode.c: the inode table. Every function may be called from any thread, FUSE worker or
+ * not (each registers itself with liburcu on first use); none may be called from inside an
+ * RCU read-side section or a call_rcu callback. */
 extern struct hkvfs_inode hkvfs_root, hkvfs_ctldir, hkvfs_ctl_stats, hkvfs_ctl_config,
 	hkvfs_ctl_hot;
-void hkvfs_itab_init(void);
+/** hkvfs_itab_init() - create the table, before any other itab call. Return: 0, -ENOMEM,
+ * -EAGAIN (no thread-specific key left). */
+int hkvfs_itab_init(void);
+/** hkvfs_itab_destroy() - free the table and every inode; no other thread may use it any
+ * more. Safe after a failed or missing hkvfs_itab_init(). */
 void hkvfs_itab_destroy(void);
+/** hkvfs_ino() - the inode of node id @ino; the kernel's reference keeps it alive. */
 struct hkvfs_inode *hkvfs_ino(fuse_ino_t ino);
 fuse_ino_t hkvfs_ino_id(const struct hkvfs_inode *in);
+/**
+ * hkvfs_itab_ref() - find or create the inode of identity @id and add one lookup reference
+ * (the reply to a LOOKUP/CREATE/MKDIR passes it to the kernel, or hkvfs_itab_forget() drops
+ * it). Lock-free when the inode exists; creation takes the writer lock.
+ * @out: the inode; valid until the kernel forgets it.
+ * Return: 0, -ENOMEM.
+ */
 int hkvfs_itab_ref(const struct hkvfs_ident *id, struct hkvfs_inode **out);
+/** hkvfs_itab_forget() - drop @n lookup references (FORGET); the last one unhashes the inode
+ * and frees it after a grace period. Lock-free unless this is the last one. */
 void hkvfs_itab_forget(struct hkvfs_inode *in, uint64_t n);
+/** hkvfs_itab_snapshot() - copy @in's current identity into @id (lock-free, never torn). */
 void hkvfs_itab_snapshot(struct hkvfs_inode *in, struct hkvfs_ident *id);
+/**
+ * hkvfs_itab_find() - the node id of the live inode with this identity, 0 if none. Lock-free.
+ * No reference is taken: use the id for kernel notifications only (a stale id is harmless
+ * there), never to reach the inode.
+ */
 fuse_ino_t hkvfs_itab_find(enum hkvfs_kind kind, const void *key, size_t klen, const void *elem,
 			   size_t elen);
+/**
+ * hkvfs_itab_rekey() - give @in (which the caller's request keeps alive) the identity
+ * (@kind, @key) and move its element inodes along; an inode that had that identity becomes
+ * stale (unhashed until its FORGET). Return: 0, -ENOMEM (the inode is left stale: it keeps
+ * its old identity, out of the table).
+ */
 int hkvfs_itab_rekey(struct hkvfs_inode *in, enum hkvfs_kind kind, const void *key,
 		     size_t klen);
+/**
+ * hkvfs_itab_move() - as hkvfs_itab_rekey() for the live inode of (@kind, @from), if any (a
+ * key renamed by the engine). Return: 0, -ENOMEM.
+ */
+int hkvfs_itab_move(enum hkvfs_kind kind, const void *from, size_t flen, const void *to,
+		    size_t tlen);
+/**
+ * hkvfs_itab_rename_prefix() - re-key every inode whose key starts with @from to start with
+ * @to instead (a directory rename). Each inode changes identity atomically, one after the
+ * other. Return: 0, -ENOMEM or -ENAMETOOLONG (those inodes are left stale).
+ */
 int hkvfs_itab_rename_prefix(const void *from, size_t flen, const void *to, size_t tlen);
 /**
- * hkvfs_itab_children() - call @cb for each ELEM inode of @key (under the table lock: @cb
- * must only copy what it needs).
+ * hkvfs_itab_children() - call @cb for each live ELEM inode of @key, inside an RCU read-side
+ * section: @cb must not block and must only copy what it needs (@elem is borrowed for the
+ * call).
  */
 void hkvfs_itab_children(const void *key, size_t klen,
 			 void (*cb)(void *arg, fuse_ino_t ino, const unsigned char *elem,

@@ -3,38 +3,196 @@
  * inode.c - the table of inodes the kernel holds.
  *
  * An inode's FUSE node id is its address (the root is node 1). Inodes are found by identity
- * (kind, key, element) through a hash table whose bucket is chosen by the key bytes alone, so
- * a collection key and all its element inodes share one chain: invalidating "every element of
- * key K" is one chain walk.
+ * (kind, key, element) through an RCU hash table (liburcu's cds_lfht) whose hash is computed
+ * from the key bytes alone, so a collection key and all its element inodes share one hash:
+ * "every element of key K" is one walk over K's duplicates.
  *
- * Locking: one mutex protects the buckets, every inode's identity and its lookup count.
- * Callers copy an identity out (hkvfs_itab_snapshot) and never hold the lock while calling
- * the engine or sending a FUSE notification.
+ * Identity. An inode's identity lives in a separate, immutable object, struct itab_ent, that
+ * is also the hash table node. Renaming an inode never rewrites bytes in place: the writer
+ * builds a new entry, publishes it in @in->ent (rcu_assign_pointer), swaps it into the table
+ * and frees the old entry after a grace period (call_rcu). A reader that copies an identity
+ * (hkvfs_itab_snapshot) therefore sees the old or the new identity, whole, never a mix.
  *
- * Lifetime: the kernel's lookup count (nlookup) is the reference count. A renamed-over or
- * retyped inode is unhashed but lives until its FORGET.
+ * Locking and RCU rules, field by field (debug builds assert the itab_lock and read-side
+ * rules where they are relied on):
+ *
+ * | field                 | rule                                                                  |
+ * | --------------------- | --------------------------------------------------------------------- |
+ * | itab (the table)      | lookups and walks inside rcu_read_lock(); add, del and replace only   |
+ * |                       | by a writer holding itab_lock, inside rcu_read_lock() as cds_lfht     |
+ * |                       | requires                                                              |
+ * | hkvfs_inode.ent       | rcu_dereference() inside rcu_read_lock(), or a plain read by a writer |
+ * |                       | holding itab_lock; written with rcu_assign_pointer() under itab_lock; |
+ * |                       | the old entry is freed by call_rcu()                                  |
+ * | hkvfs_inode.nlookup   | atomic. Grows lock-free, only from a non-zero value (ref_live);       |
+ * |                       | shrinks lock-free in FORGET. Zero is final: the FORGET that reached   |
+ * |                       | it unhashes the inode under itab_lock and frees it with call_rcu().   |
+ * |                       | Static inodes: atomic, never freed                                    |
+ * | hkvfs_inode.all_*     | itab_lock (every dynamic inode, for shutdown)                         |
+ * | hkvfs_inode.is_static | immutable                                                             |
+ * | itab_ent identity     | immutable from publication until freed                                |
+ * | itab_ent.in, .hash    | immutable                                                             |
+ * | itab_ent.hashed, .mv  | itab_lock (writers only)                                              |
+ * | rcu_registered        | thread-local; rcu_key's destructor unregisters at thread exit         |
+ *
+ * Who takes what. Readers never take itab_lock: hkvfs_itab_snapshot(), hkvfs_itab_find(),
+ * hkvfs_itab_children() and a LOOKUP that finds its inode (hkvfs_itab_ref() fast path: a
+ * table hit, an atomic increment, and a check that the entry it found is still the inode's
+ * current, hashed identity, so the reference is taken while the inode has the name looked up,
+ * as it was under a lock; if not, the reference is dropped and the slow path runs) are
+ * lock-free. Writers serialise on itab_lock among themselves: creating an inode (a LOOKUP
+ * that missed, re-checked under the lock so two racing LOOKUPs of one name make one inode),
+ * the FORGET that brings nlookup to zero, and re-keying (rename, a directory becoming a typed
+ * key). Nothing calls the engine or sends a FUSE notification while holding itab_lock or
+ * inside a read-side section, and nothing waits for a grace period (synchronize_rcu) at all:
+ * retired memory goes through call_rcu(); only shutdown waits, in rcu_barrier().
+ *
+ * Lifetime: the kernel's lookup count (nlookup) is the reference count. An inode lives until
+ * FORGET brings nlookup to 0; then it leaves the table at once and its memory is freed after
+ * a grace period, so a reader that found it a moment earlier may still read it (and sees it
+ * dead: nlookup 0, never revived). A renamed-over or retyped inode is unhashed but lives
+ * until its FORGET. Node ids never change while the kernel holds them. Static inodes (root,
+ * .hkv and its files) are never hashed and never die.
+ *
+ * Identity uniqueness: at most one hashed entry per identity; a writer that hashes an identity
+ * already present replaces the older entry (cds_lfht_add_replace), whose inode becomes stale
+ * (unhashed, still valid for the kernel until its FORGET).
+ *
+ * Re-keying for readers: a renamed inode's old entry leaves the table before the new one
+ * enters, so a lock-free lookup in between misses both names; a LOOKUP that misses then waits
+ * for itab_lock and finds the new one. Each inode's identity changes atomically; a directory
+ * rename moves its inodes one by one.
+ *
+ * URCU flavour: the default one (urcu-memb: membarrier, read side a compiler barrier). It
+ * needs every reading thread registered. libfuse creates and retires worker threads itself,
+ * so each thread registers itself on its first table access (a thread-local flag) and a
+ * pthread key destructor unregisters it when the thread exits.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <urcu.h>
+#include <urcu/rculfhash.h>
+
 #include "hkvfs_int.h"
 
-#define NBUCKETS (1u << 16)
+/*
+ * struct itab_ent - one identity of one inode; the hash table node.
+ * @node:   cds_lfht linkage (while hashed).
+ * @rcu:    call_rcu() linkage when the entry is retired.
+ * @in:     the inode it names (immutable).
+ * @hash:   hash of the key bytes (immutable).
+ * @hashed: in the table (itab_lock).
+ * @mv:     writer's temporary list link while re-keying (itab_lock).
+ * @kind, @ctl, @klen, @elen, @key, @elem: the identity (immutable); @key and @elem point into
+ *          @data (key, a NUL, then the element).
+ */
+struct itab_ent {
+	struct cds_lfht_node node;
+	struct rcu_head rcu;
+	struct hkvfs_inode *in;
+	unsigned long hash;
+	bool hashed;
+	struct itab_ent *mv;
+	enum hkvfs_kind kind;
+	int ctl;
+	size_t klen, elen;
+	const unsigned char *key;
+	const unsigned char *elem;
+	unsigned char data[];
+};
+
+/*
+ * struct hkvfs_inode - see the table above.
+ * @ent:       current identity (RCU pointer).
+ * @nlookup:   the kernel's lookup count = reference count (atomic, 0 is final).
+ * @is_static: root, .hkv and its files (immutable).
+ * @all_next, @all_pprev: every dynamic inode, for shutdown (itab_lock).
+ * @rcu:       deferred free after the last FORGET.
+ */
+struct hkvfs_inode {
+	struct itab_ent *ent;
+	_Atomic uint64_t nlookup;
+	bool is_static;
+	struct hkvfs_inode *all_next, **all_pprev;
+	struct rcu_head rcu;
+};
+
+/* a lookup key: an identity to match */
+struct itab_query {
+	enum hkvfs_kind kind;
+	const void *key;
+	size_t klen;
+	const void *elem;
+	size_t elen;
+};
 
 static pthread_mutex_t itab_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hkvfs_inode **buckets;
+static struct cds_lfht *itab;
+static struct hkvfs_inode *itab_all; /* every dynamic inode not yet forgotten (itab_lock) */
+static pthread_key_t rcu_key;
+static bool rcu_key_made;
+static __thread bool rcu_registered;
+#ifndef NDEBUG
+static __thread bool itab_lock_held;
+#endif
 
-struct hkvfs_inode hkvfs_root = { .kind = HKVFS_ROOT, .is_static = true, .nlookup = 1 };
-struct hkvfs_inode hkvfs_ctldir = { .kind = HKVFS_CTLDIR, .is_static = true };
-struct hkvfs_inode hkvfs_ctl_stats = { .kind = HKVFS_CTLFILE, .is_static = true,
-				       .ctl = HKVFS_CTL_STATS };
-struct hkvfs_inode hkvfs_ctl_config = { .kind = HKVFS_CTLFILE, .is_static = true,
-					.ctl = HKVFS_CTL_CONFIG };
-struct hkvfs_inode hkvfs_ctl_hot = { .kind = HKVFS_CTLFILE, .is_static = true,
-				     .ctl = HKVFS_CTL_HOT };
+#define STATIC_ENT(name, k, c) \
+	static struct itab_ent name = { .kind = (k), .ctl = (c), .key = (const unsigned char *)"" }
+STATIC_ENT(ent_root, HKVFS_ROOT, 0);
+STATIC_ENT(ent_ctldir, HKVFS_CTLDIR, 0);
+STATIC_ENT(ent_stats, HKVFS_CTLFILE, HKVFS_CTL_STATS);
+STATIC_ENT(ent_config, HKVFS_CTLFILE, HKVFS_CTL_CONFIG);
+STATIC_ENT(ent_hot, HKVFS_CTLFILE, HKVFS_CTL_HOT);
 
-static uint32_t hash_key(const void *key, size_t klen)
+struct hkvfs_inode hkvfs_root = { .ent = &ent_root, .is_static = true, .nlookup = 1 };
+struct hkvfs_inode hkvfs_ctldir = { .ent = &ent_ctldir, .is_static = true };
+struct hkvfs_inode hkvfs_ctl_stats = { .ent = &ent_stats, .is_static = true };
+struct hkvfs_inode hkvfs_ctl_config = { .ent = &ent_config, .is_static = true };
+struct hkvfs_inode hkvfs_ctl_hot = { .ent = &ent_hot, .is_static = true };
+
+static void rcu_thread_exit(void *arg)
+{
+	(void)arg;
+	if (rcu_registered) {
+		rcu_unregister_thread();
+		rcu_registered = false;
+	}
+}
+
+/* make the calling thread an RCU reader (once per thread; undone at thread exit) */
+static void rcu_enter(void)
+{
+	if (rcu_registered)
+		return;
+	rcu_register_thread();
+	rcu_registered = true;
+	if (rcu_key_made)
+		pthread_setspecific(rcu_key, &rcu_registered);
+}
+
+static void lock_itab(void)
+{
+	pthread_mutex_lock(&itab_lock);
+#ifndef NDEBUG
+	itab_lock_held = true;
+#endif
+}
+
+static void unlock_itab(void)
+{
+#ifndef NDEBUG
+	itab_lock_held = false;
+#endif
+	pthread_mutex_unlock(&itab_lock);
+}
+
+#define assert_writer() assert(itab_lock_held && rcu_read_ongoing())
+#define assert_reader() assert(rcu_read_ongoing())
+
+static unsigned long hash_key(const void *key, size_t klen)
 {
 	const unsigned char *p = key;
 	uint64_t h = 1469598103934665603ull;
@@ -42,32 +200,78 @@ static uint32_t hash_key(const void *key, size_t klen)
 
 	for (i = 0; i < klen; i++)
 		h = (h ^ p[i]) * 1099511628211ull;
-	return (uint32_t)(h ^ (h >> 32)) & (NBUCKETS - 1);
+	/* the table splits buckets by the high bits too: mix them (murmur3's finaliser) */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return (unsigned long)h;
 }
 
-void hkvfs_itab_init(void)
+static int match_ident(struct cds_lfht_node *node, const void *arg)
 {
-	buckets = calloc(NBUCKETS, sizeof(*buckets));
+	const struct itab_ent *e = caa_container_of(node, struct itab_ent, node);
+	const struct itab_query *q = arg;
+
+	return e->kind == q->kind && e->klen == q->klen && e->elen == q->elen &&
+	       memcmp(e->key, q->key, q->klen) == 0 &&
+	       (!q->elen || memcmp(e->elem, q->elem, q->elen) == 0);
+}
+
+/* element inodes of the collection key q->key */
+static int match_child(struct cds_lfht_node *node, const void *arg)
+{
+	const struct itab_ent *e = caa_container_of(node, struct itab_ent, node);
+	const struct itab_query *q = arg;
+
+	return e->kind == HKVFS_ELEM && e->klen == q->klen && memcmp(e->key, q->key, q->klen) == 0;
+}
+
+int hkvfs_itab_init(void)
+{
+	int rc;
+
+	rc = -pthread_key_create(&rcu_key, rcu_thread_exit);
+	if (rc)
+		return rc;
+	rcu_key_made = true;
+	itab = cds_lfht_new(1024, 1024, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+	if (!itab)
+		return -ENOMEM;
+	return 0;
 }
 
 void hkvfs_itab_destroy(void)
 {
-	uint32_t b;
+	struct hkvfs_inode *in, *next;
+	struct cds_lfht_iter it;
+	struct itab_ent *e;
 
-	if (!buckets)
+	if (!itab)
 		return;
-	for (b = 0; b < NBUCKETS; b++) {
-		struct hkvfs_inode *in = buckets[b], *next;
-
-		for (; in; in = next) {
-			next = in->hnext;
-			free(in->key);
-			free(in->elem);
-			free(in);
-		}
+	rcu_enter();
+	/* no FUSE worker is left: empty the table, then free what was retired and what lives */
+	lock_itab();
+	rcu_read_lock();
+	cds_lfht_for_each_entry(itab, &it, e, node) {
+		cds_lfht_del(itab, &e->node);
+		e->hashed = false;
 	}
-	free(buckets);
-	buckets = NULL;
+	rcu_read_unlock();
+	in = itab_all;
+	itab_all = NULL;
+	unlock_itab();
+	rcu_barrier(); /* runs every pending call_rcu() free */
+	for (; in; in = next) {
+		next = in->all_next;
+		free(in->ent);
+		free(in);
+	}
+	if (cds_lfht_destroy(itab, NULL))
+		HLOG_WARN("inode table not empty at shutdown");
+	itab = NULL;
+	rcu_thread_exit(NULL);
 }
 
 struct hkvfs_inode *hkvfs_ino(fuse_ino_t ino)
@@ -84,233 +288,372 @@ fuse_ino_t hkvfs_ino_id(const struct hkvfs_inode *in)
 	return (fuse_ino_t)(uintptr_t)in;
 }
 
-static bool same(const struct hkvfs_inode *in, enum hkvfs_kind kind, const void *key,
-		 size_t klen, const void *elem, size_t elen)
+static struct itab_ent *ent_new(struct hkvfs_inode *in, enum hkvfs_kind kind, const void *key,
+				size_t klen, const void *elem, size_t elen)
 {
-	return in->kind == kind && in->klen == klen && in->elen == elen &&
-	       memcmp(in->key, key, klen) == 0 && (!elen || memcmp(in->elem, elem, elen) == 0);
+	struct itab_ent *e = malloc(sizeof(*e) + klen + 1 + elen);
+
+	if (!e)
+		return NULL;
+	memset(e, 0, sizeof(*e));
+	cds_lfht_node_init(&e->node);
+	e->in = in;
+	e->hash = hash_key(key, klen);
+	e->kind = kind;
+	e->klen = klen;
+	e->elen = elen;
+	if (klen)
+		memcpy(e->data, key, klen);
+	e->data[klen] = 0;
+	if (elen)
+		memcpy(e->data + klen + 1, elem, elen);
+	e->key = e->data;
+	e->elem = elen ? e->data + klen + 1 : NULL;
+	return e;
 }
 
-static struct hkvfs_inode *find_locked(enum hkvfs_kind kind, const void *key, size_t klen,
-				       const void *elem, size_t elen)
+static void ent_free_rcu(struct rcu_head *head)
 {
-	struct hkvfs_inode *in;
-
-	for (in = buckets[hash_key(key, klen)]; in; in = in->hnext)
-		if (same(in, kind, key, klen, elem, elen))
-			return in;
-	return NULL;
+	free(caa_container_of(head, struct itab_ent, rcu));
 }
 
-static void unhash_locked(struct hkvfs_inode *in)
+static void inode_free_rcu(struct rcu_head *head)
 {
-	struct hkvfs_inode **pp = &buckets[hash_key(in->key, in->klen)];
+	struct hkvfs_inode *in = caa_container_of(head, struct hkvfs_inode, rcu);
 
-	if (!in->hashed)
-		return;
-	for (; *pp; pp = &(*pp)->hnext) {
-		if (*pp == in) {
-			*pp = in->hnext;
-			break;
-		}
+	free(in->ent);
+	free(in);
+}
+
+/* nlookup++ unless the inode is already dead (0 is final) */
+static bool ref_live(struct hkvfs_inode *in)
+{
+	uint64_t n = atomic_load_explicit(&in->nlookup, memory_order_relaxed);
+
+	while (n) {
+		if (atomic_compare_exchange_weak_explicit(&in->nlookup, &n, n + 1,
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			return true;
 	}
-	in->hashed = false;
-	in->hnext = NULL;
+	return false;
 }
 
-static void hash_locked(struct hkvfs_inode *in)
+static struct itab_ent *lookup_rcu(const struct itab_query *q)
 {
-	uint32_t b = hash_key(in->key, in->klen);
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *node;
 
-	in->hnext = buckets[b];
-	buckets[b] = in;
-	in->hashed = true;
+	assert_reader();
+	cds_lfht_lookup(itab, hash_key(q->key, q->klen), match_ident, q, &it);
+	node = cds_lfht_iter_get_node(&it);
+	return node ? caa_container_of(node, struct itab_ent, node) : NULL;
+}
+
+static void unhash(struct itab_ent *e)
+{
+	assert_writer();
+	if (!e->hashed)
+		return;
+	cds_lfht_del(itab, &e->node);
+	e->hashed = false;
+}
+
+/* hash @e, replacing (and unhashing) an entry of the same identity */
+static void hash_replace(struct itab_ent *e)
+{
+	struct itab_query q = { e->kind, e->key, e->klen, e->elem, e->elen };
+	struct cds_lfht_node *old;
+
+	assert_writer();
+	old = cds_lfht_add_replace(itab, e->hash, match_ident, &q, &e->node);
+	e->hashed = true;
+	if (old)
+		caa_container_of(old, struct itab_ent, node)->hashed = false;
+}
+
+static struct hkvfs_inode *static_inode(const struct hkvfs_ident *id)
+{
+	switch (id->kind) {
+	case HKVFS_ROOT:
+		return &hkvfs_root;
+	case HKVFS_CTLDIR:
+		return &hkvfs_ctldir;
+	case HKVFS_CTLFILE:
+		return id->ctl == HKVFS_CTL_STATS    ? &hkvfs_ctl_stats
+		       : id->ctl == HKVFS_CTL_CONFIG ? &hkvfs_ctl_config
+						     : &hkvfs_ctl_hot;
+	default:
+		return NULL;
+	}
 }
 
 int hkvfs_itab_ref(const struct hkvfs_ident *id, struct hkvfs_inode **out)
 {
-	struct hkvfs_inode *in;
-	int rc = 0;
+	struct itab_query q = { id->kind, id->key, id->klen, id->elem, id->elen };
+	struct hkvfs_inode *in = static_inode(id);
+	struct cds_lfht_iter it;
+	struct itab_ent *e;
+	bool stale;
 
-	switch (id->kind) {
-	case HKVFS_ROOT:
-		in = &hkvfs_root;
-		break;
-	case HKVFS_CTLDIR:
-		in = &hkvfs_ctldir;
-		break;
-	case HKVFS_CTLFILE:
-		in = id->ctl == HKVFS_CTL_STATS	   ? &hkvfs_ctl_stats
-		     : id->ctl == HKVFS_CTL_CONFIG ? &hkvfs_ctl_config
-						   : &hkvfs_ctl_hot;
-		break;
-	default:
-		in = NULL;
+	if (in) {
+		atomic_fetch_add_explicit(&in->nlookup, 1, memory_order_relaxed);
+		*out = in;
+		return 0;
 	}
-	pthread_mutex_lock(&itab_lock);
+	rcu_enter();
+	rcu_read_lock();
+	e = lookup_rcu(&q);
+	in = e && ref_live(e->in) ? e->in : NULL;
+	/* referenced while it still has this identity, as under a lock, or not at all */
+	stale = in && (rcu_dereference(in->ent) != e || cds_lfht_is_node_deleted(&e->node));
+	rcu_read_unlock();
+	if (in && !stale) {
+		*out = in;
+		return 0;
+	}
+	if (stale) /* re-keyed or renamed over meanwhile: ask again under the lock */
+		hkvfs_itab_forget(in, 1);
+	/* a miss: create under the writers' lock, after looking again */
+	in = calloc(1, sizeof(*in));
 	if (!in)
-		in = find_locked(id->kind, id->key, id->klen, id->elem, id->elen);
-	if (!in) {
-		in = calloc(1, sizeof(*in));
-		if (!in) {
-			rc = -ENOMEM;
-			goto out_unlock;
-		}
-		in->kind = id->kind;
-		in->klen = id->klen;
-		in->elen = id->elen;
-		in->key = malloc(id->klen + 1);
-		in->elem = id->elen ? malloc(id->elen) : NULL;
-		if (!in->key || (id->elen && !in->elem)) {
-			free(in->key);
-			free(in->elem);
-			free(in);
-			rc = -ENOMEM;
-			goto out_unlock;
-		}
-		memcpy(in->key, id->key, id->klen);
-		if (id->elen)
-			memcpy(in->elem, id->elem, id->elen);
-		hash_locked(in);
+		return -ENOMEM;
+	e = ent_new(in, id->kind, id->key, id->klen, id->elem, id->elen);
+	if (!e) {
+		free(in);
+		return -ENOMEM;
 	}
-	in->nlookup++;
+	atomic_init(&in->nlookup, 1);
+	in->ent = e;
+	lock_itab();
+	rcu_read_lock();
+	cds_lfht_lookup(itab, e->hash, match_ident, &q, &it);
+	if (cds_lfht_iter_get_node(&it)) {
+		struct itab_ent *old = caa_container_of(cds_lfht_iter_get_node(&it),
+							struct itab_ent, node);
+
+		if (ref_live(old->in)) {
+			rcu_read_unlock();
+			unlock_itab();
+			free(e);
+			free(in);
+			*out = old->in;
+			return 0;
+		}
+		/* dead, its FORGET waiting for the lock: take its place atomically */
+		if (cds_lfht_replace(itab, &it, e->hash, match_ident, &q, &e->node) == 0) {
+			old->hashed = false;
+			e->hashed = true;
+		}
+	}
+	if (!e->hashed) {
+		cds_lfht_add(itab, e->hash, &e->node);
+		e->hashed = true;
+	}
+	in->all_next = itab_all;
+	if (itab_all)
+		itab_all->all_pprev = &in->all_next;
+	in->all_pprev = &itab_all;
+	itab_all = in;
+	rcu_read_unlock();
+	unlock_itab();
 	*out = in;
-out_unlock:
-	pthread_mutex_unlock(&itab_lock);
-	return rc;
+	return 0;
 }
 
 void hkvfs_itab_forget(struct hkvfs_inode *in, uint64_t n)
 {
-	pthread_mutex_lock(&itab_lock);
-	in->nlookup = in->nlookup > n ? in->nlookup - n : 0;
-	if (in->nlookup == 0 && !in->is_static) {
-		unhash_locked(in);
-		free(in->key);
-		free(in->elem);
-		free(in);
-	}
-	pthread_mutex_unlock(&itab_lock);
+	uint64_t cur = atomic_load_explicit(&in->nlookup, memory_order_relaxed), left;
+
+	do {
+		if (!cur)
+			return;
+		left = cur > n ? cur - n : 0;
+	} while (!atomic_compare_exchange_weak_explicit(&in->nlookup, &cur, left,
+							memory_order_release,
+							memory_order_relaxed));
+	if (left || in->is_static)
+		return;
+	/* this FORGET killed it: no one can revive it (ref_live), so unhash and retire it */
+	rcu_enter();
+	lock_itab();
+	rcu_read_lock();
+	unhash(in->ent);
+	*in->all_pprev = in->all_next;
+	if (in->all_next)
+		in->all_next->all_pprev = in->all_pprev;
+	rcu_read_unlock();
+	unlock_itab();
+	call_rcu(&in->rcu, inode_free_rcu);
 }
 
 void hkvfs_itab_snapshot(struct hkvfs_inode *in, struct hkvfs_ident *id)
 {
-	pthread_mutex_lock(&itab_lock);
-	id->kind = in->kind;
-	id->ctl = in->ctl;
-	id->klen = in->klen;
-	id->elen = in->elen;
-	if (in->klen)
-		memcpy(id->key, in->key, in->klen);
-	if (in->elen)
-		memcpy(id->elem, in->elem, in->elen);
-	pthread_mutex_unlock(&itab_lock);
+	const struct itab_ent *e;
+
+	rcu_enter();
+	rcu_read_lock();
+	e = rcu_dereference(in->ent);
+	id->kind = e->kind;
+	id->ctl = e->ctl;
+	id->klen = e->klen;
+	id->elen = e->elen;
+	if (e->klen)
+		memcpy(id->key, e->key, e->klen);
+	if (e->elen)
+		memcpy(id->elem, e->elem, e->elen);
+	rcu_read_unlock();
 }
 
 fuse_ino_t hkvfs_itab_find(enum hkvfs_kind kind, const void *key, size_t klen, const void *elem,
 			   size_t elen)
 {
-	struct hkvfs_inode *in;
+	struct itab_query q = { kind, key, klen, elem, elen };
+	struct itab_ent *e;
 	fuse_ino_t ino = 0;
 
 	if (kind == HKVFS_ROOT)
 		return FUSE_ROOT_ID;
-	pthread_mutex_lock(&itab_lock);
-	in = find_locked(kind, key, klen, elem, elen);
-	if (in)
-		ino = hkvfs_ino_id(in);
-	pthread_mutex_unlock(&itab_lock);
+	rcu_enter();
+	rcu_read_lock();
+	e = lookup_rcu(&q);
+	if (e && atomic_load_explicit(&e->in->nlookup, memory_order_relaxed))
+		ino = hkvfs_ino_id(e->in);
+	rcu_read_unlock();
 	return ino;
 }
 
-static int set_key_locked(struct hkvfs_inode *in, const void *key, size_t klen)
+/*
+ * Give @in the identity (kind, key, elem): publish the new entry, then swap it into the table
+ * in place of the old one; the old entry is freed after a grace period. A dead inode only
+ * leaves the table. On ENOMEM the inode keeps its old identity but leaves the table: a stale
+ * inode (ENOENT or the old key's data), never one that reaches another key's data by mistake.
+ */
+static int move_ent(struct hkvfs_inode *in, enum hkvfs_kind kind, const void *key, size_t klen,
+		    const void *elem, size_t elen)
 {
-	unsigned char *k = malloc(klen + 1);
+	struct itab_ent *old = in->ent, *e;
 
-	if (!k)
+	assert_writer();
+	if (!atomic_load_explicit(&in->nlookup, memory_order_relaxed)) {
+		unhash(old);
+		return 0;
+	}
+	e = ent_new(in, kind, key, klen, elem, elen);
+	if (!e) {
+		unhash(old);
 		return -ENOMEM;
-	memcpy(k, key, klen);
-	free(in->key);
-	in->key = k;
-	in->klen = klen;
+	}
+	rcu_assign_pointer(in->ent, e);
+	unhash(old);
+	hash_replace(e);
+	call_rcu(&old->rcu, ent_free_rcu);
 	return 0;
+}
+
+/* collect the element entries of collection @key on a list through ->mv */
+static struct itab_ent *collect_children(const void *key, size_t klen)
+{
+	struct itab_query q = { HKVFS_ELEM, key, klen, NULL, 0 };
+	struct itab_ent *list = NULL, *e;
+	struct cds_lfht_iter it;
+
+	assert_writer();
+	cds_lfht_for_each_entry_duplicate(itab, hash_key(key, klen), match_child, &q, &it, e,
+					  node) {
+		e->mv = list;
+		list = e;
+	}
+	return list;
+}
+
+static int rekey_locked(struct hkvfs_inode *in, enum hkvfs_kind kind, const void *key,
+			size_t klen)
+{
+	struct itab_ent *old = in->ent, *c, *next;
+	int rc, r;
+
+	if (old->kind == kind && old->klen == klen && !memcmp(old->key, key, klen))
+		return 0;
+	/* element inodes follow their collection; `old` stays valid: freed after a grace period */
+	c = collect_children(old->key, old->klen);
+	rc = move_ent(in, kind, key, klen, NULL, 0);
+	for (; c; c = next) {
+		next = c->mv;
+		c->mv = NULL;
+		r = move_ent(c->in, HKVFS_ELEM, key, klen, c->elem, c->elen);
+		rc = rc ? rc : r;
+	}
+	return rc;
 }
 
 int hkvfs_itab_rekey(struct hkvfs_inode *in, enum hkvfs_kind kind, const void *key,
 		     size_t klen)
 {
-	struct hkvfs_inode *old, *c, *next;
-	unsigned char *oldkey;
-	size_t oldlen;
-	uint32_t b;
+	int rc;
+
+	rcu_enter();
+	lock_itab();
+	rcu_read_lock();
+	rc = rekey_locked(in, kind, key, klen);
+	rcu_read_unlock();
+	unlock_itab();
+	return rc;
+}
+
+int hkvfs_itab_move(enum hkvfs_kind kind, const void *from, size_t flen, const void *to,
+		    size_t tlen)
+{
+	struct itab_query q = { kind, from, flen, NULL, 0 };
+	struct itab_ent *e;
 	int rc = 0;
 
-	pthread_mutex_lock(&itab_lock);
-	old = find_locked(kind, key, klen, NULL, 0);
-	if (old && old != in)
-		unhash_locked(old);
-	oldkey = malloc(in->klen + 1);
-	if (!oldkey) {
-		rc = -ENOMEM;
-		goto out_unlock;
-	}
-	oldlen = in->klen;
-	memcpy(oldkey, in->key, oldlen);
-	unhash_locked(in);
-	rc = set_key_locked(in, key, klen);
-	in->kind = kind;
-	hash_locked(in);
-	/* element inodes follow their collection */
-	b = hash_key(oldkey, oldlen);
-	for (c = buckets[b]; c; c = next) {
-		next = c->hnext;
-		if (c->kind != HKVFS_ELEM || c->klen != oldlen || memcmp(c->key, oldkey, oldlen))
-			continue;
-		unhash_locked(c);
-		if (set_key_locked(c, key, klen) == 0)
-			hash_locked(c);
-	}
-	free(oldkey);
-out_unlock:
-	pthread_mutex_unlock(&itab_lock);
+	rcu_enter();
+	lock_itab();
+	rcu_read_lock();
+	e = lookup_rcu(&q);
+	if (e && atomic_load_explicit(&e->in->nlookup, memory_order_relaxed))
+		rc = rekey_locked(e->in, kind, to, tlen);
+	rcu_read_unlock();
+	unlock_itab();
 	return rc;
 }
 
 int hkvfs_itab_rename_prefix(const void *from, size_t flen, const void *to, size_t tlen)
 {
-	struct hkvfs_inode *moved = NULL, *in, *next;
-	uint32_t b;
+	unsigned char *k = malloc(HKV_KEY_MAX + 1); /* what a struct hkvfs_ident can hold */
+	struct itab_ent *moved = NULL, *e, *next;
+	struct cds_lfht_iter it;
 	int rc = 0;
 
-	pthread_mutex_lock(&itab_lock);
-	for (b = 0; b < NBUCKETS; b++) {
-		for (in = buckets[b]; in; in = next) {
-			next = in->hnext;
-			if (in->klen < flen || memcmp(in->key, from, flen) != 0)
-				continue;
-			unhash_locked(in);
-			in->hnext = moved;
-			moved = in;
-		}
+	rcu_enter();
+	lock_itab();
+	rcu_read_lock();
+	/* collect first: re-keyed entries re-enter the table and must not be visited again */
+	cds_lfht_for_each_entry(itab, &it, e, node) {
+		if (e->klen < flen || memcmp(e->key, from, flen) != 0)
+			continue;
+		e->mv = moved;
+		moved = e;
 	}
-	for (in = moved; in; in = next) {
-		unsigned char *k = malloc(in->klen - flen + tlen + 1);
+	for (e = moved; e; e = next) {
+		size_t nlen = e->klen - flen + tlen;
 
-		next = in->hnext;
-		in->hnext = NULL;
-		if (!k) {
-			rc = -ENOMEM;
-			continue; /* stays unhashed: a stale inode, never a wrong one */
+		next = e->mv;
+		e->mv = NULL;
+		if (!k || nlen > HKV_KEY_MAX + 1) {
+			unhash(e); /* stale, never wrong */
+			rc = k ? -ENAMETOOLONG : -ENOMEM;
+			continue;
 		}
 		memcpy(k, to, tlen);
-		memcpy(k + tlen, in->key + flen, in->klen - flen);
-		in->klen = in->klen - flen + tlen;
-		free(in->key);
-		in->key = k;
-		if (!find_locked(in->kind, in->key, in->klen, in->elem, in->elen))
-			hash_locked(in);
+		memcpy(k + tlen, e->key + flen, e->klen - flen);
+		if (move_ent(e->in, e->kind, k, nlen, e->elem, e->elen))
+			rc = -ENOMEM;
 	}
-	pthread_mutex_unlock(&itab_lock);
+	rcu_read_unlock();
+	unlock_itab();
+	free(k);
 	return rc;
 }
 
@@ -319,11 +662,16 @@ void hkvfs_itab_children(const void *key, size_t klen,
 				    size_t elen),
 			 void *arg)
 {
-	struct hkvfs_inode *in;
+	struct itab_query q = { HKVFS_ELEM, key, klen, NULL, 0 };
+	struct cds_lfht_iter it;
+	struct itab_ent *e;
 
-	pthread_mutex_lock(&itab_lock);
-	for (in = buckets[hash_key(key, klen)]; in; in = in->hnext)
-		if (in->kind == HKVFS_ELEM && in->klen == klen && !memcmp(in->key, key, klen))
-			cb(arg, hkvfs_ino_id(in), in->elem, in->elen);
-	pthread_mutex_unlock(&itab_lock);
+	rcu_enter();
+	rcu_read_lock();
+	cds_lfht_for_each_entry_duplicate(itab, hash_key(key, klen), match_child, &q, &it, e,
+					  node) {
+		if (atomic_load_explicit(&e->in->nlookup, memory_order_relaxed))
+			cb(arg, hkvfs_ino_id(e->in), e->elem, e->elen);
+	}
+	rcu_read_unlock();
 }

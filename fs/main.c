@@ -163,7 +163,11 @@ static int run(int status_fd)
 	char fo[6144];
 	int rc, ret = 1;
 
-	hkvfs_itab_init();
+	rc = hkvfs_itab_init();
+	if (rc) {
+		fprintf(stderr, "hkvfs: cannot create the inode table: %s\n", strerror(-rc));
+		goto out;
+	}
 	hkv_options_init(&eo);
 	eo.sync = (enum hkv_sync)hkvfs_g.opts.sync;
 	eo.compress = hkvfs_g.opts.compress;

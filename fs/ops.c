@@ -2097,7 +2097,6 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		      const char *newname, unsigned int flags)
 {
 	struct hkvfs_ident *dir, *src, *ndir, *dst;
-	struct hkvfs_inode *sin;
 	int rc, st, dt;
 
 	CNT(renames);
@@ -2157,10 +2156,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 				(flags & RENAME_NOREPLACE) ? HKV_RENAME_NX : 0);
 		if (rc)
 			goto out;
-		sin = (struct hkvfs_inode *)(uintptr_t)hkvfs_itab_find(HKVFS_KEY, src->key,
-								       src->klen, NULL, 0);
-		if (sin)
-			hkvfs_itab_rekey(sin, HKVFS_KEY, dst->key, dst->klen);
+		hkvfs_itab_move(HKVFS_KEY, src->key, src->klen, dst->key, dst->klen);
 		keep_parent(src->key, src->klen);
 		goto out;
 	}
