@@ -48,6 +48,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1470,24 +1471,47 @@ static int truncate_node(const struct hkvfs_ident *id, uint64_t size)
 
 /*
  * Which system call is thread @tid (blocked on this request) in? Its /proc/TID/syscall,
- * readable by the daemon's user for its own processes and by root for all.
+ * readable by the daemon's user for its own processes and by root for all. The kernel
+ * answers "running" while the thread is runnable: it queued this request but has not gone to
+ * sleep on it yet (preempted in between, on a busy machine). It will sleep, since it waits
+ * for our reply, so that answer is asked again, for up to CALLER_WAIT_NS.
  * Return: 1 open(2)/openat(2)/creat(2) (a truncating open), 0 another call, -1 unknown.
  */
+#define CALLER_WAIT_NS (200 * 1000 * 1000LL)
 static int caller_in_open(pid_t tid)
 {
 	char path[64], buf[64];
-	long nr;
+	int64_t deadline = 0;
+	int fd, tries = 0;
 	ssize_t n;
-	int fd;
+	long nr;
 
 	if (tid <= 0)
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	for (;;) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n < 7 || memcmp(buf, "running", 7) != 0)
+			break;
+		if (!deadline)
+			deadline = hkvfs_now_ns() + CALLER_WAIT_NS;
+		else if (hkvfs_now_ns() > deadline)
+			break;
+		tries++;
+		if (tries < 64) {
+			sched_yield();
+		} else {
+			struct timespec ts = { 0, 20 * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (tries)
+		HLOG_DBG("thread %d was runnable: asked %d more times", (int)tid, tries);
 	if (n <= 0 || buf[0] < '0' || buf[0] > '9')
 		return -1;
 	buf[n] = 0;

@@ -37,6 +37,10 @@ hkv_cleanup() {
 		fi
 	fi
 	if [ -n "$PID" ]; then kill -9 "$PID" 2>/dev/null || true; fi
+	# HKVFS_TEST_KEEP=DIR: a failed test leaves its daemon log (and store) there
+	if [ "$rc" != 0 ] && [ -n "${HKVFS_TEST_KEEP:-}" ] && [ -n "$WORK" ]; then
+		cp -r "$WORK/data" "$LOG" "$HKVFS_TEST_KEEP/" 2>/dev/null || true
+	fi
 	if [ -n "$WORK" ]; then
 		fusermount3 -u -z "$MNT" 2>/dev/null || true
 		rm -rf "$WORK"
