@@ -2405,23 +2405,19 @@ static int next_entry(const struct hkvfs_ident *dir, int type, struct hkv_cursor
 			rc = hkv_hscan(db, dir->key, dir->klen, cur, NULL, 32, dent_elem_cb, d);
 		} else if (type == HKV_TYPE_SET) {
 			rc = hkv_sscan(db, dir->key, dir->klen, cur, NULL, 32, dent_elem_cb, d);
-		} else if (type == HKV_TYPE_ZSET || type == HKV_TYPE_LIST) {
-			/* ordered by rank/index: the cursor holds the next rank */
+		} else if (type == HKV_TYPE_ZSET) {
+			/* score order from the engine's position cursor: one seek per entry */
+			rc = hkv_zwalk(db, dir->key, dir->klen, cur, 1, dent_z_cb, d);
+		} else if (type == HKV_TYPE_LIST) {
+			/* by index: the cursor holds the next index */
 			memcpy(&rank, cur->pos, sizeof(rank));
 			if (cur->len == 0)
 				rank = 0;
-			if (type == HKV_TYPE_ZSET) {
-				struct hkv_zrange_opts zo = { .start = (int64_t)rank,
-							      .stop = (int64_t)rank, .limit = -1 };
-
-				rc = hkv_zrange(db, dir->key, dir->klen, &zo, dent_z_cb, d);
-			} else {
-				rc = (int64_t)rank < hkv_llen(db, dir->key, dir->klen);
-				if (rc) {
-					snprintf(d->name, sizeof(d->name), "%" PRIu64, rank);
-					d->mode = S_IFREG;
-					d->have = true;
-				}
+			rc = (int64_t)rank < hkv_llen(db, dir->key, dir->klen);
+			if (rc) {
+				snprintf(d->name, sizeof(d->name), "%" PRIu64, rank);
+				d->mode = S_IFREG;
+				d->have = true;
 			}
 			if (rc < 0)
 				return rc;

@@ -268,7 +268,7 @@ int krec_put(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
 		memcpy(p, key, klen);
 		p += klen;
 	}
-	if (flags & KF_INLINE)
+	if (flags & KF_INLINE && inl_len)
 		memcpy(p, inl, inl_len);
 	else if (flags & KF_VLOG)
 		vlog_ref_encode(p, &m->ref);

@@ -37,6 +37,14 @@ expect_err "Invalid argument" m python3 -c "import os; os.write(os.open('$MNT/z/
 grep -q "invalid score" "$LOG" || fail "no log line for an invalid score"
 expect_err "Invalid argument" m python3 -c "import os; fd = os.open('$MNT/z/a', os.O_WRONLY | os.O_TRUNC); os.write(fd, b'1e'); os.close(fd)"
 expect_eq "$(ctl zscore z a)" 1 "bad score changed nothing"
+# a larger sorted set with ties: every member listed once, in (score, member) order, across
+# many readdir replies (the listing walks the score index from a position cursor)
+for i in $(seq 0 1499); do echo "zadd big $((i % 7)) m$(printf %04d $(( (i * 7919) % 1500 )))"; done |
+	while read -r verb k s mem; do ctl "$verb" "$k" "$s" "$mem" >/dev/null; done
+want=$(ctl zrange big 0 -1 | awk '{print $1}' | tr '\n' ' ')
+got=$(m ls -f "$MNT/big" | grep -v '^\.' | tr '\n' ' ')
+expect_eq "$(echo "$got" | wc -w)" 1500 "every member listed once"
+expect_eq "$got" "$want" "listing in ZRANGE order"
 # list
 m mkdir "$MNT/l"
 m setfattr -n user.hkv.type -v list "$MNT/l"
