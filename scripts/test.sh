@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Install the dependencies, build, and run every test: the whole ctest suite on a normal
-# build (unit, CLI, crash, filesystem and kernel-module-in-a-VM tests), then the unit and
-# crash tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# build (unit, CLI, crash, filesystem, shim, and the kernel module and hot path in a VM), then
+# the unit, CLI and crash tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 [ "${HKV_SKIP_DEPS:-0}" = 1 ] || scripts/deps.sh
 scripts/build.sh build
+# On CI (or with HKV_INSTALL=1) install the build, so the tests also exercise
+# `mount -t hkvfs` and an fstab line through /sbin/mount.hkvfs.
+if [ "${CI:-}" = true ] || [ "${HKV_INSTALL:-0}" = 1 ]; then
+	SUDO=
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO cmake --install build >/dev/null
+fi
 ctest --test-dir build --output-on-failure --timeout 900 -j2
 scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DHKV_SANITIZE=ON -DHKV_BUILD_FS=OFF
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
