@@ -116,9 +116,11 @@ static const char *const rq_name[RQ_NR] = { "LOOKUP", "GETATTR", "SETATTR", "OPE
 static const int rq_floor[RQ_NR] = { FOP_LOOKUP, FOP_GETATTR, FOP_SETATTR, FOP_OPEN, FOP_READ,
 				     FOP_WRITE, FOP_FLUSH, FOP_RELEASE, FOP_CREATE,
 				     FOP_READDIR };
+#ifdef HKV_HAVE_BENCH_FS_CTL
 static const char *const rq_hkvfs[RQ_NR] = { "fs_lookups", "fs_getattrs", NULL, NULL,
 					     "fs_reads", "fs_writes", NULL, NULL, "fs_creates",
 					     "fs_readdirs" };
+#endif
 
 enum tkind { TK_TMPFS, TK_FLOOR, TK_HKVFS };
 
