@@ -434,6 +434,29 @@ static size_t prefix_successor(unsigned char *p, size_t len)
 	return len;
 }
 
+int hkv_cursor_after(struct hkv_cursor *cur, const void *key, size_t klen, bool is_prefix)
+{
+	struct ekey ek;
+
+	if (!klen || klen > HKV_KEY_MAX)
+		return -EINVAL;
+	hkv_cursor_init(cur);
+	if (is_prefix) {
+		/* hkv_scan() jumps past a rolled-up prefix only when it is short enough */
+		if (klen > EKEY_SHORT)
+			return -ERANGE;
+		memcpy(cur->pos, key, klen);
+		cur->len = (uint32_t)prefix_successor(cur->pos, klen);
+		cur->done = !cur->len;
+		return 0;
+	}
+	ekey_make(&ek, key, klen);
+	memcpy(cur->pos, ek.b, ek.len);
+	cur->pos[ek.len] = 0;
+	cur->len = (uint32_t)ek.len + 1;
+	return 0;
+}
+
 int hkv_scan(struct hkv *db, struct hkv_cursor *cur, const struct hkv_scan_opts *opts,
 	     hkv_scan_fn cb, void *arg)
 {

@@ -617,6 +617,71 @@ static void test_group_commit(void **state)
 	assert_int_equal(hkv_incrby(f->db, "h", 1, 1, NULL), -HKV_EWRONGTYPE);
 }
 
+
+struct last_entry {
+	unsigned char key[HKV_KEY_MAX];
+	size_t klen;
+	bool is_prefix;
+	int n;
+};
+
+static int last_cb(void *arg, const void *key, size_t klen, enum hkv_type type, bool is_prefix)
+{
+	struct last_entry *l = arg;
+
+	(void)type;
+	memcpy(l->key, key, klen);
+	l->klen = klen;
+	l->is_prefix = is_prefix;
+	l->n++;
+	return 1; /* one entry per call: the engine's cursor is then "after it" */
+}
+
+/* hkv_cursor_after() computes exactly the cursor hkv_scan() keeps after each entry. */
+static void test_cursor_after(void **state)
+{
+	struct fx *f = *state;
+	static const char *const keys[] = { "a", "a/b", "a/c/d", "a/c/e", "b", "b/\xff\xff/x",
+					    "c/", "d" };
+	struct hkv_scan_opts o = { .has_delim = true, .delim = '/' };
+	struct hkv_cursor cur, mine;
+	char big[1000];
+	int steps = 0;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		put(f->db, keys[i], "v");
+	memset(big, 'L', sizeof(big));
+	for (int i = 0; i < 3; i++) {
+		big[999] = (char)('0' + i);
+		assert_int_equal(hkv_set(f->db, big, sizeof(big), "v", 1, NULL), 1);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		o.has_delim = pass == 0;
+		hkv_cursor_init(&cur);
+		while (!cur.done) {
+			struct last_entry l = { .n = 0 };
+			int rc = hkv_scan(f->db, &cur, &o, last_cb, &l);
+
+			assert_true(rc >= 0);
+			if (!l.n)
+				continue;
+			assert_int_equal(hkv_cursor_after(&mine, l.key, l.klen, l.is_prefix), 0);
+			assert_int_equal(mine.done, cur.done);
+			if (!cur.done) {
+				assert_int_equal(mine.len, cur.len);
+				assert_memory_equal(mine.pos, cur.pos, cur.len);
+			}
+			assert_true(++steps < 100);
+		}
+	}
+	/* a prefix longer than the ordering prefix has no position of its own */
+	assert_int_equal(hkv_cursor_after(&mine, big, 500, true), -ERANGE);
+	assert_int_equal(hkv_cursor_after(&mine, big, 0, false), -EINVAL);
+	/* the successor of an all-0xff prefix is the end */
+	assert_int_equal(hkv_cursor_after(&mine, "\xff\xff", 2, true), 0);
+	assert_true(mine.done);
+}
+
 static void test_glob(void **state)
 {
 	(void)state;
@@ -652,6 +717,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_xattrs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cursor_after, setup, teardown),
 		cmocka_unit_test(test_glob),
 	};
 

@@ -571,6 +571,16 @@ typedef int (*hkv_scan_fn)(void *arg, const void *key, size_t klen, enum hkv_typ
 int hkv_scan(struct hkv *db, struct hkv_cursor *cur, const struct hkv_scan_opts *opts,
 	     hkv_scan_fn cb, void *arg);
 
+/**
+ * hkv_cursor_after() - the cursor hkv_scan() would hold right after reporting @key (a key, or
+ * with @is_prefix a rolled-up common prefix including its delimiter), without asking the
+ * store: lets a caller that takes many entries from one hkv_scan() call resume after any one
+ * of them.
+ * Return: 0 and @cur; -ERANGE (a prefix longer than HKV_ORDER_PREFIX: its end is not a
+ * position); -EINVAL (bad length).
+ */
+int hkv_cursor_after(struct hkv_cursor *cur, const void *key, size_t klen, bool is_prefix);
+
 /** Keys are ordered bytewise over their first HKV_ORDER_PREFIX bytes (see hkv_scan()). */
 #define HKV_ORDER_PREFIX 448
 
