@@ -2231,6 +2231,31 @@ struct win_ent {
 	struct hkv_cursor *cur;
 };
 
+/*
+ * struct prefetch - entries of a key-prefix directory taken from one hkv_scan() call and
+ * handed out one by one. @at is the engine cursor of the next entry (the position before it),
+ * so the batch is used only while the directory's cursor is still there; any other cursor
+ * (a seek, an entry put back because the reply was full) refetches from that cursor.
+ * hkv_cursor_after() gives the cursor after each entry, exactly as the engine would.
+ */
+#define PF_MAX 64
+
+struct pf_ent {
+	size_t off, klen;
+	enum hkv_type type;
+	bool is_prefix;
+};
+
+struct prefetch {
+	struct hkv_cursor at;
+	struct hkv_cursor end;
+	bool valid;
+	unsigned n, i;
+	struct pf_ent e[PF_MAX];
+	unsigned char *buf;
+	size_t len, cap;
+};
+
 /**
  * struct hkvfs_dh - an open directory. @lock protects all fields.
  * @cur:   engine cursor after the entry at offset @off (or the start).
@@ -2243,12 +2268,14 @@ struct hkvfs_dh {
 	uint64_t off;
 	struct win_ent *win;
 	size_t nwin, capwin;
+	struct prefetch pf;
 };
 
 static void dh_reset(struct hkvfs_dh *dh)
 {
 	hkv_cursor_init(&dh->cur);
 	dh->off = 0;
+	dh->pf.valid = false;
 }
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -2282,6 +2309,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	(void)ino;
 	win_clear(dh);
 	free(dh->win);
+	free(dh->pf.buf);
 	pthread_mutex_destroy(&dh->lock);
 	free(dh);
 	fuse_reply_err(req, 0);
@@ -2300,15 +2328,78 @@ struct dent {
 	unsigned char raw_key[HKV_KEY_MAX + 1];
 };
 
-static int dent_prefix_cb(void *arg, const void *key, size_t klen, enum hkv_type type,
-			  bool is_prefix)
+static int pf_cb(void *arg, const void *key, size_t klen, enum hkv_type type, bool is_prefix)
 {
-	struct dent *d = arg;
+	struct prefetch *pf = arg;
 
-	memcpy(d->raw_key, key, klen);
-	d->raw_len = klen;
-	d->raw_type = type;
-	d->raw_prefix = is_prefix;
+	if (pf->len + klen > pf->cap) {
+		size_t cap = pf->cap ? pf->cap * 2 : 16384;
+		unsigned char *b;
+
+		while (cap < pf->len + klen)
+			cap *= 2;
+		b = realloc(pf->buf, cap);
+		if (!b)
+			return pf->n ? HKV_SCAN_AGAIN : -ENOMEM;
+		pf->buf = b;
+		pf->cap = cap;
+	}
+	memcpy(pf->buf + pf->len, key, klen);
+	pf->e[pf->n].off = pf->len;
+	pf->e[pf->n].klen = klen;
+	pf->e[pf->n].type = type;
+	pf->e[pf->n].is_prefix = is_prefix;
+	pf->len += klen;
+	pf->n++;
+	/* a prefix with no position of its own (hkv_cursor_after) ends the batch */
+	if (is_prefix && klen > HKV_ORDER_PREFIX)
+		return 1;
+	return pf->n == PF_MAX;
+}
+
+static bool cursor_eq(const struct hkv_cursor *a, const struct hkv_cursor *b)
+{
+	return a->done == b->done && a->len == b->len && !memcmp(a->pos, b->pos, a->len);
+}
+
+/* The next raw entry of a prefix directory at @cur into @d; @cur then points after it. */
+static int pf_next(const struct hkvfs_ident *dir, struct prefetch *pf, struct hkv_cursor *cur,
+		   struct dent *d)
+{
+	struct hkv_scan_opts so = {
+		.count = PF_MAX, .prefix = dir->key, .prefix_len = dir->klen,
+		.has_delim = true, .delim = hkvfs_g.opts.delim,
+	};
+	const struct pf_ent *e;
+	int rc;
+
+	if (!pf->valid || !cursor_eq(&pf->at, cur)) {
+		pf->valid = false;
+		pf->n = pf->i = 0;
+		pf->len = 0;
+		pf->end = *cur;
+		rc = hkv_scan(hkvfs_g.db, &pf->end, &so, pf_cb, pf);
+		if (rc < 0)
+			return rc;
+		pf->at = *cur;
+		pf->valid = true;
+	}
+	if (pf->i == pf->n) {
+		/* nothing reported in this stretch (expired keys): go on from its end */
+		*cur = pf->end;
+		pf->valid = false;
+		return 0;
+	}
+	e = &pf->e[pf->i++];
+	if (pf->i == pf->n || hkv_cursor_after(cur, pf->buf + e->off, e->klen, e->is_prefix))
+		*cur = pf->end;
+	if (pf->i == pf->n)
+		pf->valid = false; /* the next call fetches from the end */
+	pf->at = *cur;
+	memcpy(d->raw_key, pf->buf + e->off, e->klen);
+	d->raw_len = e->klen;
+	d->raw_type = e->type;
+	d->raw_prefix = e->is_prefix;
 	d->raw = true;
 	return 1;
 }
@@ -2367,7 +2458,7 @@ static int dent_z_cb(void *arg, const void *member, size_t mlen, double score)
  * Return: 1 and @d filled; 0 at the end; -errno.
  */
 static int next_entry(const struct hkvfs_ident *dir, int type, struct hkv_cursor *cur,
-		      struct dent *d)
+		      struct dent *d, struct prefetch *pf)
 {
 	struct hkv *db = hkvfs_g.db;
 	uint64_t rank;
@@ -2379,14 +2470,9 @@ static int next_entry(const struct hkvfs_ident *dir, int type, struct hkv_cursor
 		if (cur->done)
 			return 0;
 		if (dir->kind == HKVFS_ROOT || dir->kind == HKVFS_PREFIX) {
-			struct hkv_scan_opts so = {
-				.count = 32, .prefix = dir->key, .prefix_len = dir->klen,
-				.has_delim = true, .delim = hkvfs_g.opts.delim,
-			};
-
 			d->raw = false;
-			rc = hkv_scan(db, cur, &so, dent_prefix_cb, d);
-			if (rc >= 0 && d->raw)
+			rc = pf_next(dir, pf, cur, d);
+			if (rc > 0)
 				dent_prefix_filter(d);
 		} else if (dir->kind == HKVFS_CTLDIR) {
 			static const char *const names[] = { "stats", "config", "hot" };
@@ -2503,7 +2589,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			dh_reset(dh);
 			while (dh->off < (uint64_t)off) {
 				if (dh->off >= ndots) {
-					rc = next_entry(id, type, &dh->cur, d);
+					rc = next_entry(id, type, &dh->cur, d, &dh->pf);
 					if (rc <= 0)
 						break;
 				}
@@ -2524,7 +2610,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			name = dh->off == 0 ? "." : dh->off == 1 ? ".." : HKV_CTL_DIR;
 			st.st_mode = S_IFDIR;
 		} else {
-			rc = next_entry(id, type, &dh->cur, d);
+			rc = next_entry(id, type, &dh->cur, d, &dh->pf);
 			if (rc <= 0)
 				break;
 			name = d->name;
