@@ -454,3 +454,17 @@ out_end:
 	coll_rd_end(db, &rd);
 	return rc;
 }
+
+int64_t coll_card(struct hkv *db, const void *key, size_t klen, enum hkv_type type)
+{
+	struct coll_rd rd;
+	int64_t n;
+	int rc;
+
+	rc = coll_rd_begin(db, key, klen, type, &rd);
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	n = (int64_t)rd.m.size;
+	coll_rd_end(db, &rd);
+	return n;
+}

@@ -47,6 +47,12 @@ int coll_rd_begin(struct hkv *db, const void *key, size_t klen, enum hkv_type ty
 void coll_rd_end(struct hkv *db, struct coll_rd *rd);
 
 /**
+ * coll_card() - the element count of @key, which must hold @type (HLEN, SCARD, ZCARD).
+ * Return: the count, 0 for an absent or expired key; -HKV_EWRONGTYPE, -EINVAL, -EIO.
+ */
+int64_t coll_card(struct hkv *db, const void *key, size_t klen, enum hkv_type type);
+
+/**
  * coll_wlookup() - in a write: encode @key into @ek and look it up; it must hold @type.
  * Return: 0; -ENOENT, -HKV_EWRONGTYPE, or an error of wkey_lookup().
  */

@@ -165,16 +165,7 @@ int hkv_hdel(struct hkv *db, const void *key, size_t klen, const void *field, si
 
 int64_t hkv_hlen(struct hkv *db, const void *key, size_t klen)
 {
-	struct coll_rd rd;
-	int64_t n;
-	int rc;
-
-	rc = coll_rd_begin(db, key, klen, HKV_TYPE_HASH, &rd);
-	if (rc)
-		return rc == -ENOENT ? 0 : rc;
-	n = (int64_t)rd.m.size;
-	coll_rd_end(db, &rd);
-	return n;
+	return coll_card(db, key, klen, HKV_TYPE_HASH);
 }
 
 struct emit_elem {

@@ -287,16 +287,7 @@ int hkv_zscore(struct hkv *db, const void *key, size_t klen, const void *member,
 
 int64_t hkv_zcard(struct hkv *db, const void *key, size_t klen)
 {
-	struct coll_rd rd;
-	int64_t n;
-	int rc;
-
-	rc = coll_rd_begin(db, key, klen, HKV_TYPE_ZSET, &rd);
-	if (rc)
-		return rc == -ENOENT ? 0 : rc;
-	n = (int64_t)rd.m.size;
-	coll_rd_end(db, &rd);
-	return n;
+	return coll_card(db, key, klen, HKV_TYPE_ZSET);
 }
 
 /* Position @c on the last zidx record of collection @id. Return: 0, MDB_NOTFOUND, LMDB code. */
