@@ -484,6 +484,17 @@ int hkv_truncate(struct hkv *db, const void *key, size_t klen, uint64_t len)
 	return rmw(db, &a);
 }
 
+/* Make @val a copy of the @n bytes of text at @s (the new value of an INCR). */
+static int buf_replace(struct hkv_buf *val, const char *s, size_t n)
+{
+	hkv_buf_release(val);
+	val->data = strdup(s);
+	if (!val->data)
+		return -ENOMEM;
+	val->len = n;
+	return 0;
+}
+
 /*
  * Redis's string2ll(): an optional '-', then digits without leading zeros ("0" itself is
  * fine, "-0" is not), no spaces, no '+', within the range of long long.
@@ -540,13 +551,8 @@ static int incr_edit(struct rmw_args *a, struct hkv_buf *val)
 		return -HKV_ENOTINT;
 	v += a->idelta;
 	n = snprintf(buf, sizeof(buf), "%lld", v);
-	hkv_buf_release(val);
-	val->data = strdup(buf);
-	if (!val->data)
-		return -ENOMEM;
-	val->len = (size_t)n;
 	a->iout = v;
-	return 0;
+	return buf_replace(val, buf, (size_t)n);
 }
 
 int hkv_incrby(struct hkv *db, const void *key, size_t klen, int64_t delta, int64_t *out)
@@ -609,13 +615,8 @@ static int incrf_edit(struct rmw_args *a, struct hkv_buf *val)
 	n = format_ld(v, buf, sizeof(buf));
 	if (n < 0)
 		return n;
-	hkv_buf_release(val);
-	val->data = strdup(buf);
-	if (!val->data)
-		return -ENOMEM;
-	val->len = (size_t)n;
 	a->fout = v;
-	return 0;
+	return buf_replace(val, buf, (size_t)n);
 }
 
 int hkv_incrbyfloat(struct hkv *db, const void *key, size_t klen, long double delta,
