@@ -468,3 +468,25 @@ int64_t coll_card(struct hkv *db, const void *key, size_t klen, enum hkv_type ty
 	coll_rd_end(db, &rd);
 	return n;
 }
+
+int coll_remove_fn(struct wtx *w, void *arg)
+{
+	struct coll_rm_args *a = arg;
+	struct elem_ref e;
+	struct ekey ek;
+	struct kmeta m;
+	int rc;
+
+	rc = coll_wlookup(w, &ek, a->key, a->klen, a->type, &m);
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	rc = elem_find(w->db, w->txn, m.id, a->member, a->mlen, &e);
+	if (rc <= 0)
+		return rc;
+	rc = mdb_del(w->txn, w->db->dbi_elems, &e.k, NULL);
+	if (rc)
+		return lmdb_err(rc);
+	m.size--;
+	rc = coll_commit(w, &ek, a->key, a->klen, &m);
+	return rc ? rc : 1;
+}

@@ -46,6 +46,20 @@ int coll_rd_begin(struct hkv *db, const void *key, size_t klen, enum hkv_type ty
 		  struct coll_rd *rd);
 void coll_rd_end(struct hkv *db, struct coll_rd *rd);
 
+/** struct coll_rm_args - arguments of coll_remove_fn(). */
+struct coll_rm_args {
+	enum hkv_type type;
+	const void *key, *member;
+	size_t klen, mlen;
+};
+
+/**
+ * coll_remove_fn() - write function of HDEL and SREM: remove one element (field or member)
+ * of the hash or set @arg->key; the key goes with its last element (coll_commit()).
+ * Return: 1 (removed), 0 (no such key or element); -HKV_EWRONGTYPE, an LMDB error.
+ */
+int coll_remove_fn(struct wtx *w, void *arg);
+
 /**
  * coll_card() - the element count of @key, which must hold @type (HLEN, SCARD, ZCARD).
  * Return: the count, 0 for an absent or expired key; -HKV_EWRONGTYPE, -EINVAL, -EIO.

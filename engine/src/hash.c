@@ -127,40 +127,13 @@ int hkv_hexists(struct hkv *db, const void *key, size_t klen, const void *field,
 	return rc;
 }
 
-struct hdel_args {
-	const void *key, *field;
-	size_t klen, flen;
-};
-
-static int hdel_fn(struct wtx *w, void *arg)
-{
-	struct hdel_args *a = arg;
-	struct elem_ref e;
-	struct ekey ek;
-	struct kmeta m;
-	int rc;
-
-	rc = coll_wlookup(w, &ek, a->key, a->klen, HKV_TYPE_HASH, &m);
-	if (rc)
-		return rc == -ENOENT ? 0 : rc;
-	rc = elem_find(w->db, w->txn, m.id, a->field, a->flen, &e);
-	if (rc <= 0)
-		return rc;
-	rc = mdb_del(w->txn, w->db->dbi_elems, &e.k, NULL);
-	if (rc)
-		return lmdb_err(rc);
-	m.size--;
-	rc = coll_commit(w, &ek, a->key, a->klen, &m);
-	return rc ? rc : 1;
-}
-
 int hkv_hdel(struct hkv *db, const void *key, size_t klen, const void *field, size_t flen)
 {
-	struct hdel_args a = { key, field, klen, flen };
+	struct coll_rm_args a = { HKV_TYPE_HASH, key, field, klen, flen };
 
-	if (key_check(klen) || !key || member_check(flen) || bytes_arg(&a.field, flen))
+	if (key_check(klen) || !key || member_check(flen) || bytes_arg(&a.member, flen))
 		return -EINVAL;
-	return hkv_write(db, hdel_fn, &a);
+	return hkv_write(db, coll_remove_fn, &a);
 }
 
 int64_t hkv_hlen(struct hkv *db, const void *key, size_t klen)

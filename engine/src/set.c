@@ -44,28 +44,6 @@ static int sadd_fn(struct wtx *w, void *arg)
 	return rc ? rc : 1;
 }
 
-static int srem_fn(struct wtx *w, void *arg)
-{
-	struct smember_args *a = arg;
-	struct elem_ref e;
-	struct ekey ek;
-	struct kmeta m;
-	int rc;
-
-	rc = coll_wlookup(w, &ek, a->key, a->klen, HKV_TYPE_SET, &m);
-	if (rc)
-		return rc == -ENOENT ? 0 : rc;
-	rc = elem_find(w->db, w->txn, m.id, a->member, a->mlen, &e);
-	if (rc <= 0)
-		return rc;
-	rc = mdb_del(w->txn, w->db->dbi_elems, &e.k, NULL);
-	if (rc)
-		return lmdb_err(rc);
-	m.size--;
-	rc = coll_commit(w, &ek, a->key, a->klen, &m);
-	return rc ? rc : 1;
-}
-
 static int smember_write(struct hkv *db, wtx_fn fn, const void *key, size_t klen,
 			 const void *member, size_t mlen, const struct hkv_create_attr *ca)
 {
@@ -84,7 +62,11 @@ int hkv_sadd(struct hkv *db, const void *key, size_t klen, const void *member, s
 
 int hkv_srem(struct hkv *db, const void *key, size_t klen, const void *member, size_t mlen)
 {
-	return smember_write(db, srem_fn, key, klen, member, mlen, NULL);
+	struct coll_rm_args a = { HKV_TYPE_SET, key, member, klen, mlen };
+
+	if (key_check(klen) || !key || member_check(mlen) || bytes_arg(&a.member, mlen))
+		return -EINVAL;
+	return hkv_write(db, coll_remove_fn, &a);
 }
 
 int hkv_sismember(struct hkv *db, const void *key, size_t klen, const void *member,
