@@ -64,7 +64,6 @@
 #include "coll_int.h"
 
 #define CURSOR_TAG 0x45
-#define SCAN_COUNT_DEFAULT 10
 
 void put_sortable_double(unsigned char *p, double d)
 {
@@ -374,12 +373,6 @@ static void cursor_set(struct hkv_cursor *cur, const MDB_val *k)
 	memcpy(cur->pos + 1, (const unsigned char *)k->mv_data + KEY_ID_LEN,
 	       k->mv_size - KEY_ID_LEN);
 	cur->len = (uint32_t)(1 + k->mv_size - KEY_ID_LEN);
-}
-
-static void cursor_finish(struct hkv_cursor *cur)
-{
-	cur->done = true;
-	cur->len = 0;
 }
 
 int coll_scan(struct hkv *db, const void *key, size_t klen, enum hkv_type type,

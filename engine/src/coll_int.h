@@ -46,6 +46,16 @@ int coll_rd_begin(struct hkv *db, const void *key, size_t klen, enum hkv_type ty
 		  struct coll_rd *rd);
 void coll_rd_end(struct hkv *db, struct coll_rd *rd);
 
+/** Elements a collection scan examines per call when the caller gives no count (Redis's). */
+#define SCAN_COUNT_DEFAULT 10
+
+/** cursor_finish() - mark @cur as at the end of its walk. */
+static inline void cursor_finish(struct hkv_cursor *cur)
+{
+	cur->done = true;
+	cur->len = 0;
+}
+
 /** struct coll_rm_args - arguments of coll_remove_fn(). */
 struct coll_rm_args {
 	enum hkv_type type;

@@ -85,13 +85,19 @@ static int del_fn(struct wtx *w, void *arg)
 	return rc ? rc : 1;
 }
 
-int hkv_del(struct hkv *db, const void *key, size_t klen)
+/* Run the write @fn on @key alone (no other argument). */
+static int key_write(struct hkv *db, const void *key, size_t klen, wtx_fn fn)
 {
 	struct key_args a = { 0 };
 
 	if (key_args_init(&a, key, klen))
 		return -EINVAL;
-	return hkv_write(db, del_fn, &a);
+	return hkv_write(db, fn, &a);
+}
+
+int hkv_del(struct hkv *db, const void *key, size_t klen)
+{
+	return key_write(db, key, klen, del_fn);
 }
 
 int hkv_exists(struct hkv *db, const void *key, size_t klen)
@@ -333,11 +339,7 @@ static int persist_fn(struct wtx *w, void *arg)
 
 int hkv_persist(struct hkv *db, const void *key, size_t klen)
 {
-	struct key_args a = { 0 };
-
-	if (key_args_init(&a, key, klen))
-		return -EINVAL;
-	return hkv_write(db, persist_fn, &a);
+	return key_write(db, key, klen, persist_fn);
 }
 
 struct sweep_args {

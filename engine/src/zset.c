@@ -567,10 +567,10 @@ int hkv_zwalk(struct hkv *db, const void *key, size_t klen, struct hkv_cursor *c
 	if (cur->len > sizeof(b) - KEY_ID_LEN)
 		return -EINVAL;
 	if (!count)
-		count = 10;
+		count = SCAN_COUNT_DEFAULT;
 	rc = coll_rd_begin(db, key, klen, HKV_TYPE_ZSET, &rd);
 	if (rc == -ENOENT) {
-		cur->done = true;
+		cursor_finish(cur);
 		return 0;
 	}
 	if (rc)
@@ -612,8 +612,7 @@ int hkv_zwalk(struct hkv *db, const void *key, size_t klen, struct hkv_cursor *c
 			goto out_close;
 	}
 	if (rc == MDB_NOTFOUND || !rc) {
-		cur->done = true;
-		cur->len = 0;
+		cursor_finish(cur);
 		rc = 0;
 	} else if (rc > 0 || rc < -HKV_ELAST) {
 		rc = lmdb_err(rc);
