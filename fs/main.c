@@ -9,9 +9,10 @@
  * invalidation threads and only then reports success, so `mount` returns 0 only for a usable
  * mount and the exit status carries any failure (EBUSY store, bad option, mount error).
  *
- * Shutdown (SIGTERM, SIGINT, SIGHUP, or unmount): the session loop returns; buffered writes of
- * handles still open are committed, the store is closed with hkv_close() (which flushes), and
- * the process exits 0.
+ * Shutdown (SIGTERM, SIGINT, SIGHUP, or unmount): the session loop returns; the daemon stops
+ * advertising a live mount (handover.c), buffered writes of handles still open are committed,
+ * the store is closed with hkv_close() (which flushes), and the process exits 0. A new daemon
+ * started meanwhile on the same store waits for that close instead of failing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "handover.h"
 #include "hkv/ctlclient.h"
 #include "hkvfs_int.h"
 
@@ -177,7 +179,7 @@ static int run(int status_fd)
 	eo.uid = hkvfs_g.opts.uid;
 	eo.gid = hkvfs_g.opts.gid;
 	eo.log = engine_log;
-	rc = hkv_open(hkvfs_g.data_dir, &eo, &hkvfs_g.db);
+	rc = hkvfs_open_store(hkvfs_g.data_dir, &eo, &hkvfs_g.db);
 	if (rc) {
 		HLOG_ERR("cannot open store %s: %s", hkvfs_g.data_dir, hkv_strerror(rc));
 		fprintf(stderr, "hkvfs: cannot open store %s: %s\n", hkvfs_g.data_dir,
@@ -214,6 +216,8 @@ static int run(int status_fd)
 		hkv_set_watch(hkvfs_g.db, hkvfs_watch, NULL);
 	if (!rc)
 		rc = hkvfs_ctl_start(hkvfs_g.sock_path);
+	if (!rc)
+		rc = hkvfs_live_begin(hkvfs_g.data_dir);
 	if (rc) {
 		fprintf(stderr, "hkvfs: cannot start: %s\n", strerror(-rc));
 		HLOG_ERR("cannot start helper threads or control socket %s: %s",
@@ -242,6 +246,7 @@ static int run(int status_fd)
 	fuse_loop_cfg_set_idle_threads(lc, 4);
 	fuse_loop_cfg_set_max_threads(lc, 16);
 	rc = fuse_session_loop_mt(hkvfs_g.se, lc);
+	hkvfs_live_end();
 	HLOG_INFO("session ended (%d), shutting down", rc);
 	ret = 0;
 out_unmount:

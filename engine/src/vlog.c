@@ -1545,7 +1545,7 @@ static int repoint_fn(struct wtx *w, void *arg)
 	struct cbatch *b = arg;
 	struct hkv *db = w->db;
 	unsigned char nb[KREC_HDR + HKV_KEY_MAX + VLOG_REF_SIZE];
-	struct seg_rec r;
+	struct seg_rec r = { 0 };
 	int rc = 0;
 
 	b->dropped = false;

@@ -15,6 +15,13 @@ unset HKV_DIR
 FAILS=0
 CHECKS=0
 
+# skip WHY: 77 on a developer machine; a failure under CI=true, where everything is installed.
+skip() {
+	if [ "${CI:-}" = true ]; then echo "FAIL: $* (CI=true: nothing may be skipped)" >&2; exit 1; fi
+	echo "skip: $*"
+	exit 77
+}
+
 slurp() {
 	local s
 	s=$(cat "$1"; echo .)

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 HKVFS=${HKVFS:-}
-[[ -x $HKVFS && -c /dev/fuse ]] || { echo "skip: no hkvfs or /dev/fuse"; exit 77; }
+[[ -x $HKVFS && -c /dev/fuse ]] || skip "no hkvfs or /dev/fuse"
 MNT=$T/mnt
 mkdir -p "$MNT"
 ok $'OK\n' set before 1
@@ -18,7 +18,7 @@ for i in $(seq 1 100); do
 	sleep 0.1
 done
 if ! grep -q " $MNT " /proc/self/mountinfo; then
-	echo "skip: cannot mount"; cat "$T/daemon.log"; exit 77
+	cat "$T/daemon.log"; skip "cannot mount"
 fi
 
 ok '1' get before

@@ -47,8 +47,10 @@ static size_t vlen(long v)
 static size_t make(long v, char *buf)
 {
 	size_t i, n = vlen(v);
+	char head[64];
 
-	snprintf(buf, 19, "%08ld:%08zu:", v, n);
+	snprintf(head, sizeof(head), "%08ld:%08zu:", v % 100000000, n % 100000000);
+	memcpy(buf, head, 18);
 	for (i = 18; i < n; i++)
 		buf[i] = (char)('a' + (v + i / 1000) % 26);
 	return n;

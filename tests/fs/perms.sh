@@ -2,7 +2,7 @@
 # Permissions stored per key and enforced by the kernel (default_permissions) for uid 65534.
 . "${HKVFS_TESTLIB:?run through ctest}"
 hkv_setup
-command -v setpriv >/dev/null || { echo "skip: no setpriv"; exit 77; }
+command -v setpriv >/dev/null || skip "no setpriv"
 hkv_mount allow_other
 as_nobody() { m setpriv --reuid 65534 --regid 65534 --clear-groups "$@"; }
 m sh -c "echo secret > '$MNT/private'; echo public > '$MNT/public'"

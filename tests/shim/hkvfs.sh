@@ -5,12 +5,12 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cases.sh"
 
-[ "$(id -u)" = 0 ] || { echo "skip: needs root"; exit 77; }
-[ -x "${HKVFS:-}" ] || { echo "skip: no hkvfs daemon"; exit 77; }
-[ -c /dev/fuse ] || { echo "skip: no /dev/fuse"; exit 77; }
-( exec 3<>/dev/fuse ) 2>/dev/null || { echo "skip: /dev/fuse unusable"; exit 77; }
-command -v fusermount3 >/dev/null || { echo "skip: no fusermount3"; exit 77; }
-[ ! -e /dev/hkv ] || { echo "skip: /dev/hkv exists (the fall-through is tested without it)"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root"
+[ -x "${HKVFS:-}" ] || skip "no hkvfs daemon"
+[ -c /dev/fuse ] || skip "no /dev/fuse"
+( exec 3<>/dev/fuse ) 2>/dev/null || skip "/dev/fuse unusable"
+command -v fusermount3 >/dev/null || skip "no fusermount3"
+[ ! -e /dev/hkv ] || skip "/dev/hkv exists (the fall-through is tested without it)"
 
 shim_setup /tmp
 MNT=$WORK/mnt
