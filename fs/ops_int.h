@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ops_int.h - what the files implementing the FUSE operations (ops.c, handle.c, attr.c,
+ * namei.c, readdir.c, xattr.c, elem.c, inval.c, ctldir.c, eligible.c) share: the open file
+ * handle, the operation entry points the table in ops.c lists, and helpers. Private to fs/.
+ */
+#ifndef HKVFS_OPS_INT_H
+#define HKVFS_OPS_INT_H
+
+#include <sys/stat.h>
+#include <time.h>
+
+#include "hkvfs_int.h"
+
+#define CNT(f) atomic_fetch_add_explicit(&hkvfs_g.cnt.f, 1, memory_order_relaxed)
+#define CNTN(f, n) atomic_fetch_add_explicit(&hkvfs_g.cnt.f, (n), memory_order_relaxed)
+/* a read-only open snapshots values up to this size; larger ones are read in place */
+#define SNAPSHOT_MAX (64u << 20)
+
+/**
+ * struct hkvfs_fh - an open file, or (cache=noopen) the pending content one thread wrote to
+ * an existing file. @lock protects the fields below it; the handle list (hkvfs_fh_lock) links every
+ * handle and pending buffer so a shutdown can commit what is still buffered.
+ * @id:      pending buffers only: a copy of the node's identity (the kernel may forget the
+ *           inode once the file is closed); NULL for handles, which use @in.
+ * @tid:     the thread that opened the handle (or wrote the pending buffer).
+ * @fresh:   a writable handle that has not been written, read or truncated since OPEN: the
+ *           SETATTR(size 0) of a truncating open(2) belongs to it.
+ * @buf:     the snapshot (read-only direct-I/O handles) or the whole new content (writable
+ *           handles); for append-only handles only the bytes to append.
+ */
+struct hkvfs_fh {
+	struct hkvfs_fh *next, *prev;
+	struct hkvfs_inode *in;
+	struct hkvfs_ident *id;
+	pid_t tid;
+	bool pending;
+	pthread_mutex_t lock;
+	bool write, append_only, dirty, loaded, fresh;
+	char *buf;
+	size_t len, cap;
+	struct hkv_create_attr ca;
+};
+
+extern pthread_mutex_t hkvfs_fh_lock;
+extern struct hkvfs_fh hkvfs_fh_list;
+extern atomic_int hkvfs_npending; /* pending buffers in hkvfs_fh_list (cache=noopen) */
+
+/* ops.c */
+bool hkvfs_caching(void);
+const struct fuse_ctx *hkvfs_ctx(fuse_req_t req);
+double hkvfs_timeout_for(int64_t expire_at);
+int hkvfs_fserr(int rc);
+void hkvfs_ns_to_ts(int64_t ns, struct timespec *ts);
+void hkvfs_reply_err(fuse_req_t req, int rc);
+
+/* handle.c */
+int hkvfs_fh_load(struct hkvfs_fh *fh, const struct hkvfs_ident *id);
+int hkvfs_fh_resize(struct hkvfs_fh *fh, size_t size);
+int hkvfs_key_type(const struct hkvfs_ident *id);
+int hkvfs_pending_get_locked(fuse_req_t req, fuse_ino_t ino, const struct hkvfs_ident *id,
+		bool empty, struct hkvfs_fh **out);
+struct hkvfs_fh *hkvfs_fh_new(struct hkvfs_inode *in, fuse_req_t req, mode_t mode);
+struct hkvfs_fh *hkvfs_pending_find_locked(const struct hkvfs_ident *id, pid_t tid);
+struct hkvfs_fh *hkvfs_trunc_open_handle(fuse_req_t req, struct hkvfs_inode *in);
+void hkvfs_fh_free(struct hkvfs_fh *fh);
+void hkvfs_fh_link_locked(struct hkvfs_fh *fh);
+void hkvfs_fh_unlink_locked(struct hkvfs_fh *fh);
+void hkvfs_inval_now(fuse_ino_t ino);
+void hkvfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void hkvfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void hkvfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void hkvfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void hkvfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void hkvfs_pending_size(const struct hkvfs_ident *id, struct stat *st);
+
+/* attr.c */
+int hkvfs_attr_key(const struct hkvfs_ident *id, unsigned char *out, size_t *olen);
+int hkvfs_fill_attr(const struct hkvfs_ident *id, fuse_ino_t ino, struct stat *st, double *tmo);
+void hkvfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		struct fuse_file_info *fi);
+
+/* namei.c */
+bool hkvfs_is_marker(const unsigned char *c, size_t len);
+int hkvfs_prefix_has_keys(const void *p, size_t plen, bool skip_marker);
+size_t hkvfs_last_comp_start(const unsigned char *key, size_t klen);
+size_t hkvfs_marker_key(const unsigned char *p, size_t plen, unsigned char *out);
+void hkvfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		struct fuse_file_info *fi);
+void hkvfs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void hkvfs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
+void hkvfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void hkvfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void hkvfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		dev_t rdev);
+void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		const char *newname, unsigned int flags);
+void hkvfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+
+/* readdir.c */
+void hkvfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void hkvfs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+/* xattr.c */
+void hkvfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void hkvfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void hkvfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+void hkvfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+		size_t size, int flags);
+
+/* elem.c */
+bool hkvfs_list_push_name(const struct hkvfs_ident *id, bool *tail);
+int hkvfs_elem_get(const struct hkvfs_ident *id, enum hkv_type type, struct hkv_buf *out);
+int hkvfs_elem_put(const struct hkvfs_ident *id, enum hkv_type type, const void *data,
+		size_t len, const struct hkv_create_attr *ca);
+int hkvfs_index_parse(const unsigned char *s, size_t len, int64_t *out);
+
+/* inval.c */
+void hkvfs_inval_children(const unsigned char *key, size_t klen);
+
+#endif /* HKVFS_OPS_INT_H */
