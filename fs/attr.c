@@ -22,8 +22,31 @@
 
 #include "ops_int.h"
 
-/* ---------------------------------------------------------------------------------------- */
-/* attributes                                                                               */
+/*
+ * Inode numbers. st_ino names the object, not the kernel's node: it is the engine's stable
+ * identity of the key (hkv_attr.id, kept across rename), so a renamed file keeps its number
+ * and a file looked up again after the kernel forgot it gets the same one. A directory with a
+ * marker has its marker's identity; an implicit directory, an element and the .hkv/ nodes get
+ * a number derived from their name, in a range engine identities never reach (top bit set).
+ */
+#define INO_SYNTH (1ULL << 63)
+
+static uint64_t ino_hash(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= c[i];
+		h *= 0x100000001b3ULL; /* FNV-1a */
+	}
+	return h;
+}
+
+static ino_t ino_synth(uint64_t seed, const void *p, size_t len)
+{
+	return (ino_t)(INO_SYNTH | (ino_hash(0xcbf29ce484222325ULL ^ seed, p, len) >> 1));
+}
 
 static void fill_dir_defaults(struct stat *st)
 {
@@ -37,14 +60,73 @@ static void fill_dir_defaults(struct stat *st)
 	st->st_blksize = 4096;
 }
 
-static void fill_from_attr(struct stat *st, const struct hkv_attr *a)
+/*
+ * Access times. The engine keeps mtime and ctime; atime is kept in the key's reserved
+ * extended attribute HKVFS_XA_ATIME (decimal nanoseconds), written only when a program sets
+ * it (utimensat(2), touch -a). Reads never write it: the mount behaves as noatime, so a read
+ * never turns into a store write. A key whose atime was never set reports its mtime.
+ */
+static void fill_from_attr(struct stat *st, const void *key, size_t klen,
+			   const struct hkv_attr *a)
 {
+	struct hkv_buf v = { 0 };
+	char tmp[32];
+
+	st->st_ino = (ino_t)a->id;
 	st->st_uid = a->uid;
 	st->st_gid = a->gid;
 	hkvfs_ns_to_ts(a->mtime_ns, &st->st_mtim);
 	hkvfs_ns_to_ts(a->ctime_ns, &st->st_ctim);
 	st->st_atim = st->st_mtim;
 	st->st_blksize = 4096;
+	if (key && hkv_xattr_get(hkvfs_g.db, key, klen, HKVFS_XA_ATIME, &v) == 0) {
+		if (v.len < sizeof(tmp)) {
+			memcpy(tmp, v.data, v.len);
+			tmp[v.len] = 0;
+			hkvfs_ns_to_ts(strtoll(tmp, NULL, 10), &st->st_atim);
+		}
+		hkv_buf_release(&v);
+	}
+}
+
+/*
+ * Directory link counts: 2 + the number of subdirectories (prefixes and collections), as
+ * on a local filesystem, counted by a scan of the directory. The scan stops after
+ * NLINK_SCAN_MAX entries: a larger directory reports 1, the value Linux filesystems use for
+ * "not counted" (find(1) and fts then stop relying on it).
+ */
+#define NLINK_SCAN_MAX 1024
+
+struct nlink_arg {
+	size_t seen, dirs, plen;
+};
+
+static int nlink_cb(void *arg, const void *key, size_t klen, enum hkv_type type,
+		    bool is_prefix)
+{
+	struct nlink_arg *na = arg;
+
+	if (is_prefix || (type != HKV_TYPE_STRING && type != HKV_TYPE_NONE))
+		na->dirs++;
+	(void)key;
+	(void)klen;
+	return ++na->seen > NLINK_SCAN_MAX ? 1 : 0;
+}
+
+static nlink_t dir_nlink(const void *prefix, size_t plen)
+{
+	struct hkv_scan_opts so = { .count = 256, .prefix = prefix, .prefix_len = plen,
+				    .has_delim = true, .delim = hkvfs_g.opts.delim };
+	struct nlink_arg na = { .plen = plen };
+	struct hkv_cursor cur;
+
+	hkv_cursor_init(&cur);
+	while (!cur.done && na.seen <= NLINK_SCAN_MAX)
+		if (hkv_scan(hkvfs_g.db, &cur, &so, nlink_cb, &na) < 0)
+			return 1;
+	if (na.seen > NLINK_SCAN_MAX)
+		return 1;
+	return (nlink_t)(2 + na.dirs);
 }
 
 /*
@@ -56,22 +138,29 @@ int hkvfs_fill_attr(const struct hkvfs_ident *id, fuse_ino_t ino, struct stat *s
 	unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
 	struct hkv_attr a;
 	struct hkv_buf v;
+	size_t mklen;
 	int rc;
 
+	(void)ino;
 	memset(st, 0, sizeof(*st));
-	st->st_ino = ino;
 	*tmo = hkvfs_caching() ? hkvfs_g.opts.timeout : 0;
 	switch (id->kind) {
 	case HKVFS_ROOT:
 		fill_dir_defaults(st);
+		st->st_ino = FUSE_ROOT_ID;
 		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = dir_nlink("", 0);
+		if (st->st_nlink > 1)
+			st->st_nlink++; /* .hkv */
 		return 0;
 	case HKVFS_CTLDIR:
 		fill_dir_defaults(st);
+		st->st_ino = ino_synth(1, HKV_CTL_DIR, strlen(HKV_CTL_DIR));
 		st->st_mode = S_IFDIR | 0555;
 		return 0;
 	case HKVFS_CTLFILE:
 		fill_dir_defaults(st);
+		st->st_ino = ino_synth(2, &id->ctl, sizeof(id->ctl));
 		st->st_mode = S_IFREG | 0444;
 		st->st_nlink = 1;
 		{
@@ -89,30 +178,36 @@ int hkvfs_fill_attr(const struct hkvfs_ident *id, fuse_ino_t ino, struct stat *s
 		return 0;
 	case HKVFS_PREFIX:
 		fill_dir_defaults(st);
+		st->st_ino = ino_synth(3, id->key, id->klen);
 		if (id->klen + HKVFS_MARKER_LEN <= HKV_KEY_MAX &&
-		    hkv_attr_get(hkvfs_g.db, mk, hkvfs_marker_key(id->key, id->klen, mk), &a) == 0) {
-			fill_from_attr(st, &a);
+		    hkv_attr_get(hkvfs_g.db, mk, mklen = hkvfs_marker_key(id->key, id->klen, mk),
+				 &a) == 0) {
+			fill_from_attr(st, mk, mklen, &a);
 			st->st_mode = S_IFDIR | (a.mode & 07777);
+			st->st_nlink = dir_nlink(id->key, id->klen);
 			return 0;
 		}
 		rc = hkvfs_prefix_has_keys(id->key, id->klen, false);
 		if (rc < 0)
 			return rc;
-		return rc ? 0 : -ENOENT;
+		if (!rc)
+			return -ENOENT;
+		st->st_nlink = dir_nlink(id->key, id->klen);
+		return 0;
 	case HKVFS_KEY:
 		rc = hkv_attr_get(hkvfs_g.db, id->key, id->klen, &a);
 		if (rc)
 			return hkvfs_fserr(rc);
-		fill_from_attr(st, &a);
+		fill_from_attr(st, id->key, id->klen, &a);
 		if (a.type == HKV_TYPE_STRING) {
 			st->st_mode = S_IFREG | (a.mode & 07777);
 			st->st_nlink = 1;
-			st->st_size = (off_t)a.size;
 		} else {
-			st->st_mode = S_IFDIR | (a.mode & 07777);
+			/* a collection is searchable wherever it is readable, whoever made it */
+			st->st_mode = S_IFDIR | hkvfs_coll_mode(a.mode);
 			st->st_nlink = 2;
-			st->st_size = (off_t)a.size;
 		}
+		st->st_size = (off_t)a.size;
 		st->st_blocks = (blkcnt_t)((a.size + 511) / 512);
 		*tmo = hkvfs_timeout_for(a.expire_at);
 		return 0;
@@ -124,7 +219,8 @@ int hkvfs_fill_attr(const struct hkvfs_ident *id, fuse_ino_t ino, struct stat *s
 			return hkvfs_fserr(rc);
 		if (a.type == HKV_TYPE_STRING || a.type == HKV_TYPE_NONE)
 			return -ENOENT;
-		fill_from_attr(st, &a);
+		fill_from_attr(st, NULL, 0, &a);
+		st->st_ino = ino_synth(a.id, id->elem, id->elen);
 		st->st_nlink = 1;
 		*tmo = hkvfs_timeout_for(a.expire_at);
 		if (a.type == HKV_TYPE_LIST && hkvfs_list_push_name(id, &tail)) {
@@ -142,6 +238,7 @@ int hkvfs_fill_attr(const struct hkvfs_ident *id, fuse_ino_t ino, struct stat *s
 	}
 	return -ENOENT;
 }
+
 /* ---------------------------------------------------------------------------------------- */
 /* attributes                                                                               */
 void hkvfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -151,7 +248,6 @@ void hkvfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	double t;
 	int rc;
 
-	(void)fi;
 	CNT(getattrs);
 	if (!id) {
 		hkvfs_reply_err(req, ENOMEM);
@@ -159,8 +255,16 @@ void hkvfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
 	rc = hkvfs_fill_attr(id, ino, &st, &t);
-	if (!rc)
-		hkvfs_pending_size(id, &st);
+	/*
+	 * The writer's own stat shows what it wrote, an unlinked open file what it holds (FUSE's
+	 * fstat carries no handle: the caller's thread decides). Not cached (timeout 0).
+	 */
+	(void)fi;
+	if ((rc == 0 || rc == -ENOENT) &&
+	    hkvfs_fh_getattr(hkvfs_ino(ino), hkvfs_ctx(req)->pid, rc == -ENOENT, &st)) {
+		rc = 0;
+		t = 0;
+	}
 	free(id);
 	if (rc)
 		hkvfs_reply_err(req, rc);
@@ -230,133 +334,36 @@ static int truncate_node(const struct hkvfs_ident *id, uint64_t size)
 }
 
 /*
- * Which system call is thread @tid (blocked on this request) in? Its /proc/TID/syscall,
- * readable by the daemon's user for its own processes and by root for all. The kernel
- * answers "running" while the thread is runnable: it queued this request but has not gone to
- * sleep on it yet (preempted in between, on a busy machine). It will sleep, since it waits
- * for our reply, so that answer is asked again, for up to CALLER_WAIT_NS.
- * Return: 1 open(2)/openat(2)/creat(2) (a truncating open), 0 another call, -1 unknown.
+ * SETATTR(size). With atomic O_TRUNC (ops.c), the kernel sends SETATTR(size) with a handle
+ * for ftruncate(2), which is buffered with the rest of the handle's new content
+ * (*@deferred), and without one for truncate(2), which commits at once.
  */
-#define CALLER_WAIT_NS (200 * 1000 * 1000LL)
-static int caller_in_open(pid_t tid)
-{
-	char path[64], buf[64];
-	int64_t deadline = 0;
-	int fd, tries = 0;
-	ssize_t n;
-	long nr;
-
-	if (tid <= 0)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)tid);
-	for (;;) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -1;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n < 7 || memcmp(buf, "running", 7) != 0)
-			break;
-		if (!deadline)
-			deadline = hkvfs_now_ns() + CALLER_WAIT_NS;
-		else if (hkvfs_now_ns() > deadline)
-			break;
-		tries++;
-		if (tries < 64) {
-			sched_yield();
-		} else {
-			struct timespec ts = { 0, 20 * 1000 };
-
-			nanosleep(&ts, NULL);
-		}
-	}
-	if (tries)
-		HLOG_DBG("thread %d was runnable: asked %d more times", (int)tid, tries);
-	if (n <= 0 || buf[0] < '0' || buf[0] > '9')
-		return -1;
-	buf[n] = 0;
-	nr = strtol(buf, NULL, 10);
-#ifdef SYS_open
-	if (nr == SYS_open)
-		return 1;
-#endif
-#ifdef SYS_creat
-	if (nr == SYS_creat)
-		return 1;
-#endif
-#ifdef SYS_openat2
-	if (nr == SYS_openat2)
-		return 1;
-#endif
-	return nr == SYS_openat;
-}
-
-/*
- * SETATTR(size): ftruncate(2) on a writable handle and the truncation of a truncating open
- * are buffered with the rest of the new content (*@deferred); truncate(2) commits at once.
- */
-static int setattr_size(fuse_req_t req, fuse_ino_t ino, const struct hkvfs_ident *id,
+static int setattr_size(fuse_ino_t ino, pid_t tid, const struct hkvfs_ident *id,
 			struct hkvfs_fh *fh, size_t size, bool *deferred)
 {
-	struct hkvfs_fh *p = NULL;
-	bool trunc_open = false, handle = fh != NULL, tail;
-	int rc, in_open;
+	int rc;
 
 	if (fh && fh->write) {
 		pthread_mutex_lock(&fh->lock);
-	} else if (!fh && size == 0) {
-		/*
-		 * A truncating open, or truncate(2)? The kernel sends both without a handle and
-		 * with the same flags; the caller's system call tells them apart. When it cannot
-		 * be read, the caller's fresh writable handle of this inode decides (cache=on).
-		 */
-		in_open = caller_in_open(hkvfs_ctx(req)->pid);
-		HLOG_DBG("size 0 without a handle from thread %d: in open(2): %d",
-			 (int)hkvfs_ctx(req)->pid, in_open);
-		if (hkvfs_g.opts.cache == HKVFS_CACHE_NOOPEN)
-			trunc_open = in_open == 1 &&
-				     !(id->kind == HKVFS_ELEM && hkvfs_list_push_name(id, &tail));
-		else if (in_open != 0)
-			fh = hkvfs_trunc_open_handle(req, hkvfs_ino(ino));
-	} else {
-		fh = NULL;
-	}
-	if (fh) {
-		bool open_trunc = fh->fresh && size == 0 && !handle;
-
-		fh->fresh = false;
 		if (fh->append_only) {
 			/* O_TRUNC on a list's push name is meaningless: each close pushes */
-			rc = open_trunc ? 0 : -EINVAL;
+			rc = size == 0 ? 0 : -EINVAL;
 		} else {
-			if (size == 0)
+			if (size == 0) {
 				fh->loaded = true; /* nothing of the old content is needed */
+				fh->len = 0;
+			}
 			rc = hkvfs_fh_load(fh, id);
 			if (!rc)
 				rc = hkvfs_fh_resize(fh, size);
 			if (!rc)
 				fh->dirty = true;
+			if (!rc && fh->nwtids < HKVFS_FH_OWNERS)
+				fh->wtids[fh->nwtids++] = tid; /* its fstat shows the new size */
 		}
 		pthread_mutex_unlock(&fh->lock);
 		*deferred = true;
 		return rc;
-	}
-	if (hkvfs_g.opts.cache == HKVFS_CACHE_NOOPEN && (trunc_open || atomic_load(&hkvfs_npending))) {
-		pthread_mutex_lock(&hkvfs_fh_lock);
-		rc = 0;
-		if (trunc_open)
-			rc = hkvfs_pending_get_locked(req, ino, id, true, &p);
-		else
-			p = hkvfs_pending_find_locked(id, hkvfs_ctx(req)->pid);
-		if (!rc && p) {
-			rc = hkvfs_fh_resize(p, size);
-			p->dirty = true;
-		}
-		pthread_mutex_unlock(&hkvfs_fh_lock);
-		if (rc || p) {
-			*deferred = true;
-			return rc;
-		}
 	}
 	rc = truncate_node(id, (uint64_t)size);
 	if (!rc)
@@ -386,7 +393,7 @@ void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
 	HLOG_DBG("setattr valid %#x size %lld fh %d tid %d", (unsigned)to_set,
 		 (long long)attr->st_size, fh != NULL, (int)hkvfs_ctx(req)->pid);
-	if (hkvfs_g.opts.ro) {
+	if (hkvfs_opts_fs_ro(&hkvfs_g.opts)) {
 		rc = -EROFS;
 		goto out;
 	}
@@ -395,10 +402,10 @@ void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 		goto out;
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
-		rc = setattr_size(req, ino, id, fh, (size_t)attr->st_size, &deferred);
+		rc = setattr_size(ino, hkvfs_ctx(req)->pid, id, fh, (size_t)attr->st_size, &deferred);
 		if (rc)
 			goto out;
-		if (deferred) /* the truncating open's mtime comes with its commit */
+		if (deferred) /* an ftruncate's mtime comes with its commit */
 			to_set &= ~(FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW);
 	}
 	if (to_set & FUSE_SET_ATTR_MODE) {
@@ -433,12 +440,29 @@ void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 			goto out;
 		hkvfs_inval_now(ino);
 	}
+	if ((to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) &&
+	    (id->kind == HKVFS_KEY || id->kind == HKVFS_PREFIX)) {
+		char tv[32];
+		int64_t at = (to_set & FUSE_SET_ATTR_ATIME_NOW)
+				     ? hkvfs_now_ns()
+				     : (int64_t)attr->st_atim.tv_sec * 1000000000 +
+					       attr->st_atim.tv_nsec;
+
+		snprintf(tv, sizeof(tv), "%" PRId64, at);
+		rc = hkvfs_attr_key(id, ak, &aklen);
+		if (!rc)
+			rc = hkvfs_fserr(hkv_xattr_set(hkvfs_g.db, ak, aklen, HKVFS_XA_ATIME, tv,
+						       strlen(tv), 0));
+		if (rc)
+			goto out;
+		hkvfs_inval_now(ino);
+	}
 out:
 	/* the committed attributes: a buffered truncation must not reach the shared inode */
 	if (!rc)
 		rc = hkvfs_fill_attr(id, ino, &st, &t);
-	if (!rc)
-		hkvfs_pending_size(id, &st);
+	if (!rc && hkvfs_fh_getattr(hkvfs_ino(ino), hkvfs_ctx(req)->pid, false, &st))
+		t = 0; /* the caller's own descriptor shows its size */
 	free(id);
 	if (rc)
 		hkvfs_reply_err(req, rc);

@@ -1,57 +1,70 @@
 // SPDX-License-Identifier: MIT
 /*
- * handle.c - open files: handles, the whole-content write buffers, the cache=noopen pending
- * buffers, and OPEN, READ, WRITE, FLUSH, FSYNC, RELEASE.
+ * handle.c - open files: handles and their whole-content write buffers, the write-buffer
+ * budget, and OPEN, READ, WRITE, FLUSH, FSYNC, RELEASE.
  *
  * Writes. Every open file handle that may write buffers the whole new content; the content
- * is committed with one engine call (hkv_set, hkv_hset, hkv_zadd, hkv_lset, push) at flush,
- * fsync or release, so readers see the old or the new value, never a mix. A truncating
- * open(2) is not FUSE's atomic O_TRUNC (which makes the kernel empty the shared inode at the
- * writer's open): it arrives as SETATTR(size 0) without a handle, is recognised by the
- * caller's system call (/proc/TID/syscall) or, failing that, by the caller's fresh writable
- * handle, and is buffered like a write. SETATTR replies carry the committed attributes, never
- * a handle's buffered size, so the shared inode never shows uncommitted state.
+ * is committed with one engine call (hkv_set, hkv_hset, hkv_zadd, hkv_lset, push), so
+ * readers see the old or the new value, never a mix.
  *
- * Reads (cache=on and off). Every open file uses direct I/O: a read-only open takes a
- * snapshot of the value (one open reads one version) and the page cache holds no file data.
- * Pages are per page and the inode's size is shared: a multi-page read could combine a page
- * cached before a commit with one read after it, and a writer's direct-I/O writes grow the
- * cached size before its commit; both showed up as mixed and truncated reads under the
- * concurrency test, so file data is not cached in these modes (entries and attributes are).
+ * When to commit. FLUSH comes at every close(2) of any copy of the descriptor: a forked
+ * child's exit, exec closing a close-on-exec copy (Python opens files close-on-exec and
+ * subprocess forks). Committing at each would publish a half-written value whenever a writer
+ * runs a subprocess. FUSE says who closes: FLUSH carries the closing file table's lock owner,
+ * and a direct-I/O WRITE carries the writer's (every writable handle here is direct I/O). A
+ * handle remembers the lock owners that wrote to it and commits at a FLUSH by one of them
+ * (a close by the file table that wrote), at FSYNC, and at RELEASE (the last close); a FLUSH
+ * by a table that never wrote commits nothing. A handle that was only truncated (O_TRUNC, no
+ * write yet) commits at any FLUSH: it has no writer to wait for.
  *
- * cache=noopen. OPEN is answered ENOSYS, so the kernel keeps no handles, caches file pages
- * and sends WRITE through its page cache. Writes to an existing file are buffered per (node,
- * writing thread) and committed by that thread's FLUSH or FSYNC; this mount's reads and
- * stats show the buffered bytes (as a local filesystem shows a writer's bytes), the store
- * and every other client see only committed values. Created files get handles as above.
+ * Truncation. The mount takes FUSE's atomic O_TRUNC: OPEN carries O_TRUNC and the new
+ * buffer starts empty and dirty. The kernel sets its cached size to 0 when the open returns
+ * and marks the size stale, so the next stat asks again and gets the committed size; readers
+ * (direct I/O) read their snapshots, which that size does not bound. A size-0 SETATTR without a handle is truncate(2) and applies at once;
+ * with a handle it is ftruncate(2) and is buffered with the handle's content (attr.c).
  *
- * Locking: hkvfs_fh_lock protects the handle list (hkvfs_fh_list) and the pending buffers;
- * each handle's lock protects its buffer. Take hkvfs_fh_lock before a handle lock, never the
- * other way round.
+ * What a writer sees. fstat on the writer's descriptor (GETATTR with its handle) shows the
+ * buffered size, as a local filesystem shows what was written; every other stat shows the
+ * committed attributes. A name removed while open (unlink, rename over it) makes its handles
+ * orphans: they commit nothing (a removed name never reappears at a close) and fstat answers
+ * from the handle (nlink 0, the size it holds).
+ *
+ * Budget. A handle's buffer is limited to wbuf_handle bytes (EFBIG past it) and all buffers
+ * together to wbuf_total (ENOSPC past it, until other files close), each with a log line; a
+ * buffer grows to what the write needs, doubling only below the per-handle limit, so a
+ * 1-byte write at offset 511 MiB is refused instead of allocating 512 MiB.
+ *
+ * Reads. Every open file uses direct I/O: a read-only open takes a snapshot of the value
+ * (one open reads one version; values over SNAPSHOT_MAX are read in place) and the page cache
+ * holds no file data. Pages are per page and the inode's size is shared: a multi-page read
+ * could combine a page cached before a commit with one read after it, and a writer's
+ * direct-I/O writes grow the cached size before its commit. A read-only open needs no FLUSH
+ * (FOPEN_NOFLUSH): the kernel then sends none at its close.
+ *
+ * cache=noopen and -o ro. OPEN is answered ENOSYS in noopen (the kernel keeps no handles and
+ * reads through its page cache); both mounts are read-only through the filesystem (writes
+ * EROFS: without handles a write could not be tied to the close that commits it), so FLUSH
+ * is answered ENOSYS, after which the kernel sends no more.
+ *
+ * Locking: hkvfs_fh_lock protects the handle list (hkvfs_fh_list); each handle's lock
+ * protects its fields. Take hkvfs_fh_lock before a handle lock, never the other way round.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
-#include <sys/syscall.h>
-#include <sys/xattr.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ops_int.h"
 
-/* ---------------------------------------------------------------------------------------- */
-/* file handles                                                                             */
-
-
 pthread_mutex_t hkvfs_fh_lock = PTHREAD_MUTEX_INITIALIZER;
 struct hkvfs_fh hkvfs_fh_list = { .next = &hkvfs_fh_list, .prev = &hkvfs_fh_list };
-atomic_int hkvfs_npending; /* pending buffers in hkvfs_fh_list (cache=noopen) */
+/* bytes of write buffers charged to the mount's budget (wbuf_total) */
+static atomic_uint_fast64_t wbuf_used;
+/* open writable handles: a stat looks for its caller's handle only when there are some */
+static atomic_int nwritable;
 
 void hkvfs_fh_link_locked(struct hkvfs_fh *fh)
 {
@@ -70,26 +83,68 @@ void hkvfs_fh_unlink_locked(struct hkvfs_fh *fh)
 
 void hkvfs_fh_free(struct hkvfs_fh *fh)
 {
+	if (fh->write)
+		atomic_fetch_sub(&nwritable, 1);
+	if (fh->charged)
+		atomic_fetch_sub(&wbuf_used, fh->charged);
 	pthread_mutex_destroy(&fh->lock);
 	free(fh->buf);
-	free(fh->id);
 	free(fh);
+}
+
+/*
+ * Charge a writable handle's buffer growing to @cap bytes against the budgets.
+ * Return: 0; -EFBIG (over wbuf_handle); -ENOSPC (over wbuf_total).
+ */
+static int fh_charge(struct hkvfs_fh *fh, size_t cap)
+{
+	uint64_t add, used;
+
+	if (!fh->write || cap <= fh->charged)
+		return 0;
+	if (cap > hkvfs_g.opts.wbuf_handle) {
+		HLOG_WARN("write of a %zu-byte value refused (EFBIG): one open file buffers at "
+			  "most wbuf_handle=%" PRIu64 " bytes", cap, hkvfs_g.opts.wbuf_handle);
+		return -EFBIG;
+	}
+	add = cap - fh->charged;
+	used = atomic_fetch_add(&wbuf_used, add) + add;
+	if (used > hkvfs_g.opts.wbuf_total) {
+		atomic_fetch_sub(&wbuf_used, add);
+		HLOG_WARN("write refused (ENOSPC): open files buffer %" PRIu64 " bytes, "
+			  "wbuf_total=%" PRIu64, used - add, hkvfs_g.opts.wbuf_total);
+		return -ENOSPC;
+	}
+	fh->charged = cap;
+	return 0;
 }
 
 static int buf_reserve(struct hkvfs_fh *fh, size_t need)
 {
 	size_t cap = fh->cap ? fh->cap : 256;
+	size_t limit = hkvfs_g.opts.wbuf_handle;
 	char *n;
+	int rc;
 
 	if (need <= fh->cap)
 		return 0;
-	if (need > HKV_VALUE_MAX)
+	if (need > HKV_VALUE_MAX) {
+		HLOG_WARN("write past %u bytes refused (EFBIG): larger than a value can be",
+			  HKV_VALUE_MAX);
 		return -EFBIG;
+	}
 	while (cap < need)
 		cap *= 2;
+	if (fh->write && cap > limit)
+		cap = need > limit ? need : limit; /* never double past the budget */
+	rc = fh_charge(fh, cap);
+	if (rc)
+		return rc;
 	n = realloc(fh->buf, cap);
-	if (!n)
+	if (!n) {
+		HLOG_WARN("cannot allocate a %zu-byte write buffer (ENOMEM)", cap);
 		return -ENOMEM;
+	}
 	fh->buf = n;
 	fh->cap = cap;
 	return 0;
@@ -98,8 +153,14 @@ static int buf_reserve(struct hkvfs_fh *fh, size_t need)
 /* write @size bytes at @off into the handle's whole-content buffer */
 static int buf_splice(struct hkvfs_fh *fh, const char *data, size_t size, off_t off)
 {
-	int rc = buf_reserve(fh, (size_t)off + size);
+	int rc;
 
+	if ((uint64_t)off + size > HKV_VALUE_MAX) {
+		HLOG_WARN("write past %u bytes refused (EFBIG): larger than a value can be",
+			  HKV_VALUE_MAX);
+		return -EFBIG;
+	}
+	rc = buf_reserve(fh, (size_t)off + size);
 	if (rc)
 		return rc;
 	if ((size_t)off > fh->len)
@@ -161,6 +222,11 @@ int hkvfs_fh_load(struct hkvfs_fh *fh, const struct hkvfs_ident *id)
 		if (rc)
 			return hkvfs_fserr(rc);
 	}
+	rc = fh_charge(fh, v.len);
+	if (rc) {
+		hkv_buf_release(&v);
+		return rc;
+	}
 	free(fh->buf);
 	fh->buf = v.data;
 	fh->len = fh->cap = v.len;
@@ -184,24 +250,22 @@ void hkvfs_inval_now(fuse_ino_t ino)
 
 /*
  * Store a dirty handle's content with one engine call, so the new content appears
- * atomically. The caller then invalidates the inode (hkvfs_inval_now) before it replies. Called
- * with fh->lock held (or with the buffer detached from the list).
+ * atomically. The caller then invalidates the inode (hkvfs_inval_now) before it replies.
+ * Called with fh->lock held. An orphan's content is dropped.
  */
 static int fh_store(struct hkvfs_fh *fh)
 {
-	struct hkvfs_ident *id = fh->id;
+	struct hkvfs_ident *id;
 	/* an empty value is never a NULL pointer: the engine copies len bytes from it */
 	const void *data = fh->buf ? fh->buf : "";
 	int rc = 0, t;
 
-	if (!fh->dirty)
+	if (!fh->dirty || fh->orphan)
 		return 0;
-	if (!id) {
-		id = malloc(sizeof(*id));
-		if (!id)
-			return -ENOMEM;
-		hkvfs_itab_snapshot(fh->in, id);
-	}
+	id = malloc(sizeof(*id));
+	if (!id)
+		return -ENOMEM;
+	hkvfs_itab_snapshot(fh->in, id);
 	if (id->kind == HKVFS_KEY) {
 		if (fh->append_only) {
 			int64_t n = hkv_append(hkvfs_g.db, id->key, id->klen, data, fh->len,
@@ -229,15 +293,14 @@ static int fh_store(struct hkvfs_fh *fh)
 	} else {
 		HLOG_WARN("commit failed: %s", hkv_strerror(rc));
 	}
-	if (id != fh->id)
-		free(id);
+	free(id);
 	return hkvfs_fserr(rc);
 }
 
 /* commit a handle and drop the kernel's cached pages and attributes before replying */
 static int fh_commit(struct hkvfs_fh *fh)
 {
-	bool was_dirty = fh->dirty;
+	bool was_dirty = fh->dirty && !fh->orphan;
 	int rc = fh_store(fh);
 
 	if (!rc && was_dirty)
@@ -254,136 +317,89 @@ struct hkvfs_fh *hkvfs_fh_new(struct hkvfs_inode *in, fuse_req_t req, mode_t mod
 	pthread_mutex_init(&fh->lock, NULL);
 	fh->next = fh->prev = fh;
 	fh->in = in;
-	fh->tid = hkvfs_ctx(req)->pid;
 	fh->ca.mode = mode & 07777;
 	fh->ca.uid = hkvfs_ctx(req)->uid;
 	fh->ca.gid = hkvfs_ctx(req)->gid;
 	return fh;
 }
 
-static bool same_ident(const struct hkvfs_ident *a, const struct hkvfs_ident *b)
+void hkvfs_fh_publish(struct hkvfs_fh *fh, struct fuse_file_info *fi)
 {
-	return a->kind == b->kind && a->klen == b->klen && a->elen == b->elen &&
-	       !memcmp(a->key, b->key, a->klen) && !memcmp(a->elem, b->elem, a->elen);
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+	fi->noflush = !fh->write;
+	fi->fh = (uint64_t)(uintptr_t)fh;
+	if (fh->write)
+		atomic_fetch_add(&nwritable, 1);
+	pthread_mutex_lock(&hkvfs_fh_lock);
+	hkvfs_fh_link_locked(fh);
+	pthread_mutex_unlock(&hkvfs_fh_lock);
 }
 
-static bool thread_alive(pid_t tid)
+void hkvfs_fh_reply_failed(struct hkvfs_fh *fh)
 {
-	char p[64];
-
-	snprintf(p, sizeof(p), "/proc/%d", (int)tid);
-	return tid > 0 && access(p, F_OK) == 0;
+	pthread_mutex_lock(&hkvfs_fh_lock);
+	hkvfs_fh_unlink_locked(fh);
+	pthread_mutex_unlock(&hkvfs_fh_lock);
+	hkvfs_fh_free(fh);
 }
 
-/*
- * cache=noopen keeps no handles: the content a thread writes to an existing file is kept in
- * a pending buffer per (node, thread) and committed by that thread's FLUSH or FSYNC. Under
- * hkvfs_fh_lock. @tid < 0: the most recently written buffer of the node, whatever its thread.
- */
-struct hkvfs_fh *hkvfs_pending_find_locked(const struct hkvfs_ident *id, pid_t tid)
+void hkvfs_fh_orphan(fuse_ino_t ino)
 {
 	struct hkvfs_fh *fh;
 
-	for (fh = hkvfs_fh_list.next; fh != &hkvfs_fh_list; fh = fh->next)
-		if (fh->pending && (tid < 0 || fh->tid == tid) && same_ident(fh->id, id))
-			return fh;
-	return NULL;
-}
-
-/* the pending buffer of (@id, the caller's thread), created (loaded unless @empty) */
-int hkvfs_pending_get_locked(fuse_req_t req, fuse_ino_t ino, const struct hkvfs_ident *id,
-			      bool empty, struct hkvfs_fh **out)
-{
-	struct hkvfs_fh *fh = hkvfs_pending_find_locked(id, hkvfs_ctx(req)->pid);
-	int rc;
-
-	if (fh) {
-		/* most recently written first: readers of the node see the latest writes */
-		hkvfs_fh_unlink_locked(fh);
-		hkvfs_fh_link_locked(fh);
-		*out = fh;
-		return 0;
-	}
-	fh = hkvfs_fh_new(hkvfs_ino(ino), req, 0644);
-	if (!fh)
-		return -ENOMEM;
-	fh->id = malloc(sizeof(*fh->id));
-	if (!fh->id) {
-		hkvfs_fh_free(fh);
-		return -ENOMEM;
-	}
-	memcpy(fh->id, id, sizeof(*id));
-	fh->pending = true;
-	fh->write = true;
-	fh->loaded = empty;
-	rc = empty ? 0 : hkvfs_fh_load(fh, id);
-	if (rc) {
-		hkvfs_fh_free(fh);
-		return rc;
-	}
-	hkvfs_fh_link_locked(fh);
-	atomic_fetch_add(&hkvfs_npending, 1);
-	*out = fh;
-	return 0;
-}
-
-/*
- * FLUSH or FSYNC without a handle (cache=noopen): commit the caller's pending buffer of @id,
- * and those of threads that no longer exist. Each is detached first, so the kernel
- * invalidation (which waits for READs in flight) runs without hkvfs_fh_lock.
- */
-static int pending_commit(fuse_req_t req, fuse_ino_t ino, const struct hkvfs_ident *id)
-{
-	struct hkvfs_fh *fh, *next, *done = NULL;
-	pid_t tid = hkvfs_ctx(req)->pid;
-	int rc = 0, r;
-
-	if (atomic_load(&hkvfs_npending) == 0)
-		return 0;
+	if (!ino)
+		return;
 	pthread_mutex_lock(&hkvfs_fh_lock);
-	for (fh = hkvfs_fh_list.next; fh != &hkvfs_fh_list; fh = next) {
-		next = fh->next;
-		if (!fh->pending || !same_ident(fh->id, id) ||
-		    (fh->tid != tid && thread_alive(fh->tid)))
-			continue;
-		hkvfs_fh_unlink_locked(fh);
-		atomic_fetch_sub(&hkvfs_npending, 1);
-		r = fh_store(fh);
-		if (r && fh->tid == tid)
-			rc = r;
-		fh->next = done;
-		done = fh;
-	}
-	pthread_mutex_unlock(&hkvfs_fh_lock);
-	if (done)
-		hkvfs_inval_now(ino);
-	for (fh = done; fh; fh = next) {
-		next = fh->next;
-		hkvfs_fh_free(fh);
-	}
-	return rc;
-}
-
-/*
- * A truncating open(2) without FUSE's atomic O_TRUNC arrives as OPEN (flags without O_TRUNC)
- * and then, from the same thread, SETATTR(size 0, mtime now) without a file handle (the
- * kernel drops the handle for ATTR_OPEN). truncate(2) sends no mtime, ftruncate(2) a handle.
- * Return the fresh writable handle of @in opened by the caller's thread, locked, or NULL.
- */
-struct hkvfs_fh *hkvfs_trunc_open_handle(fuse_req_t req, struct hkvfs_inode *in)
-{
-	struct hkvfs_fh *fh, *found = NULL;
-	pid_t tid = hkvfs_ctx(req)->pid;
-
-	pthread_mutex_lock(&hkvfs_fh_lock);
-	for (fh = hkvfs_fh_list.next; fh != &hkvfs_fh_list && !found; fh = fh->next) {
-		if (fh->pending || fh->in != in || !fh->write || fh->tid != tid)
+	for (fh = hkvfs_fh_list.next; fh != &hkvfs_fh_list; fh = fh->next) {
+		if (hkvfs_ino_id(fh->in) != ino)
 			continue;
 		pthread_mutex_lock(&fh->lock);
-		if (fh->fresh)
-			found = fh; /* the newest such handle: the list is newest first */
-		else
-			pthread_mutex_unlock(&fh->lock);
+		if (!fh->orphan) {
+			if (fh->write && fh->loaded)
+				fh->st.st_size = (off_t)fh->len;
+			fh->orphan = true;
+		}
+		pthread_mutex_unlock(&fh->lock);
+	}
+	pthread_mutex_unlock(&hkvfs_fh_lock);
+}
+
+static bool fh_wrote(const struct hkvfs_fh *fh, pid_t tid)
+{
+	unsigned i;
+
+	for (i = 0; i < fh->nwtids; i++)
+		if (fh->wtids[i] == tid)
+			return true;
+	return false;
+}
+
+bool hkvfs_fh_getattr(struct hkvfs_inode *in, pid_t caller, bool gone, struct stat *st)
+{
+	struct hkvfs_fh *fh;
+	bool found = false;
+
+	if (atomic_load(&nwritable) == 0 && !gone)
+		return false;
+	pthread_mutex_lock(&hkvfs_fh_lock);
+	for (fh = hkvfs_fh_list.next; fh != &hkvfs_fh_list && !found; fh = fh->next) {
+		if (fh->in != in)
+			continue;
+		pthread_mutex_lock(&fh->lock);
+		if (gone && fh->orphan) {
+			*st = fh->st;
+			if (fh->write && fh->loaded)
+				st->st_size = (off_t)fh->len;
+			st->st_nlink = 0;
+			found = true;
+		} else if (!gone && fh->write && fh->dirty && fh->loaded && !fh->append_only &&
+			   fh_wrote(fh, caller)) {
+			st->st_size = (off_t)fh->len;
+			st->st_blocks = (blkcnt_t)((fh->len + 511) / 512);
+			found = true;
+		}
+		pthread_mutex_unlock(&fh->lock);
 	}
 	pthread_mutex_unlock(&hkvfs_fh_lock);
 	return found;
@@ -396,6 +412,7 @@ void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct hkvfs_fh *fh;
 	int acc = fi->flags & O_ACCMODE;
 	bool tail;
+	double t;
 	int rc;
 
 	if (hkvfs_g.opts.cache == HKVFS_CACHE_NOOPEN) {
@@ -410,16 +427,19 @@ void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	hkvfs_itab_snapshot(in, id);
 	fh->write = acc != O_RDONLY;
-	fh->fresh = fh->write;
 	if (fh->write && (id->kind == HKVFS_CTLFILE || id->kind == HKVFS_CTLDIR)) {
 		rc = -EACCES;
 		goto out_free;
 	}
-	if (fh->write && hkvfs_g.opts.ro) {
+	if (fh->write && hkvfs_opts_fs_ro(&hkvfs_g.opts)) {
 		rc = -EROFS;
 		goto out_free;
 	}
-	if (id->kind == HKVFS_ELEM && hkvfs_key_type(id) == HKV_TYPE_LIST && hkvfs_list_push_name(id, &tail)) {
+	rc = hkvfs_fill_attr(id, ino, &fh->st, &t);
+	if (rc)
+		goto out_free;
+	if (id->kind == HKVFS_ELEM && hkvfs_key_type(id) == HKV_TYPE_LIST &&
+	    hkvfs_list_push_name(id, &tail)) {
 		if (acc != O_WRONLY) {
 			rc = -EACCES;
 			goto out_free;
@@ -427,40 +447,29 @@ void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fh->append_only = true;
 		fh->loaded = true;
 	} else if (fh->write && (fi->flags & O_TRUNC)) {
-		fh->loaded = true; /* only with atomic O_TRUNC, which is not enabled */
+		/* atomic O_TRUNC: the new content starts empty, the old stays until the commit */
+		fh->loaded = true;
 		fh->dirty = true;
+		fh->st.st_size = 0;
 	} else if (fh->write && acc == O_WRONLY && (fi->flags & O_APPEND) &&
 		   id->kind == HKVFS_KEY) {
 		fh->append_only = true;
 		fh->loaded = true;
 	} else if (!fh->write) {
-		struct stat st;
-		double t;
-
-		rc = hkvfs_fill_attr(id, ino, &st, &t);
-		if (rc)
-			goto out_free;
 		if (id->kind == HKVFS_KEY)
 			hkvfs_promoter_read(hkvfs_g.prom, id->key, id->klen);
 		/* one open reads one version: a snapshot, read with direct I/O (see top) */
-		if ((uint64_t)st.st_size <= SNAPSHOT_MAX) {
+		if ((uint64_t)fh->st.st_size <= SNAPSHOT_MAX) {
 			rc = hkvfs_fh_load(fh, id);
 			if (rc)
 				goto out_free;
 		}
 	}
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	fi->fh = (uint64_t)(uintptr_t)fh;
-	pthread_mutex_lock(&hkvfs_fh_lock);
-	hkvfs_fh_link_locked(fh);
-	pthread_mutex_unlock(&hkvfs_fh_lock);
 	free(id);
+	hkvfs_fh_publish(fh, fi);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
-		pthread_mutex_lock(&hkvfs_fh_lock);
-		hkvfs_fh_unlink_locked(fh);
-		pthread_mutex_unlock(&hkvfs_fh_lock);
-		hkvfs_fh_free(fh);
+		hkvfs_fh_reply_failed(fh);
+		return;
 	}
 	return;
 out_free:
@@ -527,53 +536,45 @@ static void reply_slice(fuse_req_t req, const char *buf, size_t len, size_t size
 }
 
 void hkvfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+		   struct fuse_file_info *fi)
 {
-	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh, *p;
+	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
 	struct hkvfs_ident *id;
 	char *out = NULL;
 	size_t n = 0;
 	int rc = 0;
 
 	CNT(reads);
+	if (fh) {
+		pthread_mutex_lock(&fh->lock);
+		if (fh->append_only) {
+			rc = -EBADF;
+		} else if (fh->loaded) {
+			reply_slice(req, fh->buf, fh->len, size, off);
+			pthread_mutex_unlock(&fh->lock);
+			return;
+		}
+		pthread_mutex_unlock(&fh->lock);
+	}
 	id = malloc(sizeof(*id));
 	if (!id) {
 		hkvfs_reply_err(req, ENOMEM);
 		return;
 	}
 	hkvfs_itab_snapshot(fh ? fh->in : hkvfs_ino(ino), id);
-	if (fh) {
+	if (fh && fh->write && !rc) {
 		pthread_mutex_lock(&fh->lock);
-		fh->fresh = false;
-		if (fh->append_only) {
-			rc = -EBADF;
-		} else if (fh->loaded || fh->write) {
-			rc = hkvfs_fh_load(fh, id);
-			if (!rc)
-				reply_slice(req, fh->buf, fh->len, size, off);
-			pthread_mutex_unlock(&fh->lock);
-			if (rc)
-				hkvfs_reply_err(req, rc);
-			free(id);
-			return;
-		}
+		rc = hkvfs_fh_load(fh, id);
+		if (!rc)
+			reply_slice(req, fh->buf, fh->len, size, off);
 		pthread_mutex_unlock(&fh->lock);
-	} else {
-		if (id->kind == HKVFS_KEY && off == 0)
-			hkvfs_promoter_read(hkvfs_g.prom, id->key, id->klen);
-		if (atomic_load(&hkvfs_npending)) {
-			/* cache=noopen: this mount shows a writer's bytes as they are written */
-			pthread_mutex_lock(&hkvfs_fh_lock);
-			p = hkvfs_pending_find_locked(id, -1);
-			if (p)
-				reply_slice(req, p->buf, p->len, size, off);
-			pthread_mutex_unlock(&hkvfs_fh_lock);
-			if (p) {
-				free(id);
-				return;
-			}
-		}
+		if (rc)
+			hkvfs_reply_err(req, rc);
+		free(id);
+		return;
 	}
+	if (!fh && id->kind == HKVFS_KEY && off == 0)
+		hkvfs_promoter_read(hkvfs_g.prom, id->key, id->klen);
 	if (!rc)
 		rc = read_direct(id, size, off, &out, &n);
 	if (rc) {
@@ -615,43 +616,72 @@ static int check_score_prefix(const struct hkvfs_ident *id, const char *buf, siz
 	return 0;
 }
 
-void hkvfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
-		     struct fuse_file_info *fi)
+/*
+ * A write by a process without CAP_FSETID (here: any uid but root) clears the file's SUID
+ * bit, and its SGID bit when group-execute is set, as Linux does on a local filesystem. The
+ * kernel does this itself for chown and truncate; for a direct-I/O write it leaves it to us.
+ */
+static void kill_privs(fuse_req_t req, const struct hkvfs_ident *id, fuse_ino_t ino)
 {
-	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh, *p;
-	struct hkvfs_ident *id = malloc(sizeof(*id));
-	bool tail;
+	struct hkv_attr a;
+	uint32_t mode;
+
+	if (id->kind != HKVFS_KEY || hkvfs_ctx(req)->uid == 0)
+		return;
+	if (hkv_attr_get(hkvfs_g.db, id->key, id->klen, &a))
+		return;
+	mode = a.mode;
+	if (mode & S_ISUID)
+		mode &= ~(uint32_t)S_ISUID;
+	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		mode &= ~(uint32_t)S_ISGID;
+	if (mode == a.mode)
+		return;
+	a.mode = mode;
+	if (hkv_attr_set(hkvfs_g.db, id->key, id->klen, HKV_ATTR_MODE, &a) == 0)
+		hkvfs_inval_now(ino);
+}
+
+/* remember @owner as one of the file tables that wrote through @fh (fh->lock held) */
+static void fh_add_owner(struct hkvfs_fh *fh, uint64_t owner)
+{
+	unsigned i;
+
+	for (i = 0; i < fh->nowners; i++)
+		if (fh->owners[i] == owner)
+			return;
+	if (fh->nowners < HKVFS_FH_OWNERS)
+		fh->owners[fh->nowners++] = owner;
+	else
+		fh->many_owners = true;
+}
+
+void hkvfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
+	struct hkvfs_ident *id;
+	bool privs;
 	int rc = 0;
 
 	CNT(writes);
+	if (!fh) {
+		/* no handle: only cache=noopen, which is read-only through the filesystem */
+		hkvfs_reply_err(req, EROFS);
+		return;
+	}
+	id = malloc(sizeof(*id));
 	if (!id) {
 		hkvfs_reply_err(req, ENOMEM);
 		return;
 	}
-	hkvfs_itab_snapshot(fh ? fh->in : hkvfs_ino(ino), id);
+	hkvfs_itab_snapshot(fh->in, id);
 	rc = check_writable(id, size);
 	if (rc)
 		goto out;
-	if (!fh) {
-		/* cache=noopen: buffer per (node, thread) until that thread's flush */
-		pthread_mutex_lock(&hkvfs_fh_lock);
-		rc = hkvfs_pending_get_locked(req, ino, id, false, &p);
-		if (!rc && id->kind == HKVFS_ELEM && hkvfs_key_type(id) == HKV_TYPE_LIST &&
-		    hkvfs_list_push_name(id, &tail))
-			p->append_only = true;
-		if (!rc && p->append_only)
-			off = (off_t)p->len;
-		if (!rc)
-			rc = buf_splice(p, data, size, off);
-		if (!rc)
-			rc = check_score_prefix(id, p->buf, p->len);
-		if (!rc)
-			p->dirty = true;
-		pthread_mutex_unlock(&hkvfs_fh_lock);
-		goto out;
-	}
 	pthread_mutex_lock(&fh->lock);
-	fh->fresh = false;
+	privs = fh->privs;
+	fh->privs = true;
 	if (fh->append_only) {
 		rc = buf_reserve(fh, fh->len + size);
 		if (!rc) {
@@ -667,9 +697,15 @@ void hkvfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t siz
 		if (!rc)
 			rc = check_score_prefix(id, fh->buf, fh->len);
 	}
-	if (!rc)
+	if (!rc) {
 		fh->dirty = true;
+		fh_add_owner(fh, fi->lock_owner);
+		if (!fh_wrote(fh, hkvfs_ctx(req)->pid) && fh->nwtids < HKVFS_FH_OWNERS)
+			fh->wtids[fh->nwtids++] = hkvfs_ctx(req)->pid;
+	}
 	pthread_mutex_unlock(&fh->lock);
+	if (!rc && !privs && (fh->st.st_mode & (S_ISUID | S_ISGID)))
+		kill_privs(req, id, ino);
 out:
 	free(id);
 	if (rc) {
@@ -680,20 +716,17 @@ out:
 	}
 }
 
-static int flush_nohandle(fuse_req_t req, fuse_ino_t ino)
+/* does a FLUSH by lock owner @owner commit @fh? (fh->lock held) */
+static bool flush_commits(const struct hkvfs_fh *fh, uint64_t owner)
 {
-	struct hkvfs_ident *id;
-	int rc;
+	unsigned i;
 
-	if (atomic_load(&hkvfs_npending) == 0)
-		return 0;
-	id = malloc(sizeof(*id));
-	if (!id)
-		return -ENOMEM;
-	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
-	rc = pending_commit(req, ino, id);
-	free(id);
-	return rc;
+	if (fh->nowners == 0 || fh->many_owners)
+		return true; /* only truncated so far, or too many writers to tell */
+	for (i = 0; i < fh->nowners; i++)
+		if (fh->owners[i] == owner)
+			return true;
+	return false;
 }
 
 void hkvfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -701,12 +734,18 @@ void hkvfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
 	int rc = 0;
 
+	(void)ino;
+	CNT(flushes);
+	if (hkvfs_opts_fs_ro(&hkvfs_g.opts)) {
+		/* nothing can be buffered: ENOSYS once and the kernel sends no more FLUSH */
+		hkvfs_reply_err(req, ENOSYS);
+		return;
+	}
 	if (fh) {
 		pthread_mutex_lock(&fh->lock);
-		rc = fh_commit(fh);
+		if (fh->dirty && flush_commits(fh, fi->lock_owner))
+			rc = fh_commit(fh);
 		pthread_mutex_unlock(&fh->lock);
-	} else {
-		rc = flush_nohandle(req, ino);
 	}
 	hkvfs_reply_err(req, rc);
 }
@@ -716,13 +755,12 @@ void hkvfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_fi
 	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
 	int rc = 0;
 
+	(void)ino;
 	(void)datasync;
 	if (fh) {
 		pthread_mutex_lock(&fh->lock);
 		rc = fh_commit(fh);
 		pthread_mutex_unlock(&fh->lock);
-	} else {
-		rc = flush_nohandle(req, ino);
 	}
 	if (!rc)
 		rc = hkv_sync(hkvfs_g.db);
@@ -760,20 +798,3 @@ void hkvfs_flush_all(void)
 	}
 	pthread_mutex_unlock(&hkvfs_fh_lock);
 }
-
-/* cache=noopen: this mount shows the size of a pending buffer of the node (as written) */
-void hkvfs_pending_size(const struct hkvfs_ident *id, struct stat *st)
-{
-	struct hkvfs_fh *p;
-
-	if (atomic_load(&hkvfs_npending) == 0)
-		return;
-	pthread_mutex_lock(&hkvfs_fh_lock);
-	p = hkvfs_pending_find_locked(id, -1);
-	if (p) {
-		st->st_size = (off_t)p->len;
-		st->st_blocks = (blkcnt_t)((p->len + 511) / 512);
-	}
-	pthread_mutex_unlock(&hkvfs_fh_lock);
-}
-

@@ -186,7 +186,7 @@ static int run(int status_fd)
 	}
 	snprintf(fo, sizeof(fo), "default_permissions,fsname=%s,subtype=hkvfs%s%s%s%s",
 		 hkvfs_g.data_dir, hkvfs_g.opts.allow_other ? ",allow_other" : "",
-		 hkvfs_g.opts.ro ? ",ro" : "", hkvfs_g.opts.fuse_extra[0] ? "," : "",
+		 hkvfs_opts_fs_ro(&hkvfs_g.opts) ? ",ro" : "", hkvfs_g.opts.fuse_extra[0] ? "," : "",
 		 hkvfs_g.opts.fuse_extra);
 	if (fuse_opt_add_arg(&args, "hkvfs") || fuse_opt_add_arg(&args, "-o") ||
 	    fuse_opt_add_arg(&args, fo) ||

@@ -113,6 +113,26 @@ static void keep_parent(const unsigned char *key, size_t klen)
 	if (rc < 0 && rc != -EEXIST)
 		HLOG_WARN("cannot keep directory marker: %s", hkv_strerror(rc));
 }
+/*
+ * A name was added to or removed from directory @dir: its mtime and ctime become now, as on
+ * a local filesystem. A directory with a marker keeps its times there; an implicit directory
+ * (no marker) and the root show the mount time; a collection's times are its key's, which
+ * the engine updates with every element change.
+ */
+static void dir_changed(const struct hkvfs_ident *dir)
+{
+	unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
+	struct hkv_attr a = { .mtime_ns = hkvfs_now_ns() };
+	int rc;
+
+	if (dir->kind != HKVFS_PREFIX || dir->klen + HKVFS_MARKER_LEN > HKV_KEY_MAX)
+		return;
+	rc = hkv_attr_set(hkvfs_g.db, mk, hkvfs_marker_key(dir->key, dir->klen, mk),
+			  HKV_ATTR_MTIME, &a);
+	if (rc && rc != -ENOENT)
+		HLOG_WARN("directory times not updated: %s", hkv_strerror(rc));
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* lookup                                                                                   */
 
@@ -270,7 +290,7 @@ static int parent_and_child(fuse_ino_t parent, const char *name, struct hkvfs_id
 	hkvfs_itab_snapshot(hkvfs_ino(parent), *dir);
 	if ((*dir)->kind == HKVFS_CTLDIR)
 		return -EACCES;
-	if (hkvfs_g.opts.ro)
+	if (hkvfs_opts_fs_ro(&hkvfs_g.opts))
 		return -EROFS;
 	rc = resolve(*dir, name, *id, must_exist);
 	if (rc == -EINVAL && !must_exist)
@@ -298,6 +318,8 @@ static int create_node(fuse_req_t req, const struct hkvfs_ident *dir, struct hkv
 				return rc > 0 ? (excl ? -EEXIST : -EISDIR) : rc;
 		}
 		rc = hkv_create(db, id->key, id->klen, HKV_TYPE_STRING, &ca);
+		if (rc == 0)
+			dir_changed(dir);
 		if (rc == -EEXIST && !excl)
 			rc = hkv_type(db, id->key, id->klen) == HKV_TYPE_STRING ? 0 : -EISDIR;
 		return hkvfs_fserr(rc);
@@ -376,19 +398,13 @@ void hkvfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 			fh->append_only = true;
 		fh->loaded = fh->append_only || (fi->flags & O_TRUNC);
 		fh->dirty = !fh->append_only && (fi->flags & O_TRUNC) && fh->write;
+		fh->st = e.attr;
+		if (fi->flags & O_TRUNC)
+			fh->st.st_size = 0;
 		free(nid);
-		fi->direct_io = 1;
-		fi->keep_cache = 0;
-		fi->fh = (uint64_t)(uintptr_t)fh;
-		pthread_mutex_lock(&hkvfs_fh_lock);
-		hkvfs_fh_link_locked(fh);
-		pthread_mutex_unlock(&hkvfs_fh_lock);
-		if (fuse_reply_create(req, &e, fi) == -ENOENT) {
-			pthread_mutex_lock(&hkvfs_fh_lock);
-			hkvfs_fh_unlink_locked(fh);
-			pthread_mutex_unlock(&hkvfs_fh_lock);
-			hkvfs_fh_free(fh);
-		}
+		hkvfs_fh_publish(fh, fi);
+		if (fuse_reply_create(req, &e, fi) == -ENOENT)
+			hkvfs_fh_reply_failed(fh);
 	}
 }
 
@@ -463,8 +479,10 @@ void hkvfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = hkvfs_fserr(hkv_create(hkvfs_g.db, mk, hkvfs_marker_key(id->key, id->klen, mk), HKV_TYPE_STRING,
-			      &ca));
+	rc = hkvfs_fserr(hkv_create(hkvfs_g.db, mk, hkvfs_marker_key(id->key, id->klen, mk),
+				    HKV_TYPE_STRING, &ca));
+	if (!rc)
+		dir_changed(dir);
 	if (!rc)
 		rc = make_entry(id, &e);
 out:
@@ -485,6 +503,7 @@ void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct hkv_buf v = { 0 };
 	struct hkv_attr a;
 	int64_t idx, len;
+	fuse_ino_t ino;
 	bool tail;
 	int rc, t;
 
@@ -498,10 +517,14 @@ void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 			rc = t < 0 ? t : (t == HKV_TYPE_NONE ? -ENOENT : -EISDIR);
 			goto out;
 		}
+		ino = hkvfs_itab_find(HKVFS_KEY, id->key, id->klen, NULL, 0);
 		rc = hkv_del(db, id->key, id->klen);
 		rc = rc < 0 ? rc : (rc ? 0 : -ENOENT);
-		if (!rc)
+		if (!rc) {
+			hkvfs_fh_orphan(ino);
 			keep_parent(id->key, id->klen);
+			dir_changed(dir);
+		}
 		goto out;
 	}
 	if (id->kind != HKVFS_ELEM) {
@@ -541,6 +564,8 @@ void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = -ENOENT;
 	else if (rc > 0)
 		rc = 0;
+	if (!rc && a.type != HKV_TYPE_LIST)
+		hkvfs_fh_orphan(hkvfs_itab_find(HKVFS_ELEM, id->key, id->klen, id->elem, id->elen));
 	/* a directory survives its last file, as on a local filesystem */
 	if (!rc && hkv_exists(db, id->key, id->klen) == 0) {
 		struct hkv_create_attr ca = { a.mode, a.uid, a.gid };
@@ -581,6 +606,8 @@ void hkvfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 				rc = hkv_del(hkvfs_g.db, id->key, id->klen) < 0 ? -EIO : 0;
 			if (!rc)
 				keep_parent(id->key, id->klen);
+			if (!rc)
+				dir_changed(dir);
 		} else {
 			rc = t;
 		}
@@ -604,6 +631,8 @@ void hkvfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	rc = rc < 0 ? rc : 0;
 	if (!rc)
 		keep_parent(id->key, id->klen - 1);
+	if (!rc)
+		dir_changed(dir);
 out:
 	free(mk);
 	free(dir);
@@ -690,6 +719,7 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 		      const char *newname, unsigned int flags)
 {
 	struct hkvfs_ident *dir, *src, *ndir, *dst;
+	fuse_ino_t dino;
 	int rc, st, dt;
 
 	CNT(renames);
@@ -745,13 +775,15 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 				goto out;
 			}
 		}
+		dino = dt > 0 ? hkvfs_itab_find(HKVFS_KEY, dst->key, dst->klen, NULL, 0) : 0;
 		rc = hkv_rename(hkvfs_g.db, src->key, src->klen, dst->key, dst->klen,
 				(flags & RENAME_NOREPLACE) ? HKV_RENAME_NX : 0);
 		if (rc)
 			goto out;
+		hkvfs_fh_orphan(dino);
 		hkvfs_itab_move(HKVFS_KEY, src->key, src->klen, dst->key, dst->klen);
 		keep_parent(src->key, src->klen);
-		goto out;
+		goto out_changed;
 	}
 	if (src->kind != HKVFS_PREFIX) {
 		rc = -EPERM;
@@ -786,8 +818,25 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 		goto out;
 	hkvfs_itab_rename_prefix(src->key, src->klen, dst->key, dst->klen);
 	keep_parent(src->key, src->klen - 1);
+out_changed:
+	dir_changed(dir);
+	if (ndir->klen != dir->klen || memcmp(ndir->key, dir->key, dir->klen))
+		dir_changed(ndir);
 out:
 	free(dir);
 	free(ndir);
 	hkvfs_reply_err(req, hkvfs_fserr(rc));
+}
+
+/*
+ * FSYNCDIR: a create, unlink or rename in the directory was committed to the engine when it
+ * returned; make it durable under every sync policy, as fsync(2) of a file does.
+ */
+void hkvfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	CNT(fsyncdirs);
+	hkvfs_reply_err(req, hkvfs_fserr(hkv_sync(hkvfs_g.db)));
 }

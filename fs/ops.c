@@ -110,11 +110,15 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
 	/*
-	 * No atomic O_TRUNC: with it the kernel sets the shared inode's size to 0 and drops its
-	 * pages when a writer opens with O_TRUNC, so cached readers would see an empty file
-	 * until the close. Without it the truncation arrives as SETATTR and is buffered.
+	 * Atomic O_TRUNC: OPEN carries O_TRUNC and the handle's new content starts empty, so a
+	 * size-0 SETATTR without a handle is always truncate(2) (handle.c).
 	 */
-	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	else
+		HLOG_WARN("the kernel lacks atomic O_TRUNC: open(O_TRUNC) empties the file at once");
+	/* the kernel clears SUID/SGID on chown and truncate; writes do it in handle.c */
+	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
@@ -141,6 +145,7 @@ const struct fuse_lowlevel_ops hkvfs_ops = {
 	.flush = hkvfs_op_flush,
 	.release = hkvfs_op_release,
 	.fsync = hkvfs_op_fsync,
+	.fsyncdir = hkvfs_op_fsyncdir,
 	.opendir = hkvfs_op_opendir,
 	.readdir = hkvfs_op_readdir,
 	.releasedir = hkvfs_op_releasedir,

@@ -17,34 +17,57 @@
 /* a read-only open snapshots values up to this size; larger ones are read in place */
 #define SNAPSHOT_MAX (64u << 20)
 
+/* the engine name of the reserved extended attribute that holds a key's atime (attr.c);
+ * user.hkv.* is hkvfs's own namespace, so no user attribute can reach it */
+#define HKVFS_XA_ATIME "hkv.atime"
+
+/* a collection directory's mode: x wherever it has r (as mkdir under a umask would make it),
+ * also for collections created outside the mount (hkvctl hset) with a file's mode */
+static inline unsigned hkvfs_coll_mode(unsigned mode)
+{
+	return (mode & 07777) | ((mode & 0444) >> 2);
+}
+
+/* lock owners (file tables) a handle remembers as writers before it commits at every FLUSH */
+#define HKVFS_FH_OWNERS 4
+
 /**
- * struct hkvfs_fh - an open file, or (cache=noopen) the pending content one thread wrote to
- * an existing file. @lock protects the fields below it; the handle list (hkvfs_fh_lock) links every
- * handle and pending buffer so a shutdown can commit what is still buffered.
- * @id:      pending buffers only: a copy of the node's identity (the kernel may forget the
- *           inode once the file is closed); NULL for handles, which use @in.
- * @tid:     the thread that opened the handle (or wrote the pending buffer).
- * @fresh:   a writable handle that has not been written, read or truncated since OPEN: the
- *           SETATTR(size 0) of a truncating open(2) belongs to it.
- * @buf:     the snapshot (read-only direct-I/O handles) or the whole new content (writable
- *           handles); for append-only handles only the bytes to append.
+ * struct hkvfs_fh - an open file (the kernel's fi->fh). @lock protects the fields below it;
+ * the handle list (hkvfs_fh_lock) links every handle so a shutdown can commit what is still
+ * buffered and an unlink can find the handles of the name it removes.
+ * @write:    opened for writing: @buf is the whole new content (append-only handles: only
+ *            the bytes to append), committed at a FLUSH by a file table that wrote, at FSYNC
+ *            and at RELEASE.
+ * @dirty:    @buf differs from the committed value.
+ * @loaded:   @buf holds the committed value (or its replacement, after O_TRUNC).
+ * @orphan:   the name was removed (unlink, rename over it) while open: nothing is committed
+ *            any more and fstat answers from @st.
+ * @owners:   lock owners of the WRITEs so far (@nowners of them; @many_owners when more wrote
+ *            than fit: then every FLUSH commits).
+ * @wtids:    the threads that wrote (@nwtids of them): a stat from one of them is the
+ *            writer's own fstat (GETATTR carries no handle) and shows the buffered size.
+ * @privs:    the first write checked the SUID/SGID bits.
+ * @charged:  bytes of @cap counted in the mount's write-buffer budget (hkvfs_wbuf_used).
+ * @st:       the attributes at open (fstat of an orphan).
+ * @buf:      the snapshot (read-only handles) or the new content (writable handles).
  */
 struct hkvfs_fh {
 	struct hkvfs_fh *next, *prev;
 	struct hkvfs_inode *in;
-	struct hkvfs_ident *id;
-	pid_t tid;
-	bool pending;
 	pthread_mutex_t lock;
-	bool write, append_only, dirty, loaded, fresh;
+	bool write, append_only, dirty, loaded, orphan, many_owners, privs;
+	unsigned nowners;
+	uint64_t owners[HKVFS_FH_OWNERS];
+	unsigned nwtids;
+	pid_t wtids[HKVFS_FH_OWNERS];
 	char *buf;
-	size_t len, cap;
+	size_t len, cap, charged;
 	struct hkv_create_attr ca;
+	struct stat st;
 };
 
 extern pthread_mutex_t hkvfs_fh_lock;
 extern struct hkvfs_fh hkvfs_fh_list;
-extern atomic_int hkvfs_npending; /* pending buffers in hkvfs_fh_list (cache=noopen) */
 
 /* ops.c */
 bool hkvfs_caching(void);
@@ -58,11 +81,23 @@ void hkvfs_reply_err(fuse_req_t req, int rc);
 int hkvfs_fh_load(struct hkvfs_fh *fh, const struct hkvfs_ident *id);
 int hkvfs_fh_resize(struct hkvfs_fh *fh, size_t size);
 int hkvfs_key_type(const struct hkvfs_ident *id);
-int hkvfs_pending_get_locked(fuse_req_t req, fuse_ino_t ino, const struct hkvfs_ident *id,
-		bool empty, struct hkvfs_fh **out);
 struct hkvfs_fh *hkvfs_fh_new(struct hkvfs_inode *in, fuse_req_t req, mode_t mode);
-struct hkvfs_fh *hkvfs_pending_find_locked(const struct hkvfs_ident *id, pid_t tid);
-struct hkvfs_fh *hkvfs_trunc_open_handle(fuse_req_t req, struct hkvfs_inode *in);
+/** hkvfs_fh_publish() - link a new handle into the list and set @fi for the reply. */
+void hkvfs_fh_publish(struct hkvfs_fh *fh, struct fuse_file_info *fi);
+/** hkvfs_fh_reply_failed() - the open/create reply did not reach the kernel: drop @fh. */
+void hkvfs_fh_reply_failed(struct hkvfs_fh *fh);
+/**
+ * hkvfs_fh_orphan() - the name of node @ino was removed: its open handles commit nothing any
+ * more (a removed name never comes back at a close) and answer fstat from their own state.
+ */
+void hkvfs_fh_orphan(fuse_ino_t ino);
+/**
+ * hkvfs_fh_getattr() - what stat of node @in shows to thread @caller when a handle decides
+ * it: the buffered size of a handle @caller wrote through (the writer sees what it wrote; the
+ * kernel's fstat sends GETATTR without the handle), or, when the name is gone (@gone), the
+ * state of an open orphan (nlink 0). Return: true if @st was filled from a handle.
+ */
+bool hkvfs_fh_getattr(struct hkvfs_inode *in, pid_t caller, bool gone, struct stat *st);
 void hkvfs_fh_free(struct hkvfs_fh *fh);
 void hkvfs_fh_link_locked(struct hkvfs_fh *fh);
 void hkvfs_fh_unlink_locked(struct hkvfs_fh *fh);
@@ -75,7 +110,6 @@ void hkvfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void hkvfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void hkvfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
 		struct fuse_file_info *fi);
-void hkvfs_pending_size(const struct hkvfs_ident *id, struct stat *st);
 
 /* attr.c */
 int hkvfs_attr_key(const struct hkvfs_ident *id, unsigned char *out, size_t *olen);
@@ -94,6 +128,8 @@ void hkvfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 void hkvfs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
 void hkvfs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
 void hkvfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void hkvfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		       struct fuse_file_info *fi);
 void hkvfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
 void hkvfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		dev_t rdev);

@@ -116,7 +116,7 @@ void hkvfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const c
 		rc = -EOPNOTSUPP;
 		goto out;
 	}
-	if (hkvfs_g.opts.ro) {
+	if (hkvfs_opts_fs_ro(&hkvfs_g.opts)) {
 		rc = -EROFS;
 		goto out;
 	}
@@ -200,7 +200,8 @@ void hkvfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 		rc = -ENODATA;
 		goto out;
 	}
-	if (id->kind != HKVFS_KEY && id->kind != HKVFS_PREFIX) {
+	if ((id->kind != HKVFS_KEY && id->kind != HKVFS_PREFIX) ||
+	    strcmp(name + 5, HKVFS_XA_ATIME) == 0) {
 		rc = -ENODATA;
 		goto out;
 	}
@@ -276,6 +277,8 @@ static int xl_add(struct xl *x, const char *name, const char *ns)
 
 static int xl_cb(void *arg, const char *name)
 {
+	if (strncmp(name, "hkv.", 4) == 0)
+		return 0; /* hkvfs's own (the atime), never a user's */
 	return xl_add(arg, name, "user.");
 }
 
@@ -325,9 +328,10 @@ void hkvfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	}
 	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
 	if (strncmp(name, "user.", 5) != 0 ||
-	    (id->kind != HKVFS_KEY && id->kind != HKVFS_PREFIX)) {
+	    (id->kind != HKVFS_KEY && id->kind != HKVFS_PREFIX) ||
+	    strcmp(name + 5, HKVFS_XA_ATIME) == 0) {
 		rc = -ENODATA;
-	} else if (hkvfs_g.opts.ro) {
+	} else if (hkvfs_opts_fs_ro(&hkvfs_g.opts)) {
 		rc = -EROFS;
 	} else if (strcmp(name, XA_TTL) == 0 || strcmp(name, XA_EXPIRE) == 0) {
 		rc = id->kind == HKVFS_KEY ? hkv_persist(hkvfs_g.db, id->key, id->klen) : 0;
