@@ -92,8 +92,9 @@ static void fill_from_attr(struct stat *st, const void *key, size_t klen,
 /*
  * Directory link counts: 2 + the number of subdirectories (prefixes and collections), as
  * on a local filesystem, counted by a scan of the directory. The scan stops after
- * NLINK_SCAN_MAX entries: a larger directory reports 1, the value Linux filesystems use for
- * "not counted" (find(1) and fts then stop relying on it).
+ * NLINK_SCAN_MAX entries: a larger directory, or one with a subdirectory deeper than the
+ * engine's ordered key prefix, reports 1, the value Linux filesystems use for "not counted"
+ * (find(1) and fts then stop relying on it).
  */
 #define NLINK_SCAN_MAX 1024
 
@@ -106,10 +107,12 @@ static int nlink_cb(void *arg, const void *key, size_t klen, enum hkv_type type,
 {
 	struct nlink_arg *na = arg;
 
+	(void)key;
+	/* a prefix past the engine's ordered length repeats (readdir.c): not counted */
+	if (is_prefix && klen > HKV_ORDER_PREFIX)
+		na->seen = NLINK_SCAN_MAX;
 	if (is_prefix || (type != HKV_TYPE_STRING && type != HKV_TYPE_NONE))
 		na->dirs++;
-	(void)key;
-	(void)klen;
 	return ++na->seen > NLINK_SCAN_MAX ? 1 : 0;
 }
 

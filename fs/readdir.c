@@ -46,6 +46,19 @@ struct pf_ent {
 	bool is_prefix;
 };
 
+/*
+ * Deep subdirectories. Keys sharing their first HKV_ORDER_PREFIX bytes are ordered by a hash,
+ * so the engine reports a rolled-up prefix longer than that once per key below it. The
+ * directory handle remembers each such prefix with the offset it was listed at, and skips it
+ * when it comes again later in the walk (a walk that restarts before that offset lists it
+ * again, at the same place).
+ */
+struct deep_ent {
+	uint64_t hash, off;
+	size_t len;
+	unsigned char *key;
+};
+
 struct prefetch {
 	struct hkv_cursor at;
 	struct hkv_cursor end;
@@ -54,7 +67,78 @@ struct prefetch {
 	struct pf_ent e[PF_MAX];
 	unsigned char *buf;
 	size_t len, cap;
+	struct deep_ent *deep;
+	size_t ndeep, capdeep;
 };
+
+static uint64_t deep_hash(const unsigned char *k, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ k[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static struct deep_ent *deep_find(struct prefetch *pf, const unsigned char *k, size_t len)
+{
+	uint64_t h = deep_hash(k, len);
+	size_t i;
+
+	for (i = 0; i < pf->ndeep; i++)
+		if (pf->deep[i].hash == h && pf->deep[i].len == len &&
+		    !memcmp(pf->deep[i].key, k, len))
+			return &pf->deep[i];
+	return NULL;
+}
+
+/* was deep prefix @k listed before offset @off? */
+static bool deep_seen(struct prefetch *pf, const unsigned char *k, size_t len, uint64_t off)
+{
+	struct deep_ent *e = deep_find(pf, k, len);
+
+	return e && e->off < off;
+}
+
+/* deep prefix @k is listed at offset @off */
+static int deep_add(struct prefetch *pf, const unsigned char *k, size_t len, uint64_t off)
+{
+	struct deep_ent *e = deep_find(pf, k, len);
+
+	if (e) {
+		e->off = off;
+		return 0;
+	}
+	if (pf->ndeep == pf->capdeep) {
+		size_t cap = pf->capdeep ? pf->capdeep * 2 : 8;
+		struct deep_ent *n = realloc(pf->deep, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		pf->deep = n;
+		pf->capdeep = cap;
+	}
+	e = &pf->deep[pf->ndeep];
+	e->key = malloc(len);
+	if (!e->key)
+		return -ENOMEM;
+	memcpy(e->key, k, len);
+	e->len = len;
+	e->hash = deep_hash(k, len);
+	e->off = off;
+	pf->ndeep++;
+	return 0;
+}
+
+static void deep_clear(struct prefetch *pf)
+{
+	size_t i;
+
+	for (i = 0; i < pf->ndeep; i++)
+		free(pf->deep[i].key);
+	pf->ndeep = 0;
+}
 
 /**
  * struct hkvfs_dh - an open directory. @lock protects all fields.
@@ -110,6 +194,8 @@ void hkvfs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 	win_clear(dh);
 	free(dh->win);
 	free(dh->pf.buf);
+	deep_clear(&dh->pf);
+	free(dh->pf.deep);
 	pthread_mutex_destroy(&dh->lock);
 	free(dh);
 	fuse_reply_err(req, 0);
@@ -120,6 +206,7 @@ struct dent {
 	char name[HKV_NAME_MAX + 1];
 	mode_t mode;
 	bool have;
+	bool deep; /* a prefix longer than HKV_ORDER_PREFIX (raw_key, raw_len): see deep_ent */
 	/* what the scan callback saw; filtered after the scan returns (no engine calls there) */
 	const struct hkvfs_ident *dir;
 	bool raw, raw_prefix;
@@ -258,13 +345,14 @@ static int dent_z_cb(void *arg, const void *member, size_t mlen, double score)
  * Return: 1 and @d filled; 0 at the end; -errno.
  */
 static int next_entry(const struct hkvfs_ident *dir, int type, struct hkv_cursor *cur,
-		      struct dent *d, struct prefetch *pf)
+		      struct dent *d, struct prefetch *pf, uint64_t off)
 {
 	struct hkv *db = hkvfs_g.db;
 	uint64_t rank;
 	int rc;
 
 	d->have = false;
+	d->deep = false;
 	d->dir = dir;
 	while (!d->have) {
 		if (cur->done)
@@ -274,6 +362,9 @@ static int next_entry(const struct hkvfs_ident *dir, int type, struct hkv_cursor
 			rc = pf_next(dir, pf, cur, d);
 			if (rc > 0)
 				dent_prefix_filter(d);
+			d->deep = d->have && d->raw_prefix && d->raw_len > HKV_ORDER_PREFIX;
+			if (d->deep && deep_seen(pf, d->raw_key, d->raw_len, off))
+				d->have = false;
 		} else if (dir->kind == HKVFS_CTLDIR) {
 			static const char *const names[] = { "stats", "config", "hot" };
 
@@ -389,8 +480,14 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			dh_reset(dh);
 			while (dh->off < (uint64_t)off) {
 				if (dh->off >= ndots) {
-					rc = next_entry(id, type, &dh->cur, d, &dh->pf);
+					rc = next_entry(id, type, &dh->cur, d, &dh->pf,
+							dh->off + 1);
 					if (rc <= 0)
+						break;
+					if (d->deep)
+						rc = deep_add(&dh->pf, d->raw_key, d->raw_len,
+							      dh->off + 1);
+					if (rc < 0)
 						break;
 				}
 				dh->off++;
@@ -410,7 +507,7 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			name = dh->off == 0 ? "." : dh->off == 1 ? ".." : HKV_CTL_DIR;
 			st.st_mode = S_IFDIR;
 		} else {
-			rc = next_entry(id, type, &dh->cur, d, &dh->pf);
+			rc = next_entry(id, type, &dh->cur, d, &dh->pf, o);
 			if (rc <= 0)
 				break;
 			name = d->name;
@@ -420,6 +517,12 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		n = fuse_add_direntry(req, buf + pos, size - pos, name, &st, (off_t)o);
 		if (n > size - pos) {
 			dh->cur = save; /* did not fit: the next call starts with it again */
+			break;
+		}
+		if (dh->off >= ndots && d->deep &&
+		    deep_add(&dh->pf, d->raw_key, d->raw_len, o)) {
+			dh->cur = save;
+			rc = -ENOMEM;
 			break;
 		}
 		pos += n;
