@@ -209,7 +209,7 @@ int hkvfs_fh_load(struct hkvfs_fh *fh, const struct hkvfs_ident *id)
 	} else if (id->kind == HKVFS_KEY) {
 		rc = hkv_get(hkvfs_g.db, id->key, id->klen, &v);
 		if (rc == -ENOENT && fh->write)
-			rc = 0; /* deleted while open for writing: the write re-creates it */
+			rc = 0; /* removed while open for writing: the commit drops it (fh_store) */
 		if (rc)
 			return hkvfs_fserr(rc == -HKV_EWRONGTYPE ? -EISDIR : rc);
 	} else {
@@ -274,9 +274,20 @@ static int fh_store(struct hkvfs_fh *fh)
 			if (!rc)
 				fh->len = 0;
 		} else {
-			struct hkv_set_opts so = { .flags = HKV_SET_KEEPTTL, .ca = &fh->ca };
+			/*
+			 * XX: the key exists from OPEN or CREATE on; if another client removed it
+			 * meanwhile (hkvctl del, expiry), the file was unlinked while open and the
+			 * commit must not bring the name back. One engine call: no window.
+			 */
+			struct hkv_set_opts so = { .flags = HKV_SET_KEEPTTL | HKV_SET_XX,
+						   .ca = &fh->ca };
 
 			rc = hkv_set(hkvfs_g.db, id->key, id->klen, data, fh->len, &so);
+			if (rc == 0) {
+				HLOG_INFO("a file removed while open was closed: its content is "
+					  "dropped");
+				fh->orphan = true;
+			}
 			rc = rc < 0 ? rc : 0;
 		}
 	} else if (id->kind == HKVFS_ELEM) {

@@ -756,8 +756,10 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 			rc = st == HKV_TYPE_STRING ? -EISDIR : -ENOTEMPTY;
 			goto out;
 		}
-		if (any > 0) /* an empty mkdir'd directory is replaced by the collection */
-			hkv_del(hkvfs_g.db, mk, hkvfs_marker_key(dst->key, dst->klen + 1, mk));
+		if (any > 0 && (flags & RENAME_NOREPLACE)) {
+			rc = -EEXIST; /* an empty directory is there */
+			goto out;
+		}
 		dt = hkv_type(hkvfs_g.db, dst->key, dst->klen);
 		if (dt > 0 && (flags & RENAME_NOREPLACE)) {
 			rc = -EEXIST;
@@ -780,6 +782,9 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 				(flags & RENAME_NOREPLACE) ? HKV_RENAME_NX : 0);
 		if (rc)
 			goto out;
+		/* the empty mkdir'd directory it replaced: removed only once the rename is done */
+		if (any > 0)
+			hkv_del(hkvfs_g.db, mk, hkvfs_marker_key(dst->key, dst->klen + 1, mk));
 		hkvfs_fh_orphan(dino);
 		hkvfs_itab_move(HKVFS_KEY, src->key, src->klen, dst->key, dst->klen);
 		keep_parent(src->key, src->klen);
