@@ -246,16 +246,12 @@ int hkvfs_fill_attr(const struct hkvfs_ident *id, fuse_ino_t ino, struct stat *s
 /* attributes                                                                               */
 void hkvfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct hkvfs_ident *id = malloc(sizeof(*id));
+	struct hkvfs_ident ident, *id = &ident; /* on the stack: nothing allocated per request */
 	struct stat st;
 	double t;
 	int rc;
 
 	CNT(getattrs);
-	if (!id) {
-		hkvfs_reply_err(req, ENOMEM);
-		return;
-	}
 	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
 	rc = hkvfs_fill_attr(id, ino, &st, &t);
 	/*
@@ -268,7 +264,6 @@ void hkvfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc = 0;
 		t = 0;
 	}
-	free(id);
 	if (rc)
 		hkvfs_reply_err(req, rc);
 	else

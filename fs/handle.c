@@ -255,16 +255,13 @@ void hkvfs_inval_now(fuse_ino_t ino)
  */
 static int fh_store(struct hkvfs_fh *fh)
 {
-	struct hkvfs_ident *id;
+	struct hkvfs_ident ident, *id = &ident;
 	/* an empty value is never a NULL pointer: the engine copies len bytes from it */
 	const void *data = fh->buf ? fh->buf : "";
 	int rc = 0, t;
 
 	if (!fh->dirty || fh->orphan)
 		return 0;
-	id = malloc(sizeof(*id));
-	if (!id)
-		return -ENOMEM;
 	hkvfs_itab_snapshot(fh->in, id);
 	if (id->kind == HKVFS_KEY) {
 		if (fh->append_only) {
@@ -304,7 +301,6 @@ static int fh_store(struct hkvfs_fh *fh)
 	} else {
 		HLOG_WARN("commit failed: %s", hkv_strerror(rc));
 	}
-	free(id);
 	return hkvfs_fserr(rc);
 }
 
@@ -419,7 +415,7 @@ bool hkvfs_fh_getattr(struct hkvfs_inode *in, pid_t caller, bool gone, struct st
 void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct hkvfs_inode *in = hkvfs_ino(ino);
-	struct hkvfs_ident *id;
+	struct hkvfs_ident ident, *id = &ident;
 	struct hkvfs_fh *fh;
 	int acc = fi->flags & O_ACCMODE;
 	bool tail;
@@ -430,9 +426,8 @@ void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		hkvfs_reply_err(req, ENOSYS);
 		return;
 	}
-	id = malloc(sizeof(*id));
 	fh = hkvfs_fh_new(in, req, 0644);
-	if (!id || !fh) {
+	if (!fh) {
 		rc = -ENOMEM;
 		goto out_free;
 	}
@@ -476,7 +471,6 @@ void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 				goto out_free;
 		}
 	}
-	free(id);
 	hkvfs_fh_publish(fh, fi);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		hkvfs_fh_reply_failed(fh);
@@ -486,7 +480,6 @@ void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 out_free:
 	if (fh)
 		hkvfs_fh_free(fh);
-	free(id);
 	hkvfs_reply_err(req, rc);
 }
 
@@ -550,7 +543,7 @@ void hkvfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
 	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
-	struct hkvfs_ident *id;
+	struct hkvfs_ident ident, *id = &ident;
 	char *out = NULL;
 	size_t n = 0;
 	int rc = 0;
@@ -567,11 +560,6 @@ void hkvfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 		pthread_mutex_unlock(&fh->lock);
 	}
-	id = malloc(sizeof(*id));
-	if (!id) {
-		hkvfs_reply_err(req, ENOMEM);
-		return;
-	}
 	hkvfs_itab_snapshot(fh ? fh->in : hkvfs_ino(ino), id);
 	if (fh && fh->write && !rc) {
 		pthread_mutex_lock(&fh->lock);
@@ -581,7 +569,6 @@ void hkvfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		pthread_mutex_unlock(&fh->lock);
 		if (rc)
 			hkvfs_reply_err(req, rc);
-		free(id);
 		return;
 	}
 	if (!fh && id->kind == HKVFS_KEY && off == 0)
@@ -595,7 +582,6 @@ void hkvfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_buf(req, out, n);
 	}
 	free(out);
-	free(id);
 }
 
 /* a set member holds no content: refuse the write itself, with a log line */
@@ -671,7 +657,7 @@ void hkvfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t siz
 		    struct fuse_file_info *fi)
 {
 	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
-	struct hkvfs_ident *id;
+	struct hkvfs_ident ident, *id = &ident;
 	bool privs;
 	int rc = 0;
 
@@ -679,11 +665,6 @@ void hkvfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t siz
 	if (!fh) {
 		/* no handle: only cache=noopen, which is read-only through the filesystem */
 		hkvfs_reply_err(req, EROFS);
-		return;
-	}
-	id = malloc(sizeof(*id));
-	if (!id) {
-		hkvfs_reply_err(req, ENOMEM);
 		return;
 	}
 	hkvfs_itab_snapshot(fh->in, id);
@@ -718,7 +699,6 @@ void hkvfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t siz
 	if (!rc && !privs && (fh->st.st_mode & (S_ISUID | S_ISGID)))
 		kill_privs(req, id, ino);
 out:
-	free(id);
 	if (rc) {
 		hkvfs_reply_err(req, rc);
 	} else {

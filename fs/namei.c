@@ -235,16 +235,11 @@ static int make_entry(const struct hkvfs_ident *id, struct fuse_entry_param *e)
 
 void hkvfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct hkvfs_ident *dir = malloc(2 * sizeof(*dir)), *id;
+	struct hkvfs_ident idents[2], *dir = &idents[0], *id = &idents[1];
 	struct fuse_entry_param e;
 	int rc;
 
 	CNT(lookups);
-	if (!dir) {
-		hkvfs_reply_err(req, ENOMEM);
-		return;
-	}
-	id = dir + 1;
 	hkvfs_itab_snapshot(hkvfs_ino(parent), dir);
 	rc = resolve(dir, name, id, true);
 	if (rc == -EINVAL)
@@ -258,7 +253,6 @@ void hkvfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	} else {
 		fuse_reply_entry(req, &e);
 	}
-	free(dir);
 }
 
 void hkvfs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
