@@ -3,22 +3,15 @@
  * attr.c - attributes: GETATTR and SETATTR (mode, owner, times, size), the stat of every kind
  * of node, and truncation.
  *
- * SETATTR replies carry the committed attributes, never a handle's buffered size, so the
- * shared inode never shows uncommitted state.
+ * Replies carry the committed attributes, except to the thread that wrote a handle's
+ * uncommitted content (it sees its buffered size, uncached: handle.c) and for a removed name
+ * still open (the orphan's attributes). Inode numbers, atime, link counts: see below.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
-#include <sys/syscall.h>
-#include <sys/xattr.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "ops_int.h"
 

@@ -3,19 +3,7 @@
  * eligible.c - hot-path eligibility: which keys the promoter may put in the kernel module's
  * cache (those whose path resolves to them through directories everyone may search).
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <math.h>
-#include <sched.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/statvfs.h>
-#include <sys/syscall.h>
-#include <sys/xattr.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "ops_int.h"
 

@@ -20,14 +20,17 @@
  * Truncation. The mount takes FUSE's atomic O_TRUNC: OPEN carries O_TRUNC and the new
  * buffer starts empty and dirty. The kernel sets its cached size to 0 when the open returns
  * and marks the size stale, so the next stat asks again and gets the committed size; readers
- * (direct I/O) read their snapshots, which that size does not bound. A size-0 SETATTR without a handle is truncate(2) and applies at once;
- * with a handle it is ftruncate(2) and is buffered with the handle's content (attr.c).
+ * (direct I/O) read their snapshots, which that size does not bound. A size-0 SETATTR
+ * without a handle is truncate(2) and applies at once; with a handle it is ftruncate(2) and
+ * is buffered with the handle's content (attr.c).
  *
- * What a writer sees. fstat on the writer's descriptor (GETATTR with its handle) shows the
- * buffered size, as a local filesystem shows what was written; every other stat shows the
- * committed attributes. A name removed while open (unlink, rename over it) makes its handles
- * orphans: they commit nothing (a removed name never reappears at a close) and fstat answers
- * from the handle (nlink 0, the size it holds).
+ * What a writer sees. The kernel's fstat sends GETATTR without a handle, so a stat from a
+ * thread that wrote through a handle with uncommitted content (@wtids) shows that handle's
+ * size, uncached; every other stat shows the committed attributes. A name removed while open
+ * (unlink, rename over it) makes its handles orphans: they commit nothing (a removed name
+ * never reappears at a close) and a stat that finds the name gone answers from the handle
+ * (nlink 0, the size it holds). A string key removed by another client while open is not
+ * re-created either: the commit is a SET with XX.
  *
  * Budget. A handle's buffer is limited to wbuf_handle bytes (EFBIG past it) and all buffers
  * together to wbuf_total (ENOSPC past it, until other files close), each with a log line; a
@@ -50,12 +53,9 @@
  * protects its fields. Take hkvfs_fh_lock before a handle lock, never the other way round.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ops_int.h"
 

@@ -8,25 +8,17 @@
  * elements are its files. A string key is a regular file. A key and a prefix of the same name
  * ("a" and "a/b") cannot both be shown: the key wins, the prefix is hidden (docs).
  *
- * Each concern has its own file: handle.c (open files, pending buffers,
- * read/write/flush/release), attr.c (getattr/setattr, truncation), namei.c (lookup and the
- * namespace operations), readdir.c (listing and prefetch), xattr.c, elem.c (collection
- * elements as file content), inval.c (kernel cache invalidation), ctldir.c (the .hkv/ files'
- * text), eligible.c (hot-path eligibility).
+ * Each concern has its own file: handle.c (open files, write buffers and their budget,
+ * open/read/write/flush/fsync/release), attr.c (getattr/setattr, inode numbers, times, link
+ * counts, truncation), namei.c (lookup, the namespace operations, fsyncdir), readdir.c
+ * (listing and prefetch), xattr.c, elem.c (collection elements as file content), inval.c
+ * (kernel cache invalidation), ctldir.c (the .hkv/ files' text), eligible.c (hot-path
+ * eligibility). The daemon's state is the one struct hkvfs (hkvfs_g); a request's own state
+ * (identity copies) lives on the serving thread's stack.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <math.h>
-#include <sched.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
-#include <sys/xattr.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "ops_int.h"
 

@@ -8,18 +8,10 @@
  * offset the kernel continues from; any other offset (seekdir far back) is served by walking
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
-#include <sys/syscall.h>
-#include <sys/xattr.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "ops_int.h"
 

@@ -4,18 +4,11 @@
  * names that expose TTL, type and version.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
-#include <sys/syscall.h>
 #include <sys/xattr.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "ops_int.h"
 
