@@ -6,7 +6,7 @@
 # close; concurrent readers and a writer never see an empty, torn, mixed or stale value.
 # cache=noopen: read-only through the filesystem (EROFS), sees every hkvctl change, and gets
 # FLUSH once (answered ENOSYS).
-# cache=off: the same concurrency check.
+# -o ro: read-only, FLUSH at most once. cache=off: the same concurrency check.
 . "${HKVFS_TESTLIB:?run through ctest}"
 hkv_setup
 SOCK=$DATA/hkvfs.sock
@@ -87,6 +87,12 @@ PY
 for args in "6000" "6000 vary" "3000 vary" "100000 vary"; do
 	m "$HKVFS_CONC" "$MNT" $args "sock=$SOCK" >/dev/null || fail "cache=on concurrency $args"
 done
+# read-only opens ask for no FLUSH (FOPEN_NOFLUSH): closing them sends nothing
+flushes() { m awk '$1 == "fs_flushes" { print $2 }' "$MNT/.hkv/stats"; }
+before=$(flushes)
+[[ $before =~ ^[0-9]+$ ]] || fail "no fs_flushes counter in .hkv/stats"
+for i in $(seq 10); do m cat "$MNT/newkey" >/dev/null; done
+expect_eq "$(flushes)" "$before" "FLUSH requests of 10 read-only opens"
 hkv_umount
 hkv_mount cache=noopen
 # cache=noopen is read-only through the filesystem: without open files a write could not be
@@ -108,6 +114,20 @@ for i in $(seq 10); do
 	expect_eq "$(m cat "$MNT/n")" "v$i" "cache=noopen read $i after hkvctl set"
 done
 expect_eq "$(m awk '$1 == "fs_flushes" { print $2 }' "$MNT/.hkv/stats")" 1 "FLUSH requests"
+hkv_umount
+# -o ro: no writes, FLUSH answered ENOSYS at most once
+hkv_mount ro
+expect_eq "$(m cat "$MNT/n")" v10 "-o ro reads"
+expect_err "Read-only file system" m sh -c "echo x > '$MNT/n'"
+m python3 -c "
+import os, sys
+for i in range(10):
+    fd = os.open(sys.argv[1], os.O_RDONLY)
+    os.close(os.dup(fd))
+    os.close(fd)
+" "$MNT/n"
+f=$(m awk '$1 == "fs_flushes" { print $2 }' "$MNT/.hkv/stats")
+[ "$f" -le 1 ] || fail "-o ro: $f FLUSH requests"
 hkv_umount
 hkv_mount cache=off
 m sh -c "echo a > '$MNT/u'"
