@@ -736,6 +736,9 @@ void hkvfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		pthread_mutex_lock(&fh->lock);
 		if (fh->dirty && flush_commits(fh, fi->lock_owner))
 			rc = fh_commit(fh);
+		else if (fh->dirty)
+			HLOG_DBG("flush by lock owner %#" PRIx64 ", which did not write: no commit",
+				 (uint64_t)fi->lock_owner);
 		pthread_mutex_unlock(&fh->lock);
 	}
 	hkvfs_reply_err(req, rc);
