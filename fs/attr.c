@@ -41,13 +41,13 @@ static ino_t ino_synth(uint64_t seed, const void *p, size_t len)
 	return (ino_t)(INO_SYNTH | (ino_hash(0xcbf29ce484222325ULL ^ seed, p, len) >> 1));
 }
 
-static void fill_dir_defaults(struct stat *st)
+static void fill_dir_defaults(struct hkvfs *fs, struct stat *st)
 {
-	st->st_mode = S_IFDIR | (0777 & ~hkvfs_g.opts.umask);
-	st->st_uid = hkvfs_g.opts.uid;
-	st->st_gid = hkvfs_g.opts.gid;
+	st->st_mode = S_IFDIR | (0777 & ~fs->opts.umask);
+	st->st_uid = fs->opts.uid;
+	st->st_gid = fs->opts.gid;
 	st->st_nlink = 2;
-	hkvfs_ns_to_ts(hkvfs_g.mount_time_ns, &st->st_mtim);
+	hkvfs_ns_to_ts(fs->mount_time_ns, &st->st_mtim);
 	st->st_ctim = st->st_mtim;
 	st->st_atim = st->st_mtim;
 	st->st_blksize = 4096;
@@ -59,7 +59,7 @@ static void fill_dir_defaults(struct stat *st)
  * it (utimensat(2), touch -a). Reads never write it: the mount behaves as noatime, so a read
  * never turns into a store write. A key whose atime was never set reports its mtime.
  */
-static void fill_from_attr(struct stat *st, const void *key, size_t klen,
+static void fill_from_attr(struct hkvfs *fs, struct stat *st, const void *key, size_t klen,
 			   const struct hkv_attr *a)
 {
 	struct hkv_buf v = { 0 };
@@ -72,7 +72,7 @@ static void fill_from_attr(struct stat *st, const void *key, size_t klen,
 	hkvfs_ns_to_ts(a->ctime_ns, &st->st_ctim);
 	st->st_atim = st->st_mtim;
 	st->st_blksize = 4096;
-	if (key && hkv_xattr_get(hkvfs_g.db, key, klen, HKVFS_XA_ATIME, &v) == 0) {
+	if (key && hkv_xattr_get(fs->db, key, klen, HKVFS_XA_ATIME, &v) == 0) {
 		if (v.len < sizeof(tmp)) {
 			memcpy(tmp, v.data, v.len);
 			tmp[v.len] = 0;
@@ -109,16 +109,16 @@ static int nlink_cb(void *arg, const void *key, size_t klen, enum hkv_type type,
 	return ++na->seen > NLINK_SCAN_MAX ? 1 : 0;
 }
 
-static nlink_t dir_nlink(const void *prefix, size_t plen)
+static nlink_t dir_nlink(struct hkvfs *fs, const void *prefix, size_t plen)
 {
 	struct hkv_scan_opts so = { .count = 256, .prefix = prefix, .prefix_len = plen,
-				    .has_delim = true, .delim = hkvfs_g.opts.delim };
+				    .has_delim = true, .delim = fs->opts.delim };
 	struct nlink_arg na = { .plen = plen };
 	struct hkv_cursor cur;
 
 	hkv_cursor_init(&cur);
 	while (!cur.done && na.seen <= NLINK_SCAN_MAX)
-		if (hkv_scan(hkvfs_g.db, &cur, &so, nlink_cb, &na) < 0)
+		if (hkv_scan(fs->db, &cur, &so, nlink_cb, &na) < 0)
 			return 1;
 	if (na.seen > NLINK_SCAN_MAX)
 		return 1;
@@ -129,7 +129,8 @@ static nlink_t dir_nlink(const void *prefix, size_t plen)
  * hkvfs_fill_attr() - stat of the node @id; *@tmo receives the cache timeout.
  * Return: 0; -ENOENT; another -errno.
  */
-int hkvfs_fill_attr(const struct hkvfs_ident *id, fuse_ino_t ino, struct stat *st, double *tmo)
+int hkvfs_fill_attr(struct hkvfs *fs, const struct hkvfs_ident *id, fuse_ino_t ino, struct stat *st,
+		    double *tmo)
 {
 	unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
 	struct hkv_attr a;
@@ -139,23 +140,23 @@ int hkvfs_fill_attr(const struct hkvfs_ident *id, fuse_ino_t ino, struct stat *s
 
 	(void)ino;
 	memset(st, 0, sizeof(*st));
-	*tmo = hkvfs_caching() ? hkvfs_g.opts.timeout : 0;
+	*tmo = hkvfs_caching(fs) ? fs->opts.timeout : 0;
 	switch (id->kind) {
 	case HKVFS_ROOT:
-		fill_dir_defaults(st);
+		fill_dir_defaults(fs, st);
 		st->st_ino = FUSE_ROOT_ID;
 		st->st_mode = S_IFDIR | 0755;
-		st->st_nlink = dir_nlink("", 0);
+		st->st_nlink = dir_nlink(fs, "", 0);
 		if (st->st_nlink > 1)
 			st->st_nlink++; /* .hkv */
 		return 0;
 	case HKVFS_CTLDIR:
-		fill_dir_defaults(st);
+		fill_dir_defaults(fs, st);
 		st->st_ino = ino_synth(1, HKV_CTL_DIR, strlen(HKV_CTL_DIR));
 		st->st_mode = S_IFDIR | 0555;
 		return 0;
 	case HKVFS_CTLFILE:
-		fill_dir_defaults(st);
+		fill_dir_defaults(fs, st);
 		st->st_ino = ino_synth(2, &id->ctl, sizeof(id->ctl));
 		st->st_mode = S_IFREG | 0444;
 		st->st_nlink = 1;
@@ -173,28 +174,28 @@ int hkvfs_fill_attr(const struct hkvfs_ident *id, fuse_ino_t ino, struct stat *s
 		*tmo = 0;
 		return 0;
 	case HKVFS_PREFIX:
-		fill_dir_defaults(st);
+		fill_dir_defaults(fs, st);
 		st->st_ino = ino_synth(3, id->key, id->klen);
 		if (id->klen + HKVFS_MARKER_LEN <= HKV_KEY_MAX &&
-		    hkv_attr_get(hkvfs_g.db, mk, mklen = hkvfs_marker_key(id->key, id->klen, mk),
+		    hkv_attr_get(fs->db, mk, mklen = hkvfs_marker_key(id->key, id->klen, mk),
 				 &a) == 0) {
-			fill_from_attr(st, mk, mklen, &a);
+			fill_from_attr(fs, st, mk, mklen, &a);
 			st->st_mode = S_IFDIR | (a.mode & 07777);
-			st->st_nlink = dir_nlink(id->key, id->klen);
+			st->st_nlink = dir_nlink(fs, id->key, id->klen);
 			return 0;
 		}
-		rc = hkvfs_prefix_has_keys(id->key, id->klen, false);
+		rc = hkvfs_prefix_has_keys(fs, id->key, id->klen, false);
 		if (rc < 0)
 			return rc;
 		if (!rc)
 			return -ENOENT;
-		st->st_nlink = dir_nlink(id->key, id->klen);
+		st->st_nlink = dir_nlink(fs, id->key, id->klen);
 		return 0;
 	case HKVFS_KEY:
-		rc = hkv_attr_get(hkvfs_g.db, id->key, id->klen, &a);
+		rc = hkv_attr_get(fs->db, id->key, id->klen, &a);
 		if (rc)
 			return hkvfs_fserr(rc);
-		fill_from_attr(st, id->key, id->klen, &a);
+		fill_from_attr(fs, st, id->key, id->klen, &a);
 		if (a.type == HKV_TYPE_STRING) {
 			st->st_mode = S_IFREG | (a.mode & 07777);
 			st->st_nlink = 1;
@@ -205,26 +206,26 @@ int hkvfs_fill_attr(const struct hkvfs_ident *id, fuse_ino_t ino, struct stat *s
 		}
 		st->st_size = (off_t)a.size;
 		st->st_blocks = (blkcnt_t)((a.size + 511) / 512);
-		*tmo = hkvfs_timeout_for(a.expire_at);
+		*tmo = hkvfs_timeout_for(fs, a.expire_at);
 		return 0;
 	case HKVFS_ELEM: {
 		bool tail;
 
-		rc = hkv_attr_get(hkvfs_g.db, id->key, id->klen, &a);
+		rc = hkv_attr_get(fs->db, id->key, id->klen, &a);
 		if (rc)
 			return hkvfs_fserr(rc);
 		if (a.type == HKV_TYPE_STRING || a.type == HKV_TYPE_NONE)
 			return -ENOENT;
-		fill_from_attr(st, NULL, 0, &a);
+		fill_from_attr(fs, st, NULL, 0, &a);
 		st->st_ino = ino_synth(a.id, id->elem, id->elen);
 		st->st_nlink = 1;
-		*tmo = hkvfs_timeout_for(a.expire_at);
+		*tmo = hkvfs_timeout_for(fs, a.expire_at);
 		if (a.type == HKV_TYPE_LIST && hkvfs_list_push_name(id, &tail)) {
 			st->st_mode = S_IFREG | (a.mode & 0222);
 			return 0;
 		}
 		st->st_mode = S_IFREG | (a.mode & 0666);
-		rc = hkvfs_elem_get(id, a.type, &v);
+		rc = hkvfs_elem_get(fs, id, a.type, &v);
 		if (rc)
 			return hkvfs_fserr(rc);
 		st->st_size = (off_t)v.len;
@@ -239,6 +240,7 @@ int hkvfs_fill_attr(const struct hkvfs_ident *id, fuse_ino_t ino, struct stat *s
 /* attributes                                                                               */
 void hkvfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_ident ident, *id = &ident; /* on the stack: nothing allocated per request */
 	struct stat st;
 	double t;
@@ -246,7 +248,7 @@ void hkvfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	CNT(getattrs);
 	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
-	rc = hkvfs_fill_attr(id, ino, &st, &t);
+	rc = hkvfs_fill_attr(fs, id, ino, &st, &t);
 	/*
 	 * The writer's own stat shows what it wrote, an unlinked open file what it holds (FUSE's
 	 * fstat carries no handle: the caller's thread decides). Not cached (timeout 0).
@@ -264,12 +266,12 @@ void hkvfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 /* the key whose attributes stand for node @id (the marker for a prefix; created if needed) */
-int hkvfs_attr_key(const struct hkvfs_ident *id, unsigned char *out, size_t *olen)
+int hkvfs_attr_key(struct hkvfs *fs, const struct hkvfs_ident *id, unsigned char *out, size_t *olen)
 {
 	struct hkv_create_attr ca = {
-		.mode = 0777 & ~hkvfs_g.opts.umask,
-		.uid = hkvfs_g.opts.uid,
-		.gid = hkvfs_g.opts.gid,
+		.mode = 0777 & ~fs->opts.umask,
+		.uid = fs->opts.uid,
+		.gid = fs->opts.gid,
 	};
 	int rc;
 
@@ -283,11 +285,11 @@ int hkvfs_attr_key(const struct hkvfs_ident *id, unsigned char *out, size_t *ole
 	if (id->klen + HKVFS_MARKER_LEN > HKV_KEY_MAX)
 		return -ENAMETOOLONG;
 	*olen = hkvfs_marker_key(id->key, id->klen, out);
-	rc = hkv_create(hkvfs_g.db, out, *olen, HKV_TYPE_STRING, &ca);
+	rc = hkv_create(fs->db, out, *olen, HKV_TYPE_STRING, &ca);
 	return rc == -EEXIST ? 0 : rc;
 }
 
-static int truncate_node(const struct hkvfs_ident *id, uint64_t size)
+static int truncate_node(struct hkvfs *fs, const struct hkvfs_ident *id, uint64_t size)
 {
 	struct hkv_buf v = { 0 };
 	char *whole;
@@ -295,12 +297,12 @@ static int truncate_node(const struct hkvfs_ident *id, uint64_t size)
 	int rc, t;
 
 	if (id->kind == HKVFS_KEY) {
-		rc = hkv_truncate(hkvfs_g.db, id->key, id->klen, size);
+		rc = hkv_truncate(fs->db, id->key, id->klen, size);
 		return hkvfs_fserr(rc == -HKV_EWRONGTYPE ? -EISDIR : rc);
 	}
 	if (id->kind != HKVFS_ELEM)
 		return -EPERM;
-	t = hkvfs_key_type(id);
+	t = hkvfs_key_type(fs, id);
 	if (t < 0)
 		return t;
 	if (t == HKV_TYPE_LIST && hkvfs_list_push_name(id, &tail))
@@ -309,7 +311,7 @@ static int truncate_node(const struct hkvfs_ident *id, uint64_t size)
 		return size ? -EINVAL : 0;
 	if (t == HKV_TYPE_ZSET)
 		return 0; /* O_TRUNC before a new score: the write replaces it whole */
-	rc = hkvfs_elem_get(id, (enum hkv_type)t, &v);
+	rc = hkvfs_elem_get(fs, id, (enum hkv_type)t, &v);
 	if (rc)
 		return hkvfs_fserr(rc);
 	whole = calloc(1, size + 1);
@@ -318,7 +320,7 @@ static int truncate_node(const struct hkvfs_ident *id, uint64_t size)
 		return -ENOMEM;
 	}
 	memcpy(whole, v.data, v.len < size ? v.len : size);
-	rc = hkvfs_elem_put(id, (enum hkv_type)t, whole, size, NULL);
+	rc = hkvfs_elem_put(fs, id, (enum hkv_type)t, whole, size, NULL);
 	free(whole);
 	hkv_buf_release(&v);
 	return hkvfs_fserr(rc);
@@ -329,7 +331,7 @@ static int truncate_node(const struct hkvfs_ident *id, uint64_t size)
  * for ftruncate(2), which is buffered with the rest of the handle's new content
  * (*@deferred), and without one for truncate(2), which commits at once.
  */
-static int setattr_size(fuse_ino_t ino, pid_t tid, const struct hkvfs_ident *id,
+static int setattr_size(struct hkvfs *fs, fuse_ino_t ino, pid_t tid, const struct hkvfs_ident *id,
 			struct hkvfs_fh *fh, size_t size, bool *deferred)
 {
 	int rc;
@@ -344,9 +346,9 @@ static int setattr_size(fuse_ino_t ino, pid_t tid, const struct hkvfs_ident *id,
 				fh->loaded = true; /* nothing of the old content is needed */
 				fh->len = 0;
 			}
-			rc = hkvfs_fh_load(fh, id);
+			rc = hkvfs_fh_load(fs, fh, id);
 			if (!rc)
-				rc = hkvfs_fh_resize(fh, size);
+				rc = hkvfs_fh_resize(fs, fh, size);
 			if (!rc)
 				fh->dirty = true;
 			if (!rc && fh->nwtids < HKVFS_FH_OWNERS)
@@ -356,15 +358,16 @@ static int setattr_size(fuse_ino_t ino, pid_t tid, const struct hkvfs_ident *id,
 		*deferred = true;
 		return rc;
 	}
-	rc = truncate_node(id, (uint64_t)size);
+	rc = truncate_node(fs, id, (uint64_t)size);
 	if (!rc)
-		hkvfs_inval_now(ino);
+		hkvfs_inval_now(fs, ino);
 	return rc;
 }
 
 void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_fh *fh = fi ? (struct hkvfs_fh *)(uintptr_t)fi->fh : NULL;
 	struct hkvfs_ident *id = malloc(sizeof(*id) + HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
 	unsigned char *ak;
@@ -384,7 +387,7 @@ void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
 	HLOG_DBG("setattr valid %#x size %lld fh %d tid %d", (unsigned)to_set,
 		 (long long)attr->st_size, fh != NULL, (int)hkvfs_ctx(req)->pid);
-	if (hkvfs_opts_fs_ro(&hkvfs_g.opts)) {
+	if (hkvfs_opts_fs_ro(&fs->opts)) {
 		rc = -EROFS;
 		goto out;
 	}
@@ -393,7 +396,8 @@ void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 		goto out;
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
-		rc = setattr_size(ino, hkvfs_ctx(req)->pid, id, fh, (size_t)attr->st_size, &deferred);
+		rc = setattr_size(fs, ino, hkvfs_ctx(req)->pid, id, fh, (size_t)attr->st_size,
+				  &deferred);
 		if (rc)
 			goto out;
 		if (deferred) /* an ftruncate's mtime comes with its commit */
@@ -424,12 +428,12 @@ void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 			rc = (which & ~HKV_ATTR_MTIME) ? -EPERM : 0;
 			goto out;
 		}
-		rc = hkvfs_attr_key(id, ak, &aklen);
+		rc = hkvfs_attr_key(fs, id, ak, &aklen);
 		if (!rc)
-			rc = hkvfs_fserr(hkv_attr_set(hkvfs_g.db, ak, aklen, which, &a));
+			rc = hkvfs_fserr(hkv_attr_set(fs->db, ak, aklen, which, &a));
 		if (rc)
 			goto out;
-		hkvfs_inval_now(ino);
+		hkvfs_inval_now(fs, ino);
 	}
 	if ((to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) &&
 	    (id->kind == HKVFS_KEY || id->kind == HKVFS_PREFIX)) {
@@ -440,18 +444,18 @@ void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 					       attr->st_atim.tv_nsec;
 
 		snprintf(tv, sizeof(tv), "%" PRId64, at);
-		rc = hkvfs_attr_key(id, ak, &aklen);
+		rc = hkvfs_attr_key(fs, id, ak, &aklen);
 		if (!rc)
-			rc = hkvfs_fserr(hkv_xattr_set(hkvfs_g.db, ak, aklen, HKVFS_XA_ATIME, tv,
+			rc = hkvfs_fserr(hkv_xattr_set(fs->db, ak, aklen, HKVFS_XA_ATIME, tv,
 						       strlen(tv), 0));
 		if (rc)
 			goto out;
-		hkvfs_inval_now(ino);
+		hkvfs_inval_now(fs, ino);
 	}
 out:
 	/* the committed attributes: a buffered truncation must not reach the shared inode */
 	if (!rc)
-		rc = hkvfs_fill_attr(id, ino, &st, &t);
+		rc = hkvfs_fill_attr(fs, id, ino, &st, &t);
 	if (!rc && hkvfs_fh_getattr(hkvfs_ino(ino), hkvfs_ctx(req)->pid, false, &st))
 		t = 0; /* the caller's own descriptor shows its size */
 	free(id);

@@ -15,12 +15,13 @@
 
 size_t hkvfs_stats_format(char *buf, size_t sz)
 {
-	struct hkvfs_counters *c = &hkvfs_g.cnt;
+	struct hkvfs *fs = &hkvfs_g;
+	struct hkvfs_counters *c = &fs->cnt;
 	struct hkv_stats s = { 0 };
 	uint64_t lk = c->lookups, miss = c->lookup_miss;
 	int n;
 
-	hkv_stats_get(hkvfs_g.db, &s);
+	hkv_stats_get(fs->db, &s);
 	n = snprintf(buf, sz,
 		     "keys %" PRIu64 "\nexpires %" PRIu64 "\nindex_bytes %" PRIu64
 		     "\nvlog_bytes %" PRIu64 "\nvlog_live %" PRIu64 "\nvlog_dead %" PRIu64
@@ -51,6 +52,7 @@ size_t hkvfs_stats_format(char *buf, size_t sz)
 
 ssize_t hkvfs_ctl_text(int ctl, char **out)
 {
+	struct hkvfs *fs = &hkvfs_g;
 	struct hkvfs_promote_stats ps;
 	size_t cap = 16384, n;
 	char *buf;
@@ -58,8 +60,8 @@ ssize_t hkvfs_ctl_text(int ctl, char **out)
 
 	*out = NULL;
 	if (ctl == HKVFS_CTL_HOT) {
-		if (hkvfs_g.prom) {
-			r = hkvfs_promoter_format(hkvfs_g.prom, out);
+		if (fs->prom) {
+			r = hkvfs_promoter_format(fs->prom, out);
 			return r;
 		}
 		*out = strdup("# reads/s\tkernel\tkey\n");
@@ -70,7 +72,7 @@ ssize_t hkvfs_ctl_text(int ctl, char **out)
 		return -ENOMEM;
 	if (ctl == HKVFS_CTL_STATS) {
 		n = hkvfs_stats_format(buf, cap);
-		hkvfs_promoter_stats(hkvfs_g.prom, &ps);
+		hkvfs_promoter_stats(fs->prom, &ps);
 		r = snprintf(buf + n, cap - n,
 			     "hot_device %d\nhot_promotions %" PRIu64 "\nhot_stale %" PRIu64
 			     "\nhot_demotions %" PRIu64 "\nhot_invalidations %" PRIu64
@@ -78,8 +80,8 @@ ssize_t hkvfs_ctl_text(int ctl, char **out)
 			     ps.device, ps.promotions, ps.stale, ps.demotions, ps.invalidations,
 			     ps.evictions, ps.cached);
 	} else {
-		n = hkvfs_opts_format(&hkvfs_g.opts, buf, cap);
-		r = snprintf(buf + n, cap - n, "ns=0x%016" PRIx64 "\n", hkvfs_g.ns);
+		n = hkvfs_opts_format(&fs->opts, buf, cap);
+		r = snprintf(buf + n, cap - n, "ns=0x%016" PRIx64 "\n", fs->ns);
 	}
 	if (r > 0)
 		n += (size_t)r < cap - n ? (size_t)r : cap - n - 1;

@@ -62,9 +62,10 @@ int hkvfs_index_parse(const unsigned char *s, size_t len, int64_t *out)
 }
 
 /* value of an element as its file content; @out owned by caller */
-int hkvfs_elem_get(const struct hkvfs_ident *id, enum hkv_type type, struct hkv_buf *out)
+int hkvfs_elem_get(struct hkvfs *fs, const struct hkvfs_ident *id, enum hkv_type type,
+		   struct hkv_buf *out)
 {
-	struct hkv *db = hkvfs_g.db;
+	struct hkv *db = fs->db;
 	char tmp[64];
 	int64_t idx;
 	double s;
@@ -117,10 +118,11 @@ bool hkvfs_list_push_name(const struct hkvfs_ident *id, bool *tail)
 }
 
 /* store @data as the whole content of element @id */
-int hkvfs_elem_put(const struct hkvfs_ident *id, enum hkv_type type, const void *data,
+int hkvfs_elem_put(struct hkvfs *fs, const struct hkvfs_ident *id, enum hkv_type type,
+		   const void *data,
 		    size_t len, const struct hkv_create_attr *ca)
 {
-	struct hkv *db = hkvfs_g.db;
+	struct hkv *db = fs->db;
 	int64_t idx, n;
 	bool tail;
 	double s;

@@ -96,33 +96,33 @@ void hkvfs_fh_free(struct hkvfs_fh *fh)
  * Charge a writable handle's buffer growing to @cap bytes against the budgets.
  * Return: 0; -EFBIG (over wbuf_handle); -ENOSPC (over wbuf_total).
  */
-static int fh_charge(struct hkvfs_fh *fh, size_t cap)
+static int fh_charge(struct hkvfs *fs, struct hkvfs_fh *fh, size_t cap)
 {
 	uint64_t add, used;
 
 	if (!fh->write || cap <= fh->charged)
 		return 0;
-	if (cap > hkvfs_g.opts.wbuf_handle) {
+	if (cap > fs->opts.wbuf_handle) {
 		HLOG_WARN("write of a %zu-byte value refused (EFBIG): one open file buffers at "
-			  "most wbuf_handle=%" PRIu64 " bytes", cap, hkvfs_g.opts.wbuf_handle);
+			  "most wbuf_handle=%" PRIu64 " bytes", cap, fs->opts.wbuf_handle);
 		return -EFBIG;
 	}
 	add = cap - fh->charged;
 	used = atomic_fetch_add(&wbuf_used, add) + add;
-	if (used > hkvfs_g.opts.wbuf_total) {
+	if (used > fs->opts.wbuf_total) {
 		atomic_fetch_sub(&wbuf_used, add);
 		HLOG_WARN("write refused (ENOSPC): open files buffer %" PRIu64 " bytes, "
-			  "wbuf_total=%" PRIu64, used - add, hkvfs_g.opts.wbuf_total);
+			  "wbuf_total=%" PRIu64, used - add, fs->opts.wbuf_total);
 		return -ENOSPC;
 	}
 	fh->charged = cap;
 	return 0;
 }
 
-static int buf_reserve(struct hkvfs_fh *fh, size_t need)
+static int buf_reserve(struct hkvfs *fs, struct hkvfs_fh *fh, size_t need)
 {
 	size_t cap = fh->cap ? fh->cap : 256;
-	size_t limit = hkvfs_g.opts.wbuf_handle;
+	size_t limit = fs->opts.wbuf_handle;
 	char *n;
 	int rc;
 
@@ -137,7 +137,7 @@ static int buf_reserve(struct hkvfs_fh *fh, size_t need)
 		cap *= 2;
 	if (fh->write && cap > limit)
 		cap = need > limit ? need : limit; /* never double past the budget */
-	rc = fh_charge(fh, cap);
+	rc = fh_charge(fs, fh, cap);
 	if (rc)
 		return rc;
 	n = realloc(fh->buf, cap);
@@ -151,7 +151,8 @@ static int buf_reserve(struct hkvfs_fh *fh, size_t need)
 }
 
 /* write @size bytes at @off into the handle's whole-content buffer */
-static int buf_splice(struct hkvfs_fh *fh, const char *data, size_t size, off_t off)
+static int buf_splice(struct hkvfs *fs, struct hkvfs_fh *fh, const char *data, size_t size,
+		      off_t off)
 {
 	int rc;
 
@@ -160,7 +161,7 @@ static int buf_splice(struct hkvfs_fh *fh, const char *data, size_t size, off_t 
 			  HKV_VALUE_MAX);
 		return -EFBIG;
 	}
-	rc = buf_reserve(fh, (size_t)off + size);
+	rc = buf_reserve(fs, fh, (size_t)off + size);
 	if (rc)
 		return rc;
 	if ((size_t)off > fh->len)
@@ -171,9 +172,9 @@ static int buf_splice(struct hkvfs_fh *fh, const char *data, size_t size, off_t 
 	return 0;
 }
 
-int hkvfs_fh_resize(struct hkvfs_fh *fh, size_t size)
+int hkvfs_fh_resize(struct hkvfs *fs, struct hkvfs_fh *fh, size_t size)
 {
-	int rc = buf_reserve(fh, size);
+	int rc = buf_reserve(fs, fh, size);
 
 	if (rc)
 		return rc;
@@ -183,15 +184,15 @@ int hkvfs_fh_resize(struct hkvfs_fh *fh, size_t size)
 	return 0;
 }
 
-int hkvfs_key_type(const struct hkvfs_ident *id)
+int hkvfs_key_type(struct hkvfs *fs, const struct hkvfs_ident *id)
 {
-	int t = hkv_type(hkvfs_g.db, id->key, id->klen);
+	int t = hkv_type(fs->db, id->key, id->klen);
 
 	return t == HKV_TYPE_NONE ? -ENOENT : t;
 }
 
 /* current committed content of @id into the handle buffer */
-int hkvfs_fh_load(struct hkvfs_fh *fh, const struct hkvfs_ident *id)
+int hkvfs_fh_load(struct hkvfs *fs, struct hkvfs_fh *fh, const struct hkvfs_ident *id)
 {
 	struct hkv_buf v = { 0 };
 	int rc, t;
@@ -207,22 +208,22 @@ int hkvfs_fh_load(struct hkvfs_fh *fh, const struct hkvfs_ident *id)
 		v.data = t;
 		v.len = (size_t)n;
 	} else if (id->kind == HKVFS_KEY) {
-		rc = hkv_get(hkvfs_g.db, id->key, id->klen, &v);
+		rc = hkv_get(fs->db, id->key, id->klen, &v);
 		if (rc == -ENOENT && fh->write)
 			rc = 0; /* removed while open for writing: the commit drops it (fh_store) */
 		if (rc)
 			return hkvfs_fserr(rc == -HKV_EWRONGTYPE ? -EISDIR : rc);
 	} else {
-		t = hkvfs_key_type(id);
+		t = hkvfs_key_type(fs, id);
 		if (t < 0)
 			return t;
-		rc = hkvfs_elem_get(id, (enum hkv_type)t, &v);
+		rc = hkvfs_elem_get(fs, id, (enum hkv_type)t, &v);
 		if (rc == -ENOENT && fh->write)
 			rc = 0;
 		if (rc)
 			return hkvfs_fserr(rc);
 	}
-	rc = fh_charge(fh, v.len);
+	rc = fh_charge(fs, fh, v.len);
 	if (rc) {
 		hkv_buf_release(&v);
 		return rc;
@@ -236,13 +237,13 @@ int hkvfs_fh_load(struct hkvfs_fh *fh, const struct hkvfs_ident *id)
 	return 0;
 }
 
-void hkvfs_inval_now(fuse_ino_t ino)
+void hkvfs_inval_now(struct hkvfs *fs, fuse_ino_t ino)
 {
 	int rc;
 
-	if (!hkvfs_caching() || !ino)
+	if (!hkvfs_caching(fs) || !ino)
 		return;
-	rc = fuse_lowlevel_notify_inval_inode(hkvfs_g.se, ino, 0, 0);
+	rc = fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
 	CNT(invals);
 	if (rc && rc != -ENOENT)
 		CNT(inval_errors);
@@ -253,7 +254,7 @@ void hkvfs_inval_now(fuse_ino_t ino)
  * atomically. The caller then invalidates the inode (hkvfs_inval_now) before it replies.
  * Called with fh->lock held. An orphan's content is dropped.
  */
-static int fh_store(struct hkvfs_fh *fh)
+static int fh_store(struct hkvfs *fs, struct hkvfs_fh *fh)
 {
 	struct hkvfs_ident ident, *id = &ident;
 	/* an empty value is never a NULL pointer: the engine copies len bytes from it */
@@ -265,7 +266,7 @@ static int fh_store(struct hkvfs_fh *fh)
 	hkvfs_itab_snapshot(fh->in, id);
 	if (id->kind == HKVFS_KEY) {
 		if (fh->append_only) {
-			int64_t n = hkv_append(hkvfs_g.db, id->key, id->klen, data, fh->len,
+			int64_t n = hkv_append(fs->db, id->key, id->klen, data, fh->len,
 					       &fh->ca);
 			rc = n < 0 ? (int)n : 0;
 			if (!rc)
@@ -279,7 +280,7 @@ static int fh_store(struct hkvfs_fh *fh)
 			struct hkv_set_opts so = { .flags = HKV_SET_KEEPTTL | HKV_SET_XX,
 						   .ca = &fh->ca };
 
-			rc = hkv_set(hkvfs_g.db, id->key, id->klen, data, fh->len, &so);
+			rc = hkv_set(fs->db, id->key, id->klen, data, fh->len, &so);
 			if (rc == 0) {
 				HLOG_INFO("a file removed while open was closed: its content is "
 					  "dropped");
@@ -288,8 +289,8 @@ static int fh_store(struct hkvfs_fh *fh)
 			rc = rc < 0 ? rc : 0;
 		}
 	} else if (id->kind == HKVFS_ELEM) {
-		t = hkvfs_key_type(id);
-		rc = t < 0 ? t : hkvfs_elem_put(id, (enum hkv_type)t, data, fh->len, &fh->ca);
+		t = hkvfs_key_type(fs, id);
+		rc = t < 0 ? t : hkvfs_elem_put(fs, id, (enum hkv_type)t, data, fh->len, &fh->ca);
 		if (!rc && fh->append_only)
 			fh->len = 0; /* list pushes: each commit pushes what came since */
 	} else {
@@ -305,13 +306,13 @@ static int fh_store(struct hkvfs_fh *fh)
 }
 
 /* commit a handle and drop the kernel's cached pages and attributes before replying */
-static int fh_commit(struct hkvfs_fh *fh)
+static int fh_commit(struct hkvfs *fs, struct hkvfs_fh *fh)
 {
 	bool was_dirty = fh->dirty && !fh->orphan;
-	int rc = fh_store(fh);
+	int rc = fh_store(fs, fh);
 
 	if (!rc && was_dirty)
-		hkvfs_inval_now(hkvfs_ino_id(fh->in));
+		hkvfs_inval_now(fs, hkvfs_ino_id(fh->in));
 	return rc;
 }
 
@@ -414,6 +415,7 @@ bool hkvfs_fh_getattr(struct hkvfs_inode *in, pid_t caller, bool gone, struct st
 
 void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_inode *in = hkvfs_ino(ino);
 	struct hkvfs_ident ident, *id = &ident;
 	struct hkvfs_fh *fh;
@@ -422,7 +424,7 @@ void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	double t;
 	int rc;
 
-	if (hkvfs_g.opts.cache == HKVFS_CACHE_NOOPEN) {
+	if (fs->opts.cache == HKVFS_CACHE_NOOPEN) {
 		hkvfs_reply_err(req, ENOSYS);
 		return;
 	}
@@ -437,14 +439,14 @@ void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc = -EACCES;
 		goto out_free;
 	}
-	if (fh->write && hkvfs_opts_fs_ro(&hkvfs_g.opts)) {
+	if (fh->write && hkvfs_opts_fs_ro(&fs->opts)) {
 		rc = -EROFS;
 		goto out_free;
 	}
-	rc = hkvfs_fill_attr(id, ino, &fh->st, &t);
+	rc = hkvfs_fill_attr(fs, id, ino, &fh->st, &t);
 	if (rc)
 		goto out_free;
-	if (id->kind == HKVFS_ELEM && hkvfs_key_type(id) == HKV_TYPE_LIST &&
+	if (id->kind == HKVFS_ELEM && hkvfs_key_type(fs, id) == HKV_TYPE_LIST &&
 	    hkvfs_list_push_name(id, &tail)) {
 		if (acc != O_WRONLY) {
 			rc = -EACCES;
@@ -463,10 +465,10 @@ void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fh->loaded = true;
 	} else if (!fh->write) {
 		if (id->kind == HKVFS_KEY)
-			hkvfs_promoter_read(hkvfs_g.prom, id->key, id->klen);
+			hkvfs_promoter_read(fs->prom, id->key, id->klen);
 		/* one open reads one version: a snapshot, read with direct I/O (see top) */
 		if ((uint64_t)fh->st.st_size <= SNAPSHOT_MAX) {
-			rc = hkvfs_fh_load(fh, id);
+			rc = hkvfs_fh_load(fs, fh, id);
 			if (rc)
 				goto out_free;
 		}
@@ -483,7 +485,8 @@ out_free:
 	hkvfs_reply_err(req, rc);
 }
 
-static int read_direct(const struct hkvfs_ident *id, size_t size, off_t off, char **out,
+static int read_direct(struct hkvfs *fs, const struct hkvfs_ident *id, size_t size, off_t off,
+		       char **out,
 		       size_t *n)
 {
 	struct hkv_buf v = { 0 };
@@ -494,7 +497,7 @@ static int read_direct(const struct hkvfs_ident *id, size_t size, off_t off, cha
 	if (!*out)
 		return -ENOMEM;
 	if (id->kind == HKVFS_KEY) {
-		r = hkv_getrange(hkvfs_g.db, id->key, id->klen, (uint64_t)off, *out, size);
+		r = hkv_getrange(fs->db, id->key, id->klen, (uint64_t)off, *out, size);
 		if (r < 0)
 			return hkvfs_fserr(r == -HKV_EWRONGTYPE ? -EISDIR : (int)r);
 		*n = (size_t)r;
@@ -513,10 +516,10 @@ static int read_direct(const struct hkvfs_ident *id, size_t size, off_t off, cha
 		free(t);
 		return 0;
 	}
-	t = hkvfs_key_type(id);
+	t = hkvfs_key_type(fs, id);
 	if (t < 0)
 		return t;
-	rc = hkvfs_elem_get(id, (enum hkv_type)t, &v);
+	rc = hkvfs_elem_get(fs, id, (enum hkv_type)t, &v);
 	if (rc)
 		return hkvfs_fserr(rc);
 	*n = (size_t)off < v.len ? v.len - (size_t)off : 0;
@@ -531,6 +534,7 @@ static int read_direct(const struct hkvfs_ident *id, size_t size, off_t off, cha
 /* reply with [@off, @off + @size) of a whole-content buffer */
 static void reply_slice(fuse_req_t req, const char *buf, size_t len, size_t size, off_t off)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	size_t n = (size_t)off < len ? len - (size_t)off : 0;
 
 	if (n > size)
@@ -542,6 +546,7 @@ static void reply_slice(fuse_req_t req, const char *buf, size_t len, size_t size
 void hkvfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
 	struct hkvfs_ident ident, *id = &ident;
 	char *out = NULL;
@@ -563,7 +568,7 @@ void hkvfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	hkvfs_itab_snapshot(fh ? fh->in : hkvfs_ino(ino), id);
 	if (fh && fh->write && !rc) {
 		pthread_mutex_lock(&fh->lock);
-		rc = hkvfs_fh_load(fh, id);
+		rc = hkvfs_fh_load(fs, fh, id);
 		if (!rc)
 			reply_slice(req, fh->buf, fh->len, size, off);
 		pthread_mutex_unlock(&fh->lock);
@@ -572,9 +577,9 @@ void hkvfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	if (!fh && id->kind == HKVFS_KEY && off == 0)
-		hkvfs_promoter_read(hkvfs_g.prom, id->key, id->klen);
+		hkvfs_promoter_read(fs->prom, id->key, id->klen);
 	if (!rc)
-		rc = read_direct(id, size, off, &out, &n);
+		rc = read_direct(fs, id, size, off, &out, &n);
 	if (rc) {
 		hkvfs_reply_err(req, rc);
 	} else {
@@ -585,9 +590,9 @@ void hkvfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 /* a set member holds no content: refuse the write itself, with a log line */
-static int check_writable(const struct hkvfs_ident *id, size_t size)
+static int check_writable(struct hkvfs *fs, const struct hkvfs_ident *id, size_t size)
 {
-	if (id->kind == HKVFS_ELEM && size && hkvfs_key_type(id) == HKV_TYPE_SET) {
+	if (id->kind == HKVFS_ELEM && size && hkvfs_key_type(fs, id) == HKV_TYPE_SET) {
 		HLOG_WARN("write of %zu bytes into a set member refused (EINVAL)", size);
 		return -EINVAL;
 	}
@@ -597,11 +602,12 @@ static int check_writable(const struct hkvfs_ident *id, size_t size)
 }
 
 /* a zset member's content must read as a score once complete: reject what can never be one */
-static int check_score_prefix(const struct hkvfs_ident *id, const char *buf, size_t len)
+static int check_score_prefix(struct hkvfs *fs, const struct hkvfs_ident *id, const char *buf,
+			      size_t len)
 {
 	size_t i;
 
-	if (id->kind != HKVFS_ELEM || hkvfs_key_type(id) != HKV_TYPE_ZSET)
+	if (id->kind != HKVFS_ELEM || hkvfs_key_type(fs, id) != HKV_TYPE_ZSET)
 		return 0;
 	for (i = 0; i < len; i++) {
 		if (!strchr("0123456789+-.eEinfatyINFATY \t\r\n", buf[i])) {
@@ -620,12 +626,13 @@ static int check_score_prefix(const struct hkvfs_ident *id, const char *buf, siz
  */
 static void kill_privs(fuse_req_t req, const struct hkvfs_ident *id, fuse_ino_t ino)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkv_attr a;
 	uint32_t mode;
 
 	if (id->kind != HKVFS_KEY || hkvfs_ctx(req)->uid == 0)
 		return;
-	if (hkv_attr_get(hkvfs_g.db, id->key, id->klen, &a))
+	if (hkv_attr_get(fs->db, id->key, id->klen, &a))
 		return;
 	mode = a.mode;
 	if (mode & S_ISUID)
@@ -635,8 +642,8 @@ static void kill_privs(fuse_req_t req, const struct hkvfs_ident *id, fuse_ino_t 
 	if (mode == a.mode)
 		return;
 	a.mode = mode;
-	if (hkv_attr_set(hkvfs_g.db, id->key, id->klen, HKV_ATTR_MODE, &a) == 0)
-		hkvfs_inval_now(ino);
+	if (hkv_attr_set(fs->db, id->key, id->klen, HKV_ATTR_MODE, &a) == 0)
+		hkvfs_inval_now(fs, ino);
 }
 
 /* remember @owner as one of the file tables that wrote through @fh (fh->lock held) */
@@ -656,6 +663,7 @@ static void fh_add_owner(struct hkvfs_fh *fh, uint64_t owner)
 void hkvfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
 	struct hkvfs_ident ident, *id = &ident;
 	bool privs;
@@ -668,26 +676,26 @@ void hkvfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t siz
 		return;
 	}
 	hkvfs_itab_snapshot(fh->in, id);
-	rc = check_writable(id, size);
+	rc = check_writable(fs, id, size);
 	if (rc)
 		goto out;
 	pthread_mutex_lock(&fh->lock);
 	privs = fh->privs;
 	fh->privs = true;
 	if (fh->append_only) {
-		rc = buf_reserve(fh, fh->len + size);
+		rc = buf_reserve(fs, fh, fh->len + size);
 		if (!rc) {
 			memcpy(fh->buf + fh->len, data, size);
 			fh->len += size;
 		}
 	} else {
-		rc = hkvfs_fh_load(fh, id);
+		rc = hkvfs_fh_load(fs, fh, id);
 		if (!rc && (fi->flags & O_APPEND))
 			off = (off_t)fh->len;
 		if (!rc)
-			rc = buf_splice(fh, data, size, off);
+			rc = buf_splice(fs, fh, data, size, off);
 		if (!rc)
-			rc = check_score_prefix(id, fh->buf, fh->len);
+			rc = check_score_prefix(fs, id, fh->buf, fh->len);
 	}
 	if (!rc) {
 		fh->dirty = true;
@@ -722,12 +730,13 @@ static bool flush_commits(const struct hkvfs_fh *fh, uint64_t owner)
 
 void hkvfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
 	int rc = 0;
 
 	(void)ino;
 	CNT(flushes);
-	if (hkvfs_opts_fs_ro(&hkvfs_g.opts)) {
+	if (hkvfs_opts_fs_ro(&fs->opts)) {
 		/* nothing can be buffered: ENOSYS once and the kernel sends no more FLUSH */
 		hkvfs_reply_err(req, ENOSYS);
 		return;
@@ -735,7 +744,7 @@ void hkvfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (fh) {
 		pthread_mutex_lock(&fh->lock);
 		if (fh->dirty && flush_commits(fh, fi->lock_owner))
-			rc = fh_commit(fh);
+			rc = fh_commit(fs, fh);
 		else if (fh->dirty)
 			HLOG_DBG("flush by lock owner %#" PRIx64 ", which did not write: no commit",
 				 (uint64_t)fi->lock_owner);
@@ -746,6 +755,7 @@ void hkvfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void hkvfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
 	int rc = 0;
 
@@ -753,16 +763,17 @@ void hkvfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_fi
 	(void)datasync;
 	if (fh) {
 		pthread_mutex_lock(&fh->lock);
-		rc = fh_commit(fh);
+		rc = fh_commit(fs, fh);
 		pthread_mutex_unlock(&fh->lock);
 	}
 	if (!rc)
-		rc = hkv_sync(hkvfs_g.db);
+		rc = hkv_sync(fs->db);
 	hkvfs_reply_err(req, rc);
 }
 
 void hkvfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
 	int rc = 0;
 
@@ -772,7 +783,7 @@ void hkvfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		hkvfs_fh_unlink_locked(fh);
 		pthread_mutex_unlock(&hkvfs_fh_lock);
 		pthread_mutex_lock(&fh->lock);
-		rc = fh_commit(fh);
+		rc = fh_commit(fs, fh);
 		pthread_mutex_unlock(&fh->lock);
 		hkvfs_fh_free(fh);
 	}
@@ -781,12 +792,13 @@ void hkvfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void hkvfs_flush_all(void)
 {
+	struct hkvfs *fs = &hkvfs_g;
 	struct hkvfs_fh *fh;
 
 	pthread_mutex_lock(&hkvfs_fh_lock);
 	for (fh = hkvfs_fh_list.next; fh != &hkvfs_fh_list; fh = fh->next) {
 		pthread_mutex_lock(&fh->lock);
-		if (fh_store(fh))
+		if (fh_store(fs, fh))
 			HLOG_ERR("shutdown: a buffered write could not be committed");
 		pthread_mutex_unlock(&fh->lock);
 	}

@@ -168,6 +168,7 @@ void hkvfs_inval_stop(void);
  * request it serves).
  */
 void hkvfs_inval_wait(void);
+/** hkvfs_watch() - the engine watch callback; @arg: the struct hkvfs. */
 void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version);
 void hkvfs_flush_all(void);
 size_t hkvfs_stats_format(char *buf, size_t sz);

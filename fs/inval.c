@@ -42,12 +42,12 @@ static uint64_t iq_queued, iq_done;
 
 void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version)
 {
+	struct hkvfs *fs = arg; /* main.c installs the watch with the daemon's state */
 	struct inval_ev *ev;
 
-	(void)arg;
 	/* the kernel hot cache drops the key before the write is acknowledged (design.md) */
-	hkvfs_promoter_invalidate_version(hkvfs_g.prom, key, klen, version);
-	if (!hkvfs_caching())
+	hkvfs_promoter_invalidate_version(fs->prom, key, klen, version);
+	if (!hkvfs_caching(fs))
 		return;
 	ev = malloc(sizeof(*ev) + klen);
 	if (!ev) {
@@ -95,29 +95,29 @@ static void collect_child_cb(void *arg, fuse_ino_t ino, const unsigned char *ele
 
 /* list indexes shift on a pop: drop the cached content of every element (no entry: the
  * directory's lock is held by the request being served) */
-void hkvfs_inval_children(const unsigned char *key, size_t klen)
+void hkvfs_inval_children(struct hkvfs *fs, const unsigned char *key, size_t klen)
 {
 	struct child_list cl = { 0 };
 	size_t i;
 
 	hkvfs_itab_children(key, klen, collect_child_cb, &cl);
 	for (i = 0; i < cl.n; i++)
-		hkvfs_inval_now(cl.c[i].ino);
+		hkvfs_inval_now(fs, cl.c[i].ino);
 	free(cl.c);
 }
 
-static void notify_entry(fuse_ino_t parent, const char *name)
+static void notify_entry(struct hkvfs *fs, fuse_ino_t parent, const char *name)
 {
-	int rc = fuse_lowlevel_notify_inval_entry(hkvfs_g.se, parent, name, strlen(name));
+	int rc = fuse_lowlevel_notify_inval_entry(fs->se, parent, name, strlen(name));
 
 	CNT(invals);
 	if (rc && rc != -ENOENT)
 		CNT(inval_errors);
 }
 
-static void notify_inode(fuse_ino_t ino)
+static void notify_inode(struct hkvfs *fs, fuse_ino_t ino)
 {
-	int rc = fuse_lowlevel_notify_inval_inode(hkvfs_g.se, ino, 0, 0);
+	int rc = fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
 
 	CNT(invals);
 	if (rc && rc != -ENOENT)
@@ -125,18 +125,18 @@ static void notify_inode(fuse_ino_t ino)
 }
 
 /* the parent node id and file name of key or prefix [0, @len) of @key; 0 if not known */
-static fuse_ino_t parent_of(const unsigned char *key, size_t len, char *name)
+static fuse_ino_t parent_of(struct hkvfs *fs, const unsigned char *key, size_t len, char *name)
 {
-	size_t start = hkvfs_last_comp_start(key, len);
+	size_t start = hkvfs_last_comp_start(fs, key, len);
 
-	if (hkv_pathmap_encode(key + start, len - start, hkvfs_g.opts.delim, name) < 0)
+	if (hkv_pathmap_encode(key + start, len - start, fs->opts.delim, name) < 0)
 		return 0;
 	if (start == 0)
 		return FUSE_ROOT_ID;
 	return hkvfs_itab_find(HKVFS_PREFIX, key, start, NULL, 0);
 }
 
-static void inval_key(const struct inval_ev *ev)
+static void inval_key(struct hkvfs *fs, const struct inval_ev *ev)
 {
 	char name[HKV_NAME_MAX + 1];
 	struct child_list cl = { 0 };
@@ -144,40 +144,41 @@ static void inval_key(const struct inval_ev *ev)
 	size_t i, plen;
 
 	ino = hkvfs_itab_find(HKVFS_KEY, ev->key, ev->klen, NULL, 0);
-	parent = parent_of(ev->key, ev->klen, name);
+	parent = parent_of(fs, ev->key, ev->klen, name);
 	if (ino) {
-		notify_inode(ino);
+		notify_inode(fs, ino);
 		if (ev->version == 0 && parent)
-			notify_entry(parent, name);
+			notify_entry(fs, parent, name);
 		hkvfs_itab_children(ev->key, ev->klen, collect_child_cb, &cl);
 		for (i = 0; i < cl.n; i++) {
-			notify_inode(cl.c[i].ino);
-			notify_entry(ino, cl.c[i].name);
+			notify_inode(fs, cl.c[i].ino);
+			notify_entry(fs, ino, cl.c[i].name);
 		}
 		free(cl.c);
 	}
 	if (parent)
-		notify_inode(parent);
+		notify_inode(fs, parent);
 	if (ev->version != 0)
 		return;
 	/* implicit directories that lost their last key disappear */
-	plen = hkvfs_last_comp_start(ev->key, ev->klen);
+	plen = hkvfs_last_comp_start(fs, ev->key, ev->klen);
 	while (plen > 0) {
 		fuse_ino_t pino = hkvfs_itab_find(HKVFS_PREFIX, ev->key, plen, NULL, 0);
 		fuse_ino_t pp;
 
-		if (!pino || hkvfs_prefix_has_keys(ev->key, plen, false) != 0)
+		if (!pino || hkvfs_prefix_has_keys(fs, ev->key, plen, false) != 0)
 			break;
-		pp = parent_of(ev->key, plen - 1, name);
+		pp = parent_of(fs, ev->key, plen - 1, name);
 		if (pp)
-			notify_entry(pp, name);
-		notify_inode(pino);
-		plen = hkvfs_last_comp_start(ev->key, plen - 1);
+			notify_entry(fs, pp, name);
+		notify_inode(fs, pino);
+		plen = hkvfs_last_comp_start(fs, ev->key, plen - 1);
 	}
 }
 
 static void *inval_main(void *arg)
 {
+	struct hkvfs *fs = &hkvfs_g;
 	(void)arg;
 	pthread_mutex_lock(&iq_lock);
 	for (;;) {
@@ -192,7 +193,7 @@ static void *inval_main(void *arg)
 		if (!iq_head)
 			iq_tail = &iq_head;
 		pthread_mutex_unlock(&iq_lock);
-		inval_key(ev);
+		inval_key(fs, ev);
 		pthread_mutex_lock(&iq_lock);
 		iq_done = ev->seq;
 		pthread_cond_broadcast(&iq_done_cond);

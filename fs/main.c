@@ -194,7 +194,7 @@ static int run(int status_fd)
 		HLOG_ERR("out of memory");
 		goto out_close;
 	}
-	hkvfs_g.se = fuse_session_new(&args, &hkvfs_ops, sizeof(hkvfs_ops), NULL);
+	hkvfs_g.se = fuse_session_new(&args, &hkvfs_ops, sizeof(hkvfs_ops), &hkvfs_g);
 	if (!hkvfs_g.se) {
 		fprintf(stderr, "hkvfs: cannot create the FUSE session\n");
 		goto out_close;
@@ -211,7 +211,7 @@ static int run(int status_fd)
 	if (!rc)
 		rc = hkvfs_inval_start();
 	if (!rc)
-		hkv_set_watch(hkvfs_g.db, hkvfs_watch, NULL);
+		hkv_set_watch(hkvfs_g.db, hkvfs_watch, &hkvfs_g);
 	if (!rc)
 		rc = hkvfs_ctl_start(hkvfs_g.sock_path);
 	if (rc) {

@@ -40,7 +40,7 @@ static int first_cb(void *arg, const void *key, size_t klen, enum hkv_type type,
 }
 
 /* does any key (other than the directory marker with @skip_marker) start with @p? */
-int hkvfs_prefix_has_keys(const void *p, size_t plen, bool skip_marker)
+int hkvfs_prefix_has_keys(struct hkvfs *fs, const void *p, size_t plen, bool skip_marker)
 {
 	struct hkv_scan_opts so = { .count = 64, .prefix = p, .prefix_len = plen };
 	struct first_arg fa = { .skip_marker = skip_marker, .plen = plen };
@@ -49,11 +49,11 @@ int hkvfs_prefix_has_keys(const void *p, size_t plen, bool skip_marker)
 
 	if (skip_marker) {
 		so.has_delim = true;
-		so.delim = hkvfs_g.opts.delim;
+		so.delim = fs->opts.delim;
 	}
 	hkv_cursor_init(&cur);
 	while (!cur.done && !fa.found) {
-		rc = hkv_scan(hkvfs_g.db, &cur, &so, first_cb, &fa);
+		rc = hkv_scan(fs->db, &cur, &so, first_cb, &fa);
 		if (rc < 0)
 			return rc;
 	}
@@ -68,13 +68,13 @@ size_t hkvfs_marker_key(const unsigned char *p, size_t plen, unsigned char *out)
 }
 
 /* start of the last component of @key (0 if it has one component) */
-size_t hkvfs_last_comp_start(const unsigned char *key, size_t klen)
+size_t hkvfs_last_comp_start(struct hkvfs *fs, const unsigned char *key, size_t klen)
 {
 	size_t start = 0, next, last = 0;
 
 	while (start < klen) {
 		last = start;
-		hkv_pathmap_next_comp(key, klen, start, hkvfs_g.opts.delim, &next);
+		hkv_pathmap_next_comp(key, klen, start, fs->opts.delim, &next);
 		start = next;
 	}
 	return last;
@@ -84,23 +84,23 @@ size_t hkvfs_last_comp_start(const unsigned char *key, size_t klen)
  * Keep the directory holding @key alive after its last entry went away through the
  * filesystem, as a local filesystem would: write the marker of the parent prefix.
  */
-static void keep_parent(const unsigned char *key, size_t klen)
+static void keep_parent(struct hkvfs *fs, const unsigned char *key, size_t klen)
 {
 	unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
-	size_t plen = hkvfs_last_comp_start(key, klen);
+	size_t plen = hkvfs_last_comp_start(fs, key, klen);
 	struct hkv_create_attr ca = {
-		.mode = 0777 & ~hkvfs_g.opts.umask,
-		.uid = hkvfs_g.opts.uid,
-		.gid = hkvfs_g.opts.gid,
+		.mode = 0777 & ~fs->opts.umask,
+		.uid = fs->opts.uid,
+		.gid = fs->opts.gid,
 	};
 	int rc;
 
 	if (plen == 0 || plen + HKVFS_MARKER_LEN > HKV_KEY_MAX)
 		return;
-	rc = hkvfs_prefix_has_keys(key, plen, false);
+	rc = hkvfs_prefix_has_keys(fs, key, plen, false);
 	if (rc != 0)
 		return;
-	rc = hkv_create(hkvfs_g.db, mk, hkvfs_marker_key(key, plen, mk), HKV_TYPE_STRING, &ca);
+	rc = hkv_create(fs->db, mk, hkvfs_marker_key(key, plen, mk), HKV_TYPE_STRING, &ca);
 	if (rc < 0 && rc != -EEXIST)
 		HLOG_WARN("cannot keep directory marker: %s", hkv_strerror(rc));
 }
@@ -110,7 +110,7 @@ static void keep_parent(const unsigned char *key, size_t klen)
  * (no marker) and the root show the mount time; a collection's times are its key's, which
  * the engine updates with every element change.
  */
-static void dir_changed(const struct hkvfs_ident *dir)
+static void dir_changed(struct hkvfs *fs, const struct hkvfs_ident *dir)
 {
 	unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
 	struct hkv_attr a = { .mtime_ns = hkvfs_now_ns() };
@@ -118,7 +118,7 @@ static void dir_changed(const struct hkvfs_ident *dir)
 
 	if (dir->kind != HKVFS_PREFIX || dir->klen + HKVFS_MARKER_LEN > HKV_KEY_MAX)
 		return;
-	rc = hkv_attr_set(hkvfs_g.db, mk, hkvfs_marker_key(dir->key, dir->klen, mk),
+	rc = hkv_attr_set(fs->db, mk, hkvfs_marker_key(dir->key, dir->klen, mk),
 			  HKV_ATTR_MTIME, &a);
 	if (rc && rc != -ENOENT)
 		HLOG_WARN("directory times not updated: %s", hkv_strerror(rc));
@@ -131,7 +131,8 @@ static void dir_changed(const struct hkvfs_ident *dir)
  * resolve() - identity of @name in directory @dir.
  * Return: 0 and @out filled; -ENOENT, -ENAMETOOLONG, -EINVAL (not a canonical name).
  */
-static int resolve(const struct hkvfs_ident *dir, const char *name, struct hkvfs_ident *out,
+static int resolve(struct hkvfs *fs, const struct hkvfs_ident *dir, const char *name,
+		   struct hkvfs_ident *out,
 		   bool must_exist)
 {
 	unsigned char comp[HKV_NAME_MAX + 1];
@@ -151,7 +152,7 @@ static int resolve(const struct hkvfs_ident *dir, const char *name, struct hkvfs
 		}
 		/* fall through */
 	case HKVFS_PREFIX:
-		c = hkv_pathmap_decode(name, hkvfs_g.opts.delim, comp, sizeof(comp));
+		c = hkv_pathmap_decode(name, fs->opts.delim, comp, sizeof(comp));
 		if (c < 0)
 			return c == -ENAMETOOLONG ? c : -EINVAL;
 		if (dir->klen + (size_t)c + 1 > HKV_KEY_MAX)
@@ -161,21 +162,21 @@ static int resolve(const struct hkvfs_ident *dir, const char *name, struct hkvfs
 		memcpy(out->key, dir->key, dir->klen);
 		memcpy(out->key + dir->klen, comp, (size_t)c);
 		out->klen = dir->klen + (size_t)c;
-		if (hkv_pathmap_comp_ok(comp, (size_t)c, hkvfs_g.opts.delim, false)) {
+		if (hkv_pathmap_comp_ok(comp, (size_t)c, fs->opts.delim, false)) {
 			out->kind = HKVFS_KEY;
-			rc = hkv_exists(hkvfs_g.db, out->key, out->klen);
+			rc = hkv_exists(fs->db, out->key, out->klen);
 			if (rc < 0)
 				return rc;
 			if (rc > 0 || !must_exist)
 				return 0;
 		}
-		if (!hkv_pathmap_comp_ok(comp, (size_t)c, hkvfs_g.opts.delim, true))
+		if (!hkv_pathmap_comp_ok(comp, (size_t)c, fs->opts.delim, true))
 			return must_exist ? -ENOENT : -EINVAL;
-		out->key[out->klen++] = hkvfs_g.opts.delim;
+		out->key[out->klen++] = fs->opts.delim;
 		out->kind = HKVFS_PREFIX;
 		if (!must_exist)
 			return 0;
-		rc = hkvfs_prefix_has_keys(out->key, out->klen, false);
+		rc = hkvfs_prefix_has_keys(fs, out->key, out->klen, false);
 		if (rc < 0)
 			return rc;
 		return rc ? 0 : -ENOENT;
@@ -205,7 +206,7 @@ static int resolve(const struct hkvfs_ident *dir, const char *name, struct hkvfs
 	}
 }
 
-static int make_entry(const struct hkvfs_ident *id, struct fuse_entry_param *e)
+static int make_entry(struct hkvfs *fs, const struct hkvfs_ident *id, struct fuse_entry_param *e)
 {
 	struct hkvfs_inode *in;
 	int rc;
@@ -215,7 +216,7 @@ static int make_entry(const struct hkvfs_ident *id, struct fuse_entry_param *e)
 	if (rc)
 		return rc;
 	e->ino = hkvfs_ino_id(in);
-	rc = hkvfs_fill_attr(id, e->ino, &e->attr, &e->attr_timeout);
+	rc = hkvfs_fill_attr(fs, id, e->ino, &e->attr, &e->attr_timeout);
 	if (rc) {
 		hkvfs_itab_forget(in, 1);
 		return rc;
@@ -226,17 +227,18 @@ static int make_entry(const struct hkvfs_ident *id, struct fuse_entry_param *e)
 
 void hkvfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_ident idents[2], *dir = &idents[0], *id = &idents[1];
 	struct fuse_entry_param e;
 	int rc;
 
 	CNT(lookups);
 	hkvfs_itab_snapshot(hkvfs_ino(parent), dir);
-	rc = resolve(dir, name, id, true);
+	rc = resolve(fs, dir, name, id, true);
 	if (rc == -EINVAL)
 		rc = -ENOENT;
 	if (!rc)
-		rc = make_entry(id, &e);
+		rc = make_entry(fs, id, &e);
 	if (rc) {
 		if (rc == -ENOENT)
 			CNT(lookup_miss);
@@ -263,7 +265,8 @@ void hkvfs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data
 /* ---------------------------------------------------------------------------------------- */
 /* namespace operations                                                                     */
 
-static int parent_and_child(fuse_ino_t parent, const char *name, struct hkvfs_ident **dir,
+static int parent_and_child(struct hkvfs *fs, fuse_ino_t parent, const char *name,
+			    struct hkvfs_ident **dir,
 			    struct hkvfs_ident **id, bool must_exist)
 {
 	int rc;
@@ -275,9 +278,9 @@ static int parent_and_child(fuse_ino_t parent, const char *name, struct hkvfs_id
 	hkvfs_itab_snapshot(hkvfs_ino(parent), *dir);
 	if ((*dir)->kind == HKVFS_CTLDIR)
 		return -EACCES;
-	if (hkvfs_opts_fs_ro(&hkvfs_g.opts))
+	if (hkvfs_opts_fs_ro(&fs->opts))
 		return -EROFS;
-	rc = resolve(*dir, name, *id, must_exist);
+	rc = resolve(fs, *dir, name, *id, must_exist);
 	if (rc == -EINVAL && !must_exist)
 		HLOG_WARN("name '%s' is not a canonical hkvfs name (EINVAL)", name);
 	return rc;
@@ -287,8 +290,9 @@ static int parent_and_child(fuse_ino_t parent, const char *name, struct hkvfs_id
 static int create_node(fuse_req_t req, const struct hkvfs_ident *dir, struct hkvfs_ident *id,
 		       mode_t mode, bool excl)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkv_create_attr ca = { mode & 07777, hkvfs_ctx(req)->uid, hkvfs_ctx(req)->gid };
-	struct hkv *db = hkvfs_g.db;
+	struct hkv *db = fs->db;
 	int64_t idx;
 	bool tail;
 	int rc, t;
@@ -297,21 +301,21 @@ static int create_node(fuse_req_t req, const struct hkvfs_ident *dir, struct hkv
 		return excl ? -EEXIST : -EISDIR;
 	if (id->kind == HKVFS_KEY) {
 		if (id->klen < HKV_KEY_MAX) {
-			id->key[id->klen] = hkvfs_g.opts.delim;
-			rc = hkvfs_prefix_has_keys(id->key, id->klen + 1, false);
+			id->key[id->klen] = fs->opts.delim;
+			rc = hkvfs_prefix_has_keys(fs, id->key, id->klen + 1, false);
 			if (rc)
 				return rc > 0 ? (excl ? -EEXIST : -EISDIR) : rc;
 		}
 		rc = hkv_create(db, id->key, id->klen, HKV_TYPE_STRING, &ca);
 		if (rc == 0)
-			dir_changed(dir);
+			dir_changed(fs, dir);
 		if (rc == -EEXIST && !excl)
 			rc = hkv_type(db, id->key, id->klen) == HKV_TYPE_STRING ? 0 : -EISDIR;
 		return hkvfs_fserr(rc);
 	}
 	if (id->kind != HKVFS_ELEM)
 		return -EACCES;
-	t = hkvfs_key_type(dir);
+	t = hkvfs_key_type(fs, dir);
 	if (t < 0)
 		return t;
 	switch (t) {
@@ -345,16 +349,17 @@ static int create_node(fuse_req_t req, const struct hkvfs_ident *dir, struct hkv
 void hkvfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_ident *dir, *id;
 	struct fuse_entry_param e;
 	int rc;
 
 	CNT(creates);
-	rc = parent_and_child(parent, name, &dir, &id, false);
+	rc = parent_and_child(fs, parent, name, &dir, &id, false);
 	if (!rc)
 		rc = create_node(req, dir, id, mode, fi->flags & O_EXCL);
 	if (!rc)
-		rc = make_entry(id, &e);
+		rc = make_entry(fs, id, &e);
 	if (rc) {
 		hkvfs_reply_err(req, rc);
 		free(dir);
@@ -378,7 +383,7 @@ void hkvfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		}
 		hkvfs_itab_snapshot(fh->in, nid);
 		fh->write = (fi->flags & O_ACCMODE) != O_RDONLY;
-		if (nid->kind == HKVFS_ELEM && hkvfs_key_type(nid) == HKV_TYPE_LIST &&
+		if (nid->kind == HKVFS_ELEM && hkvfs_key_type(fs, nid) == HKV_TYPE_LIST &&
 		    hkvfs_list_push_name(nid, &tail))
 			fh->append_only = true;
 		fh->loaded = fh->append_only || (fi->flags & O_TRUNC);
@@ -396,6 +401,7 @@ void hkvfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 void hkvfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		     dev_t rdev)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_ident *dir, *id;
 	struct fuse_entry_param e;
 	int rc;
@@ -406,11 +412,11 @@ void hkvfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 		hkvfs_reply_err(req, EPERM);
 		return;
 	}
-	rc = parent_and_child(parent, name, &dir, &id, false);
+	rc = parent_and_child(fs, parent, name, &dir, &id, false);
 	if (!rc)
 		rc = create_node(req, dir, id, mode, true);
 	if (!rc)
-		rc = make_entry(id, &e);
+		rc = make_entry(fs, id, &e);
 	free(dir);
 	if (rc)
 		hkvfs_reply_err(req, rc);
@@ -420,6 +426,7 @@ void hkvfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 
 void hkvfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	unsigned char *mk = NULL;
 	struct hkv_create_attr ca = { mode & 07777, hkvfs_ctx(req)->uid, hkvfs_ctx(req)->gid };
 	struct hkvfs_ident *dir, *id;
@@ -427,7 +434,7 @@ void hkvfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 	int rc;
 
 	CNT(creates);
-	rc = parent_and_child(parent, name, &dir, &id, false);
+	rc = parent_and_child(fs, parent, name, &dir, &id, false);
 	if (rc)
 		goto out;
 	if (id->kind == HKVFS_ELEM) {
@@ -437,24 +444,24 @@ void hkvfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 	}
 	if (id->kind == HKVFS_KEY) {
 		/* a name whose key exists is taken; otherwise the directory is its prefix */
-		rc = hkv_exists(hkvfs_g.db, id->key, id->klen);
+		rc = hkv_exists(fs->db, id->key, id->klen);
 		if (rc > 0) {
 			rc = -EEXIST;
 			goto out;
 		}
 		if (!hkv_pathmap_comp_ok(id->key + dir->klen, id->klen - dir->klen,
-					 hkvfs_g.opts.delim, true)) {
+					 fs->opts.delim, true)) {
 			rc = -EINVAL;
 			goto out;
 		}
-		id->key[id->klen++] = hkvfs_g.opts.delim;
+		id->key[id->klen++] = fs->opts.delim;
 		id->kind = HKVFS_PREFIX;
 	}
 	if (id->klen + HKVFS_MARKER_LEN > HKV_KEY_MAX) {
 		rc = -ENAMETOOLONG;
 		goto out;
 	}
-	rc = hkvfs_prefix_has_keys(id->key, id->klen, false);
+	rc = hkvfs_prefix_has_keys(fs, id->key, id->klen, false);
 	if (rc) {
 		rc = rc > 0 ? -EEXIST : rc;
 		goto out;
@@ -464,12 +471,12 @@ void hkvfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = hkvfs_fserr(hkv_create(hkvfs_g.db, mk, hkvfs_marker_key(id->key, id->klen, mk),
+	rc = hkvfs_fserr(hkv_create(fs->db, mk, hkvfs_marker_key(id->key, id->klen, mk),
 				    HKV_TYPE_STRING, &ca));
 	if (!rc)
-		dir_changed(dir);
+		dir_changed(fs, dir);
 	if (!rc)
-		rc = make_entry(id, &e);
+		rc = make_entry(fs, id, &e);
 out:
 	free(mk);
 	free(dir);
@@ -479,12 +486,12 @@ out:
 		fuse_reply_entry(req, &e);
 }
 
-void hkvfs_inval_children(const unsigned char *key, size_t klen);
 
 void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_ident *dir, *id;
-	struct hkv *db = hkvfs_g.db;
+	struct hkv *db = fs->db;
 	struct hkv_buf v = { 0 };
 	struct hkv_attr a;
 	int64_t idx, len;
@@ -493,7 +500,7 @@ void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int rc, t;
 
 	CNT(unlinks);
-	rc = parent_and_child(parent, name, &dir, &id, true);
+	rc = parent_and_child(fs, parent, name, &dir, &id, true);
 	if (rc)
 		goto out;
 	if (id->kind == HKVFS_KEY) {
@@ -507,8 +514,8 @@ void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = rc < 0 ? rc : (rc ? 0 : -ENOENT);
 		if (!rc) {
 			hkvfs_fh_orphan(ino);
-			keep_parent(id->key, id->klen);
-			dir_changed(dir);
+			keep_parent(fs, id->key, id->klen);
+			dir_changed(fs, dir);
 		}
 		goto out;
 	}
@@ -531,7 +538,8 @@ void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		break;
 	case HKV_TYPE_LIST:
 		len = hkv_llen(db, id->key, id->klen);
-		if (hkvfs_list_push_name(id, &tail) || hkvfs_index_parse(id->elem, id->elen, &idx) ||
+		if (hkvfs_list_push_name(id, &tail) || hkvfs_index_parse(id->elem, id->elen,
+		    &idx) ||
 		    (idx != 0 && idx != len - 1)) {
 			HLOG_WARN("rm in a list may only pop index 0 or the last (EPERM)");
 			rc = -EPERM;
@@ -558,7 +566,7 @@ void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		hkv_create(db, id->key, id->klen, a.type, &ca);
 	}
 	if (!rc && a.type == HKV_TYPE_LIST)
-		hkvfs_inval_children(id->key, id->klen);
+		hkvfs_inval_children(fs, id->key, id->klen);
 out:
 	free(dir);
 	hkvfs_reply_err(req, hkvfs_fserr(rc));
@@ -566,16 +574,17 @@ out:
 
 void hkvfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	unsigned char *mk = NULL;
 	struct hkvfs_ident *dir, *id;
 	int rc;
 
 	CNT(unlinks);
-	rc = parent_and_child(parent, name, &dir, &id, true);
+	rc = parent_and_child(fs, parent, name, &dir, &id, true);
 	if (rc)
 		goto out;
 	if (id->kind == HKVFS_KEY) {
-		int t = hkv_type(hkvfs_g.db, id->key, id->klen);
+		int t = hkv_type(fs->db, id->key, id->klen);
 
 		if (t == HKV_TYPE_STRING) {
 			rc = -ENOTDIR;
@@ -584,15 +593,15 @@ void hkvfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		} else if (t > 0) {
 			struct hkv_attr a;
 
-			rc = hkv_attr_get(hkvfs_g.db, id->key, id->klen, &a);
+			rc = hkv_attr_get(fs->db, id->key, id->klen, &a);
 			if (!rc && a.size)
 				rc = -ENOTEMPTY;
 			if (!rc)
-				rc = hkv_del(hkvfs_g.db, id->key, id->klen) < 0 ? -EIO : 0;
+				rc = hkv_del(fs->db, id->key, id->klen) < 0 ? -EIO : 0;
 			if (!rc)
-				keep_parent(id->key, id->klen);
+				keep_parent(fs, id->key, id->klen);
 			if (!rc)
-				dir_changed(dir);
+				dir_changed(fs, dir);
 		} else {
 			rc = t;
 		}
@@ -602,7 +611,7 @@ void hkvfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = -ENOTDIR;
 		goto out;
 	}
-	rc = hkvfs_prefix_has_keys(id->key, id->klen, true);
+	rc = hkvfs_prefix_has_keys(fs, id->key, id->klen, true);
 	if (rc) {
 		rc = rc > 0 ? -ENOTEMPTY : rc;
 		goto out;
@@ -612,12 +621,12 @@ void hkvfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = hkv_del(hkvfs_g.db, mk, hkvfs_marker_key(id->key, id->klen, mk));
+	rc = hkv_del(fs->db, mk, hkvfs_marker_key(id->key, id->klen, mk));
 	rc = rc < 0 ? rc : 0;
 	if (!rc)
-		keep_parent(id->key, id->klen - 1);
+		keep_parent(fs, id->key, id->klen - 1);
 	if (!rc)
-		dir_changed(dir);
+		dir_changed(fs, dir);
 out:
 	free(mk);
 	free(dir);
@@ -652,7 +661,8 @@ static int collect_cb(void *arg, const void *key, size_t klen, enum hkv_type typ
  * moves atomically, a crash in the middle leaves some keys under each name (docs). Keys are
  * collected 64 at a time so the scan never sees a key it moved.
  */
-static int rename_prefix(const unsigned char *from, size_t flen, const unsigned char *to,
+static int rename_prefix(struct hkvfs *fs, const unsigned char *from, size_t flen,
+			 const unsigned char *to,
 			 size_t tlen)
 {
 	struct hkv_scan_opts so = { .count = 64, .prefix = from, .prefix_len = flen };
@@ -672,7 +682,7 @@ static int rename_prefix(const unsigned char *from, size_t flen, const unsigned 
 		hkv_cursor_init(&cur);
 		m.n = 0;
 		while (!cur.done && m.n < 64) {
-			rc = hkv_scan(hkvfs_g.db, &cur, &so, collect_cb, &m);
+			rc = hkv_scan(fs->db, &cur, &so, collect_cb, &m);
 			if (rc < 0)
 				goto out_free;
 		}
@@ -687,7 +697,7 @@ static int rename_prefix(const unsigned char *from, size_t flen, const unsigned 
 			}
 			memcpy(m.nk, to, tlen);
 			memcpy(m.nk + tlen, m.keys[i] + flen, m.lens[i] - flen);
-			rc = hkv_rename(hkvfs_g.db, m.keys[i], m.lens[i], m.nk, nl, 0);
+			rc = hkv_rename(fs->db, m.keys[i], m.lens[i], m.nk, nl, 0);
 			if (rc < 0 && rc != -ENOENT)
 				goto out_free;
 		}
@@ -703,16 +713,17 @@ out_free:
 void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_ident *dir, *src, *ndir, *dst;
 	fuse_ino_t dino;
 	int rc, st, dt;
 
 	CNT(renames);
 	ndir = NULL;
-	rc = parent_and_child(parent, name, &dir, &src, true);
+	rc = parent_and_child(fs, parent, name, &dir, &src, true);
 	if (rc)
 		goto out;
-	rc = parent_and_child(newparent, newname, &ndir, &dst, false);
+	rc = parent_and_child(fs, newparent, newname, &ndir, &dst, false);
 	if (rc)
 		goto out;
 	if (flags & ~RENAME_NOREPLACE) {
@@ -727,15 +738,15 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 		unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
 		int full = 0, any = 0;
 
-		st = hkv_type(hkvfs_g.db, src->key, src->klen);
+		st = hkv_type(fs->db, src->key, src->klen);
 		if (dst->kind == HKVFS_PREFIX) {
 			rc = st == HKV_TYPE_STRING ? -EISDIR : -ENOTEMPTY;
 			goto out;
 		}
 		if (dst->klen + 1 + HKVFS_MARKER_LEN <= HKV_KEY_MAX) {
-			dst->key[dst->klen] = hkvfs_g.opts.delim;
-			full = hkvfs_prefix_has_keys(dst->key, dst->klen + 1, true);
-			any = hkvfs_prefix_has_keys(dst->key, dst->klen + 1, false);
+			dst->key[dst->klen] = fs->opts.delim;
+			full = hkvfs_prefix_has_keys(fs, dst->key, dst->klen + 1, true);
+			any = hkvfs_prefix_has_keys(fs, dst->key, dst->klen + 1, false);
 		}
 		if (full > 0 || (any > 0 && st == HKV_TYPE_STRING)) {
 			rc = st == HKV_TYPE_STRING ? -EISDIR : -ENOTEMPTY;
@@ -745,7 +756,7 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 			rc = -EEXIST; /* an empty directory is there */
 			goto out;
 		}
-		dt = hkv_type(hkvfs_g.db, dst->key, dst->klen);
+		dt = hkv_type(fs->db, dst->key, dst->klen);
 		if (dt > 0 && (flags & RENAME_NOREPLACE)) {
 			rc = -EEXIST;
 			goto out;
@@ -757,22 +768,22 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 		if (dt > 0 && dt != HKV_TYPE_STRING) {
 			struct hkv_attr a;
 
-			if (hkv_attr_get(hkvfs_g.db, dst->key, dst->klen, &a) == 0 && a.size) {
+			if (hkv_attr_get(fs->db, dst->key, dst->klen, &a) == 0 && a.size) {
 				rc = -ENOTEMPTY;
 				goto out;
 			}
 		}
 		dino = dt > 0 ? hkvfs_itab_find(HKVFS_KEY, dst->key, dst->klen, NULL, 0) : 0;
-		rc = hkv_rename(hkvfs_g.db, src->key, src->klen, dst->key, dst->klen,
+		rc = hkv_rename(fs->db, src->key, src->klen, dst->key, dst->klen,
 				(flags & RENAME_NOREPLACE) ? HKV_RENAME_NX : 0);
 		if (rc)
 			goto out;
 		/* the empty mkdir'd directory it replaced: removed only once the rename is done */
 		if (any > 0)
-			hkv_del(hkvfs_g.db, mk, hkvfs_marker_key(dst->key, dst->klen + 1, mk));
+			hkv_del(fs->db, mk, hkvfs_marker_key(dst->key, dst->klen + 1, mk));
 		hkvfs_fh_orphan(dino);
 		hkvfs_itab_move(HKVFS_KEY, src->key, src->klen, dst->key, dst->klen);
-		keep_parent(src->key, src->klen);
+		keep_parent(fs, src->key, src->klen);
 		goto out_changed;
 	}
 	if (src->kind != HKVFS_PREFIX) {
@@ -781,18 +792,18 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 	}
 	/* directory (prefix) rename: the destination must be absent or an empty directory */
 	if (dst->kind == HKVFS_KEY) {
-		if (hkv_exists(hkvfs_g.db, dst->key, dst->klen) > 0) {
+		if (hkv_exists(fs->db, dst->key, dst->klen) > 0) {
 			rc = -ENOTDIR;
 			goto out;
 		}
-		dst->key[dst->klen++] = hkvfs_g.opts.delim;
+		dst->key[dst->klen++] = fs->opts.delim;
 		dst->kind = HKVFS_PREFIX;
 	}
 	if (dst->klen >= src->klen && memcmp(dst->key, src->key, src->klen) == 0) {
 		rc = -EINVAL;
 		goto out;
 	}
-	rc = hkvfs_prefix_has_keys(dst->key, dst->klen, true);
+	rc = hkvfs_prefix_has_keys(fs, dst->key, dst->klen, true);
 	if (rc) {
 		rc = rc > 0 ? ((flags & RENAME_NOREPLACE) ? -EEXIST : -ENOTEMPTY) : rc;
 		goto out;
@@ -801,17 +812,17 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 		unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
 
 		if (dst->klen + HKVFS_MARKER_LEN <= HKV_KEY_MAX)
-			hkv_del(hkvfs_g.db, mk, hkvfs_marker_key(dst->key, dst->klen, mk));
+			hkv_del(fs->db, mk, hkvfs_marker_key(dst->key, dst->klen, mk));
 	}
-	rc = rename_prefix(src->key, src->klen, dst->key, dst->klen);
+	rc = rename_prefix(fs, src->key, src->klen, dst->key, dst->klen);
 	if (rc)
 		goto out;
 	hkvfs_itab_rename_prefix(src->key, src->klen, dst->key, dst->klen);
-	keep_parent(src->key, src->klen - 1);
+	keep_parent(fs, src->key, src->klen - 1);
 out_changed:
-	dir_changed(dir);
+	dir_changed(fs, dir);
 	if (ndir->klen != dir->klen || memcmp(ndir->key, dir->key, dir->klen))
-		dir_changed(ndir);
+		dir_changed(fs, ndir);
 out:
 	free(dir);
 	free(ndir);
@@ -824,9 +835,10 @@ out:
  */
 void hkvfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	(void)ino;
 	(void)datasync;
 	(void)fi;
 	CNT(fsyncdirs);
-	hkvfs_reply_err(req, hkvfs_fserr(hkv_sync(hkvfs_g.db)));
+	hkvfs_reply_err(req, hkvfs_fserr(hkv_sync(fs->db)));
 }

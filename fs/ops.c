@@ -13,8 +13,13 @@
  * counts, truncation), namei.c (lookup, the namespace operations, fsyncdir), readdir.c
  * (listing and prefetch), xattr.c, elem.c (collection elements as file content), inval.c
  * (kernel cache invalidation), ctldir.c (the .hkv/ files' text), eligible.c (hot-path
- * eligibility). The daemon's state is the one struct hkvfs (hkvfs_g); a request's own state
- * (identity copies) lives on the serving thread's stack.
+ * eligibility).
+ *
+ * State travels explicitly, as in libfuse's passthrough_ll.c: the session's userdata is the
+ * daemon's struct hkvfs, every operation takes it from fuse_req_userdata(req) and passes it
+ * (fs) to the helpers it calls; only the entries from outside FUSE (main.c, the control
+ * socket, the promoter's eligibility filter, the invalidation thread) start from the one
+ * instance. A request's own state (identity copies) lives on the serving thread's stack.
  */
 #include <errno.h>
 #include <string.h>
@@ -37,6 +42,7 @@ int hkvfs_fserr(int rc)
 
 void hkvfs_reply_err(fuse_req_t req, int rc)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	if (rc < 0)
 		rc = -rc;
 	if (rc && rc != ENOENT && rc != ENODATA)
@@ -44,14 +50,14 @@ void hkvfs_reply_err(fuse_req_t req, int rc)
 	fuse_reply_err(req, rc);
 }
 
-bool hkvfs_caching(void)
+bool hkvfs_caching(struct hkvfs *fs)
 {
-	return hkvfs_g.opts.cache != HKVFS_CACHE_OFF;
+	return fs->opts.cache != HKVFS_CACHE_OFF;
 }
 
-double hkvfs_timeout_for(int64_t expire_at)
+double hkvfs_timeout_for(struct hkvfs *fs, int64_t expire_at)
 {
-	double t = hkvfs_caching() ? hkvfs_g.opts.timeout : 0;
+	double t = hkvfs_caching(fs) ? fs->opts.timeout : 0;
 	struct timespec ts;
 	double rem;
 
@@ -78,13 +84,14 @@ const struct fuse_ctx *hkvfs_ctx(fuse_req_t req)
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkv_stats s = { 0 };
 	struct statvfs sv, host;
 
 	(void)ino;
-	hkv_stats_get(hkvfs_g.db, &s);
+	hkv_stats_get(fs->db, &s);
 	memset(&sv, 0, sizeof(sv));
-	if (statvfs(hkvfs_g.data_dir, &host) == 0) {
+	if (statvfs(fs->data_dir, &host) == 0) {
 		sv.f_bfree = host.f_bfree * host.f_frsize / 4096;
 		sv.f_bavail = host.f_bavail * host.f_frsize / 4096;
 		sv.f_ffree = host.f_favail;
@@ -108,7 +115,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	else
-		HLOG_WARN("the kernel lacks atomic O_TRUNC: open(O_TRUNC) empties the file at once");
+		HLOG_WARN("the kernel lacks atomic O_TRUNC: "
+			  "open(O_TRUNC) empties the file at once");
 	/* the kernel clears SUID/SGID on chown and truncate; writes do it in handle.c */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)

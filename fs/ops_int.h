@@ -12,8 +12,8 @@
 
 #include "hkvfs_int.h"
 
-#define CNT(f) atomic_fetch_add_explicit(&hkvfs_g.cnt.f, 1, memory_order_relaxed)
-#define CNTN(f, n) atomic_fetch_add_explicit(&hkvfs_g.cnt.f, (n), memory_order_relaxed)
+#define CNT(f) atomic_fetch_add_explicit(&fs->cnt.f, 1, memory_order_relaxed)
+#define CNTN(f, n) atomic_fetch_add_explicit(&fs->cnt.f, (n), memory_order_relaxed)
 /* a read-only open snapshots values up to this size; larger ones are read in place */
 #define SNAPSHOT_MAX (64u << 20)
 
@@ -70,17 +70,17 @@ extern pthread_mutex_t hkvfs_fh_lock;
 extern struct hkvfs_fh hkvfs_fh_list;
 
 /* ops.c */
-bool hkvfs_caching(void);
+bool hkvfs_caching(struct hkvfs *fs);
 const struct fuse_ctx *hkvfs_ctx(fuse_req_t req);
-double hkvfs_timeout_for(int64_t expire_at);
+double hkvfs_timeout_for(struct hkvfs *fs, int64_t expire_at);
 int hkvfs_fserr(int rc);
 void hkvfs_ns_to_ts(int64_t ns, struct timespec *ts);
 void hkvfs_reply_err(fuse_req_t req, int rc);
 
 /* handle.c */
-int hkvfs_fh_load(struct hkvfs_fh *fh, const struct hkvfs_ident *id);
-int hkvfs_fh_resize(struct hkvfs_fh *fh, size_t size);
-int hkvfs_key_type(const struct hkvfs_ident *id);
+int hkvfs_fh_load(struct hkvfs *fs, struct hkvfs_fh *fh, const struct hkvfs_ident *id);
+int hkvfs_fh_resize(struct hkvfs *fs, struct hkvfs_fh *fh, size_t size);
+int hkvfs_key_type(struct hkvfs *fs, const struct hkvfs_ident *id);
 struct hkvfs_fh *hkvfs_fh_new(struct hkvfs_inode *in, fuse_req_t req, mode_t mode);
 /** hkvfs_fh_publish() - link a new handle into the list and set @fi for the reply. */
 void hkvfs_fh_publish(struct hkvfs_fh *fh, struct fuse_file_info *fi);
@@ -101,7 +101,7 @@ bool hkvfs_fh_getattr(struct hkvfs_inode *in, pid_t caller, bool gone, struct st
 void hkvfs_fh_free(struct hkvfs_fh *fh);
 void hkvfs_fh_link_locked(struct hkvfs_fh *fh);
 void hkvfs_fh_unlink_locked(struct hkvfs_fh *fh);
-void hkvfs_inval_now(fuse_ino_t ino);
+void hkvfs_inval_now(struct hkvfs *fs, fuse_ino_t ino);
 void hkvfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void hkvfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
@@ -112,16 +112,18 @@ void hkvfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t siz
 		struct fuse_file_info *fi);
 
 /* attr.c */
-int hkvfs_attr_key(const struct hkvfs_ident *id, unsigned char *out, size_t *olen);
-int hkvfs_fill_attr(const struct hkvfs_ident *id, fuse_ino_t ino, struct stat *st, double *tmo);
+int hkvfs_attr_key(struct hkvfs *fs, const struct hkvfs_ident *id, unsigned char *out,
+		   size_t *olen);
+int hkvfs_fill_attr(struct hkvfs *fs, const struct hkvfs_ident *id, fuse_ino_t ino, struct stat *st,
+		    double *tmo);
 void hkvfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		struct fuse_file_info *fi);
 
 /* namei.c */
 bool hkvfs_is_marker(const unsigned char *c, size_t len);
-int hkvfs_prefix_has_keys(const void *p, size_t plen, bool skip_marker);
-size_t hkvfs_last_comp_start(const unsigned char *key, size_t klen);
+int hkvfs_prefix_has_keys(struct hkvfs *fs, const void *p, size_t plen, bool skip_marker);
+size_t hkvfs_last_comp_start(struct hkvfs *fs, const unsigned char *key, size_t klen);
 size_t hkvfs_marker_key(const unsigned char *p, size_t plen, unsigned char *out);
 void hkvfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		struct fuse_file_info *fi);
@@ -153,12 +155,14 @@ void hkvfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const c
 
 /* elem.c */
 bool hkvfs_list_push_name(const struct hkvfs_ident *id, bool *tail);
-int hkvfs_elem_get(const struct hkvfs_ident *id, enum hkv_type type, struct hkv_buf *out);
-int hkvfs_elem_put(const struct hkvfs_ident *id, enum hkv_type type, const void *data,
+int hkvfs_elem_get(struct hkvfs *fs, const struct hkvfs_ident *id, enum hkv_type type,
+		   struct hkv_buf *out);
+int hkvfs_elem_put(struct hkvfs *fs, const struct hkvfs_ident *id, enum hkv_type type,
+		   const void *data,
 		size_t len, const struct hkv_create_attr *ca);
 int hkvfs_index_parse(const unsigned char *s, size_t len, int64_t *out);
 
 /* inval.c */
-void hkvfs_inval_children(const unsigned char *key, size_t klen);
+void hkvfs_inval_children(struct hkvfs *fs, const unsigned char *key, size_t klen);
 
 #endif /* HKVFS_OPS_INT_H */

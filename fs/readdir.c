@@ -242,12 +242,13 @@ static bool cursor_eq(const struct hkv_cursor *a, const struct hkv_cursor *b)
 }
 
 /* The next raw entry of a prefix directory at @cur into @d; @cur then points after it. */
-static int pf_next(const struct hkvfs_ident *dir, struct prefetch *pf, struct hkv_cursor *cur,
+static int pf_next(struct hkvfs *fs, const struct hkvfs_ident *dir, struct prefetch *pf,
+		   struct hkv_cursor *cur,
 		   struct dent *d)
 {
 	struct hkv_scan_opts so = {
 		.count = PF_MAX, .prefix = dir->key, .prefix_len = dir->klen,
-		.has_delim = true, .delim = hkvfs_g.opts.delim,
+		.has_delim = true, .delim = fs->opts.delim,
 	};
 	const struct pf_ent *e;
 	int rc;
@@ -257,7 +258,7 @@ static int pf_next(const struct hkvfs_ident *dir, struct prefetch *pf, struct hk
 		pf->n = pf->i = 0;
 		pf->len = 0;
 		pf->end = *cur;
-		rc = hkv_scan(hkvfs_g.db, &pf->end, &so, pf_cb, pf);
+		rc = hkv_scan(fs->db, &pf->end, &so, pf_cb, pf);
 		if (rc < 0)
 			return rc;
 		pf->at = *cur;
@@ -284,7 +285,7 @@ static int pf_next(const struct hkvfs_ident *dir, struct prefetch *pf, struct hk
 }
 
 /* turn the raw scan entry into a directory entry, or skip it */
-static void dent_prefix_filter(struct dent *d)
+static void dent_prefix_filter(struct hkvfs *fs, struct dent *d)
 {
 	const struct hkvfs_ident *dir = d->dir;
 	const unsigned char *c = d->raw_key + dir->klen;
@@ -295,14 +296,14 @@ static void dent_prefix_filter(struct dent *d)
 	if (d->raw_prefix) {
 		clen--; /* drop the delimiter */
 		/* a key of the same name hides the prefix */
-		if (hkv_exists(hkvfs_g.db, d->raw_key, d->raw_len - 1) > 0)
+		if (hkv_exists(fs->db, d->raw_key, d->raw_len - 1) > 0)
 			return;
 	} else if (hkvfs_is_marker(c, clen)) {
 		return;
 	}
 	if (clen == 0)
 		return;
-	n = hkv_pathmap_encode(c, clen, hkvfs_g.opts.delim, d->name);
+	n = hkv_pathmap_encode(c, clen, fs->opts.delim, d->name);
 	if (n < 0) {
 		HLOG_WARN("a key component of %zu bytes has no file name (ENAMETOOLONG)", clen);
 		return;
@@ -336,10 +337,11 @@ static int dent_z_cb(void *arg, const void *member, size_t mlen, double score)
  * next_entry() - advance @cur past the next entry of directory @dir.
  * Return: 1 and @d filled; 0 at the end; -errno.
  */
-static int next_entry(const struct hkvfs_ident *dir, int type, struct hkv_cursor *cur,
+static int next_entry(struct hkvfs *fs, const struct hkvfs_ident *dir, int type,
+		      struct hkv_cursor *cur,
 		      struct dent *d, struct prefetch *pf, uint64_t off)
 {
-	struct hkv *db = hkvfs_g.db;
+	struct hkv *db = fs->db;
 	uint64_t rank;
 	int rc;
 
@@ -351,9 +353,9 @@ static int next_entry(const struct hkvfs_ident *dir, int type, struct hkv_cursor
 			return 0;
 		if (dir->kind == HKVFS_ROOT || dir->kind == HKVFS_PREFIX) {
 			d->raw = false;
-			rc = pf_next(dir, pf, cur, d);
+			rc = pf_next(fs, dir, pf, cur, d);
 			if (rc > 0)
-				dent_prefix_filter(d);
+				dent_prefix_filter(fs, d);
 			d->deep = d->have && d->raw_prefix && d->raw_len > HKV_ORDER_PREFIX;
 			if (d->deep && deep_seen(pf, d->raw_key, d->raw_len, off))
 				d->have = false;
@@ -434,6 +436,7 @@ static int win_push(struct hkvfs_dh *dh, uint64_t off, const struct hkv_cursor *
 void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_dh *dh = (struct hkvfs_dh *)(uintptr_t)fi->fh;
 	struct hkvfs_ident *id = malloc(sizeof(*id));
 	struct dent *d = malloc(sizeof(*d));
@@ -450,7 +453,7 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
 	if (id->kind == HKVFS_KEY) {
-		type = hkvfs_key_type(id);
+		type = hkvfs_key_type(fs, id);
 		if (type < 0) {
 			rc = type;
 			goto out_free;
@@ -472,7 +475,7 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			dh_reset(dh);
 			while (dh->off < (uint64_t)off) {
 				if (dh->off >= ndots) {
-					rc = next_entry(id, type, &dh->cur, d, &dh->pf,
+					rc = next_entry(fs, id, type, &dh->cur, d, &dh->pf,
 							dh->off + 1);
 					if (rc <= 0)
 						break;
@@ -499,7 +502,7 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			name = dh->off == 0 ? "." : dh->off == 1 ? ".." : HKV_CTL_DIR;
 			st.st_mode = S_IFDIR;
 		} else {
-			rc = next_entry(id, type, &dh->cur, d, &dh->pf, o);
+			rc = next_entry(fs, id, type, &dh->cur, d, &dh->pf, o);
 			if (rc <= 0)
 				break;
 			name = d->name;

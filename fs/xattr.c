@@ -39,11 +39,12 @@ static int parse_i64(const char *v, size_t len, int64_t *out)
 }
 
 /* turn the empty mkdir'd directory @id into a collection key of type @name */
-static int set_dir_type(fuse_ino_t ino, struct hkvfs_ident *id, const char *val, size_t len)
+static int set_dir_type(struct hkvfs *fs, fuse_ino_t ino, struct hkvfs_ident *id, const char *val,
+			size_t len)
 {
 	unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
-	struct hkv_create_attr ca = { 0777 & ~hkvfs_g.opts.umask, hkvfs_g.opts.uid,
-				      hkvfs_g.opts.gid };
+	struct hkv_create_attr ca = { 0777 & ~fs->opts.umask, fs->opts.uid,
+				      fs->opts.gid };
 	enum hkv_type t;
 	struct hkv_attr a;
 	size_t mklen;
@@ -58,7 +59,7 @@ static int set_dir_type(fuse_ino_t ino, struct hkvfs_ident *id, const char *val,
 		return -EINVAL;
 	}
 	if (id->kind == HKVFS_KEY) {
-		rc = hkv_type(hkvfs_g.db, id->key, id->klen);
+		rc = hkv_type(fs->db, id->key, id->klen);
 		if (rc == (int)t)
 			return 0;
 		HLOG_WARN("user.hkv.type of an existing key is read-only (EPERM)");
@@ -68,30 +69,31 @@ static int set_dir_type(fuse_ino_t ino, struct hkvfs_ident *id, const char *val,
 		HLOG_WARN("user.hkv.type can only be set on an empty directory (EPERM)");
 		return -EPERM;
 	}
-	rc = hkvfs_prefix_has_keys(id->key, id->klen, true);
+	rc = hkvfs_prefix_has_keys(fs, id->key, id->klen, true);
 	if (rc) {
 		if (rc > 0)
 			HLOG_WARN("user.hkv.type on a non-empty directory (ENOTEMPTY)");
 		return rc > 0 ? -ENOTEMPTY : rc;
 	}
 	mklen = hkvfs_marker_key(id->key, id->klen, mk);
-	if (hkv_attr_get(hkvfs_g.db, mk, mklen, &a) == 0) {
+	if (hkv_attr_get(fs->db, mk, mklen, &a) == 0) {
 		ca.mode = a.mode;
 		ca.uid = a.uid;
 		ca.gid = a.gid;
 	}
-	rc = hkv_create(hkvfs_g.db, id->key, id->klen - 1, t, &ca);
+	rc = hkv_create(fs->db, id->key, id->klen - 1, t, &ca);
 	if (rc)
 		return hkvfs_fserr(rc);
-	hkv_del(hkvfs_g.db, mk, mklen);
+	hkv_del(fs->db, mk, mklen);
 	hkvfs_itab_rekey(hkvfs_ino(ino), HKVFS_KEY, id->key, id->klen - 1);
-	hkvfs_inval_now(ino);
+	hkvfs_inval_now(fs, ino);
 	return 0;
 }
 
 void hkvfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_ident *id = malloc(sizeof(*id) + HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
 	unsigned char *ak;
 	size_t aklen;
@@ -109,12 +111,12 @@ void hkvfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const c
 		rc = -EOPNOTSUPP;
 		goto out;
 	}
-	if (hkvfs_opts_fs_ro(&hkvfs_g.opts)) {
+	if (hkvfs_opts_fs_ro(&fs->opts)) {
 		rc = -EROFS;
 		goto out;
 	}
 	if (strcmp(name, XA_TYPE) == 0) {
-		rc = set_dir_type(ino, id, value, size);
+		rc = set_dir_type(fs, ino, id, value, size);
 		goto out;
 	}
 	if (id->kind == HKVFS_ELEM || id->kind == HKVFS_CTLDIR || id->kind == HKVFS_CTLFILE ||
@@ -138,11 +140,11 @@ void hkvfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const c
 			rc = -EINVAL;
 			goto out;
 		}
-		rc = ttl ? hkv_expire(hkvfs_g.db, id->key, id->klen, v, 0)
-			 : hkv_pexpireat(hkvfs_g.db, id->key, id->klen, v, 0);
+		rc = ttl ? hkv_expire(fs->db, id->key, id->klen, v, 0)
+			 : hkv_pexpireat(fs->db, id->key, id->klen, v, 0);
 		rc = rc < 0 ? rc : (rc ? 0 : -ENOENT);
 		if (!rc)
-			hkvfs_inval_now(ino);
+			hkvfs_inval_now(fs, ino);
 		goto out;
 	}
 	if (strncmp(name, "user.hkv.", 9) == 0) {
@@ -150,9 +152,9 @@ void hkvfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const c
 		rc = -EINVAL;
 		goto out;
 	}
-	rc = hkvfs_attr_key(id, ak, &aklen);
+	rc = hkvfs_attr_key(fs, id, ak, &aklen);
 	if (!rc)
-		rc = hkv_xattr_set(hkvfs_g.db, ak, aklen, name + 5, value, size,
+		rc = hkv_xattr_set(fs->db, ak, aklen, name + 5, value, size,
 				   (flags & XATTR_CREATE) ? HKV_XATTR_CREATE
 				   : (flags & XATTR_REPLACE) ? HKV_XATTR_REPLACE
 							     : 0);
@@ -175,6 +177,7 @@ static void reply_xattr(fuse_req_t req, size_t size, const void *val, size_t len
 
 void hkvfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_ident *id = malloc(sizeof(*id) + HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
 	unsigned char *ak;
 	struct hkv_buf v = { 0 };
@@ -204,11 +207,11 @@ void hkvfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 			rc = -ENODATA;
 			goto out;
 		}
-		rc = hkv_attr_get(hkvfs_g.db, id->key, id->klen, &a);
+		rc = hkv_attr_get(fs->db, id->key, id->klen, &a);
 		if (rc)
 			goto out;
 		if (name[9] == 't' && name[10] == 't') {
-			int64_t t = hkv_ttl(hkvfs_g.db, id->key, id->klen);
+			int64_t t = hkv_ttl(fs->db, id->key, id->klen);
 
 			if (t == -2) {
 				rc = -ENOENT;
@@ -225,11 +228,11 @@ void hkvfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 		return;
 	}
 	if (id->kind == HKVFS_KEY) {
-		rc = hkv_xattr_get(hkvfs_g.db, id->key, id->klen, name + 5, &v);
+		rc = hkv_xattr_get(fs->db, id->key, id->klen, name + 5, &v);
 	} else {
 		size_t l = hkvfs_marker_key(id->key, id->klen, ak);
 
-		rc = hkv_xattr_get(hkvfs_g.db, ak, l, name + 5, &v);
+		rc = hkv_xattr_get(fs->db, ak, l, name + 5, &v);
 		if (rc == -ENOENT)
 			rc = -ENODATA;
 	}
@@ -277,6 +280,7 @@ static int xl_cb(void *arg, const char *name)
 
 void hkvfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_ident *id = malloc(sizeof(*id) + HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
 	struct xl x = { 0 };
 	int rc = 0;
@@ -293,12 +297,12 @@ void hkvfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		if (!rc)
 			rc = xl_add(&x, XA_EXPIRE, "");
 		if (!rc)
-			rc = hkv_xattr_list(hkvfs_g.db, id->key, id->klen, xl_cb, &x);
+			rc = hkv_xattr_list(fs->db, id->key, id->klen, xl_cb, &x);
 	} else if (id->kind == HKVFS_PREFIX) {
 		unsigned char *ak = (unsigned char *)(id + 1);
 		size_t l = hkvfs_marker_key(id->key, id->klen, ak);
 
-		rc = hkv_xattr_list(hkvfs_g.db, ak, l, xl_cb, &x);
+		rc = hkv_xattr_list(fs->db, ak, l, xl_cb, &x);
 		if (rc == -ENOENT)
 			rc = 0;
 	}
@@ -312,6 +316,7 @@ void hkvfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 void hkvfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
+	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_ident *id = malloc(sizeof(*id) + HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
 	int rc;
 
@@ -324,22 +329,22 @@ void hkvfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	    (id->kind != HKVFS_KEY && id->kind != HKVFS_PREFIX) ||
 	    strcmp(name + 5, HKVFS_XA_ATIME) == 0) {
 		rc = -ENODATA;
-	} else if (hkvfs_opts_fs_ro(&hkvfs_g.opts)) {
+	} else if (hkvfs_opts_fs_ro(&fs->opts)) {
 		rc = -EROFS;
 	} else if (strcmp(name, XA_TTL) == 0 || strcmp(name, XA_EXPIRE) == 0) {
-		rc = id->kind == HKVFS_KEY ? hkv_persist(hkvfs_g.db, id->key, id->klen) : 0;
+		rc = id->kind == HKVFS_KEY ? hkv_persist(fs->db, id->key, id->klen) : 0;
 		rc = rc < 0 ? rc : 0;
 		if (!rc)
-			hkvfs_inval_now(ino);
+			hkvfs_inval_now(fs, ino);
 	} else if (strcmp(name, XA_TYPE) == 0) {
 		HLOG_WARN("user.hkv.type cannot be removed (EPERM)");
 		rc = -EPERM;
 	} else if (id->kind == HKVFS_KEY) {
-		rc = hkv_xattr_del(hkvfs_g.db, id->key, id->klen, name + 5);
+		rc = hkv_xattr_del(fs->db, id->key, id->klen, name + 5);
 	} else {
 		unsigned char *ak = (unsigned char *)(id + 1);
 
-		rc = hkv_xattr_del(hkvfs_g.db, ak, hkvfs_marker_key(id->key, id->klen, ak), name + 5);
+		rc = hkv_xattr_del(fs->db, ak, hkvfs_marker_key(id->key, id->klen, ak), name + 5);
 		if (rc == -ENOENT)
 			rc = -ENODATA;
 	}
