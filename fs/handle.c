@@ -486,8 +486,7 @@ out_free:
 }
 
 static int read_direct(struct hkvfs *fs, const struct hkvfs_ident *id, size_t size, off_t off,
-		       char **out,
-		       size_t *n)
+		       char **out, size_t *n)
 {
 	struct hkv_buf v = { 0 };
 	ssize_t r;

@@ -132,8 +132,7 @@ static void dir_changed(struct hkvfs *fs, const struct hkvfs_ident *dir)
  * Return: 0 and @out filled; -ENOENT, -ENAMETOOLONG, -EINVAL (not a canonical name).
  */
 static int resolve(struct hkvfs *fs, const struct hkvfs_ident *dir, const char *name,
-		   struct hkvfs_ident *out,
-		   bool must_exist)
+		   struct hkvfs_ident *out, bool must_exist)
 {
 	unsigned char comp[HKV_NAME_MAX + 1];
 	size_t nlen = strlen(name);
@@ -266,8 +265,7 @@ void hkvfs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data
 /* namespace operations                                                                     */
 
 static int parent_and_child(struct hkvfs *fs, fuse_ino_t parent, const char *name,
-			    struct hkvfs_ident **dir,
-			    struct hkvfs_ident **id, bool must_exist)
+			    struct hkvfs_ident **dir, struct hkvfs_ident **id, bool must_exist)
 {
 	int rc;
 
@@ -662,8 +660,7 @@ static int collect_cb(void *arg, const void *key, size_t klen, enum hkv_type typ
  * collected 64 at a time so the scan never sees a key it moved.
  */
 static int rename_prefix(struct hkvfs *fs, const unsigned char *from, size_t flen,
-			 const unsigned char *to,
-			 size_t tlen)
+			 const unsigned char *to, size_t tlen)
 {
 	struct hkv_scan_opts so = { .count = 64, .prefix = from, .prefix_len = flen };
 	struct mv_arg m = { .from = from, .to = to, .flen = flen, .tlen = tlen };

@@ -243,8 +243,7 @@ static bool cursor_eq(const struct hkv_cursor *a, const struct hkv_cursor *b)
 
 /* The next raw entry of a prefix directory at @cur into @d; @cur then points after it. */
 static int pf_next(struct hkvfs *fs, const struct hkvfs_ident *dir, struct prefetch *pf,
-		   struct hkv_cursor *cur,
-		   struct dent *d)
+		   struct hkv_cursor *cur, struct dent *d)
 {
 	struct hkv_scan_opts so = {
 		.count = PF_MAX, .prefix = dir->key, .prefix_len = dir->klen,
@@ -338,8 +337,7 @@ static int dent_z_cb(void *arg, const void *member, size_t mlen, double score)
  * Return: 1 and @d filled; 0 at the end; -errno.
  */
 static int next_entry(struct hkvfs *fs, const struct hkvfs_ident *dir, int type,
-		      struct hkv_cursor *cur,
-		      struct dent *d, struct prefetch *pf, uint64_t off)
+		      struct hkv_cursor *cur, struct dent *d, struct prefetch *pf, uint64_t off)
 {
 	struct hkv *db = fs->db;
 	uint64_t rank;
