@@ -64,7 +64,7 @@ enum { HKVFS_CTL_STATS = 1, HKVFS_CTL_CONFIG = 2, HKVFS_CTL_HOT = 3 };
 struct hkvfs_counters {
 	atomic_uint_fast64_t lookups, lookup_miss, getattrs, reads, read_bytes, writes,
 		write_bytes, commits, creates, unlinks, renames, readdirs, dirents, xattrs,
-		invals, inval_errors, ctl_requests, errors;
+		invals, inval_errors, ctl_requests, errors, fsyncdirs, flushes;
 };
 
 /** struct hkvfs - the daemon's global state (one mount per process). */
@@ -156,7 +156,7 @@ void hkvfs_itab_children(const void *key, size_t klen,
 				    size_t elen),
 			 void *arg);
 
-/* ops.c */
+/* ops.c (the table; the operations live in the files ops_int.h lists), inval.c, handle.c */
 extern const struct fuse_lowlevel_ops hkvfs_ops;
 int hkvfs_inval_start(void);
 void hkvfs_inval_stop(void);
@@ -168,15 +168,18 @@ void hkvfs_inval_stop(void);
  * request it serves).
  */
 void hkvfs_inval_wait(void);
+/** hkvfs_watch() - the engine watch callback; @arg: the struct hkvfs. */
 void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version);
 void hkvfs_flush_all(void);
 size_t hkvfs_stats_format(char *buf, size_t sz);
+/* ctldir.c */
 /**
  * hkvfs_ctl_text() - the current content of control file @ctl (HKVFS_CTL_*).
  * @out: receives a malloc()ed buffer (caller frees), NUL-terminated.
  * Return: its length, or -ENOMEM.
  */
 ssize_t hkvfs_ctl_text(int ctl, char **out);
+/* eligible.c */
 /**
  * hkvfs_hot_eligible() - promotion filter: may @key be served from the kernel cache? No when
  * its path would not resolve to it (a proper prefix is a key, a component has no file name,

@@ -188,7 +188,7 @@ static int run(int status_fd)
 	}
 	snprintf(fo, sizeof(fo), "default_permissions,fsname=%s,subtype=hkvfs%s%s%s%s",
 		 hkvfs_g.data_dir, hkvfs_g.opts.allow_other ? ",allow_other" : "",
-		 hkvfs_g.opts.ro ? ",ro" : "", hkvfs_g.opts.fuse_extra[0] ? "," : "",
+		 hkvfs_opts_fs_ro(&hkvfs_g.opts) ? ",ro" : "", hkvfs_g.opts.fuse_extra[0] ? "," : "",
 		 hkvfs_g.opts.fuse_extra);
 	if (fuse_opt_add_arg(&args, "hkvfs") || fuse_opt_add_arg(&args, "-o") ||
 	    fuse_opt_add_arg(&args, fo) ||
@@ -196,7 +196,7 @@ static int run(int status_fd)
 		HLOG_ERR("out of memory");
 		goto out_close;
 	}
-	hkvfs_g.se = fuse_session_new(&args, &hkvfs_ops, sizeof(hkvfs_ops), NULL);
+	hkvfs_g.se = fuse_session_new(&args, &hkvfs_ops, sizeof(hkvfs_ops), &hkvfs_g);
 	if (!hkvfs_g.se) {
 		fprintf(stderr, "hkvfs: cannot create the FUSE session\n");
 		goto out_close;
@@ -213,7 +213,7 @@ static int run(int status_fd)
 	if (!rc)
 		rc = hkvfs_inval_start();
 	if (!rc)
-		hkv_set_watch(hkvfs_g.db, hkvfs_watch, NULL);
+		hkv_set_watch(hkvfs_g.db, hkvfs_watch, &hkvfs_g);
 	if (!rc)
 		rc = hkvfs_ctl_start(hkvfs_g.sock_path);
 	if (!rc)

@@ -41,6 +41,8 @@ void hkvfs_opts_init(struct hkvfs_opts *o)
 	o->hot_k = 64;
 	o->hot_min = 10;
 	o->hot_interval = 200;
+	o->wbuf_handle = HKVFS_WBUF_HANDLE_DEFAULT;
+	o->wbuf_total = HKVFS_WBUF_TOTAL_DEFAULT;
 }
 
 bool hkvfs_opt_mount_only(const char *opt, size_t len)
@@ -69,6 +71,33 @@ static int parse_u32(const char *s, int base, uint32_t max, uint32_t *out)
 	if (errno || *end || v > max)
 		return -EINVAL;
 	*out = (uint32_t)v;
+	return 0;
+}
+
+/* a byte count with an optional K, M or G suffix (powers of 1024) */
+static int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end || v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
 	return 0;
 }
 
@@ -161,6 +190,19 @@ static int parse_one(struct hkvfs_opts *o, char *opt, char *err, size_t errsz)
 		if (parse_u32(val, 10, 60000, &u) || u < 10)
 			return set_err(err, errsz, "hot_interval=%s: expected 10..60000 ms", val);
 		o->hot_interval = u;
+	} else if (strcmp(opt, "wbuf_handle") == 0 || strcmp(opt, "wbuf_total") == 0) {
+		uint64_t sz;
+
+		NEEDVAL();
+		if (parse_size(val, &sz) || sz < 4096 || sz > (1ULL << 40)) {
+			snprintf(err, errsz, "%s=%s: expected a size 4K..1T (suffix K, M or G)",
+				 opt, val);
+			return -EINVAL;
+		}
+		if (opt[5] == 'h')
+			o->wbuf_handle = sz;
+		else
+			o->wbuf_total = sz;
 	} else if (strcmp(opt, "allow_other") == 0) {
 		NOVAL();
 		o->allow_other = true;
@@ -258,11 +300,13 @@ size_t hkvfs_opts_format(const struct hkvfs_opts *o, char *buf, size_t sz)
 		     "sync=%s\ndelimiter=%c\ncompress=%s\ncompress_level=%d\ncache=%s\n"
 		     "timeout=%g\nallow_other=%d\nro=%d\nuid=%" PRIu32 "\ngid=%" PRIu32
 		     "\numask=%03" PRIo32 "\nlog=%s\nloglevel=%s\nhot=%s\nhot_k=%" PRIu32
-		     "\nhot_min=%" PRIu32 "\nhot_interval=%" PRIu32 "\nextra=%s\n",
+		     "\nhot_min=%" PRIu32 "\nhot_interval=%" PRIu32 "\nwbuf_handle=%" PRIu64
+		     "\nwbuf_total=%" PRIu64 "\nextra=%s\n",
 		     syncs[o->sync], o->delim, o->compress ? "on" : "off", o->compress_level,
 		     caches[o->cache], o->timeout, o->allow_other, o->ro, o->uid, o->gid,
 		     o->umask, o->log[0] ? o->log : "stderr", lv[o->loglevel],
-		     o->hot ? "on" : "off", o->hot_k, o->hot_min, o->hot_interval, o->fuse_extra);
+		     o->hot ? "on" : "off", o->hot_k, o->hot_min, o->hot_interval, o->wbuf_handle,
+		     o->wbuf_total, o->fuse_extra);
 	if (n < 0)
 		return 0;
 	return (size_t)n < sz ? (size_t)n : sz - 1;

@@ -27,6 +27,10 @@ enum hkvfs_cache {
  * @hot_k:       how many of the hottest keys are promotion candidates (1..4096).
  * @hot_min:     reads per second a key needs to be promoted (1..1000000).
  * @hot_interval: period of the promotion thread in milliseconds (10..60000).
+ * @wbuf_handle: most bytes one open file may buffer before its commit (its whole new
+ *               content); a write past it fails with EFBIG.
+ * @wbuf_total:  most bytes all open files together may buffer; a write past it fails with
+ *               ENOSPC until other files are closed.
  */
 struct hkvfs_opts {
 	int sync;
@@ -44,8 +48,23 @@ struct hkvfs_opts {
 	double timeout;
 	bool hot;
 	uint32_t hot_k, hot_min, hot_interval;
+	uint64_t wbuf_handle, wbuf_total;
 	char fuse_extra[512];
 };
+
+/* defaults of wbuf_handle and wbuf_total */
+#define HKVFS_WBUF_HANDLE_DEFAULT (64ULL << 20)
+#define HKVFS_WBUF_TOTAL_DEFAULT (512ULL << 20)
+
+/**
+ * hkvfs_opts_fs_ro() - does this mount refuse every change through the filesystem? -o ro, and
+ * cache=noopen (which keeps no open files, so a write could not be tied to the close that
+ * should commit it; the store stays writable through the control socket).
+ */
+static inline bool hkvfs_opts_fs_ro(const struct hkvfs_opts *o)
+{
+	return o->ro || o->cache == HKVFS_CACHE_NOOPEN;
+}
 
 /**
  * hkvfs_opts_init() - defaults: everysec, '/', compress off, cache on, umask 022, hot on,

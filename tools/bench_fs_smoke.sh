@@ -42,8 +42,13 @@ for pin in "${pins[@]}"; do
 		rows=("^tmpfs +$lat +$lat$nox$nox"
 		      "^floor-off +$lat +$lat$x$nox" "^floor-on +$lat +$lat$x$nox"
 		      "^floor-noopen +$lat +$lat$x$nox" "^floor-noflush +$lat +$lat$x$nox"
-		      "^hkvfs-off +$lat +$lat$x$x" "^hkvfs-on +$lat +$lat$x$x"
-		      "^hkvfs-noopen +$lat +$lat$x$x")
+		      "^hkvfs-off +$lat +$lat$x$x" "^hkvfs-on +$lat +$lat$x$x")
+		# noopen and -o ro are read-only mounts: no create row
+		if [[ $op == create* ]]; then
+			rows+=("^hkvfs-noopen +- +\(read-only mount\)" "^hkvfs-ro +- +\(read-only mount\)")
+		else
+			rows+=("^hkvfs-noopen +$lat +$lat$x$x" "^hkvfs-ro +$lat +$lat$x$x")
+		fi
 		for row in "${rows[@]}"; do
 			if ! grep -Eq "$row" <<<"$table"; then
 				echo "FAIL: pin $pin, '$op': no row matching /$row/"
@@ -52,7 +57,7 @@ for pin in "${pins[@]}"; do
 		done
 	done
 done
-for line in '^  hot cached open\+read\+close, best cached hkvfs mode \(hkvfs-(on|noopen)\): ' \
+for line in '^  hot cached open\+read\+close, best cached hkvfs mode \(hkvfs-(on|noopen|ro)\): ' \
 	    '^  uncached \(cache=off\) open\+read\+close.* [0-9.]+x floor-off' \
 	    '^FUSE requests per operation' \
 	    '^open\+read\+close +floor-off +[0-9]+\.[0-9]+' \

@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: MIT
+/*
+ * attr.c - attributes: GETATTR and SETATTR (mode, owner, times, size), the stat of every kind
+ * of node, and truncation.
+ *
+ * Replies carry the committed attributes, except to the thread that wrote a handle's
+ * uncommitted content (it sees its buffered size, uncached: handle.c) and for a removed name
+ * still open (the orphan's attributes). Inode numbers, atime, link counts: see below.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops_int.h"
+
+/*
+ * Inode numbers. st_ino names the object, not the kernel's node: it is the engine's stable
+ * identity of the key (hkv_attr.id, kept across rename), so a renamed file keeps its number
+ * and a file looked up again after the kernel forgot it gets the same one. A directory with a
+ * marker has its marker's identity; an implicit directory, an element and the .hkv/ nodes get
+ * a number derived from their name, in a range engine identities never reach (top bit set).
+ */
+#define INO_SYNTH (1ULL << 63)
+
+static uint64_t ino_hash(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= c[i];
+		h *= 0x100000001b3ULL; /* FNV-1a */
+	}
+	return h;
+}
+
+static ino_t ino_synth(uint64_t seed, const void *p, size_t len)
+{
+	return (ino_t)(INO_SYNTH | (ino_hash(0xcbf29ce484222325ULL ^ seed, p, len) >> 1));
+}
+
+static void fill_dir_defaults(struct hkvfs *fs, struct stat *st)
+{
+	st->st_mode = S_IFDIR | (0777 & ~fs->opts.umask);
+	st->st_uid = fs->opts.uid;
+	st->st_gid = fs->opts.gid;
+	st->st_nlink = 2;
+	hkvfs_ns_to_ts(fs->mount_time_ns, &st->st_mtim);
+	st->st_ctim = st->st_mtim;
+	st->st_atim = st->st_mtim;
+	st->st_blksize = 4096;
+}
+
+/*
+ * Access times. The engine keeps mtime and ctime; atime is kept in the key's reserved
+ * extended attribute HKVFS_XA_ATIME (decimal nanoseconds), written only when a program sets
+ * it (utimensat(2), touch -a). Reads never write it: the mount behaves as noatime, so a read
+ * never turns into a store write. A key whose atime was never set reports its mtime.
+ */
+static void fill_from_attr(struct hkvfs *fs, struct stat *st, const void *key, size_t klen,
+			   const struct hkv_attr *a)
+{
+	struct hkv_buf v = { 0 };
+	char tmp[32];
+
+	st->st_ino = (ino_t)a->id;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	hkvfs_ns_to_ts(a->mtime_ns, &st->st_mtim);
+	hkvfs_ns_to_ts(a->ctime_ns, &st->st_ctim);
+	st->st_atim = st->st_mtim;
+	st->st_blksize = 4096;
+	if (key && hkv_xattr_get(fs->db, key, klen, HKVFS_XA_ATIME, &v) == 0) {
+		if (v.len < sizeof(tmp)) {
+			memcpy(tmp, v.data, v.len);
+			tmp[v.len] = 0;
+			hkvfs_ns_to_ts(strtoll(tmp, NULL, 10), &st->st_atim);
+		}
+		hkv_buf_release(&v);
+	}
+}
+
+/*
+ * Directory link counts: 2 + the number of subdirectories (prefixes and collections), as
+ * on a local filesystem, counted by a scan of the directory. The scan stops after
+ * NLINK_SCAN_MAX entries: a larger directory, or one with a subdirectory deeper than the
+ * engine's ordered key prefix, reports 1, the value Linux filesystems use for "not counted"
+ * (find(1) and fts then stop relying on it).
+ */
+#define NLINK_SCAN_MAX 1024
+
+struct nlink_arg {
+	size_t seen, dirs, plen;
+};
+
+static int nlink_cb(void *arg, const void *key, size_t klen, enum hkv_type type,
+		    bool is_prefix)
+{
+	struct nlink_arg *na = arg;
+
+	(void)key;
+	/* a prefix past the engine's ordered length repeats (readdir.c): not counted */
+	if (is_prefix && klen > HKV_ORDER_PREFIX)
+		na->seen = NLINK_SCAN_MAX;
+	if (is_prefix || (type != HKV_TYPE_STRING && type != HKV_TYPE_NONE))
+		na->dirs++;
+	return ++na->seen > NLINK_SCAN_MAX ? 1 : 0;
+}
+
+static nlink_t dir_nlink(struct hkvfs *fs, const void *prefix, size_t plen)
+{
+	struct hkv_scan_opts so = { .count = 256, .prefix = prefix, .prefix_len = plen,
+				    .has_delim = true, .delim = fs->opts.delim };
+	struct nlink_arg na = { .plen = plen };
+	struct hkv_cursor cur;
+
+	hkv_cursor_init(&cur);
+	while (!cur.done && na.seen <= NLINK_SCAN_MAX)
+		if (hkv_scan(fs->db, &cur, &so, nlink_cb, &na) < 0)
+			return 1;
+	if (na.seen > NLINK_SCAN_MAX)
+		return 1;
+	return (nlink_t)(2 + na.dirs);
+}
+
+/*
+ * hkvfs_fill_attr() - stat of the node @id; *@tmo receives the cache timeout.
+ * Return: 0; -ENOENT; another -errno.
+ */
+int hkvfs_fill_attr(struct hkvfs *fs, const struct hkvfs_ident *id, fuse_ino_t ino, struct stat *st,
+		    double *tmo)
+{
+	unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
+	struct hkv_attr a;
+	struct hkv_buf v;
+	size_t mklen;
+	int rc;
+
+	(void)ino;
+	memset(st, 0, sizeof(*st));
+	*tmo = hkvfs_caching(fs) ? fs->opts.timeout : 0;
+	switch (id->kind) {
+	case HKVFS_ROOT:
+		fill_dir_defaults(fs, st);
+		st->st_ino = FUSE_ROOT_ID;
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = dir_nlink(fs, "", 0);
+		if (st->st_nlink > 1)
+			st->st_nlink++; /* .hkv */
+		return 0;
+	case HKVFS_CTLDIR:
+		fill_dir_defaults(fs, st);
+		st->st_ino = ino_synth(1, HKV_CTL_DIR, strlen(HKV_CTL_DIR));
+		st->st_mode = S_IFDIR | 0555;
+		return 0;
+	case HKVFS_CTLFILE:
+		fill_dir_defaults(fs, st);
+		st->st_ino = ino_synth(2, &id->ctl, sizeof(id->ctl));
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		{
+			char *t = NULL;
+			ssize_t n = hkvfs_ctl_text(id->ctl, &t);
+
+			free(t);
+			if (n < 0)
+				return (int)n;
+			st->st_size = (off_t)n;
+		}
+		/* a new mtime each time makes the kernel drop stale pages (auto_inval_data) */
+		hkvfs_ns_to_ts(hkvfs_now_ns(), &st->st_mtim);
+		*tmo = 0;
+		return 0;
+	case HKVFS_PREFIX:
+		fill_dir_defaults(fs, st);
+		st->st_ino = ino_synth(3, id->key, id->klen);
+		if (id->klen + HKVFS_MARKER_LEN <= HKV_KEY_MAX &&
+		    hkv_attr_get(fs->db, mk, mklen = hkvfs_marker_key(id->key, id->klen, mk),
+				 &a) == 0) {
+			fill_from_attr(fs, st, mk, mklen, &a);
+			st->st_mode = S_IFDIR | (a.mode & 07777);
+			st->st_nlink = dir_nlink(fs, id->key, id->klen);
+			return 0;
+		}
+		rc = hkvfs_prefix_has_keys(fs, id->key, id->klen, false);
+		if (rc < 0)
+			return rc;
+		if (!rc)
+			return -ENOENT;
+		st->st_nlink = dir_nlink(fs, id->key, id->klen);
+		return 0;
+	case HKVFS_KEY:
+		rc = hkv_attr_get(fs->db, id->key, id->klen, &a);
+		if (rc)
+			return hkvfs_fserr(rc);
+		fill_from_attr(fs, st, id->key, id->klen, &a);
+		if (a.type == HKV_TYPE_STRING) {
+			st->st_mode = S_IFREG | (a.mode & 07777);
+			st->st_nlink = 1;
+		} else {
+			/* a collection is searchable wherever it is readable, whoever made it */
+			st->st_mode = S_IFDIR | hkvfs_coll_mode(a.mode);
+			st->st_nlink = 2;
+		}
+		st->st_size = (off_t)a.size;
+		st->st_blocks = (blkcnt_t)((a.size + 511) / 512);
+		*tmo = hkvfs_timeout_for(fs, a.expire_at);
+		return 0;
+	case HKVFS_ELEM: {
+		bool tail;
+
+		rc = hkv_attr_get(fs->db, id->key, id->klen, &a);
+		if (rc)
+			return hkvfs_fserr(rc);
+		if (a.type == HKV_TYPE_STRING || a.type == HKV_TYPE_NONE)
+			return -ENOENT;
+		fill_from_attr(fs, st, NULL, 0, &a);
+		st->st_ino = ino_synth(a.id, id->elem, id->elen);
+		st->st_nlink = 1;
+		*tmo = hkvfs_timeout_for(fs, a.expire_at);
+		if (a.type == HKV_TYPE_LIST && hkvfs_list_push_name(id, &tail)) {
+			st->st_mode = S_IFREG | (a.mode & 0222);
+			return 0;
+		}
+		st->st_mode = S_IFREG | (a.mode & 0666);
+		rc = hkvfs_elem_get(fs, id, a.type, &v);
+		if (rc)
+			return hkvfs_fserr(rc);
+		st->st_size = (off_t)v.len;
+		hkv_buf_release(&v);
+		return 0;
+	}
+	}
+	return -ENOENT;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* attributes                                                                               */
+void hkvfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct hkvfs *fs = fuse_req_userdata(req);
+	struct hkvfs_ident ident, *id = &ident; /* on the stack: nothing allocated per request */
+	struct stat st;
+	double t;
+	int rc;
+
+	CNT(getattrs);
+	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
+	rc = hkvfs_fill_attr(fs, id, ino, &st, &t);
+	/*
+	 * The writer's own stat shows what it wrote, an unlinked open file what it holds (FUSE's
+	 * fstat carries no handle: the caller's thread decides). Not cached (timeout 0).
+	 */
+	(void)fi;
+	if ((rc == 0 || rc == -ENOENT) &&
+	    hkvfs_fh_getattr(hkvfs_ino(ino), hkvfs_ctx(req)->pid, rc == -ENOENT, &st)) {
+		rc = 0;
+		t = 0;
+	}
+	if (rc)
+		hkvfs_reply_err(req, rc);
+	else
+		fuse_reply_attr(req, &st, t);
+}
+
+/* the key whose attributes stand for node @id (the marker for a prefix; created if needed) */
+int hkvfs_attr_key(struct hkvfs *fs, const struct hkvfs_ident *id, unsigned char *out, size_t *olen)
+{
+	struct hkv_create_attr ca = {
+		.mode = 0777 & ~fs->opts.umask,
+		.uid = fs->opts.uid,
+		.gid = fs->opts.gid,
+	};
+	int rc;
+
+	if (id->kind == HKVFS_KEY) {
+		memcpy(out, id->key, id->klen);
+		*olen = id->klen;
+		return 0;
+	}
+	if (id->kind != HKVFS_PREFIX)
+		return -EPERM;
+	if (id->klen + HKVFS_MARKER_LEN > HKV_KEY_MAX)
+		return -ENAMETOOLONG;
+	*olen = hkvfs_marker_key(id->key, id->klen, out);
+	rc = hkv_create(fs->db, out, *olen, HKV_TYPE_STRING, &ca);
+	return rc == -EEXIST ? 0 : rc;
+}
+
+static int truncate_node(struct hkvfs *fs, const struct hkvfs_ident *id, uint64_t size)
+{
+	struct hkv_buf v = { 0 };
+	char *whole;
+	bool tail;
+	int rc, t;
+
+	if (id->kind == HKVFS_KEY) {
+		rc = hkv_truncate(fs->db, id->key, id->klen, size);
+		return hkvfs_fserr(rc == -HKV_EWRONGTYPE ? -EISDIR : rc);
+	}
+	if (id->kind != HKVFS_ELEM)
+		return -EPERM;
+	t = hkvfs_key_type(fs, id);
+	if (t < 0)
+		return t;
+	if (t == HKV_TYPE_LIST && hkvfs_list_push_name(id, &tail))
+		return 0; /* nothing to truncate: each close that wrote data pushes */
+	if (t == HKV_TYPE_SET)
+		return size ? -EINVAL : 0;
+	if (t == HKV_TYPE_ZSET)
+		return 0; /* O_TRUNC before a new score: the write replaces it whole */
+	rc = hkvfs_elem_get(fs, id, (enum hkv_type)t, &v);
+	if (rc)
+		return hkvfs_fserr(rc);
+	whole = calloc(1, size + 1);
+	if (!whole) {
+		hkv_buf_release(&v);
+		return -ENOMEM;
+	}
+	memcpy(whole, v.data, v.len < size ? v.len : size);
+	rc = hkvfs_elem_put(fs, id, (enum hkv_type)t, whole, size, NULL);
+	free(whole);
+	hkv_buf_release(&v);
+	return hkvfs_fserr(rc);
+}
+
+/*
+ * SETATTR(size). With atomic O_TRUNC (ops.c), the kernel sends SETATTR(size) with a handle
+ * for ftruncate(2), which is buffered with the rest of the handle's new content
+ * (*@deferred), and without one for truncate(2), which commits at once.
+ */
+static int setattr_size(struct hkvfs *fs, fuse_ino_t ino, pid_t tid, const struct hkvfs_ident *id,
+			struct hkvfs_fh *fh, size_t size, bool *deferred)
+{
+	int rc;
+
+	if (fh && fh->write) {
+		pthread_mutex_lock(&fh->lock);
+		if (fh->append_only) {
+			/* O_TRUNC on a list's push name is meaningless: each close pushes */
+			rc = size == 0 ? 0 : -EINVAL;
+		} else {
+			if (size == 0) {
+				fh->loaded = true; /* nothing of the old content is needed */
+				fh->len = 0;
+			}
+			rc = hkvfs_fh_load(fs, fh, id);
+			if (!rc)
+				rc = hkvfs_fh_resize(fs, fh, size);
+			if (!rc)
+				fh->dirty = true;
+			if (!rc && fh->nwtids < HKVFS_FH_OWNERS)
+				fh->wtids[fh->nwtids++] = tid; /* its fstat shows the new size */
+		}
+		pthread_mutex_unlock(&fh->lock);
+		*deferred = true;
+		return rc;
+	}
+	rc = truncate_node(fs, id, (uint64_t)size);
+	if (!rc)
+		hkvfs_inval_now(fs, ino);
+	return rc;
+}
+
+void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct hkvfs *fs = fuse_req_userdata(req);
+	struct hkvfs_fh *fh = fi ? (struct hkvfs_fh *)(uintptr_t)fi->fh : NULL;
+	struct hkvfs_ident *id = malloc(sizeof(*id) + HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
+	unsigned char *ak;
+	struct hkv_attr a = { 0 };
+	unsigned which = 0;
+	struct stat st;
+	size_t aklen;
+	bool deferred = false;
+	double t;
+	int rc = 0;
+
+	if (!id) {
+		hkvfs_reply_err(req, ENOMEM);
+		return;
+	}
+	ak = (unsigned char *)(id + 1);
+	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
+	HLOG_DBG("setattr valid %#x size %lld fh %d tid %d", (unsigned)to_set,
+		 (long long)attr->st_size, fh != NULL, (int)hkvfs_ctx(req)->pid);
+	if (hkvfs_opts_fs_ro(&fs->opts)) {
+		rc = -EROFS;
+		goto out;
+	}
+	if (id->kind == HKVFS_CTLDIR || id->kind == HKVFS_CTLFILE || id->kind == HKVFS_ROOT) {
+		rc = (to_set & ~(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) ? -EPERM : 0;
+		goto out;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		rc = setattr_size(fs, ino, hkvfs_ctx(req)->pid, id, fh, (size_t)attr->st_size,
+				  &deferred);
+		if (rc)
+			goto out;
+		if (deferred) /* an ftruncate's mtime comes with its commit */
+			to_set &= ~(FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW);
+	}
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		which |= HKV_ATTR_MODE;
+		a.mode = attr->st_mode & 07777;
+	}
+	if (to_set & FUSE_SET_ATTR_UID) {
+		which |= HKV_ATTR_UID;
+		a.uid = attr->st_uid;
+	}
+	if (to_set & FUSE_SET_ATTR_GID) {
+		which |= HKV_ATTR_GID;
+		a.gid = attr->st_gid;
+	}
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+		which |= HKV_ATTR_MTIME;
+		a.mtime_ns = hkvfs_now_ns();
+	} else if (to_set & FUSE_SET_ATTR_MTIME) {
+		which |= HKV_ATTR_MTIME;
+		a.mtime_ns = (int64_t)attr->st_mtim.tv_sec * 1000000000 + attr->st_mtim.tv_nsec;
+	}
+	if (which) {
+		if (id->kind == HKVFS_ELEM) {
+			/* an element has its collection's owner and mode; only times are kept */
+			rc = (which & ~HKV_ATTR_MTIME) ? -EPERM : 0;
+			goto out;
+		}
+		rc = hkvfs_attr_key(fs, id, ak, &aklen);
+		if (!rc)
+			rc = hkvfs_fserr(hkv_attr_set(fs->db, ak, aklen, which, &a));
+		if (rc)
+			goto out;
+		hkvfs_inval_now(fs, ino);
+	}
+	if ((to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) &&
+	    (id->kind == HKVFS_KEY || id->kind == HKVFS_PREFIX)) {
+		char tv[32];
+		int64_t at = (to_set & FUSE_SET_ATTR_ATIME_NOW)
+				     ? hkvfs_now_ns()
+				     : (int64_t)attr->st_atim.tv_sec * 1000000000 +
+					       attr->st_atim.tv_nsec;
+
+		snprintf(tv, sizeof(tv), "%" PRId64, at);
+		rc = hkvfs_attr_key(fs, id, ak, &aklen);
+		if (!rc)
+			rc = hkvfs_fserr(hkv_xattr_set(fs->db, ak, aklen, HKVFS_XA_ATIME, tv,
+						       strlen(tv), 0));
+		if (rc)
+			goto out;
+		hkvfs_inval_now(fs, ino);
+	}
+out:
+	/* the committed attributes: a buffered truncation must not reach the shared inode */
+	if (!rc)
+		rc = hkvfs_fill_attr(fs, id, ino, &st, &t);
+	if (!rc && hkvfs_fh_getattr(hkvfs_ino(ino), hkvfs_ctx(req)->pid, false, &st))
+		t = 0; /* the caller's own descriptor shows its size */
+	free(id);
+	if (rc)
+		hkvfs_reply_err(req, rc);
+	else
+		fuse_reply_attr(req, &st, t);
+}

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+/*
+ * elem.c - collection elements as file content: a hash field's value, a set member (empty), a
+ * zset member's score as text, a list element by index, and the list push names.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops_int.h"
+
+/* format a score as the shortest text that reads back as the same double */
+static int score_format(double s, char *out, size_t sz)
+{
+	int prec;
+
+	for (prec = 15; prec <= 17; prec++) {
+		snprintf(out, sz, "%.*g", prec, s);
+		if (strtod(out, NULL) == s)
+			break;
+	}
+	return (int)strlen(strcat(out, "\n"));
+}
+
+static int score_parse(const char *buf, size_t len, double *out)
+{
+	char tmp[128], *end;
+	double v;
+
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' ' || buf[len - 1] == '\t' ||
+		       buf[len - 1] == '\r'))
+		len--;
+	if (len == 0 || len >= sizeof(tmp))
+		return -EINVAL;
+	memcpy(tmp, buf, len);
+	tmp[len] = 0;
+	errno = 0;
+	v = strtod(tmp, &end);
+	if (*end || isnan(v) || errno == ERANGE)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* canonical non-negative decimal index ("0", "17"; not "01", "+1", "-1") */
+int hkvfs_index_parse(const unsigned char *s, size_t len, int64_t *out)
+{
+	int64_t v = 0;
+	size_t i;
+
+	if (len == 0 || len > 18 || (len > 1 && s[0] == '0'))
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* value of an element as its file content; @out owned by caller */
+int hkvfs_elem_get(struct hkvfs *fs, const struct hkvfs_ident *id, enum hkv_type type,
+		   struct hkv_buf *out)
+{
+	struct hkv *db = fs->db;
+	char tmp[64];
+	int64_t idx;
+	double s;
+	int rc;
+
+	out->data = NULL;
+	out->len = 0;
+	switch (type) {
+	case HKV_TYPE_HASH:
+		return hkv_hget(db, id->key, id->klen, id->elem, id->elen, out);
+	case HKV_TYPE_SET:
+		rc = hkv_sismember(db, id->key, id->klen, id->elem, id->elen);
+		if (rc < 0)
+			return rc;
+		return rc ? 0 : -ENOENT;
+	case HKV_TYPE_ZSET:
+		rc = hkv_zscore(db, id->key, id->klen, id->elem, id->elen, &s);
+		if (rc < 0)
+			return rc;
+		rc = score_format(s, tmp, sizeof(tmp));
+		out->data = malloc((size_t)rc + 1);
+		if (!out->data)
+			return -ENOMEM;
+		memcpy(out->data, tmp, (size_t)rc + 1);
+		out->len = (size_t)rc;
+		return 0;
+	case HKV_TYPE_LIST:
+		if ((id->elen == 6 && !memcmp(id->elem, HKVFS_LIST_APPEND, 6)) ||
+		    (id->elen == 7 && !memcmp(id->elem, HKVFS_LIST_PREPEND, 7)))
+			return 0;
+		if (hkvfs_index_parse(id->elem, id->elen, &idx))
+			return -ENOENT;
+		return hkv_lindex(db, id->key, id->klen, idx, out);
+	default:
+		return -ENOENT;
+	}
+}
+
+bool hkvfs_list_push_name(const struct hkvfs_ident *id, bool *tail)
+{
+	if (id->elen == 6 && !memcmp(id->elem, HKVFS_LIST_APPEND, 6)) {
+		*tail = true;
+		return true;
+	}
+	if (id->elen == 7 && !memcmp(id->elem, HKVFS_LIST_PREPEND, 7)) {
+		*tail = false;
+		return true;
+	}
+	return false;
+}
+
+/* store @data as the whole content of element @id */
+int hkvfs_elem_put(struct hkvfs *fs, const struct hkvfs_ident *id, enum hkv_type type,
+		   const void *data, size_t len, const struct hkv_create_attr *ca)
+{
+	struct hkv *db = fs->db;
+	int64_t idx, n;
+	bool tail;
+	double s;
+	int rc;
+
+	switch (type) {
+	case HKV_TYPE_HASH:
+		rc = hkv_hset(db, id->key, id->klen, id->elem, id->elen, data, len, ca);
+		return rc < 0 ? rc : 0;
+	case HKV_TYPE_SET:
+		if (len) {
+			HLOG_WARN("write of %zu bytes into a set member refused (EINVAL)", len);
+			return -EINVAL;
+		}
+		rc = hkv_sadd(db, id->key, id->klen, id->elem, id->elen, ca);
+		return rc < 0 ? rc : 0;
+	case HKV_TYPE_ZSET:
+		if (score_parse(data, len, &s)) {
+			HLOG_WARN("invalid score '%.*s' for a zset member (EINVAL)",
+				 (int)(len > 40 ? 40 : len), (const char *)data);
+			return -EINVAL;
+		}
+		rc = hkv_zadd(db, id->key, id->klen, s, id->elem, id->elen, 0, NULL, ca);
+		return rc < 0 ? rc : 0;
+	case HKV_TYPE_LIST:
+		if (hkvfs_list_push_name(id, &tail)) {
+			n = tail ? hkv_rpush(db, id->key, id->klen, data, len, ca)
+				 : hkv_lpush(db, id->key, id->klen, data, len, ca);
+			return n < 0 ? (int)n : 0;
+		}
+		if (hkvfs_index_parse(id->elem, id->elen, &idx))
+			return -EINVAL;
+		rc = hkv_lset(db, id->key, id->klen, idx, data, len);
+		return rc == -ERANGE ? -ENOENT : rc;
+	default:
+		return -EINVAL;
+	}
+}

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: MIT
+/*
+ * inval.c - keeping the kernel's caches coherent with the store: the engine watch callback and
+ * the invalidation thread that sends the kernel notifications.
+ *
+ * Coherence. The kernel caches entries and attributes for `timeout` seconds (never past a
+ * key's expiry) and (noopen) file pages until told otherwise. Every mutation is followed by
+ * explicit invalidation: an operation that changed a key invalidates the inode itself before
+ * replying (so close() returns only after stale attributes and pages are gone), and the
+ * engine's watch callback - called for every committed mutation, including hkvctl requests
+ * and the expiry sweep - drops the key from the kernel hot cache at once and queues it for
+ * the invalidation thread, which holds no lock while it notifies the kernel
+ * (notify_inval_entry waits for the directory's lock, which a request in flight may hold);
+ * the control socket waits for that thread before it replies.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops_int.h"
+
+/* ---------------------------------------------------------------------------------------- */
+/* invalidation thread                                                                      */
+
+struct inval_ev {
+	struct inval_ev *next;
+	uint64_t seq;
+	uint64_t version;
+	size_t klen;
+	unsigned char key[];
+};
+
+static pthread_mutex_t iq_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t iq_cond = PTHREAD_COND_INITIALIZER;
+static struct inval_ev *iq_head, **iq_tail = &iq_head;
+static pthread_cond_t iq_done_cond = PTHREAD_COND_INITIALIZER;
+static bool iq_stop;
+static pthread_t iq_thread;
+static bool iq_running;
+/* events queued so far, and the last one whose notifications were all sent (iq_lock) */
+static uint64_t iq_queued, iq_done;
+
+void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version)
+{
+	struct hkvfs *fs = arg; /* main.c installs the watch with the daemon's state */
+	struct inval_ev *ev;
+
+	/* the kernel hot cache drops the key before the write is acknowledged (design.md) */
+	hkvfs_promoter_invalidate_version(fs->prom, key, klen, version);
+	if (!hkvfs_caching(fs))
+		return;
+	ev = malloc(sizeof(*ev) + klen);
+	if (!ev) {
+		CNT(inval_errors);
+		return;
+	}
+	ev->next = NULL;
+	ev->version = version;
+	ev->klen = klen;
+	memcpy(ev->key, key, klen);
+	pthread_mutex_lock(&iq_lock);
+	ev->seq = ++iq_queued;
+	*iq_tail = ev;
+	iq_tail = &ev->next;
+	pthread_cond_signal(&iq_cond);
+	pthread_mutex_unlock(&iq_lock);
+}
+
+struct child_list {
+	size_t n, cap;
+	struct {
+		fuse_ino_t ino;
+		char name[HKV_NAME_MAX + 1];
+	} *c;
+};
+
+static void collect_child_cb(void *arg, fuse_ino_t ino, const unsigned char *elem, size_t elen)
+{
+	struct child_list *cl = arg;
+
+	if (cl->n == cl->cap) {
+		size_t cap = cl->cap ? cl->cap * 2 : 16;
+		void *p = realloc(cl->c, cap * sizeof(*cl->c));
+
+		if (!p)
+			return;
+		cl->c = p;
+		cl->cap = cap;
+	}
+	cl->c[cl->n].ino = ino;
+	if (hkv_pathmap_encode(elem, elen, -1, cl->c[cl->n].name) < 0)
+		return;
+	cl->n++;
+}
+
+/* list indexes shift on a pop: drop the cached content of every element (no entry: the
+ * directory's lock is held by the request being served) */
+void hkvfs_inval_children(struct hkvfs *fs, const unsigned char *key, size_t klen)
+{
+	struct child_list cl = { 0 };
+	size_t i;
+
+	hkvfs_itab_children(key, klen, collect_child_cb, &cl);
+	for (i = 0; i < cl.n; i++)
+		hkvfs_inval_now(fs, cl.c[i].ino);
+	free(cl.c);
+}
+
+static void notify_entry(struct hkvfs *fs, fuse_ino_t parent, const char *name)
+{
+	int rc = fuse_lowlevel_notify_inval_entry(fs->se, parent, name, strlen(name));
+
+	CNT(invals);
+	if (rc && rc != -ENOENT)
+		CNT(inval_errors);
+}
+
+static void notify_inode(struct hkvfs *fs, fuse_ino_t ino)
+{
+	int rc = fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+
+	CNT(invals);
+	if (rc && rc != -ENOENT)
+		CNT(inval_errors);
+}
+
+/* the parent node id and file name of key or prefix [0, @len) of @key; 0 if not known */
+static fuse_ino_t parent_of(struct hkvfs *fs, const unsigned char *key, size_t len, char *name)
+{
+	size_t start = hkvfs_last_comp_start(fs, key, len);
+
+	if (hkv_pathmap_encode(key + start, len - start, fs->opts.delim, name) < 0)
+		return 0;
+	if (start == 0)
+		return FUSE_ROOT_ID;
+	return hkvfs_itab_find(HKVFS_PREFIX, key, start, NULL, 0);
+}
+
+static void inval_key(struct hkvfs *fs, const struct inval_ev *ev)
+{
+	char name[HKV_NAME_MAX + 1];
+	struct child_list cl = { 0 };
+	fuse_ino_t ino, parent;
+	size_t i, plen;
+
+	ino = hkvfs_itab_find(HKVFS_KEY, ev->key, ev->klen, NULL, 0);
+	parent = parent_of(fs, ev->key, ev->klen, name);
+	if (ino) {
+		notify_inode(fs, ino);
+		if (ev->version == 0 && parent)
+			notify_entry(fs, parent, name);
+		hkvfs_itab_children(ev->key, ev->klen, collect_child_cb, &cl);
+		for (i = 0; i < cl.n; i++) {
+			notify_inode(fs, cl.c[i].ino);
+			notify_entry(fs, ino, cl.c[i].name);
+		}
+		free(cl.c);
+	}
+	if (parent)
+		notify_inode(fs, parent);
+	if (ev->version != 0)
+		return;
+	/* implicit directories that lost their last key disappear */
+	plen = hkvfs_last_comp_start(fs, ev->key, ev->klen);
+	while (plen > 0) {
+		fuse_ino_t pino = hkvfs_itab_find(HKVFS_PREFIX, ev->key, plen, NULL, 0);
+		fuse_ino_t pp;
+
+		if (!pino || hkvfs_prefix_has_keys(fs, ev->key, plen, false) != 0)
+			break;
+		pp = parent_of(fs, ev->key, plen - 1, name);
+		if (pp)
+			notify_entry(fs, pp, name);
+		notify_inode(fs, pino);
+		plen = hkvfs_last_comp_start(fs, ev->key, plen - 1);
+	}
+}
+
+static void *inval_main(void *arg)
+{
+	struct hkvfs *fs = &hkvfs_g;
+	(void)arg;
+	pthread_mutex_lock(&iq_lock);
+	for (;;) {
+		struct inval_ev *ev;
+
+		while (!iq_head && !iq_stop)
+			pthread_cond_wait(&iq_cond, &iq_lock);
+		if (!iq_head)
+			break;
+		ev = iq_head;
+		iq_head = ev->next;
+		if (!iq_head)
+			iq_tail = &iq_head;
+		pthread_mutex_unlock(&iq_lock);
+		inval_key(fs, ev);
+		pthread_mutex_lock(&iq_lock);
+		iq_done = ev->seq;
+		pthread_cond_broadcast(&iq_done_cond);
+		free(ev);
+	}
+	iq_done = iq_queued;
+	pthread_cond_broadcast(&iq_done_cond);
+	pthread_mutex_unlock(&iq_lock);
+	return NULL;
+}
+
+void hkvfs_inval_wait(void)
+{
+	uint64_t target;
+
+	pthread_mutex_lock(&iq_lock);
+	target = iq_queued;
+	while (iq_done < target && !iq_stop)
+		pthread_cond_wait(&iq_done_cond, &iq_lock);
+	pthread_mutex_unlock(&iq_lock);
+}
+
+int hkvfs_inval_start(void)
+{
+	int rc = pthread_create(&iq_thread, NULL, inval_main, NULL);
+
+	if (rc)
+		return -rc;
+	iq_running = true;
+	return 0;
+}
+
+void hkvfs_inval_stop(void)
+{
+	struct inval_ev *ev;
+
+	if (!iq_running)
+		return;
+	pthread_mutex_lock(&iq_lock);
+	iq_stop = true;
+	/* the session is going away: drop what is left */
+	while ((ev = iq_head)) {
+		iq_head = ev->next;
+		free(ev);
+	}
+	iq_tail = &iq_head;
+	iq_done = iq_queued;
+	pthread_cond_signal(&iq_cond);
+	pthread_cond_broadcast(&iq_done_cond);
+	pthread_mutex_unlock(&iq_lock);
+	pthread_join(iq_thread, NULL);
+	iq_running = false;
+}

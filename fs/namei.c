@@ -1,0 +1,841 @@
+// SPDX-License-Identifier: MIT
+/*
+ * namei.c - names: LOOKUP and FORGET, and the namespace operations CREATE, MKNOD, MKDIR,
+ * UNLINK, RMDIR and RENAME, with the directory-marker rules of implicit prefix directories.
+ *
+ * A prefix directory exists while any key starts with it; a mkdir'd or emptied directory is
+ * kept by its marker key (prefix + HKVFS_MARKER), which also holds its mode, owner and times.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops_int.h"
+
+bool hkvfs_is_marker(const unsigned char *c, size_t len)
+{
+	return len == HKVFS_MARKER_LEN && memcmp(c, HKVFS_MARKER, len) == 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* prefixes                                                                                 */
+
+struct first_arg {
+	bool found;
+	bool skip_marker;
+	size_t plen;
+};
+
+static int first_cb(void *arg, const void *key, size_t klen, enum hkv_type type, bool is_prefix)
+{
+	struct first_arg *fa = arg;
+
+	(void)type;
+	if (fa->skip_marker && !is_prefix && klen == fa->plen + HKVFS_MARKER_LEN &&
+	    hkvfs_is_marker((const unsigned char *)key + fa->plen, HKVFS_MARKER_LEN))
+		return 0;
+	fa->found = true;
+	return 1;
+}
+
+/* does any key (other than the directory marker with @skip_marker) start with @p? */
+int hkvfs_prefix_has_keys(struct hkvfs *fs, const void *p, size_t plen, bool skip_marker)
+{
+	struct hkv_scan_opts so = { .count = 64, .prefix = p, .prefix_len = plen };
+	struct first_arg fa = { .skip_marker = skip_marker, .plen = plen };
+	struct hkv_cursor cur;
+	int rc;
+
+	if (skip_marker) {
+		so.has_delim = true;
+		so.delim = fs->opts.delim;
+	}
+	hkv_cursor_init(&cur);
+	while (!cur.done && !fa.found) {
+		rc = hkv_scan(fs->db, &cur, &so, first_cb, &fa);
+		if (rc < 0)
+			return rc;
+	}
+	return fa.found;
+}
+
+size_t hkvfs_marker_key(const unsigned char *p, size_t plen, unsigned char *out)
+{
+	memcpy(out, p, plen);
+	memcpy(out + plen, HKVFS_MARKER, HKVFS_MARKER_LEN);
+	return plen + HKVFS_MARKER_LEN;
+}
+
+/* start of the last component of @key (0 if it has one component) */
+size_t hkvfs_last_comp_start(struct hkvfs *fs, const unsigned char *key, size_t klen)
+{
+	size_t start = 0, next, last = 0;
+
+	while (start < klen) {
+		last = start;
+		hkv_pathmap_next_comp(key, klen, start, fs->opts.delim, &next);
+		start = next;
+	}
+	return last;
+}
+
+/*
+ * Keep the directory holding @key alive after its last entry went away through the
+ * filesystem, as a local filesystem would: write the marker of the parent prefix.
+ */
+static void keep_parent(struct hkvfs *fs, const unsigned char *key, size_t klen)
+{
+	unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
+	size_t plen = hkvfs_last_comp_start(fs, key, klen);
+	struct hkv_create_attr ca = {
+		.mode = 0777 & ~fs->opts.umask,
+		.uid = fs->opts.uid,
+		.gid = fs->opts.gid,
+	};
+	int rc;
+
+	if (plen == 0 || plen + HKVFS_MARKER_LEN > HKV_KEY_MAX)
+		return;
+	rc = hkvfs_prefix_has_keys(fs, key, plen, false);
+	if (rc != 0)
+		return;
+	rc = hkv_create(fs->db, mk, hkvfs_marker_key(key, plen, mk), HKV_TYPE_STRING, &ca);
+	if (rc < 0 && rc != -EEXIST)
+		HLOG_WARN("cannot keep directory marker: %s", hkv_strerror(rc));
+}
+/*
+ * A name was added to or removed from directory @dir: its mtime and ctime become now, as on
+ * a local filesystem. A directory with a marker keeps its times there; an implicit directory
+ * (no marker) and the root show the mount time; a collection's times are its key's, which
+ * the engine updates with every element change.
+ */
+static void dir_changed(struct hkvfs *fs, const struct hkvfs_ident *dir)
+{
+	unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
+	struct hkv_attr a = { .mtime_ns = hkvfs_now_ns() };
+	int rc;
+
+	if (dir->kind != HKVFS_PREFIX || dir->klen + HKVFS_MARKER_LEN > HKV_KEY_MAX)
+		return;
+	rc = hkv_attr_set(fs->db, mk, hkvfs_marker_key(dir->key, dir->klen, mk),
+			  HKV_ATTR_MTIME, &a);
+	if (rc && rc != -ENOENT)
+		HLOG_WARN("directory times not updated: %s", hkv_strerror(rc));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* lookup                                                                                   */
+
+/*
+ * resolve() - identity of @name in directory @dir.
+ * Return: 0 and @out filled; -ENOENT, -ENAMETOOLONG, -EINVAL (not a canonical name).
+ */
+static int resolve(struct hkvfs *fs, const struct hkvfs_ident *dir, const char *name,
+		   struct hkvfs_ident *out, bool must_exist)
+{
+	unsigned char comp[HKV_NAME_MAX + 1];
+	size_t nlen = strlen(name);
+	int c, rc;
+
+	memset(out, 0, offsetof(struct hkvfs_ident, key));
+	if (nlen > HKV_NAME_MAX) {
+		HLOG_WARN("name of %zu bytes is longer than %d (ENAMETOOLONG)", nlen, HKV_NAME_MAX);
+		return -ENAMETOOLONG;
+	}
+	switch (dir->kind) {
+	case HKVFS_ROOT:
+		if (strcmp(name, HKV_CTL_DIR) == 0) {
+			out->kind = HKVFS_CTLDIR;
+			return 0;
+		}
+		/* fall through */
+	case HKVFS_PREFIX:
+		c = hkv_pathmap_decode(name, fs->opts.delim, comp, sizeof(comp));
+		if (c < 0)
+			return c == -ENAMETOOLONG ? c : -EINVAL;
+		if (dir->klen + (size_t)c + 1 > HKV_KEY_MAX)
+			return -ENAMETOOLONG;
+		if (hkvfs_is_marker(comp, (size_t)c))
+			return -EINVAL;
+		memcpy(out->key, dir->key, dir->klen);
+		memcpy(out->key + dir->klen, comp, (size_t)c);
+		out->klen = dir->klen + (size_t)c;
+		if (hkv_pathmap_comp_ok(comp, (size_t)c, fs->opts.delim, false)) {
+			out->kind = HKVFS_KEY;
+			rc = hkv_exists(fs->db, out->key, out->klen);
+			if (rc < 0)
+				return rc;
+			if (rc > 0 || !must_exist)
+				return 0;
+		}
+		if (!hkv_pathmap_comp_ok(comp, (size_t)c, fs->opts.delim, true))
+			return must_exist ? -ENOENT : -EINVAL;
+		out->key[out->klen++] = fs->opts.delim;
+		out->kind = HKVFS_PREFIX;
+		if (!must_exist)
+			return 0;
+		rc = hkvfs_prefix_has_keys(fs, out->key, out->klen, false);
+		if (rc < 0)
+			return rc;
+		return rc ? 0 : -ENOENT;
+	case HKVFS_KEY:
+		c = hkv_pathmap_decode(name, -1, comp, sizeof(comp));
+		if (c < 0)
+			return c == -ENAMETOOLONG ? c : -EINVAL;
+		out->kind = HKVFS_ELEM;
+		memcpy(out->key, dir->key, dir->klen);
+		out->klen = dir->klen;
+		memcpy(out->elem, comp, (size_t)c);
+		out->elen = (size_t)c;
+		return 0;
+	case HKVFS_CTLDIR:
+		out->kind = HKVFS_CTLFILE;
+		if (strcmp(name, "stats") == 0)
+			out->ctl = HKVFS_CTL_STATS;
+		else if (strcmp(name, "config") == 0)
+			out->ctl = HKVFS_CTL_CONFIG;
+		else if (strcmp(name, "hot") == 0)
+			out->ctl = HKVFS_CTL_HOT;
+		else
+			return -ENOENT;
+		return 0;
+	default:
+		return -ENOTDIR;
+	}
+}
+
+static int make_entry(struct hkvfs *fs, const struct hkvfs_ident *id, struct fuse_entry_param *e)
+{
+	struct hkvfs_inode *in;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	rc = hkvfs_itab_ref(id, &in);
+	if (rc)
+		return rc;
+	e->ino = hkvfs_ino_id(in);
+	rc = hkvfs_fill_attr(fs, id, e->ino, &e->attr, &e->attr_timeout);
+	if (rc) {
+		hkvfs_itab_forget(in, 1);
+		return rc;
+	}
+	e->entry_timeout = e->attr_timeout;
+	return 0;
+}
+
+void hkvfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct hkvfs *fs = fuse_req_userdata(req);
+	struct hkvfs_ident idents[2], *dir = &idents[0], *id = &idents[1];
+	struct fuse_entry_param e;
+	int rc;
+
+	CNT(lookups);
+	hkvfs_itab_snapshot(hkvfs_ino(parent), dir);
+	rc = resolve(fs, dir, name, id, true);
+	if (rc == -EINVAL)
+		rc = -ENOENT;
+	if (!rc)
+		rc = make_entry(fs, id, &e);
+	if (rc) {
+		if (rc == -ENOENT)
+			CNT(lookup_miss);
+		hkvfs_reply_err(req, rc);
+	} else {
+		fuse_reply_entry(req, &e);
+	}
+}
+
+void hkvfs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	hkvfs_itab_forget(hkvfs_ino(ino), nlookup);
+	fuse_reply_none(req);
+}
+
+void hkvfs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		hkvfs_itab_forget(hkvfs_ino(forgets[i].ino), forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+/* ---------------------------------------------------------------------------------------- */
+/* namespace operations                                                                     */
+
+static int parent_and_child(struct hkvfs *fs, fuse_ino_t parent, const char *name,
+			    struct hkvfs_ident **dir, struct hkvfs_ident **id, bool must_exist)
+{
+	int rc;
+
+	*dir = malloc(2 * sizeof(**dir));
+	if (!*dir)
+		return -ENOMEM;
+	*id = *dir + 1;
+	hkvfs_itab_snapshot(hkvfs_ino(parent), *dir);
+	if ((*dir)->kind == HKVFS_CTLDIR)
+		return -EACCES;
+	if (hkvfs_opts_fs_ro(&fs->opts))
+		return -EROFS;
+	rc = resolve(fs, *dir, name, *id, must_exist);
+	if (rc == -EINVAL && !must_exist)
+		HLOG_WARN("name '%s' is not a canonical hkvfs name (EINVAL)", name);
+	return rc;
+}
+
+/* create the node named @name in @dir: a string key, or an element */
+static int create_node(fuse_req_t req, const struct hkvfs_ident *dir, struct hkvfs_ident *id,
+		       mode_t mode, bool excl)
+{
+	struct hkvfs *fs = fuse_req_userdata(req);
+	struct hkv_create_attr ca = { mode & 07777, hkvfs_ctx(req)->uid, hkvfs_ctx(req)->gid };
+	struct hkv *db = fs->db;
+	int64_t idx;
+	bool tail;
+	int rc, t;
+
+	if (id->kind == HKVFS_PREFIX)
+		return excl ? -EEXIST : -EISDIR;
+	if (id->kind == HKVFS_KEY) {
+		if (id->klen < HKV_KEY_MAX) {
+			id->key[id->klen] = fs->opts.delim;
+			rc = hkvfs_prefix_has_keys(fs, id->key, id->klen + 1, false);
+			if (rc)
+				return rc > 0 ? (excl ? -EEXIST : -EISDIR) : rc;
+		}
+		rc = hkv_create(db, id->key, id->klen, HKV_TYPE_STRING, &ca);
+		if (rc == 0)
+			dir_changed(fs, dir);
+		if (rc == -EEXIST && !excl)
+			rc = hkv_type(db, id->key, id->klen) == HKV_TYPE_STRING ? 0 : -EISDIR;
+		return hkvfs_fserr(rc);
+	}
+	if (id->kind != HKVFS_ELEM)
+		return -EACCES;
+	t = hkvfs_key_type(fs, dir);
+	if (t < 0)
+		return t;
+	switch (t) {
+	case HKV_TYPE_HASH:
+		rc = hkv_hsetnx(db, id->key, id->klen, id->elem, id->elen, "", 0, NULL);
+		break;
+	case HKV_TYPE_SET:
+		rc = hkv_sadd(db, id->key, id->klen, id->elem, id->elen, NULL);
+		break;
+	case HKV_TYPE_ZSET:
+		rc = hkv_zadd(db, id->key, id->klen, 0.0, id->elem, id->elen, HKV_ZADD_NX, NULL,
+			      NULL);
+		break;
+	case HKV_TYPE_LIST:
+		if (hkvfs_list_push_name(id, &tail))
+			return 0;
+		if (hkvfs_index_parse(id->elem, id->elen, &idx) == 0 &&
+		    idx < hkv_llen(db, id->key, id->klen))
+			return excl ? -EEXIST : 0;
+		HLOG_WARN("list directories only take '%s', '%s' or an existing index (EINVAL)",
+			 HKVFS_LIST_APPEND, HKVFS_LIST_PREPEND);
+		return -EINVAL;
+	default:
+		return -ENOTDIR;
+	}
+	if (rc == 0 && excl)
+		return -EEXIST;
+	return hkvfs_fserr(rc);
+}
+
+void hkvfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct hkvfs *fs = fuse_req_userdata(req);
+	struct hkvfs_ident *dir, *id;
+	struct fuse_entry_param e;
+	int rc;
+
+	CNT(creates);
+	rc = parent_and_child(fs, parent, name, &dir, &id, false);
+	if (!rc)
+		rc = create_node(req, dir, id, mode, fi->flags & O_EXCL);
+	if (!rc)
+		rc = make_entry(fs, id, &e);
+	if (rc) {
+		hkvfs_reply_err(req, rc);
+		free(dir);
+		return;
+	}
+	free(dir);
+	/* a handle as from OPEN, in every cache mode (cache=noopen too: the kernel sends
+	 * FLUSH and RELEASE for created files) */
+	{
+		struct hkvfs_fh *fh = hkvfs_fh_new(hkvfs_ino(e.ino), req, mode);
+		struct hkvfs_ident *nid = malloc(sizeof(*nid));
+		bool tail;
+
+		if (!fh || !nid) {
+			if (fh)
+				hkvfs_fh_free(fh);
+			free(nid);
+			hkvfs_itab_forget(hkvfs_ino(e.ino), 1);
+			hkvfs_reply_err(req, ENOMEM);
+			return;
+		}
+		hkvfs_itab_snapshot(fh->in, nid);
+		fh->write = (fi->flags & O_ACCMODE) != O_RDONLY;
+		if (nid->kind == HKVFS_ELEM && hkvfs_key_type(fs, nid) == HKV_TYPE_LIST &&
+		    hkvfs_list_push_name(nid, &tail))
+			fh->append_only = true;
+		fh->loaded = fh->append_only || (fi->flags & O_TRUNC);
+		fh->dirty = !fh->append_only && (fi->flags & O_TRUNC) && fh->write;
+		fh->st = e.attr;
+		if (fi->flags & O_TRUNC)
+			fh->st.st_size = 0;
+		free(nid);
+		hkvfs_fh_publish(fh, fi);
+		if (fuse_reply_create(req, &e, fi) == -ENOENT)
+			hkvfs_fh_reply_failed(fh);
+	}
+}
+
+void hkvfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		     dev_t rdev)
+{
+	struct hkvfs *fs = fuse_req_userdata(req);
+	struct hkvfs_ident *dir, *id;
+	struct fuse_entry_param e;
+	int rc;
+
+	(void)rdev;
+	if (!S_ISREG(mode)) {
+		HLOG_WARN("mknod of a non-regular file '%s' refused (EPERM)", name);
+		hkvfs_reply_err(req, EPERM);
+		return;
+	}
+	rc = parent_and_child(fs, parent, name, &dir, &id, false);
+	if (!rc)
+		rc = create_node(req, dir, id, mode, true);
+	if (!rc)
+		rc = make_entry(fs, id, &e);
+	free(dir);
+	if (rc)
+		hkvfs_reply_err(req, rc);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+void hkvfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct hkvfs *fs = fuse_req_userdata(req);
+	unsigned char *mk = NULL;
+	struct hkv_create_attr ca = { mode & 07777, hkvfs_ctx(req)->uid, hkvfs_ctx(req)->gid };
+	struct hkvfs_ident *dir, *id;
+	struct fuse_entry_param e;
+	int rc;
+
+	CNT(creates);
+	rc = parent_and_child(fs, parent, name, &dir, &id, false);
+	if (rc)
+		goto out;
+	if (id->kind == HKVFS_ELEM) {
+		HLOG_WARN("mkdir inside a collection refused (EPERM)");
+		rc = -EPERM;
+		goto out;
+	}
+	if (id->kind == HKVFS_KEY) {
+		/* a name whose key exists is taken; otherwise the directory is its prefix */
+		rc = hkv_exists(fs->db, id->key, id->klen);
+		if (rc > 0) {
+			rc = -EEXIST;
+			goto out;
+		}
+		if (!hkv_pathmap_comp_ok(id->key + dir->klen, id->klen - dir->klen,
+					 fs->opts.delim, true)) {
+			rc = -EINVAL;
+			goto out;
+		}
+		id->key[id->klen++] = fs->opts.delim;
+		id->kind = HKVFS_PREFIX;
+	}
+	if (id->klen + HKVFS_MARKER_LEN > HKV_KEY_MAX) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	rc = hkvfs_prefix_has_keys(fs, id->key, id->klen, false);
+	if (rc) {
+		rc = rc > 0 ? -EEXIST : rc;
+		goto out;
+	}
+	mk = malloc(HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
+	if (!mk) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = hkvfs_fserr(hkv_create(fs->db, mk, hkvfs_marker_key(id->key, id->klen, mk),
+				    HKV_TYPE_STRING, &ca));
+	if (!rc)
+		dir_changed(fs, dir);
+	if (!rc)
+		rc = make_entry(fs, id, &e);
+out:
+	free(mk);
+	free(dir);
+	if (rc)
+		hkvfs_reply_err(req, rc);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+
+void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct hkvfs *fs = fuse_req_userdata(req);
+	struct hkvfs_ident *dir, *id;
+	struct hkv *db = fs->db;
+	struct hkv_buf v = { 0 };
+	struct hkv_attr a;
+	int64_t idx, len;
+	fuse_ino_t ino;
+	bool tail;
+	int rc, t;
+
+	CNT(unlinks);
+	rc = parent_and_child(fs, parent, name, &dir, &id, true);
+	if (rc)
+		goto out;
+	if (id->kind == HKVFS_KEY) {
+		t = hkv_type(db, id->key, id->klen);
+		if (t != HKV_TYPE_STRING) {
+			rc = t < 0 ? t : (t == HKV_TYPE_NONE ? -ENOENT : -EISDIR);
+			goto out;
+		}
+		ino = hkvfs_itab_find(HKVFS_KEY, id->key, id->klen, NULL, 0);
+		rc = hkv_del(db, id->key, id->klen);
+		rc = rc < 0 ? rc : (rc ? 0 : -ENOENT);
+		if (!rc) {
+			hkvfs_fh_orphan(ino);
+			keep_parent(fs, id->key, id->klen);
+			dir_changed(fs, dir);
+		}
+		goto out;
+	}
+	if (id->kind != HKVFS_ELEM) {
+		rc = id->kind == HKVFS_PREFIX ? -EISDIR : -EPERM;
+		goto out;
+	}
+	rc = hkv_attr_get(db, id->key, id->klen, &a);
+	if (rc)
+		goto out;
+	switch (a.type) {
+	case HKV_TYPE_HASH:
+		rc = hkv_hdel(db, id->key, id->klen, id->elem, id->elen);
+		break;
+	case HKV_TYPE_SET:
+		rc = hkv_srem(db, id->key, id->klen, id->elem, id->elen);
+		break;
+	case HKV_TYPE_ZSET:
+		rc = hkv_zrem(db, id->key, id->klen, id->elem, id->elen);
+		break;
+	case HKV_TYPE_LIST:
+		len = hkv_llen(db, id->key, id->klen);
+		if (hkvfs_list_push_name(id, &tail) || hkvfs_index_parse(id->elem, id->elen,
+		    &idx) ||
+		    (idx != 0 && idx != len - 1)) {
+			HLOG_WARN("rm in a list may only pop index 0 or the last (EPERM)");
+			rc = -EPERM;
+			break;
+		}
+		rc = idx == 0 ? hkv_lpop(db, id->key, id->klen, &v)
+			      : hkv_rpop(db, id->key, id->klen, &v);
+		hkv_buf_release(&v);
+		rc = rc < 0 ? rc : 1;
+		break;
+	default:
+		rc = -ENOENT;
+	}
+	if (rc == 0)
+		rc = -ENOENT;
+	else if (rc > 0)
+		rc = 0;
+	if (!rc && a.type != HKV_TYPE_LIST)
+		hkvfs_fh_orphan(hkvfs_itab_find(HKVFS_ELEM, id->key, id->klen, id->elem, id->elen));
+	/* a directory survives its last file, as on a local filesystem */
+	if (!rc && hkv_exists(db, id->key, id->klen) == 0) {
+		struct hkv_create_attr ca = { a.mode, a.uid, a.gid };
+
+		hkv_create(db, id->key, id->klen, a.type, &ca);
+	}
+	if (!rc && a.type == HKV_TYPE_LIST)
+		hkvfs_inval_children(fs, id->key, id->klen);
+out:
+	free(dir);
+	hkvfs_reply_err(req, hkvfs_fserr(rc));
+}
+
+void hkvfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct hkvfs *fs = fuse_req_userdata(req);
+	unsigned char *mk = NULL;
+	struct hkvfs_ident *dir, *id;
+	int rc;
+
+	CNT(unlinks);
+	rc = parent_and_child(fs, parent, name, &dir, &id, true);
+	if (rc)
+		goto out;
+	if (id->kind == HKVFS_KEY) {
+		int t = hkv_type(fs->db, id->key, id->klen);
+
+		if (t == HKV_TYPE_STRING) {
+			rc = -ENOTDIR;
+		} else if (t == HKV_TYPE_NONE) {
+			rc = -ENOENT;
+		} else if (t > 0) {
+			struct hkv_attr a;
+
+			rc = hkv_attr_get(fs->db, id->key, id->klen, &a);
+			if (!rc && a.size)
+				rc = -ENOTEMPTY;
+			if (!rc)
+				rc = hkv_del(fs->db, id->key, id->klen) < 0 ? -EIO : 0;
+			if (!rc)
+				keep_parent(fs, id->key, id->klen);
+			if (!rc)
+				dir_changed(fs, dir);
+		} else {
+			rc = t;
+		}
+		goto out;
+	}
+	if (id->kind != HKVFS_PREFIX) {
+		rc = -ENOTDIR;
+		goto out;
+	}
+	rc = hkvfs_prefix_has_keys(fs, id->key, id->klen, true);
+	if (rc) {
+		rc = rc > 0 ? -ENOTEMPTY : rc;
+		goto out;
+	}
+	mk = malloc(HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
+	if (!mk) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = hkv_del(fs->db, mk, hkvfs_marker_key(id->key, id->klen, mk));
+	rc = rc < 0 ? rc : 0;
+	if (!rc)
+		keep_parent(fs, id->key, id->klen - 1);
+	if (!rc)
+		dir_changed(fs, dir);
+out:
+	free(mk);
+	free(dir);
+	hkvfs_reply_err(req, hkvfs_fserr(rc));
+}
+
+struct mv_arg {
+	const unsigned char *from, *to;
+	size_t flen, tlen;
+	int err;
+	size_t moved;
+	unsigned char *nk;
+	unsigned char (*keys)[HKV_KEY_MAX + 1];
+	size_t *lens;
+	size_t n;
+};
+
+static int collect_cb(void *arg, const void *key, size_t klen, enum hkv_type type,
+		      bool is_prefix)
+{
+	struct mv_arg *m = arg;
+
+	(void)type;
+	(void)is_prefix;
+	memcpy(m->keys[m->n], key, klen);
+	m->lens[m->n++] = klen;
+	return m->n == 64 ? 1 : 0;
+}
+
+/*
+ * Rename every key under prefix @from to @to (+ the rest). Not atomic across keys: each key
+ * moves atomically, a crash in the middle leaves some keys under each name (docs). Keys are
+ * collected 64 at a time so the scan never sees a key it moved.
+ */
+static int rename_prefix(struct hkvfs *fs, const unsigned char *from, size_t flen,
+			 const unsigned char *to, size_t tlen)
+{
+	struct hkv_scan_opts so = { .count = 64, .prefix = from, .prefix_len = flen };
+	struct mv_arg m = { .from = from, .to = to, .flen = flen, .tlen = tlen };
+	struct hkv_cursor cur;
+	size_t i;
+	int rc = 0;
+
+	m.keys = malloc(64 * sizeof(*m.keys));
+	m.lens = malloc(64 * sizeof(*m.lens));
+	m.nk = malloc(2 * HKV_KEY_MAX + 1);
+	if (!m.keys || !m.lens || !m.nk) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	for (;;) {
+		hkv_cursor_init(&cur);
+		m.n = 0;
+		while (!cur.done && m.n < 64) {
+			rc = hkv_scan(fs->db, &cur, &so, collect_cb, &m);
+			if (rc < 0)
+				goto out_free;
+		}
+		if (m.n == 0)
+			break;
+		for (i = 0; i < m.n; i++) {
+			size_t nl = m.lens[i] - flen + tlen;
+
+			if (nl > HKV_KEY_MAX) {
+				rc = -ENAMETOOLONG;
+				goto out_free;
+			}
+			memcpy(m.nk, to, tlen);
+			memcpy(m.nk + tlen, m.keys[i] + flen, m.lens[i] - flen);
+			rc = hkv_rename(fs->db, m.keys[i], m.lens[i], m.nk, nl, 0);
+			if (rc < 0 && rc != -ENOENT)
+				goto out_free;
+		}
+	}
+	rc = 0;
+out_free:
+	free(m.keys);
+	free(m.lens);
+	free(m.nk);
+	return rc;
+}
+
+void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	struct hkvfs *fs = fuse_req_userdata(req);
+	struct hkvfs_ident *dir, *src, *ndir, *dst;
+	fuse_ino_t dino;
+	int rc, st, dt;
+
+	CNT(renames);
+	ndir = NULL;
+	rc = parent_and_child(fs, parent, name, &dir, &src, true);
+	if (rc)
+		goto out;
+	rc = parent_and_child(fs, newparent, newname, &ndir, &dst, false);
+	if (rc)
+		goto out;
+	if (flags & ~RENAME_NOREPLACE) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if (src->kind == HKVFS_ELEM || dst->kind == HKVFS_ELEM) {
+		rc = -EXDEV; /* mv copies; rename(2) of elements is not supported (docs) */
+		goto out;
+	}
+	if (src->kind == HKVFS_KEY) {
+		unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
+		int full = 0, any = 0;
+
+		st = hkv_type(fs->db, src->key, src->klen);
+		if (dst->kind == HKVFS_PREFIX) {
+			rc = st == HKV_TYPE_STRING ? -EISDIR : -ENOTEMPTY;
+			goto out;
+		}
+		if (dst->klen + 1 + HKVFS_MARKER_LEN <= HKV_KEY_MAX) {
+			dst->key[dst->klen] = fs->opts.delim;
+			full = hkvfs_prefix_has_keys(fs, dst->key, dst->klen + 1, true);
+			any = hkvfs_prefix_has_keys(fs, dst->key, dst->klen + 1, false);
+		}
+		if (full > 0 || (any > 0 && st == HKV_TYPE_STRING)) {
+			rc = st == HKV_TYPE_STRING ? -EISDIR : -ENOTEMPTY;
+			goto out;
+		}
+		if (any > 0 && (flags & RENAME_NOREPLACE)) {
+			rc = -EEXIST; /* an empty directory is there */
+			goto out;
+		}
+		dt = hkv_type(fs->db, dst->key, dst->klen);
+		if (dt > 0 && (flags & RENAME_NOREPLACE)) {
+			rc = -EEXIST;
+			goto out;
+		}
+		if (dt > 0 && (dt == HKV_TYPE_STRING) != (st == HKV_TYPE_STRING)) {
+			rc = st == HKV_TYPE_STRING ? -EISDIR : -ENOTDIR;
+			goto out;
+		}
+		if (dt > 0 && dt != HKV_TYPE_STRING) {
+			struct hkv_attr a;
+
+			if (hkv_attr_get(fs->db, dst->key, dst->klen, &a) == 0 && a.size) {
+				rc = -ENOTEMPTY;
+				goto out;
+			}
+		}
+		dino = dt > 0 ? hkvfs_itab_find(HKVFS_KEY, dst->key, dst->klen, NULL, 0) : 0;
+		rc = hkv_rename(fs->db, src->key, src->klen, dst->key, dst->klen,
+				(flags & RENAME_NOREPLACE) ? HKV_RENAME_NX : 0);
+		if (rc)
+			goto out;
+		/* the empty mkdir'd directory it replaced: removed only once the rename is done */
+		if (any > 0)
+			hkv_del(fs->db, mk, hkvfs_marker_key(dst->key, dst->klen + 1, mk));
+		hkvfs_fh_orphan(dino);
+		hkvfs_itab_move(HKVFS_KEY, src->key, src->klen, dst->key, dst->klen);
+		keep_parent(fs, src->key, src->klen);
+		goto out_changed;
+	}
+	if (src->kind != HKVFS_PREFIX) {
+		rc = -EPERM;
+		goto out;
+	}
+	/* directory (prefix) rename: the destination must be absent or an empty directory */
+	if (dst->kind == HKVFS_KEY) {
+		if (hkv_exists(fs->db, dst->key, dst->klen) > 0) {
+			rc = -ENOTDIR;
+			goto out;
+		}
+		dst->key[dst->klen++] = fs->opts.delim;
+		dst->kind = HKVFS_PREFIX;
+	}
+	if (dst->klen >= src->klen && memcmp(dst->key, src->key, src->klen) == 0) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = hkvfs_prefix_has_keys(fs, dst->key, dst->klen, true);
+	if (rc) {
+		rc = rc > 0 ? ((flags & RENAME_NOREPLACE) ? -EEXIST : -ENOTEMPTY) : rc;
+		goto out;
+	}
+	{
+		unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
+
+		if (dst->klen + HKVFS_MARKER_LEN <= HKV_KEY_MAX)
+			hkv_del(fs->db, mk, hkvfs_marker_key(dst->key, dst->klen, mk));
+	}
+	rc = rename_prefix(fs, src->key, src->klen, dst->key, dst->klen);
+	if (rc)
+		goto out;
+	hkvfs_itab_rename_prefix(src->key, src->klen, dst->key, dst->klen);
+	keep_parent(fs, src->key, src->klen - 1);
+out_changed:
+	dir_changed(fs, dir);
+	if (ndir->klen != dir->klen || memcmp(ndir->key, dir->key, dir->klen))
+		dir_changed(fs, ndir);
+out:
+	free(dir);
+	free(ndir);
+	hkvfs_reply_err(req, hkvfs_fserr(rc));
+}
+
+/*
+ * FSYNCDIR: a create, unlink or rename in the directory was committed to the engine when it
+ * returned; make it durable under every sync policy, as fsync(2) of a file does.
+ */
+void hkvfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct hkvfs *fs = fuse_req_userdata(req);
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	CNT(fsyncdirs);
+	hkvfs_reply_err(req, hkvfs_fserr(hkv_sync(fs->db)));
+}

@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: MIT
+/*
+ * readdir.c - directory listing: OPENDIR, READDIR, RELEASEDIR, with a prefetch window over the
+ * engine's scan.
+ *
+ * Directory offsets. An offset is the ordinal of an entry in the walk (1 = ".", 2 = "..").
+ * The handle keeps the engine cursor after each entry of the last reply, which covers every
+ * offset the kernel continues from; any other offset (seekdir far back) is served by walking
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops_int.h"
+
+/* ---------------------------------------------------------------------------------------- */
+/* readdir                                                                                  */
+
+struct win_ent {
+	uint64_t off;
+	struct hkv_cursor *cur;
+};
+
+/*
+ * struct prefetch - entries of a key-prefix directory taken from one hkv_scan() call and
+ * handed out one by one. @at is the engine cursor of the next entry (the position before it),
+ * so the batch is used only while the directory's cursor is still there; any other cursor
+ * (a seek, an entry put back because the reply was full) refetches from that cursor.
+ * hkv_cursor_after() gives the cursor after each entry, exactly as the engine would.
+ */
+#define PF_MAX 64
+
+struct pf_ent {
+	size_t off, klen;
+	enum hkv_type type;
+	bool is_prefix;
+};
+
+/*
+ * Deep subdirectories. Keys sharing their first HKV_ORDER_PREFIX bytes are ordered by a hash,
+ * so the engine reports a rolled-up prefix longer than that once per key below it. The
+ * directory handle remembers each such prefix with the offset it was listed at, and skips it
+ * when it comes again later in the walk (a walk that restarts before that offset lists it
+ * again, at the same place).
+ */
+struct deep_ent {
+	uint64_t hash, off;
+	size_t len;
+	unsigned char *key;
+};
+
+struct prefetch {
+	struct hkv_cursor at;
+	struct hkv_cursor end;
+	bool valid;
+	unsigned n, i;
+	struct pf_ent e[PF_MAX];
+	unsigned char *buf;
+	size_t len, cap;
+	struct deep_ent *deep;
+	size_t ndeep, capdeep;
+};
+
+static uint64_t deep_hash(const unsigned char *k, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ k[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static struct deep_ent *deep_find(struct prefetch *pf, const unsigned char *k, size_t len)
+{
+	uint64_t h = deep_hash(k, len);
+	size_t i;
+
+	for (i = 0; i < pf->ndeep; i++)
+		if (pf->deep[i].hash == h && pf->deep[i].len == len &&
+		    !memcmp(pf->deep[i].key, k, len))
+			return &pf->deep[i];
+	return NULL;
+}
+
+/* was deep prefix @k listed before offset @off? */
+static bool deep_seen(struct prefetch *pf, const unsigned char *k, size_t len, uint64_t off)
+{
+	struct deep_ent *e = deep_find(pf, k, len);
+
+	return e && e->off < off;
+}
+
+/* deep prefix @k is listed at offset @off */
+static int deep_add(struct prefetch *pf, const unsigned char *k, size_t len, uint64_t off)
+{
+	struct deep_ent *e = deep_find(pf, k, len);
+
+	if (e) {
+		e->off = off;
+		return 0;
+	}
+	if (pf->ndeep == pf->capdeep) {
+		size_t cap = pf->capdeep ? pf->capdeep * 2 : 8;
+		struct deep_ent *n = realloc(pf->deep, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		pf->deep = n;
+		pf->capdeep = cap;
+	}
+	e = &pf->deep[pf->ndeep];
+	e->key = malloc(len);
+	if (!e->key)
+		return -ENOMEM;
+	memcpy(e->key, k, len);
+	e->len = len;
+	e->hash = deep_hash(k, len);
+	e->off = off;
+	pf->ndeep++;
+	return 0;
+}
+
+static void deep_clear(struct prefetch *pf)
+{
+	size_t i;
+
+	for (i = 0; i < pf->ndeep; i++)
+		free(pf->deep[i].key);
+	pf->ndeep = 0;
+}
+
+/**
+ * struct hkvfs_dh - an open directory. @lock protects all fields.
+ * @cur:   engine cursor after the entry at offset @off (or the start).
+ * @win:   cursors after each entry of the last reply, so any offset the kernel resumes from
+ *         is found without walking again.
+ */
+struct hkvfs_dh {
+	pthread_mutex_t lock;
+	struct hkv_cursor cur;
+	uint64_t off;
+	struct win_ent *win;
+	size_t nwin, capwin;
+	struct prefetch pf;
+};
+
+static void dh_reset(struct hkvfs_dh *dh)
+{
+	hkv_cursor_init(&dh->cur);
+	dh->off = 0;
+	dh->pf.valid = false;
+}
+
+void hkvfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct hkvfs_dh *dh = calloc(1, sizeof(*dh));
+
+	(void)ino;
+	if (!dh) {
+		hkvfs_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_init(&dh->lock, NULL);
+	dh_reset(dh);
+	fi->fh = (uint64_t)(uintptr_t)dh;
+	fuse_reply_open(req, fi);
+}
+
+static void win_clear(struct hkvfs_dh *dh)
+{
+	size_t i;
+
+	for (i = 0; i < dh->nwin; i++)
+		free(dh->win[i].cur);
+	dh->nwin = 0;
+}
+
+void hkvfs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct hkvfs_dh *dh = (struct hkvfs_dh *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	win_clear(dh);
+	free(dh->win);
+	free(dh->pf.buf);
+	deep_clear(&dh->pf);
+	free(dh->pf.deep);
+	pthread_mutex_destroy(&dh->lock);
+	free(dh);
+	fuse_reply_err(req, 0);
+}
+
+/* one directory entry produced by next_entry() */
+struct dent {
+	char name[HKV_NAME_MAX + 1];
+	mode_t mode;
+	bool have;
+	bool deep; /* a prefix longer than HKV_ORDER_PREFIX (raw_key, raw_len): see deep_ent */
+	/* what the scan callback saw; filtered after the scan returns (no engine calls there) */
+	const struct hkvfs_ident *dir;
+	bool raw, raw_prefix;
+	enum hkv_type raw_type;
+	size_t raw_len;
+	unsigned char raw_key[HKV_KEY_MAX + 1];
+};
+
+static int pf_cb(void *arg, const void *key, size_t klen, enum hkv_type type, bool is_prefix)
+{
+	struct prefetch *pf = arg;
+
+	if (pf->len + klen > pf->cap) {
+		size_t cap = pf->cap ? pf->cap * 2 : 16384;
+		unsigned char *b;
+
+		while (cap < pf->len + klen)
+			cap *= 2;
+		b = realloc(pf->buf, cap);
+		if (!b)
+			return pf->n ? HKV_SCAN_AGAIN : -ENOMEM;
+		pf->buf = b;
+		pf->cap = cap;
+	}
+	memcpy(pf->buf + pf->len, key, klen);
+	pf->e[pf->n].off = pf->len;
+	pf->e[pf->n].klen = klen;
+	pf->e[pf->n].type = type;
+	pf->e[pf->n].is_prefix = is_prefix;
+	pf->len += klen;
+	pf->n++;
+	/* a prefix with no position of its own (hkv_cursor_after) ends the batch */
+	if (is_prefix && klen > HKV_ORDER_PREFIX)
+		return 1;
+	return pf->n == PF_MAX;
+}
+
+static bool cursor_eq(const struct hkv_cursor *a, const struct hkv_cursor *b)
+{
+	return a->done == b->done && a->len == b->len && !memcmp(a->pos, b->pos, a->len);
+}
+
+/* The next raw entry of a prefix directory at @cur into @d; @cur then points after it. */
+static int pf_next(struct hkvfs *fs, const struct hkvfs_ident *dir, struct prefetch *pf,
+		   struct hkv_cursor *cur, struct dent *d)
+{
+	struct hkv_scan_opts so = {
+		.count = PF_MAX, .prefix = dir->key, .prefix_len = dir->klen,
+		.has_delim = true, .delim = fs->opts.delim,
+	};
+	const struct pf_ent *e;
+	int rc;
+
+	if (!pf->valid || !cursor_eq(&pf->at, cur)) {
+		pf->valid = false;
+		pf->n = pf->i = 0;
+		pf->len = 0;
+		pf->end = *cur;
+		rc = hkv_scan(fs->db, &pf->end, &so, pf_cb, pf);
+		if (rc < 0)
+			return rc;
+		pf->at = *cur;
+		pf->valid = true;
+	}
+	if (pf->i == pf->n) {
+		/* nothing reported in this stretch (expired keys): go on from its end */
+		*cur = pf->end;
+		pf->valid = false;
+		return 0;
+	}
+	e = &pf->e[pf->i++];
+	if (pf->i == pf->n || hkv_cursor_after(cur, pf->buf + e->off, e->klen, e->is_prefix))
+		*cur = pf->end;
+	if (pf->i == pf->n)
+		pf->valid = false; /* the next call fetches from the end */
+	pf->at = *cur;
+	memcpy(d->raw_key, pf->buf + e->off, e->klen);
+	d->raw_len = e->klen;
+	d->raw_type = e->type;
+	d->raw_prefix = e->is_prefix;
+	d->raw = true;
+	return 1;
+}
+
+/* turn the raw scan entry into a directory entry, or skip it */
+static void dent_prefix_filter(struct hkvfs *fs, struct dent *d)
+{
+	const struct hkvfs_ident *dir = d->dir;
+	const unsigned char *c = d->raw_key + dir->klen;
+	size_t clen = d->raw_len - dir->klen;
+	int n;
+
+	d->raw = false;
+	if (d->raw_prefix) {
+		clen--; /* drop the delimiter */
+		/* a key of the same name hides the prefix */
+		if (hkv_exists(fs->db, d->raw_key, d->raw_len - 1) > 0)
+			return;
+	} else if (hkvfs_is_marker(c, clen)) {
+		return;
+	}
+	if (clen == 0)
+		return;
+	n = hkv_pathmap_encode(c, clen, fs->opts.delim, d->name);
+	if (n < 0) {
+		HLOG_WARN("a key component of %zu bytes has no file name (ENAMETOOLONG)", clen);
+		return;
+	}
+	d->mode = (d->raw_prefix || d->raw_type != HKV_TYPE_STRING) ? S_IFDIR : S_IFREG;
+	d->have = true;
+}
+
+static int dent_elem_cb(void *arg, const void *a, size_t alen, const void *b, size_t blen)
+{
+	struct dent *d = arg;
+
+	(void)b;
+	(void)blen;
+	if (hkv_pathmap_encode(a, alen, -1, d->name) < 0) {
+		HLOG_WARN("an element of %zu bytes has no file name (ENAMETOOLONG)", alen);
+		return 1;
+	}
+	d->mode = S_IFREG;
+	d->have = true;
+	return 1;
+}
+
+static int dent_z_cb(void *arg, const void *member, size_t mlen, double score)
+{
+	(void)score;
+	return dent_elem_cb(arg, member, mlen, NULL, 0);
+}
+
+/*
+ * next_entry() - advance @cur past the next entry of directory @dir.
+ * Return: 1 and @d filled; 0 at the end; -errno.
+ */
+static int next_entry(struct hkvfs *fs, const struct hkvfs_ident *dir, int type,
+		      struct hkv_cursor *cur, struct dent *d, struct prefetch *pf, uint64_t off)
+{
+	struct hkv *db = fs->db;
+	uint64_t rank;
+	int rc;
+
+	d->have = false;
+	d->deep = false;
+	d->dir = dir;
+	while (!d->have) {
+		if (cur->done)
+			return 0;
+		if (dir->kind == HKVFS_ROOT || dir->kind == HKVFS_PREFIX) {
+			d->raw = false;
+			rc = pf_next(fs, dir, pf, cur, d);
+			if (rc > 0)
+				dent_prefix_filter(fs, d);
+			d->deep = d->have && d->raw_prefix && d->raw_len > HKV_ORDER_PREFIX;
+			if (d->deep && deep_seen(pf, d->raw_key, d->raw_len, off))
+				d->have = false;
+		} else if (dir->kind == HKVFS_CTLDIR) {
+			static const char *const names[] = { "stats", "config", "hot" };
+
+			rank = cur->len ? cur->pos[0] : 0;
+			if (rank >= 3) {
+				cur->done = true;
+				return 0;
+			}
+			strcpy(d->name, names[rank]);
+			d->mode = S_IFREG;
+			cur->pos[0] = (unsigned char)(rank + 1);
+			cur->len = 1;
+			return 1;
+		} else if (type == HKV_TYPE_HASH) {
+			rc = hkv_hscan(db, dir->key, dir->klen, cur, NULL, 32, dent_elem_cb, d);
+		} else if (type == HKV_TYPE_SET) {
+			rc = hkv_sscan(db, dir->key, dir->klen, cur, NULL, 32, dent_elem_cb, d);
+		} else if (type == HKV_TYPE_ZSET) {
+			/* score order from the engine's position cursor: one seek per entry */
+			rc = hkv_zwalk(db, dir->key, dir->klen, cur, 1, dent_z_cb, d);
+		} else if (type == HKV_TYPE_LIST) {
+			/* by index: the cursor holds the next index */
+			memcpy(&rank, cur->pos, sizeof(rank));
+			if (cur->len == 0)
+				rank = 0;
+			rc = (int64_t)rank < hkv_llen(db, dir->key, dir->klen);
+			if (rc) {
+				snprintf(d->name, sizeof(d->name), "%" PRIu64, rank);
+				d->mode = S_IFREG;
+				d->have = true;
+			}
+			if (rc < 0)
+				return rc;
+			if (!d->have) {
+				cur->done = true;
+				return 0;
+			}
+			rank++;
+			memcpy(cur->pos, &rank, sizeof(rank));
+			cur->len = sizeof(rank);
+			return 1;
+		} else {
+			return -ENOTDIR;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 1;
+}
+
+static int win_push(struct hkvfs_dh *dh, uint64_t off, const struct hkv_cursor *cur)
+{
+	size_t sz = offsetof(struct hkv_cursor, pos) + cur->len;
+	struct hkv_cursor *c;
+
+	if (dh->nwin == dh->capwin) {
+		size_t cap = dh->capwin ? dh->capwin * 2 : 64;
+		struct win_ent *w = realloc(dh->win, cap * sizeof(*w));
+
+		if (!w)
+			return -ENOMEM;
+		dh->win = w;
+		dh->capwin = cap;
+	}
+	c = malloc(sz);
+	if (!c)
+		return -ENOMEM;
+	memcpy(c, cur, sz);
+	dh->win[dh->nwin].off = off;
+	dh->win[dh->nwin].cur = c;
+	dh->nwin++;
+	return 0;
+}
+
+void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct hkvfs *fs = fuse_req_userdata(req);
+	struct hkvfs_dh *dh = (struct hkvfs_dh *)(uintptr_t)fi->fh;
+	struct hkvfs_ident *id = malloc(sizeof(*id));
+	struct dent *d = malloc(sizeof(*d));
+	char *buf = malloc(size);
+	struct hkv_cursor save;
+	uint64_t ndots, o;
+	size_t pos = 0, i;
+	int type = 0, rc = 0;
+
+	CNT(readdirs);
+	if (!id || !d || !buf) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
+	if (id->kind == HKVFS_KEY) {
+		type = hkvfs_key_type(fs, id);
+		if (type < 0) {
+			rc = type;
+			goto out_free;
+		}
+	}
+	ndots = id->kind == HKVFS_ROOT ? 3 : 2;
+	pthread_mutex_lock(&dh->lock);
+	/* find the cursor for @off */
+	if ((uint64_t)off != dh->off) {
+		for (i = 0; i < dh->nwin; i++)
+			if (dh->win[i].off == (uint64_t)off)
+				break;
+		if (i < dh->nwin) {
+			memcpy(&dh->cur, dh->win[i].cur,
+			       offsetof(struct hkv_cursor, pos) + dh->win[i].cur->len);
+			dh->off = (uint64_t)off;
+		} else {
+			/* an offset we no longer hold: walk again from the start */
+			dh_reset(dh);
+			while (dh->off < (uint64_t)off) {
+				if (dh->off >= ndots) {
+					rc = next_entry(fs, id, type, &dh->cur, d, &dh->pf,
+							dh->off + 1);
+					if (rc <= 0)
+						break;
+					if (d->deep)
+						rc = deep_add(&dh->pf, d->raw_key, d->raw_len,
+							      dh->off + 1);
+					if (rc < 0)
+						break;
+				}
+				dh->off++;
+			}
+			rc = rc < 0 ? rc : 0;
+		}
+	}
+	win_clear(dh);
+	while (rc >= 0) {
+		struct stat st = { 0 };
+		const char *name;
+		size_t n;
+
+		o = dh->off + 1;
+		save = dh->cur;
+		if (dh->off < ndots) {
+			name = dh->off == 0 ? "." : dh->off == 1 ? ".." : HKV_CTL_DIR;
+			st.st_mode = S_IFDIR;
+		} else {
+			rc = next_entry(fs, id, type, &dh->cur, d, &dh->pf, o);
+			if (rc <= 0)
+				break;
+			name = d->name;
+			st.st_mode = d->mode;
+		}
+		st.st_ino = o + 1;
+		n = fuse_add_direntry(req, buf + pos, size - pos, name, &st, (off_t)o);
+		if (n > size - pos) {
+			dh->cur = save; /* did not fit: the next call starts with it again */
+			break;
+		}
+		if (dh->off >= ndots && d->deep &&
+		    deep_add(&dh->pf, d->raw_key, d->raw_len, o)) {
+			dh->cur = save;
+			rc = -ENOMEM;
+			break;
+		}
+		pos += n;
+		dh->off = o;
+		CNT(dirents);
+		if (win_push(dh, o, &dh->cur)) {
+			rc = -ENOMEM;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&dh->lock);
+out_free:
+	if (rc < 0)
+		hkvfs_reply_err(req, rc);
+	else
+		fuse_reply_buf(req, buf, pos);
+	free(buf);
+	free(d);
+	free(id);
+}
