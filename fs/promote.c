@@ -26,6 +26,14 @@
  *    forget that tombstone, the ticket is older than what it remembers and it refuses too.
  *    So the kernel cache never holds a value older than the last acknowledged write.
  *
+ *  - Directory permissions: the module checks only the entry's own owner and mode, so only
+ *    keys whose directories everyone may search are promoted (o.eligible). A change of a
+ *    directory's mode or owner commits its marker key (PREFIX + HKVFS_MARKER); its
+ *    invalidation also drops every cached key under PREFIX, before the chmod/chown is
+ *    acknowledged. A promotion that judged eligibility before such a change and PUT after
+ *    the drop scanned the cached set is caught by dir_gen: it is bumped before the scan and
+ *    compared after the PUT, which then undoes itself.
+ *
  * Without the device (no module, or not permitted) everything here still counts reads, so
  * .hkv/hot works, and the daemon says once in its log that hot reads stay on the FUSE path.
  */
@@ -45,6 +53,7 @@
 
 
 #include "hkv/engine.h"
+#include "hkvfs_int.h"
 #include "hot.h"
 #include "promote.h"
 
@@ -70,6 +79,7 @@ struct hkvfs_promoter {
 	unsigned nc, capc;
 
 	atomic_uint_fast64_t promotions, stale, demotions, invalidations, evictions;
+	atomic_uint dir_gen;    /* directory mode/owner changes so far (see the top) */
 };
 
 static void plog(struct hkvfs_promoter *p, int level, const char *fmt, ...)
@@ -170,6 +180,34 @@ static uint64_t tombstone_for(struct hkvfs_promoter *p, uint64_t version)
 	return version ? version - 1 : hkv_version(p->db);
 }
 
+/*
+ * A directory's mode or owner changed (@key is its marker): drop every cached key under its
+ * prefix, since the module cannot see directory permissions.
+ */
+static void invalidate_dir(struct hkvfs_promoter *p, const unsigned char *key, size_t klen)
+{
+	size_t plen = klen - HKVFS_MARKER_LEN;
+	uint64_t tomb = hkv_version(p->db);
+
+	atomic_fetch_add_explicit(&p->dir_gen, 1, memory_order_seq_cst);
+	pthread_mutex_lock(&p->lock);
+	for (unsigned i = 0; i < p->nc;) {
+		if (p->c[i].klen > plen && !memcmp(p->c[i].key, key, plen)) {
+			dev_del(p, p->c[i].key, p->c[i].klen, tomb);
+			cached_drop(p, i);
+		} else {
+			i++;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+static bool is_dir_marker(const void *key, size_t klen)
+{
+	return klen >= HKVFS_MARKER_LEN &&
+	       !memcmp((const char *)key + klen - HKVFS_MARKER_LEN, HKVFS_MARKER, HKVFS_MARKER_LEN);
+}
+
 void hkvfs_promoter_invalidate_version(struct hkvfs_promoter *p, const void *key, size_t klen,
 				       uint64_t version)
 {
@@ -195,6 +233,8 @@ void hkvfs_promoter_invalidate_version(struct hkvfs_promoter *p, const void *key
 	if (i >= 0)
 		cached_drop(p, (unsigned)i);
 	pthread_mutex_unlock(&p->lock);
+	if (is_dir_marker(key, klen))
+		invalidate_dir(p, key, klen);
 }
 
 void hkvfs_promoter_invalidate(struct hkvfs_promoter *p, const void *key, size_t klen)
@@ -216,6 +256,8 @@ static int promote(struct hkvfs_promoter *p, const void *key, size_t klen)
 	struct hkv_attr a;
 	struct hkv_put put;
 	int rc;
+
+	unsigned dir_gen = atomic_load_explicit(&p->dir_gen, memory_order_seq_cst);
 
 	if (klen > HKV_DEV_KEY_MAX)
 		return -ENAMETOOLONG;
@@ -252,6 +294,11 @@ static int promote(struct hkvfs_promoter *p, const void *key, size_t klen)
 		pthread_mutex_lock(&p->lock);
 		cached_add(p, key, klen, a.version);
 		pthread_mutex_unlock(&p->lock);
+		if (atomic_load_explicit(&p->dir_gen, memory_order_seq_cst) != dir_gen) {
+			/* a directory changed while we judged eligibility: judge again later */
+			hkvfs_promoter_invalidate(p, key, klen);
+			return -EAGAIN;
+		}
 		atomic_fetch_add_explicit(&p->promotions, 1, memory_order_relaxed);
 	} else if (rc == -ESTALE) {
 		atomic_fetch_add_explicit(&p->stale, 1, memory_order_relaxed);
