@@ -97,9 +97,11 @@ same() {
 	fi
 }
 
-KEYS="cmp-one cmp-k64 cmp-text cmp-bin cmp-empty"
+KEYS="cmp-one cmp-k64 cmp-text cmp-bin cmp-empty cmp-dir/in"
 
 make_keys() {
+	mkdir -p $MNT/cmp-dir &&
+	echo "a key in a directory" >$MNT/cmp-dir/in &&
 	printf x >$MNT/cmp-one &&
 	printf '%063d\n' 7 >$MNT/cmp-k64 &&
 	seq 1 200 | sed 's/^/line /' >$MNT/cmp-text &&
@@ -115,15 +117,100 @@ compare_outputs() {
 		same "fgets $k" shim-probe fgets $MNT/$k || return 1
 		same "flags $k" shim-probe flags $MNT/$k || return 1
 		same "mmap $k" shim-probe mmap $MNT/$k || return 1
+		# everything stat says about an open descriptor, and what python3 sees
+		same "statall $k" shim-probe statall $MNT/$k || return 1
+		same "fstatid $k" shim-probe fstatid $MNT/$k || return 1
+		same "stat $k" /usr/bin/stat $MNT/$k || return 1
+		same "stat -f $k" /usr/bin/stat -f $MNT/$k || return 1
+		same "python3 os.fstat $k" /usr/bin/python3 -I -S -c "$PY_FSTAT" $MNT/$k || return 1
 		same "redirect $k" sh -c "exec /usr/bin/cat <$MNT/$k" || return 1
 		same "relative $k" sh -c "cd $MNT && exec /usr/bin/cat $k" || return 1
 	done
 	same "cat missing" /usr/bin/cat $MNT/missing || return 1
 	same "errnos" shim-probe err $MNT/missing $MNT/cmp-k64 $MNT/cmp-k64/x || return 1
 	same "threads+fork" shim-probe mt 3 4 $MNT/cmp-k64 $MNT/cmp-bin $MNT/missing || return 1
+	same "opens in a signal handler" shim-probe sigopen $MNT/cmp-k64 300 || return 1
 	# the content itself is right
 	[ "$(/usr/bin/cat $MNT/cmp-k64)" = "$(printf '%063d' 7)" ] || return 1
 	LD_PRELOAD=$SHIM /usr/bin/cat $MNT/cmp-text | cmp -s - /tmp/out/text.ref
+}
+
+PY_FSTAT='import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+st = os.fstat(fd)
+print(st, st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns)
+v = os.fstatvfs(fd)
+print(v.f_bsize, v.f_frsize, v.f_flag, v.f_namemax, v.f_fsid)
+print(len(os.read(fd, 1 << 20)))'
+
+# served_same NAME CMD...: as same, and the shim's run was served by the kernel cache
+served_same() {
+	h0=$(hotpath-test hits)
+	same "$@" || return 1
+	h1=$(hotpath-test hits)
+	[ "$h1" -gt "$h0" ] || { echo "$1: nothing served by the kernel cache"; return 1; }
+}
+
+# mount_change NAME FILE DO UNDO: a process reads FILE (served, with the shim), then DO
+# changes the mounts under it and the process reads FILE again: both runs must read the
+# same, and the shim's first read must come from the kernel cache. UNDO restores.
+mount_change() {
+	n=$1 f=$2 do=$3 undo=$4
+	for mode in plain shim; do
+		rm -f /tmp/ready /tmp/go
+		mkfifo /tmp/ready /tmp/go || return 1
+		pre=
+		[ $mode = shim ] && pre="LD_PRELOAD=$SHIM"
+		h0=$(hotpath-test hits)
+		env $pre shim-probe waitread "$f" /tmp/ready /tmp/go >/tmp/out/mc.$mode 2>&1 &
+		p=$!
+		read x </tmp/ready
+		h1=$(hotpath-test hits)
+		eval "$do" || { echo "$n: $do failed"; kill $p; return 1; }
+		echo go >/tmp/go
+		wait $p
+		eval "$undo" || { echo "$n: $undo failed"; return 1; }
+		if [ $mode = shim ] && [ "$h1" -le "$h0" ]; then
+			echo "$n: the first read was not served by the kernel cache"
+			return 1
+		fi
+	done
+	cmp -s /tmp/out/mc.plain /tmp/out/mc.shim || {
+		echo "differs with the shim: $n"; cat /tmp/out/mc.plain /tmp/out/mc.shim; return 1; }
+	grep -q '^after: fnv=' /tmp/out/mc.plain || { cat /tmp/out/mc.plain; return 1; }
+}
+
+DATA2=/tmp/data2
+PID2=
+stack_hkvfs() {
+	mkdir -p $DATA2
+	hkvfs "$DATA2" "$MNT" -f -o "allow_other,log=/tmp/hkvfs2.log,$HOT_OPTS" &
+	PID2=$!
+	i=0
+	until [ "$(grep -c " $MNT [^ ]* .*- fuse.hkvfs " /proc/self/mountinfo)" = 2 ]; do
+		i=$((i + 1))
+		[ $i -lt 400 ] || return 1
+		sleep 0.05
+	done
+	echo "the stacked mount" >$MNT/cmp-k64
+}
+unstack_hkvfs() {
+	timeout $T umount "$MNT" && wait $PID2
+}
+
+# mount_cases: the mount table is never stale
+mount_cases() {
+	mkdir -p /tmp/chr$MNT && echo "under another root" >/tmp/chr$MNT/cmp-k64 &&
+	mount_change "tmpfs over the mount" $MNT/cmp-k64 \
+		"mount -t tmpfs tmpfs $MNT && echo over >$MNT/cmp-k64" "umount $MNT" &&
+	mount_change "tmpfs inside the mount" $MNT/cmp-dir/in \
+		"mount -t tmpfs tmpfs $MNT/cmp-dir && echo inside >$MNT/cmp-dir/in" \
+		"umount $MNT/cmp-dir" &&
+	mount_change "hkvfs stacked on the mount" $MNT/cmp-k64 stack_hkvfs unstack_hkvfs &&
+	served_same "chroot" shim-probe nscase chroot:/tmp/chr $MNT $MNT/cmp-k64 &&
+	served_same "unshare" shim-probe nscase unshare $MNT $MNT/cmp-k64 &&
+	served_same "setns" shim-probe nscase setns $MNT $MNT/cmp-k64 &&
+	grep -q "^after: fnv=" /tmp/out/b.out
 }
 
 # compare_served: the shim's runs above were answered by the kernel cache
@@ -172,7 +259,11 @@ if [ "$RUN_TESTS" = 1 ]; then
 		step "keys reach the kernel cache" env LD_PRELOAD=$SHIM hotpath-test warm $MNT 20 $W
 		step ".hkv/hot says yes" grep -q "	yes	" $MNT/.hkv/hot
 		step "outputs equal (kernel cache)" compare_served
+		step "mount table never stale" mount_cases
+		step "keys still cached" env LD_PRELOAD=$SHIM hotpath-test warm $MNT 20 $W
 		step "permissions" env LD_PRELOAD=$SHIM hotpath-test perm $MNT
+		step "directory chmod reaches the cache" env LD_PRELOAD=$SHIM hotpath-test dirperm $MNT
+		step "O_NOATIME as a non-owner" env LD_PRELOAD=$SHIM hotpath-test noatime $MNT
 		step "expiry" env LD_PRELOAD=$SHIM hotpath-test ttl $MNT
 		step "unmount" umount_hkvfs
 		step "namespace cleared at unmount" [ "$(hotpath-test items)" = 0 ]

@@ -39,6 +39,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -109,6 +110,7 @@ __attribute__((constructor)) void preload_init(void)
 	RESOLVE(r->fopen64, "fopen64");
 	RESOLVE(r->mmap, "mmap");
 	RESOLVE(r->close, "close");
+	RESOLVE(r->dup, "dup");
 	RESOLVE(r->dup2, "dup2");
 	RESOLVE(r->dup3, "dup3");
 	RESOLVE(r->close_range, "close_range");
@@ -251,6 +253,7 @@ static void fd_closing(int fd)
 	if (fd >= 0 && fd == d)
 		atomic_compare_exchange_strong(&devfd, &d, -1);
 	mounts_fd_closed(fd);
+	served_closed(fd);
 }
 
 EXPORT int close(int fd)
@@ -261,22 +264,40 @@ EXPORT int close(int fd)
 	return preload_real.close(fd);
 }
 
+EXPORT int dup(int oldfd)
+{
+	int fd;
+
+	fd = preload_ready() ? preload_real.dup(oldfd) : (int)syscall(SYS_dup, oldfd);
+	if (fd >= 0)
+		served_dup(oldfd, fd);
+	return fd;
+}
+
 EXPORT int dup2(int oldfd, int newfd)
 {
+	int fd;
+
 	if (oldfd != newfd)
 		fd_closing(newfd);
-	if (!preload_ready())
-		return (int)syscall(SYS_dup2, oldfd, newfd);
-	return preload_real.dup2(oldfd, newfd);
+	fd = preload_ready() ? preload_real.dup2(oldfd, newfd)
+			     : (int)syscall(SYS_dup2, oldfd, newfd);
+	if (fd >= 0)
+		served_dup(oldfd, fd);
+	return fd;
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
+	int fd;
+
 	if (oldfd != newfd)
 		fd_closing(newfd);
-	if (!preload_ready())
-		return (int)syscall(SYS_dup3, oldfd, newfd, flags);
-	return preload_real.dup3(oldfd, newfd, flags);
+	fd = preload_ready() ? preload_real.dup3(oldfd, newfd, flags)
+			     : (int)syscall(SYS_dup3, oldfd, newfd, flags);
+	if (fd >= 0)
+		served_dup(oldfd, fd);
+	return fd;
 }
 
 EXPORT int close_range(unsigned first, unsigned last, int flags)
@@ -286,6 +307,8 @@ EXPORT int close_range(unsigned first, unsigned last, int flags)
 	if (d >= 0 && (unsigned)d >= first && (unsigned)d <= last)
 		atomic_compare_exchange_strong(&devfd, &d, -1);
 	mounts_fds_closed(first, last);
+	if (!(flags & CLOSE_RANGE_CLOEXEC))
+		served_closed_range(first, last);
 	if (!preload_ready())
 		return (int)syscall(SYS_close_range, first, last, flags);
 	return preload_real.close_range(first, last, flags);
@@ -300,6 +323,7 @@ EXPORT void closefrom(int first)
 		if (d >= first)
 			atomic_compare_exchange_strong(&devfd, &d, -1);
 		mounts_fds_closed((unsigned)first, ~0u);
+		served_closed_range((unsigned)first, ~0u);
 	}
 	preload_real.closefrom(first);
 }

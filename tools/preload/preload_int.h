@@ -39,6 +39,7 @@ struct preload_real {
 	FILE *(*fopen64)(const char *, const char *);
 	void *(*mmap)(void *, size_t, int, int, int, off_t);
 	int (*close)(int);
+	int (*dup)(int);
 	int (*dup2)(int, int);
 	int (*dup3)(int, int, int);
 	int (*close_range)(unsigned, unsigned, int);
@@ -130,6 +131,15 @@ void mounts_fds_closed(unsigned first, unsigned last);
  * record): the caller must then not hand @fd out.
  */
 bool served_note(int fd, const char *path, size_t len);
+
+/** served_closed() - the program closes descriptor @fd: forget its record. */
+void served_closed(int fd);
+
+/** served_closed_range() - the program closes descriptors @first..@last. */
+void served_closed_range(unsigned first, unsigned last);
+
+/** served_dup() - @newfd is now a copy of @oldfd: copy its record. */
+void served_dup(int oldfd, int newfd);
 
 /** served_is_snapshot_dev() - whether @dev is the device of the module's snapshot files. */
 bool served_is_snapshot_dev(dev_t dev);

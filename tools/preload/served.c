@@ -9,7 +9,8 @@
  * path on its mount (the kernel has them cached: no daemon round trip while they are
  * valid).
  *
- * Records: rec[fd] for descriptors below FD_SLOTS (filled at the open, no system call), and
+ * Records: rec[fd] for descriptors below FD_SLOTS (filled at the open, no system call; copied
+ * by dup, dup2 and dup3, cleared by close, close_range and closefrom through libc), and
  * rec[FD_SLOTS + snapshot inode % XTRA_SLOTS] for higher ones (the open pays one fstat). A
  * record also learns, at its first use, the snapshot's inode number (so dup()s, forks and
  * /proc/self/fd/N paths find it) and the FUSE file's device and inode (so a path that now
@@ -48,6 +49,7 @@ _Static_assert(sizeof(struct statvfs) == sizeof(struct statvfs64), "statvfs64 is
 
 struct served {
 	atomic_uint seq;        /* odd while written; 0: never used */
+	atomic_bool used;       /* holds a served descriptor's path */
 	unsigned long snap_ino; /* 0: not known yet */
 	bool have_fuse;         /* @fuse holds the FUSE file's last attributes */
 	struct stat fuse;
@@ -77,7 +79,7 @@ static bool rec_read(int i, struct served *c)
 	struct served *r = &rec[i];
 	unsigned s = atomic_load_explicit(&r->seq, memory_order_acquire);
 
-	if (!s || s & 1)
+	if (!s || s & 1 || !atomic_load_explicit(&r->used, memory_order_relaxed))
 		return false;
 	c->snap_ino = r->snap_ino;
 	c->have_fuse = r->have_fuse;
@@ -129,8 +131,52 @@ bool served_note(int fd, const char *path, size_t len)
 	r->len = len;
 	memcpy(r->path, path, len);
 	r->path[len] = 0;
+	atomic_store_explicit(&r->used, true, memory_order_relaxed);
 	rec_unlock(r, s);
 	return true;
+}
+
+void served_closed(int fd)
+{
+	struct served *r;
+	unsigned s;
+
+	if (fd < 0 || fd >= FD_SLOTS)
+		return;
+	r = &rec[fd];
+	if (!atomic_load_explicit(&r->used, memory_order_relaxed))
+		return; /* every close of a descriptor the shim never served: one load */
+	if (rec_lock(r, &s)) {
+		atomic_store_explicit(&r->used, false, memory_order_relaxed);
+		rec_unlock(r, s);
+	}
+}
+
+void served_closed_range(unsigned first, unsigned last)
+{
+	for (unsigned fd = first; fd <= last && fd < FD_SLOTS; fd++)
+		served_closed((int)fd);
+}
+
+void served_dup(int oldfd, int newfd)
+{
+	struct served c;
+	struct served *r;
+	unsigned s;
+
+	if (oldfd < 0 || oldfd >= FD_SLOTS || newfd < 0 || newfd >= FD_SLOTS || oldfd == newfd ||
+	    !atomic_load_explicit(&rec[oldfd].used, memory_order_relaxed) || !rec_read(oldfd, &c))
+		return;
+	r = &rec[newfd];
+	if (rec_lock(r, &s)) {
+		r->snap_ino = c.snap_ino;
+		r->have_fuse = c.have_fuse;
+		r->fuse = c.fuse;
+		r->len = c.len;
+		memcpy(r->path, c.path, c.len + 1);
+		atomic_store_explicit(&r->used, true, memory_order_relaxed);
+		rec_unlock(r, s);
+	}
 }
 
 /* Record @i's snapshot inode is @ino (learnt lazily). */
