@@ -29,10 +29,12 @@
  *  - Directory permissions: the module checks only the entry's own owner and mode, so only
  *    keys whose directories everyone may search are promoted (o.eligible). A change of a
  *    directory's mode or owner commits its marker key (PREFIX + HKVFS_MARKER); its
- *    invalidation also drops every cached key under PREFIX, before the chmod/chown is
- *    acknowledged. A promotion that judged eligibility before such a change and PUT after
- *    the drop scanned the cached set is caught by dir_gen: it is bumped before the scan and
- *    compared after the PUT, which then undoes itself.
+ *    invalidation also drops every cached key under PREFIX (HKV_IOC_DEL without a
+ *    tombstone: the key may be promoted again once eligible), before the chmod/chown is
+ *    acknowledged. A promotion in flight (eligibility judged before the change, PUT not yet
+ *    in the cached set) is the one key the drop cannot see in the set: promote() names it
+ *    in p->inflight under p->lock, and the drop gives that key a tombstone instead, which
+ *    refuses or removes its PUT (it is promoted again after its next write).
  *
  * Without the device (no module, or not permitted) everything here still counts reads, so
  * .hkv/hot works, and the daemon says once in its log that hot reads stay on the FUSE path.
@@ -79,7 +81,8 @@ struct hkvfs_promoter {
 	unsigned nc, capc;
 
 	atomic_uint_fast64_t promotions, stale, demotions, invalidations, evictions;
-	atomic_uint dir_gen;    /* directory mode/owner changes so far (see the top) */
+	const void *inflight;   /* key being promoted, or NULL (p->lock; see the top) */
+	size_t inflight_len;
 };
 
 static void plog(struct hkvfs_promoter *p, int level, const char *fmt, ...)
@@ -187,18 +190,18 @@ static uint64_t tombstone_for(struct hkvfs_promoter *p, uint64_t version)
 static void invalidate_dir(struct hkvfs_promoter *p, const unsigned char *key, size_t klen)
 {
 	size_t plen = klen - HKVFS_MARKER_LEN;
-	uint64_t tomb = hkv_version(p->db);
 
-	atomic_fetch_add_explicit(&p->dir_gen, 1, memory_order_seq_cst);
 	pthread_mutex_lock(&p->lock);
 	for (unsigned i = 0; i < p->nc;) {
 		if (p->c[i].klen > plen && !memcmp(p->c[i].key, key, plen)) {
-			dev_del(p, p->c[i].key, p->c[i].klen, tomb);
+			dev_del(p, p->c[i].key, p->c[i].klen, 0);
 			cached_drop(p, i);
 		} else {
 			i++;
 		}
 	}
+	if (p->inflight && p->inflight_len > plen && !memcmp(p->inflight, key, plen))
+		dev_del(p, p->inflight, p->inflight_len, hkv_version(p->db));
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -249,15 +252,13 @@ void hkvfs_promoter_read(struct hkvfs_promoter *p, const void *key, size_t klen)
 }
 
 /* Copy @key into the kernel cache. Return: 0, or -errno (-ESTALE: a write won the race). */
-static int promote(struct hkvfs_promoter *p, const void *key, size_t klen)
+static int promote_named(struct hkvfs_promoter *p, const void *key, size_t klen)
 {
 	struct hkv_stat st = { .size = sizeof(st) };
 	struct hkv_buf val = { NULL, 0 };
 	struct hkv_attr a;
 	struct hkv_put put;
 	int rc;
-
-	unsigned dir_gen = atomic_load_explicit(&p->dir_gen, memory_order_seq_cst);
 
 	if (klen > HKV_DEV_KEY_MAX)
 		return -ENAMETOOLONG;
@@ -294,15 +295,26 @@ static int promote(struct hkvfs_promoter *p, const void *key, size_t klen)
 		pthread_mutex_lock(&p->lock);
 		cached_add(p, key, klen, a.version);
 		pthread_mutex_unlock(&p->lock);
-		if (atomic_load_explicit(&p->dir_gen, memory_order_seq_cst) != dir_gen) {
-			/* a directory changed while we judged eligibility: judge again later */
-			hkvfs_promoter_invalidate(p, key, klen);
-			return -EAGAIN;
-		}
 		atomic_fetch_add_explicit(&p->promotions, 1, memory_order_relaxed);
 	} else if (rc == -ESTALE) {
 		atomic_fetch_add_explicit(&p->stale, 1, memory_order_relaxed);
 	}
+	return rc;
+}
+
+/* promote_named() with @key named in p->inflight while its eligibility may be stale. */
+static int promote(struct hkvfs_promoter *p, const void *key, size_t klen)
+{
+	int rc;
+
+	pthread_mutex_lock(&p->lock);
+	p->inflight = key;
+	p->inflight_len = klen;
+	pthread_mutex_unlock(&p->lock);
+	rc = promote_named(p, key, klen);
+	pthread_mutex_lock(&p->lock);
+	p->inflight = NULL;
+	pthread_mutex_unlock(&p->lock);
 	return rc;
 }
 

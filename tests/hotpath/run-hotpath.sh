@@ -66,7 +66,7 @@ fail() { vm_fail "$@"; }
 [ -x "$HKVFS" ] || fail "no hkvfs daemon (--hkvfs)"
 [ -r "$SHIM" ] || fail "no libhkv-preload.so (--shim)"
 [ -x "$PROBE" ] || fail "no shim-probe (--probe)"
-command -v python3 >/dev/null || skip "python3 not found"
+[ -x /usr/bin/python3 ] || skip "/usr/bin/python3 not found"
 
 vm_find_kernel
 FUSE_KO=
@@ -137,7 +137,7 @@ add_bin "$HEAD" usr/bin/head
 add_bin "$(command -v stat)" usr/bin/stat
 # python3 with only what `python3 -I -S` needs to start (its os module is frozen): the
 # encodings package, and os.py as the landmark that tells it where its library is
-PY=$(readlink -f "$(command -v python3)")
+PY=$(readlink -f /usr/bin/python3)
 PYLIB=$("$PY" -I -S -c 'import os; print(os.path.dirname(os.__file__))')
 add_bin "$PY" usr/bin/python3
 mkdir -p "$ROOT/$PYLIB"
