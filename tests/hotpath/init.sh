@@ -9,9 +9,11 @@
 #
 #   1. without hkv.ko: every program's output is identical with and without the shim, and
 #      the linearizability run passes with every read going through FUSE;
-#   2. with hkv.ko: the same outputs while the keys are served by the kernel cache, the
-#      linearizability run with reads served by the cache, permissions, expiry, and the
-#      namespace is cleared when the daemon unmounts;
+#   2. with hkv.ko: the same outputs (stat calls of open descriptors included) while the keys
+#      are served by the kernel cache, mount changes under a served process (tmpfs over and
+#      inside the mount, a stacked hkvfs, chroot, unshare, setns), the linearizability run
+#      with reads served by the cache, permissions (a directory's chmod, O_NOATIME), expiry,
+#      and the namespace is cleared when the daemon unmounts;
 #   3. optionally the benchmark (rows HKV-BENCH-ROW between HKV-BENCH-BEGIN/END).
 #
 # Prints exactly one line "HKV-HOTPATH-RESULT: PASS n/m" (or FAIL) and powers off.

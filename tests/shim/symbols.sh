@@ -11,8 +11,9 @@ command -v nm >/dev/null || { echo "skip: no nm"; exit 77; }
 # async-signal-safe (POSIX.1-2017 list, or no state at all: the string functions)
 SAFE="__errno_location faccessat ioctl lseek memcmp memcpy mprotect munmap poll pread read
 strchr strcmp strlen strncmp syscall"
-# constructor only (dlsym, getenv), or fopen's path (fdopen): never on open's path
-CONSTRUCTOR="dlsym getenv fdopen"
+# constructor only (dlsym, getenv, the fork handler's registration), or fopen's path
+# (fdopen): never on open's path
+CONSTRUCTOR="dlsym getenv fdopen pthread_atfork __register_atfork"
 # toolchain and runtime symbols every shared object has
 RUNTIME="_ITM_deregisterTMCloneTable _ITM_registerTMCloneTable __cxa_finalize __gmon_start__"
 

@@ -152,6 +152,7 @@ __attribute__((constructor)) void preload_init(void)
 	RESOLVE(real_cred.setns, "setns");
 	RESOLVE(real_cred.chroot, "chroot");
 	RESOLVE(real_cred.pivot_root, "pivot_root");
+	mounts_init();
 	atomic_store_explicit(&inited, true, memory_order_release);
 }
 

@@ -29,6 +29,8 @@
  *  - our descriptor is gone: the program closed or replaced it (close, dup2, dup3,
  *    close_range, closefrom through libc call mounts_fd_closed()), or poll's answer does not
  *    look like mountinfo's (it always says POLLIN and never POLLOUT).
+ *  - a fork()ed child would share the descriptor (and so its events) with its parent: the
+ *    child forgets it (pthread_atfork) and opens its own.
  * A change made with a raw system call (syscall(SYS_unshare), SYS_close of our descriptor)
  * is not seen; see docs/hot-path.md.
  *
@@ -43,6 +45,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -102,6 +105,20 @@ static void drop_minfo(bool close_it)
 void mounts_root_changed(void)
 {
 	drop_minfo(true);
+}
+
+/*
+ * A fork()ed child shares the parent's open mountinfo, and a poll consumes the change event
+ * for every process sharing it: the child gets its own at its first lookup.
+ */
+static void forked_child(void)
+{
+	drop_minfo(true);
+}
+
+void mounts_init(void)
+{
+	pthread_atfork(NULL, NULL, forked_child);
 }
 
 void mounts_fd_closed(int fd)

@@ -109,6 +109,9 @@ bool mounts_any(void);
  */
 bool mounts_find(const char *path, struct preload_mount *out);
 
+/** mounts_init() - register the fork handler. Constructor only. */
+void mounts_init(void);
+
 /** mounts_cred_changed() - credentials may have changed: redo the mount-point checks. */
 void mounts_cred_changed(void);
 
