@@ -153,6 +153,19 @@ served_same() {
 	[ "$h1" -gt "$h0" ] || { echo "$1: nothing served by the kernel cache"; return 1; }
 }
 
+# fifo_read FIFO PID, fifo_write FIFO PID: the shell's open of a fifo can fail with EINTR
+# (a child's SIGCHLD); retry while the process at the other end lives.
+fifo_read() {
+	until read x <"$1"; do
+		kill -0 "$2" 2>/dev/null || { echo "the reader of $1 died"; return 1; }
+	done
+}
+fifo_write() {
+	until echo go >"$1"; do
+		kill -0 "$2" 2>/dev/null || { echo "the reader of $1 died"; return 1; }
+	done
+}
+
 # mount_change NAME FILE DO UNDO: a process reads FILE (served, with the shim), then DO
 # changes the mounts under it and the process reads FILE again: both runs must read the
 # same, and the shim's first read must come from the kernel cache. UNDO restores.
@@ -166,10 +179,10 @@ mount_change() {
 		h0=$(hotpath-test hits)
 		env $pre shim-probe waitread "$f" /tmp/ready /tmp/go >/tmp/out/mc.$mode 2>&1 &
 		p=$!
-		read x </tmp/ready
+		fifo_read /tmp/ready $p || return 1
 		h1=$(hotpath-test hits)
 		eval "$do" || { echo "$n: $do failed"; kill $p; return 1; }
-		echo go >/tmp/go
+		fifo_write /tmp/go $p || return 1
 		wait $p
 		eval "$undo" || { echo "$n: $undo failed"; return 1; }
 		if [ $mode = shim ] && [ "$h1" -le "$h0" ]; then
