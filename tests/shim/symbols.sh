@@ -9,7 +9,7 @@ SHIM=${HKV_SHIM:?run through ctest}
 command -v nm >/dev/null || { echo "skip: no nm"; exit 77; }
 
 # async-signal-safe (POSIX.1-2017 list, or no state at all: the string functions)
-SAFE="__errno_location faccessat ioctl lseek memcmp memcpy mprotect munmap poll pread read
+SAFE="__errno_location clock_gettime faccessat ioctl lseek memcmp memcpy mprotect munmap poll pread read
 strchr strcmp strlen strncmp syscall"
 # constructor only (dlsym, getenv, the fork handler's registration), or fopen's path
 # (fdopen): never on open's path

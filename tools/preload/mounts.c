@@ -18,7 +18,13 @@
  * mountinfo, which lists a namespace's mounts in the order they were attached) covers the
  * other. The path is served only if the walk ends on an hkvfs mount.
  *
- * Never stale: the table is re-read when
+ * Cost: only an open that the table says lies on an hkvfs mount - one that may be served -
+ * asks the kernel whether anything changed (one poll(2)) before the table is trusted. Other
+ * opens fall through on the table as it is, and look for changes at most once a second
+ * (DISCOVER_NS): a stale table there can only make the shim miss a new hkvfs mount for up
+ * to a second - a slower open, never a wrong one.
+ *
+ * Never stale where it matters: the table is re-read when
  *  - the kernel says the mount namespace changed: /proc/self/mountinfo is kept open and
  *    polled (POLLPRI/POLLERR, zero timeout) before every lookup; a poll consumes the event,
  *    so it first sets `dirty`, which only a completed re-read clears;
@@ -48,6 +54,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hkv/pathmap.h"
@@ -79,6 +86,10 @@ static atomic_int minfo = -1;       /* /proc/self/mountinfo, polled for changes 
 static atomic_bool dirty = true;    /* re-read before the next lookup */
 static atomic_uint cred_gen = 1;
 static atomic_int nhkvfs;           /* hkvfs mounts in the table */
+static atomic_llong last_check;     /* CLOCK_MONOTONIC_COARSE ns of mounts_any()'s last check */
+
+/* How often an open that cannot be served looks for new mounts (speed only, see the top). */
+#define DISCOVER_NS 1000000000ll
 
 /* Writer-side scratch space (busy held): the new table and one mountinfo line. */
 static struct mnt scratch[MAX_MOUNTS];
@@ -476,9 +487,39 @@ static int walk(const char *p, size_t len)
 	return -1; /* a cycle: mountinfo changed under us */
 }
 
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (long long)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
 bool mounts_any(void)
 {
-	return ensure_fresh() && nhkvfs > 0;
+	long long t = now_ns();
+
+	if (atomic_load_explicit(&dirty, memory_order_acquire) ||
+	    atomic_load_explicit(&minfo, memory_order_acquire) < 0 ||
+	    t - atomic_load_explicit(&last_check, memory_order_relaxed) > DISCOVER_NS) {
+		atomic_store_explicit(&last_check, t, memory_order_relaxed);
+		if (!ensure_fresh())
+			return false;
+	}
+	return atomic_load_explicit(&nhkvfs, memory_order_acquire) > 0;
+}
+
+/* Does an hkvfs mount point of the table cover @p (@len bytes)? A cheap first look. */
+static bool under_hkvfs(const char *p, size_t len)
+{
+	unsigned seq = atomic_load_explicit(&tab.seq, memory_order_acquire);
+	bool hit = false;
+
+	if (seq & 1)
+		return false;
+	for (int i = 0; i < tab.n && i < MAX_MOUNTS && !hit; i++)
+		hit = tab.m[i].hkvfs && covers(tab.m[i].path, tab.m[i].plen, p, len);
+	return hit && atomic_load_explicit(&tab.seq, memory_order_acquire) == seq;
 }
 
 bool mounts_find(const char *p, struct preload_mount *out)
@@ -488,6 +529,9 @@ bool mounts_find(const char *p, struct preload_mount *out)
 	unsigned seq;
 	int idx = -1;
 
+	/* only a path we may serve needs the exact answer, and pays its poll(2) */
+	if (!under_hkvfs(p, len) || !ensure_fresh())
+		return false;
 	for (int tries = 0; tries < 2; tries++) {
 		seq = atomic_load_explicit(&tab.seq, memory_order_acquire);
 		if (seq & 1 || tab.overflow)

@@ -91,8 +91,8 @@ struct preload_mount {
 };
 
 /**
- * mounts_any() - bring the table up to date (one poll(2) of mountinfo when nothing
- * changed) and say whether any hkvfs mount is visible. Call before mounts_find().
+ * mounts_any() - whether any hkvfs mount is visible; looks for mount changes at most once
+ * a second (or when one is known to be pending). Call before mounts_find().
  *
  * Return: false when there is none, or the table could not be brought up to date now.
  */
@@ -102,7 +102,8 @@ bool mounts_any(void);
  * mounts_find() - the hkvfs mount on top at absolute, normalised path @path.
  * @out: receives the mount's namespace, delimiter and path prefix length.
  *
- * Uses the table as mounts_any() left it; reads the mount's .hkv/config on first use; checks search permission on the mount point once per credentials generation.
+ * If the table says @path lies on an hkvfs mount, first asks the kernel whether the mounts
+ * changed (one poll(2)) and re-reads them if so; reads the mount's .hkv/config on first use; checks search permission on the mount point once per credentials generation.
  *
  * Return: true if @path lies on a usable hkvfs mount (no other file system mounted on top
  * of it on the way); false to fall through (not hkvfs, or any doubt, or a writer busy).
