@@ -8,9 +8,10 @@ set -euo pipefail
 SHIM=${HKV_SHIM:?run through ctest}
 command -v nm >/dev/null || { echo "skip: no nm"; exit 77; }
 
-# async-signal-safe (POSIX.1-2017 list, or no state at all: the string functions)
-SAFE="__errno_location clock_gettime faccessat ioctl lseek memcmp memcpy mprotect munmap poll pread read
-strchr strcmp strlen strncmp syscall"
+# async-signal-safe (POSIX.1-2017 list, or no state at all: the string functions, and the
+# device-number helpers a build without optimisation calls out of line)
+SAFE="__errno_location clock_gettime faccessat ioctl lseek memcmp memcpy memset mprotect munmap poll pread read
+strchr strcmp strlen strncmp syscall gnu_dev_major gnu_dev_minor gnu_dev_makedev"
 # constructor only (dlsym, getenv, the fork handler's registration), or fopen's path
 # (fdopen): never on open's path
 CONSTRUCTOR="dlsym getenv fdopen pthread_atfork __register_atfork"
