@@ -56,10 +56,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <hkv/engine.h>
+#include <lmdb.h>
 
 #include "pl_canon.h"
 #include "pl_trace.h"
@@ -114,7 +116,7 @@ static size_t nkeys;
 static uint64_t nops;
 static uint64_t *ack_t;    /* ack_t[n]: monotonic ns of op n's PL_ACK */
 static enum policy pol = POL_ALWAYS;
-static bool kind_file;
+static bool kind_file, kind_lmdb;
 static uint64_t bound_ns = 2000000000ull;
 static uint64_t rng = 1;
 static const char *scratch;
@@ -129,7 +131,8 @@ static struct pend *pending;
 static size_t npend, pend_cap;
 
 /* results */
-static unsigned long states, failures, fail_open, fail_read, fail_never, fail_lost, fail_prefix;
+static unsigned long states, failures, fail_open, fail_read, fail_never, fail_lost, fail_prefix,
+	fail_crash;
 
 static uint64_t rnd(void)
 {
@@ -349,6 +352,8 @@ static void load(const char *path)
 				pol = POL_NONE;
 			else if (!strcmp(s, "kind=file"))
 				kind_file = true;
+			else if (!strcmp(s, "kind=lmdb"))
+				kind_lmdb = true;
 			free(s);
 		} else if (r->h->type == PL_ACK && !r->h->a) {
 			ack_t[r->h->x] = r->h->t;
@@ -669,6 +674,25 @@ static int read_file_key(const char *dir, const char *key, struct pl_buf *out)
 	return n < 0 ? -EIO : 0;
 }
 
+static MDB_env *lenv;
+static MDB_txn *ltxn;
+static MDB_dbi ldbi;
+
+static int read_lmdb_key(const char *key, struct pl_buf *out)
+{
+	MDB_val k = { strlen(key), (void *)key }, v;
+	int rc;
+
+	out->len = 0;
+	rc = mdb_get(ltxn, ldbi, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 1;
+	if (rc)
+		return -HKV_ECORRUPT;
+	pl_buf_add(out, v.mv_data, v.mv_size);
+	return 0;
+}
+
 /* Check the state under @dir against ops [lo, hi]; print a report if it fails. */
 static bool check_state(const char *dir, uint64_t lo, uint64_t hi, const char *desc)
 {
@@ -688,7 +712,21 @@ static bool check_state(const char *dir, uint64_t lo, uint64_t hi, const char *d
 		ok = false;                                                                  \
 	} while (0)
 
-	if (!kind_file) {
+	if (kind_lmdb) {
+		mkdir(dir, 0755); /* an environment whose directory was lost is a new one */
+		if ((rc = mdb_env_create(&lenv)) || (rc = mdb_env_set_mapsize(lenv, 64u << 20)) ||
+		    (rc = mdb_env_open(lenv, dir, 0, 0644)) ||
+		    (rc = mdb_txn_begin(lenv, NULL, MDB_RDONLY, &ltxn)) ||
+		    (rc = mdb_dbi_open(ltxn, NULL, 0, &ldbi))) {
+			FAIL_HEAD();
+			if (print)
+				printf("  LMDB open failed: %s\n", mdb_strerror(rc));
+			fail_open++;
+			failures++;
+			free(vi);
+			return false;
+		}
+	} else if (!kind_file) {
 		hkv_options_init(&o);
 		o.bg_interval_ms = 0;
 		o.inline_max = 256;
@@ -709,7 +747,8 @@ static bool check_state(const char *dir, uint64_t lo, uint64_t hi, const char *d
 	}
 	for (size_t i = 0; i < nkeys; i++) {
 		rc = kind_file ? read_file_key(dir, keys[i].name, &b)
-			       : pl_canon(db, keys[i].name, T0, &b);
+		     : kind_lmdb ? read_lmdb_key(keys[i].name, &b)
+				 : pl_canon(db, keys[i].name, T0, &b);
 		if (rc < 0) {
 			FAIL_HEAD();
 			if (print)
@@ -730,33 +769,38 @@ static bool check_state(const char *dir, uint64_t lo, uint64_t hi, const char *d
 			fail_never++;
 			continue;
 		}
-		/* the operations after which the key had this value */
-		bool any = false;
-		uint64_t first = 0, last = 0;
-
-		for (uint64_t j = 0; j <= nops; j++)
-			if (keys[i].at[j] == vi[i]) {
-				if (!any)
-					first = j;
-				last = j;
-				any = true;
-				if (j >= lo && j <= hi)
-					break;
-			}
+		/* the values the key had: the latest before lo, the first after hi */
 		bool in = false;
+		uint64_t below = 0, above = 0;
+		bool has_below = false, has_above = false;
 
-		for (uint64_t j = lo; j <= hi && !in; j++)
-			in = keys[i].at[j] == vi[i];
+		for (uint64_t j = 0; j <= nops && !in; j++) {
+			if (keys[i].at[j] != vi[i])
+				continue;
+			if (j < lo) {
+				below = j;
+				has_below = true;
+			} else if (j <= hi) {
+				in = true;
+			} else if (!has_above) {
+				above = j;
+				has_above = true;
+			}
+		}
 		if (!in) {
 			FAIL_HEAD();
 			if (print) {
 				printf("  key %s: %s; it holds ", keys[i].name,
-				       last < lo ? "acknowledged write lost"
-						 : "value from an operation not yet begun");
+				       has_below ? "acknowledged write lost"
+						 : "value of an operation not yet begun");
 				show_value(&b, rc);
-				printf(", its value after op %llu..%llu; after op %llu it was ",
-				       (unsigned long long)first, (unsigned long long)last,
-				       (unsigned long long)lo);
+				if (has_below)
+					printf(", its value after op %llu",
+					       (unsigned long long)below);
+				else
+					printf(", its value after op %llu",
+					       (unsigned long long)above);
+				printf("; after op %llu it was ", (unsigned long long)lo);
 				int w = keys[i].at[lo];
 
 				if (w < 0)
@@ -765,7 +809,7 @@ static bool check_state(const char *dir, uint64_t lo, uint64_t hi, const char *d
 					show_value(&keys[i].vals[w], 0);
 				printf("\n");
 			}
-			if (last < lo)
+			if (has_below)
 				fail_lost++;
 			else
 				fail_prefix++;
@@ -804,10 +848,56 @@ static bool check_state(const char *dir, uint64_t lo, uint64_t hi, const char *d
 #undef FAIL_HEAD
 }
 
-struct piece {
-	size_t pend;
-	uint64_t off, len;
-};
+/*
+ * Run check_state() in a child, so that an engine that crashes on a state (LMDB faults on a
+ * data file shorter than its meta page says) is a reported failure, not the checker's end.
+ * The child's exit status carries the failure classes as bits.
+ */
+static bool check_forked(const char *dir, uint64_t lo, uint64_t hi, const char *desc)
+{
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		fatal("fork: %s", strerror(errno));
+	if (!pid) {
+		unsigned long o = fail_open, r = fail_read, n = fail_never, l = fail_lost,
+			      p = fail_prefix;
+		bool ok = check_state(dir, lo, hi, desc);
+
+		fflush(stdout);
+		_exit(ok ? 0 : 0x40 | (fail_open > o) | (fail_read > r) << 1 |
+				     (fail_never > n) << 2 | (fail_lost > l) << 3 |
+				     (fail_prefix > p) << 4);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			fatal("waitpid: %s", strerror(errno));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return true;
+	failures++;
+	if (WIFSIGNALED(status)) {
+		if (failures <= (unsigned long)report_max)
+			printf("FAIL %s (acknowledged ops must be present: 1..%llu; ops begun: "
+			       "1..%llu)\n  the engine died of signal %d (%s) opening or reading "
+			       "the store\n",
+			       desc, (unsigned long long)lo, (unsigned long long)hi,
+			       WTERMSIG(status), strsignal(WTERMSIG(status)));
+		fail_crash++;
+		return false;
+	}
+	int bits = WEXITSTATUS(status);
+
+	fail_open += bits & 1;
+	fail_read += (bits >> 1) & 1;
+	fail_never += (bits >> 2) & 1;
+	fail_lost += (bits >> 3) & 1;
+	fail_prefix += (bits >> 4) & 1;
+	return false;
+}
+
 
 /*
  * Build, materialise and check one crash state at cut @c: variant 0 synced only, 1 all
@@ -885,7 +975,7 @@ static void one_state(size_t c, int variant, uint64_t lo, uint64_t hi, const cha
 	states++;
 	if (!materialise(root))
 		fatal("cannot materialise %s", desc);
-	if (!check_state(root, lo, hi, desc) && keep_failed) {
+	if (!check_forked(root, lo, hi, desc) && keep_failed) {
 		char *keep;
 
 		if (asprintf(&keep, "%s/failed-%lu", scratch, states - 1) < 0)
@@ -946,7 +1036,12 @@ int main(int argc, char **argv)
 
 	/* cut points: before and after each barrier, plus random points between */
 	cuts = xrealloc(NULL, (2 * nrec + 2) * sizeof(*cuts));
-	for (size_t i = 0; i < nrec; i++) {
+	size_t first_cut = 0; /* no crash state before the baseline of an existing tree */
+
+	for (size_t i = 0; i < nrec; i++)
+		if (recs[i].h->type == PL_SYNCALL && (recs[i].h->flags & PL_F_BASELINE))
+			first_cut = i + 1;
+	for (size_t i = first_cut; i < nrec; i++) {
 		if (!is_barrier(&recs[i]))
 			continue;
 		nb++;
@@ -958,7 +1053,7 @@ int main(int argc, char **argv)
 		cuts[ncuts++] = j;
 	}
 	for (size_t i = 0, n = nb / 4 + 8; i < n; i++)
-		cuts[ncuts++] = (size_t)(rnd() % nrec);
+		cuts[ncuts++] = first_cut + (size_t)(rnd() % (nrec - first_cut));
 	cuts[ncuts++] = nrec;
 	qsort(cuts, ncuts, sizeof(*cuts), size_cmp);
 	size_t u = 0;
@@ -984,7 +1079,7 @@ int main(int argc, char **argv)
 	}
 	printf("pl_check: %s, %zu trace records, %llu operations, %zu keys, %zu barriers, "
 	       "%zu cut points\n",
-	       kind_file ? "file protocol" : pol == POL_ALWAYS ? "sync=always" :
+	       kind_file ? "file protocol" : kind_lmdb ? "LMDB" : pol == POL_ALWAYS ? "sync=always" :
 	       pol == POL_EVERYSEC ? "sync=everysec" : "sync=none",
 	       nrec, (unsigned long long)nops, nkeys, nb, ncuts);
 
@@ -995,7 +1090,7 @@ int main(int argc, char **argv)
 			uint64_t lo, t = i ? recs[i - 1].h->t : 0;
 			char where[160];
 
-			if (pol == POL_ALWAYS || kind_file) {
+			if (pol == POL_ALWAYS || kind_file || kind_lmdb) {
 				lo = last_ack;
 			} else if (pol == POL_EVERYSEC) {
 				lo = last_ack;
@@ -1009,8 +1104,10 @@ int main(int argc, char **argv)
 			if (i == nrec)
 				snprintf(where, sizeof(where), "end of the trace");
 			else if (is_barrier(&recs[i]))
-				snprintf(where, sizeof(where), "before %s of %.*s",
-					 recs[i].h->type == PL_FSYNC ? "a flush" : "a synced write",
+				snprintf(where, sizeof(where), "before %s%.*s",
+					 recs[i].h->type == PL_FSYNC ? "a flush of "
+					 : recs[i].h->type == PL_SYNCALL ? "a sync"
+									 : "a synced write to ",
 					 (int)recs[i].h->a, recs[i].a);
 			else
 				snprintf(where, sizeof(where), "during op %llu",
@@ -1029,8 +1126,10 @@ int main(int argc, char **argv)
 		else if (recs[i].h->type == PL_ACK)
 			floor_sync = recs[i].h->x;
 	}
-	printf("pl_check: %lu crash states, %lu failed (open %lu, read error %lu, bytes never "
-	       "written %lu, acknowledged write lost %lu, not a prefix %lu)\n",
-	       states, failures, fail_open, fail_read, fail_never, fail_lost, fail_prefix);
+	printf("pl_check: %lu crash states, %lu failed; states with: engine crash %lu, open "
+	       "failure %lu, read error %lu, bytes never written %lu, acknowledged write lost "
+	       "%lu, not a prefix or from the future %lu\n",
+	       states, failures, fail_crash, fail_open, fail_read, fail_never, fail_lost,
+	       fail_prefix);
 	return failures ? 1 : 0;
 }

@@ -22,6 +22,9 @@
  * with O_DSYNC or O_SYNC makes its writes durable when they return (LMDB writes its meta
  * pages that way unless MDB_NOSYNC/MDB_NOMETASYNC).
  *
+ * A tree that exists when recording starts is recorded first as a baseline (its directories,
+ * files and their contents, then a sync): the checker starts from it as durable.
+ *
  * Invariant: a call the crash model cannot represent (a shared writable mapping of a
  * recorded file, a hole punch, a rename into the tree from outside it) is recorded as
  * PL_UNSUPPORTED, and the checker fails on it rather than silently checking less.
@@ -29,6 +32,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -211,8 +215,56 @@ static void emit_path(int type, int flags, uint64_t x, const char *r, const void
 	emit(type, flags, x, r, (uint32_t)strlen(r), b, blen);
 }
 
+/* nftw() callback of snapshot(): one existing directory or file of the tree. */
+static int snap_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	const char *r = rel(p);
+	char buf[65536];
+	uint64_t off = 0;
+	ssize_t n;
+	int fd;
+
+	(void)sb;
+	(void)f;
+	if (!r)
+		return 0;
+	if (flag == FTW_D) {
+		emit_path(PL_MKDIR, 0, 0, r, NULL, 0);
+		return 0;
+	}
+	if (flag != FTW_F)
+		return 0;
+	emit_path(PL_CREAT, 0, 0, r, NULL, 0);
+	fd = get_openat()(AT_FDCWD, p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		emit_path(PL_WRITE, 0, off, r, buf, (uint32_t)n);
+		off += (uint64_t)n;
+	}
+	get_close()(fd);
+	return n < 0 ? -1 : 0;
+}
+
+/*
+ * Record the tree as it is (a store that already exists) as a baseline the checker starts
+ * from: its directories, files and contents, then a sync, since what existed before the
+ * recording is taken to be durable.
+ */
+static int snapshot(void)
+{
+	if (access(root, F_OK))
+		return 0;
+	if (nftw(root, snap_cb, 16, FTW_PHYS))
+		return -EIO;
+	emit(PL_SYNCALL, PL_F_BASELINE, 0, NULL, 0, NULL, 0);
+	return 0;
+}
+
 int pl_record_start(const char *dir, const char *trace)
 {
+	int rc;
+
 	pthread_mutex_lock(&lock);
 	root = resolve(AT_FDCWD, dir);
 	if (!root) {
@@ -227,9 +279,10 @@ int pl_record_start(const char *dir, const char *trace)
 		pthread_mutex_unlock(&lock);
 		return -e;
 	}
-	recording = true;
+	rc = snapshot();
+	recording = rc == 0;
 	pthread_mutex_unlock(&lock);
-	return 0;
+	return rc;
 }
 
 int pl_record_stop(void)

@@ -46,6 +46,7 @@ enum pl_rec {
 };
 
 #define PL_F_DSYNC 1
+#define PL_F_BASELINE 2 /* PL_SYNCALL ending the baseline of a tree that existed */
 
 struct pl_hdr {
 	uint8_t type;

@@ -20,7 +20,7 @@ trap 'rm -rf "$work"' EXIT
 fail=0
 case "$mode" in
 selfcheck)
-	for v in good no-fsync no-dirsync; do
+	for v in good no-fsync no-dirsync lmdb-good lmdb-nosync; do
 		mkdir -p "$work/$v"
 		"$bin/pl_selfcheck" --dir "$work/$v/data" --trace "$work/$v/trace" --variant "$v"
 		set +e
@@ -29,10 +29,10 @@ selfcheck)
 		rc=$?
 		set -e
 		cat "$work/$v/out"
-		if [ "$v" = good ] && [ $rc -ne 0 ]; then
+		if { [ "$v" = good ] || [ "$v" = lmdb-good ]; } && [ $rc -ne 0 ]; then
 			echo "powerloss selfcheck: the correct protocol failed (rc $rc)"
 			fail=1
-		elif [ "$v" != good ] && [ $rc -ne 1 ]; then
+		elif [ "$v" != good ] && [ "$v" != lmdb-good ] && [ $rc -ne 1 ]; then
 			echo "powerloss selfcheck: the $v variant was not caught (rc $rc)"
 			fail=1
 		else
