@@ -27,7 +27,8 @@
  * Crash states: cut points just before and just after every barrier (fsync, fdatasync,
  * O_DSYNC write, sync), plus random points between barriers, sampled with the seed down to
  * --states states. For each cut: the synced state alone, everything unsynced kept in order,
- * the journal without any unsynced data (sizes grown, zeros), and random subsets.
+ * the journal without any unsynced data (sizes grown, zeros), each file's unsynced data all
+ * or nothing, and random subsets.
  *
  * The checks, for each state:
  *  1. The store opens (hkv_open, no repair step exists or is run).
@@ -69,7 +70,7 @@
 #define T0 1700000000000ll
 #define PAGE 4096u
 #define SECTOR 512u
-#define FIXED_VARIANTS 3
+#define FIXED_VARIANTS 4
 
 struct rec {
 	const struct pl_hdr *h;
@@ -899,21 +900,55 @@ static bool check_forked(const char *dir, uint64_t lo, uint64_t hi, const char *
 }
 
 
+/* pages lost or torn per file in the state being built, for its description */
+static size_t *lost;
+
+static void lost_add(int ino)
+{
+	lost[ino]++;
+}
+
+/* "index/data.mdb 3, vlog/00000001.seg 2" for the files with lost pages */
+static void lost_describe(char *out, size_t len)
+{
+	size_t n = 0;
+
+	out[0] = 0;
+	for (size_t i = 0; i < ninodes && n + 1 < len; i++) {
+		const char *name = "(unlinked file)";
+
+		if (!lost[i])
+			continue;
+		for (size_t j = 0; j < vol_ns.n; j++)
+			if (vol_ns.v[j].ino == (int)i)
+				name = vol_ns.v[j].path;
+		n += (size_t)snprintf(out + n, len - n, "%s%s %zu", n ? ", " : "", name, lost[i]);
+	}
+	if (!n)
+		snprintf(out, len, "none");
+}
+
 /*
  * Build, materialise and check one crash state at cut @c: variant 0 synced only, 1 all
- * unsynced kept in order, 2 journal without data (sizes grown), >= 3 random.
+ * unsynced kept in order, 2 journal without data (sizes grown), 3 whole journal and each
+ * file's unsynced data all or nothing (one file written back before another), >= 4 random.
  */
 static void one_state(size_t c, int variant, uint64_t lo, uint64_t hi, const char *where)
 {
 	size_t nmeta = 0, keep_meta, kept_pages = 0, pages = 0, torn = 0, mi = 0;
-	bool grow = variant == 2 || (variant >= 3 && rnd() % 2);
-	char desc[512], *dir, *root;
+	bool grow = variant == 2 || (variant >= 4 && rnd() % 2);
+	bool *file_keep = xrealloc(NULL, ninodes * sizeof(bool));
+	char desc[1024], *dir, *root;
 
 	for (size_t i = 0; i < npend; i++)
 		nmeta += pending[i].meta;
-	keep_meta = variant == 0 ? 0 : variant <= 2 ? nmeta : rnd() % (nmeta + 1);
+	keep_meta = variant == 0 ? 0 : variant <= 3 ? nmeta : rnd() % (nmeta + 1);
+	for (size_t i = 0; i < ninodes; i++)
+		file_keep[i] = rnd() % 2;
 	st_ino = xrealloc(st_ino, ninodes * sizeof(*st_ino));
 	st_own = xrealloc(st_own, ninodes * sizeof(*st_own));
+	lost = xrealloc(lost, ninodes * sizeof(*lost));
+	memset(lost, 0, ninodes * sizeof(*lost));
 	memset(st_own, 0, ninodes * sizeof(*st_own));
 	ns_copy(&st_ns, &dur_ns);
 	for (size_t i = 0; i < npend; i++) {
@@ -931,19 +966,23 @@ static void one_state(size_t c, int variant, uint64_t lo, uint64_t hi, const cha
 			end = p->cap;
 		while (off < end) {
 			uint64_t pe = (off / PAGE + 1) * PAGE, len;
-			bool keep = variant == 1 || (variant >= 3 && rnd() % 2);
+			bool keep = variant == 1 || (variant == 3 && file_keep[p->ino]) ||
+				    (variant >= 4 && rnd() % 2);
 
 			if (pe > end)
 				pe = end;
 			len = pe - off;
 			pages++;
+			if (!keep || len < pe - off)
+				lost_add(p->ino);
 			if (keep) {
 				kept_pages++;
-				if (variant >= 3 && len > SECTOR && rnd() % 8 == 0) {
+				if (variant >= 4 && len > SECTOR && rnd() % 8 == 0) {
 					uint64_t secs = (len + SECTOR - 1) / SECTOR;
 
 					len = (1 + rnd() % (secs - 1)) * SECTOR;
 					torn++;
+					lost_add(p->ino);
 				}
 				ino_write(st_get(p->ino), off, r->b + (off - r->h->x), len);
 			}
@@ -962,10 +1001,13 @@ static void one_state(size_t c, int variant, uint64_t lo, uint64_t hi, const cha
 			if (st_view(p->ino)->len < end)
 				ino_resize(st_get(p->ino), end);
 		}
+	char lostd[256];
+
+	lost_describe(lostd, sizeof(lostd));
 	snprintf(desc, sizeof(desc),
 		 "state %lu: cut at trace record %zu (%s), kept %zu/%zu unsynced metadata ops, "
-		 "%zu/%zu unsynced pages (%zu torn)%s",
-		 states, c, where, keep_meta, nmeta, kept_pages, pages, torn,
+		 "%zu/%zu unsynced pages (%zu torn; lost or torn: %s)%s",
+		 states, c, where, keep_meta, nmeta, kept_pages, pages, torn, lostd,
 		 grow ? ", file sizes grown over lost pages" : "");
 	if (asprintf(&dir, "%s/state", scratch) < 0 || asprintf(&root, "%s/store", dir) < 0)
 		exit(2);
@@ -990,6 +1032,7 @@ static void one_state(size_t c, int variant, uint64_t lo, uint64_t hi, const cha
 	ns_clear(&st_ns);
 	free(dir);
 	free(root);
+	free(file_keep);
 }
 
 static int size_cmp(const void *x, const void *y)
@@ -1007,7 +1050,7 @@ int main(int argc, char **argv)
 		{ "keep-failed", 0, 0, 'k' }, { 0, 0, 0, 0 }
 	};
 	const char *trace = NULL;
-	unsigned long max_states = 400, seed = 1, random_variants = 3;
+	unsigned long max_states = 400, seed = 1, random_variants = 2;
 	size_t *cuts, ncuts = 0, nb = 0;
 	uint64_t last_begin = 0, last_ack = 0, floor_sync = 0;
 	int c;
