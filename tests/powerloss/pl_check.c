@@ -320,7 +320,7 @@ static void load(const char *path)
 		const struct pl_hdr *h = (const void *)(m + off);
 
 		if (off + sizeof(*h) > (size_t)st.st_size ||
-		    off + sizeof(*h) + h->a + h->b > (size_t)st.st_size)
+		    off + sizeof(*h) + (size_t)h->a + h->b > (size_t)st.st_size)
 			fatal("trace %s is truncated at byte %zu", path, off);
 		if (nrec == cap) {
 			cap = cap ? cap * 2 : 4096;
@@ -330,7 +330,7 @@ static void load(const char *path)
 		recs[nrec].a = (const char *)(m + off + sizeof(*h));
 		recs[nrec].b = m + off + sizeof(*h) + h->a;
 		nrec++;
-		off += sizeof(*h) + h->a + h->b;
+		off += sizeof(*h) + (((size_t)h->a + h->b + 7) & ~(size_t)7);
 		if (h->type == PL_BEGIN && h->x > nops)
 			nops = h->x;
 		if (h->type == PL_UNSUPPORTED)

@@ -125,11 +125,16 @@ static void emit(int type, int flags, uint64_t x, const void *a, uint32_t alen, 
 	struct pl_hdr h = { .type = (uint8_t)type, .flags = (uint8_t)flags, .a = alen,
 			    .b = blen, .x = x, .t = now_ns() };
 
+	static const char pad[8];
+
 	trace_put(&h, sizeof(h));
 	if (alen)
 		trace_put(a, alen);
 	if (blen)
 		trace_put(b, blen);
+	/* records start 8-byte aligned, so the checker can read headers in place */
+	if ((alen + blen) % 8)
+		trace_put(pad, 8 - (alen + blen) % 8);
 }
 
 /* Normalise absolute path @p in place: no "//", "/./", "/../", no trailing slash. */

@@ -17,6 +17,7 @@
  *   24      8  t: CLOCK_MONOTONIC nanoseconds when the record was taken
  *   32      a  first payload
  *   32+a    b  second payload
+ *   32+a+b     zeros up to the next multiple of 8 (every record starts 8-byte aligned)
  *
  * Host byte order: a trace is read back on the machine that wrote it, by the same build.
  * Paths are relative to the recorded store directory ("" is the directory itself). File

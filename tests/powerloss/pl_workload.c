@@ -90,6 +90,7 @@ static char *value(size_t len, bool compressible)
 
 	for (size_t i = (size_t)(n < 0 ? 0 : n); i < len; i++)
 		v[i] = compressible ? "hkvfs power loss "[i % 17] : (char)('!' + rnd() % 90);
+	v[len] = 0;
 	return v;
 }
 
