@@ -653,6 +653,20 @@ static void fds_rename(const char *from, const char *to)
 	}
 }
 
+/*
+ * Stop recording descriptors open on @path, whose file a rename or unlink just took out of
+ * the tree: later writes go to a file no crash state can contain (unless the removal is lost,
+ * a case the model leaves out); under lock.
+ */
+static void fds_forget(const char *path)
+{
+	for (int i = 0; i < FD_MAX; i++)
+		if (fds[i].path && !strcmp(fds[i].path, path)) {
+			free(fds[i].path);
+			fds[i].path = NULL;
+		}
+}
+
 static int do_rename(int ofd, const char *o, int nfd, const char *n, unsigned flags)
 {
 	char *ao, *an;
@@ -671,7 +685,11 @@ static int do_rename(int ofd, const char *o, int nfd, const char *n, unsigned fl
 		else
 			emit_path(PL_UNSUPPORTED, 0, 0, "rename across the root or with flags",
 				  NULL, 0);
-		fds_rename(ao, an);
+		if (ao && an) {
+			if (strcmp(ao, an))
+				fds_forget(an);
+			fds_rename(ao, an);
+		}
 	}
 	pthread_mutex_unlock(&lock);
 	free(ao);
@@ -704,8 +722,10 @@ static int do_unlink(int dirfd, const char *path, int flags)
 	abs = recording ? resolve(dirfd, path) : NULL;
 	r = rel(abs);
 	rc = get_unlinkat()(dirfd, path, flags);
-	if (!rc && r)
+	if (!rc && r) {
 		emit_path(PL_UNLINK, 0, 0, r, NULL, 0);
+		fds_forget(abs);
+	}
 	pthread_mutex_unlock(&lock);
 	free(abs);
 	return rc;

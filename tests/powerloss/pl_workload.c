@@ -15,11 +15,12 @@
  * plus the background thread with a 1 MiB segment size) changes no key, so it has no state
  * records, but its file-system calls are in the trace like any other.
  *
- * Time: the store's clock is simulated (1 ms per operation from a fixed base), so expiry
- * times in the states are exact; every EXPIRE is an hour or more ahead, so nothing expires
- * during the run or in the checker (whose clock is the base). The everysec flush runs on real
- * time; --pace-us spaces operations so a run spans several flush intervals, and the checker
- * uses the trace's real timestamps for the everysec bound.
+ * Time: the store's clock starts at a fixed base and follows the monotonic clock, so it
+ * agrees with the trace's timestamps (which the checker's everysec bound uses) whether the
+ * engine schedules its everysec flush on its own clock or on real time. A key's expiry is
+ * recorded as an absolute time (clock + PTTL, read back at once), every EXPIRE is an hour or
+ * more ahead, and the checker's clock is the base, so nothing expires and the times compare
+ * exactly. --pace-us spaces operations so a run spans several flush intervals.
  *
  * Exit: 0, or 1 with a message if any engine call failed unexpectedly (the trace is then not
  * usable).
@@ -41,15 +42,23 @@
 #define T0 1700000000000ll
 #define NSTR 16
 
-static _Atomic int64_t sim_now = T0;
+static struct timespec start;
+static _Atomic int64_t frozen; /* non-zero: the clock stands at this time (reading back) */
 static uint64_t rng;
 static struct hkv *db;
 static uint64_t opno;
 
+/* The store's clock: T0 plus the monotonic time since the start of the run. */
 static int64_t sim_clock(void *arg)
 {
+	struct timespec ts;
+
 	(void)arg;
-	return atomic_load(&sim_now);
+	if (atomic_load(&frozen))
+		return atomic_load(&frozen);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return T0 + (int64_t)(ts.tv_sec - start.tv_sec) * 1000 +
+	       (ts.tv_nsec - start.tv_nsec) / 1000000;
 }
 
 static uint64_t rnd(void)
@@ -71,7 +80,12 @@ static void die(const char *what, int rc)
 static void state(const char *key)
 {
 	struct pl_buf b = { 0 };
-	int rc = pl_canon(db, key, atomic_load(&sim_now), &b);
+	int rc;
+
+	/* the clock stands still while the key is read, so clock + PTTL is its exact expiry */
+	atomic_store(&frozen, sim_clock(NULL));
+	rc = pl_canon(db, key, atomic_load(&frozen), &b);
+	atomic_store(&frozen, 0);
 
 	if (rc < 0)
 		die("read back", rc);
@@ -275,6 +289,7 @@ int main(int argc, char **argv)
 	o.bg_interval_ms = 20;
 	o.map_size = 256u << 20;
 	o.clock = sim_clock;
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	rc = pl_record_start(dir, trace);
 	if (rc) {
 		fprintf(stderr, "pl_workload: cannot record into %s: %s\n", trace, strerror(-rc));
@@ -287,7 +302,6 @@ int main(int argc, char **argv)
 	if (rc)
 		die("hkv_open", rc);
 	for (opno = 1; opno <= ops; opno++) {
-		atomic_fetch_add(&sim_now, 1);
 		if (opno % 97 == 0)
 			op_plain(1);
 		else if (opno % 41 == 0)
