@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the dependencies, build, and run every test: the whole ctest suite on a normal
-# build (unit, CLI, crash, filesystem, shim, and the kernel module and hot path in a VM), then
-# the unit, CLI and crash tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# build (unit, CLI, crash, power-loss, filesystem, shim, and the kernel module and hot path in
+# a VM), then the unit, CLI and crash tests again under AddressSanitizer and
+# UndefinedBehaviorSanitizer. The power-loss tests (label powerloss) run in the first pass.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
