@@ -7,7 +7,9 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
 	build-essential cmake pkg-config git
 	liblmdb-dev lmdb-utils zlib1g-dev liburcu-dev libfuse3-dev fuse3 libcmocka-dev
-	attr util-linux procps psmisc kmod
+	attr util-linux procps psmisc kmod python3
+	# pjdfstest (tests/conformance): built from its source with autotools, run with prove
+	autoconf automake perl
 	# kernel-module tests: the module is built against Debian's cloud kernel and tested
 	# by booting that kernel under QEMU
 	qemu-system-x86 busybox-static cpio linux-image-cloud-amd64 linux-headers-cloud-amd64
