@@ -45,7 +45,7 @@ void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version)
 	struct hkvfs *fs = arg; /* main.c installs the watch with the daemon's state */
 	struct inval_ev *ev;
 
-	/* the kernel hot cache drops the key before the write is acknowledged (design.md) */
+	/* the kernel hot cache drops the key before the write is acknowledged (docs/hot-path.md) */
 	hkvfs_promoter_invalidate_version(fs->prom, key, klen, version);
 	if (!hkvfs_caching(fs))
 		return;

@@ -8,7 +8,7 @@
  * that fell below it while more than k are cached (the daemon does not see reads the kernel
  * answers, see cycle()), and drains the module's eviction events.
  *
- * Coherence (design.md, "The hot path", point 3) rests on one rule and one race argument:
+ * Coherence (docs/hot-path.md: the kernel cache never serves a value older than the last acknowledged write) rests on one rule and one race argument:
  *
  *  - Every committed mutation of a key calls hkvfs_promoter_invalidate_version() from the
  *    engine's watch callback, which runs in the committing thread before any writer of the
