@@ -227,6 +227,9 @@ struct hkv {
 	bool bg_stop;            /* under bg_lock */
 	atomic_bool dirty;       /* writes since the last flush (everysec) */
 
+	/* 0, or the -errno of the first failed flush: writes are refused from then on */
+	atomic_int wfail;
+
 	void (*watch)(void *arg, const void *key, size_t klen, uint64_t version);
 	void *watch_arg;
 
@@ -237,6 +240,19 @@ struct hkv {
 int64_t hkv_now_ms(struct hkv *db);
 int64_t hkv_now_ns(struct hkv *db);
 void hkv_log(struct hkv *db, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/**
+ * hkv_fail() - record that a flush of @what failed with @rc: the first failure is logged and
+ * stops the store from taking writes (see "Flush errors are final" in engine.h); later ones
+ * change nothing. Return: @rc.
+ */
+int hkv_fail(struct hkv *db, int rc, const char *what);
+
+/** hkv_writable() - Return: 0, or -HKV_ESTOPPED once a flush has failed. */
+static inline int hkv_writable(struct hkv *db)
+{
+	return atomic_load_explicit(&db->wfail, memory_order_acquire) ? -HKV_ESTOPPED : 0;
+}
 
 /**
  * rtx_begin() - a read transaction for the calling thread (cached and renewed; a nested call

@@ -110,6 +110,18 @@ void hkv_log(struct hkv *db, int level, const char *fmt, ...)
 		fprintf(stderr, "hkv: %s: %s\n", level ? "warning" : "error", msg);
 }
 
+int hkv_fail(struct hkv *db, int rc, const char *what)
+{
+	int none = 0;
+
+	if (rc >= 0)
+		rc = -EIO;
+	if (atomic_compare_exchange_strong(&db->wfail, &none, rc))
+		hkv_log(db, 0, "%s: flush of %s failed: %s; the store takes no more writes until "
+			"it is reopened", db->dir, what, hkv_strerror(rc));
+	return rc;
+}
+
 static void rtx_slot_free(void *p)
 {
 	struct rtx_slot *slot = p;
@@ -448,15 +460,18 @@ int hkv_sync(struct hkv *db)
 
 	if (db->opt.read_only)
 		return 0;
+	rc = hkv_writable(db);
+	if (rc)
+		return rc;
 	atomic_store(&db->dirty, false);
 	rc = vlog_sync(db->vlog);
-	if (!rc)
+	if (!rc) {
 		rc = lmdb_err(mdb_env_sync(db->env, 1));
-	if (rc) {
-		atomic_store(&db->dirty, true);
-		hkv_log(db, 0, "flush failed: %s", hkv_strerror(rc));
-		return rc;
+		if (rc)
+			hkv_fail(db, rc, "the index");
 	}
+	if (rc)
+		return rc;
 	atomic_fetch_add_explicit(&db->st.syncs, 1, memory_order_relaxed);
 	return 0;
 }
@@ -571,6 +586,7 @@ int hkv_stats_get(struct hkv *db, struct hkv_stats *out)
 	out->compact_bytes = atomic_load_explicit(&db->st.compact_bytes, memory_order_relaxed);
 	out->expired = atomic_load_explicit(&db->st.expired, memory_order_relaxed);
 	out->crc_errors = atomic_load_explicit(&db->st.crc_errors, memory_order_relaxed);
+	out->flush_error = atomic_load(&db->wfail);
 	vlog_stats(db->vlog, out);
 	return 0;
 }
@@ -585,6 +601,8 @@ int hkv_compact(struct hkv *db, bool all)
 {
 	if (db->opt.read_only)
 		return -EROFS;
+	if (hkv_writable(db))
+		return -HKV_ESTOPPED;
 	return vlog_compact(db, all);
 }
 

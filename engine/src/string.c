@@ -186,6 +186,9 @@ int hkv_set(struct hkv *db, const void *key, size_t klen, const void *val, size_
 		return -EINVAL;
 	if (db->opt.read_only)
 		return -EROFS;
+	rc = hkv_writable(db);
+	if (rc)
+		return rc;
 	ekey_make(&a.ek, key, klen);
 	for (int tries = 0;; tries++) {
 		if (vlen > db->opt.inline_max) {

@@ -31,6 +31,8 @@ const char *hkv_strerror(int err)
 		return "store was written by an unknown or newer format version";
 	case HKV_ENOSCORE:
 		return "resulting score is not a number (NaN)";
+	case HKV_ESTOPPED:
+		return "store takes no more writes after a failed flush; reopen it";
 	case EBUSY:
 		return "store in use by another process";
 	case EFBIG:

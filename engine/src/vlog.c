@@ -957,7 +957,8 @@ void vlog_close(struct vlog *vl)
 	for (size_t i = 0; i < vl->nsegs; i++) {
 		struct seg *s = vl->segs[i];
 
-		if (s->dirty && s->fd >= 0 && fdatasync(s->fd))
+		/* no retry of a flush that failed (hkv_fail) */
+		if (s->dirty && s->fd >= 0 && !hkv_writable(vl->db) && fdatasync(s->fd))
 			hkv_log(vl->db, 0, "value log: flush of segment %08" PRIx32
 				" at close failed: %s", s->id, strerror(errno));
 		seg_put(vl, s);
@@ -1342,6 +1343,7 @@ static struct seg *next_dirty(struct vlog *vl, uint32_t from)
 
 int vlog_sync(struct vlog *vl)
 {
+	char what[64];
 	struct seg *s;
 	uint32_t from = 0;
 	bool dir;
@@ -1350,39 +1352,28 @@ int vlog_sync(struct vlog *vl)
 	if (vl->dir_fd < 0)
 		return 0;
 	pthread_mutex_lock(&vl->sync_lock);
+	/* never retried: after a failed flush the dirty pages may be gone (see engine.h) */
+	rc = hkv_writable(vl->db);
+	if (rc)
+		goto out_unlock;
 	pthread_mutex_lock(&vl->append_lock);
 	dir = vl->dir_dirty;
 	vl->dir_dirty = false;
 	pthread_mutex_unlock(&vl->append_lock);
 	/* an append finished before this call is in a segment found dirty below */
-	while ((s = next_dirty(vl, from))) {
+	while (!rc && (s = next_dirty(vl, from))) {
 		from = s->id + 1;
 		if (fdatasync(s->fd)) {
-			int err = errno;
-
-			hkv_log(vl->db, 0, "value log: flush of segment %08" PRIx32 " failed: %s",
-				s->id, strerror(err));
-			if (!rc)
-				rc = err == EIO || !err ? -EIO : -err;
-			pthread_mutex_lock(&vl->append_lock);
-			s->dirty = true;
-			pthread_mutex_unlock(&vl->append_lock);
+			snprintf(what, sizeof(what), "value-log segment %08" PRIx32, s->id);
+			rc = hkv_fail(vl->db, -errno, what);
 		}
 		seg_put(vl, s);
 		if (from == 0)
 			break;
 	}
-	if (dir && fsync(vl->dir_fd)) {
-		int err = errno;
-
-		hkv_log(vl->db, 0, "value log: flush of the segment directory failed: %s",
-			strerror(err));
-		if (!rc)
-			rc = err == EIO || !err ? -EIO : -err;
-		pthread_mutex_lock(&vl->append_lock);
-		vl->dir_dirty = true;
-		pthread_mutex_unlock(&vl->append_lock);
-	}
+	if (!rc && dir && fsync(vl->dir_fd))
+		rc = hkv_fail(vl->db, -errno, "the value-log directory");
+out_unlock:
 	pthread_mutex_unlock(&vl->sync_lock);
 	return rc;
 }
@@ -1891,7 +1882,12 @@ static int compact_one(struct vlog *vl, struct seg *s)
 		goto out_free;
 
 	/* the commit must be durable before the unlink can be */
-	rc = lmdb_err(mdb_env_sync(db->env, 1));
+	rc = hkv_writable(db);
+	if (!rc) {
+		rc = lmdb_err(mdb_env_sync(db->env, 1));
+		if (rc)
+			hkv_fail(db, rc, "the index");
+	}
 	if (rc) {
 		hkv_log(db, 0, "value log: flush after compacting segment %08" PRIx32
 			" failed: %s", s->id, hkv_strerror(rc));
@@ -1922,6 +1918,8 @@ int vlog_compact(struct hkv *db, bool all)
 
 	if (db->opt.read_only)
 		return -EROFS;
+	if (hkv_writable(db))
+		return -HKV_ESTOPPED;
 	pthread_mutex_lock(&vl->compact_lock);
 	n = snapshot(vl, &v, true);
 	if (n < 0) {

@@ -185,6 +185,13 @@ static int commit_group(struct hkv *db, struct wtx *w, struct wq_item *group)
 {
 	int rc;
 
+	/* a flush failed while this group waited: nothing more may be acknowledged */
+	rc = hkv_writable(db);
+	if (rc) {
+		for (struct wq_item *it = group; it; it = it->next)
+			it->rc = rc;
+		return rc;
+	}
 	do
 		rc = run_once(db, w, group);
 	while (rc == 1);
@@ -205,9 +212,13 @@ static void finish_group(struct hkv *db, struct wtx *w, struct wq_item *group, i
 {
 	if (!rc) {
 		if (db->opt.sync == HKV_SYNC_ALWAYS) {
-			rc = lmdb_err(mdb_env_sync(db->env, 1));
+			rc = hkv_writable(db);
+			if (!rc) {
+				rc = lmdb_err(mdb_env_sync(db->env, 1));
+				if (rc)
+					hkv_fail(db, rc, "the index");
+			}
 			if (rc) {
-				hkv_log(db, 0, "flush after commit failed: %s", hkv_strerror(rc));
 				for (struct wq_item *it = group; it; it = it->next)
 					if (!it->failed)
 						it->rc = rc;
@@ -229,6 +240,8 @@ int hkv_write(struct hkv *db, wtx_fn fn, void *arg)
 
 	if (db->opt.read_only)
 		return -EROFS;
+	if (hkv_writable(db))
+		return -HKV_ESTOPPED;
 	pthread_cond_init(&it.cond, NULL);
 	pthread_mutex_lock(&db->wq_lock);
 	*db->wq_tail = &it;

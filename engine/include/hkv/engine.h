@@ -23,6 +23,14 @@
  *  - Every mutation is atomic: it is wholly visible to every reader or not at all, and a write
  *    that returned success is visible to every read that starts after it returned.
  *  - Time: expiry times are Unix milliseconds from the store's clock (hkv_options.clock).
+ *  - Flush errors are final: the first failed flush (fdatasync/fsync of the value log, or of
+ *    the index) is logged and stops the store from taking writes until it is closed and
+ *    reopened. The write whose flush failed returns that flush's -errno (usually -EIO); every
+ *    later mutation, hkv_sync() and hkv_compact() return -HKV_ESTOPPED without touching the
+ *    disk; reads keep working. A failed flush is never retried: on Linux a second fsync can
+ *    succeed after the kernel dropped the dirty pages, so a retry would acknowledge writes
+ *    that never reached the disk. Every mutation below can therefore also return
+ *    -HKV_ESTOPPED.
  */
 #ifndef HKV_ENGINE_H
 #define HKV_ENGINE_H
@@ -55,6 +63,7 @@ enum {
 	HKV_ECORRUPT,                 /* stored data failed its checksum or is malformed */
 	HKV_EFORMAT,                  /* store was written by an unknown or newer format */
 	HKV_ENOSCORE,                 /* resulting score is not a number (inf - inf) */
+	HKV_ESTOPPED,                 /* a flush failed earlier: the store takes no more writes */
 	HKV_ELAST
 };
 
@@ -178,13 +187,15 @@ int hkv_open(const char *dir, const struct hkv_options *opt, struct hkv **out);
 /**
  * hkv_close() - flush everything, stop the background thread and free @db.
  * No other thread may be using @db. @db may be NULL.
- * Return: 0, or the -errno of the final flush (the handle is freed anyway).
+ * Return: 0, or the -errno of the final flush, or -HKV_ESTOPPED if a flush had failed before
+ * (the handle is freed anyway).
  */
 int hkv_close(struct hkv *db);
 
 /**
  * hkv_sync() - make every write that has returned durable, whatever the sync policy.
- * Return: 0, -EIO.
+ * Return: 0; -EIO or another -errno of the flush (the store then stops taking writes);
+ * -HKV_ESTOPPED (an earlier flush failed).
  */
 int hkv_sync(struct hkv *db);
 
@@ -809,6 +820,7 @@ struct hkv_stats {
 	uint64_t compact_bytes; /* bytes reclaimed by compaction */
 	uint64_t expired;       /* keys deleted because their time came (lazy + active) */
 	uint64_t crc_errors;    /* records that failed their checksum */
+	int flush_error;        /* 0, or the -errno of the failed flush that stopped writes */
 };
 
 /** hkv_stats_get() - fill @out. Return: 0; -EIO. */
