@@ -171,6 +171,8 @@ struct kmeta {
 	int64_t head, tail;
 	const void *fullkey; /* KF_LONGKEY */
 	size_t fullkey_len;
+	const void *key;     /* the user key (set by key_lookup()/wkey_lookup()), else NULL */
+	size_t klen;
 	const void *inl;     /* KF_INLINE */
 	size_t inl_len;
 	struct vlog_ref ref; /* KF_VLOG */
@@ -437,13 +439,16 @@ int vlog_ref_live(struct wtx *w, const struct vlog_ref *ref);
 /** vlog_ref_dead() - in a write: the record of @ref is no longer referenced. */
 int vlog_ref_dead(struct wtx *w, const struct vlog_ref *ref);
 /**
- * vlog_read() - copy [@off, @off + @len) of @ref's value into @buf after checking the record's
- * CRC. Thread-safe; needs no transaction.
- * Return: bytes copied; -HKV_ECORRUPT (CRC or format; also counted in crc_errors and
- * logged); -EAGAIN (segment removed by compaction: look the key up again); -EIO.
+ * vlog_read() - copy [@off, @off + @len) of @ref's value into @buf after checking the record:
+ * its CRC, its header against @ref, and that it is the record of @key (@klen bytes), so a
+ * reference that lands on another key's intact record never yields that key's bytes.
+ * Thread-safe; needs no transaction.
+ * Return: bytes copied; -HKV_ECORRUPT (CRC, format, another key's record, or a reference past
+ * the segment's end; also counted in crc_errors and logged); -EAGAIN (segment removed by
+ * compaction: look the key up again); -EIO.
  */
-ssize_t vlog_read(struct vlog *vl, const struct vlog_ref *ref, uint64_t off, void *buf,
-		  size_t len);
+ssize_t vlog_read(struct vlog *vl, const struct vlog_ref *ref, const void *key, size_t klen,
+		  uint64_t off, void *buf, size_t len);
 /** vlog_sync() - fdatasync every segment appended to since the last call. Return: 0, -EIO. */
 int vlog_sync(struct vlog *vl);
 /** vlog_compact() - see hkv_compact(). */

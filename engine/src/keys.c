@@ -68,6 +68,8 @@ int kmeta_decode(const MDB_val *v, struct kmeta *m)
 	m->tail = (int64_t)get_le64(p + 72);
 	m->fullkey = NULL;
 	m->fullkey_len = 0;
+	m->key = NULL;
+	m->klen = 0;
 	if (m->flags & KF_LONGKEY) {
 		uint16_t kl;
 
@@ -98,6 +100,13 @@ int kmeta_decode(const MDB_val *v, struct kmeta *m)
 	return 0;
 }
 
+/* The user key of a record found under @ek: the stored full key of a long one, else @ek. */
+static void kmeta_set_key(struct kmeta *m, const struct ekey *ek)
+{
+	m->key = m->fullkey ? m->fullkey : ek->b;
+	m->klen = m->fullkey ? m->fullkey_len : ek->len;
+}
+
 int key_lookup(struct hkv *db, MDB_txn *txn, const struct ekey *ek, int64_t now_ms,
 	       struct kmeta *m)
 {
@@ -112,6 +121,7 @@ int key_lookup(struct hkv *db, MDB_txn *txn, const struct ekey *ek, int64_t now_
 		hkv_log(db, 0, "malformed key record (%zu bytes)", v.mv_size);
 		return rc;
 	}
+	kmeta_set_key(m, ek);
 	if (m->expire_at && now_ms == HKV_NOW_LAZY)
 		now_ms = hkv_now_ms(db);
 	if (kmeta_expired(m, now_ms))
@@ -172,6 +182,7 @@ int wkey_lookup(struct wtx *w, const struct ekey *ek, const void *key, size_t kl
 		hkv_log(w->db, 0, "malformed key record (%zu bytes)", v.mv_size);
 		return rc;
 	}
+	kmeta_set_key(m, ek);
 	if (!kmeta_expired(m, w->now_ms))
 		return 0;
 	rc = wkey_delete(w, ek, key, klen, m);

@@ -31,7 +31,7 @@ ssize_t str_read(struct hkv *db, const struct kmeta *m, uint64_t off, void *buf,
 	if (len > m->size - off)
 		len = m->size - off;
 	if (m->flags & KF_VLOG)
-		return vlog_read(db->vlog, &m->ref, off, buf, len);
+		return vlog_read(db->vlog, &m->ref, m->key, m->klen, off, buf, len);
 	if (m->inl_len < off + len)
 		return -HKV_ECORRUPT;
 	memcpy(buf, (const char *)m->inl + off, len);

@@ -855,9 +855,14 @@ static int open_recover(struct vlog *vl, MDB_txn *txn, bool *changed)
 				name, (long long)st.st_size, end);
 			st.st_size = (off_t)end;
 		} else if ((uint64_t)st.st_size < end) {
+			/*
+			 * Committed references point past the end: appending here would put new
+			 * records at offsets they still name, so the segment is sealed for good.
+			 */
 			hkv_log(db, 0, "value log: %s ends at %lld, before its committed end %"
-				PRIu64 " (lost in a system crash?); values there read as corrupt",
-				name, (long long)st.st_size, end);
+				PRIu64 " (lost in a system crash?); values there read as corrupt and "
+				"the segment is sealed", name, (long long)st.st_size, end);
+			active = false;
 		}
 		s = seg_new(o->id, fd, (uint64_t)st.st_size);
 		if (!s) {
@@ -1181,7 +1186,7 @@ static void window_feed(struct rd_window *w, const unsigned char *p, size_t n)
  * Return: 0, or a negative error (corruption already reported).
  */
 static int rec_stream(struct vlog *vl, struct seg *s, const struct vlog_ref *ref,
-		      struct rd_window *win)
+		      const void *key, size_t klen, struct rd_window *win)
 {
 	unsigned char small[SMALL_READ], *chunk = small, *obuf = NULL;
 	size_t csz = sizeof(small), want, bstart;
@@ -1207,6 +1212,11 @@ static int rec_stream(struct vlog *vl, struct seg *s, const struct vlog_ref *ref
 	if (rec_hdr_parse(chunk, &h) || (uint64_t)VLOG_REC_HDR + h.klen + h.slen != ref->len ||
 	    h.vlen != ref->vlen) {
 		rc = corrupt(vl, ref, "bad record header");
+		goto out_free;
+	}
+	/* the key is within the first chunk: csz > header + HKV_KEY_MAX */
+	if (h.klen != klen || memcmp(chunk + VLOG_REC_HDR, key, klen)) {
+		rc = corrupt(vl, ref, "the record belongs to another key");
 		goto out_free;
 	}
 	if (h.flags & VLOG_REC_ZLIB) {
@@ -1295,8 +1305,8 @@ out_free:
 	return rc;
 }
 
-ssize_t vlog_read(struct vlog *vl, const struct vlog_ref *ref, uint64_t off, void *buf,
-		  size_t len)
+ssize_t vlog_read(struct vlog *vl, const struct vlog_ref *ref, const void *key, size_t klen,
+		  uint64_t off, void *buf, size_t len)
 {
 	struct rd_window win = { .pos = 0, .off = off, .buf = buf };
 	struct seg *s;
@@ -1312,7 +1322,13 @@ ssize_t vlog_read(struct vlog *vl, const struct vlog_ref *ref, uint64_t off, voi
 			return -EAGAIN;
 		return corrupt(vl, ref, "no such segment");
 	}
-	rc = rec_stream(vl, s, ref, &win);
+	if (!key || !klen)
+		rc = corrupt(vl, ref, "read without the key it belongs to");
+	else if (ref->off + ref->len > atomic_load(&s->size))
+		/* past the end of what was written (or what survived a crash): never data */
+		rc = corrupt(vl, ref, "reference past the end of the segment");
+	else
+		rc = rec_stream(vl, s, ref, key, klen, &win);
 	seg_put(vl, s);
 	return rc ? rc : (ssize_t)win.len;
 }

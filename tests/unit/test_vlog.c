@@ -508,7 +508,7 @@ static void test_uncommitted_tail(void **state)
 	assert_int_equal(vlog_append(f->db->vlog, "zz", 2, v, sizeof(v), &ref), 0);
 	assert_int_equal(ref.seg, l.s[0].id);
 	assert_int_equal(ref.off, size);
-	assert_int_equal(vlog_read(f->db->vlog, &ref, 0, v, sizeof(v)), (ssize_t)sizeof(v));
+	assert_int_equal(vlog_read(f->db->vlog, &ref, "zz", 2, 0, v, sizeof(v)), (ssize_t)sizeof(v));
 	assert_int_equal(file_size(path), size + ref.len);
 	reopen(f);
 	assert_int_equal(file_size(path), size);
@@ -588,6 +588,118 @@ static void test_missing_segment(void **state)
 	free(path);
 }
 
+/*
+ * Another key's intact record where a reference points (a reused offset, a misdirected write):
+ * the CRC holds, but the record names another key, so the read is -HKV_ECORRUPT, never that
+ * key's bytes.
+ */
+static void test_wrong_key_record(void **state)
+{
+	struct fixture *f = *state;
+	struct hkv_buf b = { 0 };
+	struct hkv_stats st;
+	struct seglist l;
+	unsigned char *rec;
+	unsigned flags;
+	size_t alen, blen;
+	long aoff, boff;
+	char *path;
+	int fd;
+
+	f->db = test_open(f->dir, &f->opt);
+	put(f->db, "ka", 5000, 1, false);
+	put(f->db, "kb", 5000, 2, false);
+	segments(f->db, &l);
+	path = seg_path(f, l.s[0].id);
+	assert_int_equal(hkv_close(f->db), 0);
+	f->db = NULL;
+	aoff = find_record(path, "ka", &flags, &alen);
+	boff = find_record(path, "kb", &flags, &blen);
+	assert_true(aoff >= 0 && boff >= 0);
+	assert_int_equal(alen, blen);
+	/* kb's record, byte for byte, where ka's reference points */
+	rec = malloc(blen);
+	assert_non_null(rec);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, rec, blen, boff), (ssize_t)blen);
+	assert_int_equal(pwrite(fd, rec, blen, aoff), (ssize_t)blen);
+	close(fd);
+	free(rec);
+
+	f->db = test_open(f->dir, &f->opt);
+	assert_int_equal(hkv_get(f->db, "ka", 2, &b), -HKV_ECORRUPT);
+	assert_null(b.data);
+	check(f->db, "kb", 5000, 2, false);
+	assert_int_equal(hkv_stats_get(f->db, &st), 0);
+	assert_int_equal(st.crc_errors, 1);
+	/* the key can be overwritten */
+	put(f->db, "ka", 5000, 3, false);
+	check(f->db, "ka", 5000, 3, false);
+	free(path);
+}
+
+/*
+ * A segment found shorter than its committed end (the tail lost in a system crash): the
+ * references past its end read as -HKV_ECORRUPT, those before it read fine, and the segment
+ * is sealed: new records go to a new segment, never to offsets old references still name.
+ */
+static void test_short_segment(void **state)
+{
+	struct fixture *f = *state;
+	struct hkv_buf b = { 0 };
+	struct seglist l;
+	uint32_t id;
+	uint64_t cut;
+	char key[16];
+	char *path;
+
+	f->db = test_open(f->dir, &f->opt);
+	for (int i = 0; i < 8; i++) {
+		snprintf(key, sizeof(key), "s%d", i);
+		put(f->db, key, 10000, (uint64_t)i, false);
+	}
+	segments(f->db, &l);
+	assert_int_equal(l.n, 1);
+	id = l.s[0].id;
+	path = seg_path(f, id);
+	assert_int_equal(hkv_close(f->db), 0);
+	f->db = NULL;
+	/* keep the first four records and half of the fifth */
+	cut = 4 * (VLOG_REC_HDR + 2 + 10000) + 5000;
+	assert_true(file_size(path) > cut);
+	assert_int_equal(truncate(path, (off_t)cut), 0);
+
+	for (int round = 0; round < 2; round++) {
+		f->db = test_open(f->dir, &f->opt);
+		for (int i = 0; i < 8; i++) {
+			snprintf(key, sizeof(key), "s%d", i);
+			if (i < 4) {
+				check(f->db, key, 10000, (uint64_t)i, false);
+			} else {
+				assert_int_equal(hkv_get(f->db, key, strlen(key), &b), -HKV_ECORRUPT);
+				assert_null(b.data);
+			}
+		}
+		/* new values land in another segment; the short one keeps its size */
+		snprintf(key, sizeof(key), "n%d", round);
+		put(f->db, key, 10000, 100 + (uint64_t)round, false);
+		assert_int_equal(file_size(path), cut);
+		segments(f->db, &l);
+		assert_true(l.n >= 2);
+		assert_int_equal(l.s[0].id, id);
+		assert_false(l.s[0].active);
+		for (int r = 0; r <= round; r++) {
+			snprintf(key, sizeof(key), "n%d", r);
+			check(f->db, key, 10000, 100 + (uint64_t)r, false);
+		}
+		assert_int_equal(hkv_close(f->db), 0);
+		f->db = NULL;
+	}
+	f->db = test_open(f->dir, &f->opt);
+	free(path);
+}
+
 static void test_ref_codec(void **state)
 {
 	struct vlog_ref a = { 0x01020304, 0xa0b0c0d0, 0x1122334455667788ull, 0xffeeddccull }, b;
@@ -651,6 +763,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_uncommitted_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_orphan_segments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_segment, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_key_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_segment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
 	};
 
