@@ -101,12 +101,12 @@ bool be_inc(unsigned char *p, size_t n)
 	return false;
 }
 
-size_t elem_key(unsigned char *out, uint64_t id, const void *member, size_t mlen,
-		bool *is_long)
+size_t elem_key(const struct hkv *db, unsigned char *out, uint64_t id, const void *member,
+		size_t mlen, bool *is_long)
 {
 	struct ekey ek;
 
-	*is_long = ekey_make(&ek, member, mlen);
+	*is_long = ekey_make(db, &ek, member, mlen);
 	put_be64(out, id);
 	memcpy(out + KEY_ID_LEN, ek.b, ek.len);
 	return KEY_ID_LEN + ek.len;
@@ -225,7 +225,7 @@ int coll_rd_begin(struct hkv *db, const void *key, size_t klen, enum hkv_type ty
 	rc = rtx_begin(db, &rd->txn);
 	if (rc)
 		return rc;
-	ekey_make(&rd->ek, key, klen);
+	ekey_make(db, &rd->ek, key, klen);
 	rc = key_lookup(db, rd->txn, &rd->ek, HKV_NOW_LAZY, &rd->m);
 	if (!rc && rd->m.type != type)
 		rc = -HKV_EWRONGTYPE;
@@ -244,7 +244,7 @@ int coll_wlookup(struct wtx *w, struct ekey *ek, const void *key, size_t klen,
 {
 	int rc;
 
-	ekey_make(ek, key, klen);
+	ekey_make(w->db, ek, key, klen);
 	rc = wkey_lookup(w, ek, key, klen, m);
 	if (!rc && m->type != type)
 		rc = -HKV_EWRONGTYPE;
@@ -266,7 +266,7 @@ int elem_find(struct hkv *db, MDB_txn *txn, uint64_t id, const void *member, siz
 	size_t slen;
 	int rc;
 
-	e->k.mv_size = elem_key(e->kb, id, member, mlen, &e->is_long);
+	e->k.mv_size = elem_key(db, e->kb, id, member, mlen, &e->is_long);
 	e->k.mv_data = e->kb;
 	e->collision = false;
 	rc = mdb_get(txn, db->dbi_elems, &e->k, &e->v);

@@ -12,8 +12,9 @@
  *
  *   name     key                                   value
  *   -------  ------------------------------------  -------------------------------------
- *   info     ASCII name                            "format", and reservations (wtx.c) of
- *                                                  "version" and "next_id", u64 each
+ *   info     ASCII name                            "format" (u64), "hashkey" (16 bytes:
+ *                                                  the SipHash key, two u64), reservations
+ *                                                  (wtx.c) of "version" and "next_id" (u64)
  *   keys     ekey(user key)                        key record (below)
  *   elems    id(8 BE) + ekey(field or member)      elem record: [member if long] + payload
  *            id(8 BE) + index(8, sortable i64)     list element bytes
@@ -24,11 +25,15 @@
  *   segs     segment id (4 BE)                     struct seg_rec (vlog.c)
  *
  * ekey: a byte string of up to EKEY_SHORT (= HKV_ORDER_PREFIX) bytes is its own encoding.
- * A longer one is encoded as its first EKEY_SHORT bytes followed by a 16-byte hash of the
- * whole string (EKEY_LONG bytes in all); since no short encoding has that length, the two
- * never collide. The full bytes are then stored in the record (keys: after the header;
- * elems: a u16 length and the bytes before the payload). Order is therefore bytewise over
- * the first EKEY_SHORT bytes, then by hash.
+ * A longer one is encoded as its first EKEY_SHORT bytes followed by the 16-byte SipHash-2-4-128
+ * of the whole string under the store's secret key (info "hashkey", drawn at creation;
+ * big-endian), EKEY_LONG bytes in all; since no short encoding has that length, the two never
+ * collide. The full bytes are then stored in the record (keys: after the header; elems: a u16
+ * length and the bytes before the payload), and every lookup compares them with the string
+ * asked for: a record of another string under the same encoding means "absent", and a write
+ * that would replace it fails with -EEXIST. Order is bytewise over the first EKEY_SHORT bytes,
+ * then by hash. (A store created by format 1 has no "hashkey" and keeps the unkeyed hash it
+ * was written with: util.c.)
  *
  * Key record, little-endian:
  *
@@ -71,7 +76,11 @@
 
 #include "hkv/engine.h"
 
-#define HKV_FORMAT_VERSION 1
+/*
+ * Format 2: long strings are named with SipHash under the store's own key (info "hashkey").
+ * Format 1 stores open (and become format 2) keeping their unkeyed hash.
+ */
+#define HKV_FORMAT_VERSION 2
 
 #define EKEY_SHORT HKV_ORDER_PREFIX
 #define EKEY_HASH 16
@@ -84,22 +93,85 @@
 #define KF_VLOG 0x02
 #define KF_LONGKEY 0x04
 
-/** struct ekey - the LMDB encoding of a byte string (see the top of this file). */
+/**
+ * struct ekey - the LMDB encoding of a byte string (see the top of this file).
+ * @src, @srclen: the string it was made from (borrowed; NULL for an encoding read back from
+ *                the index), so that a lookup can compare a long key's stored bytes with it.
+ */
 struct ekey {
 	size_t len;
 	unsigned char b[EKEY_LONG];
+	const void *src;
+	size_t srclen;
 };
 
+struct hkv;
+
 /**
- * ekey_make() - encode @s of @len bytes (len <= HKV_KEY_MAX) into @ek.
+ * ekey_make() - encode @s of @len bytes (len <= HKV_KEY_MAX) into @ek, with @db's secret hash
+ * key for a long string; @ek borrows @s (see struct ekey).
  * Return: true if the encoding is long (the full bytes must be stored in the record).
  */
-bool ekey_make(struct ekey *ek, const void *s, size_t len);
+bool ekey_make(const struct hkv *db, struct ekey *ek, const void *s, size_t len);
+
+/**
+ * ekey_test_hash - if set, replaces the 16-byte hash of every long string (tests only: it
+ * forces two long keys onto one index slot to show that lookups compare the full bytes).
+ * NULL in production; set it before the store is opened.
+ */
+extern void (*ekey_test_hash)(unsigned char hash[EKEY_HASH], const void *s, size_t len);
+
+/** siphash24() - SipHash-2-4 of @p (@len bytes) under @key, 64-bit output (siphash.c). */
+uint64_t siphash24(const uint64_t key[2], const void *p, size_t len);
+/** siphash24_128() - SipHash-2-4 with 128-bit output into @out. */
+void siphash24_128(const uint64_t key[2], const void *p, size_t len, uint64_t out[2]);
 
 /** ekey_is_long() - whether an LMDB key of @len bytes (after any id prefix) is a long one. */
 static inline bool ekey_is_long(size_t len)
 {
 	return len == EKEY_LONG;
+}
+
+/*
+ * Little-endian helpers: every integer of the on-disk formats (records, value log, info
+ * table) is written and read through these, byte by byte, so the bytes are the same on every
+ * host (the compiler turns them into plain loads and stores on a little-endian one).
+ */
+static inline void put_le16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+static inline uint16_t get_le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline void put_le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static inline uint32_t get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline void put_le64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static inline uint64_t get_le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
 }
 
 /* Big-endian helpers for sortable LMDB keys. */
@@ -206,6 +278,8 @@ struct hkv {
 	MDB_env *env;
 	MDB_dbi dbi_info, dbi_keys, dbi_elems, dbi_zidx, dbi_exp, dbi_xattr, dbi_segs;
 	struct vlog *vlog;
+	uint64_t hkey[2];       /* SipHash key of long ekeys: the info table's "hashkey" */
+	bool hkey_legacy;       /* a store from format 1 without one: the unkeyed hash (util.c) */
 
 	/* read transactions cached per thread; list protected by rtx_lock */
 	pthread_key_t rtx_key;
@@ -378,8 +452,8 @@ static inline int member_check(size_t len)
  * elem_key() - build the elems/zidx key "id + ekey(member)" in @out (EKEY_LONG + 16 bytes).
  * Return: the key length; *@is_long tells whether the member's full bytes must be stored.
  */
-size_t elem_key(unsigned char *out, uint64_t id, const void *member, size_t mlen,
-		bool *is_long);
+size_t elem_key(const struct hkv *db, unsigned char *out, uint64_t id, const void *member,
+		size_t mlen, bool *is_long);
 
 /**
  * elem_val_put() - write an elems record: [u16 mlen + member if @is_long] + payload.

@@ -42,13 +42,13 @@ struct key_args {
 	size_t vlen;
 };
 
-static int key_args_init(struct key_args *a, const void *key, size_t klen)
+static int key_args_init(struct hkv *db, struct key_args *a, const void *key, size_t klen)
 {
 	if (key_check(klen))
 		return -EINVAL;
 	a->key = key;
 	a->klen = klen;
-	ekey_make(&a->ek, key, klen);
+	ekey_make(db, &a->ek, key, klen);
 	return 0;
 }
 
@@ -61,7 +61,7 @@ static int read_meta(struct hkv *db, const void *key, size_t klen, struct kmeta 
 
 	if (key_check(klen))
 		return -EINVAL;
-	ekey_make(&ek, key, klen);
+	ekey_make(db, &ek, key, klen);
 	rc = rtx_begin(db, &txn);
 	if (rc)
 		return rc;
@@ -90,7 +90,7 @@ static int key_write(struct hkv *db, const void *key, size_t klen, wtx_fn fn)
 {
 	struct key_args a = { 0 };
 
-	if (key_args_init(&a, key, klen))
+	if (key_args_init(db, &a, key, klen))
 		return -EINVAL;
 	return hkv_write(db, fn, &a);
 }
@@ -222,13 +222,13 @@ int hkv_rename(struct hkv *db, const void *src, size_t slen, const void *dst, si
 {
 	struct key_args a = { 0 };
 
-	if (key_args_init(&a, src, slen) || key_check(dlen))
+	if (key_args_init(db, &a, src, slen) || key_check(dlen))
 		return -EINVAL;
 	if (flags & ~(HKV_RENAME_NX | HKV_RENAME_SAMETYPE))
 		return -EINVAL;
 	a.key2 = dst;
 	a.klen2 = dlen;
-	ekey_make(&a.ek2, dst, dlen);
+	ekey_make(db, &a.ek2, dst, dlen);
 	a.flags = flags;
 	return hkv_write(db, rename_fn, &a);
 }
@@ -283,7 +283,7 @@ int hkv_pexpireat(struct hkv *db, const void *key, size_t klen, int64_t at, unsi
 	struct key_args a = { 0 };
 	unsigned f = flags;
 
-	if (key_args_init(&a, key, klen))
+	if (key_args_init(db, &a, key, klen))
 		return -EINVAL;
 	if (f & ~(HKV_EXPIRE_NX | HKV_EXPIRE_XX | HKV_EXPIRE_GT | HKV_EXPIRE_LT) ||
 	    (f & HKV_EXPIRE_NX && f & (HKV_EXPIRE_XX | HKV_EXPIRE_GT | HKV_EXPIRE_LT)) ||
@@ -436,10 +436,11 @@ static size_t prefix_successor(unsigned char *p, size_t len)
 	return len;
 }
 
+/* Ends a key cursor (hkv_cursor_after() of a long key); its last byte is not 0. */
+static const unsigned char key_cursor_tag[16] = "\xffhkv-after-key!\xa5";
+
 int hkv_cursor_after(struct hkv_cursor *cur, const void *key, size_t klen, bool is_prefix)
 {
-	struct ekey ek;
-
 	if (!klen || klen > HKV_KEY_MAX)
 		return -EINVAL;
 	hkv_cursor_init(cur);
@@ -452,10 +453,47 @@ int hkv_cursor_after(struct hkv_cursor *cur, const void *key, size_t klen, bool 
 		cur->done = !cur->len;
 		return 0;
 	}
-	ekey_make(&ek, key, klen);
-	memcpy(cur->pos, ek.b, ek.len);
-	cur->pos[ek.len] = 0;
-	cur->len = (uint32_t)ek.len + 1;
+	if (klen > EKEY_SHORT) {
+		/*
+		 * A long key's position depends on the store's secret hash key, which this
+		 * function does not have: the cursor holds the key itself, followed by a tag, and
+		 * hkv_scan() turns it into the position (key_cursor_pos()).
+		 */
+		memcpy(cur->pos, key, klen);
+		memcpy(cur->pos + klen, key_cursor_tag, sizeof(key_cursor_tag));
+		cur->len = (uint32_t)(klen + sizeof(key_cursor_tag));
+		return 0;
+	}
+	memcpy(cur->pos, key, klen);
+	cur->pos[klen] = 0;
+	cur->len = (uint32_t)klen + 1;
+	return 0;
+}
+
+/*
+ * If @cur is a key cursor of hkv_cursor_after() (a long key + key_cursor_tag), put the scan
+ * position right after that key into @seek. Positions a scan produces are at most EKEY_LONG +
+ * 1 bytes, and those of exactly that length end in a NUL byte, where a key cursor ends in the
+ * tag's last byte; so the two forms never meet.
+ * Return: 0 and *@seeklen; 1 (not a key cursor); -EINVAL (malformed).
+ */
+static int key_cursor_pos(struct hkv *db, const struct hkv_cursor *cur, unsigned char *seek,
+			  size_t *seeklen)
+{
+	size_t tl = sizeof(key_cursor_tag), klen;
+	struct ekey ek;
+
+	if (cur->len < EKEY_LONG + 1 || (cur->len == EKEY_LONG + 1 && !cur->pos[EKEY_LONG]))
+		return 1;
+	if (cur->len > HKV_CURSOR_MAX || memcmp(cur->pos + cur->len - tl, key_cursor_tag, tl))
+		return -EINVAL;
+	klen = cur->len - tl;
+	if (klen <= EKEY_SHORT || klen > HKV_KEY_MAX)
+		return -EINVAL;
+	ekey_make(db, &ek, cur->pos, klen);
+	memcpy(seek, ek.b, ek.len);
+	seek[ek.len] = 0;
+	*seeklen = ek.len + 1;
 	return 0;
 }
 
@@ -468,8 +506,8 @@ int hkv_scan(struct hkv *db, struct hkv_cursor *cur, const struct hkv_scan_opts 
 	static const unsigned char empty[1];
 	const unsigned char *prefix = o->prefix ? o->prefix : empty;
 	size_t pcmp = plen > EKEY_SHORT ? EKEY_SHORT : plen;
-	unsigned char seek[HKV_CURSOR_MAX];
-	size_t seeklen;
+	unsigned char seek[HKV_CURSOR_MAX], pos[EKEY_LONG + 1];
+	size_t seeklen, poslen;
 	int64_t now = hkv_now_ms(db);
 	MDB_cursor *mc;
 	MDB_txn *txn;
@@ -478,13 +516,22 @@ int hkv_scan(struct hkv *db, struct hkv_cursor *cur, const struct hkv_scan_opts 
 
 	if (cur->done)
 		return 0;
-	if (cur->len > 511 || plen > HKV_KEY_MAX)
+	if (plen > HKV_KEY_MAX)
 		return -EINVAL;
+	rc = key_cursor_pos(db, cur, pos, &poslen);
+	if (rc < 0)
+		return rc;
+	if (rc) {
+		if (cur->len > EKEY_LONG + 1)
+			return -EINVAL;
+		memcpy(pos, cur->pos, cur->len);
+		poslen = cur->len;
+	}
 	/* start at the cursor, or at the prefix if the cursor is before it */
-	if (cur->len && (memcmp(cur->pos, prefix, cur->len < pcmp ? cur->len : pcmp) > 0 ||
-			 (cur->len >= pcmp && !memcmp(cur->pos, prefix, pcmp)))) {
-		memcpy(seek, cur->pos, cur->len);
-		seeklen = cur->len;
+	if (poslen && (memcmp(pos, prefix, poslen < pcmp ? poslen : pcmp) > 0 ||
+		       (poslen >= pcmp && !memcmp(pos, prefix, pcmp)))) {
+		memcpy(seek, pos, poslen);
+		seeklen = poslen;
 	} else {
 		memcpy(seek, prefix, pcmp);
 		seeklen = pcmp;
@@ -639,7 +686,7 @@ int hkv_attr_set(struct hkv *db, const void *key, size_t klen, unsigned which,
 {
 	struct key_args a = { 0 };
 
-	if (key_args_init(&a, key, klen))
+	if (key_args_init(db, &a, key, klen))
 		return -EINVAL;
 	if (which & ~(HKV_ATTR_MODE | HKV_ATTR_UID | HKV_ATTR_GID | HKV_ATTR_MTIME))
 		return -EINVAL;
@@ -670,7 +717,7 @@ int hkv_create(struct hkv *db, const void *key, size_t klen, enum hkv_type type,
 {
 	struct key_args a = { 0 };
 
-	if (key_args_init(&a, key, klen))
+	if (key_args_init(db, &a, key, klen))
 		return -EINVAL;
 	if (type < HKV_TYPE_STRING || type > HKV_TYPE_ZSET)
 		return -EINVAL;
@@ -715,7 +762,7 @@ int hkv_xattr_get(struct hkv *db, const void *key, size_t klen, const char *name
 	rc = xattr_name_check(name);
 	if (rc)
 		return rc;
-	ekey_make(&ek, key, klen);
+	ekey_make(db, &ek, key, klen);
 	rc = rtx_begin(db, &txn);
 	if (rc)
 		return rc;
@@ -784,7 +831,7 @@ int hkv_xattr_set(struct hkv *db, const void *key, size_t klen, const char *name
 	struct key_args a = { 0 };
 	int rc;
 
-	if (key_args_init(&a, key, klen))
+	if (key_args_init(db, &a, key, klen))
 		return -EINVAL;
 	rc = xattr_name_check(name);
 	if (rc)
@@ -806,7 +853,7 @@ int hkv_xattr_del(struct hkv *db, const void *key, size_t klen, const char *name
 	struct key_args a = { 0 };
 	int rc;
 
-	if (key_args_init(&a, key, klen))
+	if (key_args_init(db, &a, key, klen))
 		return -EINVAL;
 	rc = xattr_name_check(name);
 	if (rc)
@@ -830,7 +877,7 @@ int hkv_xattr_list(struct hkv *db, const void *key, size_t klen,
 
 	if (key_check(klen))
 		return -EINVAL;
-	ekey_make(&ek, key, klen);
+	ekey_make(db, &ek, key, klen);
 	rc = rtx_begin(db, &txn);
 	if (rc)
 		return rc;

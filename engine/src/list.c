@@ -163,7 +163,7 @@ static int push_fn(struct wtx *w, void *arg)
 	int64_t idx;
 	int rc;
 
-	ekey_make(&ek, a->key, a->klen);
+	ekey_make(w->db, &ek, a->key, a->klen);
 	rc = wkey_prepare(w, &ek, a->key, a->klen, HKV_TYPE_LIST, a->ca, &m, &created);
 	if (rc)
 		return rc;

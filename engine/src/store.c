@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -253,6 +254,49 @@ int info_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t val)
 	return lmdb_err(mdb_put(txn, dbi, &k, &v, 0));
 }
 
+/* A new store's secret hash key (see util.c, ekey_make()): 16 bytes from the kernel. */
+static int hashkey_create(struct hkv *db, MDB_txn *txn)
+{
+	unsigned char b[16];
+	MDB_val k = { 7, "hashkey" }, v = { sizeof(b), b };
+	size_t got = 0;
+
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			hkv_log(db, 0, "%s: no random bytes for the hash key: %s", db->dir,
+				strerror(errno));
+			return -errno;
+		}
+		got += (size_t)n;
+	}
+	return lmdb_err(mdb_put(txn, db->dbi_info, &k, &v, 0));
+}
+
+/* Read the hash key; a store created by format 1 has none and keeps its unkeyed hash. */
+static int hashkey_load(struct hkv *db, MDB_txn *txn)
+{
+	MDB_val k = { 7, "hashkey" }, v;
+	int rc = mdb_get(txn, db->dbi_info, &k, &v);
+
+	if (rc == MDB_NOTFOUND) {
+		db->hkey_legacy = true;
+		hkv_log(db, 1, "%s: store created by format 1: keys over %d bytes are named by an "
+			"unkeyed hash", db->dir, EKEY_SHORT);
+		return 0;
+	}
+	if (rc)
+		return lmdb_err(rc);
+	if (v.mv_size != 16)
+		return -HKV_ECORRUPT;
+	db->hkey[0] = get_le64(v.mv_data);
+	db->hkey[1] = get_le64((const unsigned char *)v.mv_data + 8);
+	return 0;
+}
+
 /*
  * Open the named databases and check the format. A new store gets format, version and
  * next_id records; an existing one must carry our format number.
@@ -310,12 +354,22 @@ static int open_dbs(struct hkv *db)
 			rc = info_put_u64(txn, db->dbi_info, "version", 0);
 		if (!rc)
 			rc = info_put_u64(txn, db->dbi_info, "next_id", 1);
+		if (!rc)
+			rc = hashkey_create(db, txn);
 		if (rc)
 			goto out_abort;
 	} else if (rc) {
 		goto out_abort;
 	}
-	if (format != HKV_FORMAT_VERSION) {
+	if (format == 1 && !db->opt.read_only) {
+		/* format 2 only adds the hash key, which a format-1 store goes on without */
+		hkv_log(db, 2, "%s: store format 1 upgraded to %d", db->dir, HKV_FORMAT_VERSION);
+		format = HKV_FORMAT_VERSION;
+		rc = info_put_u64(txn, db->dbi_info, "format", format);
+		if (rc)
+			goto out_abort;
+	}
+	if (format != HKV_FORMAT_VERSION && !(format == 1 && db->opt.read_only)) {
 		hkv_log(db, 0, "%s: store format %llu, this build reads format %d", db->dir,
 			(unsigned long long)format, HKV_FORMAT_VERSION);
 		rc = -HKV_EFORMAT;
@@ -325,6 +379,8 @@ static int open_dbs(struct hkv *db)
 	rc = info_get_u64(txn, db->dbi_info, "version", &db->version);
 	if (!rc)
 		rc = info_get_u64(txn, db->dbi_info, "next_id", &db->next_id);
+	if (!rc)
+		rc = hashkey_load(db, txn);
 	if (rc)
 		goto out_abort;
 	db->version_reserved = db->version;

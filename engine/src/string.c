@@ -189,7 +189,7 @@ int hkv_set(struct hkv *db, const void *key, size_t klen, const void *val, size_
 	rc = hkv_writable(db);
 	if (rc)
 		return rc;
-	ekey_make(&a.ek, key, klen);
+	ekey_make(db, &a.ek, key, klen);
 	for (int tries = 0;; tries++) {
 		if (vlen > db->opt.inline_max) {
 			rc = vlog_append(db->vlog, key, klen, val, vlen, &ref);
@@ -213,7 +213,7 @@ static int str_lookup(struct hkv *db, MDB_txn *txn, const void *key, size_t klen
 
 	if (key_check(klen))
 		return -EINVAL;
-	ekey_make(&ek, key, klen);
+	ekey_make(db, &ek, key, klen);
 	rc = key_lookup(db, txn, &ek, HKV_NOW_LAZY, m);
 	if (!rc && m->type != HKV_TYPE_STRING)
 		rc = -HKV_EWRONGTYPE;
@@ -388,7 +388,7 @@ static int rmw(struct hkv *db, struct rmw_args *a)
 		return -EINVAL;
 	if (db->opt.read_only)
 		return -EROFS;
-	ekey_make(&a->ek, a->key, a->klen);
+	ekey_make(db, &a->ek, a->key, a->klen);
 	return hkv_write(db, rmw_fn, a);
 }
 

@@ -184,32 +184,6 @@ struct pending {
  * Small helpers
  */
 
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint32_t get_le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_le64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint64_t get_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 void vlog_ref_encode(unsigned char *p, const struct vlog_ref *r)
 {
 	put_le32(p, r->seg);
@@ -1731,7 +1705,7 @@ static int compact_walk(struct cbatch *b)
 			break;
 		from.len = VLOG_REC_HDR + h.klen + h.slen;
 		from.vlen = h.vlen;
-		ekey_make(&ek, rec + VLOG_REC_HDR, h.klen);
+		ekey_make(vl->db, &ek, rec + VLOG_REC_HDR, h.klen);
 		rc = ref_is_current(vl->db, &ek, &from);
 		if (rc > 0)
 			rc = batch_add(b, &ek, &from, &(struct iovec){ rec, from.len }, 1);

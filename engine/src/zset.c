@@ -106,7 +106,7 @@ static int zadd_fn(struct wtx *w, void *arg)
 	int found, rc;
 
 	a->out = NAN;
-	ekey_make(&ek, a->key, a->klen);
+	ekey_make(w->db, &ek, a->key, a->klen);
 	rc = wkey_prepare(w, &ek, a->key, a->klen, HKV_TYPE_ZSET, a->ca, &m, &created);
 	if (rc)
 		return rc;

@@ -22,6 +22,12 @@
  *    committed in groups.
  *  - Every mutation is atomic: it is wholly visible to every reader or not at all, and a write
  *    that returned success is visible to every read that starts after it returned.
+ *  - Long strings: a key, field or member longer than HKV_ORDER_PREFIX bytes is named in the
+ *    index by its first HKV_ORDER_PREFIX bytes and a 128-bit SipHash of all of it under a
+ *    secret key drawn when the store was created. Every lookup compares the stored full
+ *    bytes, so one string never answers for another; a write that would store a string whose
+ *    name another one already holds (a hash collision, which cannot be built without the
+ *    store's secret) fails with -EEXIST and changes nothing.
  *  - Time: expiry times are Unix milliseconds from the store's clock (hkv_options.clock).
  *  - Flush errors are final: the first failed flush (fdatasync/fsync of the value log, or of
  *    the index) is logged and stops the store from taking writes until it is closed and
@@ -586,7 +592,9 @@ int hkv_scan(struct hkv *db, struct hkv_cursor *cur, const struct hkv_scan_opts 
  * hkv_cursor_after() - the cursor hkv_scan() would hold right after reporting @key (a key, or
  * with @is_prefix a rolled-up common prefix including its delimiter), without asking the
  * store: lets a caller that takes many entries from one hkv_scan() call resume after any one
- * of them.
+ * of them. For a key of at most HKV_ORDER_PREFIX bytes it is byte for byte the cursor
+ * hkv_scan() holds; for a longer key (whose position depends on the store's secret hash key)
+ * it is a cursor of another form that resumes at exactly the same place.
  * Return: 0 and @cur; -ERANGE (a prefix longer than HKV_ORDER_PREFIX: its end is not a
  * position); -EINVAL (bad length).
  */
