@@ -45,9 +45,8 @@ int kmeta_decode(const MDB_val *v, struct kmeta *m)
 	m->key = NULL;
 	m->klen = 0;
 	if (m->flags & KF_LONGKEY) {
-		uint16_t kl;
+		uint16_t kl = get_le16(p + 2);
 
-		memcpy(&kl, p + 2, 2);
 		if (kl <= EKEY_SHORT || kl > HKV_KEY_MAX || off + kl > n)
 			return -HKV_ECORRUPT;
 		m->fullkey = p + off;

@@ -243,14 +243,16 @@ static int info_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *o
 		return lmdb_err(rc);
 	if (v.mv_size != 8)
 		return -HKV_ECORRUPT;
-	memcpy(out, v.mv_data, 8);
+	*out = get_le64(v.mv_data);
 	return 0;
 }
 
 int info_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t val)
 {
-	MDB_val k = { strlen(name), (void *)name }, v = { 8, &val };
+	unsigned char b[8];
+	MDB_val k = { strlen(name), (void *)name }, v = { sizeof(b), b };
 
+	put_le64(b, val);
 	return lmdb_err(mdb_put(txn, dbi, &k, &v, 0));
 }
 
