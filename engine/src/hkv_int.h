@@ -216,6 +216,27 @@ static inline int64_t get_sortable_i64(const unsigned char *p)
 void put_sortable_double(unsigned char *p, double d);
 double get_sortable_double(const unsigned char *p);
 
+/*
+ * Tables of the index, by their number in log records (struct hkv.dbis). KV_MAXDBI bounds
+ * LMDB's handle numbers; KV_KEY_MAX is LMDB's key size limit.
+ */
+enum { KV_INFO, KV_KEYS, KV_ELEMS, KV_ZIDX, KV_EXP, KV_XATTR, KV_SEGS, KV_NDBI };
+#define KV_MAXDBI 32
+#define KV_KEY_MAX 511
+
+/** struct vlog_pos - a position in the log: segment id and offset. */
+struct vlog_pos {
+	uint32_t seg;
+	uint64_t off;
+};
+
+static inline int vlog_pos_cmp(const struct vlog_pos *a, const struct vlog_pos *b)
+{
+	if (a->seg != b->seg)
+		return a->seg < b->seg ? -1 : 1;
+	return a->off < b->off ? -1 : a->off > b->off;
+}
+
 /** struct vlog_ref - where a string value lives in the value log. */
 struct vlog_ref {
 	uint32_t seg;  /* segment id */
@@ -269,6 +290,33 @@ struct hkv_counters {
 
 struct wq_item;
 struct rtx_slot;
+struct mview;
+struct mem;
+struct mem_node;
+
+/**
+ * struct hp_rec - a hazard pointer: the view a transaction is using (kv.c). On db->hp_all
+ * (under hp_lock) while its owner lives.
+ */
+struct hp_rec {
+	struct mview *_Atomic hp;
+	struct hp_rec *next, *prev;
+};
+
+/**
+ * struct kvtx - a transaction on the merged view of the index (kv.c): a pinned view of the
+ * memtables, an LMDB read snapshot and a sequence number. Writes are allowed only through
+ * the group-commit leader's (@w set).
+ */
+struct kvtx {
+	struct hkv *db;
+	MDB_txn *lmdb;
+	struct mview *view;
+	uint64_t seq;
+	struct wtx *w;
+	struct hp_rec *hp;
+	bool own; /* a nested read's own transaction, freed by rtx_end() */
+};
 
 /** struct hkv - an open store. Fields after open are read-only unless noted. */
 struct hkv {
@@ -277,6 +325,8 @@ struct hkv {
 	int lock_fd;
 	MDB_env *env;
 	MDB_dbi dbi_info, dbi_keys, dbi_elems, dbi_zidx, dbi_exp, dbi_xattr, dbi_segs;
+	MDB_dbi dbis[KV_NDBI];  /* by table index (KV_INFO...), as in log records */
+	int8_t dbix[KV_MAXDBI]; /* MDB_dbi -> table index, -1 for none */
 	struct vlog *vlog;
 	uint64_t hkey[2];       /* SipHash key of long ekeys: the info table's "hashkey" */
 	bool hkey_legacy;       /* a store from format 1 without one: the unkeyed hash (util.c) */
@@ -285,6 +335,38 @@ struct hkv {
 	pthread_key_t rtx_key;
 	pthread_mutex_t rtx_lock;
 	struct rtx_slot *rtx_all;
+
+	/* memtables and views (mem.c, kv.c) */
+	struct mview *_Atomic view; /* replaced under view_lock */
+	pthread_mutex_t view_lock;
+	struct mview *retired;      /* under view_lock: views waiting for their readers */
+	pthread_mutex_t hp_lock;
+	struct hp_rec *hp_all;      /* under hp_lock */
+	_Atomic uint64_t pub_seq;   /* the last published write function: readers' snapshot */
+	uint64_t seq_last;          /* leader only: the last sequence number handed out */
+	uint64_t lsn;               /* leader only: the last log record number written */
+	uint64_t group_gen;         /* leader only */
+	struct kvtx wview;          /* leader only: the write transaction of a group */
+	struct hp_rec whp;
+	struct mem_node **wtn;      /* leader only: touched nodes of the group (struct wtx) */
+	size_t wtn_cap;
+	unsigned char *walbuf;      /* leader only: the group's log record */
+	size_t walbuf_cap;
+
+	/* the checkpointer (ckpt.c); under ckpt_lock unless noted */
+	pthread_t ckpt;
+	bool ckpt_running;
+	pthread_mutex_t ckpt_lock;
+	pthread_cond_t ckpt_cond;
+	bool ckpt_stop;
+	uint64_t ckpt_frozen;       /* memtables frozen so far */
+	uint64_t ckpt_done;         /* ... and checkpointed */
+	atomic_bool freeze_req;     /* the next group freezes the active memtable */
+	struct vlog_pos ckpt_pos;   /* where the last checkpoint's log ends (any thread: lock) */
+	uint64_t ckpt_lsn;          /* the last log record it covers */
+	bool ckpt_known;            /* the info table has a "ckpt" record (open) */
+	atomic_uint_fast64_t ckpt_count;   /* checkpoints committed */
+	atomic_uint_fast64_t ckpt_records; /* records they applied */
 
 	/* group commit queue (wtx.c); everything under wq_lock */
 	pthread_mutex_t wq_lock;
@@ -330,16 +412,55 @@ static inline int hkv_writable(struct hkv *db)
 	return atomic_load_explicit(&db->wfail, memory_order_acquire) ? -HKV_ESTOPPED : 0;
 }
 
+/* kv.c: the merged view of the index ------------------------------------------------- */
+
 /**
  * rtx_begin() - a read transaction for the calling thread (cached and renewed; a nested call
- * gets a fresh one). Return: 0, -EIO, -ENOMEM.
+ * gets a fresh one). Inside a write function, use w->txn instead. Return: 0, -EIO, -ENOMEM.
  */
-int rtx_begin(struct hkv *db, MDB_txn **txn);
+int rtx_begin(struct hkv *db, struct kvtx **txn);
 /** rtx_end() - finish a transaction from rtx_begin(). */
-void rtx_end(struct hkv *db, MDB_txn *txn);
+void rtx_end(struct hkv *db, struct kvtx *txn);
+/** rtx_init()/rtx_fini() - set up and tear down the per-thread read transactions. */
+int rtx_init(struct hkv *db);
+void rtx_fini(struct hkv *db);
+/** rtx_reads() - read transactions started so far (statistics). */
+uint64_t rtx_reads(struct hkv *db);
 
-/** info_put_u64() - write a u64 record of the info table. */
-int info_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t val);
+/*
+ * The LMDB-shaped interface of the merged view: same arguments and return codes as mdb_get,
+ * mdb_put (flags: 0 or MDB_RESERVE), mdb_del and the cursor calls (ops FIRST, LAST, NEXT,
+ * PREV, SET_RANGE, SET_KEY, GET_CURRENT), plus ENOMEM/EACCES as positive errnos. Returned
+ * pointers stay valid until the transaction ends (memtable memory is pinned by its view,
+ * LMDB's by its snapshot). Writes need the leader's transaction (w->txn).
+ */
+struct kvcur;
+int kv_get(struct kvtx *tx, MDB_dbi dbi, MDB_val *k, MDB_val *v);
+int kv_put(struct kvtx *tx, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned flags);
+int kv_del(struct kvtx *tx, MDB_dbi dbi, MDB_val *k, MDB_val *unused);
+int kv_cursor_open(struct kvtx *tx, MDB_dbi dbi, struct kvcur **c);
+int kv_cursor_get(struct kvcur *c, MDB_val *k, MDB_val *v, MDB_cursor_op op);
+int kv_cursor_del(struct kvcur *c);
+void kv_cursor_close(struct kvcur *c);
+/** kv_count() - the number of records of table @dbi in @tx's state. */
+int kv_count(struct kvtx *tx, MDB_dbi dbi, uint64_t *out);
+
+/* views (kv.c): see the top of kv.c */
+void hp_register(struct hkv *db, struct hp_rec *hp);
+void hp_unregister(struct hkv *db, struct hp_rec *hp);
+struct mview *view_pin(struct hkv *db, struct hp_rec *hp);
+void view_unpin(struct hp_rec *hp);
+/** view_make() - a view of @n memtables (each gains a reference). Return: NULL if no memory. */
+struct mview *view_make(struct mem *const *mems, int n);
+/** view_install() - make @v the current view; the old one retires. */
+void view_install(struct hkv *db, struct mview *v);
+/** view_collect() - free retired views nobody holds. Return: whether some remain. */
+bool view_collect(struct hkv *db);
+/** view_release_all() - free every view and memtable (close). */
+void view_release_all(struct hkv *db);
+
+/** info_put_u64() - write a u64 record of the info table (in a write function). */
+int info_put_u64(struct kvtx *txn, MDB_dbi dbi, const char *name, uint64_t val);
 
 /** lmdb_err() - translate an LMDB return code to -errno (MDB_MAP_FULL -> -ENOSPC, ...). */
 int lmdb_err(int rc);
@@ -354,9 +475,12 @@ int lmdb_err(int rc);
  */
 struct wtx {
 	struct hkv *db;
-	MDB_txn *txn;
+	struct kvtx *txn;
 	int64_t now_ms;
 	int64_t now_ns;
+	uint64_t seq;            /* the running write function's sequence number */
+	struct mem_node **tn;    /* memtable nodes written, in order (kv.c) */
+	size_t ntn, captn;
 	unsigned char *touched;  /* packed (u16 len, key bytes, u64 version) */
 	size_t touched_len, touched_cap;
 	bool touch_oom;
@@ -387,7 +511,7 @@ void wtx_touch(struct wtx *w, const void *key, size_t klen, uint64_t version);
  * key_lookup() - find the live record of @key in @txn (read or write).
  * Return: 0 and @m; -ENOENT (absent or expired at @now_ms); -HKV_ECORRUPT; -EIO.
  */
-int key_lookup(struct hkv *db, MDB_txn *txn, const struct ekey *ek, int64_t now_ms,
+int key_lookup(struct hkv *db, struct kvtx *txn, const struct ekey *ek, int64_t now_ms,
 	       struct kmeta *m);
 
 /**
@@ -471,7 +595,7 @@ int elem_val_split(const MDB_val *k, const MDB_val *v, const void **member, size
 /**
  * range_delete() - delete every record of @dbi whose key starts with @prefix.
  */
-int range_delete(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen);
+int range_delete(struct kvtx *txn, MDB_dbi dbi, const void *prefix, size_t plen);
 
 /* collections: delete everything under a key id (called by wkey_delete) */
 int coll_delete_all(struct wtx *w, const struct kmeta *m);
@@ -489,11 +613,50 @@ bool glob_match(const char *pat, const unsigned char *s, size_t len);
 
 /* cursor helpers for collection scans (keyspace.c) */
 
+/* ckpt.c: the checkpointer ------------------------------------------------------------ */
+
+/** ckpt_start() - start the checkpointer thread (writable stores). Return: 0, -EAGAIN. */
+int ckpt_start(struct hkv *db);
+/** ckpt_stop() - stop it (after a final hkv_checkpoint() by the caller). */
+void ckpt_stop(struct hkv *db);
+/** ckpt_info_put() - write the info table's "ckpt" record (position and lsn) in @txn. */
+int ckpt_info_put(struct hkv *db, MDB_txn *txn, const struct vlog_pos *pos, uint64_t lsn);
+/** ckpt_info_get() - read it into db->ckpt_pos/ckpt_lsn/ckpt_known. Return: 0, -errno. */
+int ckpt_info_get(struct hkv *db, MDB_txn *txn);
+
+/**
+ * enum ckpt_stage - the points of a checkpoint at which ckpt_test_hook is called.
+ * @CKPT_STAGE_SYNCED:    the log is flushed; LMDB untouched.
+ * @CKPT_STAGE_APPLIED:   the memtable is in an LMDB write transaction, not committed.
+ * @CKPT_STAGE_COMMITTED: the transaction (with the "ckpt" record) is committed.
+ * @CKPT_STAGE_INSTALLED: the view without the memtable is installed.
+ */
+enum ckpt_stage {
+	CKPT_STAGE_SYNCED,
+	CKPT_STAGE_APPLIED,
+	CKPT_STAGE_COMMITTED,
+	CKPT_STAGE_INSTALLED,
+};
+
+/**
+ * ckpt_test_hook - if set, called by the checkpointer at each enum ckpt_stage (tests: a crash
+ * test kills the process there). ckpt_test_commit_fault - if set and it returns an errno, the
+ * checkpoint's commit fails with it (tests: a failed flush of the index). Both NULL in
+ * production; set before the store is opened.
+ */
+extern void (*ckpt_test_hook)(struct hkv *db, enum ckpt_stage stage);
+extern int (*ckpt_test_commit_fault)(struct hkv *db);
+
+/** fsync_parent() - fsync the directory that contains @path (a new entry in it). */
+int fsync_parent(const char *path);
+
 /* vlog.c ------------------------------------------------------------------------------ */
 
 /**
- * vlog_open() - open the value log under DIR/vlog (creating it), using db->dbi_segs; truncate
- * the active segment to its committed end. Called from hkv_open() after LMDB is open.
+ * vlog_open() - open the value log under DIR/vlog (creating it) and recover: drop the segments
+ * the last checkpoint tombstoned, replay the log from the checkpoint's position into the
+ * active memtable, cut off what follows the end of the good log. Called from hkv_open() after
+ * LMDB and the first memtable are set up; sets db->vlog itself (replay needs it).
  */
 int vlog_open(struct hkv *db, struct vlog **out);
 /** vlog_close() - close every segment file and free @vl. NULL-safe. */
@@ -523,7 +686,26 @@ int vlog_ref_dead(struct wtx *w, const struct vlog_ref *ref);
  */
 ssize_t vlog_read(struct vlog *vl, const struct vlog_ref *ref, const void *key, size_t klen,
 		  uint64_t off, void *buf, size_t len);
-/** vlog_sync() - fdatasync every segment appended to since the last call. Return: 0, -EIO. */
+/**
+ * vlog_append_record() - append the prepared record @rec (@len bytes: a group record) to the
+ * log. Return: 0 and @ref (where it went); -ENOSPC, -EIO, -EROFS.
+ */
+int vlog_append_record(struct vlog *vl, const void *rec, size_t len, struct vlog_ref *ref);
+/**
+ * vlog_unappend() - take back the record of @ref (a group that failed after writing it) if
+ * nothing was appended after it, so that a reopen does not replay what this process never
+ * published. Best effort: if it stays, its write's outcome is unknown, as documented.
+ */
+void vlog_unappend(struct vlog *vl, const struct vlog_ref *ref);
+/**
+ * vlog_drop() - a checkpoint committed segment @id's tombstone: it leaves the table, and its
+ * file goes when the last reader is done with it.
+ */
+void vlog_drop(struct vlog *vl, uint32_t id);
+/**
+ * vlog_sync() - fdatasync every segment appended to since the last call (and the directory if
+ * a segment was created). A failure is final (hkv_fail()). Return: 0, -errno, -HKV_ESTOPPED.
+ */
 int vlog_sync(struct vlog *vl);
 /** vlog_compact() - see hkv_compact(). */
 int vlog_compact(struct hkv *db, bool all);

@@ -96,13 +96,13 @@ static bool kmeta_other_key(struct hkv *db, const struct kmeta *m, const struct 
 	return true;
 }
 
-int key_lookup(struct hkv *db, MDB_txn *txn, const struct ekey *ek, int64_t now_ms,
+int key_lookup(struct hkv *db, struct kvtx *txn, const struct ekey *ek, int64_t now_ms,
 	       struct kmeta *m)
 {
 	MDB_val k = { ek->len, (void *)ek->b }, v;
 	int rc;
 
-	rc = mdb_get(txn, db->dbi_keys, &k, &v);
+	rc = kv_get(txn, db->dbi_keys, &k, &v);
 	if (rc)
 		return lmdb_err(rc);
 	rc = kmeta_decode(&v, m);
@@ -129,8 +129,8 @@ static int exp_entry(struct wtx *w, const struct ekey *ek, int64_t at, bool add)
 	put_be64(buf, (uint64_t)at);
 	memcpy(buf + 8, ek->b, ek->len);
 	if (add)
-		return lmdb_err(mdb_put(w->txn, w->db->dbi_exp, &k, &v, 0));
-	rc = mdb_del(w->txn, w->db->dbi_exp, &k, NULL);
+		return lmdb_err(kv_put(w->txn, w->db->dbi_exp, &k, &v, 0));
+	rc = kv_del(w->txn, w->db->dbi_exp, &k, NULL);
 	return rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
 }
 
@@ -153,7 +153,7 @@ int wkey_delete(struct wtx *w, const struct ekey *ek, const void *key, size_t kl
 		rc = range_delete(w->txn, db->dbi_xattr, idb, sizeof(idb));
 	}
 	if (!rc)
-		rc = lmdb_err(mdb_del(w->txn, db->dbi_keys, &k, NULL));
+		rc = lmdb_err(kv_del(w->txn, db->dbi_keys, &k, NULL));
 	if (!rc)
 		wtx_touch(w, key, klen, 0);
 	return rc;
@@ -165,7 +165,7 @@ int wkey_lookup(struct wtx *w, const struct ekey *ek, const void *key, size_t kl
 	MDB_val k = { ek->len, (void *)ek->b }, v;
 	int rc;
 
-	rc = mdb_get(w->txn, w->db->dbi_keys, &k, &v);
+	rc = kv_get(w->txn, w->db->dbi_keys, &k, &v);
 	if (rc)
 		return lmdb_err(rc);
 	rc = kmeta_decode(&v, m);
@@ -240,7 +240,7 @@ int krec_put(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
 		struct kmeta om;
 
 		/* a long key never takes over the slot of another key (see kmeta_other_key()) */
-		rc = mdb_get(w->txn, w->db->dbi_keys, &k, &cur);
+		rc = kv_get(w->txn, w->db->dbi_keys, &k, &cur);
 		if (rc && rc != MDB_NOTFOUND) {
 			free(tmp);
 			return lmdb_err(rc);
@@ -259,7 +259,7 @@ int krec_put(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
 	else if (flags & KF_VLOG)
 		n += VLOG_REF_SIZE;
 	v.mv_size = n;
-	rc = mdb_put(w->txn, w->db->dbi_keys, &k, &v, MDB_RESERVE);
+	rc = kv_put(w->txn, w->db->dbi_keys, &k, &v, MDB_RESERVE);
 	if (rc) {
 		free(tmp);
 		return lmdb_err(rc);

@@ -56,7 +56,7 @@ static int key_args_init(struct hkv *db, struct key_args *a, const void *key, si
 static int read_meta(struct hkv *db, const void *key, size_t klen, struct kmeta *m)
 {
 	struct ekey ek;
-	MDB_txn *txn;
+	struct kvtx *txn;
 	int rc;
 
 	if (key_check(klen))
@@ -187,7 +187,7 @@ static int rename_fn(struct wtx *w, void *arg)
 	}
 	k.mv_size = a->ek.len;
 	k.mv_data = a->ek.b;
-	rc = lmdb_err(mdb_del(w->txn, db->dbi_keys, &k, NULL));
+	rc = lmdb_err(kv_del(w->txn, db->dbi_keys, &k, NULL));
 	if (!rc && m.expire_at) {
 		/* move the exp entry: drop the old one, wkey_set_expire-like add below */
 		unsigned char buf[8 + EKEY_LONG];
@@ -195,12 +195,12 @@ static int rename_fn(struct wtx *w, void *arg)
 
 		put_be64(buf, (uint64_t)m.expire_at);
 		memcpy(buf + 8, a->ek.b, a->ek.len);
-		rc = mdb_del(w->txn, db->dbi_exp, &ek, NULL);
+		rc = kv_del(w->txn, db->dbi_exp, &ek, NULL);
 		rc = rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
 		if (!rc) {
 			memcpy(buf + 8, a->ek2.b, a->ek2.len);
 			ek.mv_size = 8 + a->ek2.len;
-			rc = lmdb_err(mdb_put(w->txn, db->dbi_exp, &ek, &ev, 0));
+			rc = lmdb_err(kv_put(w->txn, db->dbi_exp, &ek, &ev, 0));
 		}
 	}
 	if (rc)
@@ -355,16 +355,16 @@ static int sweep_fn(struct wtx *w, void *arg)
 	struct hkv *db = w->db;
 	struct ekey eks[SWEEP_BATCH];
 	unsigned n = 0, want = a->max < SWEEP_BATCH ? a->max : SWEEP_BATCH;
-	MDB_cursor *cur;
+	struct kvcur *cur;
 	MDB_val k, v;
 	int rc;
 
 	a->done = 0;
-	rc = lmdb_err(mdb_cursor_open(w->txn, db->dbi_exp, &cur));
+	rc = lmdb_err(kv_cursor_open(w->txn, db->dbi_exp, &cur));
 	if (rc)
 		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc && n < want;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_FIRST); !rc && n < want;
+	     rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < 8 || k.mv_size > 8 + EKEY_LONG) {
 			rc = -HKV_ECORRUPT;
 			break;
@@ -375,7 +375,7 @@ static int sweep_fn(struct wtx *w, void *arg)
 		memcpy(eks[n].b, (char *)k.mv_data + 8, eks[n].len);
 		n++;
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	if (rc == -HKV_ECORRUPT)
 		return rc;
 	if (rc && rc != MDB_NOTFOUND)
@@ -509,8 +509,8 @@ int hkv_scan(struct hkv *db, struct hkv_cursor *cur, const struct hkv_scan_opts 
 	unsigned char seek[HKV_CURSOR_MAX], pos[EKEY_LONG + 1];
 	size_t seeklen, poslen;
 	int64_t now = hkv_now_ms(db);
-	MDB_cursor *mc;
-	MDB_txn *txn;
+	struct kvcur *mc;
+	struct kvtx *txn;
 	MDB_val k, v;
 	int rc, reported = 0, ret = 0;
 
@@ -539,12 +539,12 @@ int hkv_scan(struct hkv *db, struct hkv_cursor *cur, const struct hkv_scan_opts 
 	rc = rtx_begin(db, &txn);
 	if (rc)
 		return rc;
-	rc = lmdb_err(mdb_cursor_open(txn, db->dbi_keys, &mc));
+	rc = lmdb_err(kv_cursor_open(txn, db->dbi_keys, &mc));
 	if (rc)
 		goto out_end;
 	k.mv_size = seeklen;
 	k.mv_data = seek;
-	rc = mdb_cursor_get(mc, &k, &v, seeklen ? MDB_SET_RANGE : MDB_FIRST);
+	rc = kv_cursor_get(mc, &k, &v, seeklen ? MDB_SET_RANGE : MDB_FIRST);
 	while (!rc) {
 		const unsigned char *key;
 		struct kmeta m;
@@ -612,12 +612,12 @@ next:
 		if (at_prefix) {
 			k.mv_size = seeklen;
 			k.mv_data = seek;
-			rc = mdb_cursor_get(mc, &k, &v, MDB_SET_RANGE);
+			rc = kv_cursor_get(mc, &k, &v, MDB_SET_RANGE);
 		} else {
-			rc = mdb_cursor_get(mc, &k, &v, MDB_NEXT);
+			rc = kv_cursor_get(mc, &k, &v, MDB_NEXT);
 		}
 	}
-	mdb_cursor_close(mc);
+	kv_cursor_close(mc);
 	if (rc == MDB_NOTFOUND || (rc == 0 && !ret && examined < count) ||
 	    (rc == 0 && seeklen == 0)) {
 		/* ran off the end of the table or of the prefix */
@@ -751,7 +751,7 @@ int hkv_xattr_get(struct hkv *db, const void *key, size_t klen, const char *name
 	unsigned char kb[8 + XATTR_NAME_MAX];
 	struct ekey ek;
 	struct kmeta m;
-	MDB_txn *txn;
+	struct kvtx *txn;
 	MDB_val k, v;
 	int rc;
 
@@ -770,7 +770,7 @@ int hkv_xattr_get(struct hkv *db, const void *key, size_t klen, const char *name
 	if (!rc) {
 		k.mv_size = xattr_key(kb, m.id, name);
 		k.mv_data = kb;
-		rc = mdb_get(txn, db->dbi_xattr, &k, &v);
+		rc = kv_get(txn, db->dbi_xattr, &k, &v);
 		rc = rc == MDB_NOTFOUND ? -ENODATA : lmdb_err(rc);
 	}
 	if (!rc) {
@@ -799,7 +799,7 @@ static int xattr_set_fn(struct wtx *w, void *arg)
 		return rc;
 	k.mv_size = xattr_key(kb, m.id, a->name);
 	k.mv_data = kb;
-	rc = mdb_get(w->txn, w->db->dbi_xattr, &k, &v);
+	rc = kv_get(w->txn, w->db->dbi_xattr, &k, &v);
 	if (rc && rc != MDB_NOTFOUND)
 		return lmdb_err(rc);
 	if (a->val) {
@@ -809,11 +809,11 @@ static int xattr_set_fn(struct wtx *w, void *arg)
 			return -ENODATA;
 		v.mv_size = a->vlen;
 		v.mv_data = (void *)a->val;
-		rc = lmdb_err(mdb_put(w->txn, w->db->dbi_xattr, &k, &v, 0));
+		rc = lmdb_err(kv_put(w->txn, w->db->dbi_xattr, &k, &v, 0));
 	} else {
 		if (rc)
 			return -ENODATA;
-		rc = lmdb_err(mdb_del(w->txn, w->db->dbi_xattr, &k, NULL));
+		rc = lmdb_err(kv_del(w->txn, w->db->dbi_xattr, &k, NULL));
 	}
 	if (rc)
 		return rc;
@@ -870,8 +870,8 @@ int hkv_xattr_list(struct hkv *db, const void *key, size_t klen,
 	char name[XATTR_NAME_MAX + 1];
 	struct ekey ek;
 	struct kmeta m;
-	MDB_cursor *mc;
-	MDB_txn *txn;
+	struct kvcur *mc;
+	struct kvtx *txn;
 	MDB_val k, v;
 	int rc, ret = 0;
 
@@ -884,14 +884,14 @@ int hkv_xattr_list(struct hkv *db, const void *key, size_t klen,
 	rc = key_lookup(db, txn, &ek, HKV_NOW_LAZY, &m);
 	if (rc)
 		goto out_end;
-	rc = lmdb_err(mdb_cursor_open(txn, db->dbi_xattr, &mc));
+	rc = lmdb_err(kv_cursor_open(txn, db->dbi_xattr, &mc));
 	if (rc)
 		goto out_end;
 	put_be64(idb, m.id);
 	k.mv_size = 8;
 	k.mv_data = idb;
-	for (rc = mdb_cursor_get(mc, &k, &v, MDB_SET_RANGE); !rc;
-	     rc = mdb_cursor_get(mc, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(mc, &k, &v, MDB_SET_RANGE); !rc;
+	     rc = kv_cursor_get(mc, &k, &v, MDB_NEXT)) {
 		size_t n = k.mv_size - 8;
 
 		if (k.mv_size < 8 || memcmp(k.mv_data, idb, 8))
@@ -904,7 +904,7 @@ int hkv_xattr_list(struct hkv *db, const void *key, size_t klen,
 		if (ret)
 			break;
 	}
-	mdb_cursor_close(mc);
+	kv_cursor_close(mc);
 	rc = rc == MDB_NOTFOUND || !rc ? 0 : lmdb_err(rc);
 out_end:
 	rtx_end(db, txn);

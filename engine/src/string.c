@@ -205,7 +205,7 @@ int hkv_set(struct hkv *db, const void *key, size_t klen, const void *val, size_
 }
 
 /* Look @key up for reading as a string. */
-static int str_lookup(struct hkv *db, MDB_txn *txn, const void *key, size_t klen,
+static int str_lookup(struct hkv *db, struct kvtx *txn, const void *key, size_t klen,
 		      struct kmeta *m)
 {
 	struct ekey ek;
@@ -223,7 +223,7 @@ static int str_lookup(struct hkv *db, MDB_txn *txn, const void *key, size_t klen
 int hkv_get(struct hkv *db, const void *key, size_t klen, struct hkv_buf *out)
 {
 	struct kmeta m;
-	MDB_txn *txn;
+	struct kvtx *txn;
 	int rc, tries = 0;
 
 	out->data = NULL;
@@ -244,7 +244,7 @@ ssize_t hkv_getrange(struct hkv *db, const void *key, size_t klen, uint64_t off,
 		     size_t len)
 {
 	struct kmeta m;
-	MDB_txn *txn;
+	struct kvtx *txn;
 	ssize_t n;
 	int rc, tries = 0;
 
@@ -263,7 +263,7 @@ int hkv_getrange_redis(struct hkv *db, const void *key, size_t klen, int64_t sta
 		       int64_t end, struct hkv_buf *out)
 {
 	struct kmeta m;
-	MDB_txn *txn;
+	struct kvtx *txn;
 	int64_t len;
 	ssize_t n = 0;
 	int rc, tries = 0;
@@ -316,7 +316,7 @@ int hkv_getrange_redis(struct hkv *db, const void *key, size_t klen, int64_t sta
 int64_t hkv_strlen(struct hkv *db, const void *key, size_t klen)
 {
 	struct kmeta m;
-	MDB_txn *txn;
+	struct kvtx *txn;
 	int rc;
 
 	rc = rtx_begin(db, &txn);

@@ -89,6 +89,8 @@ void hkv_options_init(struct hkv_options *opt)
 	opt->bg_interval_ms = 100;
 	opt->map_size = 64ull << 30;
 	opt->create = true;
+	opt->ckpt_bytes = 32ull << 20;
+	opt->ckpt_interval_ms = 2000;
 	opt->mode = 0644;
 	opt->uid = getuid();
 	opt->gid = getgid();

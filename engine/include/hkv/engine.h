@@ -146,6 +146,13 @@ int hkv_sync_parse(const char *s, enum hkv_sync *out);
  * @log:               receives one formatted line per notable event (level: 0 error,
  *                     1 warning, 2 info, 3 debug); NULL logs errors and warnings to stderr.
  * @log_arg:           passed to @log.
+ * @ckpt_bytes:        memory budget of the memtable, the in-memory table of recent writes
+ *                     (docs/engine-storage.md): when it holds this many bytes it is frozen
+ *                     and the checkpointer applies it to the index. At most three exist (one
+ *                     active, two being checkpointed) before writers wait. 1 MiB..4 GiB,
+ *                     default 32 MiB. With the interval below it bounds what a crash leaves
+ *                     to replay at the next open.
+ * @ckpt_interval_ms:  ... or when its first write is this old (0: never by age). Default 2000.
  */
 struct hkv_options {
 	enum hkv_sync sync;
@@ -166,6 +173,8 @@ struct hkv_options {
 	void *clock_arg;
 	void (*log)(void *arg, int level, const char *msg);
 	void *log_arg;
+	uint64_t ckpt_bytes;
+	uint32_t ckpt_interval_ms;
 };
 
 /** hkv_options_init() - fill @opt with the defaults documented above. */
@@ -204,6 +213,15 @@ int hkv_close(struct hkv *db);
  * -HKV_ESTOPPED (an earlier flush failed).
  */
 int hkv_sync(struct hkv *db);
+
+/**
+ * hkv_checkpoint() - apply every write that has returned to the index now, in one synced LMDB
+ * transaction, and wait for it (the checkpointer does this by itself when the memtable is full
+ * or old; hkv_close() does it last). Afterwards a reopen has nothing to replay. Any thread.
+ * Return: 0; -EROFS; -HKV_ESTOPPED; -EIO or another -errno of a flush (the store then stops
+ * taking writes).
+ */
+int hkv_checkpoint(struct hkv *db);
 
 /** struct hkv_buf - a byte string owned by the caller. @data is NUL-terminated (not counted). */
 struct hkv_buf {
@@ -829,6 +847,9 @@ struct hkv_stats {
 	uint64_t expired;       /* keys deleted because their time came (lazy + active) */
 	uint64_t crc_errors;    /* records that failed their checksum */
 	int flush_error;        /* 0, or the -errno of the failed flush that stopped writes */
+	uint64_t mem_bytes;     /* memory held by the memtables (not yet checkpointed writes) */
+	uint64_t checkpoints;   /* checkpoints committed to the index */
+	uint64_t ckpt_records;  /* index records they applied */
 };
 
 /** hkv_stats_get() - fill @out. Return: 0; -EIO. */
