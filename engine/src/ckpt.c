@@ -192,9 +192,9 @@ static int ckpt_one(struct hkv *db)
 		hkv_log(db, 1, "checkpoint: no memory for a new view; retried");
 		return -ENOMEM;
 	}
-	view_install(db, nv);
 	db->ckpt_pos = m->log_end;
 	db->ckpt_lsn = lsn;
+	view_install(db, nv); /* may free m: nothing of it is used after this */
 	db->ckpt_done++;
 	hook(db, CKPT_STAGE_INSTALLED);
 	pthread_cond_broadcast(&db->ckpt_cond);

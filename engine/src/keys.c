@@ -73,11 +73,19 @@ int kmeta_decode(const MDB_val *v, struct kmeta *m)
 	return 0;
 }
 
-/* The user key of a record found under @ek: the stored full key of a long one, else @ek. */
+/*
+ * The user key of a record found under @ek: the stored full key of a long one, else the
+ * string @ek was made from (the caller's, which outlives the encoding), else @ek itself.
+ */
 static void kmeta_set_key(struct kmeta *m, const struct ekey *ek)
 {
-	m->key = m->fullkey ? m->fullkey : ek->b;
-	m->klen = m->fullkey ? m->fullkey_len : ek->len;
+	if (m->fullkey) {
+		m->key = m->fullkey;
+		m->klen = m->fullkey_len;
+	} else {
+		m->key = ek->src ? ek->src : ek->b;
+		m->klen = ek->len;
+	}
 }
 
 /*

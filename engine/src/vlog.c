@@ -1135,7 +1135,8 @@ static int open_settle(struct vlog *vl, const struct vlog_pos *end)
 	segs = malloc((n ? n : 1) * sizeof(*segs));
 	if (!segs)
 		return -ENOMEM;
-	memcpy(segs, vl->segs, n * sizeof(*segs));
+	if (n)
+		memcpy(segs, vl->segs, n * sizeof(*segs));
 	rc = rtx_begin(db, &txn);
 	if (rc) {
 		free(segs);
