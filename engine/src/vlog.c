@@ -1404,6 +1404,18 @@ static int append_parts(struct vlog *vl, const struct iovec *parts, int n, uint6
 	if (rc) {
 		hkv_log(vl->db, 0, "value log: write to segment %08" PRIx32 " failed: %s", s->id,
 			strerror(-rc));
+		/*
+		 * Cut off what the failed write left: replay stops at the first bad record, so
+		 * a torn one must never stay before good ones (in this or a later segment). The
+		 * cut is flushed with the segment's next flush.
+		 */
+		if (ftruncate(s->fd, (off_t)off)) {
+			char what[64];
+
+			snprintf(what, sizeof(what), "value-log segment %08" PRIx32 " (cut)", s->id);
+			hkv_fail(vl->db, -errno, what);
+		}
+		s->dirty = true;
 		goto out_unlock;
 	}
 	atomic_store(&s->size, off + reclen);
@@ -1435,6 +1447,7 @@ void vlog_unappend(struct vlog *vl, const struct vlog_ref *ref)
 	if (s && s->id == ref->seg && atomic_load(&s->size) == ref->off + ref->len &&
 	    !ftruncate(s->fd, (off_t)ref->off)) {
 		atomic_store(&s->size, ref->off);
+		s->dirty = true;
 		s->wal_bytes -= s->wal_bytes >= ref->len ? ref->len : s->wal_bytes;
 	}
 	pthread_mutex_unlock(&vl->append_lock);
