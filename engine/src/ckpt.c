@@ -291,6 +291,8 @@ int hkv_checkpoint(struct hkv *db)
 
 	if (db->opt.read_only)
 		return -EROFS;
+	if (hkv_in_txn(db))
+		return -EINVAL;
 	rc = hkv_writable(db);
 	if (rc)
 		return rc;

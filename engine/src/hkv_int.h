@@ -318,8 +318,17 @@ struct kvtx {
 	bool own; /* a nested read's own transaction, freed by rtx_end() */
 };
 
-/** struct hkv - an open store. Fields after open are read-only unless noted. */
+/**
+ * struct hkv - an open store. Fields after open are read-only unless noted.
+ *
+ * A transaction handle (hkv_txn_run()) is a shallow copy of the store's handle with @txw
+ * set: the write transaction it is bound to. Its locks, queues and thread data are never used
+ * (every path that would use them looks at @txw first), and mutable shared state is reached
+ * through @root, the store's own handle (@root == the handle itself for a store).
+ */
 struct hkv {
+	struct hkv *root;
+	struct wtx *txw;
 	char *dir;
 	struct hkv_options opt;
 	int lock_fd;
@@ -409,7 +418,13 @@ int hkv_fail(struct hkv *db, int rc, const char *what);
 /** hkv_writable() - Return: 0, or -HKV_ESTOPPED once a flush has failed. */
 static inline int hkv_writable(struct hkv *db)
 {
-	return atomic_load_explicit(&db->wfail, memory_order_acquire) ? -HKV_ESTOPPED : 0;
+	return atomic_load_explicit(&db->root->wfail, memory_order_acquire) ? -HKV_ESTOPPED : 0;
+}
+
+/** hkv_in_txn() - whether @db is a transaction handle (struct hkv). */
+static inline bool hkv_in_txn(const struct hkv *db)
+{
+	return db->txw != NULL;
 }
 
 /* kv.c: the merged view of the index ------------------------------------------------- */

@@ -415,7 +415,8 @@ int hkv_expire_cycle(struct hkv *db, unsigned max)
 		if (rc < 0)
 			return rc;
 		total += a.done;
-		atomic_fetch_add_explicit(&db->st.expired, (uint64_t)a.done, memory_order_relaxed);
+		atomic_fetch_add_explicit(&db->root->st.expired, (uint64_t)a.done,
+					  memory_order_relaxed);
 		if (a.done < (a.max < SWEEP_BATCH ? (int)a.max : SWEEP_BATCH))
 			break;
 		max -= (unsigned)a.done;

@@ -271,9 +271,16 @@ static int tx_start(struct hkv *db, struct kvtx *tx, bool fresh)
 
 int rtx_begin(struct hkv *db, struct kvtx **out)
 {
-	struct rtx_slot *slot = pthread_getspecific(db->rtx_key);
+	struct rtx_slot *slot;
 	struct kvtx *tx;
 	int rc;
+
+	if (hkv_in_txn(db)) {
+		/* a read inside a transaction sees the transaction's own writes */
+		*out = db->txw->txn;
+		return 0;
+	}
+	slot = pthread_getspecific(db->rtx_key);
 
 	if (slot && !slot->busy) {
 		rc = tx_start(db, &slot->tx, false);

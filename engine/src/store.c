@@ -460,6 +460,7 @@ int hkv_open(const char *dir, const struct hkv_options *opt, struct hkv **out)
 	db = calloc(1, sizeof(*db));
 	if (!db)
 		return -ENOMEM;
+	db->root = db;
 	if (opt)
 		db->opt = *opt;
 	else
@@ -612,6 +613,8 @@ int hkv_sync(struct hkv *db)
 
 	if (db->opt.read_only)
 		return 0;
+	if (hkv_in_txn(db))
+		return -EINVAL;
 	rc = hkv_writable(db);
 	if (rc)
 		return rc;
@@ -630,6 +633,8 @@ int hkv_close(struct hkv *db)
 
 	if (!db)
 		return 0;
+	if (hkv_in_txn(db))
+		return -EINVAL;
 	if (db->bg_running) {
 		pthread_mutex_lock(&db->bg_lock);
 		db->bg_stop = true;
@@ -759,6 +764,8 @@ int hkv_compact(struct hkv *db, bool all)
 
 	if (db->opt.read_only)
 		return -EROFS;
+	if (hkv_in_txn(db))
+		return -EINVAL;
 	if (hkv_writable(db))
 		return -HKV_ESTOPPED;
 	/* only what a checkpoint covers can be compacted: checkpoint first */
@@ -770,12 +777,14 @@ int hkv_compact(struct hkv *db, bool all)
 
 uint64_t hkv_version(struct hkv *db)
 {
-	return __atomic_load_n(&db->version, __ATOMIC_RELAXED);
+	return __atomic_load_n(&db->root->version, __ATOMIC_RELAXED);
 }
 
 void hkv_set_watch(struct hkv *db, void (*fn)(void *arg, const void *key, size_t klen,
 					       uint64_t version), void *arg)
 {
+	if (hkv_in_txn(db))
+		return;
 	pthread_mutex_lock(&db->wq_lock);
 	db->watch = fn;
 	db->watch_arg = arg;

@@ -56,6 +56,10 @@
 
 #define GROUP_MAX 512
 
+/* The store whose group the calling thread is running, if any (a write from there waits for
+ * itself). */
+static __thread struct hkv *leading;
+
 #define COUNTER_RESERVE (1ull << 20)
 
 struct wq_item {
@@ -237,12 +241,14 @@ static int run_group(struct hkv *db, struct wq_item *group)
 	for (struct wq_item *it = group; it; it = it->next) {
 		size_t tn0 = w.ntn, t0 = w.touched_len;
 		bool oom0 = w.touch_oom;
+		uint64_t s0;
 
-		w.seq = ++db->seq_last;
+		/* a transaction's operations take later numbers still (run_nested()) */
+		s0 = w.seq = ++db->seq_last;
 		it->rc = it->fn(&w, it->arg);
 		if (it->rc < 0) {
 			for (size_t i = tn0; i < w.ntn; i++)
-				mem_pop(w.tn[i], w.seq);
+				mem_pop(w.tn[i], s0);
 			w.ntn = tn0;
 			w.touched_len = t0;
 			w.touch_oom = oom0;
@@ -310,12 +316,44 @@ out_fail:
 	return rc;
 }
 
+/*
+ * A write inside a transaction: run @fn at once in the group's write transaction, with a
+ * sequence number of its own, so that if it fails its versions alone are popped and the
+ * transaction goes on (its function decides whether to abort).
+ */
+static int run_nested(struct hkv *db, wtx_fn fn, void *arg)
+{
+	struct wtx *w = db->txw;
+	struct hkv *root = db->root;
+	size_t tn0 = w->ntn, t0 = w->touched_len;
+	bool oom0 = w->touch_oom;
+	uint64_t s0 = w->seq = ++root->seq_last;
+	int rc = fn(w, arg);
+
+	if (rc < 0) {
+		for (size_t i = tn0; i < w->ntn; i++)
+			mem_pop(w->tn[i], s0);
+		w->ntn = tn0;
+		w->touched_len = t0;
+		w->touch_oom = oom0;
+	}
+	return rc;
+}
+
 int hkv_write(struct hkv *db, wtx_fn fn, void *arg)
 {
 	struct wq_item it = { .fn = fn, .arg = arg };
 
 	if (db->opt.read_only)
 		return -EROFS;
+	if (hkv_in_txn(db))
+		return run_nested(db, fn, arg);
+	if (leading == db) {
+		/* a callback (or a transaction using the store's handle) of the running group */
+		hkv_log(db, 0, "a write from inside a write of the same store (a callback, or a "
+			"transaction function using the store's handle instead of its own): refused");
+		return -EDEADLK;
+	}
 	if (hkv_writable(db))
 		return -HKV_ESTOPPED;
 	pthread_cond_init(&it.cond, NULL);
@@ -347,7 +385,9 @@ int hkv_write(struct hkv *db, wtx_fn fn, void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&db->wq_lock);
 
+		leading = db;
 		run_group(db, group);
+		leading = NULL;
 
 		pthread_mutex_lock(&db->wq_lock);
 		/* hand the lead to the first writer still waiting (possibly ourselves) */
@@ -368,4 +408,44 @@ int hkv_write(struct hkv *db, wtx_fn fn, void *arg)
 	pthread_mutex_unlock(&db->wq_lock);
 	pthread_cond_destroy(&it.cond);
 	return it.rc;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Transactions
+ */
+
+struct txn_args {
+	hkv_txn_fn fn;
+	void *arg;
+};
+
+static int txn_fn(struct wtx *w, void *arg)
+{
+	struct txn_args *a = arg;
+	struct hkv *tx;
+	int rc;
+
+	/* the handle the function gets: see struct hkv */
+	tx = malloc(sizeof(*tx));
+	if (!tx)
+		return -ENOMEM;
+	memcpy(tx, w->db, sizeof(*tx));
+	tx->txw = w;
+	tx->root = w->db;
+	rc = a->fn(tx, a->arg);
+	free(tx);
+	return rc;
+}
+
+int hkv_txn_run(struct hkv *db, hkv_txn_fn fn, void *arg)
+{
+	struct txn_args a = { fn, arg };
+
+	if (!fn)
+		return -EINVAL;
+	if (hkv_in_txn(db)) {
+		/* nested: part of the enclosing transaction, undone alone if it fails */
+		return run_nested(db, txn_fn, &a);
+	}
+	return hkv_write(db, txn_fn, &a);
 }

@@ -223,6 +223,54 @@ int hkv_sync(struct hkv *db);
  */
 int hkv_checkpoint(struct hkv *db);
 
+/*
+ * ---------------------------------------------------------------------------------------
+ * Transactions
+ * ---------------------------------------------------------------------------------------
+ */
+
+/**
+ * hkv_txn_fn - the body of a transaction (hkv_txn_run()).
+ * @tx:  a handle bound to the transaction: pass it instead of the store's handle to any
+ *       function of this interface, reads and writes alike, to act inside the transaction.
+ *       Valid only during the call and only in the calling thread.
+ * @arg: hkv_txn_run()'s @arg.
+ *
+ * Return: >= 0 to commit every write made through @tx; < 0 to abort: nothing of it is applied
+ * and hkv_txn_run() returns the value.
+ */
+typedef int (*hkv_txn_fn)(struct hkv *tx, void *arg);
+
+/**
+ * hkv_txn_run() - run @fn as one transaction: several reads and writes, atomically.
+ * @db:  the store (or a transaction handle: the transaction then nests, see below).
+ * @fn:  the body; called exactly once, in the calling thread.
+ * @arg: passed to @fn.
+ *
+ * Inside @fn, every read through @tx sees one state of the store (the transactions of all
+ * writers are applied one after another, never interleaved: serializable) plus the
+ * transaction's own writes so far. Writes through @tx are applied together when @fn returns
+ * >= 0, as one write: wholly visible to every reader or not at all, durable per the sync
+ * policy like any single write (under sync=always, flushed before hkv_txn_run() returns), and
+ * reported to the watcher (hkv_set_watch()) with one version each. Conditional logic is plain
+ * C: read, decide, write, or return a negative value to abort (for example -EEXIST for a
+ * rename that must not replace, or -ENOENT when a list turned out empty).
+ *
+ * A write through @tx that fails (returns < 0) changes nothing: its error is returned to @fn,
+ * which may go on (the transaction keeps what succeeded) or abort. A nested hkv_txn_run(@tx,
+ * ...) is a part of the enclosing transaction that is undone alone if its @fn returns < 0.
+ *
+ * @fn must not use @db (the store's handle) for writes: such a write would wait for the
+ * transaction it is part of, and is refused with -EDEADLK. It must not call hkv_close(),
+ * hkv_sync(), hkv_checkpoint(), hkv_compact() or hkv_set_watch() with @tx (-EINVAL), and
+ * should be short: other writers wait while it runs.
+ *
+ * Return: @fn's return value if >= 0 and the transaction was applied; @fn's negative value
+ * (nothing applied); -EINVAL (@fn NULL), -EROFS, -HKV_ESTOPPED, -ENOSPC, -ENOMEM, -EIO (the
+ * write of the transaction failed: nothing applied).
+ */
+int hkv_txn_run(struct hkv *db, hkv_txn_fn fn, void *arg);
+
 /** struct hkv_buf - a byte string owned by the caller. @data is NUL-terminated (not counted). */
 struct hkv_buf {
 	void *data;
