@@ -123,6 +123,8 @@ extern void (*ekey_test_hash)(unsigned char hash[EKEY_HASH], const void *s, size
 
 /** siphash24() - SipHash-2-4 of @p (@len bytes) under @key, 64-bit output (siphash.c). */
 uint64_t siphash24(const uint64_t key[2], const void *p, size_t len);
+/** siphash13() - SipHash-1-3 of @p under @key, 64-bit output (hash tables). */
+uint64_t siphash13(const uint64_t key[2], const void *p, size_t len);
 /** siphash24_128() - SipHash-2-4 with 128-bit output into @out. */
 void siphash24_128(const uint64_t key[2], const void *p, size_t len, uint64_t out[2]);
 

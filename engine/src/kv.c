@@ -375,7 +375,7 @@ static int dbix_of(const struct kvtx *tx, MDB_dbi dbi)
 /* The newest version of (@dbix, @k) visible to @tx in its memtables, or NULL if none has it. */
 static struct mem_ver *mem_lookup(struct kvtx *tx, int dbix, const MDB_val *k)
 {
-	uint32_t h = mem_hash(tx->db, dbix, k->mv_data, k->mv_size);
+	uint64_t h = mem_hash(tx->db, dbix, k->mv_data, k->mv_size);
 
 	for (int i = 0; i < tx->view->n; i++) {
 		struct mem_node *n = mem_find(tx->view->mem[i], dbix, k->mv_data, k->mv_size, h);

@@ -40,15 +40,15 @@ struct mem_ver {
  * Nodes are never removed from a memtable; a node whose versions were all popped has no
  * version and counts as absent.
  * @head:  newest version first (written by the writer with release, read with acquire).
- * @hnext: the next node of its hash chain; set before the node is published.
  * @gen:   writer only: the last group that put this node into its log record.
+ * @hash:  mem_hash() of (table, key).
  * @next:  @height forward pointers; the key bytes follow them (mem_node_key()).
  */
 struct mem_node {
 	struct mem_ver *_Atomic head;
-	struct mem_node *hnext;
 	uint64_t gen;
-	uint32_t hash;
+	uint64_t hash;
+	uint64_t pfx;      /* the key's first 8 bytes, big-endian, zero-padded: quick compares */
 	uint16_t klen;
 	uint8_t dbix;
 	uint8_t height;
@@ -61,6 +61,7 @@ static inline const unsigned char *mem_node_key(const struct mem_node *n)
 }
 
 struct mem_chunk;
+struct mem_index;
 
 /**
  * struct mem - a memtable. One writer (the group-commit leader, or replay at open) inserts;
@@ -84,8 +85,10 @@ struct mem {
 	uint64_t nodes;
 	uint64_t rng;
 	struct mem_node *heads[KV_NDBI];
-	struct mem_node *_Atomic *buckets;
-	uint32_t mask;
+	struct mem_index *_Atomic idx; /* the hash index (mem.c); replaced when it grows */
+	uint32_t used;                 /* writer: nodes in the index */
+	uint32_t max_slots;
+	atomic_bool hash_full;         /* the index took no more nodes: look up by skiplist */
 	atomic_bool frozen;
 	struct vlog_pos log_end;
 	uint64_t last_lsn;
@@ -94,19 +97,27 @@ struct mem {
 	int64_t created_ms;
 };
 
-/** mem_new() - an empty memtable with a hash index of @buckets (a power of two). */
-struct mem *mem_new(uint32_t buckets, uint64_t seed);
+/**
+ * mem_buckets() - hash index slots of a new memtable: one per 64 bytes of the memory budget
+ * (hkv_options.ckpt_bytes), about twice the nodes a full memtable holds (wtx.c).
+ */
+uint32_t mem_buckets(const struct hkv *db);
+
+/**
+ * mem_new() - an empty memtable whose hash index may grow to @slots (a power of two).
+ */
+struct mem *mem_new(uint32_t slots, uint64_t seed);
 /** mem_free() - free @m and everything in it. NULL-safe. */
 void mem_free(struct mem *m);
 
 /** mem_hash() - the hash index value of (@dbix, @key): SipHash under @db's secret key. */
-uint32_t mem_hash(const struct hkv *db, int dbix, const void *key, size_t klen);
+uint64_t mem_hash(const struct hkv *db, int dbix, const void *key, size_t klen);
 
 /** mem_find() - the node of (@dbix, @key) with hash @h, or NULL. Any thread. */
-struct mem_node *mem_find(struct mem *m, int dbix, const void *key, size_t klen, uint32_t h);
+struct mem_node *mem_find(struct mem *m, int dbix, const void *key, size_t klen, uint64_t h);
 
 /** mem_insert() - the node of (@dbix, @key), inserted without a version if new. Writer. */
-struct mem_node *mem_insert(struct mem *m, int dbix, const void *key, size_t klen, uint32_t h);
+struct mem_node *mem_insert(struct mem *m, int dbix, const void *key, size_t klen, uint64_t h);
 
 /**
  * mem_push() - add a version of @vlen bytes (copied from @val unless NULL: the caller fills

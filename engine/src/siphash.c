@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * siphash.c - SipHash-2-4 (Aumasson and Bernstein, 2012), 64- and 128-bit output: a keyed
- * pseudo-random function. The engine keys it with a random 128-bit secret drawn when a store
+ * pseudo-random function; and SipHash-1-3 (one compression round, three finalisation rounds),
+ * the faster variant hash tables use, for the memtable's index (mem.c), whose collisions
+ * cost time, never correctness. The engine keys it with a random 128-bit secret drawn when a store
  * is created (the "hashkey" record of the info table), and uses the 128-bit form to name long
  * keys and members in the index (util.c, ekey_make()): without the secret nobody can choose
  * two strings with the same name.
@@ -60,16 +62,16 @@ static inline void sip_round(struct sip *s)
 	s->v2 = rotl(s->v2, 32);
 }
 
-static inline void sip_word(struct sip *s, uint64_t w)
+static inline void sip_word(struct sip *s, uint64_t w, int crounds)
 {
 	s->v3 ^= w;
-	sip_round(s);
-	sip_round(s);
+	for (int r = 0; r < crounds; r++)
+		sip_round(s);
 	s->v0 ^= w;
 }
 
 static void sip_absorb(struct sip *s, const uint64_t key[2], const unsigned char *p,
-		       size_t len, bool wide)
+		       size_t len, bool wide, int crounds)
 {
 	uint64_t last = (uint64_t)(len & 0xff) << 56;
 	size_t i = 0;
@@ -81,16 +83,16 @@ static void sip_absorb(struct sip *s, const uint64_t key[2], const unsigned char
 	if (wide)
 		s->v1 ^= 0xee;
 	for (; i + 8 <= len; i += 8)
-		sip_word(s, le64(p + i));
+		sip_word(s, le64(p + i), crounds);
 	for (size_t j = 0; i + j < len; j++)
 		last |= (uint64_t)p[i + j] << (8 * j);
-	sip_word(s, last);
+	sip_word(s, last, crounds);
 }
 
-static uint64_t sip_out(struct sip *s, uint64_t x)
+static uint64_t sip_out(struct sip *s, uint64_t x, int drounds)
 {
 	s->v2 ^= x;
-	for (int r = 0; r < 4; r++)
+	for (int r = 0; r < drounds; r++)
 		sip_round(s);
 	return s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
 }
@@ -99,16 +101,24 @@ uint64_t siphash24(const uint64_t key[2], const void *p, size_t len)
 {
 	struct sip s;
 
-	sip_absorb(&s, key, p, len, false);
-	return sip_out(&s, 0xff);
+	sip_absorb(&s, key, p, len, false, 2);
+	return sip_out(&s, 0xff, 4);
+}
+
+uint64_t siphash13(const uint64_t key[2], const void *p, size_t len)
+{
+	struct sip s;
+
+	sip_absorb(&s, key, p, len, false, 1);
+	return sip_out(&s, 0xff, 3);
 }
 
 void siphash24_128(const uint64_t key[2], const void *p, size_t len, uint64_t out[2])
 {
 	struct sip s;
 
-	sip_absorb(&s, key, p, len, true);
-	out[0] = sip_out(&s, 0xee);
+	sip_absorb(&s, key, p, len, true, 2);
+	out[0] = sip_out(&s, 0xee, 4);
 	s.v1 ^= 0xdd;
-	out[1] = sip_out(&s, 0);
+	out[1] = sip_out(&s, 0, 4);
 }

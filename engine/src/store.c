@@ -539,7 +539,7 @@ int hkv_open(const char *dir, const struct hkv_options *opt, struct hkv **out)
 		goto out_close_env;
 
 	/* the first memtable, and the leader's transaction */
-	m = mem_new(1024, db->hkey[0]);
+	m = mem_new(mem_buckets(db), db->hkey[0]);
 	view = m ? view_make(&m, 1) : NULL;
 	if (!view) {
 		mem_free(m);

@@ -2270,7 +2270,7 @@ static int compact_search(struct cbatch *b)
  * Compact segment @s. Return: 1 (compacted and removed), 0 (still referred to; left for a
  * later run), or a negative error.
  */
-static int compact_one(struct vlog *vl, struct seg *s)
+static int compact_one(struct vlog *vl, struct seg *s, uint64_t live)
 {
 	struct hkv *db = vl->db;
 	struct cbatch b = { .vl = vl, .seg = s };
@@ -2280,7 +2280,11 @@ static int compact_one(struct vlog *vl, struct seg *s)
 	b.mv = malloc(BATCH_MOVES * sizeof(*b.mv));
 	if (!b.mv)
 		return -ENOMEM;
-	rc = compact_walk(&b);
+	/*
+	 * Nothing live (by its accounting): only dead values and the log's group records. No
+	 * walk: the final commit tombstones it if it is still so.
+	 */
+	rc = live ? compact_walk(&b) : 0;
 	if (!rc) {
 		b.final = !pend_busy(vl, s->id);
 		rc = batch_commit(&b);
@@ -2383,7 +2387,7 @@ int vlog_compact(struct hkv *db, bool all)
 					 dead * 100 >= size * db->opt.compact_dead_pct);
 		if (!pick)
 			continue;
-		rc = compact_one(vl, v[i].seg);
+		rc = compact_one(vl, v[i].seg, live[i]);
 		/* put now: a removed segment's file goes as soon as no reader uses it */
 		seg_put(vl, v[i].seg);
 		v[i].seg = NULL;

@@ -138,10 +138,9 @@ static void notify(struct hkv *db, struct wtx *w)
 	}
 }
 
-/* Buckets of a new memtable's hash index: about one per 256 bytes of its budget. */
-static uint32_t mem_buckets(const struct hkv *db)
+uint32_t mem_buckets(const struct hkv *db)
 {
-	uint64_t want = db->opt.ckpt_bytes / 256;
+	uint64_t want = db->opt.ckpt_bytes / 64;
 	uint32_t n = 1024;
 
 	while (n < want && n < (1u << 22))
