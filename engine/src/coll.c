@@ -101,12 +101,12 @@ bool be_inc(unsigned char *p, size_t n)
 	return false;
 }
 
-size_t elem_key(unsigned char *out, uint64_t id, const void *member, size_t mlen,
-		bool *is_long)
+size_t elem_key(const struct hkv *db, unsigned char *out, uint64_t id, const void *member,
+		size_t mlen, bool *is_long)
 {
 	struct ekey ek;
 
-	*is_long = ekey_make(&ek, member, mlen);
+	*is_long = ekey_make(db, &ek, member, mlen);
 	put_be64(out, id);
 	memcpy(out + KEY_ID_LEN, ek.b, ek.len);
 	return KEY_ID_LEN + ek.len;
@@ -123,11 +123,11 @@ int elem_val_put(struct wtx *w, MDB_val *k, bool is_long, const void *member, si
 	v.mv_size = hdr + plen;
 	if (!v.mv_size) {
 		v.mv_data = "";
-		rc = mdb_put(w->txn, w->db->dbi_elems, k, &v, 0);
+		rc = kv_put(w->txn, w->db->dbi_elems, k, &v, 0);
 		return rc ? lmdb_err(rc) : 0;
 	}
 	/* MDB_RESERVE: build the record in place instead of in a temporary buffer */
-	rc = mdb_put(w->txn, w->db->dbi_elems, k, &v, MDB_RESERVE);
+	rc = kv_put(w->txn, w->db->dbi_elems, k, &v, MDB_RESERVE);
 	if (rc)
 		return lmdb_err(rc);
 	p = v.mv_data;
@@ -168,26 +168,26 @@ int elem_val_split(const MDB_val *k, const MDB_val *v, const void **member, size
 	return 0;
 }
 
-int range_delete(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen)
+int range_delete(struct kvtx *txn, MDB_dbi dbi, const void *prefix, size_t plen)
 {
-	MDB_cursor *c;
+	struct kvcur *c;
 	MDB_val k = { plen, (void *)prefix }, v;
 	int rc;
 
-	rc = mdb_cursor_open(txn, dbi, &c);
+	rc = kv_cursor_open(txn, dbi, &c);
 	if (rc)
 		return lmdb_err(rc);
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	rc = kv_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	while (!rc) {
 		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen))
 			break;
-		rc = mdb_cursor_del(c, 0);
+		rc = kv_cursor_del(c);
 		if (rc)
 			break;
 		/* after a delete, MDB_NEXT yields the record that followed the deleted one */
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		rc = kv_cursor_get(c, &k, &v, MDB_NEXT);
 	}
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
 }
 
@@ -225,7 +225,7 @@ int coll_rd_begin(struct hkv *db, const void *key, size_t klen, enum hkv_type ty
 	rc = rtx_begin(db, &rd->txn);
 	if (rc)
 		return rc;
-	ekey_make(&rd->ek, key, klen);
+	ekey_make(db, &rd->ek, key, klen);
 	rc = key_lookup(db, rd->txn, &rd->ek, HKV_NOW_LAZY, &rd->m);
 	if (!rc && rd->m.type != type)
 		rc = -HKV_EWRONGTYPE;
@@ -244,7 +244,7 @@ int coll_wlookup(struct wtx *w, struct ekey *ek, const void *key, size_t klen,
 {
 	int rc;
 
-	ekey_make(ek, key, klen);
+	ekey_make(w->db, ek, key, klen);
 	rc = wkey_lookup(w, ek, key, klen, m);
 	if (!rc && m->type != type)
 		rc = -HKV_EWRONGTYPE;
@@ -259,17 +259,17 @@ int coll_commit(struct wtx *w, const struct ekey *ek, const void *key, size_t kl
 	return wkey_store(w, ek, key, klen, m, NULL, 0, m->expire_at);
 }
 
-int elem_find(struct hkv *db, MDB_txn *txn, uint64_t id, const void *member, size_t mlen,
+int elem_find(struct hkv *db, struct kvtx *txn, uint64_t id, const void *member, size_t mlen,
 	      struct elem_ref *e)
 {
 	const void *stored;
 	size_t slen;
 	int rc;
 
-	e->k.mv_size = elem_key(e->kb, id, member, mlen, &e->is_long);
+	e->k.mv_size = elem_key(db, e->kb, id, member, mlen, &e->is_long);
 	e->k.mv_data = e->kb;
 	e->collision = false;
-	rc = mdb_get(txn, db->dbi_elems, &e->k, &e->v);
+	rc = kv_get(txn, db->dbi_elems, &e->k, &e->v);
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc)
@@ -299,18 +299,18 @@ int buf_set(struct hkv_buf *out, const void *p, size_t n)
 	return 0;
 }
 
-int seek_lt(MDB_cursor *c, const void *bound, size_t blen, MDB_val *k, MDB_val *v)
+int seek_lt(struct kvcur *c, const void *bound, size_t blen, MDB_val *k, MDB_val *v)
 {
 	MDB_val bk = { blen, (void *)bound };
 	int rc;
 
 	if (!bound)
-		return mdb_cursor_get(c, k, v, MDB_LAST);
-	rc = mdb_cursor_get(c, &bk, v, MDB_SET_RANGE);
+		return kv_cursor_get(c, k, v, MDB_LAST);
+	rc = kv_cursor_get(c, &bk, v, MDB_SET_RANGE);
 	if (!rc)
-		return mdb_cursor_get(c, k, v, MDB_PREV);
+		return kv_cursor_get(c, k, v, MDB_PREV);
 	if (rc == MDB_NOTFOUND)
-		return mdb_cursor_get(c, k, v, MDB_LAST);
+		return kv_cursor_get(c, k, v, MDB_LAST);
 	return rc;
 }
 
@@ -319,7 +319,7 @@ int coll_walk(struct hkv *db, const void *key, size_t klen, enum hkv_type type,
 {
 	struct coll_rd rd;
 	unsigned char idk[KEY_ID_LEN];
-	MDB_cursor *c;
+	struct kvcur *c;
 	MDB_val k, v;
 	const void *mem, *pay;
 	size_t mlen, plen;
@@ -328,7 +328,7 @@ int coll_walk(struct hkv *db, const void *key, size_t klen, enum hkv_type type,
 	rc = coll_rd_begin(db, key, klen, type, &rd);
 	if (rc)
 		return rc == -ENOENT ? 0 : rc;
-	rc = mdb_cursor_open(rd.txn, db->dbi_elems, &c);
+	rc = kv_cursor_open(rd.txn, db->dbi_elems, &c);
 	if (rc) {
 		rc = lmdb_err(rc);
 		goto out_end;
@@ -336,8 +336,8 @@ int coll_walk(struct hkv *db, const void *key, size_t klen, enum hkv_type type,
 	put_be64(idk, rd.m.id);
 	k.mv_size = sizeof(idk);
 	k.mv_data = idk;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !rc;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(c, &k, &v, MDB_SET_RANGE); !rc;
+	     rc = kv_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (!has_id(&k, rd.m.id))
 			break;
 		rc = elem_val_split(&k, &v, &mem, &mlen, &pay, &plen);
@@ -349,7 +349,7 @@ int coll_walk(struct hkv *db, const void *key, size_t klen, enum hkv_type type,
 	}
 	rc = rc == MDB_NOTFOUND || !rc ? 0 : lmdb_err(rc);
 out_close:
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 out_end:
 	coll_rd_end(db, &rd);
 	return rc;
@@ -381,7 +381,7 @@ int coll_scan(struct hkv *db, const void *key, size_t klen, enum hkv_type type,
 {
 	unsigned char seek[ELEM_KEY_MAX];
 	struct coll_rd rd;
-	MDB_cursor *c;
+	struct kvcur *c;
 	MDB_val k, v;
 	const void *mem, *pay;
 	size_t mlen, plen, seen = 0;
@@ -401,7 +401,7 @@ int coll_scan(struct hkv *db, const void *key, size_t klen, enum hkv_type type,
 	}
 	if (rc)
 		return rc;
-	rc = mdb_cursor_open(rd.txn, db->dbi_elems, &c);
+	rc = kv_cursor_open(rd.txn, db->dbi_elems, &c);
 	if (rc) {
 		rc = lmdb_err(rc);
 		goto out_end;
@@ -413,11 +413,11 @@ int coll_scan(struct hkv *db, const void *key, size_t klen, enum hkv_type type,
 		k.mv_size += cur->len - 1;
 	}
 	k.mv_data = seek;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	rc = kv_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	/* the cursor names the last element returned: resume strictly after it */
 	if (!rc && cur->len && k.mv_size == KEY_ID_LEN + cur->len - 1 &&
 	    !memcmp(k.mv_data, seek, k.mv_size))
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		rc = kv_cursor_get(c, &k, &v, MDB_NEXT);
 	while (!rc && has_id(&k, rd.m.id)) {
 		rc = elem_val_split(&k, &v, &mem, &mlen, &pay, &plen);
 		if (rc)
@@ -430,7 +430,7 @@ int coll_scan(struct hkv *db, const void *key, size_t klen, enum hkv_type type,
 				goto out_close;
 			reported++;
 		}
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		rc = kv_cursor_get(c, &k, &v, MDB_NEXT);
 		if (seen >= count)
 			break;
 	}
@@ -442,7 +442,7 @@ int coll_scan(struct hkv *db, const void *key, size_t klen, enum hkv_type type,
 		cursor_finish(cur);
 	rc = reported;
 out_close:
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 out_end:
 	coll_rd_end(db, &rd);
 	return rc;
@@ -476,7 +476,7 @@ int coll_remove_fn(struct wtx *w, void *arg)
 	rc = elem_find(w->db, w->txn, m.id, a->member, a->mlen, &e);
 	if (rc <= 0)
 		return rc;
-	rc = mdb_del(w->txn, w->db->dbi_elems, &e.k, NULL);
+	rc = kv_del(w->txn, w->db->dbi_elems, &e.k, NULL);
 	if (rc)
 		return lmdb_err(rc);
 	m.size--;

@@ -31,7 +31,7 @@ static inline int bytes_arg(const void **p, size_t len)
 
 /** struct coll_rd - a read of one collection key: the transaction and the key record. */
 struct coll_rd {
-	MDB_txn *txn;
+	struct kvtx *txn;
 	struct ekey ek;
 	struct kmeta m;
 };
@@ -108,7 +108,7 @@ struct elem_ref {
  * elem_find() - look up @member of the collection @id in db->dbi_elems.
  * Return: 1 (found: @e->payload/@e->plen set), 0 (absent), -HKV_ECORRUPT, -EIO.
  */
-int elem_find(struct hkv *db, MDB_txn *txn, uint64_t id, const void *member, size_t mlen,
+int elem_find(struct hkv *db, struct kvtx *txn, uint64_t id, const void *member, size_t mlen,
 	      struct elem_ref *e);
 
 /** coll_emit_fn - one element of a walk or scan (borrowed bytes). */
@@ -144,7 +144,7 @@ int buf_set(struct hkv_buf *out, const void *p, size_t n);
  * record of the database).
  * Return: 0 and @k/@v; MDB_NOTFOUND; another LMDB code.
  */
-int seek_lt(MDB_cursor *c, const void *bound, size_t blen, MDB_val *k, MDB_val *v);
+int seek_lt(struct kvcur *c, const void *bound, size_t blen, MDB_val *k, MDB_val *v);
 
 /** be_inc() - add one to the big-endian number of @n bytes at @p. Return: false on overflow. */
 bool be_inc(unsigned char *p, size_t n);

@@ -35,7 +35,7 @@ static int hset_fn(struct wtx *w, void *arg)
 	bool created;
 	int found, rc;
 
-	ekey_make(&ek, a->key, a->klen);
+	ekey_make(w->db, &ek, a->key, a->klen);
 	rc = wkey_prepare(w, &ek, a->key, a->klen, HKV_TYPE_HASH, a->ca, &m, &created);
 	if (rc)
 		return rc;
@@ -220,7 +220,7 @@ static int hincr_fn(struct wtx *w, void *arg)
 	bool created;
 	int found, rc, n;
 
-	ekey_make(&ek, a->key, a->klen);
+	ekey_make(w->db, &ek, a->key, a->klen);
 	rc = wkey_prepare(w, &ek, a->key, a->klen, HKV_TYPE_HASH, NULL, &m, &created);
 	if (rc)
 		return rc;

@@ -12,8 +12,9 @@
  *
  *   name     key                                   value
  *   -------  ------------------------------------  -------------------------------------
- *   info     ASCII name                            "format", and reservations (wtx.c) of
- *                                                  "version" and "next_id", u64 each
+ *   info     ASCII name                            "format" (u64), "hashkey" (16 bytes:
+ *                                                  the SipHash key, two u64), reservations
+ *                                                  (wtx.c) of "version" and "next_id" (u64)
  *   keys     ekey(user key)                        key record (below)
  *   elems    id(8 BE) + ekey(field or member)      elem record: [member if long] + payload
  *            id(8 BE) + index(8, sortable i64)     list element bytes
@@ -24,11 +25,15 @@
  *   segs     segment id (4 BE)                     struct seg_rec (vlog.c)
  *
  * ekey: a byte string of up to EKEY_SHORT (= HKV_ORDER_PREFIX) bytes is its own encoding.
- * A longer one is encoded as its first EKEY_SHORT bytes followed by a 16-byte hash of the
- * whole string (EKEY_LONG bytes in all); since no short encoding has that length, the two
- * never collide. The full bytes are then stored in the record (keys: after the header;
- * elems: a u16 length and the bytes before the payload). Order is therefore bytewise over
- * the first EKEY_SHORT bytes, then by hash.
+ * A longer one is encoded as its first EKEY_SHORT bytes followed by the 16-byte SipHash-2-4-128
+ * of the whole string under the store's secret key (info "hashkey", drawn at creation;
+ * big-endian), EKEY_LONG bytes in all; since no short encoding has that length, the two never
+ * collide. The full bytes are then stored in the record (keys: after the header; elems: a u16
+ * length and the bytes before the payload), and every lookup compares them with the string
+ * asked for: a record of another string under the same encoding means "absent", and a write
+ * that would replace it fails with -EEXIST. Order is bytewise over the first EKEY_SHORT bytes,
+ * then by hash. (A store created by format 1 has no "hashkey" and keeps the unkeyed hash it
+ * was written with: util.c.)
  *
  * Key record, little-endian:
  *
@@ -71,7 +76,11 @@
 
 #include "hkv/engine.h"
 
-#define HKV_FORMAT_VERSION 1
+/*
+ * Format 2: long strings are named with SipHash under the store's own key (info "hashkey").
+ * Format 1 stores open (and become format 2) keeping their unkeyed hash.
+ */
+#define HKV_FORMAT_VERSION 2
 
 #define EKEY_SHORT HKV_ORDER_PREFIX
 #define EKEY_HASH 16
@@ -84,22 +93,87 @@
 #define KF_VLOG 0x02
 #define KF_LONGKEY 0x04
 
-/** struct ekey - the LMDB encoding of a byte string (see the top of this file). */
+/**
+ * struct ekey - the LMDB encoding of a byte string (see the top of this file).
+ * @src, @srclen: the string it was made from (borrowed; NULL for an encoding read back from
+ *                the index), so that a lookup can compare a long key's stored bytes with it.
+ */
 struct ekey {
 	size_t len;
 	unsigned char b[EKEY_LONG];
+	const void *src;
+	size_t srclen;
 };
 
+struct hkv;
+
 /**
- * ekey_make() - encode @s of @len bytes (len <= HKV_KEY_MAX) into @ek.
+ * ekey_make() - encode @s of @len bytes (len <= HKV_KEY_MAX) into @ek, with @db's secret hash
+ * key for a long string; @ek borrows @s (see struct ekey).
  * Return: true if the encoding is long (the full bytes must be stored in the record).
  */
-bool ekey_make(struct ekey *ek, const void *s, size_t len);
+bool ekey_make(const struct hkv *db, struct ekey *ek, const void *s, size_t len);
+
+/**
+ * ekey_test_hash - if set, replaces the 16-byte hash of every long string (tests only: it
+ * forces two long keys onto one index slot to show that lookups compare the full bytes).
+ * NULL in production; set it before the store is opened.
+ */
+extern void (*ekey_test_hash)(unsigned char hash[EKEY_HASH], const void *s, size_t len);
+
+/** siphash24() - SipHash-2-4 of @p (@len bytes) under @key, 64-bit output (siphash.c). */
+uint64_t siphash24(const uint64_t key[2], const void *p, size_t len);
+/** siphash13() - SipHash-1-3 of @p under @key, 64-bit output (hash tables). */
+uint64_t siphash13(const uint64_t key[2], const void *p, size_t len);
+/** siphash24_128() - SipHash-2-4 with 128-bit output into @out. */
+void siphash24_128(const uint64_t key[2], const void *p, size_t len, uint64_t out[2]);
 
 /** ekey_is_long() - whether an LMDB key of @len bytes (after any id prefix) is a long one. */
 static inline bool ekey_is_long(size_t len)
 {
 	return len == EKEY_LONG;
+}
+
+/*
+ * Little-endian helpers: every integer of the on-disk formats (records, value log, info
+ * table) is written and read through these, byte by byte, so the bytes are the same on every
+ * host (the compiler turns them into plain loads and stores on a little-endian one).
+ */
+static inline void put_le16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+static inline uint16_t get_le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline void put_le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static inline uint32_t get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline void put_le64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static inline uint64_t get_le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
 }
 
 /* Big-endian helpers for sortable LMDB keys. */
@@ -144,6 +218,27 @@ static inline int64_t get_sortable_i64(const unsigned char *p)
 void put_sortable_double(unsigned char *p, double d);
 double get_sortable_double(const unsigned char *p);
 
+/*
+ * Tables of the index, by their number in log records (struct hkv.dbis). KV_MAXDBI bounds
+ * LMDB's handle numbers; KV_KEY_MAX is LMDB's key size limit.
+ */
+enum { KV_INFO, KV_KEYS, KV_ELEMS, KV_ZIDX, KV_EXP, KV_XATTR, KV_SEGS, KV_NDBI };
+#define KV_MAXDBI 32
+#define KV_KEY_MAX 511
+
+/** struct vlog_pos - a position in the log: segment id and offset. */
+struct vlog_pos {
+	uint32_t seg;
+	uint64_t off;
+};
+
+static inline int vlog_pos_cmp(const struct vlog_pos *a, const struct vlog_pos *b)
+{
+	if (a->seg != b->seg)
+		return a->seg < b->seg ? -1 : 1;
+	return a->off < b->off ? -1 : a->off > b->off;
+}
+
 /** struct vlog_ref - where a string value lives in the value log. */
 struct vlog_ref {
 	uint32_t seg;  /* segment id */
@@ -171,6 +266,8 @@ struct kmeta {
 	int64_t head, tail;
 	const void *fullkey; /* KF_LONGKEY */
 	size_t fullkey_len;
+	const void *key;     /* the user key (set by key_lookup()/wkey_lookup()), else NULL */
+	size_t klen;
 	const void *inl;     /* KF_INLINE */
 	size_t inl_len;
 	struct vlog_ref ref; /* KF_VLOG */
@@ -195,20 +292,92 @@ struct hkv_counters {
 
 struct wq_item;
 struct rtx_slot;
+struct mview;
+struct mem;
+struct mem_node;
 
-/** struct hkv - an open store. Fields after open are read-only unless noted. */
+/**
+ * struct hp_rec - a hazard pointer: the view a transaction is using (kv.c). On db->hp_all
+ * (under hp_lock) while its owner lives.
+ */
+struct hp_rec {
+	struct mview *_Atomic hp;
+	struct hp_rec *next, *prev;
+};
+
+/**
+ * struct kvtx - a transaction on the merged view of the index (kv.c): a pinned view of the
+ * memtables, an LMDB read snapshot and a sequence number. Writes are allowed only through
+ * the group-commit leader's (@w set).
+ */
+struct kvtx {
+	struct hkv *db;
+	MDB_txn *lmdb;
+	struct mview *view;
+	uint64_t seq;
+	struct wtx *w;
+	struct hp_rec *hp;
+	bool own; /* a nested read's own transaction, freed by rtx_end() */
+};
+
+/**
+ * struct hkv - an open store. Fields after open are read-only unless noted.
+ *
+ * A transaction handle (hkv_txn_run()) is a shallow copy of the store's handle with @txw
+ * set: the write transaction it is bound to. Its locks, queues and thread data are never used
+ * (every path that would use them looks at @txw first), and mutable shared state is reached
+ * through @root, the store's own handle (@root == the handle itself for a store).
+ */
 struct hkv {
+	struct hkv *root;
+	struct wtx *txw;
 	char *dir;
 	struct hkv_options opt;
 	int lock_fd;
 	MDB_env *env;
 	MDB_dbi dbi_info, dbi_keys, dbi_elems, dbi_zidx, dbi_exp, dbi_xattr, dbi_segs;
+	MDB_dbi dbis[KV_NDBI];  /* by table index (KV_INFO...), as in log records */
+	int8_t dbix[KV_MAXDBI]; /* MDB_dbi -> table index, -1 for none */
 	struct vlog *vlog;
+	uint64_t hkey[2];       /* SipHash key of long ekeys: the info table's "hashkey" */
+	bool hkey_legacy;       /* a store from format 1 without one: the unkeyed hash (util.c) */
 
 	/* read transactions cached per thread; list protected by rtx_lock */
 	pthread_key_t rtx_key;
 	pthread_mutex_t rtx_lock;
 	struct rtx_slot *rtx_all;
+
+	/* memtables and views (mem.c, kv.c) */
+	struct mview *_Atomic view; /* replaced under view_lock */
+	pthread_mutex_t view_lock;
+	struct mview *retired;      /* under view_lock: views waiting for their readers */
+	pthread_mutex_t hp_lock;
+	struct hp_rec *hp_all;      /* under hp_lock */
+	_Atomic uint64_t pub_seq;   /* the last published write function: readers' snapshot */
+	uint64_t seq_last;          /* leader only: the last sequence number handed out */
+	uint64_t lsn;               /* leader only: the last log record number written */
+	uint64_t group_gen;         /* leader only */
+	struct kvtx wview;          /* leader only: the write transaction of a group */
+	struct hp_rec whp;
+	struct mem_node **wtn;      /* leader only: touched nodes of the group (struct wtx) */
+	size_t wtn_cap;
+	unsigned char *walbuf;      /* leader only: the group's log record */
+	size_t walbuf_cap;
+
+	/* the checkpointer (ckpt.c); under ckpt_lock unless noted */
+	pthread_t ckpt;
+	bool ckpt_running;
+	pthread_mutex_t ckpt_lock;
+	pthread_cond_t ckpt_cond;
+	bool ckpt_stop;
+	uint64_t ckpt_frozen;       /* memtables frozen so far */
+	uint64_t ckpt_done;         /* ... and checkpointed */
+	atomic_bool freeze_req;     /* the next group freezes the active memtable */
+	struct vlog_pos ckpt_pos;   /* where the last checkpoint's log ends (any thread: lock) */
+	uint64_t ckpt_lsn;          /* the last log record it covers */
+	bool ckpt_known;            /* the info table has a "ckpt" record (open) */
+	atomic_uint_fast64_t ckpt_count;   /* checkpoints committed */
+	atomic_uint_fast64_t ckpt_records; /* records they applied */
 
 	/* group commit queue (wtx.c); everything under wq_lock */
 	pthread_mutex_t wq_lock;
@@ -227,6 +396,9 @@ struct hkv {
 	bool bg_stop;            /* under bg_lock */
 	atomic_bool dirty;       /* writes since the last flush (everysec) */
 
+	/* 0, or the -errno of the first failed flush: writes are refused from then on */
+	atomic_int wfail;
+
 	void (*watch)(void *arg, const void *key, size_t klen, uint64_t version);
 	void *watch_arg;
 
@@ -239,15 +411,73 @@ int64_t hkv_now_ns(struct hkv *db);
 void hkv_log(struct hkv *db, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /**
- * rtx_begin() - a read transaction for the calling thread (cached and renewed; a nested call
- * gets a fresh one). Return: 0, -EIO, -ENOMEM.
+ * hkv_fail() - record that a flush of @what failed with @rc: the first failure is logged and
+ * stops the store from taking writes (see "Flush errors are final" in engine.h); later ones
+ * change nothing. Return: @rc.
  */
-int rtx_begin(struct hkv *db, MDB_txn **txn);
-/** rtx_end() - finish a transaction from rtx_begin(). */
-void rtx_end(struct hkv *db, MDB_txn *txn);
+int hkv_fail(struct hkv *db, int rc, const char *what);
 
-/** info_put_u64() - write a u64 record of the info table. */
-int info_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t val);
+/** hkv_writable() - Return: 0, or -HKV_ESTOPPED once a flush has failed. */
+static inline int hkv_writable(struct hkv *db)
+{
+	return atomic_load_explicit(&db->root->wfail, memory_order_acquire) ? -HKV_ESTOPPED : 0;
+}
+
+/** hkv_in_txn() - whether @db is a transaction handle (struct hkv). */
+static inline bool hkv_in_txn(const struct hkv *db)
+{
+	return db->txw != NULL;
+}
+
+/* kv.c: the merged view of the index ------------------------------------------------- */
+
+/**
+ * rtx_begin() - a read transaction for the calling thread (cached and renewed; a nested call
+ * gets a fresh one). Inside a write function, use w->txn instead. Return: 0, -EIO, -ENOMEM.
+ */
+int rtx_begin(struct hkv *db, struct kvtx **txn);
+/** rtx_end() - finish a transaction from rtx_begin(). */
+void rtx_end(struct hkv *db, struct kvtx *txn);
+/** rtx_init()/rtx_fini() - set up and tear down the per-thread read transactions. */
+int rtx_init(struct hkv *db);
+void rtx_fini(struct hkv *db);
+/** rtx_reads() - read transactions started so far (statistics). */
+uint64_t rtx_reads(struct hkv *db);
+
+/*
+ * The LMDB-shaped interface of the merged view: same arguments and return codes as mdb_get,
+ * mdb_put (flags: 0 or MDB_RESERVE), mdb_del and the cursor calls (ops FIRST, LAST, NEXT,
+ * PREV, SET_RANGE, SET_KEY, GET_CURRENT), plus ENOMEM/EACCES as positive errnos. Returned
+ * pointers stay valid until the transaction ends (memtable memory is pinned by its view,
+ * LMDB's by its snapshot). Writes need the leader's transaction (w->txn).
+ */
+struct kvcur;
+int kv_get(struct kvtx *tx, MDB_dbi dbi, MDB_val *k, MDB_val *v);
+int kv_put(struct kvtx *tx, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned flags);
+int kv_del(struct kvtx *tx, MDB_dbi dbi, MDB_val *k, MDB_val *unused);
+int kv_cursor_open(struct kvtx *tx, MDB_dbi dbi, struct kvcur **c);
+int kv_cursor_get(struct kvcur *c, MDB_val *k, MDB_val *v, MDB_cursor_op op);
+int kv_cursor_del(struct kvcur *c);
+void kv_cursor_close(struct kvcur *c);
+/** kv_count() - the number of records of table @dbi in @tx's state. */
+int kv_count(struct kvtx *tx, MDB_dbi dbi, uint64_t *out);
+
+/* views (kv.c): see the top of kv.c */
+void hp_register(struct hkv *db, struct hp_rec *hp);
+void hp_unregister(struct hkv *db, struct hp_rec *hp);
+struct mview *view_pin(struct hkv *db, struct hp_rec *hp);
+void view_unpin(struct hp_rec *hp);
+/** view_make() - a view of @n memtables (each gains a reference). Return: NULL if no memory. */
+struct mview *view_make(struct mem *const *mems, int n);
+/** view_install() - make @v the current view; the old one retires. */
+void view_install(struct hkv *db, struct mview *v);
+/** view_collect() - free retired views nobody holds. Return: whether some remain. */
+bool view_collect(struct hkv *db);
+/** view_release_all() - free every view and memtable (close). */
+void view_release_all(struct hkv *db);
+
+/** info_put_u64() - write a u64 record of the info table (in a write function). */
+int info_put_u64(struct kvtx *txn, MDB_dbi dbi, const char *name, uint64_t val);
 
 /** lmdb_err() - translate an LMDB return code to -errno (MDB_MAP_FULL -> -ENOSPC, ...). */
 int lmdb_err(int rc);
@@ -262,9 +492,12 @@ int lmdb_err(int rc);
  */
 struct wtx {
 	struct hkv *db;
-	MDB_txn *txn;
+	struct kvtx *txn;
 	int64_t now_ms;
 	int64_t now_ns;
+	uint64_t seq;            /* the running write function's sequence number */
+	struct mem_node **tn;    /* memtable nodes written, in order (kv.c) */
+	size_t ntn, captn;
 	unsigned char *touched;  /* packed (u16 len, key bytes, u64 version) */
 	size_t touched_len, touched_cap;
 	bool touch_oom;
@@ -295,7 +528,7 @@ void wtx_touch(struct wtx *w, const void *key, size_t klen, uint64_t version);
  * key_lookup() - find the live record of @key in @txn (read or write).
  * Return: 0 and @m; -ENOENT (absent or expired at @now_ms); -HKV_ECORRUPT; -EIO.
  */
-int key_lookup(struct hkv *db, MDB_txn *txn, const struct ekey *ek, int64_t now_ms,
+int key_lookup(struct hkv *db, struct kvtx *txn, const struct ekey *ek, int64_t now_ms,
 	       struct kmeta *m);
 
 /**
@@ -360,8 +593,8 @@ static inline int member_check(size_t len)
  * elem_key() - build the elems/zidx key "id + ekey(member)" in @out (EKEY_LONG + 16 bytes).
  * Return: the key length; *@is_long tells whether the member's full bytes must be stored.
  */
-size_t elem_key(unsigned char *out, uint64_t id, const void *member, size_t mlen,
-		bool *is_long);
+size_t elem_key(const struct hkv *db, unsigned char *out, uint64_t id, const void *member,
+		size_t mlen, bool *is_long);
 
 /**
  * elem_val_put() - write an elems record: [u16 mlen + member if @is_long] + payload.
@@ -379,7 +612,7 @@ int elem_val_split(const MDB_val *k, const MDB_val *v, const void **member, size
 /**
  * range_delete() - delete every record of @dbi whose key starts with @prefix.
  */
-int range_delete(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen);
+int range_delete(struct kvtx *txn, MDB_dbi dbi, const void *prefix, size_t plen);
 
 /* collections: delete everything under a key id (called by wkey_delete) */
 int coll_delete_all(struct wtx *w, const struct kmeta *m);
@@ -397,11 +630,50 @@ bool glob_match(const char *pat, const unsigned char *s, size_t len);
 
 /* cursor helpers for collection scans (keyspace.c) */
 
+/* ckpt.c: the checkpointer ------------------------------------------------------------ */
+
+/** ckpt_start() - start the checkpointer thread (writable stores). Return: 0, -EAGAIN. */
+int ckpt_start(struct hkv *db);
+/** ckpt_stop() - stop it (after a final hkv_checkpoint() by the caller). */
+void ckpt_stop(struct hkv *db);
+/** ckpt_info_put() - write the info table's "ckpt" record (position and lsn) in @txn. */
+int ckpt_info_put(struct hkv *db, MDB_txn *txn, const struct vlog_pos *pos, uint64_t lsn);
+/** ckpt_info_get() - read it into db->ckpt_pos/ckpt_lsn/ckpt_known. Return: 0, -errno. */
+int ckpt_info_get(struct hkv *db, MDB_txn *txn);
+
+/**
+ * enum ckpt_stage - the points of a checkpoint at which ckpt_test_hook is called.
+ * @CKPT_STAGE_SYNCED:    the log is flushed; LMDB untouched.
+ * @CKPT_STAGE_APPLIED:   the memtable is in an LMDB write transaction, not committed.
+ * @CKPT_STAGE_COMMITTED: the transaction (with the "ckpt" record) is committed.
+ * @CKPT_STAGE_INSTALLED: the view without the memtable is installed.
+ */
+enum ckpt_stage {
+	CKPT_STAGE_SYNCED,
+	CKPT_STAGE_APPLIED,
+	CKPT_STAGE_COMMITTED,
+	CKPT_STAGE_INSTALLED,
+};
+
+/**
+ * ckpt_test_hook - if set, called by the checkpointer at each enum ckpt_stage (tests: a crash
+ * test kills the process there). ckpt_test_commit_fault - if set and it returns an errno, the
+ * checkpoint's commit fails with it (tests: a failed flush of the index). Both NULL in
+ * production; set before the store is opened.
+ */
+extern void (*ckpt_test_hook)(struct hkv *db, enum ckpt_stage stage);
+extern int (*ckpt_test_commit_fault)(struct hkv *db);
+
+/** fsync_parent() - fsync the directory that contains @path (a new entry in it). */
+int fsync_parent(const char *path);
+
 /* vlog.c ------------------------------------------------------------------------------ */
 
 /**
- * vlog_open() - open the value log under DIR/vlog (creating it), using db->dbi_segs; truncate
- * the active segment to its committed end. Called from hkv_open() after LMDB is open.
+ * vlog_open() - open the value log under DIR/vlog (creating it) and recover: drop the segments
+ * the last checkpoint tombstoned, replay the log from the checkpoint's position into the
+ * active memtable, cut off what follows the end of the good log. Called from hkv_open() after
+ * LMDB and the first memtable are set up; sets db->vlog itself (replay needs it).
  */
 int vlog_open(struct hkv *db, struct vlog **out);
 /** vlog_close() - close every segment file and free @vl. NULL-safe. */
@@ -421,14 +693,36 @@ int vlog_ref_live(struct wtx *w, const struct vlog_ref *ref);
 /** vlog_ref_dead() - in a write: the record of @ref is no longer referenced. */
 int vlog_ref_dead(struct wtx *w, const struct vlog_ref *ref);
 /**
- * vlog_read() - copy [@off, @off + @len) of @ref's value into @buf after checking the record's
- * CRC. Thread-safe; needs no transaction.
- * Return: bytes copied; -HKV_ECORRUPT (CRC or format; also counted in crc_errors and
- * logged); -EAGAIN (segment removed by compaction: look the key up again); -EIO.
+ * vlog_read() - copy [@off, @off + @len) of @ref's value into @buf after checking the record:
+ * its CRC, its header against @ref, and that it is the record of @key (@klen bytes), so a
+ * reference that lands on another key's intact record never yields that key's bytes.
+ * Thread-safe; needs no transaction.
+ * Return: bytes copied; -HKV_ECORRUPT (CRC, format, another key's record, or a reference past
+ * the segment's end; also counted in crc_errors and logged); -EAGAIN (segment removed by
+ * compaction: look the key up again); -EIO.
  */
-ssize_t vlog_read(struct vlog *vl, const struct vlog_ref *ref, uint64_t off, void *buf,
-		  size_t len);
-/** vlog_sync() - fdatasync every segment appended to since the last call. Return: 0, -EIO. */
+ssize_t vlog_read(struct vlog *vl, const struct vlog_ref *ref, const void *key, size_t klen,
+		  uint64_t off, void *buf, size_t len);
+/**
+ * vlog_append_record() - append the prepared record @rec (@len bytes: a group record) to the
+ * log. Return: 0 and @ref (where it went); -ENOSPC, -EIO, -EROFS.
+ */
+int vlog_append_record(struct vlog *vl, const void *rec, size_t len, struct vlog_ref *ref);
+/**
+ * vlog_unappend() - take back the record of @ref (a group that failed after writing it) if
+ * nothing was appended after it, so that a reopen does not replay what this process never
+ * published. Best effort: if it stays, its write's outcome is unknown, as documented.
+ */
+void vlog_unappend(struct vlog *vl, const struct vlog_ref *ref);
+/**
+ * vlog_drop() - a checkpoint committed segment @id's tombstone: it leaves the table, and its
+ * file goes when the last reader is done with it.
+ */
+void vlog_drop(struct vlog *vl, uint32_t id);
+/**
+ * vlog_sync() - fdatasync every segment appended to since the last call (and the directory if
+ * a segment was created). A failure is final (hkv_fail()). Return: 0, -errno, -HKV_ESTOPPED.
+ */
 int vlog_sync(struct vlog *vl);
 /** vlog_compact() - see hkv_compact(). */
 int vlog_compact(struct hkv *db, bool all);

@@ -17,32 +17,6 @@
 
 #include "hkv_int.h"
 
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static void put_le64(unsigned char *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
-static uint32_t get_le32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t get_le64(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
 int kmeta_decode(const MDB_val *v, struct kmeta *m)
 {
 	const unsigned char *p = v->mv_data;
@@ -68,10 +42,11 @@ int kmeta_decode(const MDB_val *v, struct kmeta *m)
 	m->tail = (int64_t)get_le64(p + 72);
 	m->fullkey = NULL;
 	m->fullkey_len = 0;
+	m->key = NULL;
+	m->klen = 0;
 	if (m->flags & KF_LONGKEY) {
-		uint16_t kl;
+		uint16_t kl = get_le16(p + 2);
 
-		memcpy(&kl, p + 2, 2);
 		if (kl <= EKEY_SHORT || kl > HKV_KEY_MAX || off + kl > n)
 			return -HKV_ECORRUPT;
 		m->fullkey = p + off;
@@ -98,13 +73,44 @@ int kmeta_decode(const MDB_val *v, struct kmeta *m)
 	return 0;
 }
 
-int key_lookup(struct hkv *db, MDB_txn *txn, const struct ekey *ek, int64_t now_ms,
+/*
+ * The user key of a record found under @ek: the stored full key of a long one, else the
+ * string @ek was made from (the caller's, which outlives the encoding), else @ek itself.
+ */
+static void kmeta_set_key(struct kmeta *m, const struct ekey *ek)
+{
+	if (m->fullkey) {
+		m->key = m->fullkey;
+		m->klen = m->fullkey_len;
+	} else {
+		m->key = ek->src ? ek->src : ek->b;
+		m->klen = ek->len;
+	}
+}
+
+/*
+ * Whether the record @m found under the long encoding @ek belongs to another key than the one
+ * @ek was made from (same first EKEY_SHORT bytes and same keyed hash): then the key asked for
+ * is absent, never answered by the other key's record.
+ */
+static bool kmeta_other_key(struct hkv *db, const struct kmeta *m, const struct ekey *ek)
+{
+	if (!m->fullkey || !ek->src)
+		return false;
+	if (m->fullkey_len == ek->srclen && !memcmp(m->fullkey, ek->src, ek->srclen))
+		return false;
+	hkv_log(db, 3, "long key: another key of %zu bytes holds the index slot of a %zu-byte "
+		"key", m->fullkey_len, ek->srclen);
+	return true;
+}
+
+int key_lookup(struct hkv *db, struct kvtx *txn, const struct ekey *ek, int64_t now_ms,
 	       struct kmeta *m)
 {
 	MDB_val k = { ek->len, (void *)ek->b }, v;
 	int rc;
 
-	rc = mdb_get(txn, db->dbi_keys, &k, &v);
+	rc = kv_get(txn, db->dbi_keys, &k, &v);
 	if (rc)
 		return lmdb_err(rc);
 	rc = kmeta_decode(&v, m);
@@ -112,6 +118,9 @@ int key_lookup(struct hkv *db, MDB_txn *txn, const struct ekey *ek, int64_t now_
 		hkv_log(db, 0, "malformed key record (%zu bytes)", v.mv_size);
 		return rc;
 	}
+	if (kmeta_other_key(db, m, ek))
+		return -ENOENT;
+	kmeta_set_key(m, ek);
 	if (m->expire_at && now_ms == HKV_NOW_LAZY)
 		now_ms = hkv_now_ms(db);
 	if (kmeta_expired(m, now_ms))
@@ -128,8 +137,8 @@ static int exp_entry(struct wtx *w, const struct ekey *ek, int64_t at, bool add)
 	put_be64(buf, (uint64_t)at);
 	memcpy(buf + 8, ek->b, ek->len);
 	if (add)
-		return lmdb_err(mdb_put(w->txn, w->db->dbi_exp, &k, &v, 0));
-	rc = mdb_del(w->txn, w->db->dbi_exp, &k, NULL);
+		return lmdb_err(kv_put(w->txn, w->db->dbi_exp, &k, &v, 0));
+	rc = kv_del(w->txn, w->db->dbi_exp, &k, NULL);
 	return rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
 }
 
@@ -152,7 +161,7 @@ int wkey_delete(struct wtx *w, const struct ekey *ek, const void *key, size_t kl
 		rc = range_delete(w->txn, db->dbi_xattr, idb, sizeof(idb));
 	}
 	if (!rc)
-		rc = lmdb_err(mdb_del(w->txn, db->dbi_keys, &k, NULL));
+		rc = lmdb_err(kv_del(w->txn, db->dbi_keys, &k, NULL));
 	if (!rc)
 		wtx_touch(w, key, klen, 0);
 	return rc;
@@ -164,7 +173,7 @@ int wkey_lookup(struct wtx *w, const struct ekey *ek, const void *key, size_t kl
 	MDB_val k = { ek->len, (void *)ek->b }, v;
 	int rc;
 
-	rc = mdb_get(w->txn, w->db->dbi_keys, &k, &v);
+	rc = kv_get(w->txn, w->db->dbi_keys, &k, &v);
 	if (rc)
 		return lmdb_err(rc);
 	rc = kmeta_decode(&v, m);
@@ -172,6 +181,9 @@ int wkey_lookup(struct wtx *w, const struct ekey *ek, const void *key, size_t kl
 		hkv_log(w->db, 0, "malformed key record (%zu bytes)", v.mv_size);
 		return rc;
 	}
+	if (kmeta_other_key(w->db, m, ek))
+		return -ENOENT;
+	kmeta_set_key(m, ek);
 	if (!kmeta_expired(m, w->now_ms))
 		return 0;
 	rc = wkey_delete(w, ek, key, klen, m);
@@ -231,14 +243,31 @@ int krec_put(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
 			inl = tmp;
 		}
 	}
-	if (is_long)
+	if (is_long) {
+		MDB_val cur;
+		struct kmeta om;
+
+		/* a long key never takes over the slot of another key (see kmeta_other_key()) */
+		rc = kv_get(w->txn, w->db->dbi_keys, &k, &cur);
+		if (rc && rc != MDB_NOTFOUND) {
+			free(tmp);
+			return lmdb_err(rc);
+		}
+		if (!rc && !kmeta_decode(&cur, &om) &&
+		    (om.fullkey_len != klen || memcmp(om.fullkey, key, klen))) {
+			hkv_log(w->db, 1, "long key: a %zu-byte key cannot be stored: another key holds "
+				"its index slot (a collision of the keyed hash)", klen);
+			free(tmp);
+			return -EEXIST;
+		}
 		flags |= KF_LONGKEY;
+	}
 	if (flags & KF_INLINE)
 		n += inl_len;
 	else if (flags & KF_VLOG)
 		n += VLOG_REF_SIZE;
 	v.mv_size = n;
-	rc = mdb_put(w->txn, w->db->dbi_keys, &k, &v, MDB_RESERVE);
+	rc = kv_put(w->txn, w->db->dbi_keys, &k, &v, MDB_RESERVE);
 	if (rc) {
 		free(tmp);
 		return lmdb_err(rc);
@@ -247,11 +276,8 @@ int krec_put(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
 	memset(p, 0, KREC_HDR);
 	p[0] = m->type;
 	p[1] = flags;
-	if (is_long) {
-		uint16_t kl = (uint16_t)klen;
-
-		memcpy(p + 2, &kl, 2);
-	}
+	if (is_long)
+		put_le16(p + 2, (uint16_t)klen);
 	put_le32(p + 4, m->mode);
 	put_le32(p + 8, m->uid);
 	put_le32(p + 12, m->gid);

@@ -42,13 +42,13 @@ struct key_args {
 	size_t vlen;
 };
 
-static int key_args_init(struct key_args *a, const void *key, size_t klen)
+static int key_args_init(struct hkv *db, struct key_args *a, const void *key, size_t klen)
 {
 	if (key_check(klen))
 		return -EINVAL;
 	a->key = key;
 	a->klen = klen;
-	ekey_make(&a->ek, key, klen);
+	ekey_make(db, &a->ek, key, klen);
 	return 0;
 }
 
@@ -56,12 +56,12 @@ static int key_args_init(struct key_args *a, const void *key, size_t klen)
 static int read_meta(struct hkv *db, const void *key, size_t klen, struct kmeta *m)
 {
 	struct ekey ek;
-	MDB_txn *txn;
+	struct kvtx *txn;
 	int rc;
 
 	if (key_check(klen))
 		return -EINVAL;
-	ekey_make(&ek, key, klen);
+	ekey_make(db, &ek, key, klen);
 	rc = rtx_begin(db, &txn);
 	if (rc)
 		return rc;
@@ -90,7 +90,7 @@ static int key_write(struct hkv *db, const void *key, size_t klen, wtx_fn fn)
 {
 	struct key_args a = { 0 };
 
-	if (key_args_init(&a, key, klen))
+	if (key_args_init(db, &a, key, klen))
 		return -EINVAL;
 	return hkv_write(db, fn, &a);
 }
@@ -187,7 +187,7 @@ static int rename_fn(struct wtx *w, void *arg)
 	}
 	k.mv_size = a->ek.len;
 	k.mv_data = a->ek.b;
-	rc = lmdb_err(mdb_del(w->txn, db->dbi_keys, &k, NULL));
+	rc = lmdb_err(kv_del(w->txn, db->dbi_keys, &k, NULL));
 	if (!rc && m.expire_at) {
 		/* move the exp entry: drop the old one, wkey_set_expire-like add below */
 		unsigned char buf[8 + EKEY_LONG];
@@ -195,12 +195,12 @@ static int rename_fn(struct wtx *w, void *arg)
 
 		put_be64(buf, (uint64_t)m.expire_at);
 		memcpy(buf + 8, a->ek.b, a->ek.len);
-		rc = mdb_del(w->txn, db->dbi_exp, &ek, NULL);
+		rc = kv_del(w->txn, db->dbi_exp, &ek, NULL);
 		rc = rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
 		if (!rc) {
 			memcpy(buf + 8, a->ek2.b, a->ek2.len);
 			ek.mv_size = 8 + a->ek2.len;
-			rc = lmdb_err(mdb_put(w->txn, db->dbi_exp, &ek, &ev, 0));
+			rc = lmdb_err(kv_put(w->txn, db->dbi_exp, &ek, &ev, 0));
 		}
 	}
 	if (rc)
@@ -222,13 +222,13 @@ int hkv_rename(struct hkv *db, const void *src, size_t slen, const void *dst, si
 {
 	struct key_args a = { 0 };
 
-	if (key_args_init(&a, src, slen) || key_check(dlen))
+	if (key_args_init(db, &a, src, slen) || key_check(dlen))
 		return -EINVAL;
 	if (flags & ~(HKV_RENAME_NX | HKV_RENAME_SAMETYPE))
 		return -EINVAL;
 	a.key2 = dst;
 	a.klen2 = dlen;
-	ekey_make(&a.ek2, dst, dlen);
+	ekey_make(db, &a.ek2, dst, dlen);
 	a.flags = flags;
 	return hkv_write(db, rename_fn, &a);
 }
@@ -283,7 +283,7 @@ int hkv_pexpireat(struct hkv *db, const void *key, size_t klen, int64_t at, unsi
 	struct key_args a = { 0 };
 	unsigned f = flags;
 
-	if (key_args_init(&a, key, klen))
+	if (key_args_init(db, &a, key, klen))
 		return -EINVAL;
 	if (f & ~(HKV_EXPIRE_NX | HKV_EXPIRE_XX | HKV_EXPIRE_GT | HKV_EXPIRE_LT) ||
 	    (f & HKV_EXPIRE_NX && f & (HKV_EXPIRE_XX | HKV_EXPIRE_GT | HKV_EXPIRE_LT)) ||
@@ -355,16 +355,16 @@ static int sweep_fn(struct wtx *w, void *arg)
 	struct hkv *db = w->db;
 	struct ekey eks[SWEEP_BATCH];
 	unsigned n = 0, want = a->max < SWEEP_BATCH ? a->max : SWEEP_BATCH;
-	MDB_cursor *cur;
+	struct kvcur *cur;
 	MDB_val k, v;
 	int rc;
 
 	a->done = 0;
-	rc = lmdb_err(mdb_cursor_open(w->txn, db->dbi_exp, &cur));
+	rc = lmdb_err(kv_cursor_open(w->txn, db->dbi_exp, &cur));
 	if (rc)
 		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc && n < want;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_FIRST); !rc && n < want;
+	     rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < 8 || k.mv_size > 8 + EKEY_LONG) {
 			rc = -HKV_ECORRUPT;
 			break;
@@ -375,7 +375,7 @@ static int sweep_fn(struct wtx *w, void *arg)
 		memcpy(eks[n].b, (char *)k.mv_data + 8, eks[n].len);
 		n++;
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	if (rc == -HKV_ECORRUPT)
 		return rc;
 	if (rc && rc != MDB_NOTFOUND)
@@ -415,7 +415,8 @@ int hkv_expire_cycle(struct hkv *db, unsigned max)
 		if (rc < 0)
 			return rc;
 		total += a.done;
-		atomic_fetch_add_explicit(&db->st.expired, (uint64_t)a.done, memory_order_relaxed);
+		atomic_fetch_add_explicit(&db->root->st.expired, (uint64_t)a.done,
+					  memory_order_relaxed);
 		if (a.done < (a.max < SWEEP_BATCH ? (int)a.max : SWEEP_BATCH))
 			break;
 		max -= (unsigned)a.done;
@@ -436,10 +437,11 @@ static size_t prefix_successor(unsigned char *p, size_t len)
 	return len;
 }
 
+/* Ends a key cursor (hkv_cursor_after() of a long key); its last byte is not 0. */
+static const unsigned char key_cursor_tag[16] = "\xffhkv-after-key!\xa5";
+
 int hkv_cursor_after(struct hkv_cursor *cur, const void *key, size_t klen, bool is_prefix)
 {
-	struct ekey ek;
-
 	if (!klen || klen > HKV_KEY_MAX)
 		return -EINVAL;
 	hkv_cursor_init(cur);
@@ -452,10 +454,47 @@ int hkv_cursor_after(struct hkv_cursor *cur, const void *key, size_t klen, bool 
 		cur->done = !cur->len;
 		return 0;
 	}
-	ekey_make(&ek, key, klen);
-	memcpy(cur->pos, ek.b, ek.len);
-	cur->pos[ek.len] = 0;
-	cur->len = (uint32_t)ek.len + 1;
+	if (klen > EKEY_SHORT) {
+		/*
+		 * A long key's position depends on the store's secret hash key, which this
+		 * function does not have: the cursor holds the key itself, followed by a tag, and
+		 * hkv_scan() turns it into the position (key_cursor_pos()).
+		 */
+		memcpy(cur->pos, key, klen);
+		memcpy(cur->pos + klen, key_cursor_tag, sizeof(key_cursor_tag));
+		cur->len = (uint32_t)(klen + sizeof(key_cursor_tag));
+		return 0;
+	}
+	memcpy(cur->pos, key, klen);
+	cur->pos[klen] = 0;
+	cur->len = (uint32_t)klen + 1;
+	return 0;
+}
+
+/*
+ * If @cur is a key cursor of hkv_cursor_after() (a long key + key_cursor_tag), put the scan
+ * position right after that key into @seek. Positions a scan produces are at most EKEY_LONG +
+ * 1 bytes, and those of exactly that length end in a NUL byte, where a key cursor ends in the
+ * tag's last byte; so the two forms never meet.
+ * Return: 0 and *@seeklen; 1 (not a key cursor); -EINVAL (malformed).
+ */
+static int key_cursor_pos(struct hkv *db, const struct hkv_cursor *cur, unsigned char *seek,
+			  size_t *seeklen)
+{
+	size_t tl = sizeof(key_cursor_tag), klen;
+	struct ekey ek;
+
+	if (cur->len < EKEY_LONG + 1 || (cur->len == EKEY_LONG + 1 && !cur->pos[EKEY_LONG]))
+		return 1;
+	if (cur->len > HKV_CURSOR_MAX || memcmp(cur->pos + cur->len - tl, key_cursor_tag, tl))
+		return -EINVAL;
+	klen = cur->len - tl;
+	if (klen <= EKEY_SHORT || klen > HKV_KEY_MAX)
+		return -EINVAL;
+	ekey_make(db, &ek, cur->pos, klen);
+	memcpy(seek, ek.b, ek.len);
+	seek[ek.len] = 0;
+	*seeklen = ek.len + 1;
 	return 0;
 }
 
@@ -468,23 +507,32 @@ int hkv_scan(struct hkv *db, struct hkv_cursor *cur, const struct hkv_scan_opts 
 	static const unsigned char empty[1];
 	const unsigned char *prefix = o->prefix ? o->prefix : empty;
 	size_t pcmp = plen > EKEY_SHORT ? EKEY_SHORT : plen;
-	unsigned char seek[HKV_CURSOR_MAX];
-	size_t seeklen;
+	unsigned char seek[HKV_CURSOR_MAX], pos[EKEY_LONG + 1];
+	size_t seeklen, poslen;
 	int64_t now = hkv_now_ms(db);
-	MDB_cursor *mc;
-	MDB_txn *txn;
+	struct kvcur *mc;
+	struct kvtx *txn;
 	MDB_val k, v;
 	int rc, reported = 0, ret = 0;
 
 	if (cur->done)
 		return 0;
-	if (cur->len > 511 || plen > HKV_KEY_MAX)
+	if (plen > HKV_KEY_MAX)
 		return -EINVAL;
+	rc = key_cursor_pos(db, cur, pos, &poslen);
+	if (rc < 0)
+		return rc;
+	if (rc) {
+		if (cur->len > EKEY_LONG + 1)
+			return -EINVAL;
+		memcpy(pos, cur->pos, cur->len);
+		poslen = cur->len;
+	}
 	/* start at the cursor, or at the prefix if the cursor is before it */
-	if (cur->len && (memcmp(cur->pos, prefix, cur->len < pcmp ? cur->len : pcmp) > 0 ||
-			 (cur->len >= pcmp && !memcmp(cur->pos, prefix, pcmp)))) {
-		memcpy(seek, cur->pos, cur->len);
-		seeklen = cur->len;
+	if (poslen && (memcmp(pos, prefix, poslen < pcmp ? poslen : pcmp) > 0 ||
+		       (poslen >= pcmp && !memcmp(pos, prefix, pcmp)))) {
+		memcpy(seek, pos, poslen);
+		seeklen = poslen;
 	} else {
 		memcpy(seek, prefix, pcmp);
 		seeklen = pcmp;
@@ -492,12 +540,12 @@ int hkv_scan(struct hkv *db, struct hkv_cursor *cur, const struct hkv_scan_opts 
 	rc = rtx_begin(db, &txn);
 	if (rc)
 		return rc;
-	rc = lmdb_err(mdb_cursor_open(txn, db->dbi_keys, &mc));
+	rc = lmdb_err(kv_cursor_open(txn, db->dbi_keys, &mc));
 	if (rc)
 		goto out_end;
 	k.mv_size = seeklen;
 	k.mv_data = seek;
-	rc = mdb_cursor_get(mc, &k, &v, seeklen ? MDB_SET_RANGE : MDB_FIRST);
+	rc = kv_cursor_get(mc, &k, &v, seeklen ? MDB_SET_RANGE : MDB_FIRST);
 	while (!rc) {
 		const unsigned char *key;
 		struct kmeta m;
@@ -565,12 +613,12 @@ next:
 		if (at_prefix) {
 			k.mv_size = seeklen;
 			k.mv_data = seek;
-			rc = mdb_cursor_get(mc, &k, &v, MDB_SET_RANGE);
+			rc = kv_cursor_get(mc, &k, &v, MDB_SET_RANGE);
 		} else {
-			rc = mdb_cursor_get(mc, &k, &v, MDB_NEXT);
+			rc = kv_cursor_get(mc, &k, &v, MDB_NEXT);
 		}
 	}
-	mdb_cursor_close(mc);
+	kv_cursor_close(mc);
 	if (rc == MDB_NOTFOUND || (rc == 0 && !ret && examined < count) ||
 	    (rc == 0 && seeklen == 0)) {
 		/* ran off the end of the table or of the prefix */
@@ -639,7 +687,7 @@ int hkv_attr_set(struct hkv *db, const void *key, size_t klen, unsigned which,
 {
 	struct key_args a = { 0 };
 
-	if (key_args_init(&a, key, klen))
+	if (key_args_init(db, &a, key, klen))
 		return -EINVAL;
 	if (which & ~(HKV_ATTR_MODE | HKV_ATTR_UID | HKV_ATTR_GID | HKV_ATTR_MTIME))
 		return -EINVAL;
@@ -670,7 +718,7 @@ int hkv_create(struct hkv *db, const void *key, size_t klen, enum hkv_type type,
 {
 	struct key_args a = { 0 };
 
-	if (key_args_init(&a, key, klen))
+	if (key_args_init(db, &a, key, klen))
 		return -EINVAL;
 	if (type < HKV_TYPE_STRING || type > HKV_TYPE_ZSET)
 		return -EINVAL;
@@ -704,7 +752,7 @@ int hkv_xattr_get(struct hkv *db, const void *key, size_t klen, const char *name
 	unsigned char kb[8 + XATTR_NAME_MAX];
 	struct ekey ek;
 	struct kmeta m;
-	MDB_txn *txn;
+	struct kvtx *txn;
 	MDB_val k, v;
 	int rc;
 
@@ -715,7 +763,7 @@ int hkv_xattr_get(struct hkv *db, const void *key, size_t klen, const char *name
 	rc = xattr_name_check(name);
 	if (rc)
 		return rc;
-	ekey_make(&ek, key, klen);
+	ekey_make(db, &ek, key, klen);
 	rc = rtx_begin(db, &txn);
 	if (rc)
 		return rc;
@@ -723,7 +771,7 @@ int hkv_xattr_get(struct hkv *db, const void *key, size_t klen, const char *name
 	if (!rc) {
 		k.mv_size = xattr_key(kb, m.id, name);
 		k.mv_data = kb;
-		rc = mdb_get(txn, db->dbi_xattr, &k, &v);
+		rc = kv_get(txn, db->dbi_xattr, &k, &v);
 		rc = rc == MDB_NOTFOUND ? -ENODATA : lmdb_err(rc);
 	}
 	if (!rc) {
@@ -752,7 +800,7 @@ static int xattr_set_fn(struct wtx *w, void *arg)
 		return rc;
 	k.mv_size = xattr_key(kb, m.id, a->name);
 	k.mv_data = kb;
-	rc = mdb_get(w->txn, w->db->dbi_xattr, &k, &v);
+	rc = kv_get(w->txn, w->db->dbi_xattr, &k, &v);
 	if (rc && rc != MDB_NOTFOUND)
 		return lmdb_err(rc);
 	if (a->val) {
@@ -762,11 +810,11 @@ static int xattr_set_fn(struct wtx *w, void *arg)
 			return -ENODATA;
 		v.mv_size = a->vlen;
 		v.mv_data = (void *)a->val;
-		rc = lmdb_err(mdb_put(w->txn, w->db->dbi_xattr, &k, &v, 0));
+		rc = lmdb_err(kv_put(w->txn, w->db->dbi_xattr, &k, &v, 0));
 	} else {
 		if (rc)
 			return -ENODATA;
-		rc = lmdb_err(mdb_del(w->txn, w->db->dbi_xattr, &k, NULL));
+		rc = lmdb_err(kv_del(w->txn, w->db->dbi_xattr, &k, NULL));
 	}
 	if (rc)
 		return rc;
@@ -784,7 +832,7 @@ int hkv_xattr_set(struct hkv *db, const void *key, size_t klen, const char *name
 	struct key_args a = { 0 };
 	int rc;
 
-	if (key_args_init(&a, key, klen))
+	if (key_args_init(db, &a, key, klen))
 		return -EINVAL;
 	rc = xattr_name_check(name);
 	if (rc)
@@ -806,7 +854,7 @@ int hkv_xattr_del(struct hkv *db, const void *key, size_t klen, const char *name
 	struct key_args a = { 0 };
 	int rc;
 
-	if (key_args_init(&a, key, klen))
+	if (key_args_init(db, &a, key, klen))
 		return -EINVAL;
 	rc = xattr_name_check(name);
 	if (rc)
@@ -823,28 +871,28 @@ int hkv_xattr_list(struct hkv *db, const void *key, size_t klen,
 	char name[XATTR_NAME_MAX + 1];
 	struct ekey ek;
 	struct kmeta m;
-	MDB_cursor *mc;
-	MDB_txn *txn;
+	struct kvcur *mc;
+	struct kvtx *txn;
 	MDB_val k, v;
 	int rc, ret = 0;
 
 	if (key_check(klen))
 		return -EINVAL;
-	ekey_make(&ek, key, klen);
+	ekey_make(db, &ek, key, klen);
 	rc = rtx_begin(db, &txn);
 	if (rc)
 		return rc;
 	rc = key_lookup(db, txn, &ek, HKV_NOW_LAZY, &m);
 	if (rc)
 		goto out_end;
-	rc = lmdb_err(mdb_cursor_open(txn, db->dbi_xattr, &mc));
+	rc = lmdb_err(kv_cursor_open(txn, db->dbi_xattr, &mc));
 	if (rc)
 		goto out_end;
 	put_be64(idb, m.id);
 	k.mv_size = 8;
 	k.mv_data = idb;
-	for (rc = mdb_cursor_get(mc, &k, &v, MDB_SET_RANGE); !rc;
-	     rc = mdb_cursor_get(mc, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(mc, &k, &v, MDB_SET_RANGE); !rc;
+	     rc = kv_cursor_get(mc, &k, &v, MDB_NEXT)) {
 		size_t n = k.mv_size - 8;
 
 		if (k.mv_size < 8 || memcmp(k.mv_data, idb, 8))
@@ -857,7 +905,7 @@ int hkv_xattr_list(struct hkv *db, const void *key, size_t klen,
 		if (ret)
 			break;
 	}
-	mdb_cursor_close(mc);
+	kv_cursor_close(mc);
 	rc = rc == MDB_NOTFOUND || !rc ? 0 : lmdb_err(rc);
 out_end:
 	rtx_end(db, txn);

@@ -44,14 +44,14 @@ static bool list_bad(const struct kmeta *m)
 	return m->tail < m->head || (uint64_t)m->tail - (uint64_t)m->head != m->size;
 }
 
-static int lget(struct hkv *db, MDB_txn *txn, uint64_t id, int64_t idx, MDB_val *v)
+static int lget(struct hkv *db, struct kvtx *txn, uint64_t id, int64_t idx, MDB_val *v)
 {
 	unsigned char kb[LKEY_LEN];
 	MDB_val k;
 	int rc;
 
 	lkey(kb, &k, id, idx);
-	rc = mdb_get(txn, db->dbi_elems, &k, v);
+	rc = kv_get(txn, db->dbi_elems, &k, v);
 	if (rc == MDB_NOTFOUND)
 		return -HKV_ECORRUPT; /* callers ask only for indexes inside [head, tail) */
 	return rc ? lmdb_err(rc) : 0;
@@ -64,7 +64,7 @@ static int lput(struct wtx *w, uint64_t id, int64_t idx, const void *p, size_t n
 	int rc;
 
 	lkey(kb, &k, id, idx);
-	rc = mdb_put(w->txn, w->db->dbi_elems, &k, &v, 0);
+	rc = kv_put(w->txn, w->db->dbi_elems, &k, &v, 0);
 	return rc ? lmdb_err(rc) : 0;
 }
 
@@ -75,7 +75,7 @@ static int ldel(struct wtx *w, uint64_t id, int64_t idx)
 	int rc;
 
 	lkey(kb, &k, id, idx);
-	rc = mdb_del(w->txn, w->db->dbi_elems, &k, NULL);
+	rc = kv_del(w->txn, w->db->dbi_elems, &k, NULL);
 	if (rc == MDB_NOTFOUND)
 		return -HKV_ECORRUPT;
 	return rc ? lmdb_err(rc) : 0;
@@ -163,7 +163,7 @@ static int push_fn(struct wtx *w, void *arg)
 	int64_t idx;
 	int rc;
 
-	ekey_make(&ek, a->key, a->klen);
+	ekey_make(w->db, &ek, a->key, a->klen);
 	rc = wkey_prepare(w, &ek, a->key, a->klen, HKV_TYPE_LIST, a->ca, &m, &created);
 	if (rc)
 		return rc;
@@ -353,7 +353,7 @@ int hkv_lrange(struct hkv *db, const void *key, size_t klen, int64_t start, int6
 {
 	unsigned char kb[LKEY_LEN], ib[8];
 	struct coll_rd rd;
-	MDB_cursor *c;
+	struct kvcur *c;
 	MDB_val k, v;
 	int64_t p;
 	int rc;
@@ -363,13 +363,13 @@ int hkv_lrange(struct hkv *db, const void *key, size_t klen, int64_t start, int6
 		return rc == -ENOENT ? 0 : rc;
 	if (!lrange_norm((int64_t)rd.m.size, &start, &stop))
 		goto out_end; /* rc == 0 */
-	rc = mdb_cursor_open(rd.txn, db->dbi_elems, &c);
+	rc = kv_cursor_open(rd.txn, db->dbi_elems, &c);
 	if (rc) {
 		rc = lmdb_err(rc);
 		goto out_end;
 	}
 	lkey(kb, &k, rd.m.id, rd.m.head + start);
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+	rc = kv_cursor_get(c, &k, &v, MDB_SET_KEY);
 	for (p = start;; p++) {
 		if (rc) {
 			/* fewer records than the key record says */
@@ -387,9 +387,9 @@ int hkv_lrange(struct hkv *db, const void *key, size_t klen, int64_t start, int6
 		rc = cb(arg, v.mv_data, v.mv_size, ib, sizeof(ib));
 		if (rc || p == stop)
 			break;
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		rc = kv_cursor_get(c, &k, &v, MDB_NEXT);
 	}
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 out_end:
 	coll_rd_end(db, &rd);
 	return rc;

@@ -27,7 +27,7 @@ static int sadd_fn(struct wtx *w, void *arg)
 	bool created;
 	int rc;
 
-	ekey_make(&ek, a->key, a->klen);
+	ekey_make(w->db, &ek, a->key, a->klen);
 	rc = wkey_prepare(w, &ek, a->key, a->klen, HKV_TYPE_SET, a->ca, &m, &created);
 	if (rc)
 		return rc;

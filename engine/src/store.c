@@ -1,30 +1,26 @@
 // SPDX-License-Identifier: MIT
 /*
- * store.c - opening and closing a store, read transactions, the clock, the log, and the
- * background thread.
+ * store.c - opening and closing a store, the clock, the log, statistics and the background
+ * thread.
  *
  * Ownership: one process writes a store at a time. hkv_open() takes an exclusive, non-blocking
  * flock() on DIR/LOCK and keeps it for the life of the handle, so a second daemon, or hkvctl
  * pointed at the data directory of a mounted store, gets -EBUSY and touches nothing. The lock
  * dies with the process, so a crashed owner never leaves the store locked.
  *
- * LMDB runs with MDB_NOSYNC: commits write their pages with write(2) (they survive the death
- * of the process at once) and flushing to stable storage is ours to schedule: per group of
- * writes under sync=always (wtx.c), once a second under everysec (the background thread), by
- * the OS under none. MDB_NOTLS binds a read transaction to its object rather than to the
- * thread, so a thread may hold two (a nested read inside a callback) and the cached per-thread
- * transactions below are safe.
+ * Storage (docs/engine-storage.md): the value log is also the write-ahead log (wal.c), recent
+ * writes live in memtables (mem.c) that reads consult first (kv.c), and the checkpointer
+ * (ckpt.c) applies them to LMDB, which runs with its normal, synced commit ordering: LMDB is
+ * only ever written by checkpoints (and here, at open). MDB_NOTLS binds a read transaction to
+ * its object rather than to the thread, so a thread may hold two (a nested read inside a
+ * callback) and the cached per-thread transactions of kv.c are safe.
  *
- * Read transactions: every thread keeps one reset transaction in a pthread key and renews it
- * for each read (mdb_txn_renew is a few tens of nanoseconds; mdb_txn_begin allocates). A
- * read that finds the cached one busy (a read inside a scan callback) begins a fresh one.
- * All cached transactions are on db->rtx_all so hkv_close() can abort those of threads that
- * are still alive. Each slot also counts its thread's reads, so counting costs no shared
- * cache line; hkv_stats_get() sums the slots (and what exited threads left in st.reads).
- *
- * Open time does not depend on the number of keys: LMDB needs no recovery (its copy-on-write
- * root is always consistent), and the value log only truncates the torn tail of its active
- * segment (vlog.c).
+ * Opening: the index is created in DIR/index.new and renamed into place once its first
+ * (synced) commit holds the tables, so a crash during creation never leaves an index that
+ * does not open. Then the log is recovered (vlog.c: LMDB's last checkpoint + replay of the log
+ * after it), and the counters are read from the merged view. Open time depends on what the
+ * last checkpoint left to replay (bounded by hkv_options.ckpt_bytes / ckpt_interval_ms), not
+ * on the number of keys. Closing checkpoints everything, so the next open replays nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,19 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "hkv_int.h"
-
-struct rtx_slot {
-	struct hkv *db;
-	MDB_txn *txn;
-	bool busy;
-	atomic_uint_fast64_t reads; /* written by the owning thread only */
-	struct rtx_slot *next, *prev;
-};
+#include "mem_int.h"
 
 int lmdb_err(int rc)
 {
@@ -110,79 +99,16 @@ void hkv_log(struct hkv *db, int level, const char *fmt, ...)
 		fprintf(stderr, "hkv: %s: %s\n", level ? "warning" : "error", msg);
 }
 
-static void rtx_slot_free(void *p)
+int hkv_fail(struct hkv *db, int rc, const char *what)
 {
-	struct rtx_slot *slot = p;
-	struct hkv *db = slot->db;
+	int none = 0;
 
-	pthread_mutex_lock(&db->rtx_lock);
-	atomic_fetch_add_explicit(&db->st.reads, atomic_load_explicit(&slot->reads,
-				  memory_order_relaxed), memory_order_relaxed);
-	if (slot->prev)
-		slot->prev->next = slot->next;
-	else
-		db->rtx_all = slot->next;
-	if (slot->next)
-		slot->next->prev = slot->prev;
-	pthread_mutex_unlock(&db->rtx_lock);
-	mdb_txn_abort(slot->txn);
-	free(slot);
-}
-
-int rtx_begin(struct hkv *db, MDB_txn **txn)
-{
-	struct rtx_slot *slot = pthread_getspecific(db->rtx_key);
-	int rc;
-
-	if (slot && !slot->busy) {
-		rc = mdb_txn_renew(slot->txn);
-		if (rc)
-			return lmdb_err(rc);
-		slot->busy = true;
-		atomic_store_explicit(&slot->reads,
-				      atomic_load_explicit(&slot->reads, memory_order_relaxed) + 1,
-				      memory_order_relaxed);
-		*txn = slot->txn;
-		return 0;
-	}
-	if (slot) /* nested read: a fresh transaction */
-		return lmdb_err(mdb_txn_begin(db->env, NULL, MDB_RDONLY, txn));
-
-	slot = calloc(1, sizeof(*slot));
-	if (!slot)
-		return -ENOMEM;
-	rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &slot->txn);
-	if (rc) {
-		free(slot);
-		return lmdb_err(rc);
-	}
-	slot->db = db;
-	slot->busy = true;
-	if (pthread_setspecific(db->rtx_key, slot)) {
-		mdb_txn_abort(slot->txn);
-		free(slot);
-		return -ENOMEM;
-	}
-	pthread_mutex_lock(&db->rtx_lock);
-	slot->next = db->rtx_all;
-	if (slot->next)
-		slot->next->prev = slot;
-	db->rtx_all = slot;
-	pthread_mutex_unlock(&db->rtx_lock);
-	*txn = slot->txn;
-	return 0;
-}
-
-void rtx_end(struct hkv *db, MDB_txn *txn)
-{
-	struct rtx_slot *slot = pthread_getspecific(db->rtx_key);
-
-	if (slot && slot->txn == txn) {
-		mdb_txn_reset(txn);
-		slot->busy = false;
-		return;
-	}
-	mdb_txn_abort(txn);
+	if (rc >= 0)
+		rc = -EIO;
+	if (atomic_compare_exchange_strong(&db->wfail, &none, rc))
+		hkv_log(db, 0, "%s: flush of %s failed: %s; the store takes no more writes until "
+			"it is reopened", db->dir, what, hkv_strerror(rc));
+	return rc;
 }
 
 static int check_options(const struct hkv_options *o, char *why, size_t whylen)
@@ -201,6 +127,9 @@ static int check_options(const struct hkv_options *o, char *why, size_t whylen)
 	else if (o->map_size < (1ull << 20))
 		snprintf(why, whylen, "map_size %llu is under 1 MiB",
 			 (unsigned long long)o->map_size);
+	else if (o->ckpt_bytes < (1ull << 20) || o->ckpt_bytes > (4ull << 30))
+		snprintf(why, whylen, "ckpt_bytes %llu is not 1 MiB..4 GiB",
+			 (unsigned long long)o->ckpt_bytes);
 	else if (o->mode > 07777)
 		snprintf(why, whylen, "mode %o is not a permission mode", o->mode);
 	else
@@ -230,15 +159,89 @@ static int info_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *o
 		return lmdb_err(rc);
 	if (v.mv_size != 8)
 		return -HKV_ECORRUPT;
-	memcpy(out, v.mv_data, 8);
+	*out = get_le64(v.mv_data);
 	return 0;
 }
 
-int info_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t val)
+static int raw_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t val)
 {
-	MDB_val k = { strlen(name), (void *)name }, v = { 8, &val };
+	unsigned char b[8];
+	MDB_val k = { strlen(name), (void *)name }, v = { sizeof(b), b };
 
+	put_le64(b, val);
 	return lmdb_err(mdb_put(txn, dbi, &k, &v, 0));
+}
+
+int info_put_u64(struct kvtx *txn, MDB_dbi dbi, const char *name, uint64_t val)
+{
+	unsigned char b[8];
+	MDB_val k = { strlen(name), (void *)name }, v = { sizeof(b), b };
+
+	put_le64(b, val);
+	return lmdb_err(kv_put(txn, dbi, &k, &v, 0));
+}
+
+/* A u64 of the info table as the merged view has it (after replay). */
+static int info_read_u64(struct hkv *db, const char *name, uint64_t *out)
+{
+	MDB_val k = { strlen(name), (void *)name }, v;
+	struct kvtx *txn;
+	int rc = rtx_begin(db, &txn);
+
+	if (rc)
+		return rc;
+	rc = kv_get(txn, db->dbi_info, &k, &v);
+	if (!rc && v.mv_size != 8)
+		rc = -HKV_ECORRUPT;
+	else if (!rc)
+		*out = get_le64(v.mv_data);
+	else
+		rc = lmdb_err(rc);
+	rtx_end(db, txn);
+	return rc;
+}
+
+/* A new store's secret hash key (see util.c, ekey_make()): 16 bytes from the kernel. */
+static int hashkey_create(struct hkv *db, MDB_txn *txn)
+{
+	unsigned char b[16];
+	MDB_val k = { 7, "hashkey" }, v = { sizeof(b), b };
+	size_t got = 0;
+
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			hkv_log(db, 0, "%s: no random bytes for the hash key: %s", db->dir,
+				strerror(errno));
+			return -errno;
+		}
+		got += (size_t)n;
+	}
+	return lmdb_err(mdb_put(txn, db->dbi_info, &k, &v, 0));
+}
+
+/* Read the hash key; a store created by format 1 has none and keeps its unkeyed hash. */
+static int hashkey_load(struct hkv *db, MDB_txn *txn)
+{
+	MDB_val k = { 7, "hashkey" }, v;
+	int rc = mdb_get(txn, db->dbi_info, &k, &v);
+
+	if (rc == MDB_NOTFOUND) {
+		db->hkey_legacy = true;
+		hkv_log(db, 1, "%s: store created by format 1: keys over %d bytes are named by an "
+			"unkeyed hash", db->dir, EKEY_SHORT);
+		return 0;
+	}
+	if (rc)
+		return lmdb_err(rc);
+	if (v.mv_size != 16)
+		return -HKV_ECORRUPT;
+	db->hkey[0] = get_le64(v.mv_data);
+	db->hkey[1] = get_le64((const unsigned char *)v.mv_data + 8);
+	return 0;
 }
 
 /*
@@ -293,17 +296,30 @@ static int open_dbs(struct hkv *db)
 			goto out_abort;
 		}
 		format = HKV_FORMAT_VERSION;
-		rc = info_put_u64(txn, db->dbi_info, "format", format);
+		rc = raw_put_u64(txn, db->dbi_info, "format", format);
 		if (!rc)
-			rc = info_put_u64(txn, db->dbi_info, "version", 0);
+			rc = raw_put_u64(txn, db->dbi_info, "version", 0);
 		if (!rc)
-			rc = info_put_u64(txn, db->dbi_info, "next_id", 1);
+			rc = raw_put_u64(txn, db->dbi_info, "next_id", 1);
+		if (!rc)
+			rc = hashkey_create(db, txn);
+		if (!rc)
+			/* the log starts at the beginning of the first segment */
+			rc = ckpt_info_put(db, txn, &(struct vlog_pos){ 1, 0 }, 0);
 		if (rc)
 			goto out_abort;
 	} else if (rc) {
 		goto out_abort;
 	}
-	if (format != HKV_FORMAT_VERSION) {
+	if (format == 1 && !db->opt.read_only) {
+		/* format 2 only adds the hash key, which a format-1 store goes on without */
+		hkv_log(db, 2, "%s: store format 1 upgraded to %d", db->dir, HKV_FORMAT_VERSION);
+		format = HKV_FORMAT_VERSION;
+		rc = raw_put_u64(txn, db->dbi_info, "format", format);
+		if (rc)
+			goto out_abort;
+	}
+	if (format != HKV_FORMAT_VERSION && !(format == 1 && db->opt.read_only)) {
 		hkv_log(db, 0, "%s: store format %llu, this build reads format %d", db->dir,
 			(unsigned long long)format, HKV_FORMAT_VERSION);
 		rc = -HKV_EFORMAT;
@@ -313,15 +329,24 @@ static int open_dbs(struct hkv *db)
 	rc = info_get_u64(txn, db->dbi_info, "version", &db->version);
 	if (!rc)
 		rc = info_get_u64(txn, db->dbi_info, "next_id", &db->next_id);
+	if (!rc)
+		rc = hashkey_load(db, txn);
+	if (!rc)
+		rc = ckpt_info_get(db, txn);
 	if (rc)
 		goto out_abort;
-	db->version_reserved = db->version;
-	db->id_reserved = db->next_id;
+	for (size_t i = 0; i < KV_NDBI; i++) {
+		MDB_dbi d = *(MDB_dbi *)((char *)db + dbs[i].off);
+
+		if (d >= KV_MAXDBI) {
+			rc = -HKV_EFORMAT;
+			goto out_abort;
+		}
+		db->dbis[i] = d;
+		db->dbix[d] = (int8_t)i;
+	}
 	/* committing (also a read-only transaction) is what keeps the handles opened in it */
-	rc = lmdb_err(mdb_txn_commit(txn));
-	if (!rc && !db->opt.read_only)
-		rc = lmdb_err(mdb_env_sync(db->env, 1));
-	return rc;
+	return lmdb_err(mdb_txn_commit(txn));
 
 out_abort:
 	mdb_txn_abort(txn);
@@ -330,25 +355,128 @@ out_abort:
 
 static void *bg_main(void *arg);
 
+int fsync_parent(const char *path)
+{
+	char *dup = strdup(path), *slash;
+	int fd, rc = 0;
+
+	if (!dup)
+		return -ENOMEM;
+	slash = strrchr(dup, '/');
+	if (slash == dup)
+		slash[1] = 0;
+	else if (slash)
+		*slash = 0;
+	else
+		strcpy(dup, ".");
+	fd = open(dup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd))
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(dup);
+	return rc;
+}
+
+static int env_open(struct hkv *db, const char *path, bool ro)
+{
+	int rc = lmdb_err(mdb_env_create(&db->env));
+
+	if (rc)
+		return rc;
+	mdb_env_set_maxdbs(db->env, 16);
+	mdb_env_set_maxreaders(db->env, 1024);
+	rc = lmdb_err(mdb_env_set_mapsize(db->env, db->opt.map_size));
+	/* LMDB's own, synced commit ordering: only checkpoints commit (see ckpt.c) */
+	if (!rc)
+		rc = lmdb_err(mdb_env_open(db->env, path,
+					   MDB_NOTLS | MDB_NORDAHEAD | (ro ? MDB_RDONLY : 0),
+					   0644));
+	if (rc) {
+		mdb_env_close(db->env);
+		db->env = NULL;
+	}
+	return rc;
+}
+
+/* Remove the files LMDB makes in @path, then the directory (a creation cut short). */
+static void index_tmp_remove(const char *path)
+{
+	static const char *const files[] = { "data.mdb", "lock.mdb" };
+	char *f;
+
+	for (size_t i = 0; i < 2; i++) {
+		if (asprintf(&f, "%s/%s", path, files[i]) < 0)
+			return;
+		unlink(f);
+		free(f);
+	}
+	rmdir(path);
+}
+
+/*
+ * Create the index at @path: in @path.new, committed (synced) with its tables, then renamed
+ * into place and the rename flushed. A crash at any point leaves no index, or a whole one.
+ */
+static int index_create(struct hkv *db, const char *path)
+{
+	char *tmp;
+	int rc;
+
+	if (asprintf(&tmp, "%s.new", path) < 0)
+		return -ENOMEM;
+	index_tmp_remove(tmp);
+	if (mkdir(tmp, 0755)) {
+		rc = -errno;
+		goto out_free;
+	}
+	rc = env_open(db, tmp, false);
+	if (!rc) {
+		rc = open_dbs(db);
+		mdb_env_close(db->env);
+		db->env = NULL;
+	}
+	if (!rc && rename(tmp, path))
+		rc = -errno;
+	if (!rc)
+		rc = fsync_parent(path);
+	if (rc)
+		index_tmp_remove(tmp);
+out_free:
+	free(tmp);
+	return rc;
+}
+
 int hkv_open(const char *dir, const struct hkv_options *opt, struct hkv **out)
 {
 	char why[160], *path = NULL;
+	struct mview *view;
 	struct hkv *db;
+	struct mem *m;
+	struct stat st;
+	bool ro;
 	int rc;
 
 	db = calloc(1, sizeof(*db));
 	if (!db)
 		return -ENOMEM;
+	db->root = db;
 	if (opt)
 		db->opt = *opt;
 	else
 		hkv_options_init(&db->opt);
+	ro = db->opt.read_only;
 	db->lock_fd = -1;
 	db->wq_tail = &db->wq_head;
+	memset(db->dbix, 0xff, sizeof(db->dbix));
 	pthread_mutex_init(&db->rtx_lock, NULL);
 	pthread_mutex_init(&db->wq_lock, NULL);
 	pthread_mutex_init(&db->bg_lock, NULL);
 	pthread_cond_init(&db->bg_cond, NULL);
+	pthread_mutex_init(&db->view_lock, NULL);
+	pthread_mutex_init(&db->hp_lock, NULL);
+	pthread_mutex_init(&db->ckpt_lock, NULL);
+	pthread_cond_init(&db->ckpt_cond, NULL);
 	db->dir = strdup(dir);
 	if (!db->dir) {
 		rc = -ENOMEM;
@@ -359,15 +487,20 @@ int hkv_open(const char *dir, const struct hkv_options *opt, struct hkv **out)
 		hkv_log(db, 0, "%s: bad option: %s", dir, why);
 		goto out_free;
 	}
-	rc = mkdir_p1(dir, db->opt.create && !db->opt.read_only);
+	if (stat(dir, &st) && errno == ENOENT && db->opt.create && !ro) {
+		rc = mkdir_p1(dir, true);
+		if (!rc)
+			rc = fsync_parent(dir);
+	} else {
+		rc = mkdir_p1(dir, false);
+	}
 	if (rc)
 		goto out_free;
 	if (asprintf(&path, "%s/LOCK", dir) < 0) {
 		rc = -ENOMEM;
 		goto out_free;
 	}
-	db->lock_fd = open(path, (db->opt.read_only ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC,
-			   0644);
+	db->lock_fd = open(path, (ro ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC, 0644);
 	free(path);
 	if (db->lock_fd < 0) {
 		rc = -errno;
@@ -375,7 +508,7 @@ int hkv_open(const char *dir, const struct hkv_options *opt, struct hkv **out)
 			hkv_log(db, 0, "%s: no hkv store here", dir);
 		goto out_free;
 	}
-	if (flock(db->lock_fd, (db->opt.read_only ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
+	if (flock(db->lock_fd, (ro ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
 		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
 		if (rc == -EBUSY)
 			hkv_log(db, 0, "%s: store in use by another process", dir);
@@ -385,51 +518,83 @@ int hkv_open(const char *dir, const struct hkv_options *opt, struct hkv **out)
 		rc = -ENOMEM;
 		goto out_close_lock;
 	}
-	rc = mkdir_p1(path, !db->opt.read_only);
-	if (rc) {
-		free(path);
-		goto out_close_lock;
+	if (stat(path, &st)) {
+		rc = errno == ENOENT && !ro ? index_create(db, path) : -errno;
+		if (rc == -ENOENT)
+			hkv_log(db, 0, "%s: no hkv store here", dir);
+		if (rc) {
+			free(path);
+			goto out_close_lock;
+		}
 	}
-	rc = lmdb_err(mdb_env_create(&db->env));
-	if (rc) {
-		free(path);
-		goto out_close_lock;
-	}
-	mdb_env_set_maxdbs(db->env, 16);
-	mdb_env_set_maxreaders(db->env, 1024);
-	rc = lmdb_err(mdb_env_set_mapsize(db->env, db->opt.map_size));
-	if (!rc)
-		rc = lmdb_err(mdb_env_open(db->env, path,
-					   MDB_NOSYNC | MDB_NOTLS | MDB_NORDAHEAD |
-						   (db->opt.read_only ? MDB_RDONLY : 0),
-					   0644));
+	rc = env_open(db, path, ro);
 	free(path);
 	if (rc)
-		goto out_close_env;
+		goto out_close_lock;
 	rc = open_dbs(db);
 	if (rc)
 		goto out_close_env;
-	if (pthread_key_create(&db->rtx_key, rtx_slot_free)) {
-		rc = -ENOMEM;
+	rc = rtx_init(db);
+	if (rc)
 		goto out_close_env;
+
+	/* the first memtable, and the leader's transaction */
+	m = mem_new(mem_buckets(db), db->hkey[0]);
+	view = m ? view_make(&m, 1) : NULL;
+	if (!view) {
+		mem_free(m);
+		rc = -ENOMEM;
+		goto out_fini_rtx;
 	}
+	view_install(db, view);
+	db->wview.db = db;
+	db->wview.hp = &db->whp;
+	hp_register(db, &db->whp);
+	rc = lmdb_err(mdb_txn_begin(db->env, NULL, MDB_RDONLY, &db->wview.lmdb));
+	if (rc)
+		goto out_release;
+	mdb_txn_reset(db->wview.lmdb);
+
 	rc = vlog_open(db, &db->vlog);
 	if (rc)
-		goto out_delete_key;
-	if (db->opt.bg_interval_ms && !db->opt.read_only) {
+		goto out_release;
+	/* counting resumes at the reservations: nothing below them is ever handed out again */
+	rc = info_read_u64(db, "version", &db->version);
+	if (!rc)
+		rc = info_read_u64(db, "next_id", &db->next_id);
+	if (rc)
+		goto out_close_vlog;
+	db->version_reserved = db->version;
+	db->id_reserved = db->next_id;
+	m = atomic_load(&db->view)->mem[0];
+	if (m->nodes)
+		m->created_ms = 1; /* replayed writes: checkpoint them soon */
+	if (!ro) {
+		rc = ckpt_start(db);
+		if (rc)
+			goto out_close_vlog;
+	}
+	if (db->opt.bg_interval_ms && !ro) {
 		if (pthread_create(&db->bg, NULL, bg_main, db)) {
 			rc = -EAGAIN;
-			goto out_close_vlog;
+			goto out_stop_ckpt;
 		}
 		db->bg_running = true;
 	}
 	*out = db;
 	return 0;
 
+out_stop_ckpt:
+	ckpt_stop(db);
 out_close_vlog:
 	vlog_close(db->vlog);
-out_delete_key:
-	pthread_key_delete(db->rtx_key);
+out_release:
+	if (db->wview.lmdb)
+		mdb_txn_abort(db->wview.lmdb);
+	hp_unregister(db, &db->whp);
+out_fini_rtx:
+	rtx_fini(db);
+	view_release_all(db);
 out_close_env:
 	mdb_env_close(db->env);
 out_close_lock:
@@ -448,26 +613,28 @@ int hkv_sync(struct hkv *db)
 
 	if (db->opt.read_only)
 		return 0;
+	if (hkv_in_txn(db))
+		return -EINVAL;
+	rc = hkv_writable(db);
+	if (rc)
+		return rc;
+	/* the log is the durable copy of every write; the index is synced by checkpoints */
 	atomic_store(&db->dirty, false);
 	rc = vlog_sync(db->vlog);
-	if (!rc)
-		rc = lmdb_err(mdb_env_sync(db->env, 1));
-	if (rc) {
-		atomic_store(&db->dirty, true);
-		hkv_log(db, 0, "flush failed: %s", hkv_strerror(rc));
+	if (rc)
 		return rc;
-	}
 	atomic_fetch_add_explicit(&db->st.syncs, 1, memory_order_relaxed);
 	return 0;
 }
 
 int hkv_close(struct hkv *db)
 {
-	struct rtx_slot *slot, *next;
-	int rc;
+	int rc = 0, rc2;
 
 	if (!db)
 		return 0;
+	if (hkv_in_txn(db))
+		return -EINVAL;
 	if (db->bg_running) {
 		pthread_mutex_lock(&db->bg_lock);
 		db->bg_stop = true;
@@ -475,20 +642,31 @@ int hkv_close(struct hkv *db)
 		pthread_mutex_unlock(&db->bg_lock);
 		pthread_join(db->bg, NULL);
 	}
-	rc = hkv_sync(db);
-	vlog_close(db->vlog);
-	pthread_key_delete(db->rtx_key);
-	for (slot = db->rtx_all; slot; slot = next) {
-		next = slot->next;
-		mdb_txn_abort(slot->txn);
-		free(slot);
+	if (!db->opt.read_only) {
+		/* everything into the index: the next open has nothing to replay */
+		rc = hkv_checkpoint(db);
+		ckpt_stop(db);
+		rc2 = hkv_sync(db);
+		if (!rc)
+			rc = rc2;
 	}
+	vlog_close(db->vlog);
+	mdb_txn_abort(db->wview.lmdb);
+	hp_unregister(db, &db->whp);
+	rtx_fini(db);
+	view_release_all(db);
 	mdb_env_close(db->env);
 	close(db->lock_fd);
 	pthread_mutex_destroy(&db->rtx_lock);
 	pthread_mutex_destroy(&db->wq_lock);
 	pthread_mutex_destroy(&db->bg_lock);
 	pthread_cond_destroy(&db->bg_cond);
+	pthread_mutex_destroy(&db->view_lock);
+	pthread_mutex_destroy(&db->hp_lock);
+	pthread_mutex_destroy(&db->ckpt_lock);
+	pthread_cond_destroy(&db->ckpt_cond);
+	free(db->wtn);
+	free(db->walbuf);
 	free(db->dir);
 	free(db);
 	return rc;
@@ -537,7 +715,8 @@ static void *bg_main(void *arg)
 
 int hkv_stats_get(struct hkv *db, struct hkv_stats *out)
 {
-	MDB_txn *txn;
+	struct kvtx *txn;
+	struct mview *v;
 	MDB_stat st;
 	MDB_envinfo ei;
 	int rc;
@@ -546,24 +725,19 @@ int hkv_stats_get(struct hkv *db, struct hkv_stats *out)
 	rc = rtx_begin(db, &txn);
 	if (rc)
 		return rc;
-	rc = lmdb_err(mdb_stat(txn, db->dbi_keys, &st));
+	rc = lmdb_err(kv_count(txn, db->dbi_keys, &out->keys));
 	if (!rc)
-		out->keys = st.ms_entries;
-	if (!rc)
-		rc = lmdb_err(mdb_stat(txn, db->dbi_exp, &st));
-	if (!rc)
-		out->expires = st.ms_entries;
+		rc = lmdb_err(kv_count(txn, db->dbi_exp, &out->expires));
+	v = txn->view;
+	for (int i = 0; i < v->n; i++)
+		out->mem_bytes += atomic_load_explicit(&v->mem[i]->bytes, memory_order_relaxed);
 	rtx_end(db, txn);
 	if (rc)
 		return rc;
 	mdb_env_stat(db->env, &st);
 	mdb_env_info(db->env, &ei);
 	out->index_bytes = (uint64_t)(ei.me_last_pgno + 1) * st.ms_psize;
-	out->reads = atomic_load_explicit(&db->st.reads, memory_order_relaxed);
-	pthread_mutex_lock(&db->rtx_lock);
-	for (struct rtx_slot *s = db->rtx_all; s; s = s->next)
-		out->reads += atomic_load_explicit(&s->reads, memory_order_relaxed);
-	pthread_mutex_unlock(&db->rtx_lock);
+	out->reads = rtx_reads(db);
 	out->writes = atomic_load_explicit(&db->st.writes, memory_order_relaxed);
 	out->commits = atomic_load_explicit(&db->st.commits, memory_order_relaxed);
 	out->syncs = atomic_load_explicit(&db->st.syncs, memory_order_relaxed);
@@ -571,6 +745,9 @@ int hkv_stats_get(struct hkv *db, struct hkv_stats *out)
 	out->compact_bytes = atomic_load_explicit(&db->st.compact_bytes, memory_order_relaxed);
 	out->expired = atomic_load_explicit(&db->st.expired, memory_order_relaxed);
 	out->crc_errors = atomic_load_explicit(&db->st.crc_errors, memory_order_relaxed);
+	out->flush_error = atomic_load(&db->wfail);
+	out->checkpoints = atomic_load_explicit(&db->ckpt_count, memory_order_relaxed);
+	out->ckpt_records = atomic_load_explicit(&db->ckpt_records, memory_order_relaxed);
 	vlog_stats(db->vlog, out);
 	return 0;
 }
@@ -583,19 +760,31 @@ int hkv_segments(struct hkv *db, int (*cb)(void *arg, const struct hkv_segment_s
 
 int hkv_compact(struct hkv *db, bool all)
 {
+	int rc;
+
 	if (db->opt.read_only)
 		return -EROFS;
+	if (hkv_in_txn(db))
+		return -EINVAL;
+	if (hkv_writable(db))
+		return -HKV_ESTOPPED;
+	/* only what a checkpoint covers can be compacted: checkpoint first */
+	rc = hkv_checkpoint(db);
+	if (rc)
+		return rc;
 	return vlog_compact(db, all);
 }
 
 uint64_t hkv_version(struct hkv *db)
 {
-	return __atomic_load_n(&db->version, __ATOMIC_RELAXED);
+	return __atomic_load_n(&db->root->version, __ATOMIC_RELAXED);
 }
 
 void hkv_set_watch(struct hkv *db, void (*fn)(void *arg, const void *key, size_t klen,
 					       uint64_t version), void *arg)
 {
+	if (hkv_in_txn(db))
+		return;
 	pthread_mutex_lock(&db->wq_lock);
 	db->watch = fn;
 	db->watch_arg = arg;

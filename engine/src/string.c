@@ -31,7 +31,7 @@ ssize_t str_read(struct hkv *db, const struct kmeta *m, uint64_t off, void *buf,
 	if (len > m->size - off)
 		len = m->size - off;
 	if (m->flags & KF_VLOG)
-		return vlog_read(db->vlog, &m->ref, off, buf, len);
+		return vlog_read(db->vlog, &m->ref, m->key, m->klen, off, buf, len);
 	if (m->inl_len < off + len)
 		return -HKV_ECORRUPT;
 	memcpy(buf, (const char *)m->inl + off, len);
@@ -186,7 +186,10 @@ int hkv_set(struct hkv *db, const void *key, size_t klen, const void *val, size_
 		return -EINVAL;
 	if (db->opt.read_only)
 		return -EROFS;
-	ekey_make(&a.ek, key, klen);
+	rc = hkv_writable(db);
+	if (rc)
+		return rc;
+	ekey_make(db, &a.ek, key, klen);
 	for (int tries = 0;; tries++) {
 		if (vlen > db->opt.inline_max) {
 			rc = vlog_append(db->vlog, key, klen, val, vlen, &ref);
@@ -202,7 +205,7 @@ int hkv_set(struct hkv *db, const void *key, size_t klen, const void *val, size_
 }
 
 /* Look @key up for reading as a string. */
-static int str_lookup(struct hkv *db, MDB_txn *txn, const void *key, size_t klen,
+static int str_lookup(struct hkv *db, struct kvtx *txn, const void *key, size_t klen,
 		      struct kmeta *m)
 {
 	struct ekey ek;
@@ -210,7 +213,7 @@ static int str_lookup(struct hkv *db, MDB_txn *txn, const void *key, size_t klen
 
 	if (key_check(klen))
 		return -EINVAL;
-	ekey_make(&ek, key, klen);
+	ekey_make(db, &ek, key, klen);
 	rc = key_lookup(db, txn, &ek, HKV_NOW_LAZY, m);
 	if (!rc && m->type != HKV_TYPE_STRING)
 		rc = -HKV_EWRONGTYPE;
@@ -220,7 +223,7 @@ static int str_lookup(struct hkv *db, MDB_txn *txn, const void *key, size_t klen
 int hkv_get(struct hkv *db, const void *key, size_t klen, struct hkv_buf *out)
 {
 	struct kmeta m;
-	MDB_txn *txn;
+	struct kvtx *txn;
 	int rc, tries = 0;
 
 	out->data = NULL;
@@ -241,7 +244,7 @@ ssize_t hkv_getrange(struct hkv *db, const void *key, size_t klen, uint64_t off,
 		     size_t len)
 {
 	struct kmeta m;
-	MDB_txn *txn;
+	struct kvtx *txn;
 	ssize_t n;
 	int rc, tries = 0;
 
@@ -260,7 +263,7 @@ int hkv_getrange_redis(struct hkv *db, const void *key, size_t klen, int64_t sta
 		       int64_t end, struct hkv_buf *out)
 {
 	struct kmeta m;
-	MDB_txn *txn;
+	struct kvtx *txn;
 	int64_t len;
 	ssize_t n = 0;
 	int rc, tries = 0;
@@ -313,7 +316,7 @@ int hkv_getrange_redis(struct hkv *db, const void *key, size_t klen, int64_t sta
 int64_t hkv_strlen(struct hkv *db, const void *key, size_t klen)
 {
 	struct kmeta m;
-	MDB_txn *txn;
+	struct kvtx *txn;
 	int rc;
 
 	rc = rtx_begin(db, &txn);
@@ -385,7 +388,7 @@ static int rmw(struct hkv *db, struct rmw_args *a)
 		return -EINVAL;
 	if (db->opt.read_only)
 		return -EROFS;
-	ekey_make(&a->ek, a->key, a->klen);
+	ekey_make(db, &a->ek, a->key, a->klen);
 	return hkv_write(db, rmw_fn, a);
 }
 

@@ -31,6 +31,8 @@ const char *hkv_strerror(int err)
 		return "store was written by an unknown or newer format version";
 	case HKV_ENOSCORE:
 		return "resulting score is not a number (NaN)";
+	case HKV_ESTOPPED:
+		return "store takes no more writes after a failed flush; reopen it";
 	case EBUSY:
 		return "store in use by another process";
 	case EFBIG:
@@ -87,6 +89,8 @@ void hkv_options_init(struct hkv_options *opt)
 	opt->bg_interval_ms = 100;
 	opt->map_size = 64ull << 30;
 	opt->create = true;
+	opt->ckpt_bytes = 32ull << 20;
+	opt->ckpt_interval_ms = 2000;
 	opt->mode = 0644;
 	opt->uid = getuid();
 	opt->gid = getgid();
@@ -160,8 +164,9 @@ int hkv_cursor_decode(const char *s, struct hkv_cursor *cur)
 }
 
 /*
- * A 64-bit hash of a byte string: each 8-byte word goes through the splitmix64 finaliser.
- * Two seeds give the 128 bits that separate long keys sharing their first EKEY_SHORT bytes.
+ * The unkeyed hash that stores created by format 1 use for long strings (no "hashkey" record):
+ * each 8-byte word through the splitmix64 finaliser, two seeds for 128 bits. Kept so that
+ * those stores stay readable; new stores use SipHash under their own key.
  */
 static uint64_t mix64(uint64_t x)
 {
@@ -173,7 +178,7 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
-static uint64_t hash64(const unsigned char *p, size_t len, uint64_t seed)
+static uint64_t legacy_hash64(const unsigned char *p, size_t len, uint64_t seed)
 {
 	uint64_t h = mix64(seed ^ len);
 	size_t i = 0;
@@ -193,16 +198,36 @@ static uint64_t hash64(const unsigned char *p, size_t len, uint64_t seed)
 	return mix64(h);
 }
 
-bool ekey_make(struct ekey *ek, const void *s, size_t len)
+void (*ekey_test_hash)(unsigned char hash[EKEY_HASH], const void *s, size_t len);
+
+/*
+ * A long string is named by its first EKEY_SHORT bytes and SipHash-2-4-128 of all of it under
+ * the store's secret key (db->hkey), stored big-endian. Lookups still compare the full bytes
+ * stored in the record (keys.c, coll.c); the secret only makes a collision impossible to build
+ * on purpose (without it, anyone able to name keys could make two of them share a slot).
+ */
+bool ekey_make(const struct hkv *db, struct ekey *ek, const void *s, size_t len)
 {
+	uint64_t h[2];
+
+	ek->src = s;
+	ek->srclen = len;
 	if (len <= EKEY_SHORT) {
 		memcpy(ek->b, s, len);
 		ek->len = len;
 		return false;
 	}
 	memcpy(ek->b, s, EKEY_SHORT);
-	put_be64(ek->b + EKEY_SHORT, hash64(s, len, 0x686b7631));
-	put_be64(ek->b + EKEY_SHORT + 8, hash64(s, len, 0x6b657973));
+	if (db->hkey_legacy) {
+		h[0] = legacy_hash64(s, len, 0x686b7631);
+		h[1] = legacy_hash64(s, len, 0x6b657973);
+	} else {
+		siphash24_128(db->hkey, s, len, h);
+	}
+	put_be64(ek->b + EKEY_SHORT, h[0]);
+	put_be64(ek->b + EKEY_SHORT + 8, h[1]);
+	if (ekey_test_hash)
+		ekey_test_hash(ek->b + EKEY_SHORT, s, len);
 	ek->len = EKEY_LONG;
 	return true;
 }

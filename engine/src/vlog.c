@@ -115,7 +115,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "hkv_int.h"
+#include "mem_int.h"
 #include "vlog_int.h"
 
 #define SEG_NAME_LEN 12           /* "NNNNNNNN.seg" */
@@ -147,6 +147,8 @@ struct seg {
 	_Atomic uint64_t size;
 	bool dirty;
 	bool skip;
+	uint64_t wal_bytes;  /* bytes of group records, if @wal_known; under append_lock */
+	bool wal_known;      /* created in this process, or counted (seg_wal_bytes()) */
 };
 
 struct vlog {
@@ -183,32 +185,6 @@ struct pending {
 /* ---------------------------------------------------------------------------------------
  * Small helpers
  */
-
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint32_t get_le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_le64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint64_t get_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 void vlog_ref_encode(unsigned char *p, const struct vlog_ref *r)
 {
@@ -395,14 +371,14 @@ static void seg_rec_decode(const MDB_val *v, struct seg_rec *r)
 }
 
 /* Read the entry of segment @id. Return: 0; -ENOENT (none); -EIO. */
-static int seg_rec_get(struct hkv *db, MDB_txn *txn, uint32_t id, struct seg_rec *r)
+static int seg_rec_get(struct hkv *db, struct kvtx *txn, uint32_t id, struct seg_rec *r)
 {
 	unsigned char kb[4];
 	MDB_val k = { sizeof(kb), kb }, v;
 	int rc;
 
 	put_be32(kb, id);
-	rc = mdb_get(txn, db->dbi_segs, &k, &v);
+	rc = kv_get(txn, db->dbi_segs, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return -ENOENT;
 	if (rc)
@@ -411,7 +387,7 @@ static int seg_rec_get(struct hkv *db, MDB_txn *txn, uint32_t id, struct seg_rec
 	return 0;
 }
 
-static int seg_rec_put(struct hkv *db, MDB_txn *txn, uint32_t id, const struct seg_rec *r)
+static int seg_rec_put(struct hkv *db, struct kvtx *txn, uint32_t id, const struct seg_rec *r)
 {
 	unsigned char kb[4], vb[VLOG_SEG_REC_SIZE] = { 0 };
 	MDB_val k = { sizeof(kb), kb }, v = { sizeof(vb), vb };
@@ -421,14 +397,14 @@ static int seg_rec_put(struct hkv *db, MDB_txn *txn, uint32_t id, const struct s
 	put_le64(vb + 8, r->records);
 	put_le64(vb + 16, r->end);
 	put_le32(vb + 24, r->flags);
-	return lmdb_err(mdb_put(txn, db->dbi_segs, &k, &v, 0));
+	return lmdb_err(kv_put(txn, db->dbi_segs, &k, &v, 0));
 }
 
 /*
  * Add (@add true) or remove @ref's record from its segment's live accounting in @txn.
  * Return: 0; -EAGAIN (adding to a tombstoned segment); -ENOSPC, -EIO.
  */
-static int seg_account(struct hkv *db, MDB_txn *txn, const struct vlog_ref *ref, bool add)
+static int seg_account(struct hkv *db, struct kvtx *txn, const struct vlog_ref *ref, bool add)
 {
 	struct seg_rec r;
 	int rc;
@@ -626,8 +602,33 @@ static struct seg *seg_new(uint32_t id, int fd, uint64_t size)
 }
 
 /* ---------------------------------------------------------------------------------------
- * Open and close
+ * Open: recovery and replay
  */
+
+struct rec_hdr {
+	uint32_t crc;
+	unsigned flags;
+	uint32_t klen, vlen, slen;
+};
+
+/* Parse and check a record header. Return: 0, or -HKV_ECORRUPT. */
+static int rec_hdr_parse(const unsigned char *p, struct rec_hdr *h)
+{
+	if (get_le32(p) != VLOG_REC_MAGIC)
+		return -HKV_ECORRUPT;
+	h->crc = get_le32(p + 4);
+	h->flags = p[8];
+	h->klen = get_le32(p + 12);
+	h->vlen = get_le32(p + 16);
+	h->slen = get_le32(p + 20);
+	if (h->flags & ~VLOG_REC_ZLIB || p[9] || p[10] || p[11])
+		return -HKV_ECORRUPT;
+	if (!h->klen || h->klen > HKV_KEY_MAX || h->vlen > HKV_VALUE_MAX)
+		return -HKV_ECORRUPT;
+	if (!(h->flags & VLOG_REC_ZLIB) && h->slen != h->vlen)
+		return -HKV_ECORRUPT;
+	return 0;
+}
 
 struct open_seg {
 	uint32_t id;
@@ -765,69 +766,50 @@ static int seg_unlink(struct vlog *vl, uint32_t id)
 }
 
 /*
- * Recovery at open, in one transaction of @txn (a write transaction unless read-only): see the
- * design comment. Opens every segment that stays and puts it into the table.
+ * Before replay, in the raw LMDB transaction @txn of the last checkpoint: a tombstone it
+ * committed means compaction removed the segment and only its unlink may be missing.
  */
-static int open_recover(struct vlog *vl, MDB_txn *txn, bool *changed)
+static int open_drop_committed(struct vlog *vl, MDB_txn *txn, struct open_seg *v, size_t n,
+			       bool *changed)
 {
-	struct hkv *db = vl->db;
-	bool ro = db->opt.read_only;
-	struct open_seg *v = NULL;
-	size_t n = 0;
-	uint32_t max_id = 0, newest_file = 0;
-	bool any_file = false;
-	int rc;
-
-	rc = open_collect(vl, txn, &v, &n);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].id > max_id)
-			max_id = v[i].id;
-		if (v[i].file && !(v[i].has_rec && v[i].rec.flags & VLOG_SEG_DROPPED)) {
-			newest_file = v[i].id;
-			any_file = true;
-		}
-	}
-	vl->next_id = n ? max_id + 1 : 1;
+	int rc = 0;
 
 	for (size_t i = 0; i < n && !rc; i++) {
 		struct open_seg *o = &v[i];
-		bool active = any_file && o->id == newest_file && o->id == max_id;
-		uint64_t end = o->has_rec ? o->rec.end : 0;
+
+		if (!o->has_rec || !(o->rec.flags & VLOG_SEG_DROPPED))
+			continue;
+		if (o->file)
+			rc = seg_unlink(vl, o->id);
+		if (!rc)
+			rc = seg_entry_del(vl->db, txn, o->id);
+		o->file = false;
+		o->has_rec = false;
+		*changed = true;
+	}
+	return rc;
+}
+
+/* Open every segment file that stays into the table. */
+static int open_files(struct vlog *vl, const struct open_seg *v, size_t n)
+{
+	struct hkv *db = vl->db;
+	bool ro = db->opt.read_only;
+	int rc = 0;
+
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct open_seg *o = &v[i];
 		char name[SEG_NAME_LEN + 1];
 		struct stat st;
 		struct seg *s;
 		int fd;
 
-		if (o->has_rec && o->rec.flags & VLOG_SEG_DROPPED) {
-			/* compaction committed; its unlink may not have happened */
-			if (ro)
-				continue;
-			if (o->file)
-				rc = seg_unlink(vl, o->id);
-			if (!rc)
-				rc = seg_entry_del(db, txn, o->id);
-			*changed = true;
-			continue;
-		}
+		if (o->has_rec && o->rec.flags & VLOG_SEG_DROPPED)
+			continue; /* read-only: left for a writable open */
 		if (!o->file) {
-			if (o->has_rec && !o->rec.live) {
-				if (!ro)
-					rc = seg_entry_del(db, txn, o->id);
-				*changed = !ro;
-			} else {
+			if (o->has_rec && o->rec.live)
 				hkv_log(db, 0, "value log: segment %08" PRIx32 " is missing; its %"
 					PRIu64 " values read as corrupt", o->id, o->rec.records);
-			}
-			continue;
-		}
-		if (!active && !ro && (!o->has_rec || !o->rec.live)) {
-			/* sealed and unreferenced: never committed, or every record died */
-			rc = seg_unlink(vl, o->id);
-			if (!rc && o->has_rec)
-				rc = seg_entry_del(db, txn, o->id);
-			*changed = true;
 			continue;
 		}
 		seg_name(name, o->id);
@@ -842,23 +824,6 @@ static int open_recover(struct vlog *vl, MDB_txn *txn, bool *changed)
 			close(fd);
 			break;
 		}
-		if (!ro && (uint64_t)st.st_size > end) {
-			/* torn tail or records of writes that never committed */
-			if (ftruncate(fd, (off_t)end)) {
-				rc = -errno;
-				hkv_log(db, 0, "value log: cannot truncate %s: %s", name,
-					strerror(errno));
-				close(fd);
-				break;
-			}
-			hkv_log(db, 2, "value log: %s truncated from %lld to %" PRIu64 " bytes",
-				name, (long long)st.st_size, end);
-			st.st_size = (off_t)end;
-		} else if ((uint64_t)st.st_size < end) {
-			hkv_log(db, 0, "value log: %s ends at %lld, before its committed end %"
-				PRIu64 " (lost in a system crash?); values there read as corrupt",
-				name, (long long)st.st_size, end);
-		}
 		s = seg_new(o->id, fd, (uint64_t)st.st_size);
 		if (!s) {
 			close(fd);
@@ -866,22 +831,366 @@ static int open_recover(struct vlog *vl, MDB_txn *txn, bool *changed)
 			break;
 		}
 		rc = seg_insert(vl, s);
-		if (rc) {
+		if (rc)
 			seg_put(vl, s);
+	}
+	return rc;
+}
+
+#define REPLAY_WINDOW (1u << 20)      /* segments are read this much at a time */
+#define REPLAY_STREAM (8u << 20)      /* larger value records are checked in pieces */
+
+/** struct replay - the state of replaying the log into the active memtable. */
+struct replay {
+	struct vlog *vl;
+	struct mem *m;
+	unsigned char *buf;           /* a window of the segment being read */
+	size_t cap;
+	uint64_t wbase, wlen;         /* the window: [wbase, wbase + wlen) of the segment */
+	uint32_t wseg;
+	uint64_t lsn;                 /* the last group record applied */
+	struct vlog_pos last_end;     /* just after it */
+	uint64_t seq;
+	uint64_t groups, values;      /* records replayed */
+};
+
+/* Read up to @len bytes at @off. Return: bytes read (short at the end of the file); -errno. */
+static ssize_t read_upto(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/*
+ * Bytes [@off, @off + @need) of segment @s through the window. Return: a pointer; NULL with
+ * *@err 0 if the segment ends first; NULL with *@err < 0 on a read or memory error.
+ */
+static const unsigned char *win_get(struct replay *r, struct seg *s, uint64_t off, size_t need,
+				    int *err)
+{
+	size_t want = need > REPLAY_WINDOW ? need : REPLAY_WINDOW;
+	ssize_t n;
+
+	*err = 0;
+	if (r->wseg == s->id && off >= r->wbase && off + need <= r->wbase + r->wlen)
+		return r->buf + (off - r->wbase);
+	if (want > r->cap) {
+		unsigned char *p = realloc(r->buf, want);
+
+		if (!p) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		r->buf = p;
+		r->cap = want;
+	}
+	n = read_upto(s->fd, r->buf, want, off);
+	if (n < 0) {
+		*err = (int)n;
+		r->wlen = 0;
+		return NULL;
+	}
+	r->wseg = s->id;
+	r->wbase = off;
+	r->wlen = (uint64_t)n;
+	return (size_t)n >= need ? r->buf : NULL;
+}
+
+/* Whether the value record of @len bytes at @off has a good CRC (@h its parsed header). */
+static int value_check(struct replay *r, struct seg *s, uint64_t off, uint64_t len,
+		       const struct rec_hdr *h)
+{
+	const unsigned char *p;
+	uint32_t crc;
+	int err;
+
+	if (len <= REPLAY_STREAM) {
+		p = win_get(r, s, off, len, &err);
+		if (!p)
+			return err;
+		return crc_update(0, p + 8, len - 8) == h->crc;
+	}
+	crc = 0;
+	for (uint64_t done = 8; done < len;) {
+		size_t piece = len - done < REPLAY_WINDOW ? (size_t)(len - done) : REPLAY_WINDOW;
+
+		p = win_get(r, s, off + done, piece, &err);
+		if (!p)
+			return err;
+		crc = crc_update(crc, p, piece);
+		done += piece;
+	}
+	return crc == h->crc;
+}
+
+/*
+ * Replay the records of segment @s from @off: check every record, apply every group record
+ * to the memtable. Stops at the first record that is cut short, fails its check, or whose
+ * lsn is not the next one: *@stop is its offset (the segment's size if all of it is good).
+ * Return: 0, or -ENOMEM / -errno of a read.
+ */
+static int replay_seg(struct replay *r, struct seg *s, uint64_t off, uint64_t *stop)
+{
+	struct hkv *db = r->vl->db;
+	uint64_t size = atomic_load(&s->size);
+	int rc = 0;
+
+	while (off < size) {
+		const unsigned char *p;
+		uint64_t len;
+		int err;
+
+		p = win_get(r, s, off, size - off < WAL_HDR ? (size_t)(size - off) : WAL_HDR, &err);
+		if (!p) {
+			rc = err;
 			break;
 		}
-		if (active && !ro && (uint64_t)st.st_size < db->opt.segment_size)
+		if (size - off < VLOG_REC_HDR)
+			break;
+		if (get_le32(p) == VLOG_REC_MAGIC) {
+			struct rec_hdr h;
+
+			if (rec_hdr_parse(p, &h))
+				break;
+			len = VLOG_REC_HDR + (uint64_t)h.klen + h.slen;
+			if (len > size - off)
+				break;
+			err = value_check(r, s, off, len, &h);
+			if (err <= 0) {
+				rc = err;
+				break;
+			}
+			r->values++;
+		} else if (get_le32(p) == WAL_MAGIC) {
+			struct wal_hdr h;
+
+			if (size - off < WAL_HDR || wal_hdr_parse(p, &h))
+				break;
+			len = WAL_HDR + (uint64_t)h.blen;
+			if (len > size - off)
+				break;
+			p = win_get(r, s, off, (size_t)len, &err);
+			if (!p) {
+				rc = err;
+				break;
+			}
+			if (crc_update(0, p + 8, len - 8) != h.crc)
+				break;
+			if (h.lsn != r->lsn + 1) {
+				hkv_log(db, 2, "value log: group record %" PRIu64 " at %08" PRIx32
+					":%" PRIu64 " does not follow %" PRIu64 ": the log ends there",
+					h.lsn, s->id, off, r->lsn);
+				break;
+			}
+			err = wal_apply(db, r->m, p, len, r->seq + 1);
+			if (err == -HKV_ECORRUPT) {
+				hkv_log(db, 0, "value log: malformed group record at %08" PRIx32
+					":%" PRIu64 "; the log ends there", s->id, off);
+				break;
+			}
+			if (err) {
+				rc = err;
+				break;
+			}
+			r->seq++;
+			r->lsn = h.lsn;
+			r->groups++;
+			r->last_end.seg = s->id;
+			r->last_end.off = off + len;
+		} else {
+			break;
+		}
+		off += len;
+	}
+	*stop = off;
+	return rc;
+}
+
+/*
+ * Replay the log from @from (the last checkpoint's end) into the active memtable: segment
+ * after segment while every record is good. *@end is where the log ends: just after the last
+ * good group record (or @from). Value records after it belong to writes that never got a
+ * group record, so nothing refers to them: they are cut off with the rest.
+ */
+static int replay(struct vlog *vl, struct vlog_pos from, struct vlog_pos *end)
+{
+	struct hkv *db = vl->db;
+	struct replay r = { .vl = vl, .lsn = db->ckpt_lsn, .last_end = from };
+	struct vlog_pos good = from;
+	int rc = 0;
+
+	r.m = atomic_load(&db->view)->mem[0];
+	for (size_t i = 0; i < vl->nsegs; i++) {
+		struct seg *s = vl->segs[i];
+		uint64_t start = s->id == from.seg ? from.off : 0, stop;
+
+		if (s->id < from.seg)
+			continue;
+		if (start > atomic_load(&s->size)) {
+			hkv_log(db, 0, "value log: %08" PRIx32 " ends before the checkpoint's "
+				"position %" PRIu64, s->id, start);
+			break;
+		}
+		rc = replay_seg(&r, s, start, &stop);
+		if (rc)
+			break;
+		good.seg = s->id;
+		good.off = stop;
+		if (stop < atomic_load(&s->size))
+			break; /* nothing after a bad record counts, in this segment or later */
+	}
+	free(r.buf);
+	if (rc)
+		return rc;
+	*end = r.last_end;
+	if (vlog_pos_cmp(&good, end) > 0)
+		hkv_log(db, 2, "value log: the log ends at %08" PRIx32 ":%" PRIu64 " (good "
+			"records up to %08" PRIx32 ":%" PRIu64 ")", end->seg, end->off, good.seg,
+			good.off);
+	r.m->log_end = r.last_end;
+	r.m->last_lsn = r.lsn;
+	db->lsn = r.lsn;
+	db->seq_last = r.seq;
+	atomic_store(&db->pub_seq, r.seq);
+	if (r.groups)
+		hkv_log(db, 2, "value log: replayed %" PRIu64 " write groups (%" PRIu64 " value "
+			"records) after the checkpoint at %08" PRIx32 ":%" PRIu64, r.groups,
+			r.values, from.seg, from.off);
+	return 0;
+}
+
+/*
+ * After replay, on a writable store: what follows the end of the good log is cut off, for
+ * good (flushed before anything new is written), so that no record from before the crash
+ * can ever be read as a new one: the segment where the log ends is truncated there, later
+ * segments are removed. If anything was replayed, the log is flushed too: what replay
+ * applied must be durable before it is built upon (or a compaction tombstone in it acted on).
+ */
+static int open_trim(struct vlog *vl, const struct vlog_pos *end, bool replayed)
+{
+	struct hkv *db = vl->db;
+	bool dir_changed = false;
+	int rc = 0;
+
+	for (size_t i = vl->nsegs; i-- > 0 && !rc;) {
+		struct seg *s = vl->segs[i];
+		uint64_t size = atomic_load(&s->size);
+
+		if (s->id > end->seg) {
+			hkv_log(db, 1, "value log: segment %08" PRIx32 " lies after the end of the "
+				"log (lost in a crash); removed", s->id);
+			seg_remove(vl, s);
+			dir_changed = true;
+			continue;
+		}
+		if (s->id == end->seg && size > end->off) {
+			hkv_log(db, 2, "value log: %08" PRIx32 " cut from %" PRIu64 " to %" PRIu64
+				" bytes (the end of the log)", s->id, size, end->off);
+			if (ftruncate(s->fd, (off_t)end->off) || fdatasync(s->fd)) {
+				rc = -errno;
+				hkv_log(db, 0, "value log: cannot truncate %08" PRIx32 ": %s", s->id,
+					strerror(errno));
+				break;
+			}
+			atomic_store(&s->size, end->off);
+		}
+		if (replayed && s->id >= db->ckpt_pos.seg && fdatasync(s->fd)) {
+			rc = -errno;
+			hkv_log(db, 0, "value log: flush of %08" PRIx32 " failed: %s", s->id,
+				strerror(errno));
+		}
+	}
+	if (!rc && dir_changed && fsync(vl->dir_fd))
+		rc = -errno;
+	return rc;
+}
+
+/*
+ * With the replayed state (merged view): segments tombstoned by a replayed compaction go
+ * (their files are unlinked once no reader uses them); a segment shorter than the end of the
+ * records committed into it lost its tail in a crash: values there read as corrupt, and it is
+ * sealed (never the active segment), so no new record takes an offset an old reference names.
+ */
+static int open_settle(struct vlog *vl, const struct vlog_pos *end)
+{
+	struct hkv *db = vl->db;
+	struct seg **segs;
+	struct kvtx *txn;
+	size_t n;
+	int rc;
+
+	n = vl->nsegs;
+	segs = malloc((n ? n : 1) * sizeof(*segs));
+	if (!segs)
+		return -ENOMEM;
+	if (n)
+		memcpy(segs, vl->segs, n * sizeof(*segs));
+	rc = rtx_begin(db, &txn);
+	if (rc) {
+		free(segs);
+		return rc;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct seg *s = segs[i];
+		uint64_t size = atomic_load(&s->size);
+		struct seg_rec r;
+		bool is_short = false;
+
+		rc = seg_rec_get(db, txn, s->id, &r);
+		if ((rc == -ENOENT || (!rc && !r.live && !(r.flags & VLOG_SEG_DROPPED))) &&
+		    s->id < db->ckpt_pos.seg && s->id != end->seg) {
+			/*
+			 * Before the checkpoint and referred to by nothing (no entry: nothing in
+			 * it was ever live; or every record died): only log records the index
+			 * already holds. The replayed state is durable (open_trim()).
+			 */
+			rc = 0;
+			if (!db->opt.read_only)
+				seg_remove(vl, s);
+			continue;
+		}
+		if (rc == -ENOENT) {
+			rc = 0;
+		} else if (!rc && r.flags & VLOG_SEG_DROPPED) {
+			if (!db->opt.read_only)
+				seg_remove(vl, s);
+			continue;
+		} else if (!rc && size < r.end) {
+			hkv_log(db, 0, "value log: %08" PRIx32 ".seg ends at %" PRIu64 ", before its "
+				"committed end %" PRIu64 " (lost in a system crash?); values there "
+				"read as corrupt and the segment is sealed", s->id, size, r.end);
+			is_short = true;
+		}
+		if (!rc && !is_short && !db->opt.read_only && s->id == end->seg &&
+		    size < db->opt.segment_size)
 			vl->active = s;
 	}
-	free(v);
+	rtx_end(db, txn);
+	free(segs);
 	return rc;
 }
 
 int vlog_open(struct hkv *db, struct vlog **out)
 {
 	struct vlog *vl;
+	struct open_seg *v = NULL;
+	struct vlog_pos from, end;
 	MDB_txn *txn = NULL;
-	bool ro = db->opt.read_only, changed = false;
+	bool ro = db->opt.read_only, changed = false, created = false;
+	uint32_t max_id = 0;
+	size_t n = 0;
 	char *path;
 	int rc;
 
@@ -895,16 +1204,21 @@ int vlog_open(struct hkv *db, struct vlog **out)
 	pthread_mutex_init(&vl->sync_lock, NULL);
 	pthread_mutex_init(&vl->compact_lock, NULL);
 	pthread_mutex_init(&vl->pend_lock, NULL);
+	db->vlog = vl;
 
 	if (asprintf(&path, "%s/vlog", db->dir) < 0) {
 		rc = -ENOMEM;
 		goto out_free;
 	}
-	if (!ro && mkdir(path, 0755) && errno != EEXIST) {
-		rc = -errno;
-		hkv_log(db, 0, "value log: cannot create %s: %s", path, strerror(errno));
-		free(path);
-		goto out_free;
+	if (!ro && mkdir(path, 0755)) {
+		if (errno != EEXIST) {
+			rc = -errno;
+			hkv_log(db, 0, "value log: cannot create %s: %s", path, strerror(errno));
+			free(path);
+			goto out_free;
+		}
+	} else if (!ro) {
+		created = true;
 	}
 	vl->dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (vl->dir_fd < 0) {
@@ -920,25 +1234,62 @@ int vlog_open(struct hkv *db, struct vlog **out)
 		goto out_free;
 	}
 	free(path);
+	if (created) {
+		/* the new directory's name must outlive a crash before any segment in it does */
+		rc = fsync_parent(db->dir);
+		if (rc)
+			goto out_close;
+	}
 
+	/* the last checkpoint's tombstones, and the start of the log for an older store */
 	rc = lmdb_err(mdb_txn_begin(db->env, NULL, ro ? MDB_RDONLY : 0, &txn));
 	if (rc)
 		goto out_close;
-	rc = open_recover(vl, txn, &changed);
-	if (rc || !changed) {
-		mdb_txn_abort(txn);
-	} else {
-		rc = lmdb_err(mdb_txn_commit(txn));
-		if (!rc)
-			rc = lmdb_err(mdb_env_sync(db->env, 1));
+	rc = open_collect(vl, txn, &v, &n);
+	for (size_t i = 0; i < n; i++)
+		if (v[i].id > max_id)
+			max_id = v[i].id;
+	if (!rc && !ro)
+		rc = open_drop_committed(vl, txn, v, n, &changed);
+	if (!rc && !db->ckpt_known) {
+		/* written before the log existed: everything is in the index */
+		db->ckpt_pos.seg = max_id + 1;
+		db->ckpt_pos.off = 0;
+		db->ckpt_lsn = 0;
+		db->ckpt_known = true;
+		if (!ro) {
+			rc = ckpt_info_put(db, txn, &db->ckpt_pos, 0);
+			changed = true;
+		}
 	}
+	if (rc || !changed)
+		mdb_txn_abort(txn);
+	else
+		rc = lmdb_err(mdb_txn_commit(txn));
 	if (rc)
-		goto out_close;
+		goto out_free_list;
+	vl->next_id = max_id + 1;
+	rc = open_files(vl, v, n);
+	if (rc)
+		goto out_free_list;
+
+	from = db->ckpt_pos;
+	rc = replay(vl, from, &end);
+	if (!rc && !ro)
+		rc = open_trim(vl, &end, db->seq_last > 0);
+	if (!rc)
+		rc = open_settle(vl, &end);
+	if (rc)
+		goto out_free_list;
+	free(v);
 	*out = vl;
 	return 0;
 
+out_free_list:
+	free(v);
 out_close:
 	vlog_close(vl);
+	db->vlog = NULL;
 	return rc;
 out_free:
 	pthread_rwlock_destroy(&vl->map_lock);
@@ -947,6 +1298,7 @@ out_free:
 	pthread_mutex_destroy(&vl->compact_lock);
 	pthread_mutex_destroy(&vl->pend_lock);
 	free(vl);
+	db->vlog = NULL;
 	return rc;
 }
 
@@ -957,7 +1309,8 @@ void vlog_close(struct vlog *vl)
 	for (size_t i = 0; i < vl->nsegs; i++) {
 		struct seg *s = vl->segs[i];
 
-		if (s->dirty && s->fd >= 0 && fdatasync(s->fd))
+		/* no retry of a flush that failed (hkv_fail) */
+		if (s->dirty && s->fd >= 0 && !hkv_writable(vl->db) && fdatasync(s->fd))
 			hkv_log(vl->db, 0, "value log: flush of segment %08" PRIx32
 				" at close failed: %s", s->id, strerror(errno));
 		seg_put(vl, s);
@@ -1004,6 +1357,8 @@ static int active_ensure(struct vlog *vl, uint64_t reclen)
 		return rc;
 	}
 	s = seg_new(vl->next_id, fd, 0);
+	if (s)
+		s->wal_known = true;
 	if (!s) {
 		close(fd);
 		unlinkat(vl->dir_fd, name, 0);
@@ -1026,7 +1381,7 @@ static int active_ensure(struct vlog *vl, uint64_t reclen)
  * segment's size where it was: the next append overwrites whatever was partly written.
  */
 static int append_parts(struct vlog *vl, const struct iovec *parts, int n, uint64_t vlen,
-			struct vlog_ref *ref)
+			struct vlog_ref *ref, bool group)
 {
 	uint64_t reclen = 0, off, pos;
 	struct seg *s;
@@ -1049,10 +1404,24 @@ static int append_parts(struct vlog *vl, const struct iovec *parts, int n, uint6
 	if (rc) {
 		hkv_log(vl->db, 0, "value log: write to segment %08" PRIx32 " failed: %s", s->id,
 			strerror(-rc));
+		/*
+		 * Cut off what the failed write left: replay stops at the first bad record, so
+		 * a torn one must never stay before good ones (in this or a later segment). The
+		 * cut is flushed with the segment's next flush.
+		 */
+		if (ftruncate(s->fd, (off_t)off)) {
+			char what[64];
+
+			snprintf(what, sizeof(what), "value-log segment %08" PRIx32 " (cut)", s->id);
+			hkv_fail(vl->db, -errno, what);
+		}
+		s->dirty = true;
 		goto out_unlock;
 	}
 	atomic_store(&s->size, off + reclen);
 	s->dirty = true;
+	if (group)
+		s->wal_bytes += reclen;
 	ref->seg = s->id;
 	ref->off = off;
 	ref->len = (uint32_t)reclen;
@@ -1060,6 +1429,39 @@ static int append_parts(struct vlog *vl, const struct iovec *parts, int n, uint6
 out_unlock:
 	pthread_mutex_unlock(&vl->append_lock);
 	return rc;
+}
+
+int vlog_append_record(struct vlog *vl, const void *rec, size_t len, struct vlog_ref *ref)
+{
+	if (vl->db->opt.read_only)
+		return -EROFS;
+	return append_parts(vl, &(struct iovec){ (void *)rec, len }, 1, 0, ref, true);
+}
+
+void vlog_unappend(struct vlog *vl, const struct vlog_ref *ref)
+{
+	struct seg *s;
+
+	pthread_mutex_lock(&vl->append_lock);
+	s = vl->active;
+	if (s && s->id == ref->seg && atomic_load(&s->size) == ref->off + ref->len &&
+	    !ftruncate(s->fd, (off_t)ref->off)) {
+		atomic_store(&s->size, ref->off);
+		s->dirty = true;
+		s->wal_bytes -= s->wal_bytes >= ref->len ? ref->len : s->wal_bytes;
+	}
+	pthread_mutex_unlock(&vl->append_lock);
+}
+
+void vlog_drop(struct vlog *vl, uint32_t id)
+{
+	bool gone;
+	struct seg *s = seg_get(vl, id, &gone);
+
+	if (!s)
+		return;
+	seg_remove(vl, s);
+	seg_put(vl, s);
 }
 
 /* Fill a record header for @klen/@vlen/@slen/@flags; the CRC covers @key and @body too. */
@@ -1112,7 +1514,7 @@ int vlog_append(struct vlog *vl, const void *key, size_t klen, const void *val, 
 	}
 	rec_header(hdr, flags, key, klen, vlen, body, slen);
 	rc = append_parts(vl, (struct iovec[]){ { hdr, sizeof(hdr) }, { (void *)key, klen },
-						  { (void *)body, slen } }, 3, vlen, ref);
+						  { (void *)body, slen } }, 3, vlen, ref, false);
 	if (!rc)
 		pend_add(vl, ref);
 	free(zbuf);
@@ -1122,31 +1524,6 @@ int vlog_append(struct vlog *vl, const void *key, size_t klen, const void *val, 
 /* ---------------------------------------------------------------------------------------
  * Reading
  */
-
-struct rec_hdr {
-	uint32_t crc;
-	unsigned flags;
-	uint32_t klen, vlen, slen;
-};
-
-/* Parse and check a record header. Return: 0, or -HKV_ECORRUPT. */
-static int rec_hdr_parse(const unsigned char *p, struct rec_hdr *h)
-{
-	if (get_le32(p) != VLOG_REC_MAGIC)
-		return -HKV_ECORRUPT;
-	h->crc = get_le32(p + 4);
-	h->flags = p[8];
-	h->klen = get_le32(p + 12);
-	h->vlen = get_le32(p + 16);
-	h->slen = get_le32(p + 20);
-	if (h->flags & ~VLOG_REC_ZLIB || p[9] || p[10] || p[11])
-		return -HKV_ECORRUPT;
-	if (!h->klen || h->klen > HKV_KEY_MAX || h->vlen > HKV_VALUE_MAX)
-		return -HKV_ECORRUPT;
-	if (!(h->flags & VLOG_REC_ZLIB) && h->slen != h->vlen)
-		return -HKV_ECORRUPT;
-	return 0;
-}
 
 static int corrupt(struct vlog *vl, const struct vlog_ref *ref, const char *why)
 {
@@ -1180,7 +1557,7 @@ static void window_feed(struct rd_window *w, const unsigned char *p, size_t n)
  * Return: 0, or a negative error (corruption already reported).
  */
 static int rec_stream(struct vlog *vl, struct seg *s, const struct vlog_ref *ref,
-		      struct rd_window *win)
+		      const void *key, size_t klen, struct rd_window *win)
 {
 	unsigned char small[SMALL_READ], *chunk = small, *obuf = NULL;
 	size_t csz = sizeof(small), want, bstart;
@@ -1206,6 +1583,11 @@ static int rec_stream(struct vlog *vl, struct seg *s, const struct vlog_ref *ref
 	if (rec_hdr_parse(chunk, &h) || (uint64_t)VLOG_REC_HDR + h.klen + h.slen != ref->len ||
 	    h.vlen != ref->vlen) {
 		rc = corrupt(vl, ref, "bad record header");
+		goto out_free;
+	}
+	/* the key is within the first chunk: csz > header + HKV_KEY_MAX */
+	if (h.klen != klen || memcmp(chunk + VLOG_REC_HDR, key, klen)) {
+		rc = corrupt(vl, ref, "the record belongs to another key");
 		goto out_free;
 	}
 	if (h.flags & VLOG_REC_ZLIB) {
@@ -1294,8 +1676,8 @@ out_free:
 	return rc;
 }
 
-ssize_t vlog_read(struct vlog *vl, const struct vlog_ref *ref, uint64_t off, void *buf,
-		  size_t len)
+ssize_t vlog_read(struct vlog *vl, const struct vlog_ref *ref, const void *key, size_t klen,
+		  uint64_t off, void *buf, size_t len)
 {
 	struct rd_window win = { .pos = 0, .off = off, .buf = buf };
 	struct seg *s;
@@ -1311,7 +1693,13 @@ ssize_t vlog_read(struct vlog *vl, const struct vlog_ref *ref, uint64_t off, voi
 			return -EAGAIN;
 		return corrupt(vl, ref, "no such segment");
 	}
-	rc = rec_stream(vl, s, ref, &win);
+	if (!key || !klen)
+		rc = corrupt(vl, ref, "read without the key it belongs to");
+	else if (ref->off + ref->len > atomic_load(&s->size))
+		/* past the end of what was written (or what survived a crash): never data */
+		rc = corrupt(vl, ref, "reference past the end of the segment");
+	else
+		rc = rec_stream(vl, s, ref, key, klen, &win);
 	seg_put(vl, s);
 	return rc ? rc : (ssize_t)win.len;
 }
@@ -1342,6 +1730,7 @@ static struct seg *next_dirty(struct vlog *vl, uint32_t from)
 
 int vlog_sync(struct vlog *vl)
 {
+	char what[64];
 	struct seg *s;
 	uint32_t from = 0;
 	bool dir;
@@ -1350,39 +1739,28 @@ int vlog_sync(struct vlog *vl)
 	if (vl->dir_fd < 0)
 		return 0;
 	pthread_mutex_lock(&vl->sync_lock);
+	/* never retried: after a failed flush the dirty pages may be gone (see engine.h) */
+	rc = hkv_writable(vl->db);
+	if (rc)
+		goto out_unlock;
 	pthread_mutex_lock(&vl->append_lock);
 	dir = vl->dir_dirty;
 	vl->dir_dirty = false;
 	pthread_mutex_unlock(&vl->append_lock);
 	/* an append finished before this call is in a segment found dirty below */
-	while ((s = next_dirty(vl, from))) {
+	while (!rc && (s = next_dirty(vl, from))) {
 		from = s->id + 1;
 		if (fdatasync(s->fd)) {
-			int err = errno;
-
-			hkv_log(vl->db, 0, "value log: flush of segment %08" PRIx32 " failed: %s",
-				s->id, strerror(err));
-			if (!rc)
-				rc = err == EIO || !err ? -EIO : -err;
-			pthread_mutex_lock(&vl->append_lock);
-			s->dirty = true;
-			pthread_mutex_unlock(&vl->append_lock);
+			snprintf(what, sizeof(what), "value-log segment %08" PRIx32, s->id);
+			rc = hkv_fail(vl->db, -errno, what);
 		}
 		seg_put(vl, s);
 		if (from == 0)
 			break;
 	}
-	if (dir && fsync(vl->dir_fd)) {
-		int err = errno;
-
-		hkv_log(vl->db, 0, "value log: flush of the segment directory failed: %s",
-			strerror(err));
-		if (!rc)
-			rc = err == EIO || !err ? -EIO : -err;
-		pthread_mutex_lock(&vl->append_lock);
-		vl->dir_dirty = true;
-		pthread_mutex_unlock(&vl->append_lock);
-	}
+	if (!rc && dir && fsync(vl->dir_fd))
+		rc = hkv_fail(vl->db, -errno, "the value-log directory");
+out_unlock:
 	pthread_mutex_unlock(&vl->sync_lock);
 	return rc;
 }
@@ -1427,11 +1805,52 @@ static ssize_t snapshot(struct vlog *vl, struct seg_snap **out, bool refs)
 	return (ssize_t)n;
 }
 
+/*
+ * Bytes of group records in sealed segment @s: known if it was created in this process,
+ * else counted once by walking its record headers. Under compact_lock. Return: the count, or
+ * 0 if the walk fails (the segment then looks as dead as its accounting says).
+ */
+static uint64_t seg_wal_bytes(struct vlog *vl, struct seg *s)
+{
+	uint64_t size = atomic_load(&s->size), off = 0, wal = 0;
+	unsigned char h[WAL_HDR];
+	bool known;
+
+	pthread_mutex_lock(&vl->append_lock);
+	known = s->wal_known;
+	wal = s->wal_bytes;
+	pthread_mutex_unlock(&vl->append_lock);
+	if (known)
+		return wal;
+	wal = 0;
+	while (off + VLOG_REC_HDR <= size) {
+		struct rec_hdr rh;
+		struct wal_hdr wh;
+		size_t want = size - off < WAL_HDR ? VLOG_REC_HDR : WAL_HDR;
+
+		if (read_full(s->fd, h, want, off))
+			return 0;
+		if (!rec_hdr_parse(h, &rh)) {
+			off += VLOG_REC_HDR + (uint64_t)rh.klen + rh.slen;
+		} else if (want == WAL_HDR && !wal_hdr_parse(h, &wh)) {
+			off += WAL_HDR + (uint64_t)wh.blen;
+			wal += WAL_HDR + (uint64_t)wh.blen;
+		} else {
+			break;
+		}
+	}
+	pthread_mutex_lock(&vl->append_lock);
+	s->wal_bytes = wal;
+	s->wal_known = true;
+	pthread_mutex_unlock(&vl->append_lock);
+	return wal;
+}
+
 /* Live bytes of each snapshot entry, from the segs table. */
 static int snapshot_live(struct hkv *db, const struct seg_snap *v, size_t n, uint64_t *live)
 {
 	struct seg_rec r;
-	MDB_txn *txn;
+	struct kvtx *txn;
 	int rc;
 
 	rc = rtx_begin(db, &txn);
@@ -1556,7 +1975,7 @@ static int repoint_fn(struct wtx *w, void *arg)
 		struct kmeta km;
 		size_t pos;
 
-		rc = mdb_get(w->txn, db->dbi_keys, &k, &v);
+		rc = kv_get(w->txn, db->dbi_keys, &k, &v);
 		if (rc == MDB_NOTFOUND) {
 			rc = 0;
 			continue;
@@ -1574,7 +1993,7 @@ static int repoint_fn(struct wtx *w, void *arg)
 		vlog_ref_encode(nb + pos, &m->to);
 		nv.mv_size = v.mv_size;
 		nv.mv_data = nb;
-		rc = lmdb_err(mdb_put(w->txn, db->dbi_keys, &k, &nv, 0));
+		rc = lmdb_err(kv_put(w->txn, db->dbi_keys, &k, &nv, 0));
 		if (!rc)
 			rc = seg_account(db, w->txn, &m->from, false);
 		if (!rc)
@@ -1628,7 +2047,7 @@ static int batch_add(struct cbatch *b, const struct ekey *ek, const struct vlog_
 	struct cmove *m = &b->mv[b->n];
 	int rc;
 
-	rc = append_parts(b->vl, parts, nparts, from->vlen, &m->to);
+	rc = append_parts(b->vl, parts, nparts, from->vlen, &m->to, false);
 	if (rc)
 		return rc;
 	m->ek = *ek;
@@ -1688,13 +2107,13 @@ static int ref_is_current(struct hkv *db, const struct ekey *ek, const struct vl
 {
 	MDB_val k = { ek->len, (void *)ek->b }, v;
 	struct kmeta km;
-	MDB_txn *txn;
+	struct kvtx *txn;
 	int rc;
 
 	rc = rtx_begin(db, &txn);
 	if (rc)
 		return rc;
-	rc = mdb_get(txn, db->dbi_keys, &k, &v);
+	rc = kv_get(txn, db->dbi_keys, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
 	else if (rc)
@@ -1715,16 +2134,23 @@ static int compact_walk(struct cbatch *b)
 
 	while (off < size) {
 		struct vlog_ref from = { .seg = s->id, .off = off };
-		unsigned char *rec;
+		unsigned char *rec, wh[WAL_HDR];
 		struct rec_hdr h;
+		struct wal_hdr g;
 		struct ekey ek;
 
+		/* group records are the log's: already checkpointed, never copied */
+		if (size - off >= WAL_HDR && !read_full(s->fd, wh, WAL_HDR, off) &&
+		    !wal_hdr_parse(wh, &g)) {
+			off += WAL_HDR + (uint64_t)g.blen;
+			continue;
+		}
 		rc = rec_load(vl, s, off, size, NULL, &rec, &h);
 		if (rc)
 			break;
 		from.len = VLOG_REC_HDR + h.klen + h.slen;
 		from.vlen = h.vlen;
-		ekey_make(&ek, rec + VLOG_REC_HDR, h.klen);
+		ekey_make(vl->db, &ek, rec + VLOG_REC_HDR, h.klen);
 		rc = ref_is_current(vl->db, &ek, &from);
 		if (rc > 0)
 			rc = batch_add(b, &ek, &from, &(struct iovec){ rec, from.len }, 1);
@@ -1763,8 +2189,8 @@ static int compact_search(struct cbatch *b)
 	if (!f)
 		return -ENOMEM;
 	while (!end && !rc) {
-		MDB_cursor *cur;
-		MDB_txn *txn;
+		struct kvcur *cur;
+		struct kvtx *txn;
 		MDB_val k, v;
 		size_t nf = 0;
 		int mrc;
@@ -1772,7 +2198,7 @@ static int compact_search(struct cbatch *b)
 		rc = rtx_begin(db, &txn);
 		if (rc)
 			break;
-		rc = lmdb_err(mdb_cursor_open(txn, db->dbi_keys, &cur));
+		rc = lmdb_err(kv_cursor_open(txn, db->dbi_keys, &cur));
 		if (rc) {
 			rtx_end(db, txn);
 			break;
@@ -1780,11 +2206,11 @@ static int compact_search(struct cbatch *b)
 		if (started) {
 			k.mv_size = last.len;
 			k.mv_data = last.b;
-			mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+			mrc = kv_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 			if (!mrc && k.mv_size == last.len && !memcmp(k.mv_data, last.b, last.len))
-				mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+				mrc = kv_cursor_get(cur, &k, &v, MDB_NEXT);
 		} else {
-			mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+			mrc = kv_cursor_get(cur, &k, &v, MDB_FIRST);
 			started = true;
 		}
 		for (int i = 0; i < INDEX_SCAN_STEP && !mrc; i++) {
@@ -1808,13 +2234,13 @@ static int compact_search(struct cbatch *b)
 					memcpy(x->key, k.mv_data, k.mv_size);
 				}
 			}
-			mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			mrc = kv_cursor_get(cur, &k, &v, MDB_NEXT);
 		}
 		if (mrc == MDB_NOTFOUND)
 			end = true;
 		else if (mrc)
 			rc = lmdb_err(mrc);
-		mdb_cursor_close(cur);
+		kv_cursor_close(cur);
 		rtx_end(db, txn);
 
 		for (size_t i = 0; i < nf && !rc; i++) {
@@ -1844,7 +2270,7 @@ static int compact_search(struct cbatch *b)
  * Compact segment @s. Return: 1 (compacted and removed), 0 (still referred to; left for a
  * later run), or a negative error.
  */
-static int compact_one(struct vlog *vl, struct seg *s)
+static int compact_one(struct vlog *vl, struct seg *s, uint64_t live)
 {
 	struct hkv *db = vl->db;
 	struct cbatch b = { .vl = vl, .seg = s };
@@ -1854,7 +2280,11 @@ static int compact_one(struct vlog *vl, struct seg *s)
 	b.mv = malloc(BATCH_MOVES * sizeof(*b.mv));
 	if (!b.mv)
 		return -ENOMEM;
-	rc = compact_walk(&b);
+	/*
+	 * Nothing live (by its accounting): only dead values and the log's group records. No
+	 * walk: the final commit tombstones it if it is still so.
+	 */
+	rc = live ? compact_walk(&b) : 0;
 	if (!rc) {
 		b.final = !pend_busy(vl, s->id);
 		rc = batch_commit(&b);
@@ -1890,10 +2320,13 @@ static int compact_one(struct vlog *vl, struct seg *s)
 	if (rc || !b.dropped)
 		goto out_free;
 
-	/* the commit must be durable before the unlink can be */
-	rc = lmdb_err(mdb_env_sync(db->env, 1));
+	/*
+	 * The tombstone must be in the index (checkpointed) before the file can go: the
+	 * checkpointer removes the segment from the table right after its commit.
+	 */
+	rc = hkv_checkpoint(db);
 	if (rc) {
-		hkv_log(db, 0, "value log: flush after compacting segment %08" PRIx32
+		hkv_log(db, 0, "value log: checkpoint after compacting segment %08" PRIx32
 			" failed: %s", s->id, hkv_strerror(rc));
 		goto out_free;
 	}
@@ -1915,6 +2348,7 @@ out_free:
 int vlog_compact(struct hkv *db, bool all)
 {
 	struct vlog *vl = db->vlog;
+	uint32_t ckpt_seg;
 	struct seg_snap *v;
 	uint64_t *live = NULL;
 	ssize_t n;
@@ -1922,7 +2356,12 @@ int vlog_compact(struct hkv *db, bool all)
 
 	if (db->opt.read_only)
 		return -EROFS;
+	if (hkv_writable(db))
+		return -HKV_ESTOPPED;
 	pthread_mutex_lock(&vl->compact_lock);
+	pthread_mutex_lock(&db->ckpt_lock);
+	ckpt_seg = db->ckpt_pos.seg;
+	pthread_mutex_unlock(&db->ckpt_lock);
 	n = snapshot(vl, &v, true);
 	if (n < 0) {
 		rc = (int)n;
@@ -1937,16 +2376,18 @@ int vlog_compact(struct hkv *db, bool all)
 		uint64_t size = v[i].size, dead = size > live[i] ? size - live[i] : 0;
 		bool pick;
 
-		if (v[i].active || v[i].seg->skip)
+		/* a segment holding log records the index lacks is still the log's */
+		if (v[i].active || v[i].seg->skip || v[i].id >= ckpt_seg)
 			continue;
 		if (all)
-			pick = dead > 0 || !size;
+			/* dead values to drop, or nothing live (only checkpointed log records) */
+			pick = !size || !live[i] || dead > seg_wal_bytes(vl, v[i].seg);
 		else
 			pick = !size || (dead >= db->opt.compact_min_bytes &&
 					 dead * 100 >= size * db->opt.compact_dead_pct);
 		if (!pick)
 			continue;
-		rc = compact_one(vl, v[i].seg);
+		rc = compact_one(vl, v[i].seg, live[i]);
 		/* put now: a removed segment's file goes as soon as no reader uses it */
 		seg_put(vl, v[i].seg);
 		v[i].seg = NULL;

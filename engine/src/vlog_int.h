@@ -15,6 +15,37 @@
 #define VLOG_REC_HDR 24
 #define VLOG_REC_ZLIB 0x01
 
+/* Group record layout (see the design comment of wal.c). */
+#define WAL_MAGIC 0x57564b48u /* "HKVW" read as a little-endian u32 */
+#define WAL_HDR 32
+#define WAL_OP_HDR 8
+#define WAL_OP_PUT 1
+#define WAL_OP_DEL 2
+
+/** struct wal_hdr - a parsed group record header. */
+struct wal_hdr {
+	uint32_t crc;
+	uint32_t nops;
+	uint32_t blen;
+	uint64_t lsn;
+};
+
+struct mem;
+
+/**
+ * wal_encode() - build the group record of @w's writes (the nodes it touched whose newest
+ * version is from sequence @first_seq on) in db->walbuf, numbered @lsn.
+ * Return: 0 and *@len (0: the group changed nothing); -ENOMEM, -EFBIG.
+ */
+int wal_encode(struct hkv *db, struct wtx *w, uint64_t first_seq, uint64_t lsn, size_t *len);
+/** wal_hdr_parse() - parse the first WAL_HDR bytes of a group record. Return: 0, -HKV_ECORRUPT. */
+int wal_hdr_parse(const unsigned char *p, struct wal_hdr *h);
+/**
+ * wal_apply() - put the operations of the group record @rec (@len bytes, CRC checked by the
+ * caller) into memtable @m as versions of sequence @seq. Return: 0, -HKV_ECORRUPT, -ENOMEM.
+ */
+int wal_apply(struct hkv *db, struct mem *m, const unsigned char *rec, size_t len, uint64_t seq);
+
 /* segs record layout */
 #define VLOG_SEG_REC_SIZE 32
 #define VLOG_SEG_DROPPED 0x01

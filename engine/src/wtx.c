@@ -1,53 +1,64 @@
 // SPDX-License-Identifier: MIT
 /*
- * wtx.c - write transactions and group commit.
+ * wtx.c - write groups: group commit into the memtable and the log.
  *
- * LMDB admits one write transaction at a time, and under sync=always the flush after a commit
- * costs milliseconds. So writers do not each open a transaction: they queue a function and
- * its argument (struct wq_item) and wait. The first waiter that finds no leader running
- * becomes the leader: it takes every queued item (up to GROUP_MAX), runs them one after the
- * other in a single LMDB transaction, commits, flushes if the policy says so, reports the
- * touched keys to the watcher, and wakes the group. Writers that arrive meanwhile queue up for
- * the next group, so the cost of one commit and one flush is shared by everyone who waited
- * for it, and the throughput of fsync-bound writes grows with the number of writers.
+ * Writers do not each write to the store: they queue a function and its argument (struct
+ * wq_item) and wait. The first waiter that finds no leader running becomes the leader: it
+ * takes every queued item (up to GROUP_MAX) and, alone, for the whole group:
  *
- * Each function runs on a state that includes the effects of the functions before it in the
- * group, exactly as if they had been separate transactions in that order. A function that
- * fails (returns < 0) must not be committed, but LMDB cannot undo part of a transaction
- * (nested transactions would allocate megabytes each), so the leader aborts the transaction
- * and runs the rest of the group again in a new one, without the failed function. Functions
- * therefore have no side effects outside the transaction other than appending value-log
- * records, which are dead until a committed record references them.
+ *  1. freezes the active memtable if it is full or old enough (mem_rotate(); the checkpointer
+ *     applies frozen ones to LMDB), waiting if the checkpointer is behind;
+ *  2. runs each function in turn on a write transaction (kv.c) that sees the store as
+ *     published plus the group's own earlier functions; each function gets its own sequence
+ *     number and writes versions with it into the active memtable; a function that fails
+ *     (returns < 0) has its versions popped again (mem_pop): it changed nothing, and the
+ *     others are not run again;
+ *  3. writes one log record (wal.c) with the final state of every index record the group
+ *     wrote, appended to the value log after the value records those writes refer to, with
+ *     pwrite(): from here a kill -9 of the process loses nothing;
+ *  4. under sync=always, flushes the log (fdatasync of the segments written since the last
+ *     flush): one flush for the whole group, however many writers are in it;
+ *  5. publishes the group: db->pub_seq = its last sequence number, after which every read
+ *     that starts sees all of it (and none of it before);
+ *  6. tells the watcher which keys changed, hands the lead to the first writer still
+ *     queued, and wakes the writers of its group.
+ *
+ * If step 3 or 4 fails, the whole group is popped from the memtable and every writer in it
+ * gets the error; a failed flush also stops the store (hkv_fail()). Nothing a reader saw is
+ * ever taken back: nothing is visible before step 5.
+ *
+ * Under everysec and none no flush is on this path: the background thread flushes once a
+ * second (everysec), the checkpointer flushes the log before each checkpoint, and hkv_sync()
+ * on demand.
  *
  * Versions and key ids are handed out from counters in struct hkv that only the leader
- * touches (wq_busy serialises leaders). They are not stored with every commit: the info table
- * holds a reservation, an upper bound raised by COUNTER_RESERVE in the transaction whose
- * numbers reach it, and a reopened store starts counting at the reservation. Numbers are
- * never reused (after a crash the ones between the last used and the reservation are simply
- * skipped), and a commit costs no extra record. An aborted run burns the numbers it took,
+ * touches. They are not stored with every write: the info table holds a reservation, an upper
+ * bound raised by COUNTER_RESERVE in the group whose numbers reach it, and a reopened store
+ * starts counting at the reservation. Numbers are never reused (after a crash the ones between
+ * the last used and the reservation are skipped); a failed function burns the numbers it took,
  * which is harmless: they only have to increase.
- *
- * Pipelining: the leader hands the lead on as soon as its group is committed, and flushes
- * and notifies after that, so under sync=always the next group's transaction runs while this
- * one's flush is under way (and that flush then often covers part of it already). Watch
- * callbacks of two consecutive groups may therefore run at the same time.
  *
  * Waking: each waiter sleeps on its own condition variable. The leader wakes exactly the
  * writers of its group, then hands the lead to the first writer still queued, so a group of
- * thirty-two costs thirty-two wake-ups rather than thirty-two times the whole queue (a
- * thundering herd that, on two CPUs, used to cost more than the flush it was waiting for).
+ * thirty-two costs thirty-two wake-ups rather than thirty-two times the whole queue.
  *
- * Visibility: a writer returns after its group committed, so any read that starts after a
- * write returned sees it. Watch callbacks run before anyone in the group is woken, so a cache
- * the watcher invalidates never serves a value older than an acknowledged write.
+ * Visibility: a writer returns after its group was published, so any read that starts after
+ * a write returned sees it. Watch callbacks run before anyone in the group is woken, so a
+ * cache the watcher invalidates never serves a value older than an acknowledged write.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "hkv_int.h"
+#include "mem_int.h"
+#include "vlog_int.h"
 
 #define GROUP_MAX 512
+
+/* The store whose group the calling thread is running, if any (a write from there waits for
+ * itself). */
+static __thread struct hkv *leading;
 
 #define COUNTER_RESERVE (1ull << 20)
 
@@ -57,10 +68,18 @@ struct wq_item {
 	int rc;
 	bool done;   /* under wq_lock */
 	bool lead;   /* under wq_lock: this writer is to lead the next group */
-	bool failed; /* excluded from the group's transaction */
+	bool failed; /* its function failed and was rolled back */
 	pthread_cond_t cond;
 	struct wq_item *next;
 };
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 uint64_t wtx_version(struct wtx *w)
 {
@@ -93,11 +112,9 @@ void wtx_touch(struct wtx *w, const void *key, size_t klen, uint64_t version)
 		w->touched = p;
 		w->touched_cap = cap;
 	}
-	uint16_t l = (uint16_t)klen;
-
-	memcpy(w->touched + w->touched_len, &l, 2);
+	put_le16(w->touched + w->touched_len, (uint16_t)klen);
 	memcpy(w->touched + w->touched_len + 2, key, klen);
-	memcpy(w->touched + w->touched_len + 2 + klen, &version, 8);
+	put_le64(w->touched + w->touched_len + 2 + klen, version);
 	w->touched_len += need;
 }
 
@@ -113,114 +130,213 @@ static void notify(struct hkv *db, struct wtx *w)
 		return;
 	}
 	while (off < w->touched_len) {
-		uint16_t l;
-		uint64_t version;
+		uint16_t l = get_le16(w->touched + off);
 
-		memcpy(&l, w->touched + off, 2);
-		memcpy(&version, w->touched + off + 2 + l, 8);
-		db->watch(db->watch_arg, w->touched + off + 2, l, version);
+		db->watch(db->watch_arg, w->touched + off + 2, l,
+			  get_le64(w->touched + off + 2 + l));
 		off += 2 + l + 8;
 	}
 }
 
-/* Run the group once. Return: 0 committed; 1 a function failed (run again); < 0 commit error */
-static int run_once(struct hkv *db, struct wtx *w, struct wq_item *group)
+uint32_t mem_buckets(const struct hkv *db)
 {
-	uint64_t vres = db->version_reserved, ires = db->id_reserved;
+	uint64_t want = db->opt.ckpt_bytes / 64;
+	uint32_t n = 1024;
+
+	while (n < want && n < (1u << 22))
+		n <<= 1;
+	return n;
+}
+
+/*
+ * Step 1: freeze the active memtable when it is due, installing a new view with a new active
+ * memtable in front; at most MVIEW_MAX memtables exist, so a leader that finds the
+ * checkpointer that far behind waits for it (the write stall a checkpoint can cause).
+ */
+static int mem_rotate(struct hkv *db)
+{
+	struct mview *v = atomic_load(&db->view), *nv;
+	struct mem *a = v->mem[0], *mems[MVIEW_MAX], *fresh;
+	bool forced = atomic_exchange(&db->freeze_req, false);
+	int rc = 0;
+
+	if (!a->nodes)
+		return 0;
+	if (!forced && atomic_load(&a->bytes) < db->opt.ckpt_bytes &&
+	    !(db->opt.ckpt_interval_ms &&
+	      mono_ms() - a->created_ms >= (int64_t)db->opt.ckpt_interval_ms))
+		return 0;
+	pthread_mutex_lock(&db->ckpt_lock);
+	while (atomic_load(&db->view)->n >= MVIEW_MAX && !(rc = hkv_writable(db)) &&
+	       db->ckpt_running)
+		pthread_cond_wait(&db->ckpt_cond, &db->ckpt_lock);
+	if (rc)
+		goto out_unlock;
+	v = atomic_load(&db->view);
+	if (v->n >= MVIEW_MAX)
+		goto out_unlock; /* no checkpointer (read-only store): nothing to do */
+	fresh = mem_new(mem_buckets(db), db->hkey[0] ^ db->seq_last);
+	if (!fresh)
+		goto out_unlock; /* the full one takes more writes; tried again next group */
+	mems[0] = fresh;
+	for (int i = 0; i < v->n; i++)
+		mems[i + 1] = v->mem[i];
+	nv = view_make(mems, v->n + 1);
+	if (!nv) {
+		mem_free(fresh);
+		goto out_unlock;
+	}
+	atomic_store(&a->frozen, true);
+	view_install(db, nv);
+	db->ckpt_frozen++;
+	pthread_cond_broadcast(&db->ckpt_cond);
+out_unlock:
+	pthread_mutex_unlock(&db->ckpt_lock);
+	return rc;
+}
+
+/* Pop every version the group wrote. */
+static void group_rollback(struct wtx *w, uint64_t first_seq)
+{
+	for (size_t i = 0; i < w->ntn; i++)
+		mem_pop(w->tn[i], first_seq);
+	w->ntn = 0;
+}
+
+/* Steps 1-6 of the design comment, for one group. Return: 0, or the error the group got. */
+static int run_group(struct hkv *db, struct wq_item *group)
+{
+	struct wtx w = { .db = db };
+	uint64_t first, vres = db->version_reserved, ires = db->id_reserved;
+	struct vlog_ref ref = { 0 };
+	struct mem *a;
+	size_t len = 0;
 	int rc, live = 0;
 
-	rc = mdb_txn_begin(db->env, NULL, 0, &w->txn);
+	/* a flush failed while this group waited: nothing more may be acknowledged */
+	rc = hkv_writable(db);
+	if (!rc)
+		rc = mem_rotate(db);
 	if (rc)
-		return lmdb_err(rc);
-	w->now_ns = hkv_now_ns(db);
-	w->now_ms = db->opt.clock ? hkv_now_ms(db) : w->now_ns / 1000000;
-	w->touched_len = 0;
-	w->touch_oom = false;
+		goto out_fail;
+	db->wview.view = view_pin(db, &db->whp);
+	rc = lmdb_err(mdb_txn_renew(db->wview.lmdb));
+	if (rc) {
+		view_unpin(&db->whp);
+		goto out_fail;
+	}
+	db->wview.seq = UINT64_MAX;
+	db->wview.w = &w;
+	w.txn = &db->wview;
+	w.tn = db->wtn;
+	w.captn = db->wtn_cap;
+	a = db->wview.view->mem[0];
+	if (!a->created_ms)
+		a->created_ms = mono_ms();
+	w.now_ns = hkv_now_ns(db);
+	w.now_ms = db->opt.clock ? hkv_now_ms(db) : w.now_ns / 1000000;
+
+	first = db->seq_last + 1;
 	for (struct wq_item *it = group; it; it = it->next) {
-		if (it->failed)
-			continue;
-		it->rc = it->fn(w, it->arg);
+		size_t tn0 = w.ntn, t0 = w.touched_len;
+		bool oom0 = w.touch_oom;
+		uint64_t s0;
+
+		/* a transaction's operations take later numbers still (run_nested()) */
+		s0 = w.seq = ++db->seq_last;
+		it->rc = it->fn(&w, it->arg);
 		if (it->rc < 0) {
+			for (size_t i = tn0; i < w.ntn; i++)
+				mem_pop(w.tn[i], s0);
+			w.ntn = tn0;
+			w.touched_len = t0;
+			w.touch_oom = oom0;
 			it->failed = true;
-			mdb_txn_abort(w->txn);
-			return 1;
+			continue;
 		}
 		live++;
 	}
-	if (!live) {
-		mdb_txn_abort(w->txn);
-		return 0;
-	}
-	rc = 0;
+	if (!live)
+		goto out_end;
+
+	w.seq = ++db->seq_last;
 	if (db->version >= vres) {
 		vres = db->version + COUNTER_RESERVE;
-		rc = info_put_u64(w->txn, db->dbi_info, "version", vres);
+		rc = info_put_u64(w.txn, db->dbi_info, "version", vres);
 	}
 	if (!rc && db->next_id >= ires) {
 		ires = db->next_id + COUNTER_RESERVE;
-		rc = info_put_u64(w->txn, db->dbi_info, "next_id", ires);
+		rc = info_put_u64(w.txn, db->dbi_info, "next_id", ires);
 	}
-	/*
-	 * Under sync=always the value-log records this group links to reach the disk before the
-	 * index that points at them can (a NOSYNC commit may be written back at any moment).
-	 */
-	if (!rc && db->opt.sync == HKV_SYNC_ALWAYS)
+	if (!rc)
+		rc = wal_encode(db, &w, first, db->lsn + 1, &len);
+	if (!rc && len)
+		rc = vlog_append_record(db->vlog, db->walbuf, len, &ref);
+	if (!rc && len && db->opt.sync == HKV_SYNC_ALWAYS)
 		rc = vlog_sync(db->vlog);
 	if (rc) {
-		mdb_txn_abort(w->txn);
-		return rc;
-	}
-	rc = mdb_txn_commit(w->txn);
-	if (rc)
-		return lmdb_err(rc);
-	db->version_reserved = vres;
-	db->id_reserved = ires;
-	atomic_fetch_add_explicit(&db->st.commits, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&db->st.writes, (uint64_t)live, memory_order_relaxed);
-	return 0;
-}
-
-/* Commit the group; on failure every function still in it gets the error. */
-static int commit_group(struct hkv *db, struct wtx *w, struct wq_item *group)
-{
-	int rc;
-
-	do
-		rc = run_once(db, w, group);
-	while (rc == 1);
-	if (rc) {
-		hkv_log(db, 0, "write transaction failed: %s", hkv_strerror(rc));
+		hkv_log(db, 0, "write group failed: %s", hkv_strerror(rc));
+		if (len && ref.len)
+			vlog_unappend(db->vlog, &ref);
+		group_rollback(&w, first);
 		for (struct wq_item *it = group; it; it = it->next)
 			if (!it->failed)
 				it->rc = rc;
+		goto out_end;
 	}
+	if (len) {
+		db->lsn++;
+		a->last_lsn = db->lsn;
+		a->log_end.seg = ref.seg;
+		a->log_end.off = ref.off + ref.len;
+		if (db->opt.sync == HKV_SYNC_ALWAYS)
+			atomic_fetch_add_explicit(&db->st.syncs, 1, memory_order_relaxed);
+		else
+			atomic_store(&db->dirty, true);
+	}
+	db->version_reserved = vres;
+	db->id_reserved = ires;
+	atomic_store_explicit(&db->pub_seq, db->seq_last, memory_order_seq_cst);
+	atomic_fetch_add_explicit(&db->st.commits, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&db->st.writes, (uint64_t)live, memory_order_relaxed);
+	notify(db, &w);
+out_end:
+	db->wtn = w.tn;
+	db->wtn_cap = w.captn;
+	free(w.touched);
+	db->wview.w = NULL;
+	mdb_txn_reset(db->wview.lmdb);
+	view_unpin(&db->whp);
+	return rc;
+
+out_fail:
+	for (struct wq_item *it = group; it; it = it->next)
+		it->rc = rc;
 	return rc;
 }
 
 /*
- * After the commit, outside the lead: flush (sync=always) and tell the watcher. The next
- * group is meanwhile being run by the next leader, so its commit overlaps this flush.
+ * A write inside a transaction: run @fn at once in the group's write transaction, with a
+ * sequence number of its own, so that if it fails its versions alone are popped and the
+ * transaction goes on (its function decides whether to abort).
  */
-static void finish_group(struct hkv *db, struct wtx *w, struct wq_item *group, int rc)
+static int run_nested(struct hkv *db, wtx_fn fn, void *arg)
 {
-	if (!rc) {
-		if (db->opt.sync == HKV_SYNC_ALWAYS) {
-			rc = lmdb_err(mdb_env_sync(db->env, 1));
-			if (rc) {
-				hkv_log(db, 0, "flush after commit failed: %s", hkv_strerror(rc));
-				for (struct wq_item *it = group; it; it = it->next)
-					if (!it->failed)
-						it->rc = rc;
-			} else {
-				atomic_fetch_add_explicit(&db->st.syncs, 1, memory_order_relaxed);
-			}
-		} else {
-			atomic_store(&db->dirty, true);
-		}
-		/* the data is committed (and flushed) whatever rc says: caches must drop it */
-		notify(db, w);
+	struct wtx *w = db->txw;
+	struct hkv *root = db->root;
+	size_t tn0 = w->ntn, t0 = w->touched_len;
+	bool oom0 = w->touch_oom;
+	uint64_t s0 = w->seq = ++root->seq_last;
+	int rc = fn(w, arg);
+
+	if (rc < 0) {
+		for (size_t i = tn0; i < w->ntn; i++)
+			mem_pop(w->tn[i], s0);
+		w->ntn = tn0;
+		w->touched_len = t0;
+		w->touch_oom = oom0;
 	}
-	free(w->touched);
+	return rc;
 }
 
 int hkv_write(struct hkv *db, wtx_fn fn, void *arg)
@@ -229,6 +345,16 @@ int hkv_write(struct hkv *db, wtx_fn fn, void *arg)
 
 	if (db->opt.read_only)
 		return -EROFS;
+	if (hkv_in_txn(db))
+		return run_nested(db, fn, arg);
+	if (leading == db) {
+		/* a callback (or a transaction using the store's handle) of the running group */
+		hkv_log(db, 0, "a write from inside a write of the same store (a callback, or a "
+			"transaction function using the store's handle instead of its own): refused");
+		return -EDEADLK;
+	}
+	if (hkv_writable(db))
+		return -HKV_ESTOPPED;
 	pthread_cond_init(&it.cond, NULL);
 	pthread_mutex_lock(&db->wq_lock);
 	*db->wq_tail = &it;
@@ -239,8 +365,7 @@ int hkv_write(struct hkv *db, wtx_fn fn, void *arg)
 	}
 	for (;;) {
 		struct wq_item *group, *last;
-		struct wtx w = { .db = db };
-		int n = 1, rc;
+		int n = 1;
 
 		while (!it.done && !it.lead)
 			pthread_cond_wait(&it.cond, &db->wq_lock);
@@ -259,7 +384,9 @@ int hkv_write(struct hkv *db, wtx_fn fn, void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&db->wq_lock);
 
-		rc = commit_group(db, &w, group);
+		leading = db;
+		run_group(db, group);
+		leading = NULL;
 
 		pthread_mutex_lock(&db->wq_lock);
 		/* hand the lead to the first writer still waiting (possibly ourselves) */
@@ -270,11 +397,6 @@ int hkv_write(struct hkv *db, wtx_fn fn, void *arg)
 		} else {
 			db->wq_busy = false;
 		}
-		pthread_mutex_unlock(&db->wq_lock);
-
-		finish_group(db, &w, group, rc);
-
-		pthread_mutex_lock(&db->wq_lock);
 		for (struct wq_item *g = group, *next; g; g = next) {
 			next = g->next;
 			g->done = true; /* g may be gone as soon as its owner sees this */
@@ -285,4 +407,44 @@ int hkv_write(struct hkv *db, wtx_fn fn, void *arg)
 	pthread_mutex_unlock(&db->wq_lock);
 	pthread_cond_destroy(&it.cond);
 	return it.rc;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Transactions
+ */
+
+struct txn_args {
+	hkv_txn_fn fn;
+	void *arg;
+};
+
+static int txn_fn(struct wtx *w, void *arg)
+{
+	struct txn_args *a = arg;
+	struct hkv *tx;
+	int rc;
+
+	/* the handle the function gets: see struct hkv */
+	tx = malloc(sizeof(*tx));
+	if (!tx)
+		return -ENOMEM;
+	memcpy(tx, w->db, sizeof(*tx));
+	tx->txw = w;
+	tx->root = w->db;
+	rc = a->fn(tx, a->arg);
+	free(tx);
+	return rc;
+}
+
+int hkv_txn_run(struct hkv *db, hkv_txn_fn fn, void *arg)
+{
+	struct txn_args a = { fn, arg };
+
+	if (!fn)
+		return -EINVAL;
+	if (hkv_in_txn(db)) {
+		/* nested: part of the enclosing transaction, undone alone if it fails */
+		return run_nested(db, txn_fn, &a);
+	}
+	return hkv_write(db, txn_fn, &a);
 }

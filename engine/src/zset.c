@@ -67,7 +67,7 @@ static int zput(struct wtx *w, struct elem_ref *e, const void *member, size_t ml
 	if (rc)
 		return rc;
 	zkey(zb, &zk, &e->k, score);
-	rc = mdb_put(w->txn, w->db->dbi_zidx, &zk, &empty, 0);
+	rc = kv_put(w->txn, w->db->dbi_zidx, &zk, &empty, 0);
 	return rc ? lmdb_err(rc) : 0;
 }
 
@@ -78,7 +78,7 @@ static int zidx_del(struct wtx *w, const struct elem_ref *e, double score)
 	int rc;
 
 	zkey(zb, &zk, &e->k, score);
-	rc = mdb_del(w->txn, w->db->dbi_zidx, &zk, NULL);
+	rc = kv_del(w->txn, w->db->dbi_zidx, &zk, NULL);
 	if (rc == MDB_NOTFOUND)
 		return -HKV_ECORRUPT;
 	return rc ? lmdb_err(rc) : 0;
@@ -106,7 +106,7 @@ static int zadd_fn(struct wtx *w, void *arg)
 	int found, rc;
 
 	a->out = NAN;
-	ekey_make(&ek, a->key, a->klen);
+	ekey_make(w->db, &ek, a->key, a->klen);
 	rc = wkey_prepare(w, &ek, a->key, a->klen, HKV_TYPE_ZSET, a->ca, &m, &created);
 	if (rc)
 		return rc;
@@ -231,7 +231,7 @@ static int zrem_fn(struct wtx *w, void *arg)
 	rc = zidx_del(w, &e, cur);
 	if (rc)
 		return rc;
-	rc = mdb_del(w->txn, w->db->dbi_elems, &e.k, NULL);
+	rc = kv_del(w->txn, w->db->dbi_elems, &e.k, NULL);
 	if (rc)
 		return lmdb_err(rc);
 	m.size--;
@@ -291,7 +291,7 @@ int64_t hkv_zcard(struct hkv *db, const void *key, size_t klen)
 }
 
 /* Position @c on the last zidx record of collection @id. Return: 0, MDB_NOTFOUND, LMDB code. */
-static int zlast(MDB_cursor *c, uint64_t id, MDB_val *k, MDB_val *v)
+static int zlast(struct kvcur *c, uint64_t id, MDB_val *k, MDB_val *v)
 {
 	unsigned char b[KEY_ID_LEN];
 
@@ -299,14 +299,14 @@ static int zlast(MDB_cursor *c, uint64_t id, MDB_val *k, MDB_val *v)
 	return seek_lt(c, be_inc(b, sizeof(b)) ? b : NULL, sizeof(b), k, v);
 }
 
-static int zfirst(MDB_cursor *c, uint64_t id, MDB_val *k, MDB_val *v)
+static int zfirst(struct kvcur *c, uint64_t id, MDB_val *k, MDB_val *v)
 {
 	unsigned char b[KEY_ID_LEN];
 
 	put_be64(b, id);
 	k->mv_size = sizeof(b);
 	k->mv_data = b;
-	return mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+	return kv_cursor_get(c, k, v, MDB_SET_RANGE);
 }
 
 /* An LMDB status while walking @n records that the key record promises: all must exist. */
@@ -321,7 +321,7 @@ int64_t hkv_zrank(struct hkv *db, const void *key, size_t klen, const void *memb
 		  size_t mlen, bool rev)
 {
 	unsigned char zb[ZIDX_KEY_MAX];
-	MDB_cursor *fc = NULL, *bc = NULL;
+	struct kvcur *fc = NULL, *bc = NULL;
 	MDB_val zk, fk, bk, v;
 	struct coll_rd rd;
 	struct elem_ref e;
@@ -334,9 +334,9 @@ int64_t hkv_zrank(struct hkv *db, const void *key, size_t klen, const void *memb
 		return rc;
 	zkey(zb, &zk, &e.k, score);
 	n = (int64_t)rd.m.size;
-	rc = mdb_cursor_open(rd.txn, db->dbi_zidx, &fc);
+	rc = kv_cursor_open(rd.txn, db->dbi_zidx, &fc);
 	if (!rc)
-		rc = mdb_cursor_open(rd.txn, db->dbi_zidx, &bc);
+		rc = kv_cursor_open(rd.txn, db->dbi_zidx, &bc);
 	if (rc) {
 		rc = lmdb_err(rc);
 		goto out;
@@ -354,15 +354,15 @@ int64_t hkv_zrank(struct hkv *db, const void *key, size_t klen, const void *memb
 			rank = n - 1 - i;
 			break;
 		}
-		rc = zwalk_err(mdb_cursor_get(fc, &fk, &v, MDB_NEXT), &fk, rd.m.id);
+		rc = zwalk_err(kv_cursor_get(fc, &fk, &v, MDB_NEXT), &fk, rd.m.id);
 		if (!rc)
-			rc = zwalk_err(mdb_cursor_get(bc, &bk, &v, MDB_PREV), &bk, rd.m.id);
+			rc = zwalk_err(kv_cursor_get(bc, &bk, &v, MDB_PREV), &bk, rd.m.id);
 	}
 	if (!rc && rank < 0)
 		rc = -HKV_ECORRUPT; /* in elems but not in zidx */
 out:
-	mdb_cursor_close(bc);
-	mdb_cursor_close(fc);
+	kv_cursor_close(bc);
+	kv_cursor_close(fc);
 	coll_rd_end(db, &rd);
 	if (rc)
 		return rc;
@@ -370,7 +370,7 @@ out:
 }
 
 /* Report the zidx record @k (with the member's full bytes fetched from elems if long). */
-static int zemit(struct hkv *db, MDB_txn *txn, const MDB_val *k, hkv_zrange_fn cb, void *arg)
+static int zemit(struct hkv *db, struct kvtx *txn, const MDB_val *k, hkv_zrange_fn cb, void *arg)
 {
 	const unsigned char *p = k->mv_data;
 	unsigned char eb[ELEM_KEY_MAX];
@@ -386,7 +386,7 @@ static int zemit(struct hkv *db, MDB_txn *txn, const MDB_val *k, hkv_zrange_fn c
 	memcpy(eb + KEY_ID_LEN, p + ZPREFIX_LEN, k->mv_size - ZPREFIX_LEN);
 	ek.mv_size = k->mv_size - ZSCORE_LEN;
 	ek.mv_data = eb;
-	rc = mdb_get(txn, db->dbi_elems, &ek, &ev);
+	rc = kv_get(txn, db->dbi_elems, &ek, &ev);
 	if (rc)
 		return rc == MDB_NOTFOUND ? -HKV_ECORRUPT : lmdb_err(rc);
 	rc = elem_val_split(&ek, &ev, &mem, &mlen, &pay, &plen);
@@ -395,7 +395,7 @@ static int zemit(struct hkv *db, MDB_txn *txn, const MDB_val *k, hkv_zrange_fn c
 	return cb(arg, mem, mlen, score);
 }
 
-static int zrange_rank(struct hkv *db, struct coll_rd *rd, MDB_cursor *c,
+static int zrange_rank(struct hkv *db, struct coll_rd *rd, struct kvcur *c,
 		       const struct hkv_zrange_opts *o, hkv_zrange_fn cb, void *arg)
 {
 	int64_t n = (int64_t)rd->m.size, start = o->start, stop = o->stop, first, i, cnt;
@@ -419,17 +419,17 @@ static int zrange_rank(struct hkv *db, struct coll_rd *rd, MDB_cursor *c,
 	if (first <= n - 1 - first) {
 		rc = zwalk_err(zfirst(c, rd->m.id, &k, &v), &k, rd->m.id);
 		for (i = 0; !rc && i < first; i++)
-			rc = zwalk_err(mdb_cursor_get(c, &k, &v, MDB_NEXT), &k, rd->m.id);
+			rc = zwalk_err(kv_cursor_get(c, &k, &v, MDB_NEXT), &k, rd->m.id);
 	} else {
 		rc = zwalk_err(zlast(c, rd->m.id, &k, &v), &k, rd->m.id);
 		for (i = n - 1; !rc && i > first; i--)
-			rc = zwalk_err(mdb_cursor_get(c, &k, &v, MDB_PREV), &k, rd->m.id);
+			rc = zwalk_err(kv_cursor_get(c, &k, &v, MDB_PREV), &k, rd->m.id);
 	}
 	for (cnt = stop - start + 1; !rc; ) {
 		rc = zemit(db, rd->txn, &k, cb, arg);
 		if (rc || !--cnt)
 			break;
-		rc = zwalk_err(mdb_cursor_get(c, &k, &v, toward), &k, rd->m.id);
+		rc = zwalk_err(kv_cursor_get(c, &k, &v, toward), &k, rd->m.id);
 	}
 	return rc;
 }
@@ -445,7 +445,7 @@ static bool below_max(const struct hkv_zrange_opts *o, double s)
 	return o->max_excl ? s < o->max : s <= o->max;
 }
 
-static int zrange_score(struct hkv *db, struct coll_rd *rd, MDB_cursor *c,
+static int zrange_score(struct hkv *db, struct coll_rd *rd, struct kvcur *c,
 			const struct hkv_zrange_opts *o, hkv_zrange_fn cb, void *arg)
 {
 	unsigned char b[ZPREFIX_LEN];
@@ -464,7 +464,7 @@ static int zrange_score(struct hkv *db, struct coll_rd *rd, MDB_cursor *c,
 			return 0;
 		k.mv_size = sizeof(b);
 		k.mv_data = b;
-		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		rc = kv_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	} else {
 		/* last record < (max, or just above it if inclusive) */
 		bool bounded = true;
@@ -474,7 +474,7 @@ static int zrange_score(struct hkv *db, struct coll_rd *rd, MDB_cursor *c,
 			bounded = be_inc(b, KEY_ID_LEN);
 		rc = seek_lt(c, bounded ? b : NULL, sizeof(b), &k, &v);
 	}
-	for (; !rc; rc = mdb_cursor_get(c, &k, &v, o->rev ? MDB_PREV : MDB_NEXT)) {
+	for (; !rc; rc = kv_cursor_get(c, &k, &v, o->rev ? MDB_PREV : MDB_NEXT)) {
 		if (!has_id(&k, rd->m.id))
 			break;
 		if (k.mv_size < ZPREFIX_LEN)
@@ -501,7 +501,7 @@ int hkv_zrange(struct hkv *db, const void *key, size_t klen, const struct hkv_zr
 	       hkv_zrange_fn cb, void *arg)
 {
 	struct coll_rd rd;
-	MDB_cursor *c;
+	struct kvcur *c;
 	int rc;
 
 	if (!o)
@@ -511,7 +511,7 @@ int hkv_zrange(struct hkv *db, const void *key, size_t klen, const struct hkv_zr
 	rc = coll_rd_begin(db, key, klen, HKV_TYPE_ZSET, &rd);
 	if (rc)
 		return rc == -ENOENT ? 0 : rc;
-	rc = mdb_cursor_open(rd.txn, db->dbi_zidx, &c);
+	rc = kv_cursor_open(rd.txn, db->dbi_zidx, &c);
 	if (rc) {
 		rc = lmdb_err(rc);
 		goto out_end;
@@ -520,7 +520,7 @@ int hkv_zrange(struct hkv *db, const void *key, size_t klen, const struct hkv_zr
 		rc = zrange_score(db, &rd, c, o, cb, arg);
 	else
 		rc = zrange_rank(db, &rd, c, o, cb, arg);
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 out_end:
 	coll_rd_end(db, &rd);
 	return rc;
@@ -558,7 +558,7 @@ int hkv_zwalk(struct hkv *db, const void *key, size_t klen, struct hkv_cursor *c
 {
 	unsigned char b[KEY_ID_LEN + ZSCORE_LEN + EKEY_LONG + 1];
 	struct coll_rd rd;
-	MDB_cursor *c;
+	struct kvcur *c;
 	MDB_val k, v;
 	int rc, ret = 0, n = 0;
 
@@ -575,7 +575,7 @@ int hkv_zwalk(struct hkv *db, const void *key, size_t klen, struct hkv_cursor *c
 	}
 	if (rc)
 		return rc;
-	rc = mdb_cursor_open(rd.txn, db->dbi_zidx, &c);
+	rc = kv_cursor_open(rd.txn, db->dbi_zidx, &c);
 	if (rc) {
 		rc = lmdb_err(rc);
 		goto out_end;
@@ -584,8 +584,8 @@ int hkv_zwalk(struct hkv *db, const void *key, size_t klen, struct hkv_cursor *c
 	memcpy(b + KEY_ID_LEN, cur->pos, cur->len);
 	k.mv_size = KEY_ID_LEN + cur->len;
 	k.mv_data = b;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !rc;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(c, &k, &v, MDB_SET_RANGE); !rc;
+	     rc = kv_cursor_get(c, &k, &v, MDB_NEXT)) {
 		size_t plen = k.mv_size - KEY_ID_LEN;
 
 		if (!has_id(&k, rd.m.id))
@@ -618,7 +618,7 @@ int hkv_zwalk(struct hkv *db, const void *key, size_t klen, struct hkv_cursor *c
 		rc = lmdb_err(rc);
 	}
 out_close:
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 out_end:
 	coll_rd_end(db, &rd);
 	if (rc)

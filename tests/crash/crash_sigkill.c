@@ -3,13 +3,17 @@
  * crash_sigkill.c - kill -9 a writer at pseudo-random points and check that nothing it was
  * told had been written is lost.
  *
- *   crash_sigkill [--compact] [--cycles N] [--seed S] [--dir PATH]
+ *   crash_sigkill [--compact | --checkpoint] [--sync POLICY] [--cycles N] [--seed S]
+ *                 [--dir PATH]
  *
- * Each cycle forks a child that opens the store with sync=always and performs operations on
- * strings (inline and value-log values, SET/APPEND/DEL), hashes, sets and lists. After each
- * call returns success the child writes the operation's number to a pipe. The parent SIGKILLs
- * the child after a pseudo-random number of acknowledgements (or, with --compact, while a
- * compaction thread in the child is at one of its steps), reopens the store and checks every
+ * Each cycle forks a child that opens the store (sync=always unless --sync says otherwise:
+ * a kill -9 must lose nothing under any policy, since every write is in the kernel before the
+ * call returns) and performs operations on strings (inline and value-log values,
+ * SET/APPEND/DEL), hashes, sets and lists. After each call returns success the child writes
+ * the operation's number to a pipe. The parent SIGKILLs the child after a pseudo-random number
+ * of acknowledgements (or, with --compact, while a compaction thread in the child is at one of
+ * its steps; with --checkpoint, while a thread checkpointing again and again, over a 1 MiB
+ * memtable budget, is at one of the checkpoint's steps), reopens the store and checks every
  * object against its model: each acknowledged operation is there, the one that was in flight
  * may or may not be, nothing else changed, every value reads back with a good checksum.
  *
@@ -32,6 +36,7 @@
 #include <ftw.h>
 
 #include "hkv/engine.h"
+#include "hkv_int.h"
 #include "vlog_int.h"
 
 enum { NSTR = 8, NHASH = 3, NFIELD = 8, NSET = 3, NMEMB = 16, NLIST = 3, LMAX = 48 };
@@ -63,6 +68,8 @@ struct model {
 
 static struct {
 	bool compact;
+	bool checkpoint;
+	enum hkv_sync sync;
 	int cycles;
 	uint64_t seed;
 	const char *dir;
@@ -343,6 +350,27 @@ static void stage_hook(struct hkv *db, enum vlog_stage stage, uint32_t seg)
 	send_msg(2, (uint32_t)stage);
 }
 
+static void ckpt_hook(struct hkv *db, enum ckpt_stage stage)
+{
+	(void)db;
+	send_msg(2, (uint32_t)stage);
+}
+
+static void *ckpt_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&g.stop)) {
+		int rc = hkv_checkpoint(g.db);
+
+		if (rc < 0) {
+			fprintf(stderr, "child: hkv_checkpoint: %s\n", hkv_strerror(rc));
+			_exit(3);
+		}
+		usleep(2000);
+	}
+	return NULL;
+}
+
 static void *compact_main(void *arg)
 {
 	(void)arg;
@@ -362,8 +390,10 @@ static void *compact_main(void *arg)
 static void options(struct hkv_options *opt)
 {
 	hkv_options_init(opt);
-	opt->sync = HKV_SYNC_ALWAYS;
+	opt->sync = g.sync;
 	opt->bg_interval_ms = 0;
+	if (g.checkpoint)
+		opt->ckpt_bytes = 1 << 20;
 	opt->map_size = 1ull << 30;
 	opt->inline_max = 256;
 	opt->compress = true;
@@ -379,12 +409,16 @@ static void child(struct model *m, uint64_t base)
 	options(&opt);
 	if (g.compact)
 		vlog_test_hook = stage_hook;
+	if (g.checkpoint)
+		ckpt_test_hook = ckpt_hook;
 	rc = hkv_open(g.dir, &opt, &g.db);
 	if (rc) {
 		fprintf(stderr, "child: hkv_open: %s\n", hkv_strerror(rc));
 		_exit(3);
 	}
 	if (g.compact && pthread_create(&th, NULL, compact_main, NULL))
+		_exit(3);
+	if (g.checkpoint && pthread_create(&th, NULL, ckpt_main, NULL))
 		_exit(3);
 	for (uint32_t k = 0;; k++) {
 		struct op o = op_make(m, base + k);
@@ -668,6 +702,8 @@ int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "compact", no_argument, NULL, 'c' },
+		{ "checkpoint", no_argument, NULL, 'k' },
+		{ "sync", required_argument, NULL, 'y' },
 		{ "cycles", required_argument, NULL, 'n' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "dir", required_argument, NULL, 'd' },
@@ -684,6 +720,13 @@ int main(int argc, char **argv)
 		case 'c':
 			g.compact = true;
 			break;
+		case 'k':
+			g.checkpoint = true;
+			break;
+		case 'y':
+			if (hkv_sync_parse(optarg, &g.sync))
+				die("--sync %s: not always|everysec|none", optarg);
+			break;
 		case 'n':
 			g.cycles = atoi(optarg);
 			break;
@@ -694,8 +737,8 @@ int main(int argc, char **argv)
 			g.dir = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: %s [--compact] [--cycles N] [--seed S] [--dir D]\n",
-				argv[0]);
+			fprintf(stderr, "usage: %s [--compact|--checkpoint] [--sync POLICY] "
+				"[--cycles N] [--seed S] [--dir D]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -765,12 +808,14 @@ int main(int argc, char **argv)
 		verify(&m, &alt, &inflight, cycle);
 		base += acks + 1;
 	}
-	printf("crash_sigkill: %d cycles, %ld acknowledged operations, %d compaction steps seen, "
-	       "%d kills during compaction\n", g.cycles, acked_total, stages,
+	printf("crash_sigkill: %d cycles (sync=%s), %ld acknowledged operations, %d %s steps "
+	       "seen, %d kills during one\n", g.cycles,
+	       g.sync == HKV_SYNC_ALWAYS ? "always" : g.sync == HKV_SYNC_EVERYSEC ? "everysec" :
+	       "none", acked_total, stages, g.checkpoint ? "checkpoint" : "compaction",
 	       killed_in_compaction);
-	if (g.compact && killed_in_compaction < g.cycles / 10)
-		die("only %d of %d kills landed during a compaction", killed_in_compaction,
-		    g.cycles);
+	if ((g.compact || g.checkpoint) && killed_in_compaction < g.cycles / 10)
+		die("only %d of %d kills landed during a %s", killed_in_compaction, g.cycles,
+		    g.checkpoint ? "checkpoint" : "compaction");
 	if (!strncmp(g.dir, "/tmp/hkv-crash-", 15))
 		nftw(g.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	for (int i = 0; i < NSTR; i++) {

@@ -66,22 +66,22 @@ static inline uint64_t key_id(struct hkv *db, const char *key)
 static inline size_t count_id_records(struct hkv *db, MDB_dbi dbi, uint64_t id)
 {
 	unsigned char p[8];
-	MDB_txn *txn;
-	MDB_cursor *c;
+	struct kvtx *txn;
+	struct kvcur *c;
 	MDB_val k = { 8, p }, v;
 	size_t n = 0;
 	int rc;
 
 	put_be64(p, id);
 	assert_int_equal(rtx_begin(db, &txn), 0);
-	assert_int_equal(mdb_cursor_open(txn, dbi, &c), 0);
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); !rc;
-	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	assert_int_equal(kv_cursor_open(txn, dbi, &c), 0);
+	for (rc = kv_cursor_get(c, &k, &v, MDB_SET_RANGE); !rc;
+	     rc = kv_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < 8 || memcmp(k.mv_data, p, 8))
 			break;
 		n++;
 	}
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 	rtx_end(db, txn);
 	return n;
 }

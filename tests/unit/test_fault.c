@@ -3,7 +3,9 @@
  * test_fault.c - I/O failures in the engine's own writes: pwrite(), write(), fdatasync() and
  * fsync() are wrapped at link time (test_fault.cmake) and made to fail with ENOSPC or EIO on
  * the N-th call. The failing operation must return that error, the store must stay readable,
- * and nothing acknowledged before may be lost, also after reopening.
+ * and nothing acknowledged before may be lost, also after reopening. A failed flush is final:
+ * the store then refuses every write with -HKV_ESTOPPED and never calls fdatasync/fsync again
+ * until it is reopened.
  *
  * LMDB is a shared library: its own I/O is not wrapped, so the faults land in the value log.
  */
@@ -115,7 +117,27 @@ struct fixture {
 	struct hkv_options opt;
 	struct hkv *db;
 	struct model m;
+	atomic_int stop_lines; /* log lines announcing that the store stopped taking writes */
 };
+
+static void fixture_log(void *arg, int level, const char *msg)
+{
+	struct fixture *f = arg;
+
+	if (level == 0 && strstr(msg, "takes no more writes"))
+		atomic_fetch_add(&f->stop_lines, 1);
+	if (level <= 1)
+		fprintf(stderr, "hkv: %s\n", msg);
+}
+
+/* Whether the store stopped taking writes after a failed flush. */
+static bool stopped(struct fixture *f)
+{
+	struct hkv_stats st;
+
+	assert_int_equal(hkv_stats_get(f->db, &st), 0);
+	return st.flush_error != 0;
+}
 
 static int setup(void **state)
 {
@@ -128,6 +150,8 @@ static int setup(void **state)
 	f->opt.inline_max = 64;
 	f->opt.segment_size = 1 << 20;
 	f->opt.sync = HKV_SYNC_ALWAYS;
+	f->opt.log = fixture_log;
+	f->opt.log_arg = f;
 	for (int i = 0; i < NKEYS; i++) {
 		f->m.acked[i] = -1;
 		f->m.maybe[i] = -2;
@@ -233,8 +257,11 @@ static void verify(struct fixture *f)
 	}
 }
 
-/* Write @n generations over random keys; failures are recorded as "maybe". */
-static int workload(struct fixture *f, uint64_t *seed, int n, int *errors)
+/*
+ * Write @n generations over random keys; failures are recorded as "maybe"; writes refused
+ * because an earlier flush failed (-HKV_ESTOPPED) changed nothing and count in *@refused.
+ */
+static int workload_r(struct fixture *f, uint64_t *seed, int n, int *errors, int *refused)
 {
 	int ok = 0;
 
@@ -244,9 +271,16 @@ static int workload(struct fixture *f, uint64_t *seed, int n, int *errors)
 		int rc = write_gen(f->db, i, g);
 
 		if (rc == 1) {
+			assert_false(stopped(f));
 			f->m.acked[i] = g;
 			f->m.maybe[i] = -2;
 			ok++;
+			continue;
+		}
+		if (rc == -HKV_ESTOPPED) {
+			assert_non_null(refused);
+			assert_true(stopped(f));
+			(*refused)++;
 			continue;
 		}
 		assert_true(rc == -EIO || rc == -ENOSPC);
@@ -255,6 +289,11 @@ static int workload(struct fixture *f, uint64_t *seed, int n, int *errors)
 		(*errors)++;
 	}
 	return ok;
+}
+
+static int workload(struct fixture *f, uint64_t *seed, int n, int *errors)
+{
+	return workload_r(f, seed, n, errors, NULL);
 }
 
 static void reopen(struct fixture *f)
@@ -312,46 +351,75 @@ static void test_append_torn(void **state)
 	verify(f);
 }
 
-/* A flush that fails under sync=always is reported; the store stays usable. */
+/*
+ * A flush that fails under sync=always fails its write, and is final: every later write and
+ * hkv_sync() is refused without another flush, reads keep working, and after reopening the
+ * store holds every acknowledged value and takes writes again.
+ */
 static void test_flush_eio(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t seed = 3;
-	int errors = 0;
+	int errors = 0, refused = 0;
+	struct hkv_stats st;
 
 	f->db = test_open(f->dir, &f->opt);
 	workload(f, &seed, 10, &errors);
 	arm(F_FDATASYNC, 1, EIO, false);
 	assert_int_equal(write_gen(f->db, 7, 999), -EIO);
 	f->m.maybe[7] = 999;
+	assert_int_equal(atomic_load(&fired), 1);
+	assert_int_equal(atomic_load(&f->stop_lines), 1);
+	assert_int_equal(hkv_stats_get(f->db, &st), 0);
+	assert_int_equal(st.flush_error, -EIO);
+	/* from now on: no flush is even tried (a second call would be counted) */
+	arm(F_ALL, 1000000, EIO, false);
+	workload_r(f, &seed, 10, &errors, &refused);
+	assert_int_equal(errors, 0);
+	assert_int_equal(refused, 10);
+	assert_int_equal(hkv_del(f->db, "f00", 3), -HKV_ESTOPPED);
+	assert_int_equal(hkv_sync(f->db), -HKV_ESTOPPED);
+	assert_int_equal(hkv_compact(f->db, true), -HKV_ESTOPPED);
+	assert_int_equal(atomic_load(&calls), 0);
+	assert_int_equal(atomic_load(&f->stop_lines), 1);
 	disarm();
 	verify(f);
-	assert_int_equal(hkv_sync(f->db), 0);
+	reopen(f);
+	assert_false(stopped(f));
+	verify(f);
 	workload(f, &seed, 10, &errors);
 	assert_int_equal(errors, 0);
 	reopen(f);
 	verify(f);
 }
 
-/* hkv_sync() reports a failing flush of a segment or of the directory. */
+/* hkv_sync() reports a failing flush of a segment or of the directory, once, and stops. */
 static void test_sync_errors(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t seed = 4;
-	int errors = 0;
+	int errors = 0, refused = 0;
 
 	f->opt.sync = HKV_SYNC_NONE;
 	f->db = test_open(f->dir, &f->opt);
 	workload(f, &seed, 10, &errors);
 	arm(F_FDATASYNC | F_FSYNC, 1, EIO, false);
 	assert_int_equal(hkv_sync(f->db), -EIO);
+	assert_true(stopped(f));
+	/* the failed flush is not retried: the next one fails at once without a call */
+	arm(F_ALL, 1000000, ENOSPC, false);
+	assert_int_equal(hkv_sync(f->db), -HKV_ESTOPPED);
+	workload_r(f, &seed, 5, &errors, &refused);
+	assert_int_equal(refused, 5);
+	assert_int_equal(atomic_load(&calls), 0);
 	disarm();
-	/* the segment is still dirty: the next flush does it */
-	arm(F_FDATASYNC, 1, ENOSPC, false);
-	assert_true(hkv_sync(f->db) < 0);
-	disarm();
-	assert_int_equal(hkv_sync(f->db), 0);
 	verify(f);
+	assert_int_equal(hkv_close(f->db), -HKV_ESTOPPED);
+	f->db = test_open(f->dir, &f->opt);
+	verify(f);
+	assert_int_equal(hkv_sync(f->db), 0);
+	workload(f, &seed, 10, &errors);
+	assert_int_equal(errors, 0);
 	reopen(f);
 	verify(f);
 }
@@ -366,17 +434,18 @@ static void test_write_sweep(void **state)
 	f->db = test_open(f->dir, &f->opt);
 	workload(f, &seed, 40, &errors);
 	for (int n = 1; n <= 40; n++) {
-		int err = n % 2 ? EIO : ENOSPC;
+		int err = n % 2 ? EIO : ENOSPC, refused = 0;
 
 		arm(F_ALL, n, err, n % 3 == 0);
 		errors = 0;
-		workload(f, &seed, 8, &errors);
+		workload_r(f, &seed, 8, &errors, &refused);
 		/* a failed call fails exactly one write, unless it was not in a write path */
 		assert_true(errors <= atomic_load(&fired));
 		failed += errors;
 		disarm();
 		verify(f);
-		if (n % 8 == 0) {
+		/* a failed flush stops the store; it takes writes again once reopened */
+		if (refused || stopped(f) || n % 8 == 0) {
 			reopen(f);
 			verify(f);
 		}
@@ -411,7 +480,7 @@ static void test_compact_sweep(void **state)
 			done = rc > 0; /* the whole compaction ran below n calls */
 		disarm();
 		verify(f);
-		if (n % 10 == 0) {
+		if (stopped(f) || n % 10 == 0) {
 			reopen(f);
 			verify(f);
 		}

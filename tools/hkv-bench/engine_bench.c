@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +68,8 @@ struct cfg {
 	bool pin;
 	bool keep;
 	int compress;       /* -1: engine default, 0 off, 1 on */
+	uint64_t ckpt_ops;  /* SETs of the checkpoint rows */
+	uint64_t ckpt_bytes; /* the engine's memtable budget in the storage rows (0: default) */
 };
 
 enum op_kind { OP_LOAD, OP_GET, OP_SET, OP_MIX };
@@ -446,7 +449,16 @@ struct summary {
 	double set1, setn;      /* engine SET rows, smallest value size */
 	double lmdb_fsync1, eng_always1, eng_alwaysn;
 	double reopen_ms;
+	double set_none, set_everysec;
+	double open_clean_ms, open_crash_ms;
+	uint64_t crash_writes;
+	double ckpt_us_per_rec, ckpt_recs_per_s;
+	double p99_ckpt, p99_nockpt, max_ckpt, max_nockpt;
+	uint64_t ckpts_during;
 };
+
+static void bench_storage(const struct cfg *c, const char *epath, size_t vsize,
+			  struct summary *sum);
 
 /* The main table for one value size; measures reopen on the first (smallest) one. */
 static void bench_size(const struct cfg *c, const char root[1024], size_t vsize, bool reopen,
@@ -584,11 +596,238 @@ static void bench_size(const struct cfg *c, const char root[1024], size_t vsize,
 		printf("reopen: LMDB mdb_env_open+close of the same keys: median %.2f ms\n",
 		       (double)lm_med / 1e6);
 		free(times);
+		bench_storage(c, epath, vsize, sum);
 	}
 	if (!c->keep) {
 		rm_rf(epath);
 		rm_rf(lpath);
 	}
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Storage rows: sync policies, checkpoints, recovery (docs/engine-storage.md)
+ */
+
+static struct hkv *open_engine_opt(const char *path, enum hkv_sync sync, uint64_t ckpt_bytes,
+				   uint32_t ckpt_interval_ms)
+{
+	struct hkv_options opt;
+	struct hkv *db;
+	int rc;
+
+	hkv_options_init(&opt);
+	opt.sync = sync;
+	if (g_compress >= 0)
+		opt.compress = g_compress;
+	if (g_inline_max >= 0)
+		opt.inline_max = (uint32_t)g_inline_max;
+	if (ckpt_bytes)
+		opt.ckpt_bytes = ckpt_bytes;
+	opt.ckpt_interval_ms = ckpt_interval_ms;
+	rc = hkv_open(path, &opt, &db);
+	if (rc) {
+		fprintf(stderr, "hkv-bench: hkv_open %s: %s\n", path, hkv_strerror(rc));
+		exit(1);
+	}
+	return db;
+}
+
+static void stats(struct hkv *db, struct hkv_stats *st)
+{
+	if (hkv_stats_get(db, st)) {
+		fprintf(stderr, "hkv-bench: hkv_stats_get failed\n");
+		exit(1);
+	}
+}
+
+/* A 1-thread SET row of @nops on @db. */
+static void set_row(const struct cfg *c, struct hkv *db, size_t vsize, uint64_t nops,
+		    struct run *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->db = db;
+	r->kind = OP_SET;
+	r->vsize = vsize;
+	r->nkeys = c->keys;
+	r->nops = nops;
+	r->nthreads = 1;
+	r->pin = c->pin;
+	run_row(r);
+	check(r, "SET");
+}
+
+static void print_lat(const char *name, const struct run *r, const char *extra)
+{
+	char b[32];
+
+	printf("%-40s | %12s %8.2f %8.2f %9.2f %9.1f | %s\n", name,
+	       fmt_count(rate(r), b, sizeof(b)), (double)hist_quantile(&r->hist, 0.50) / 1e3,
+	       (double)hist_quantile(&r->hist, 0.99) / 1e3,
+	       (double)hist_quantile(&r->hist, 0.999) / 1e3, (double)r->hist.max / 1e3, extra);
+	fflush(stdout);
+}
+
+/*
+ * Write SETs into @path until the memtable holds about 90% of its budget (no checkpoint:
+ * interval 0), then return the number written. The first 10000 measure the bytes per write.
+ */
+static uint64_t fill_memtable(const struct cfg *c, struct hkv *db, size_t vsize,
+			      uint64_t budget)
+{
+	struct hkv_stats st0, st;
+	uint64_t probe = 10000, n, per;
+	struct run r;
+
+	stats(db, &st0);
+	set_row(c, db, vsize, probe, &r);
+	stats(db, &st);
+	per = (st.mem_bytes - st0.mem_bytes) / probe;
+	if (!per)
+		per = 1;
+	n = budget * 9 / 10 > st.mem_bytes ? (budget * 9 / 10 - st.mem_bytes) / per : 0;
+	if (n)
+		set_row(c, db, vsize, n, &r);
+	return probe + n;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void bench_storage(const struct cfg *c, const char *epath, size_t vsize,
+			  struct summary *sum)
+{
+	uint64_t budget = c->ckpt_bytes;
+	struct hkv_options dflt;
+	struct hkv_stats st0, st;
+	struct hkv *db;
+	struct run r;
+	char extra[160];
+	uint64_t t0;
+	double opens[7];
+	int runs = c->reopen_runs < 7 ? c->reopen_runs : 7;
+
+	hkv_options_init(&dflt);
+	if (!budget)
+		budget = dflt.ckpt_bytes;
+	printf("\nstorage: %zu B SETs, 1 thread, on the %" PRIu64 "-key store; memtable budget "
+	       "%" PRIu64 " MiB\n", vsize, c->keys, budget >> 20);
+	printf("%-40s | %12s %8s %8s %9s %9s |\n", "row", "ops/s", "p50 us", "p99 us",
+	       "p99.9 us", "max us");
+
+	/* sync policies: none and everysec cost no flush on the write path */
+	db = open_engine_opt(epath, HKV_SYNC_NONE, budget, dflt.ckpt_interval_ms);
+	set_row(c, db, vsize, c->ops ? c->ops : c->keys, &r);
+	sum->set_none = rate(&r);
+	print_lat("SET sync=none", &r, "");
+	hkv_close(db);
+	db = open_engine_opt(epath, HKV_SYNC_EVERYSEC, budget, dflt.ckpt_interval_ms);
+	set_row(c, db, vsize, c->ops ? c->ops : c->keys, &r);
+	sum->set_everysec = rate(&r);
+	snprintf(extra, sizeof(extra), "%.2fx sync=none", sum->set_everysec / sum->set_none);
+	print_lat("SET sync=everysec", &r, extra);
+	hkv_close(db);
+
+	/* the write stall of checkpoints: the same SETs without any, and with several */
+	db = open_engine_opt(epath, HKV_SYNC_NONE, 4ull << 30, 0);
+	set_row(c, db, vsize, c->ckpt_ops, &r);
+	sum->p99_nockpt = (double)hist_quantile(&r.hist, 0.99) / 1e3;
+	sum->max_nockpt = (double)r.hist.max / 1e3;
+	print_lat("SET, no checkpoint (4 GiB memtable)", &r, "");
+	hkv_close(db);
+	db = open_engine_opt(epath, HKV_SYNC_NONE, budget, dflt.ckpt_interval_ms);
+	stats(db, &st0);
+	set_row(c, db, vsize, c->ckpt_ops, &r);
+	stats(db, &st);
+	sum->ckpts_during = st.checkpoints - st0.checkpoints;
+	sum->p99_ckpt = (double)hist_quantile(&r.hist, 0.99) / 1e3;
+	sum->max_ckpt = (double)r.hist.max / 1e3;
+	snprintf(extra, sizeof(extra), "%" PRIu64 " checkpoints during the row",
+		 sum->ckpts_during);
+	print_lat("SET, checkpoints running", &r, extra);
+	hkv_close(db);
+
+	/* one checkpoint of a full memtable: cost per index record */
+	db = open_engine_opt(epath, HKV_SYNC_NONE, budget, 0);
+	fill_memtable(c, db, vsize, budget);
+	stats(db, &st0);
+	t0 = now_ns();
+	if (hkv_checkpoint(db)) {
+		fprintf(stderr, "hkv-bench: hkv_checkpoint failed\n");
+		exit(1);
+	}
+	{
+		double secs = (double)(now_ns() - t0) / 1e9;
+		uint64_t recs;
+
+		stats(db, &st);
+		recs = st.ckpt_records - st0.ckpt_records;
+		sum->ckpt_us_per_rec = recs ? secs * 1e6 / (double)recs : 0;
+		sum->ckpt_recs_per_s = secs > 0 ? (double)recs / secs : 0;
+		printf("checkpoint of a full memtable: %" PRIu64 " index records in %.1f ms: "
+		       "%.2f us per record (%.0f records/s), synced LMDB commit included\n", recs,
+		       secs * 1e3, sum->ckpt_us_per_rec, sum->ckpt_recs_per_s);
+	}
+	hkv_close(db);
+
+	/* open after a clean close: nothing to replay */
+	for (int i = 0; i < runs; i++) {
+		t0 = now_ns();
+		db = open_engine_opt(epath, HKV_SYNC_NONE, budget, 0);
+		opens[i] = (double)(now_ns() - t0) / 1e6;
+		hkv_close(db);
+	}
+	qsort(opens, (size_t)runs, sizeof(opens[0]), cmp_dbl);
+	sum->open_clean_ms = opens[runs / 2];
+	printf("open after a clean close: median %.2f ms over %d runs (hkv_open alone)\n",
+	       sum->open_clean_ms, runs);
+
+	/* open after a crash that left a full memtable to replay */
+	runs = runs < 3 ? runs : 3;
+	for (int i = 0; i < runs; i++) {
+		int fds[2], status;
+		uint64_t n = 0;
+		pid_t pid;
+
+		if (pipe(fds)) {
+			perror("pipe");
+			exit(1);
+		}
+		fflush(stdout);
+		pid = fork();
+		if (pid < 0) {
+			perror("fork");
+			exit(1);
+		}
+		if (!pid) {
+			close(fds[0]);
+			db = open_engine_opt(epath, HKV_SYNC_NONE, budget, 0);
+			n = fill_memtable(c, db, vsize, budget);
+			if (write(fds[1], &n, sizeof(n)) != sizeof(n))
+				_exit(3);
+			_exit(0); /* no close, no checkpoint: as a kill -9 */
+		}
+		close(fds[1]);
+		if (read(fds[0], &n, sizeof(n)) != sizeof(n) || waitpid(pid, &status, 0) != pid ||
+		    !WIFEXITED(status) || WEXITSTATUS(status)) {
+			fprintf(stderr, "hkv-bench: the crashing writer failed\n");
+			exit(1);
+		}
+		close(fds[0]);
+		t0 = now_ns();
+		db = open_engine_opt(epath, HKV_SYNC_NONE, budget, 0);
+		opens[i] = (double)(now_ns() - t0) / 1e6;
+		sum->crash_writes = n;
+		hkv_close(db);
+	}
+	qsort(opens, (size_t)runs, sizeof(opens[0]), cmp_dbl);
+	sum->open_crash_ms = opens[runs / 2];
+	printf("open after a crash with a full memtable (%" PRIu64 " writes) to replay: median "
+	       "%.2f ms over %d runs (replay and flush of the replayed log included)\n",
+	       sum->crash_writes, sum->open_crash_ms, runs);
 }
 
 /* Durability rows: fsync per write vs group commit. */
@@ -679,6 +918,9 @@ static void usage(FILE *f)
 	      "  --keep            keep the stores afterwards\n"
 	      "  --compress on|off value-log compression (default: the engine's default)\n"
 	      "  --inline-max B    values above B bytes go to the value log (default: the engine's)\n"
+	      "  --ckpt-ops N      SETs of the checkpoint rows (default 1000000)\n"
+	      "  --ckpt-mib M      the engine's memtable budget in the storage rows (default: the\n"
+	      "                    engine's)\n"
 	      "  --quick           20000 keys, 400 sync writes, 3 reopen runs (smoke test)\n",
 	      f);
 }
@@ -700,16 +942,19 @@ int bench_engine_main(int argc, char **argv)
 		{ "quick", no_argument, NULL, 'q' },
 		{ "compress", required_argument, NULL, 'c' },
 		{ "inline-max", required_argument, NULL, 'i' },
+		{ "ckpt-ops", required_argument, NULL, 'C' },
+		{ "ckpt-mib", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cfg c = {
 		.keys = 1000000, .vsizes = { 64, 4096 }, .nvsizes = 2, .threads = 8,
 		.sync_threads = 32, .sync_ops = 4000, .reopen_runs = 7, .parent = "/var/tmp",
-		.seed = 42, .pin = true, .compress = -1,
+		.seed = 42, .pin = true, .compress = -1, .ckpt_ops = 1000000,
 	};
 	struct summary sum = { 0 };
 	bool quick = false, keys_given = false, sops_given = false, runs_given = false;
+	bool cops_given = false;
 	char root[1024], b1[32], b2[32];
 	uint64_t start = now_ns();
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -720,7 +965,7 @@ int bench_engine_main(int argc, char **argv)
 		char *end = NULL;
 		unsigned long long v = 0;
 
-		if (strchr("kovtTSrs", opt)) {
+		if (strchr("kovtTSrsCM", opt)) {
 			errno = 0;
 			v = strtoull(optarg, &end, 0);
 			if (errno || *end || !*optarg || (opt != 's' && !v)) {
@@ -741,6 +986,8 @@ int bench_engine_main(int argc, char **argv)
 		case 'P': c.pin = false; break;
 		case 'K': c.keep = true; break;
 		case 'q': quick = true; break;
+		case 'C': c.ckpt_ops = v; cops_given = true; break;
+		case 'M': c.ckpt_bytes = v << 20; break;
 		case 'c':
 			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
 				fprintf(stderr, "hkv-bench: --compress on|off\n");
@@ -771,6 +1018,10 @@ int bench_engine_main(int argc, char **argv)
 			c.sync_ops = 400;
 		if (!runs_given)
 			c.reopen_runs = 3;
+		if (!cops_given)
+			c.ckpt_ops = 60000;
+		if (!c.ckpt_bytes)
+			c.ckpt_bytes = 2ull << 20;
 	}
 	if (c.vsizes[0] > HKV_VALUE_MAX || c.threads > 1024 || c.sync_threads > 1024) {
 		fprintf(stderr, "hkv-bench: value size or thread count out of range\n");
@@ -815,15 +1066,24 @@ int bench_engine_main(int argc, char **argv)
 		bench_size(&c, root, c.vsizes[i], i == 0, &sum);
 	bench_sync(&c, root, &sum);
 
-	printf("\nsummary\n");
-	printf("  SET sync=none, engine: %s/s 1 thread, %s/s %d threads (target >= 300,000/s)\n",
-	       fmt_count(sum.set1, b1, sizeof(b1)), fmt_count(sum.setn, b2, sizeof(b2)),
-	       c.threads);
+	printf("\nsummary (targets of docs/benchmarks.md, engine section)\n");
+	printf("  SET sync=none, 1 thread, %zu B: %s/s (target >= 500,000/s); %d threads %s/s\n",
+	       c.vsizes[0], fmt_count(sum.set1, b1, sizeof(b1)), c.threads,
+	       fmt_count(sum.setn, b2, sizeof(b2)));
+	printf("  SET sync=everysec / sync=none, 1 thread: %.2fx (target >= 0.90x)\n",
+	       sum.set_none > 0 ? sum.set_everysec / sum.set_none : 0);
 	printf("  sync=always: engine %d threads / LMDB fsync-per-txn 1 thread = %.1fx; "
-	       "/ engine 1 thread = %.1fx (target 10x)\n", c.sync_threads,
+	       "/ engine 1 thread = %.1fx (target 10x LMDB)\n", c.sync_threads,
 	       sum.lmdb_fsync1 > 0 ? sum.eng_alwaysn / sum.lmdb_fsync1 : 0,
 	       sum.eng_always1 > 0 ? sum.eng_alwaysn / sum.eng_always1 : 0);
-	printf("  reopen %" PRIu64 " keys: %.2f ms median (target < 50 ms)\n", c.keys,
+	printf("  open after a clean close: %.2f ms (target < 50 ms); after a crash with a full "
+	       "memtable to replay: %.2f ms (target < 500 ms)\n", sum.open_clean_ms,
+	       sum.open_crash_ms);
+	printf("  checkpoint: %.2f us per index record; SET p99 %.1f us with %" PRIu64
+	       " checkpoints running vs %.1f us without (max %.0f vs %.0f us)\n",
+	       sum.ckpt_us_per_rec, sum.p99_ckpt, sum.ckpts_during, sum.p99_nockpt,
+	       sum.max_ckpt, sum.max_nockpt);
+	printf("  reopen %" PRIu64 " keys (hkv_open + hkv_close): %.2f ms median\n", c.keys,
 	       sum.reopen_ms);
 	printf("  total time %.1f s\n", (double)(now_ns() - start) / 1e9);
 	if (!c.keep)

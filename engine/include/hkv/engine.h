@@ -22,7 +22,21 @@
  *    committed in groups.
  *  - Every mutation is atomic: it is wholly visible to every reader or not at all, and a write
  *    that returned success is visible to every read that starts after it returned.
+ *  - Long strings: a key, field or member longer than HKV_ORDER_PREFIX bytes is named in the
+ *    index by its first HKV_ORDER_PREFIX bytes and a 128-bit SipHash of all of it under a
+ *    secret key drawn when the store was created. Every lookup compares the stored full
+ *    bytes, so one string never answers for another; a write that would store a string whose
+ *    name another one already holds (a hash collision, which cannot be built without the
+ *    store's secret) fails with -EEXIST and changes nothing.
  *  - Time: expiry times are Unix milliseconds from the store's clock (hkv_options.clock).
+ *  - Flush errors are final: the first failed flush (fdatasync/fsync of the value log, or of
+ *    the index) is logged and stops the store from taking writes until it is closed and
+ *    reopened. The write whose flush failed returns that flush's -errno (usually -EIO); every
+ *    later mutation, hkv_sync() and hkv_compact() return -HKV_ESTOPPED without touching the
+ *    disk; reads keep working. A failed flush is never retried: on Linux a second fsync can
+ *    succeed after the kernel dropped the dirty pages, so a retry would acknowledge writes
+ *    that never reached the disk. Every mutation below can therefore also return
+ *    -HKV_ESTOPPED.
  */
 #ifndef HKV_ENGINE_H
 #define HKV_ENGINE_H
@@ -55,6 +69,7 @@ enum {
 	HKV_ECORRUPT,                 /* stored data failed its checksum or is malformed */
 	HKV_EFORMAT,                  /* store was written by an unknown or newer format */
 	HKV_ENOSCORE,                 /* resulting score is not a number (inf - inf) */
+	HKV_ESTOPPED,                 /* a flush failed earlier: the store takes no more writes */
 	HKV_ELAST
 };
 
@@ -131,6 +146,13 @@ int hkv_sync_parse(const char *s, enum hkv_sync *out);
  * @log:               receives one formatted line per notable event (level: 0 error,
  *                     1 warning, 2 info, 3 debug); NULL logs errors and warnings to stderr.
  * @log_arg:           passed to @log.
+ * @ckpt_bytes:        memory budget of the memtable, the in-memory table of recent writes
+ *                     (docs/engine-storage.md): when it holds this many bytes it is frozen
+ *                     and the checkpointer applies it to the index. At most three exist (one
+ *                     active, two being checkpointed) before writers wait. 1 MiB..4 GiB,
+ *                     default 32 MiB. With the interval below it bounds what a crash leaves
+ *                     to replay at the next open.
+ * @ckpt_interval_ms:  ... or when its first write is this old (0: never by age). Default 2000.
  */
 struct hkv_options {
 	enum hkv_sync sync;
@@ -151,6 +173,8 @@ struct hkv_options {
 	void *clock_arg;
 	void (*log)(void *arg, int level, const char *msg);
 	void *log_arg;
+	uint64_t ckpt_bytes;
+	uint32_t ckpt_interval_ms;
 };
 
 /** hkv_options_init() - fill @opt with the defaults documented above. */
@@ -178,15 +202,74 @@ int hkv_open(const char *dir, const struct hkv_options *opt, struct hkv **out);
 /**
  * hkv_close() - flush everything, stop the background thread and free @db.
  * No other thread may be using @db. @db may be NULL.
- * Return: 0, or the -errno of the final flush (the handle is freed anyway).
+ * Return: 0, or the -errno of the final flush, or -HKV_ESTOPPED if a flush had failed before
+ * (the handle is freed anyway).
  */
 int hkv_close(struct hkv *db);
 
 /**
  * hkv_sync() - make every write that has returned durable, whatever the sync policy.
- * Return: 0, -EIO.
+ * Return: 0; -EIO or another -errno of the flush (the store then stops taking writes);
+ * -HKV_ESTOPPED (an earlier flush failed).
  */
 int hkv_sync(struct hkv *db);
+
+/**
+ * hkv_checkpoint() - apply every write that has returned to the index now, in one synced LMDB
+ * transaction, and wait for it (the checkpointer does this by itself when the memtable is full
+ * or old; hkv_close() does it last). Afterwards a reopen has nothing to replay. Any thread.
+ * Return: 0; -EROFS; -HKV_ESTOPPED; -EIO or another -errno of a flush (the store then stops
+ * taking writes).
+ */
+int hkv_checkpoint(struct hkv *db);
+
+/*
+ * ---------------------------------------------------------------------------------------
+ * Transactions
+ * ---------------------------------------------------------------------------------------
+ */
+
+/**
+ * hkv_txn_fn - the body of a transaction (hkv_txn_run()).
+ * @tx:  a handle bound to the transaction: pass it instead of the store's handle to any
+ *       function of this interface, reads and writes alike, to act inside the transaction.
+ *       Valid only during the call and only in the calling thread.
+ * @arg: hkv_txn_run()'s @arg.
+ *
+ * Return: >= 0 to commit every write made through @tx; < 0 to abort: nothing of it is applied
+ * and hkv_txn_run() returns the value.
+ */
+typedef int (*hkv_txn_fn)(struct hkv *tx, void *arg);
+
+/**
+ * hkv_txn_run() - run @fn as one transaction: several reads and writes, atomically.
+ * @db:  the store (or a transaction handle: the transaction then nests, see below).
+ * @fn:  the body; called exactly once, in the calling thread.
+ * @arg: passed to @fn.
+ *
+ * Inside @fn, every read through @tx sees one state of the store (the transactions of all
+ * writers are applied one after another, never interleaved: serializable) plus the
+ * transaction's own writes so far. Writes through @tx are applied together when @fn returns
+ * >= 0, as one write: wholly visible to every reader or not at all, durable per the sync
+ * policy like any single write (under sync=always, flushed before hkv_txn_run() returns), and
+ * reported to the watcher (hkv_set_watch()) with one version each. Conditional logic is plain
+ * C: read, decide, write, or return a negative value to abort (for example -EEXIST for a
+ * rename that must not replace, or -ENOENT when a list turned out empty).
+ *
+ * A write through @tx that fails (returns < 0) changes nothing: its error is returned to @fn,
+ * which may go on (the transaction keeps what succeeded) or abort. A nested hkv_txn_run(@tx,
+ * ...) is a part of the enclosing transaction that is undone alone if its @fn returns < 0.
+ *
+ * @fn must not use @db (the store's handle) for writes: such a write would wait for the
+ * transaction it is part of, and is refused with -EDEADLK. It must not call hkv_close(),
+ * hkv_sync(), hkv_checkpoint(), hkv_compact() or hkv_set_watch() with @tx (-EINVAL), and
+ * should be short: other writers wait while it runs.
+ *
+ * Return: @fn's return value if >= 0 and the transaction was applied; @fn's negative value
+ * (nothing applied); -EINVAL (@fn NULL), -EROFS, -HKV_ESTOPPED, -ENOSPC, -ENOMEM, -EIO (the
+ * write of the transaction failed: nothing applied).
+ */
+int hkv_txn_run(struct hkv *db, hkv_txn_fn fn, void *arg);
 
 /** struct hkv_buf - a byte string owned by the caller. @data is NUL-terminated (not counted). */
 struct hkv_buf {
@@ -575,7 +658,9 @@ int hkv_scan(struct hkv *db, struct hkv_cursor *cur, const struct hkv_scan_opts 
  * hkv_cursor_after() - the cursor hkv_scan() would hold right after reporting @key (a key, or
  * with @is_prefix a rolled-up common prefix including its delimiter), without asking the
  * store: lets a caller that takes many entries from one hkv_scan() call resume after any one
- * of them.
+ * of them. For a key of at most HKV_ORDER_PREFIX bytes it is byte for byte the cursor
+ * hkv_scan() holds; for a longer key (whose position depends on the store's secret hash key)
+ * it is a cursor of another form that resumes at exactly the same place.
  * Return: 0 and @cur; -ERANGE (a prefix longer than HKV_ORDER_PREFIX: its end is not a
  * position); -EINVAL (bad length).
  */
@@ -809,6 +894,10 @@ struct hkv_stats {
 	uint64_t compact_bytes; /* bytes reclaimed by compaction */
 	uint64_t expired;       /* keys deleted because their time came (lazy + active) */
 	uint64_t crc_errors;    /* records that failed their checksum */
+	int flush_error;        /* 0, or the -errno of the failed flush that stopped writes */
+	uint64_t mem_bytes;     /* memory held by the memtables (not yet checkpointed writes) */
+	uint64_t checkpoints;   /* checkpoints committed to the index */
+	uint64_t ckpt_records;  /* index records they applied */
 };
 
 /** hkv_stats_get() - fill @out. Return: 0; -EIO. */

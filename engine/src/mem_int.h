@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mem_int.h - the memtable (mem.c): the in-memory table of recent mutations that reads consult
+ * before the index, and the views that pin the memtables a reader uses (kv.c). The design and
+ * its invariants are described at the top of mem.c and of kv.c.
+ */
+#ifndef HKV_MEM_INT_H
+#define HKV_MEM_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hkv_int.h"
+
+#define MEM_MAX_HEIGHT 16
+/** Memtables a view holds at most: the active one and those not yet checkpointed. */
+#define MVIEW_MAX 3
+
+/**
+ * struct mem_ver - one version of a record. Immutable once its group is published, except
+ * that the writer pops the versions of a write function that failed (they were never
+ * visible to readers).
+ * @older: the next older version of the same record, or NULL.
+ * @seq:   the sequence number of the write function that made it; visible to a reader whose
+ *         snapshot is >= @seq.
+ * @del:   a deletion (tombstone): hides the record in older memtables and in the index.
+ */
+struct mem_ver {
+	struct mem_ver *older;
+	uint64_t seq;
+	uint32_t vlen;
+	bool del;
+	unsigned char val[];
+};
+
+/**
+ * struct mem_node - one record key of one table: a skiplist node and a hash-chain entry.
+ * Nodes are never removed from a memtable; a node whose versions were all popped has no
+ * version and counts as absent.
+ * @head:  newest version first (written by the writer with release, read with acquire).
+ * @gen:   writer only: the last group that put this node into its log record.
+ * @hash:  mem_hash() of (table, key).
+ * @next:  @height forward pointers; the key bytes follow them (mem_node_key()).
+ */
+struct mem_node {
+	struct mem_ver *_Atomic head;
+	uint64_t gen;
+	uint64_t hash;
+	uint64_t pfx;      /* the key's first 8 bytes, big-endian, zero-padded: quick compares */
+	uint16_t klen;
+	uint8_t dbix;
+	uint8_t height;
+	struct mem_node *_Atomic next[];
+};
+
+static inline const unsigned char *mem_node_key(const struct mem_node *n)
+{
+	return (const unsigned char *)&n->next[n->height];
+}
+
+struct mem_chunk;
+struct mem_index;
+
+/**
+ * struct mem - a memtable. One writer (the group-commit leader, or replay at open) inserts;
+ * any number of readers look up and iterate without locks.
+ * @bytes:    memory taken by nodes and versions (arena bytes); read by anyone.
+ * @nodes:    node count (writer).
+ * @frozen:   set when the memtable stops taking writes and waits for the checkpointer; a
+ *            reader that sees it on the view's active memtable takes a fresh view.
+ * @log_end:  log position just after the last group written into it (writer until frozen,
+ *            then the checkpointer's): a checkpoint of it makes the log up to here redundant.
+ * @last_lsn: the lsn of the last group record written into it (with @log_end).
+ * @last_seq: the last sequence number written into it.
+ * @refs:     how many views (installed or retired) hold it; the last one frees it.
+ * @created_ms: CLOCK_MONOTONIC time of the first write into it (0: none yet).
+ */
+struct mem {
+	struct mem_chunk *chunks;
+	unsigned char *ap;
+	size_t aleft;
+	_Atomic uint64_t bytes;
+	uint64_t nodes;
+	uint64_t rng;
+	struct mem_node *heads[KV_NDBI];
+	struct mem_index *_Atomic idx; /* the hash index (mem.c); replaced when it grows */
+	uint32_t used;                 /* writer: nodes in the index */
+	uint32_t max_slots;
+	atomic_bool hash_full;         /* the index took no more nodes: look up by skiplist */
+	atomic_bool frozen;
+	struct vlog_pos log_end;
+	uint64_t last_lsn;
+	uint64_t last_seq;
+	atomic_uint refs;
+	int64_t created_ms;
+};
+
+/**
+ * mem_buckets() - hash index slots of a new memtable: one per 64 bytes of the memory budget
+ * (hkv_options.ckpt_bytes), about twice the nodes a full memtable holds (wtx.c).
+ */
+uint32_t mem_buckets(const struct hkv *db);
+
+/**
+ * mem_new() - an empty memtable whose hash index may grow to @slots (a power of two).
+ */
+struct mem *mem_new(uint32_t slots, uint64_t seed);
+/** mem_free() - free @m and everything in it. NULL-safe. */
+void mem_free(struct mem *m);
+
+/** mem_hash() - the hash index value of (@dbix, @key): SipHash under @db's secret key. */
+uint64_t mem_hash(const struct hkv *db, int dbix, const void *key, size_t klen);
+
+/** mem_find() - the node of (@dbix, @key) with hash @h, or NULL. Any thread. */
+struct mem_node *mem_find(struct mem *m, int dbix, const void *key, size_t klen, uint64_t h);
+
+/** mem_insert() - the node of (@dbix, @key), inserted without a version if new. Writer. */
+struct mem_node *mem_insert(struct mem *m, int dbix, const void *key, size_t klen, uint64_t h);
+
+/**
+ * mem_push() - add a version of @vlen bytes (copied from @val unless NULL: the caller fills
+ * it) at the head of @n with @seq. Writer. Return: the version, or NULL (no memory).
+ */
+struct mem_ver *mem_push(struct mem *m, struct mem_node *n, uint64_t seq, bool del,
+			 const void *val, size_t vlen);
+
+/**
+ * mem_pop() - drop the versions of @n made by sequence numbers >= @seq (a write function, or
+ * a whole group, that failed; nothing newer exists). Writer.
+ */
+void mem_pop(struct mem_node *n, uint64_t seq);
+
+/** mem_visible() - the newest version of @n with seq <= @seq, or NULL. Any thread. */
+static inline struct mem_ver *mem_visible(const struct mem_node *n, uint64_t seq)
+{
+	struct mem_ver *v = atomic_load_explicit(&((struct mem_node *)n)->head,
+						 memory_order_acquire);
+
+	while (v && v->seq > seq)
+		v = v->older;
+	return v;
+}
+
+/** mem_first() - the first node of table @dbix (any version state), or NULL. */
+static inline struct mem_node *mem_next(const struct mem_node *n)
+{
+	return atomic_load_explicit(&((struct mem_node *)n)->next[0], memory_order_acquire);
+}
+
+/** mem_head() - the sentinel before the first node of table @dbix (it has no key). */
+static inline struct mem_node *mem_head(struct mem *m, int dbix)
+{
+	return m->heads[dbix];
+}
+
+/**
+ * mem_seek_lt() - the last node of table @dbix whose key is < @key (<= with @inclusive), or
+ * the sentinel (mem_head()) if there is none. Any thread.
+ */
+struct mem_node *mem_seek_lt(struct mem *m, int dbix, const void *key, size_t klen,
+			     bool inclusive);
+
+/** mem_last() - the last node of table @dbix, or the sentinel if the table is empty. */
+struct mem_node *mem_last(struct mem *m, int dbix);
+
+/** mem_cmp() - order of two keys: bytewise, a prefix first (as LMDB's default). */
+static inline int mem_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+/**
+ * struct mview - an immutable list of the memtables a reader must consult, newest first:
+ * mem[0] is the active memtable when the view was installed, the others are frozen and not yet
+ * checkpointed. Replaced (never changed) under db->view_lock; freed once no hazard pointer
+ * holds it (kv.c).
+ */
+struct mview {
+	struct mem *mem[MVIEW_MAX];
+	int n;
+	struct mview *retired_next;
+};
+
+#endif /* HKV_MEM_INT_H */
