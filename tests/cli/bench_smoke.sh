@@ -34,13 +34,20 @@ rows=(
 	"^LMDB, fsync per txn +8 \| +$num"
 	"^engine sync=always +1 \| +$num"
 	"^engine sync=always \(group commit\) +8 \| +$num"
-	"^  SET sync=none, engine: $num/s 1 thread, $num/s 4 threads"
+	"^SET sync=none +\| +$num +$lat +$lat +$lat +$lat \|"
+	"^SET sync=everysec +\| +$num .* [0-9.]+x sync=none$"
+	"^SET, no checkpoint \(4 GiB memtable\) +\| +$num"
+	"^SET, checkpoints running +\| +$num .* [0-9]+ checkpoints during the row$"
+	"^checkpoint of a full memtable: [0-9]+ index records in $lat ms"
+	"^open after a clean close: median $lat ms"
+	"^open after a crash with a full memtable \([0-9]+ writes\) to replay: median $lat ms"
+	"^  SET sync=none, 1 thread, 64 B: $num/s \(target >= 500,000/s\); 4 threads $num/s"
 	"^  sync=always: engine 8 threads"
-	"^  reopen 20000 keys: $lat ms median"
+	"^  reopen 20000 keys \(hkv_open \+ hkv_close\): $lat ms median"
 )
 for re in "${rows[@]}"; do
 	want=1
-	[[ $re == "^value"* || $re == "^load"* || $re == "^bulk"* || $re == "^GET"* || $re == "^SET"* ]] && want=2
+	[[ $re == "^value"* || $re == "^load"* || $re == "^bulk"* || $re == "^GET"* || $re == "^SET +"* ]] && want=2
 	[[ $re == "^value"* ]] && want=1
 	n=$(grep -cE "$re" "$WORK/out")
 	if [[ $n != "$want" ]]; then
