@@ -12,8 +12,11 @@
  * changed, read back through the API (the workload is the only writer, so that is the key's
  * state after operation n and before n + 1). A PL_ACK with PL_F_DSYNC marks an hkv_sync()
  * call: every operation before it is durable under every policy. Compaction (hkv_compact,
- * plus the background thread with a 1 MiB segment size) changes no key, so it has no state
- * records, but its file-system calls are in the trace like any other.
+ * plus the background thread with a 1 MiB segment size) and checkpoints (hkv_checkpoint, plus
+ * the checkpointer with a 1 MiB memtable and a 100 ms age) change no key, so they have no
+ * state records, but their file-system calls are in the trace like any other. A transaction
+ * (hkv_txn_run) writes a string, a hash field and a list element as one operation, and one in
+ * four aborts after its writes: the checker's prefix rule then requires all three or none.
  *
  * Time: the store's clock starts at a fixed base and follows the monotonic clock, so it
  * agrees with the trace's timestamps (which the checker's everysec bound uses) whether the
@@ -231,16 +234,67 @@ static void op_coll(void)
 	state(k);
 }
 
+/* The keys a transaction writes: a string, a hash field and a list, all or none. */
+struct txn_arg {
+	char s[16], h[16], l[16], f[16];
+	char *v;
+	size_t vl;
+	bool abort;
+};
+
+static int txn_body(struct hkv *tx, void *arg)
+{
+	struct txn_arg *a = arg;
+	int64_t r;
+
+	r = hkv_set(tx, a->s, 3, a->v, a->vl, NULL);
+	if (r < 0)
+		return (int)r;
+	r = hkv_hset(tx, a->h, 2, a->f, strlen(a->f), a->v, a->vl % 200 + 1, NULL);
+	if (r < 0)
+		return (int)r;
+	r = hkv_rpush(tx, a->l, 2, a->v, a->vl % 100 + 1, NULL);
+	if (r < 0)
+		return (int)r;
+	/* a conditional abort after the writes: none of them may reach the disk */
+	return a->abort ? -ECANCELED : 0;
+}
+
+static void op_txn(void)
+{
+	struct txn_arg a;
+	int rc;
+
+	a.vl = pick_len();
+	a.v = value(a.vl, rnd() % 2);
+	a.abort = rnd() % 4 == 0;
+	snprintf(a.s, sizeof(a.s), "s%02u", (unsigned)(rnd() % NSTR));
+	snprintf(a.h, sizeof(a.h), "h%u", (unsigned)(rnd() % 3));
+	snprintf(a.l, sizeof(a.l), "l%u", (unsigned)(rnd() % 3));
+	snprintf(a.f, sizeof(a.f), "m%u", (unsigned)(rnd() % 12));
+	pl_mark(PL_BEGIN, opno, NULL, 0, NULL, 0);
+	rc = hkv_txn_run(db, txn_body, &a);
+	free(a.v);
+	if (rc < 0 && !(a.abort && rc == -ECANCELED))
+		die("transaction", rc);
+	pl_mark(PL_ACK, opno, NULL, 0, NULL, 0);
+	state(a.s);
+	state(a.h);
+	state(a.l);
+}
+
+/* 0: compaction; 1: hkv_sync; 2: a checkpoint (the memtable applied to the index). */
 static void op_plain(int which)
 {
+	static const char *const name[] = { "hkv_compact", "hkv_sync", "hkv_checkpoint" };
 	int rc;
 
 	pl_mark(PL_BEGIN, opno, NULL, 0, NULL, 0);
-	rc = which ? hkv_sync(db) : hkv_compact(db, true);
+	rc = which == 1 ? hkv_sync(db) : which == 2 ? hkv_checkpoint(db) : hkv_compact(db, true);
 	if (rc < 0)
-		die(which ? "hkv_sync" : "hkv_compact", rc);
+		die(name[which], rc);
 	pl_mark(PL_ACK, opno, NULL, 0, NULL, 0);
-	if (which) /* hkv_sync: everything before is durable whatever the policy */
+	if (which == 1) /* hkv_sync: everything before is durable whatever the policy */
 		pl_mark(PL_ACK, opno, "sync", 4, NULL, 0);
 }
 
@@ -288,6 +342,9 @@ int main(int argc, char **argv)
 	o.compact_min_bytes = 256u << 10;
 	o.bg_interval_ms = 20;
 	o.map_size = 256u << 20;
+	/* the smallest memtable and a short age: the checkpointer runs inside the trace too */
+	o.ckpt_bytes = 1u << 20;
+	o.ckpt_interval_ms = 100;
 	o.clock = sim_clock;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	rc = pl_record_start(dir, trace);
@@ -306,6 +363,10 @@ int main(int argc, char **argv)
 			op_plain(1);
 		else if (opno % 41 == 0)
 			op_plain(0);
+		else if (opno % 23 == 0)
+			op_plain(2);
+		else if (rnd() % 10 == 0)
+			op_txn();
 		else if (rnd() % 2)
 			op_string();
 		else
