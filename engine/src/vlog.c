@@ -73,8 +73,9 @@
  *     of the active segment. If S has no live bytes left, S's entry becomes a tombstone in the
  *     same transaction. (Long segments are done in batches; each batch is steps 1-3, the
  *     tombstone comes with the last.)
- *  4. mdb_env_sync, then S leaves the in-memory table; its file is unlinked when no reader
- *     uses it any more.
+ *  4. The re-pointing is a group like any other (a group record in the log, versions in the
+ *     memtable); S leaves the in-memory table when the checkpoint that carries its tombstone
+ *     has committed (ckpt.c); its file is unlinked when no reader uses it any more.
  *
  *  If S still has live bytes after step 3, some key refers to it without being named in its
  *  records (a renamed key) or a write that appended to S before it was sealed committed after
@@ -92,8 +93,8 @@
  *    commit never points at bytes a power loss could take away;
  *  - the commit is atomic (LMDB): every key points either at S or at its copy, and the
  *    accounting moves with it; S's tombstone is in the same transaction as the last re-point;
- *  - the commit is durable before S is unlinked (step 4), so an unlink can never outlive the
- *    commit that made S unreferenced; a crash after the commit but before the unlink leaves a
+ *  - the checkpoint carrying the tombstone is durable before S is unlinked (step 4), so an
+ *    unlink can never outlive the index state that made S unreferenced; a crash after the commit but before the unlink leaves a
  *    tombstone (or a sealed segment with no live bytes) that the next open deletes.
  *  Between batches of one segment both S and the active segment are referred to, which is a
  *  consistent state too; the next compaction finds the moved records dead in S.
