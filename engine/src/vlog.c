@@ -94,8 +94,9 @@
  *  - the commit is atomic (LMDB): every key points either at S or at its copy, and the
  *    accounting moves with it; S's tombstone is in the same transaction as the last re-point;
  *  - the checkpoint carrying the tombstone is durable before S is unlinked (step 4), so an
- *    unlink can never outlive the index state that made S unreferenced; a crash after the commit but before the unlink leaves a
- *    tombstone (or a sealed segment with no live bytes) that the next open deletes.
+ *    unlink can never outlive the index state that made S unreferenced; a crash after that
+ *    checkpoint but before the unlink leaves a tombstone (or a sealed segment with no live
+ *    bytes) that the next open deletes.
  *  Between batches of one segment both S and the active segment are referred to, which is a
  *  consistent state too; the next compaction finds the moved records dead in S.
  *
