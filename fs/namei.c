@@ -485,16 +485,144 @@ out:
 }
 
 
+/*
+ * Removing an element (rm COLL/NAME) is one engine transaction: the list's length check and its
+ * pop, and, when the element was the collection's last, putting the collection back (a
+ * directory survives its last file, as on a local filesystem) with its mode, owner, expiry and
+ * extended attributes. No reader sees the collection missing, a concurrent push cannot make
+ * `rm LIST/N` pop another element, and a TTL set on the directory stays.
+ */
+struct elem_xattr {
+	char *name;
+	struct hkv_buf val;
+};
+
+struct elem_unlink {
+	const struct hkvfs_ident *id;
+	struct hkv_attr a;      /* the collection's, read inside the transaction */
+	struct elem_xattr *xa;  /* its extended attributes, when the element is the last */
+	size_t nxa, cap;
+};
+
+static int elem_xattr_name(void *arg, const char *name)
+{
+	struct elem_unlink *u = arg;
+
+	if (u->nxa == u->cap) {
+		size_t cap = u->cap ? 2 * u->cap : 8;
+		struct elem_xattr *xa = realloc(u->xa, cap * sizeof(*xa));
+
+		if (!xa)
+			return -ENOMEM;
+		u->xa = xa;
+		u->cap = cap;
+	}
+	u->xa[u->nxa].name = strdup(name);
+	if (!u->xa[u->nxa].name)
+		return -ENOMEM;
+	u->xa[u->nxa].val = (struct hkv_buf){ 0 };
+	u->nxa++;
+	return 0;
+}
+
+static void elem_unlink_free(struct elem_unlink *u)
+{
+	for (size_t i = 0; i < u->nxa; i++) {
+		free(u->xa[i].name);
+		hkv_buf_release(&u->xa[i].val);
+	}
+	free(u->xa);
+}
+
+/* Put back the collection @u->a describes, emptied by the removal, with what it carried. */
+static int elem_unlink_keep(struct hkv *tx, struct elem_unlink *u)
+{
+	const struct hkvfs_ident *id = u->id;
+	struct hkv_create_attr ca = { u->a.mode, u->a.uid, u->a.gid };
+	int64_t r;
+	int rc;
+
+	rc = hkv_create(tx, id->key, id->klen, u->a.type, &ca);
+	if (rc)
+		return rc;
+	if (u->a.expire_at) {
+		r = hkv_pexpireat(tx, id->key, id->klen, u->a.expire_at, 0);
+		if (r < 0)
+			return (int)r;
+	}
+	for (size_t i = 0; i < u->nxa; i++) {
+		rc = hkv_xattr_set(tx, id->key, id->klen, u->xa[i].name, u->xa[i].val.data,
+				   u->xa[i].val.len, 0);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int elem_unlink_txn(struct hkv *tx, void *arg)
+{
+	struct elem_unlink *u = arg;
+	const struct hkvfs_ident *id = u->id;
+	struct hkv_buf v = { 0 };
+	int64_t idx, len, r;
+	bool tail;
+	int rc;
+
+	rc = hkv_attr_get(tx, id->key, id->klen, &u->a);
+	if (rc)
+		return rc;
+	if (u->a.size == 1) {
+		/* the last element: keep what the collection carries, to put it back */
+		rc = hkv_xattr_list(tx, id->key, id->klen, elem_xattr_name, u);
+		for (size_t i = 0; !rc && i < u->nxa; i++)
+			rc = hkv_xattr_get(tx, id->key, id->klen, u->xa[i].name, &u->xa[i].val);
+		if (rc)
+			return rc;
+	}
+	switch (u->a.type) {
+	case HKV_TYPE_HASH:
+		r = hkv_hdel(tx, id->key, id->klen, id->elem, id->elen);
+		break;
+	case HKV_TYPE_SET:
+		r = hkv_srem(tx, id->key, id->klen, id->elem, id->elen);
+		break;
+	case HKV_TYPE_ZSET:
+		r = hkv_zrem(tx, id->key, id->klen, id->elem, id->elen);
+		break;
+	case HKV_TYPE_LIST:
+		len = hkv_llen(tx, id->key, id->klen);
+		if (len < 0)
+			return (int)len;
+		if (hkvfs_list_push_name(id, &tail) ||
+		    hkvfs_index_parse(id->elem, id->elen, &idx) || (idx != 0 && idx != len - 1)) {
+			HLOG_WARN("rm in a list may only pop index 0 or the last (EPERM)");
+			return -EPERM;
+		}
+		r = idx == 0 ? hkv_lpop(tx, id->key, id->klen, &v)
+			     : hkv_rpop(tx, id->key, id->klen, &v);
+		hkv_buf_release(&v);
+		r = r < 0 ? r : 1;
+		break;
+	default:
+		return -ENOENT;
+	}
+	if (r < 0)
+		return (int)r;
+	if (r == 0)
+		return -ENOENT;
+	rc = hkv_exists(tx, id->key, id->klen);
+	if (rc < 0)
+		return rc;
+	return rc ? 0 : elem_unlink_keep(tx, u);
+}
+
 void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_ident *dir, *id;
 	struct hkv *db = fs->db;
-	struct hkv_buf v = { 0 };
 	struct hkv_attr a;
-	int64_t idx, len;
 	fuse_ino_t ino;
-	bool tail;
 	int rc, t;
 
 	CNT(unlinks);
@@ -521,48 +649,15 @@ void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = id->kind == HKVFS_PREFIX ? -EISDIR : -EPERM;
 		goto out;
 	}
-	rc = hkv_attr_get(db, id->key, id->klen, &a);
-	if (rc)
-		goto out;
-	switch (a.type) {
-	case HKV_TYPE_HASH:
-		rc = hkv_hdel(db, id->key, id->klen, id->elem, id->elen);
-		break;
-	case HKV_TYPE_SET:
-		rc = hkv_srem(db, id->key, id->klen, id->elem, id->elen);
-		break;
-	case HKV_TYPE_ZSET:
-		rc = hkv_zrem(db, id->key, id->klen, id->elem, id->elen);
-		break;
-	case HKV_TYPE_LIST:
-		len = hkv_llen(db, id->key, id->klen);
-		if (hkvfs_list_push_name(id, &tail) || hkvfs_index_parse(id->elem, id->elen,
-		    &idx) ||
-		    (idx != 0 && idx != len - 1)) {
-			HLOG_WARN("rm in a list may only pop index 0 or the last (EPERM)");
-			rc = -EPERM;
-			break;
-		}
-		rc = idx == 0 ? hkv_lpop(db, id->key, id->klen, &v)
-			      : hkv_rpop(db, id->key, id->klen, &v);
-		hkv_buf_release(&v);
-		rc = rc < 0 ? rc : 1;
-		break;
-	default:
-		rc = -ENOENT;
+	{
+		struct elem_unlink u = { .id = id };
+
+		rc = hkv_txn_run(db, elem_unlink_txn, &u);
+		a = u.a;
+		elem_unlink_free(&u);
 	}
-	if (rc == 0)
-		rc = -ENOENT;
-	else if (rc > 0)
-		rc = 0;
 	if (!rc && a.type != HKV_TYPE_LIST)
 		hkvfs_fh_orphan(hkvfs_itab_find(HKVFS_ELEM, id->key, id->klen, id->elem, id->elen));
-	/* a directory survives its last file, as on a local filesystem */
-	if (!rc && hkv_exists(db, id->key, id->klen) == 0) {
-		struct hkv_create_attr ca = { a.mode, a.uid, a.gid };
-
-		hkv_create(db, id->key, id->klen, a.type, &ca);
-	}
 	if (!rc && a.type == HKV_TYPE_LIST)
 		hkvfs_inval_children(fs, id->key, id->klen);
 out:

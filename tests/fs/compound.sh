@@ -1,7 +1,9 @@
 #!/bin/bash
 # Compound operations that must not half-happen: RENAME_NOREPLACE onto an empty directory
 # fails and leaves it in place; a file removed through the control socket while open for
-# writing is not re-created by the writer's close (one conditional engine call).
+# writing is not re-created by the writer's close (one conditional engine call); removing a
+# collection's last element keeps the collection with its TTL and extended attributes; `rm
+# LIST/N` never pops an element pushed while it runs (each is one engine transaction).
 . "${HKVFS_TESTLIB:?run through ctest}"
 hkv_setup
 hkv_mount
@@ -41,5 +43,58 @@ sock_del("w")
 os.close(fd)
 check("a key deleted while open stays deleted", ctl_("exists", "w"), "0")
 check("and the name is gone", os.path.exists("w"), False)
+
+# the last element of a collection: the directory stays, with its TTL and xattrs
+ctl_("hset", "c", "f", "v")
+os.setxattr("c", "user.hkv.ttl", b"3600")
+os.setxattr("c", "user.color", b"blue")
+os.unlink("c/f")
+check("the emptied collection is a directory", os.path.isdir("c") and os.listdir("c") == [], True)
+ttl = int(os.getxattr("c", "user.hkv.ttl"))
+check("it keeps its TTL", 3000 < ttl <= 3600, True)
+check("it keeps its xattrs", os.getxattr("c", "user.color"), b"blue")
+check("it is still a hash", ctl_("type", "c"), "hash")
+
+# rm LIST/N against concurrent pushes: every removal takes the element it named
+import threading
+os.mkdir("L")
+os.setxattr("L", "user.hkv.type", b"list")
+initial = ["i%d" % i for i in range(20)]
+for v in initial:
+    with open("L/append", "w") as f:
+        f.write(v)
+pushed, removed, stop = [], [], threading.Event()
+def pusher():
+    i = 0
+    while not stop.is_set():
+        with open("L/append", "w") as f:
+            f.write("p%d" % i)
+        pushed.append("p%d" % i)
+        i += 1
+t = threading.Thread(target=pusher)
+t.start()
+try:
+    for _ in range(1500):
+        n = len(os.listdir("L"))
+        if n == 0:
+            continue
+        try:
+            with open("L/%d" % (n - 1)) as f:
+                c = f.read()
+            os.unlink("L/%d" % (n - 1))
+        except OSError as e:
+            if e.errno in (errno.EPERM, errno.ENOENT):
+                continue
+            raise
+        removed.append(c)
+finally:
+    stop.set()
+    t.join()
+from collections import Counter
+left = Counter(open("L/%d" % i).read() for i in range(len(os.listdir("L"))))
+want = Counter(initial) + Counter(pushed) - Counter(removed)
+check("the list holds what was pushed minus what rm named (%d rm, %d pushes): "
+      "[missing, extra]" % (len(removed), len(pushed)),
+      [sorted((want - left).elements()), sorted((left - want).elements())], [[], []])
 PY
 echo ok
