@@ -320,7 +320,7 @@ static int truncate_node(struct hkvfs *fs, const struct hkvfs_ident *id, uint64_
 		return -ENOMEM;
 	}
 	memcpy(whole, v.data, v.len < size ? v.len : size);
-	rc = hkvfs_elem_put(fs, id, (enum hkv_type)t, whole, size, NULL);
+	rc = hkvfs_elem_put(fs->db, id, (enum hkv_type)t, whole, size, NULL);
 	free(whole);
 	hkv_buf_release(&v);
 	return hkvfs_fserr(rc);

@@ -118,10 +118,9 @@ bool hkvfs_list_push_name(const struct hkvfs_ident *id, bool *tail)
 }
 
 /* store @data as the whole content of element @id */
-int hkvfs_elem_put(struct hkvfs *fs, const struct hkvfs_ident *id, enum hkv_type type,
+int hkvfs_elem_put(struct hkv *db, const struct hkvfs_ident *id, enum hkv_type type,
 		   const void *data, size_t len, const struct hkv_create_attr *ca)
 {
-	struct hkv *db = fs->db;
 	int64_t idx, n;
 	bool tail;
 	double s;

@@ -254,12 +254,40 @@ void hkvfs_inval_now(struct hkvfs *fs, fuse_ino_t ino)
  * atomically. The caller then invalidates the inode (hkvfs_inval_now) before it replies.
  * Called with fh->lock held. An orphan's content is dropped.
  */
+/*
+ * An element's commit is one engine transaction: the collection's type, then the write. A
+ * collection removed while one of its files was open (hkvctl del, expiry, rm -r) is gone with
+ * its files, as a directory removed under an open file on a local filesystem: the commit must
+ * not bring it back, so it writes nothing and says so (@gone).
+ */
+struct elem_commit {
+	const struct hkvfs_ident *id;
+	const void *data;
+	size_t len;
+	const struct hkv_create_attr *ca;
+	bool gone;
+};
+
+static int elem_commit_txn(struct hkv *tx, void *arg)
+{
+	struct elem_commit *ec = arg;
+	int t = hkv_type(tx, ec->id->key, ec->id->klen);
+
+	if (t < 0)
+		return t;
+	if (t == HKV_TYPE_NONE) {
+		ec->gone = true;
+		return 0;
+	}
+	return hkvfs_elem_put(tx, ec->id, (enum hkv_type)t, ec->data, ec->len, ec->ca);
+}
+
 static int fh_store(struct hkvfs *fs, struct hkvfs_fh *fh)
 {
 	struct hkvfs_ident ident, *id = &ident;
 	/* an empty value is never a NULL pointer: the engine copies len bytes from it */
 	const void *data = fh->buf ? fh->buf : "";
-	int rc = 0, t;
+	int rc = 0;
 
 	if (!fh->dirty || fh->orphan)
 		return 0;
@@ -289,8 +317,14 @@ static int fh_store(struct hkvfs *fs, struct hkvfs_fh *fh)
 			rc = rc < 0 ? rc : 0;
 		}
 	} else if (id->kind == HKVFS_ELEM) {
-		t = hkvfs_key_type(fs, id);
-		rc = t < 0 ? t : hkvfs_elem_put(fs, id, (enum hkv_type)t, data, fh->len, &fh->ca);
+		struct elem_commit ec = { id, data, fh->len, &fh->ca, false };
+
+		rc = hkv_txn_run(fs->db, elem_commit_txn, &ec);
+		if (!rc && ec.gone) {
+			HLOG_INFO("a file whose collection was removed while it was open was "
+				  "closed: its content is dropped");
+			fh->orphan = true;
+		}
 		if (!rc && fh->append_only)
 			fh->len = 0; /* list pushes: each commit pushes what came since */
 	} else {

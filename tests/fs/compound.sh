@@ -1,7 +1,8 @@
 #!/bin/bash
 # Compound operations that must not half-happen: RENAME_NOREPLACE onto an empty directory
 # fails and leaves it in place; a file removed through the control socket while open for
-# writing is not re-created by the writer's close (one conditional engine call); removing a
+# writing is not re-created by the writer's close (one conditional engine call), nor is a
+# collection removed while one of its files is open for writing; removing a
 # collection's last element keeps the collection with its TTL and extended attributes; `rm
 # LIST/N` never pops an element pushed while it runs (each is one engine transaction).
 . "${HKVFS_TESTLIB:?run through ctest}"
@@ -43,6 +44,13 @@ sock_del("w")
 os.close(fd)
 check("a key deleted while open stays deleted", ctl_("exists", "w"), "0")
 check("and the name is gone", os.path.exists("w"), False)
+ctl_("hset", "g", "f", "v")
+fd = os.open("g/f", os.O_WRONLY | os.O_TRUNC)
+os.write(fd, b"new")
+sock_del("g")
+os.close(fd)
+check("a collection deleted while one of its files is open stays deleted", ctl_("exists", "g"), "0")
+check("and its directory is gone", os.path.exists("g"), False)
 
 # the last element of a collection: the directory stays, with its TTL and xattrs
 ctl_("hset", "c", "f", "v")
