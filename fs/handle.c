@@ -282,6 +282,29 @@ static int elem_commit_txn(struct hkv *tx, void *arg)
 	return hkvfs_elem_put(tx, ec->id, (enum hkv_type)t, ec->data, ec->len, ec->ca);
 }
 
+/* An O_APPEND commit: APPEND only to a key that still exists (one transaction). */
+struct append_commit {
+	const struct hkvfs_ident *id;
+	const void *data;
+	size_t len;
+	const struct hkv_create_attr *ca;
+	bool gone;
+};
+
+static int append_commit_txn(struct hkv *tx, void *arg)
+{
+	struct append_commit *ac = arg;
+	int64_t n;
+	int rc = hkv_exists(tx, ac->id->key, ac->id->klen);
+
+	if (rc <= 0) {
+		ac->gone = rc == 0;
+		return rc;
+	}
+	n = hkv_append(tx, ac->id->key, ac->id->klen, ac->data, ac->len, ac->ca);
+	return n < 0 ? (int)n : 0;
+}
+
 static int fh_store(struct hkvfs *fs, struct hkvfs_fh *fh)
 {
 	struct hkvfs_ident ident, *id = &ident;
@@ -294,9 +317,15 @@ static int fh_store(struct hkvfs *fs, struct hkvfs_fh *fh)
 	hkvfs_itab_snapshot(fh->in, id);
 	if (id->kind == HKVFS_KEY) {
 		if (fh->append_only) {
-			int64_t n = hkv_append(fs->db, id->key, id->klen, data, fh->len,
-					       &fh->ca);
-			rc = n < 0 ? (int)n : 0;
+			/* the key exists from OPEN or CREATE on: as XX above, never re-created */
+			struct append_commit ac = { id, data, fh->len, &fh->ca, false };
+
+			rc = hkv_txn_run(fs->db, append_commit_txn, &ac);
+			if (!rc && ac.gone) {
+				HLOG_INFO("a file removed while open for appending was closed: "
+					  "its content is dropped");
+				fh->orphan = true;
+			}
 			if (!rc)
 				fh->len = 0;
 		} else {
