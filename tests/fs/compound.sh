@@ -6,6 +6,8 @@
 # collection's last element keeps the collection with its TTL and extended attributes; `rm
 # LIST/N` never pops an element pushed while it runs (each is one engine transaction).
 . "${HKVFS_TESTLIB:?run through ctest}"
+# the list race runs 1,500 removals against a pusher: seconds here, longer under a sanitizer
+T=300
 hkv_setup
 hkv_mount
 m python3 - "$MNT" "$DATA/hkvfs.sock" "$HKVFS_CTL" <<'PY'

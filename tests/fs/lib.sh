@@ -14,7 +14,12 @@ skip() {
 	echo "skip: $*"
 	exit 77
 }
-m() { timeout "$T" "$@"; }
+m() {
+	local rc=0
+	timeout "$T" "$@" || rc=$?
+	[ "$rc" != 124 ] || echo "FAIL: timed out after $T s: $*" >&2
+	return "$rc"
+}
 # The control client is started thousands of times by some tests; in a sanitizer build its
 # leak check at exit (which stops the process with ptrace) would dominate the run, so only the
 # daemon is leak-checked.
