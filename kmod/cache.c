@@ -662,6 +662,27 @@ void hkvm_cache_stat(struct hkv_stat *st)
 }
 
 /**
+ * hkvm_cache_forget_snapshots() - drop the snapshot dentry (and inode) of
+ * every entry in the table.  Called by snap.c with its lock held when the
+ * last /dev/hkv descriptor closes, before the snapshot mount goes: no ioctl
+ * can be running then, so no OPEN is setting one.  Process context; takes
+ * the writer lock.
+ */
+void hkvm_cache_forget_snapshots(void)
+{
+	struct hkvm_entry *e;
+	struct dentry *d;
+
+	mutex_lock(&hkvm_cache.lock);
+	list_for_each_entry(e, &hkvm_cache.entries, lnode) {
+		d = xchg(&e->dentry, NULL);
+		if (d)
+			dput(d);
+	}
+	mutex_unlock(&hkvm_cache.lock);
+}
+
+/**
  * hkvm_cache_init() - allocate the tables.  Module init only, after the
  * parameters were validated.
  *

@@ -38,7 +38,10 @@
  * @freq: hits since insertion (LFU); lockless like @atime.
  * @uid: owner.
  * @gid: owner group.
- * @ctime: wall time of insertion, shown as the snapshot's timestamps.
+ * @ctime: wall time of insertion; the snapshot's timestamps when @mtime_ns
+ *	is 0.
+ * @mtime_ns: the key's modification time given by the PUT (Unix ns), 0 if
+ *	none; the snapshot's timestamps.
  * @dentry: NULL, or the snapshot dentry (and inode) every HKV_IOC_OPEN of
  *	this entry opens; created on the first OPEN (cmpxchg), released with
  *	the last reference.
@@ -65,6 +68,7 @@ struct hkvm_entry {
 	kuid_t uid;
 	kgid_t gid;
 	struct timespec64 ctime;
+	u64 mtime_ns;
 	struct dentry *dentry;
 	u8 data[];
 };
@@ -103,15 +107,17 @@ int hkvm_cache_put(struct hkvm_entry *e, u64 inval_seq);
 int hkvm_cache_del(u64 ns, const u8 *key, u32 key_len, u64 version);
 u64 hkvm_cache_clear(bool one_ns, u64 ns);
 void hkvm_cache_stat(struct hkv_stat *st);
+void hkvm_cache_forget_snapshots(void);
 int hkvm_policy_get(void);
 int hkvm_policy_set(int policy);
 const char *hkvm_policy_name(int policy);
 int hkvm_policy_parse(const char *s);
 
 /* snap.c */
-int hkvm_snap_init(void);
+int hkvm_snap_get(void);
+void hkvm_snap_put(void);
 void hkvm_snap_exit(void);
-int hkvm_snap_install(struct hkvm_entry *e, int flags);
+struct file *hkvm_snap_open(struct hkvm_entry *e, int flags);
 
 /* events.c */
 int hkvm_events_init(void);

@@ -88,6 +88,7 @@ if [ "$RUN_TESTS" = 1 ]; then
 	step "params A" param_is max_items 8
 	step "abi" hkv_vm_test abi
 	step "perms" hkv_vm_test perms
+	step "audit" hkv_vm_test audit
 	step "expiry" hkv_vm_test expiry
 	step "unload A" unload
 
@@ -111,6 +112,8 @@ if [ "$RUN_TESTS" = 1 ]; then
 		step "cycle $i busy+unload" hkv_vm_test busy
 		step "cycle $i gone" [ ! -e /sys/module/hkv ]
 	done
+	step "unload race x$UNLOAD_CYCLES" hkv_vm_test unload-race $KO "$UNLOAD_CYCLES"
+	step "gone after race" [ ! -e /sys/module/hkv ]
 fi
 
 if [ "$RUN_BENCH" = 1 ]; then

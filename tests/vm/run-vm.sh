@@ -13,7 +13,8 @@
 #                 (default: $HKV_VM_BUILD_DIR or ./hkv-vm-build)
 #
 # Environment: HKV_VM_BUILD_DIR, HKV_VM_TIMEOUT (seconds, default 240),
-# HKV_VM_STRESS_SECONDS (default 4), HKV_VM_QEMU (the QEMU binary).
+# HKV_VM_STRESS_SECONDS (default 4), HKV_VM_UNLOAD_CYCLES (load/unload cycles
+# racing snapshot closes, default 200), HKV_VM_QEMU (the QEMU binary).
 #
 # Exit: 0 pass, 1 fail, 77 skip (QEMU, the cloud kernel image or its headers,
 # busybox-static or a static libc missing) - unless CI=true, where anything
@@ -30,6 +31,7 @@ BUILD=${HKV_VM_BUILD_DIR:-$PWD/hkv-vm-build}
 MODE=test
 TIMEOUT=${HKV_VM_TIMEOUT:-240}
 STRESS_SECONDS=${HKV_VM_STRESS_SECONDS:-4}
+UNLOAD_CYCLES=${HKV_VM_UNLOAD_CYCLES:-200}
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -97,6 +99,7 @@ cat >"$ROOT/etc/hkv-vm.conf" <<EOF
 RUN_TESTS=$RUN_TESTS
 RUN_BENCH=$RUN_BENCH
 STRESS_SECONDS=$STRESS_SECONDS
+UNLOAD_CYCLES=$UNLOAD_CYCLES
 EOF
 cp "$SRC_DIR/tests/vm/init.sh" "$ROOT/init" && chmod 755 "$ROOT/init" || fail "init"
 
