@@ -1100,15 +1100,23 @@ static void test_expiry(void)
 
 #define MODEL_KEYS 64
 
+/*
+ * The module's orders (kmod/evict.c), replayed: generations advanced by
+ * insertions, hits stamping the current generation once, lazy LRU and LFU
+ * queues whose keys are refreshed by the victim search.
+ */
+#define MODEL_REQUEUE_MAX 64
+
 struct model_entry {
 	bool used;
 	uint32_t bytes;
-	uint64_t atime, freq, order, version;
+	uint64_t gen, freq, version, ins_seq;
+	uint64_t lru_gen, lru_seq, lfu_freq, lfu_gen, lfu_seq;
 };
 
 struct model {
 	struct model_entry e[MODEL_KEYS];
-	uint64_t clock, order, items, bytes, max_items, max_bytes;
+	uint64_t gen, seq, items, bytes, max_items, max_bytes;
 	uint32_t policy;
 	int evicted[64];
 	int nevicted;
@@ -1124,44 +1132,65 @@ static void model_init(struct model *m, const struct hkv_stat *st, uint32_t poli
 
 static bool model_get(struct model *m, int k)
 {
-	if (!m->e[k].used)
+	struct model_entry *e = &m->e[k];
+
+	if (!e->used)
 		return false;
-	m->e[k].atime = ++m->clock;
-	m->e[k].freq++;
+	if (e->gen < m->gen) {
+		e->gen = m->gen;
+		e->freq++;
+	}
 	return true;
+}
+
+/* Whether a's queued key is below b's under the model's policy. */
+static bool model_before(const struct model *m, const struct model_entry *a,
+			 const struct model_entry *b)
+{
+	switch (m->policy) {
+	case HKV_POLICY_FIFO:
+		return a->ins_seq < b->ins_seq;
+	case HKV_POLICY_LRU:
+		return a->lru_gen != b->lru_gen ? a->lru_gen < b->lru_gen :
+						  a->lru_seq < b->lru_seq;
+	default:
+		if (a->lfu_freq != b->lfu_freq)
+			return a->lfu_freq < b->lfu_freq;
+		return a->lfu_gen != b->lfu_gen ? a->lfu_gen < b->lfu_gen :
+						  a->lfu_seq < b->lfu_seq;
+	}
 }
 
 static int model_victim(struct model *m, int keep)
 {
-	int k, v = -1;
+	int requeues = 0;
 
-	for (k = 0; k < MODEL_KEYS; k++) {
-		struct model_entry *e = &m->e[k], *b;
+	for (;;) {
+		struct model_entry *e;
+		int k, v = -1;
 
-		if (!e->used || k == keep)
-			continue;
-		if (v < 0) {
-			v = k;
-			continue;
+		for (k = 0; k < MODEL_KEYS; k++)
+			if (m->e[k].used && k != keep &&
+			    (v < 0 || model_before(m, &m->e[k], &m->e[v])))
+				v = k;
+		if (v < 0 || m->policy == HKV_POLICY_FIFO ||
+		    requeues >= MODEL_REQUEUE_MAX)
+			return v;
+		e = &m->e[v];
+		if (m->policy == HKV_POLICY_LRU) {
+			if (e->gen == e->lru_gen)
+				return v;
+			e->lru_gen = e->gen;
+			e->lru_seq = ++m->seq;
+		} else {
+			if (e->freq == e->lfu_freq && e->gen == e->lfu_gen)
+				return v;
+			e->lfu_freq = e->freq;
+			e->lfu_gen = e->gen;
+			e->lfu_seq = ++m->seq;
 		}
-		b = &m->e[v];
-		switch (m->policy) {
-		case HKV_POLICY_FIFO:
-			if (e->order < b->order)
-				v = k;
-			break;
-		case HKV_POLICY_LRU:
-			if (e->atime < b->atime)
-				v = k;
-			break;
-		case HKV_POLICY_LFU:
-			if (e->freq < b->freq ||
-			    (e->freq == b->freq && e->atime < b->atime))
-				v = k;
-			break;
-		}
+		requeues++;
 	}
-	return v;
 }
 
 static void model_put(struct model *m, int k, uint32_t bytes, uint64_t version)
@@ -1176,9 +1205,15 @@ static void model_put(struct model *m, int k, uint32_t bytes, uint64_t version)
 	}
 	e->bytes = bytes;
 	e->version = version;
+	e->gen = m->gen + 1;
+	m->gen += 2;
 	e->freq = 0;
-	e->atime = ++m->clock;
-	e->order = ++m->order;
+	e->ins_seq = ++m->seq;
+	e->lru_gen = e->gen;
+	e->lru_seq = ++m->seq;
+	e->lfu_freq = 0;
+	e->lfu_gen = e->gen;
+	e->lfu_seq = ++m->seq;
 	m->bytes += bytes;
 	m->nevicted = 0;
 	while (m->items > m->max_items || m->bytes > m->max_bytes) {

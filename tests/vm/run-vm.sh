@@ -5,8 +5,10 @@
 # kernel under QEMU (TCG) with a busybox initramfs, run the module tests (and
 # optionally the benchmark) inside, and judge the serial log.
 #
-# Usage: run-vm.sh [--bench] [--bench-only] [--build-dir DIR] [--keep-log FILE]
+# Usage: run-vm.sh [--kernel SERIES] [--bench] [--bench-only] [--build-dir DIR]
 #
+#   --kernel      the cloud kernel series to build for and boot, e.g. 6.1 or
+#                 6.12 (default: $HKV_VM_KERNEL, else the first one installed)
 #   --bench       also run hkv_vm_bench after the tests
 #   --bench-only  boot, load the module and run only the benchmark
 #   --build-dir   where objects, the initramfs and the log go
@@ -38,7 +40,8 @@ while [ $# -gt 0 ]; do
 	--bench) MODE=test+bench ;;
 	--bench-only) MODE=bench ;;
 	--build-dir) BUILD=$2; shift ;;
-	-h|--help) sed -n '3,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--kernel) HKV_VM_KERNEL=$2; shift ;;
+	-h|--help) sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run-vm.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift

@@ -24,11 +24,12 @@ vm_fail() {
 	exit 1
 }
 
-# vm_find_kernel: set KVER, KDIR (kbuild dir) and KERNEL (/boot/vmlinuz-KVER) for a cloud
-# kernel whose headers and image are both installed (a module built for another flavour is
-# refused by it: "invalid module format").
+# vm_find_kernel [SERIES]: set KVER, KDIR (kbuild dir) and KERNEL (/boot/vmlinuz-KVER) for a
+# cloud kernel whose headers and image are both installed (a module built for another flavour
+# is refused by it: "invalid module format"). SERIES (e.g. 6.1 or 6.12; default
+# $HKV_VM_KERNEL, else any) picks kernels whose version starts with SERIES followed by '.'.
 vm_find_kernel() {
-	local d v
+	local d v series=${1:-${HKV_VM_KERNEL:-}}
 	KVER=
 	for d in /lib/modules/*-cloud-amd64/build /usr/src/linux-headers-*-cloud-amd64; do
 		[ -e "$d/Makefile" ] || continue
@@ -36,13 +37,17 @@ vm_find_kernel() {
 		/lib/modules/*) v=${d#/lib/modules/}; v=${v%/build} ;;
 		*) v=${d#/usr/src/linux-headers-} ;;
 		esac
+		case "$v" in
+		"$series".*) ;;
+		*) [ -z "$series" ] || continue ;;
+		esac
 		if [ -r "/boot/vmlinuz-$v" ]; then
 			KVER=$v
 			KDIR=$d
 			break
 		fi
 	done
-	[ -n "$KVER" ] || vm_skip "no linux-headers-*-cloud-amd64 with a matching readable /boot/vmlinuz-* (apt-get install linux-image-cloud-amd64 linux-headers-cloud-amd64)"
+	[ -n "$KVER" ] || vm_skip "no linux-headers-${series:+$series.}*-cloud-amd64 with a matching readable /boot/vmlinuz-* (scripts/deps.sh installs the 6.1 and 6.12 cloud kernels)"
 	KERNEL=/boot/vmlinuz-$KVER
 }
 
