@@ -14,6 +14,7 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 . /etc/hkv-vm.conf
+PUT_BENCH_NOTE="16-byte keys and values, 4 untimed GET hits of random cached keys before each PUT"
 
 KO=/lib/hkv/hkv.ko
 pass=0
@@ -120,8 +121,24 @@ if [ "$RUN_BENCH" = 1 ]; then
 	step "bench load" load
 	echo "HKV-BENCH-BEGIN"
 	step "bench" hkv_vm_bench
+	echo
+	step "bench get" hkv_vm_bench get
+	echo
+	echo "PUT of a new key at the limit (each evicts one entry), $PUT_BENCH_NOTE"
+	echo "| max_items | policy |     PUTs/s | median us |   p99 us |  fill s |"
+	echo "|-----------|--------|------------|-----------|----------|---------|"
 	echo "HKV-BENCH-END"
 	step "bench unload" unload
+	# Each size in its own load: max_items=N, a bucket per entry.
+	for n in $PUT_BENCH_SIZES; do
+		b=16
+		while [ "$b" -lt "$n" ]; do b=$((b * 2)); done
+		step "bench put load $n" load max_items=$n buckets=$b
+		echo "HKV-BENCH-BEGIN"
+		step "bench put $n" hkv_vm_bench put "$n"
+		echo "HKV-BENCH-END"
+		step "bench put unload $n" unload
+	done
 fi
 
 step "kernel log clean" kernel_log_clean

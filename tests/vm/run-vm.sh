@@ -16,7 +16,8 @@
 #
 # Environment: HKV_VM_BUILD_DIR, HKV_VM_TIMEOUT (seconds, default 240),
 # HKV_VM_STRESS_SECONDS (default 4), HKV_VM_UNLOAD_CYCLES (load/unload cycles
-# racing snapshot closes, default 200), HKV_VM_QEMU (the QEMU binary).
+# racing snapshot closes, default 200), HKV_VM_PUT_SIZES (max_items of the
+# PUT benchmark's rows, default "1000 100000 1000000"), HKV_VM_QEMU.
 #
 # Exit: 0 pass, 1 fail, 77 skip (QEMU, the cloud kernel image or its headers,
 # busybox-static or a static libc missing) - unless CI=true, where anything
@@ -34,6 +35,7 @@ MODE=test
 TIMEOUT=${HKV_VM_TIMEOUT:-240}
 STRESS_SECONDS=${HKV_VM_STRESS_SECONDS:-4}
 UNLOAD_CYCLES=${HKV_VM_UNLOAD_CYCLES:-200}
+PUT_BENCH_SIZES=${HKV_VM_PUT_SIZES:-1000 100000 1000000}
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -103,6 +105,7 @@ RUN_TESTS=$RUN_TESTS
 RUN_BENCH=$RUN_BENCH
 STRESS_SECONDS=$STRESS_SECONDS
 UNLOAD_CYCLES=$UNLOAD_CYCLES
+PUT_BENCH_SIZES="$PUT_BENCH_SIZES"
 EOF
 cp "$SRC_DIR/tests/vm/init.sh" "$ROOT/init" && chmod 755 "$ROOT/init" || fail "init"
 
@@ -111,7 +114,10 @@ cp "$SRC_DIR/tests/vm/init.sh" "$ROOT/init" && chmod 755 "$ROOT/init" || fail "i
 
 # --- boot ----------------------------------------------------------------
 
-vm_boot "$BUILD/initramfs.cpio" "$LOG" "$TIMEOUT" 512
+# The PUT benchmark holds up to a million entries: give it room.
+MEM=512
+[ "$RUN_BENCH" = 1 ] && MEM=2048
+vm_boot "$BUILD/initramfs.cpio" "$LOG" "$TIMEOUT" "$MEM"
 
 # --- verdict -------------------------------------------------------------
 
