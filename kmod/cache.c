@@ -101,7 +101,7 @@ struct hkvm_pcpu {
  * @stale: counter, see struct hkv_stat.
  */
 struct hkvm_cache {
-	struct mutex lock;
+	struct mutex lock;	/* the writer lock, see above */
 	struct hlist_head *table;
 	struct hlist_head *tombs;
 	u32 mask;

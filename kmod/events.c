@@ -28,7 +28,7 @@
 #include "hkvm_int.h"
 
 static struct {
-	spinlock_t lock;
+	spinlock_t lock;	/* @ring and @head */
 	struct hkv_event *ring;
 	u64 head;
 	struct wait_queue_head wq;

@@ -114,7 +114,7 @@ MODULE_PARM_DESC(policy, "eviction policy: lru, lfu or fifo (lru)");
 struct hkvm_file {
 	bool owner;
 	bool subscribed;
-	struct mutex ev_lock;
+	struct mutex ev_lock;	/* event reads, (re)subscription */
 	u64 ev_next;
 };
 
@@ -208,7 +208,7 @@ static bool hkvm_mode_allows_read(const struct hkvm_entry *e)
 		mode >>= 6;
 	else if (in_group_p(e->gid))
 		mode >>= 3;
-	return mode & S_IROTH;
+	return mode & 0004;
 }
 
 /*
@@ -588,18 +588,25 @@ struct hkvm_ioc {
 	long (*fn)(struct file *file, void __user *uarg, u32 usize);
 };
 
-#define HKVM_IOC(c, v, f) [_IOC_NR(c)] = { .cmd = (c), .ver0 = (v), .fn = (f) }
-
 static const struct hkvm_ioc hkvm_iocs[] = {
-	HKVM_IOC(HKV_IOC_GET, HKV_GET_SIZE_VER0, hkvm_ioc_get),
-	HKVM_IOC(HKV_IOC_OPEN, HKV_OPEN_SIZE_VER0, hkvm_ioc_open),
-	HKVM_IOC(HKV_IOC_PUT, HKV_PUT_SIZE_VER0, hkvm_ioc_put),
-	HKVM_IOC(HKV_IOC_DEL, HKV_DEL_SIZE_VER0, hkvm_ioc_del),
-	HKVM_IOC(HKV_IOC_CLEAR, HKV_CLEAR_SIZE_VER0, hkvm_ioc_clear),
-	HKVM_IOC(HKV_IOC_STAT, HKV_STAT_SIZE_VER0, hkvm_ioc_stat),
-	HKVM_IOC(HKV_IOC_POLICY, HKV_POLICY_SIZE_VER0, hkvm_ioc_policy),
-	HKVM_IOC(HKV_IOC_OWNER, HKV_OWNER_SIZE_VER0, hkvm_ioc_owner),
-	HKVM_IOC(HKV_IOC_EVENTS, HKV_EVENTS_SIZE_VER0, hkvm_ioc_events),
+	[_IOC_NR(HKV_IOC_GET)] = { HKV_IOC_GET, HKV_GET_SIZE_VER0,
+				   hkvm_ioc_get },
+	[_IOC_NR(HKV_IOC_OPEN)] = { HKV_IOC_OPEN, HKV_OPEN_SIZE_VER0,
+				    hkvm_ioc_open },
+	[_IOC_NR(HKV_IOC_PUT)] = { HKV_IOC_PUT, HKV_PUT_SIZE_VER0,
+				   hkvm_ioc_put },
+	[_IOC_NR(HKV_IOC_DEL)] = { HKV_IOC_DEL, HKV_DEL_SIZE_VER0,
+				   hkvm_ioc_del },
+	[_IOC_NR(HKV_IOC_CLEAR)] = { HKV_IOC_CLEAR, HKV_CLEAR_SIZE_VER0,
+				     hkvm_ioc_clear },
+	[_IOC_NR(HKV_IOC_STAT)] = { HKV_IOC_STAT, HKV_STAT_SIZE_VER0,
+				    hkvm_ioc_stat },
+	[_IOC_NR(HKV_IOC_POLICY)] = { HKV_IOC_POLICY, HKV_POLICY_SIZE_VER0,
+				      hkvm_ioc_policy },
+	[_IOC_NR(HKV_IOC_OWNER)] = { HKV_IOC_OWNER, HKV_OWNER_SIZE_VER0,
+				     hkvm_ioc_owner },
+	[_IOC_NR(HKV_IOC_EVENTS)] = { HKV_IOC_EVENTS, HKV_EVENTS_SIZE_VER0,
+				      hkvm_ioc_events },
 };
 
 static long hkvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)

@@ -176,6 +176,7 @@ static struct dentry *hkvm_snap_dentry(struct hkvm_entry *e)
 	struct dentry *d, *old;
 	struct inode *inode;
 
+	/* Pairs with the cmpxchg_release() below: the dentry is set up. */
 	d = smp_load_acquire(&e->dentry);
 	if (d)
 		return d;

@@ -120,11 +120,14 @@ struct hkv_get {
 	__u64 expire_ms;
 	__u64 mtime_ns;
 };
+
 #define HKV_GET_SIZE_VER0	80	/* without mtime_ns */
 #define HKV_GET_SIZE_VER1	88
 
-/* HKV_IOC_OPEN flags: O_CLOEXEC, O_NONBLOCK, O_LARGEFILE, O_NOATIME,
- * O_NOCTTY, O_NOFOLLOW are accepted (the access mode must be O_RDONLY). */
+/*
+ * HKV_IOC_OPEN flags: O_CLOEXEC, O_NONBLOCK, O_LARGEFILE, O_NOATIME,
+ * O_NOCTTY, O_NOFOLLOW are accepted (the access mode must be O_RDONLY).
+ */
 
 /**
  * struct hkv_open - HKV_IOC_OPEN: get a read-only file holding the value.
@@ -172,6 +175,7 @@ struct hkv_open {
 	__u64 expire_ms;
 	__u64 mtime_ns;
 };
+
 #define HKV_OPEN_SIZE_VER0	32	/* input fields only */
 #define HKV_OPEN_SIZE_VER1	72
 
@@ -221,6 +225,7 @@ struct hkv_put {
 	__u64 inval_seq;
 	__u64 mtime_ns;
 };
+
 #define HKV_PUT_SIZE_VER0	80	/* without mtime_ns */
 #define HKV_PUT_SIZE_VER1	88
 
@@ -251,6 +256,7 @@ struct hkv_del {
 	__u32 reserved;
 	__u64 version;
 };
+
 #define HKV_DEL_SIZE_VER0	40
 
 /* HKV_IOC_CLEAR flags */
@@ -274,6 +280,7 @@ struct hkv_clear {
 	__u64 ns;
 	__u64 removed;
 };
+
 #define HKV_CLEAR_SIZE_VER0	24
 
 /**
@@ -315,6 +322,7 @@ struct hkv_stat {
 	__u64 max_bytes;
 	__u64 max_value;
 };
+
 #define HKV_STAT_SIZE_VER0	120
 
 /**
@@ -330,6 +338,7 @@ struct hkv_policy {
 	__u32 size;
 	__u32 policy;
 };
+
 #define HKV_POLICY_SIZE_VER0	8
 
 /* HKV_IOC_OWNER flags */
@@ -351,6 +360,7 @@ struct hkv_owner {
 	__u32 size;
 	__u32 flags;
 };
+
 #define HKV_OWNER_SIZE_VER0	8
 
 /**
@@ -368,6 +378,7 @@ struct hkv_events {
 	__u32 flags;
 	__u64 next_seq;
 };
+
 #define HKV_EVENTS_SIZE_VER0	16
 
 /* struct hkv_event.type */
