@@ -196,7 +196,7 @@ static struct hkvm_entry *hkvm_lru_victim(struct hkvm_order *o,
 			rb_entry(r, struct hkvm_order_node, lru);
 		u64 gen;
 
-		if (n == &keep->order) {
+		if (container_of(n, struct hkvm_entry, order) == keep) {
 			r = rb_next(r);
 			if (!r)
 				return NULL;
@@ -223,7 +223,7 @@ static struct hkvm_entry *hkvm_lfu_victim(struct hkvm_order *o,
 			rb_entry(r, struct hkvm_order_node, lfu);
 		u64 gen, freq;
 
-		if (n == &keep->order) {
+		if (container_of(n, struct hkvm_entry, order) == keep) {
 			r = rb_next(r);
 			if (!r)
 				return NULL;
@@ -263,7 +263,7 @@ struct hkvm_entry *hkvm_order_victim(struct hkvm_order *o, int policy,
 		return hkvm_lfu_victim(o, keep);
 	default:
 		list_for_each_entry(n, &o->fifo, fifo)
-			if (n != &keep->order)
+			if (container_of(n, struct hkvm_entry, order) != keep)
 				return container_of(n, struct hkvm_entry, order);
 		return NULL;
 	}
