@@ -246,6 +246,8 @@ static int promote(struct hkvfs_promoter *p, const void *key, size_t klen)
 	put.gid = a.gid;
 	put.mode = a.mode & 07777;
 	put.inval_seq = st.inval_seq;
+	/* The snapshot's st_mtime: what a stat through FUSE shows. */
+	put.mtime_ns = a.mtime_ns > 0 ? (__u64)a.mtime_ns : 0;
 	rc = ioctl(p->fd, HKV_IOC_PUT, &put) ? -errno : 0;
 	hkv_buf_release(&val);
 	if (!rc) {

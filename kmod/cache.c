@@ -19,19 +19,16 @@
  * memory.  A reader starting after the writer released the lock cannot find
  * the unlinked entry: hlist_del_rcu() happened before mutex_unlock().
  *
- * Eviction
- * --------
- * Entries sit on one list in insertion order (FIFO order).  Readers record
- * every hit locklessly: @atime takes the next value of a global 64-bit clock
- * and @freq is incremented.  When a PUT pushes the table over max_items or
- * max_bytes, the writer removes victims until both limits hold again:
- *   FIFO: the oldest insertion (list head);
- *   LRU:  the smallest @atime;
- *   LFU:  the smallest @freq, ties broken by the smallest @atime.
- * An expired entry met during the scan is removed first.  LRU and LFU scan the
- * whole list (O(items) per eviction, under the writer lock only); the cache
- * holds the daemon's hot set, sized in thousands, where an exact order is
- * worth more than a sampled one.  The entry just inserted is never a victim.
+ * Eviction and expiry
+ * -------------------
+ * The orders live in evict.c (struct hkvm_order, embedded here as @order):
+ * an insertion list (FIFO), lazily updated LRU and LFU trees fed by readers'
+ * per-generation stamps, and an expiry tree.  When a PUT pushes the table
+ * over max_items or max_bytes, the writer removes entries until both limits
+ * hold again: expired ones first (earliest expiry first), then the policy's
+ * victims; O(log n) per removal.  The entry just inserted is never removed.
+ * Readers that meet an expired entry schedule @reap, which pops expired
+ * entries off the expiry tree.
  *
  * Tombstones
  * ----------
@@ -86,9 +83,9 @@ struct hkvm_pcpu {
  * @tombs: chains of tombstones (writers only).
  * @mask: hkvm_buckets - 1.
  * @seed: hash seed, random per load.
- * @entries: all entries, in insertion order.
+ * @order: eviction and expiry orders (evict.c); @order.fifo lists every
+ *	entry, oldest insertion first.
  * @tomb_list: all tombstones, oldest first.
- * @clock: LRU clock; atomic, advanced by readers.
  * @policy: HKV_POLICY_*; READ_ONCE/WRITE_ONCE, changed under @lock.
  * @pcpu: hits/misses, per CPU, lockless.
  * @reap: work item removing expired entries found by readers.
@@ -104,14 +101,13 @@ struct hkvm_pcpu {
  * @stale: counter, see struct hkv_stat.
  */
 struct hkvm_cache {
-	struct mutex lock;
+	struct mutex lock;	/* the writer lock, see above */
 	struct hlist_head *table;
 	struct hlist_head *tombs;
 	u32 mask;
 	u32 seed;
-	struct list_head entries;
+	struct hkvm_order order;
 	struct list_head tomb_list;
-	atomic64_t clock;
 	int policy;
 	struct hkvm_pcpu __percpu *pcpu;
 	struct work_struct reap;
@@ -245,7 +241,7 @@ struct hkvm_entry *hkvm_entry_alloc(u32 key_len, u32 val_len)
 		return NULL;
 	memset(e, 0, sizeof(*e));
 	INIT_HLIST_NODE(&e->hnode);
-	INIT_LIST_HEAD(&e->lnode);
+	INIT_LIST_HEAD(&e->order.fifo);
 	refcount_set(&e->ref, 1);
 	e->key_len = key_len;
 	e->val_len = val_len;
@@ -323,13 +319,13 @@ struct hkvm_entry *hkvm_cache_get(u64 ns, const u8 *key, u32 key_len)
 }
 
 /**
- * hkvm_cache_touch() - record a hit on @e for LRU and LFU.  Lockless.
- * @e: entry the caller holds a reference on.
+ * hkvm_cache_touch() - record a hit on @e for LRU and LFU.  Lockless; writes
+ * at most once per entry and generation, nothing shared (evict.c).
+ * @e: entry the caller holds a reference on, or reads under RCU.
  */
 void hkvm_cache_touch(struct hkvm_entry *e)
 {
-	atomic64_set(&e->atime, atomic64_inc_return(&hkvm_cache.clock));
-	atomic64_inc(&e->freq);
+	hkvm_order_touch(&hkvm_cache.order, e);
 }
 
 /**
@@ -349,7 +345,7 @@ static void hkvm_unlink(struct hkvm_entry *e)
 {
 	lockdep_assert_held(&hkvm_cache.lock);
 	hlist_del_rcu(&e->hnode);
-	list_del_init(&e->lnode);
+	hkvm_order_remove(&hkvm_cache.order, e);
 	hkvm_cache.items--;
 	hkvm_cache.bytes -= (u64)e->key_len + e->val_len;
 	hkvm_entry_put(e);
@@ -395,41 +391,23 @@ static void hkvm_expire_locked(struct hkvm_entry *e)
 	hkvm_unlink(e);
 }
 
-/* Caller holds the lock.  Returns false when nothing but @keep is left. */
+/*
+ * Caller holds the lock.  Removes an expired entry if there is one, else the
+ * policy's victim; returns false when nothing but @keep is left.
+ */
 static bool hkvm_evict_one(struct hkvm_entry *keep, u64 now_ms)
 {
-	struct hkvm_entry *e, *victim = NULL;
 	int policy = hkvm_cache.policy;
-	s64 best_freq = 0, best_atime = 0;
+	struct hkvm_entry *victim;
 
-	list_for_each_entry(e, &hkvm_cache.entries, lnode) {
-		s64 atime, freq;
-
-		if (e == keep)
-			continue;
-		if (policy == HKV_POLICY_FIFO) {
-			victim = e;
-			break;
-		}
-		if (hkvm_expired(e, now_ms)) {
-			hkvm_expire_locked(e);
-			return true;
-		}
-		atime = atomic64_read(&e->atime);
-		freq = policy == HKV_POLICY_LFU ? atomic64_read(&e->freq) : 0;
-		if (!victim || freq < best_freq ||
-		    (freq == best_freq && atime < best_atime)) {
-			victim = e;
-			best_freq = freq;
-			best_atime = atime;
-		}
-	}
-	if (!victim)
-		return false;
-	if (hkvm_expired(victim, now_ms)) {
+	victim = hkvm_order_expired(&hkvm_cache.order, now_ms, keep);
+	if (victim) {
 		hkvm_expire_locked(victim);
 		return true;
 	}
+	victim = hkvm_order_victim(&hkvm_cache.order, policy, keep);
+	if (!victim)
+		return false;
 	hkvm_events_emit(HKV_EV_EVICT, victim, policy);
 	hkvm_cache.evictions++;
 	hkvm_unlink(victim);
@@ -455,7 +433,6 @@ int hkvm_cache_put(struct hkvm_entry *e, u64 inval_seq)
 	int rc = 0;
 
 	e->hash = hkvm_hash(e->ns, key, e->key_len);
-	atomic64_set(&e->freq, 0);
 	ktime_get_real_ts64(&e->ctime);
 
 	mutex_lock(&hkvm_cache.lock);
@@ -482,10 +459,9 @@ int hkvm_cache_put(struct hkvm_entry *e, u64 inval_seq)
 		goto out_unlock;
 	}
 
-	atomic64_set(&e->atime, atomic64_inc_return(&hkvm_cache.clock));
 	if (old) {
 		hlist_replace_rcu(&old->hnode, &e->hnode);
-		list_del_init(&old->lnode);
+		hkvm_order_remove(&hkvm_cache.order, old);
 		hkvm_cache.bytes -= (u64)old->key_len + old->val_len;
 		hkvm_entry_put(old);
 	} else {
@@ -493,7 +469,7 @@ int hkvm_cache_put(struct hkvm_entry *e, u64 inval_seq)
 				   &hkvm_cache.table[e->hash & hkvm_cache.mask]);
 		hkvm_cache.items++;
 	}
-	list_add_tail(&e->lnode, &hkvm_cache.entries);
+	hkvm_order_insert(&hkvm_cache.order, e);
 	hkvm_cache.bytes += (u64)e->key_len + e->val_len;
 	hkvm_cache.insertions++;
 
@@ -597,7 +573,7 @@ u64 hkvm_cache_clear(bool one_ns, u64 ns)
 	mutex_lock(&hkvm_cache.lock);
 	hkvm_cache.inval_seq++;
 	hkvm_cache.horizon = hkvm_cache.inval_seq;
-	list_for_each_entry_safe(e, tmp, &hkvm_cache.entries, lnode) {
+	list_for_each_entry_safe(e, tmp, &hkvm_cache.order.fifo, order.fifo) {
 		if (one_ns && e->ns != ns)
 			continue;
 		hkvm_unlink(e);
@@ -608,15 +584,15 @@ u64 hkvm_cache_clear(bool one_ns, u64 ns)
 	return n;
 }
 
+/* Pops expired entries in expiry order: O(log n) each, nothing else seen. */
 static void hkvm_reap_fn(struct work_struct *work)
 {
-	struct hkvm_entry *e, *tmp;
+	struct hkvm_entry *e;
 	u64 now_ms = hkvm_now_ms();
 
 	mutex_lock(&hkvm_cache.lock);
-	list_for_each_entry_safe(e, tmp, &hkvm_cache.entries, lnode)
-		if (hkvm_expired(e, now_ms))
-			hkvm_expire_locked(e);
+	while ((e = hkvm_order_expired(&hkvm_cache.order, now_ms, NULL)))
+		hkvm_expire_locked(e);
 	mutex_unlock(&hkvm_cache.lock);
 }
 
@@ -662,6 +638,27 @@ void hkvm_cache_stat(struct hkv_stat *st)
 }
 
 /**
+ * hkvm_cache_forget_snapshots() - drop the snapshot dentry (and inode) of
+ * every entry in the table.  Called by snap.c with its lock held when the
+ * last /dev/hkv descriptor closes, before the snapshot mount goes: no ioctl
+ * can be running then, so no OPEN is setting one.  Process context; takes
+ * the writer lock.
+ */
+void hkvm_cache_forget_snapshots(void)
+{
+	struct hkvm_entry *e;
+	struct dentry *d;
+
+	mutex_lock(&hkvm_cache.lock);
+	list_for_each_entry(e, &hkvm_cache.order.fifo, order.fifo) {
+		d = xchg(&e->dentry, NULL);
+		if (d)
+			dput(d);
+	}
+	mutex_unlock(&hkvm_cache.lock);
+}
+
+/**
  * hkvm_cache_init() - allocate the tables.  Module init only, after the
  * parameters were validated.
  *
@@ -690,10 +687,9 @@ int hkvm_cache_init(void)
 	}
 	hkvm_cache.mask = hkvm_buckets - 1;
 	hkvm_cache.seed = get_random_u32();
-	INIT_LIST_HEAD(&hkvm_cache.entries);
+	hkvm_order_init(&hkvm_cache.order);
 	INIT_LIST_HEAD(&hkvm_cache.tomb_list);
 	INIT_WORK(&hkvm_cache.reap, hkvm_reap_fn);
-	atomic64_set(&hkvm_cache.clock, 0);
 	return 0;
 
 out_free_tombs:

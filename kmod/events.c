@@ -24,11 +24,12 @@
 #include <linux/poll.h>
 #include <linux/uaccess.h>
 #include <linux/sched/signal.h>
+#include <linux/math64.h>
 
 #include "hkvm_int.h"
 
 static struct {
-	spinlock_t lock;
+	spinlock_t lock;	/* @ring and @head */
 	struct hkv_event *ring;
 	u64 head;
 	struct wait_queue_head wq;
@@ -36,6 +37,15 @@ static struct {
 	.lock = __SPIN_LOCK_UNLOCKED(hkvm_ev.lock),
 	.wq = __WAIT_QUEUE_HEAD_INITIALIZER(hkvm_ev.wq),
 };
+
+/* The slot of sequence number @seq (no u64 % u32 on 32-bit targets). */
+static struct hkv_event *hkvm_events_slot(u64 seq)
+{
+	u32 slot;
+
+	div_u64_rem(seq, hkvm_event_slots, &slot);
+	return &hkvm_ev.ring[slot];
+}
 
 /**
  * hkvm_events_init() - allocate the ring.  Module init only.
@@ -95,7 +105,7 @@ void hkvm_events_emit(u32 type, const struct hkvm_entry *e, u32 policy)
 	struct hkv_event *ev;
 
 	spin_lock(&hkvm_ev.lock);
-	ev = &hkvm_ev.ring[hkvm_ev.head % hkvm_event_slots];
+	ev = hkvm_events_slot(hkvm_ev.head);
 	memset(ev, 0, offsetof(struct hkv_event, key));
 	ev->size = sizeof(*ev);
 	ev->type = type;
@@ -140,7 +150,7 @@ static bool hkvm_events_take(u64 *next, struct hkv_event *out)
 		out->version = oldest - *next;
 		*next = oldest;
 	} else {
-		*out = hkvm_ev.ring[*next % hkvm_event_slots];
+		*out = *hkvm_events_slot(*next);
 		(*next)++;
 	}
 	spin_unlock(&hkvm_ev.lock);

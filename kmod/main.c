@@ -8,12 +8,24 @@
  * policy, subscribing to events) need CAP_SYS_ADMIN or an owner descriptor
  * (HKV_IOC_OWNER).  Each open file carries a struct hkvm_file.
  *
- * Every ioctl argument is an extensible structure: the first __u32 is the
- * caller's structure size.  hkvm_copy_arg() reads it, checks it against the
- * smallest published size and PAGE_SIZE, and copies with
- * copy_struct_from_user() (missing tail = zero, extra tail must be zero).
- * Outputs are written back with hkvm_copy_out(), never beyond the caller's
- * size.  Keys are copied into a small on-stack buffer or a kmalloc'd one.
+ * Every ioctl argument is an extensible structure whose size the command
+ * itself encodes.  hkvm_ioctl() dispatches on the whole command through
+ * hkvm_iocs[]: type and number select the entry, the direction must be the
+ * published one, and the size must lie in [first published size, PAGE_SIZE];
+ * anything else is -ENOTTY.  hkvm_copy_arg() then checks that the
+ * structure's own size field repeats the command's size (-EINVAL) and copies
+ * with copy_struct_from_user() (missing tail = zero, extra tail must be
+ * zero).  Outputs are written back with hkvm_copy_out(), never beyond the
+ * caller's size.  Keys are copied into a small on-stack buffer or a
+ * kmalloc'd one.
+ *
+ * Read checks are probes: a reader denied here (the preload shim) falls back
+ * to the real open(2) of the file, which does the audited check.  They use
+ * the _noaudit capability forms, in the caller's user namespace and only for
+ * entries whose uid and gid are mapped there, as the VFS's
+ * capable_wrt_inode_uidgid() does.  Writer checks are real denials and stay
+ * audited (capable(CAP_SYS_ADMIN) in the initial namespace: the cache is
+ * shared by the whole machine).
  *
  * Sysfs: /sys/kernel/hkv/{items,bytes,hits,misses,insertions,evictions,
  * invalidations,expirations,stale,tombstones,inval_seq,policy}; policy is
@@ -26,6 +38,7 @@
 #include <linux/moduleparam.h>
 #include <linux/miscdevice.h>
 #include <linux/fs.h>
+#include <linux/file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/capability.h>
@@ -36,6 +49,7 @@
 #include <linux/sysfs.h>
 #include <linux/log2.h>
 #include <linux/build_bug.h>
+#include <linux/user_namespace.h>
 
 #include "hkvm_int.h"
 
@@ -100,7 +114,7 @@ MODULE_PARM_DESC(policy, "eviction policy: lru, lfu or fifo (lru)");
 struct hkvm_file {
 	bool owner;
 	bool subscribed;
-	struct mutex ev_lock;
+	struct mutex ev_lock;	/* event reads, (re)subscription */
 	u64 ev_next;
 };
 
@@ -145,22 +159,23 @@ static void hkvm_key_release(struct hkvm_key *k)
 }
 
 /*
- * Copy an extensible structure: *@usize gets the caller's size, checked
- * against [@ver0, PAGE_SIZE].
+ * Copy an extensible structure of @usize bytes (the command's size, already
+ * checked by hkvm_ioctl()); its first field must repeat that size.
  */
-static int hkvm_copy_arg(void *karg, size_t ksize, size_t ver0,
-			 void __user *uarg, u32 *usize)
+static int hkvm_copy_arg(void *karg, size_t ksize, void __user *uarg,
+			 u32 usize)
 {
+	u32 field;
 	int rc;
 
-	if (get_user(*usize, (u32 __user *)uarg))
+	if (get_user(field, (u32 __user *)uarg))
 		return -EFAULT;
-	if (*usize < ver0 || *usize > PAGE_SIZE)
+	if (field != usize)
 		return -EINVAL;
-	rc = copy_struct_from_user(karg, ksize, uarg, *usize);
+	rc = copy_struct_from_user(karg, ksize, uarg, usize);
 	if (rc)
 		return rc;
-	*(u32 *)karg = *usize;
+	*(u32 *)karg = usize;
 	return 0;
 }
 
@@ -193,14 +208,41 @@ static bool hkvm_mode_allows_read(const struct hkvm_entry *e)
 		mode >>= 6;
 	else if (in_group_p(e->gid))
 		mode >>= 3;
-	return mode & S_IROTH;
+	return mode & 0004;
 }
 
-/* The VFS's read check (generic_permission) against an entry. */
+/*
+ * capable_wrt_inode_uidgid() for an entry, without an audit record: @cap in
+ * the caller's user namespace, which must map the entry's uid and gid.
+ */
+static bool hkvm_capable_wrt_entry(const struct hkvm_entry *e, int cap)
+{
+	struct user_namespace *ns = current_user_ns();
+
+	return kuid_has_mapping(ns, e->uid) && kgid_has_mapping(ns, e->gid) &&
+	       ns_capable_noaudit(ns, cap);
+}
+
+/* The VFS's read check (generic_permission, MAY_READ) against an entry. */
 static bool hkvm_may_read(const struct hkvm_entry *e)
 {
-	return hkvm_mode_allows_read(e) || capable(CAP_DAC_OVERRIDE) ||
-	       capable(CAP_DAC_READ_SEARCH);
+	return hkvm_mode_allows_read(e) ||
+	       hkvm_capable_wrt_entry(e, CAP_DAC_READ_SEARCH) ||
+	       hkvm_capable_wrt_entry(e, CAP_DAC_OVERRIDE);
+}
+
+/*
+ * inode_owner_or_capable() for an entry, without an audit record: what
+ * open(2) asks of an O_NOATIME caller (may_open()).
+ */
+static bool hkvm_owner_or_capable(const struct hkvm_entry *e)
+{
+	struct user_namespace *ns = current_user_ns();
+
+	if (uid_eq(current_fsuid(), e->uid))
+		return true;
+	return kuid_has_mapping(ns, e->uid) &&
+	       ns_capable_noaudit(ns, CAP_FOWNER);
 }
 
 /*
@@ -239,6 +281,7 @@ static void hkvm_get_meta(struct hkv_get *a, const struct hkvm_entry *e)
 	a->gid = from_kgid_munged(current_user_ns(), e->gid);
 	a->version = e->version;
 	a->expire_ms = e->expire_ms;
+	a->mtime_ns = e->mtime_ns;
 }
 
 /*
@@ -249,16 +292,16 @@ static void hkvm_get_meta(struct hkv_get *a, const struct hkvm_entry *e)
  */
 #define HKVM_GET_INLINE 192
 
-static long hkvm_ioc_get(void __user *uarg)
+static long hkvm_ioc_get(struct file *file, void __user *uarg, u32 usize)
 {
 	u8 small[HKVM_GET_INLINE];
 	struct hkvm_entry *e;
 	struct hkv_get a;
 	struct hkvm_key k;
-	u32 usize, len;
+	u32 len;
 	long rc;
 
-	rc = hkvm_copy_arg(&a, sizeof(a), HKV_GET_SIZE_VER0, uarg, &usize);
+	rc = hkvm_copy_arg(&a, sizeof(a), uarg, usize);
 	if (rc)
 		return rc;
 	if (a.flags || a.reserved || a.reserved2)
@@ -307,15 +350,20 @@ static long hkvm_ioc_get(void __user *uarg)
 #define HKVM_OPEN_FLAGS (O_CLOEXEC | O_NONBLOCK | O_LARGEFILE | O_NOATIME | \
 			 O_NOCTTY | O_NOFOLLOW)
 
-static long hkvm_ioc_open(void __user *uarg)
+/*
+ * The output fields are written before the descriptor is installed, so a
+ * failed copy leaves no descriptor behind.
+ */
+static long hkvm_ioc_open(struct file *file, void __user *uarg, u32 usize)
 {
 	struct hkvm_entry *e;
+	struct file *snap;
 	struct hkv_open a;
 	struct hkvm_key k;
-	u32 usize;
+	int fd;
 	long rc;
 
-	rc = hkvm_copy_arg(&a, sizeof(a), HKV_OPEN_SIZE_VER0, uarg, &usize);
+	rc = hkvm_copy_arg(&a, sizeof(a), uarg, usize);
 	if (rc)
 		return rc;
 	if (a.reserved || (a.flags & ~HKVM_OPEN_FLAGS) ||
@@ -328,24 +376,49 @@ static long hkvm_ioc_open(void __user *uarg)
 	hkvm_key_release(&k);
 	if (IS_ERR(e))
 		return PTR_ERR(e);
-	rc = hkvm_snap_install(e, a.flags);
-	if (rc < 0)
+	if ((a.flags & O_NOATIME) && !hkvm_owner_or_capable(e)) {
 		hkvm_entry_put(e);
-	return rc;
+		return -EPERM;
+	}
+	a.value_len = e->val_len;
+	a.mode = e->mode;
+	a.uid = from_kuid_munged(current_user_ns(), e->uid);
+	a.gid = from_kgid_munged(current_user_ns(), e->gid);
+	a.version = e->version;
+	a.expire_ms = e->expire_ms;
+	a.mtime_ns = e->mtime_ns;
+	snap = hkvm_snap_open(e, a.flags);
+	if (IS_ERR(snap)) {
+		hkvm_entry_put(e);
+		return PTR_ERR(snap);
+	}
+	/* From here the file holds the entry reference. */
+	fd = get_unused_fd_flags(a.flags & O_CLOEXEC);
+	if (fd < 0) {
+		fput(snap);
+		return fd;
+	}
+	if (hkvm_copy_out(uarg, &a, sizeof(a), usize,
+			  offsetof(struct hkv_open, value_len))) {
+		put_unused_fd(fd);
+		fput(snap);
+		return -EFAULT;
+	}
+	fd_install(fd, snap);
+	return fd;
 }
 
-static long hkvm_ioc_put(struct file *file, void __user *uarg)
+static long hkvm_ioc_put(struct file *file, void __user *uarg, u32 usize)
 {
 	struct hkvm_entry *e;
 	struct hkv_put a;
 	kuid_t uid;
 	kgid_t gid;
-	u32 usize;
 	long rc;
 
 	if (!hkvm_may_write(file))
 		return -EPERM;
-	rc = hkvm_copy_arg(&a, sizeof(a), HKV_PUT_SIZE_VER0, uarg, &usize);
+	rc = hkvm_copy_arg(&a, sizeof(a), uarg, usize);
 	if (rc)
 		return rc;
 	if (a.flags || a.reserved || (a.mode & ~07777))
@@ -378,19 +451,19 @@ static long hkvm_ioc_put(struct file *file, void __user *uarg)
 	e->uid = uid;
 	e->gid = gid;
 	e->mode = a.mode;
+	e->mtime_ns = a.mtime_ns;
 	return hkvm_cache_put(e, a.inval_seq);
 }
 
-static long hkvm_ioc_del(struct file *file, void __user *uarg)
+static long hkvm_ioc_del(struct file *file, void __user *uarg, u32 usize)
 {
 	struct hkv_del a;
 	struct hkvm_key k;
-	u32 usize;
 	long rc;
 
 	if (!hkvm_may_write(file))
 		return -EPERM;
-	rc = hkvm_copy_arg(&a, sizeof(a), HKV_DEL_SIZE_VER0, uarg, &usize);
+	rc = hkvm_copy_arg(&a, sizeof(a), uarg, usize);
 	if (rc)
 		return rc;
 	if (a.flags || a.reserved)
@@ -403,15 +476,14 @@ static long hkvm_ioc_del(struct file *file, void __user *uarg)
 	return rc;
 }
 
-static long hkvm_ioc_clear(struct file *file, void __user *uarg)
+static long hkvm_ioc_clear(struct file *file, void __user *uarg, u32 usize)
 {
 	struct hkv_clear a;
-	u32 usize;
 	long rc;
 
 	if (!hkvm_may_write(file))
 		return -EPERM;
-	rc = hkvm_copy_arg(&a, sizeof(a), HKV_CLEAR_SIZE_VER0, uarg, &usize);
+	rc = hkvm_copy_arg(&a, sizeof(a), uarg, usize);
 	if (rc)
 		return rc;
 	if ((a.flags & ~HKV_CLEAR_NS) || (!(a.flags & HKV_CLEAR_NS) && a.ns))
@@ -421,13 +493,12 @@ static long hkvm_ioc_clear(struct file *file, void __user *uarg)
 			     offsetof(struct hkv_clear, removed));
 }
 
-static long hkvm_ioc_stat(void __user *uarg)
+static long hkvm_ioc_stat(struct file *file, void __user *uarg, u32 usize)
 {
 	struct hkv_stat a;
-	u32 usize;
 	long rc;
 
-	rc = hkvm_copy_arg(&a, sizeof(a), HKV_STAT_SIZE_VER0, uarg, &usize);
+	rc = hkvm_copy_arg(&a, sizeof(a), uarg, usize);
 	if (rc)
 		return rc;
 	hkvm_cache_stat(&a);
@@ -435,13 +506,12 @@ static long hkvm_ioc_stat(void __user *uarg)
 			     offsetof(struct hkv_stat, policy));
 }
 
-static long hkvm_ioc_policy(struct file *file, void __user *uarg)
+static long hkvm_ioc_policy(struct file *file, void __user *uarg, u32 usize)
 {
 	struct hkv_policy a;
-	u32 usize;
 	long rc;
 
-	rc = hkvm_copy_arg(&a, sizeof(a), HKV_POLICY_SIZE_VER0, uarg, &usize);
+	rc = hkvm_copy_arg(&a, sizeof(a), uarg, usize);
 	if (rc)
 		return rc;
 	if (a.policy == HKV_POLICY_QUERY) {
@@ -460,14 +530,13 @@ static long hkvm_ioc_policy(struct file *file, void __user *uarg)
 			     offsetof(struct hkv_policy, policy));
 }
 
-static long hkvm_ioc_owner(struct file *file, void __user *uarg)
+static long hkvm_ioc_owner(struct file *file, void __user *uarg, u32 usize)
 {
 	struct hkvm_file *hf = file->private_data;
 	struct hkv_owner a;
-	u32 usize;
 	long rc;
 
-	rc = hkvm_copy_arg(&a, sizeof(a), HKV_OWNER_SIZE_VER0, uarg, &usize);
+	rc = hkvm_copy_arg(&a, sizeof(a), uarg, usize);
 	if (rc)
 		return rc;
 	switch (a.flags) {
@@ -484,16 +553,15 @@ static long hkvm_ioc_owner(struct file *file, void __user *uarg)
 	}
 }
 
-static long hkvm_ioc_events(struct file *file, void __user *uarg)
+static long hkvm_ioc_events(struct file *file, void __user *uarg, u32 usize)
 {
 	struct hkvm_file *hf = file->private_data;
 	struct hkv_events a;
-	u32 usize;
 	long rc;
 
 	if (!hkvm_may_write(file))
 		return -EPERM;
-	rc = hkvm_copy_arg(&a, sizeof(a), HKV_EVENTS_SIZE_VER0, uarg, &usize);
+	rc = hkvm_copy_arg(&a, sizeof(a), uarg, usize);
 	if (rc)
 		return rc;
 	if (a.flags)
@@ -507,43 +575,68 @@ static long hkvm_ioc_events(struct file *file, void __user *uarg)
 			     offsetof(struct hkv_events, next_seq));
 }
 
+/**
+ * struct hkvm_ioc - one command of /dev/hkv.
+ * @cmd: the published command; its direction is the one accepted, its size
+ *	is the module's structure size.
+ * @ver0: smallest structure size accepted (HKV_*_SIZE_VER0).
+ * @fn: handler; gets the caller's structure size (the command's).
+ */
+struct hkvm_ioc {
+	unsigned int cmd;
+	u32 ver0;
+	long (*fn)(struct file *file, void __user *uarg, u32 usize);
+};
+
+static const struct hkvm_ioc hkvm_iocs[] = {
+	[_IOC_NR(HKV_IOC_GET)] = { HKV_IOC_GET, HKV_GET_SIZE_VER0,
+				   hkvm_ioc_get },
+	[_IOC_NR(HKV_IOC_OPEN)] = { HKV_IOC_OPEN, HKV_OPEN_SIZE_VER0,
+				    hkvm_ioc_open },
+	[_IOC_NR(HKV_IOC_PUT)] = { HKV_IOC_PUT, HKV_PUT_SIZE_VER0,
+				   hkvm_ioc_put },
+	[_IOC_NR(HKV_IOC_DEL)] = { HKV_IOC_DEL, HKV_DEL_SIZE_VER0,
+				   hkvm_ioc_del },
+	[_IOC_NR(HKV_IOC_CLEAR)] = { HKV_IOC_CLEAR, HKV_CLEAR_SIZE_VER0,
+				     hkvm_ioc_clear },
+	[_IOC_NR(HKV_IOC_STAT)] = { HKV_IOC_STAT, HKV_STAT_SIZE_VER0,
+				    hkvm_ioc_stat },
+	[_IOC_NR(HKV_IOC_POLICY)] = { HKV_IOC_POLICY, HKV_POLICY_SIZE_VER0,
+				      hkvm_ioc_policy },
+	[_IOC_NR(HKV_IOC_OWNER)] = { HKV_IOC_OWNER, HKV_OWNER_SIZE_VER0,
+				     hkvm_ioc_owner },
+	[_IOC_NR(HKV_IOC_EVENTS)] = { HKV_IOC_EVENTS, HKV_EVENTS_SIZE_VER0,
+				      hkvm_ioc_events },
+};
+
 static long hkvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	void __user *uarg = (void __user *)arg;
+	const struct hkvm_ioc *ioc;
+	u32 usize = _IOC_SIZE(cmd);
 
-	if (_IOC_TYPE(cmd) != HKV_IOC_MAGIC)
+	if (_IOC_TYPE(cmd) != HKV_IOC_MAGIC ||
+	    _IOC_NR(cmd) >= ARRAY_SIZE(hkvm_iocs))
 		return -ENOTTY;
-	switch (_IOC_NR(cmd)) {
-	case _IOC_NR(HKV_IOC_GET):
-		return hkvm_ioc_get(uarg);
-	case _IOC_NR(HKV_IOC_OPEN):
-		return hkvm_ioc_open(uarg);
-	case _IOC_NR(HKV_IOC_PUT):
-		return hkvm_ioc_put(file, uarg);
-	case _IOC_NR(HKV_IOC_DEL):
-		return hkvm_ioc_del(file, uarg);
-	case _IOC_NR(HKV_IOC_CLEAR):
-		return hkvm_ioc_clear(file, uarg);
-	case _IOC_NR(HKV_IOC_STAT):
-		return hkvm_ioc_stat(uarg);
-	case _IOC_NR(HKV_IOC_POLICY):
-		return hkvm_ioc_policy(file, uarg);
-	case _IOC_NR(HKV_IOC_OWNER):
-		return hkvm_ioc_owner(file, uarg);
-	case _IOC_NR(HKV_IOC_EVENTS):
-		return hkvm_ioc_events(file, uarg);
-	default:
+	ioc = &hkvm_iocs[_IOC_NR(cmd)];
+	if (!ioc->fn || _IOC_DIR(cmd) != _IOC_DIR(ioc->cmd) ||
+	    usize < ioc->ver0 || usize > PAGE_SIZE)
 		return -ENOTTY;
-	}
+	return ioc->fn(file, (void __user *)arg, usize);
 }
 
 static int hkvm_open(struct inode *inode, struct file *file)
 {
 	struct hkvm_file *hf;
+	int rc;
 
 	hf = kzalloc(sizeof(*hf), GFP_KERNEL);
 	if (!hf)
 		return -ENOMEM;
+	rc = hkvm_snap_get();
+	if (rc) {
+		kfree(hf);
+		return rc;
+	}
 	mutex_init(&hf->ev_lock);
 	file->private_data = hf;
 	return 0;
@@ -553,6 +646,7 @@ static int hkvm_release(struct inode *inode, struct file *file)
 {
 	struct hkvm_file *hf = file->private_data;
 
+	hkvm_snap_put();
 	mutex_destroy(&hf->ev_lock);
 	kfree(hf);
 	return 0;
@@ -709,9 +803,9 @@ static int __init hkvm_init(void)
 {
 	int rc;
 
-	static_assert(sizeof(struct hkv_get) == HKV_GET_SIZE_VER0);
-	static_assert(sizeof(struct hkv_open) == HKV_OPEN_SIZE_VER0);
-	static_assert(sizeof(struct hkv_put) == HKV_PUT_SIZE_VER0);
+	static_assert(sizeof(struct hkv_get) == HKV_GET_SIZE_VER1);
+	static_assert(sizeof(struct hkv_open) == HKV_OPEN_SIZE_VER1);
+	static_assert(sizeof(struct hkv_put) == HKV_PUT_SIZE_VER1);
 	static_assert(sizeof(struct hkv_del) == HKV_DEL_SIZE_VER0);
 	static_assert(sizeof(struct hkv_clear) == HKV_CLEAR_SIZE_VER0);
 	static_assert(sizeof(struct hkv_stat) == HKV_STAT_SIZE_VER0);
@@ -728,13 +822,10 @@ static int __init hkvm_init(void)
 	rc = hkvm_events_init();
 	if (rc)
 		goto out_cache;
-	rc = hkvm_snap_init();
-	if (rc)
-		goto out_events;
 	hkvm_kobj = kobject_create_and_add("hkv", kernel_kobj);
 	if (!hkvm_kobj) {
 		rc = -ENOMEM;
-		goto out_snap;
+		goto out_events;
 	}
 	rc = sysfs_create_group(hkvm_kobj, &hkvm_attr_group);
 	if (rc)
@@ -751,8 +842,6 @@ static int __init hkvm_init(void)
 
 out_kobj:
 	kobject_put(hkvm_kobj);
-out_snap:
-	hkvm_snap_exit();
 out_events:
 	hkvm_events_exit();
 out_cache:
@@ -764,8 +853,8 @@ static void __exit hkvm_exit(void)
 {
 	misc_deregister(&hkvm_misc);
 	kobject_put(hkvm_kobj);
-	hkvm_cache_exit();
 	hkvm_snap_exit();
+	hkvm_cache_exit();
 	hkvm_events_exit();
 }
 

@@ -1,10 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hkv_vm_bench.c - latency of the /dev/hkv hot path against tmpfs, in one
- * process, inside the test VM (run-vm.sh --bench).
+ * hkv_vm_bench.c - benchmarks of /dev/hkv inside the test VM (run-vm.sh
+ * --bench).  Three modes, each printing a table:
  *
- * Rows (64-byte value, ITERS timed iterations after WARMUP untimed ones,
- * each iteration timed alone with CLOCK_MONOTONIC, process pinned to CPU 0):
+ * hkv_vm_bench            latency of the hot path against tmpfs
+ * hkv_vm_bench put N      PUT at the limit: the module is loaded with
+ *                         max_items=N; per policy (LRU, LFU, FIFO) N keys
+ *                         are inserted afresh, then PUT_ITERS PUTs of new
+ *                         keys are timed one by one (each evicts one), with
+ *                         GETS_PER_PUT untimed GET hits of random cached keys
+ *                         before each PUT so that LRU and LFU have hits to
+ *                         order.  Prints one row per policy: PUTs/s (over
+ *                         the timed PUTs alone), median, p99, and the time
+ *                         the N insertions below the limit took.
+ * hkv_vm_bench get        GET hits from 1 and 2 threads pinned to CPUs 0
+ *                         and 1 (each with descriptors of its own), all
+ *                         reading the same 64 keys; per-thread rate, and the
+ *                         same for tmpfs pread of one file as the VM's own
+ *                         scaling baseline; three interleaved rounds, the
+ *                         median of each.
+ *
+ * Latency mode rows (64-byte value, ITERS timed iterations after WARMUP
+ * untimed ones, each timed alone with CLOCK_MONOTONIC, pinned to CPU 0):
  *   tmpfs pread                 pread(fd, 64) of an open tmpfs file
  *   hkv GET ioctl               HKV_IOC_GET into a user buffer
  *   tmpfs open+read+close       open(path), read 64, close
@@ -16,7 +33,10 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -113,17 +133,224 @@ static void print_row(const struct row *r, const struct row *base)
 		printf(" %-29s |\n", "-");
 }
 
-int main(void)
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	CHECK(sched_setaffinity(0, sizeof(set), &set) == 0, "pin to CPU %d", cpu);
+}
+
+/* ------------------------------------------------------- PUT at the limit */
+
+#define PUT_ITERS 20000
+#define GETS_PER_PUT 4
+#define PUT_VAL 16
+
+/* Keys are exactly 16 bytes: "p" and 15 digits. */
+static void put_key(char *k, uint64_t i)
+{
+	snprintf(k, 24, "p%015llu", (unsigned long long)(i % 1000000000000000ull));
+}
+
+static void bench_put(uint64_t n)
+{
+	static const uint32_t pol[] = { HKV_POLICY_LRU, HKV_POLICY_LFU,
+					HKV_POLICY_FIFO };
+	static const char *const pname[] = { "lru", "lfu", "fifo" };
+	uint64_t next = 0, seed = 99, i, t_fill;
+	char key[24], val[PUT_VAL], buf[PUT_VAL];
+	struct hkv_stat st;
+	size_t p;
+
+	pin(0);
+	memset(val, 'p', sizeof(val));
+	st = hkv_stat_get(g_dev);
+	CHECK(st.max_items == n, "module loaded with max_items=%llu, want %llu",
+	      (unsigned long long)st.max_items, (unsigned long long)n);
+	for (p = 0; p < 3; p++) {
+		uint64_t total = 0, ev0;
+
+		/*
+		 * A fresh fill per policy: each row measures its policy's own
+		 * steady state, not the hits recorded under the previous one.
+		 */
+		CHECK_RC(hkv_clear_ns(g_dev, 0, 0, NULL), 0);
+		CHECK_RC(hkv_policy_set(g_dev, pol[p], NULL), 0);
+		ev0 = hkv_stat_get(g_dev).evictions;
+		t_fill = now_ns(CLOCK_MONOTONIC);
+		for (i = 0; i < n; i++) {
+			put_key(key, next++);
+			CHECK_RC(hkv_put_full(g_dev, 7, key, 16, val, PUT_VAL, 1, 0,
+					      0, 0, 0644, 0), 0);
+		}
+		t_fill = now_ns(CLOCK_MONOTONIC) - t_fill;
+		st = hkv_stat_get(g_dev);
+		CHECK(st.items == n && st.evictions == ev0, "filled: %llu items",
+		      (unsigned long long)st.items);
+		for (i = 0; i < PUT_ITERS; i++) {
+			uint64_t t0, t1;
+			int g;
+
+			for (g = 0; g < GETS_PER_PUT; g++) {
+				/* A key among the n most recently inserted. */
+				uint64_t k = next - 1 - rnd_next(&seed) % n;
+
+				put_key(key, k);
+				(void)hkv_get_b(g_dev, 7, key, 16, buf, sizeof(buf),
+						NULL);
+			}
+			put_key(key, next++);
+			t0 = now_ns(CLOCK_MONOTONIC);
+			CHECK_RC(hkv_put_full(g_dev, 7, key, 16, val, PUT_VAL, 1, 0,
+					      0, 0, 0644, 0), 0);
+			t1 = now_ns(CLOCK_MONOTONIC);
+			samples[i] = t1 - t0;
+			total += t1 - t0;
+		}
+		st = hkv_stat_get(g_dev);
+		CHECK(st.items == n && st.evictions - ev0 == PUT_ITERS,
+		      "every PUT evicted one: %llu",
+		      (unsigned long long)(st.evictions - ev0));
+		qsort(samples, PUT_ITERS, sizeof(samples[0]), cmp_u64);
+		printf("| %9llu | %-6s | %10.0f | %9.2f | %8.2f | %7.2f |\n",
+		       (unsigned long long)n, pname[p],
+		       PUT_ITERS * 1e9 / (double)total,
+		       samples[PUT_ITERS / 2] / 1000.0,
+		       samples[PUT_ITERS * 99 / 100] / 1000.0, t_fill / 1e9);
+	}
+}
+
+/* ---------------------------------------------------- GET hits, 1 vs 2 CPUs */
+
+#define GET_KEYS 64
+#define GET_ITERS 200000
+
+static atomic_int g_ready;
+static atomic_bool g_go;
+
+struct reader {
+	int cpu;
+	bool tmpfs;
+	uint64_t ns;
+};
+
+static void *reader_fn(void *arg)
+{
+	struct reader *r = arg;
+	char key[8], buf[64];
+	uint64_t t0, i;
+	/*
+	 * Descriptors of its own, as separate processes would have: threads
+	 * sharing one file would bounce its reference count (fdget()).
+	 */
+	int dev = open(HKV_DEV, O_RDWR | O_CLOEXEC);
+	int tfd = open(g_path, O_RDONLY | O_CLOEXEC);
+
+	CHECK(dev >= 0 && tfd >= 0, "reader descriptors");
+	pin(r->cpu);
+	atomic_fetch_add(&g_ready, 1);
+	while (!atomic_load(&g_go))
+		;
+	t0 = now_ns(CLOCK_MONOTONIC);
+	for (i = 0; i < GET_ITERS; i++) {
+		if (r->tmpfs) {
+			CHECK(pread(tfd, buf, sizeof(buf), 0) == 64, "pread");
+		} else {
+			snprintf(key, sizeof(key), "g%02u", (unsigned)(i % GET_KEYS));
+			CHECK_RC(hkv_get_b(dev, 8, key, 3, buf, sizeof(buf), NULL),
+				 0);
+		}
+	}
+	r->ns = now_ns(CLOCK_MONOTONIC) - t0;
+	close(tfd);
+	close(dev);
+	return NULL;
+}
+
+/* Mean per-thread rate (ops/s) of one run with @n readers. */
+static double run_readers(int n, bool tmpfs)
+{
+	struct reader r[2];
+	pthread_t t[2];
+	double sum = 0;
+	int i;
+
+	atomic_store(&g_ready, 0);
+	atomic_store(&g_go, false);
+	for (i = 0; i < n; i++) {
+		r[i] = (struct reader){ .cpu = i, .tmpfs = tmpfs };
+		CHECK(pthread_create(&t[i], NULL, reader_fn, &r[i]) == 0, "thread");
+	}
+	while (atomic_load(&g_ready) < n)
+		;
+	atomic_store(&g_go, true);
+	for (i = 0; i < n; i++) {
+		pthread_join(t[i], NULL);
+		sum += GET_ITERS * 1e9 / (double)r[i].ns;
+	}
+	return sum / n;
+}
+
+#define GET_ROUNDS 3
+
+static double median3(const double *v)
+{
+	double a = v[0], b = v[1], c = v[2];
+
+	if ((a <= b && b <= c) || (c <= b && b <= a))
+		return b;
+	if ((b <= a && a <= c) || (c <= a && a <= b))
+		return a;
+	return c;
+}
+
+static void bench_get(void)
+{
+	double rt1[GET_ROUNDS], rt2[GET_ROUNDS], rh1[GET_ROUNDS], rh2[GET_ROUNDS];
+	char key[8], val[64];
+	double h1, h2, t1, t2;
+	int i;
+
+	memset(val, 'g', sizeof(val));
+	for (i = 0; i < GET_KEYS; i++) {
+		snprintf(key, sizeof(key), "g%02d", i);
+		CHECK_RC(hkv_put_full(g_dev, 8, key, 3, val, 64, 1, 0, 0, 0, 0644,
+				      0), 0);
+	}
+	/*
+	 * The host's load varies over seconds: the four configurations are
+	 * run in turn, GET_ROUNDS times, and each reports its median.
+	 */
+	for (i = 0; i < GET_ROUNDS; i++) {
+		rt1[i] = run_readers(1, true);
+		rh1[i] = run_readers(1, false);
+		rt2[i] = run_readers(2, true);
+		rh2[i] = run_readers(2, false);
+	}
+	t1 = median3(rt1);
+	t2 = median3(rt2);
+	h1 = median3(rh1);
+	h2 = median3(rh2);
+	printf("%d GETs (64-byte values, %d shared keys) or preads per thread; threads pinned to CPUs 0 and 1; median of %d interleaved rounds\n",
+	       GET_ITERS, GET_KEYS, GET_ROUNDS);
+	printf("| %-16s | %16s | %16s | %14s |\n", "operation",
+	       "1 reader, ops/s", "2 readers, ops/s", "per-CPU ratio");
+	printf("|------------------|------------------|------------------|----------------|\n");
+	printf("| %-16s | %16.0f | %16.0f | %13.2fx |\n", "tmpfs pread", t1, t2,
+	       t2 / t1);
+	printf("| %-16s | %16.0f | %16.0f | %13.2fx |\n", "hkv GET hit", h1, h2,
+	       h2 / h1);
+}
+
+int main(int argc, char **argv)
 {
 	char val[64];
 	struct row pr, get, torc, horc, miss;
-	cpu_set_t set;
 	int fd;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	CHECK(sched_setaffinity(0, sizeof(set), &set) == 0, "pin to CPU 0");
 	memset(val, 'v', sizeof(val));
 	fd = open(g_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	CHECK(fd >= 0 && write(fd, val, 64) == 64, "tmpfs file");
@@ -132,6 +359,15 @@ int main(void)
 	CHECK(g_tmpfd >= 0, "open tmpfs file");
 	g_dev = open(HKV_DEV, O_RDWR | O_CLOEXEC);
 	CHECK(g_dev >= 0, "open " HKV_DEV);
+	if (argc > 2 && !strcmp(argv[1], "put")) {
+		bench_put(strtoull(argv[2], NULL, 10));
+		return 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "get")) {
+		bench_get();
+		return 0;
+	}
+	pin(0);
 	CHECK_RC(hkv_put_full(g_dev, 1, "bench", 5, val, 64, 1, 0, 0, 0, 0644, 0), 0);
 
 	pr = measure("tmpfs pread", op_pread);

@@ -19,6 +19,8 @@
  *            no torn, corrupt or stale read
  *   fuzz     random ioctls, sizes and pointers, root and non-root
  *   busy     rmmod must fail while /dev/hkv or a snapshot is open
+ *   audit    the read-denial path's capability checks are _noaudit (kprobe)
+ *   unload-race KO N  N load/unload cycles racing closes of snapshots
  *   runas UID GID PROG ARGS...  run PROG as an unprivileged user
  *
  * All randomness is xorshift from fixed seeds.
@@ -35,6 +37,8 @@
 #include <unistd.h>
 #include <dirent.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -167,7 +171,7 @@ static void test_abi(void)
 	struct hkv_get g;
 	struct stat sb;
 	char buf[4096], key[HKV_DEV_KEY_MAX + 2], *big;
-	uint64_t removed;
+	uint64_t removed, t_before;
 	uint32_t old;
 	int i;
 
@@ -301,6 +305,85 @@ static void test_abi(void)
 	      read(sfd, buf, 10) == 0, "empty snapshot");
 	close(sfd);
 
+	/* The key's mtime: PUT -> GET, OPEN's output, the snapshot's times. */
+	{
+		const uint64_t mt = 1700000000123456789ull;
+		struct hkv_put p = {
+			.size = sizeof(p), .ns = 1, .key_ptr = (uintptr_t)"mt",
+			.key_len = 2, .value_ptr = (uintptr_t)"hello",
+			.value_len = 5, .version = 7, .uid = 1234, .gid = 5678,
+			.mode = 0640, .mtime_ns = mt,
+		};
+		struct hkv_open o = {
+			.size = sizeof(o), .ns = 1, .key_ptr = (uintptr_t)"mt",
+			.key_len = 2,
+		};
+		char link[64], path[64];
+		ssize_t n;
+		int fds0 = count_fds();
+		struct hkv_open *ro;
+
+		CHECK_RC(hkv_ioc(fd, HKV_IOC_PUT, &p), 0);
+		CHECK_RC(hkv_get_s(fd, 1, "mt", buf, sizeof(buf), &g), 0);
+		CHECK(g.mtime_ns == mt, "GET mtime %llu",
+		      (unsigned long long)g.mtime_ns);
+		sfd = hkv_ioc(fd, HKV_IOC_OPEN, &o);
+		CHECK(sfd >= 0, "OPEN: %s", strerror(-sfd));
+		CHECK(o.value_len == 5 && o.mode == 0640 && o.uid == 1234 &&
+		      o.gid == 5678 && o.version == 7 && o.expire_ms == 0 &&
+		      o.mtime_ns == mt, "OPEN output: len %u mode %o version %llu",
+		      o.value_len, o.mode, (unsigned long long)o.version);
+		CHECK(fstat(sfd, &sb) == 0, "fstat");
+		CHECK(sb.st_mtim.tv_sec == (time_t)(mt / 1000000000u) &&
+		      sb.st_mtim.tv_nsec == (long)(mt % 1000000000u) &&
+		      sb.st_atim.tv_sec == sb.st_mtim.tv_sec &&
+		      sb.st_ctim.tv_nsec == sb.st_mtim.tv_nsec,
+		      "st_mtime %lld.%09ld", (long long)sb.st_mtim.tv_sec,
+		      sb.st_mtim.tv_nsec);
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", sfd);
+		n = readlink(path, link, sizeof(link) - 1);
+		CHECK(n > 5 && !memcmp(link, "hkv:[", 5), "readlink %.*s",
+		      (int)(n > 0 ? n : 0), link);
+		close(sfd);
+		/* A VER0 OPEN gets no output and still a descriptor. */
+		memset(&o, 0, sizeof(o));
+		o.size = HKV_OPEN_SIZE_VER0;
+		o.ns = 1;
+		o.key_ptr = (uintptr_t)"mt";
+		o.key_len = 2;
+		sfd = hkv_ioc(fd, _IOC(_IOC_READ | _IOC_WRITE, HKV_IOC_MAGIC, 2,
+				       HKV_OPEN_SIZE_VER0), &o);
+		CHECK(sfd >= 0 && o.value_len == 0 && o.mtime_ns == 0,
+		      "VER0 OPEN: %d", sfd);
+		close(sfd);
+		/* Output that cannot be written: -EFAULT and no descriptor. */
+		ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK(ro != MAP_FAILED, "mmap");
+		memset(ro, 0, sizeof(*ro));
+		ro->size = sizeof(*ro);
+		ro->ns = 1;
+		ro->key_ptr = (uintptr_t)"mt";
+		ro->key_len = 2;
+		CHECK(mprotect(ro, 4096, PROT_READ) == 0, "mprotect");
+		CHECK_RC(hkv_ioc(fd, HKV_IOC_OPEN, ro), -EFAULT);
+		CHECK(count_fds() == fds0, "no descriptor left by EFAULT");
+		munmap(ro, 4096);
+		/* Without an mtime the snapshot shows the insertion time. */
+		p.mtime_ns = 0;
+		p.version = 8;
+		t_before = now_ns(CLOCK_REALTIME);
+		CHECK_RC(hkv_ioc(fd, HKV_IOC_PUT, &p), 0);
+		sfd = hkv_open_b(fd, 1, "mt", 2, 0);
+		CHECK(sfd >= 0 && fstat(sfd, &sb) == 0, "open/fstat");
+		CHECK((uint64_t)sb.st_mtim.tv_sec * 1000000000u + sb.st_mtim.tv_nsec
+		      >= t_before / 1000000000u * 1000000000u &&
+		      (uint64_t)sb.st_mtim.tv_sec <= now_ns(CLOCK_REALTIME) / 1000000000u,
+		      "insertion time");
+		close(sfd);
+		CHECK_RC(hkv_del_b(fd, 1, "mt", 2, 0), 0);
+	}
+
 	/* Key and value bounds. */
 	memset(key, 'k', sizeof(key));
 	CHECK_RC(hkv_put_full(fd, 1, key, HKV_DEV_KEY_MAX, "v", 1, 1, 0, 0, 0, 0600, 0), 0);
@@ -413,26 +496,67 @@ static void test_abi(void)
 	CHECK_RC(hkv_policy_set(fd, 3, NULL), -EINVAL);
 	CHECK(hkv_stat_get(fd).policy == HKV_POLICY_FIFO, "unchanged");
 
-	/* Extensible structures. */
+	/*
+	 * Extensible structures: the command carries the size, the structure
+	 * repeats it.
+	 */
 	{
 		struct {
 			struct hkv_stat st;
 			uint8_t tail[64];
 		} x;
+		unsigned long big = _IOC(_IOC_READ | _IOC_WRITE, HKV_IOC_MAGIC,
+					 6, sizeof(x));
 
 		memset(&x, 0, sizeof(x));
 		x.st.size = sizeof(x);
-		CHECK_RC(hkv_ioc(fd, HKV_IOC_STAT, &x), 0);
+		CHECK_RC(hkv_ioc(fd, big, &x), 0);
 		for (i = 0; i < 64; i++)
 			CHECK(x.tail[i] == 0, "tail written");
 		x.tail[10] = 1;
-		CHECK_RC(hkv_ioc(fd, HKV_IOC_STAT, &x), -E2BIG);
+		CHECK_RC(hkv_ioc(fd, big, &x), -E2BIG);
+		x.tail[10] = 0;
+		/* The structure's size must repeat the command's. */
+		CHECK_RC(hkv_ioc(fd, HKV_IOC_STAT, &x), -EINVAL);
 		x.st.size = HKV_STAT_SIZE_VER0 - 8;
-		CHECK_RC(hkv_ioc(fd, HKV_IOC_STAT, &x), -EINVAL);
-		x.st.size = 4097;
-		CHECK_RC(hkv_ioc(fd, HKV_IOC_STAT, &x), -EINVAL);
+		CHECK_RC(hkv_ioc(fd, big, &x), -EINVAL);
 		x.st.size = 0;
 		CHECK_RC(hkv_ioc(fd, HKV_IOC_STAT, &x), -EINVAL);
+		/* Sizes outside [VER0, 4096] are not commands of the device. */
+		x.st.size = HKV_STAT_SIZE_VER0 - 8;
+		CHECK_RC(hkv_ioc(fd, _IOC(_IOC_READ | _IOC_WRITE, HKV_IOC_MAGIC,
+					  6, HKV_STAT_SIZE_VER0 - 8), &x),
+			 -ENOTTY);
+		x.st.size = 4097;
+		CHECK_RC(hkv_ioc(fd, _IOC(_IOC_READ | _IOC_WRITE, HKV_IOC_MAGIC,
+					  6, 4097), &x), -ENOTTY);
+		/* A VER0 PUT (no mtime) and GET still work; mtime reads 0. */
+		{
+			struct hkv_put p0 = {
+				.size = HKV_PUT_SIZE_VER0, .ns = 77,
+				.key_ptr = (uintptr_t)"v0", .key_len = 2,
+				.value_ptr = (uintptr_t)"old", .value_len = 3,
+				.version = 1, .mode = 0644,
+				.mtime_ns = 123, /* beyond VER0: not read */
+			};
+			struct hkv_get g0 = {
+				.size = HKV_GET_SIZE_VER0, .ns = 77,
+				.key_ptr = (uintptr_t)"v0", .key_len = 2,
+				.buf_ptr = (uintptr_t)buf, .buf_len = 8,
+				.mtime_ns = 99, /* beyond VER0: not written */
+			};
+
+			CHECK_RC(hkv_ioc(fd, _IOC(_IOC_WRITE, HKV_IOC_MAGIC, 3,
+						  HKV_PUT_SIZE_VER0), &p0), 0);
+			CHECK_RC(hkv_ioc(fd, _IOC(_IOC_READ | _IOC_WRITE,
+						  HKV_IOC_MAGIC, 1,
+						  HKV_GET_SIZE_VER0), &g0), 0);
+			CHECK(g0.value_len == 3 && g0.mtime_ns == 99,
+			      "VER0 GET");
+			CHECK_RC(hkv_get_s(fd, 77, "v0", buf, 8, &g), 0);
+			CHECK(g.mtime_ns == 0, "VER0 PUT has no mtime");
+			CHECK_RC(hkv_del_b(fd, 77, "v0", 2, 0), 0);
+		}
 	}
 	{
 		struct hkv_get gg = { .size = sizeof(gg), .key_ptr = (uintptr_t)"a",
@@ -446,11 +570,25 @@ static void test_abi(void)
 	CHECK_RC(hkv_ioc(fd, _IO(HKV_IOC_MAGIC, 0), NULL), -ENOTTY);
 	CHECK_RC(hkv_ioc(fd, _IO(HKV_IOC_MAGIC, 99), NULL), -ENOTTY);
 	CHECK_RC(hkv_ioc(fd, _IOR('T', 1, int), buf), -ENOTTY);
-	/* Command number with a different encoded size still dispatches. */
+	/* The whole command is matched: number, direction and size. */
 	{
 		struct hkv_stat s2 = { .size = sizeof(s2) };
+		struct hkv_open o2 = { .size = sizeof(o2), .ns = 2,
+				       .key_ptr = (uintptr_t)"a", .key_len = 1 };
 
-		CHECK_RC(hkv_ioc(fd, _IOWR(HKV_IOC_MAGIC, 6, uint64_t), &s2), 0);
+		CHECK_RC(hkv_ioc(fd, _IOWR(HKV_IOC_MAGIC, 6, uint64_t), &s2),
+			 -ENOTTY);
+		CHECK_RC(hkv_ioc(fd, _IOR(HKV_IOC_MAGIC, 6, struct hkv_stat),
+				 &s2), -ENOTTY);
+		CHECK_RC(hkv_ioc(fd, _IOW(HKV_IOC_MAGIC, 6, struct hkv_stat),
+				 &s2), -ENOTTY);
+		CHECK_RC(hkv_ioc(fd, _IO(HKV_IOC_MAGIC, 6), &s2), -ENOTTY);
+		/* OPEN writes its metadata back: _IOWR, not _IOW. */
+		CHECK_RC(hkv_ioc(fd, _IOW(HKV_IOC_MAGIC, 2, struct hkv_open),
+				 &o2), -ENOTTY);
+		CHECK_RC(hkv_ioc(fd, _IOWR(HKV_IOC_MAGIC, 3, struct hkv_put),
+				 &o2), -ENOTTY);
+		CHECK_RC(hkv_ioc(fd, HKV_IOC_STAT, &s2), 0);
 	}
 
 	/* Bad pointers. */
@@ -639,6 +777,72 @@ static void child_root_dac_override_only(void *arg)
 	check_access(fd, "g-0000-mine", 0);
 }
 
+/* O_NOATIME as open(2) has it: the owner, or CAP_FOWNER; else EPERM. */
+static void child_noatime_user(void *arg)
+{
+	int fd = *(int *)arg, sfd;
+
+	become(1000, 1000, 0, NULL);
+	CHECK_RC(hkv_open_b(fd, 11, "b-0644-other", 12, O_NOATIME), -EPERM);
+	/* The read check comes first, as in may_open(). */
+	CHECK_RC(hkv_open_b(fd, 11, "a-0600-other", 12, O_NOATIME), -EACCES);
+	sfd = hkv_open_b(fd, 11, "b-0644-other", 12, 0);
+	CHECK(sfd >= 0, "plain open");
+	close(sfd);
+	sfd = hkv_open_b(fd, 11, "d-0400-mine", 11, O_NOATIME);
+	CHECK(sfd >= 0, "owner's O_NOATIME: %s", strerror(-sfd));
+	close(sfd);
+}
+
+static void child_noatime_root_no_fowner(void *arg)
+{
+	int fd = *(int *)arg;
+
+	drop_caps(1u << CAP_FOWNER);
+	CHECK_RC(hkv_open_b(fd, 11, "b-0644-other", 12, O_NOATIME), -EPERM);
+}
+
+static void write_proc(const char *path, const char *s)
+{
+	CHECK(write_file(path, s) == 0, "write %s", path);
+}
+
+/*
+ * Root of a user namespace owned by uid 1000 (mapping 0 -> 1000): its
+ * capabilities count for entries whose uid and gid are mapped there, as the
+ * VFS's capable_wrt_inode_uidgid() has it, and not for the others.
+ */
+static void child_userns(void *arg)
+{
+	int fd = *(int *)arg, sfd;
+	struct hkv_get g;
+	char buf[64];
+
+	become(1000, 1000, 0, NULL);
+	/* Changing ids made us non-dumpable: /proc/self would be root's. */
+	CHECK(prctl(PR_SET_DUMPABLE, 1) == 0, "PR_SET_DUMPABLE");
+	CHECK(unshare(CLONE_NEWUSER) == 0, "unshare(CLONE_NEWUSER): %s",
+	      strerror(errno));
+	write_proc("/proc/self/setgroups", "deny");
+	write_proc("/proc/self/uid_map", "0 1000 1");
+	write_proc("/proc/self/gid_map", "0 1000 1");
+	/* uid 1000 gid 1000 mode 0000: mapped, so DAC_READ_SEARCH applies. */
+	CHECK_RC(hkv_get_s(fd, 11, "g-0000-mine", buf, sizeof(buf), &g), 0);
+	CHECK(g.uid == 0 && g.gid == 0, "ids seen from the namespace: %u %u",
+	      g.uid, g.gid);
+	sfd = hkv_open_b(fd, 11, "g-0000-mine", 11, O_NOATIME);
+	CHECK(sfd >= 0, "OPEN in userns: %s", strerror(-sfd));
+	close(sfd);
+	check_access(fd, "e-0044-mine", 0);
+	/* uid 2000: not mapped, no capability applies. */
+	check_access(fd, "a-0600-other", -EACCES);
+	CHECK_RC(hkv_get_s(fd, 11, "b-0644-other", buf, sizeof(buf), &g), 0);
+	CHECK(g.uid == 65534, "unmapped uid shows as overflow: %u", g.uid);
+	CHECK_RC(hkv_open_b(fd, 11, "b-0644-other", 12, O_NOATIME), -EPERM);
+	/* uid 1000 but gid 2000 unmapped: only the mode bits count. */
+	check_access(fd, "d-0400-mine", 0);
+}
+
 static void test_perms(void)
 {
 	int fd = dev_open();
@@ -660,9 +864,175 @@ static void test_perms(void)
 	in_child(child_perm_gid_only, &fd);
 	in_child(child_root_no_dac, &fd);
 	in_child(child_root_dac_override_only, &fd);
+	{
+		int sfd = hkv_open_b(fd, 11, "b-0644-other", 12, O_NOATIME);
+
+		CHECK(sfd >= 0, "root's O_NOATIME (CAP_FOWNER)");
+		close(sfd);
+	}
+	in_child(child_noatime_user, &fd);
+	in_child(child_noatime_root_no_fowner, &fd);
+	in_child(child_userns, &fd);
 	CHECK_RC(hkv_clear_ns(fd, 0, 0, NULL), 0);
 	close(fd);
 }
+
+/* ---------------------------------------------------------------- audit */
+
+#define TRACEFS "/sys/kernel/tracing"
+
+/*
+ * A denied read is a probe (the shim falls back to the real open, which does
+ * the audited check): the module's capability checks on that path must be
+ * the _noaudit kind.  A kprobe on cap_capable() records the options of every
+ * check; the denied GET and OPEN of an unprivileged child must cause checks
+ * of CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, all with CAP_OPT_NOAUDIT.
+ */
+static void child_denied(void *arg)
+{
+	int fd = *(int *)arg;
+	char buf[16];
+
+	become(1000, 1000, 0, NULL);
+	CHECK_RC(hkv_get_s(fd, 12, "secret", buf, sizeof(buf), NULL), -EACCES);
+	CHECK_RC(hkv_open_b(fd, 12, "secret", 6, 0), -EACCES);
+}
+
+static void test_audit(void)
+{
+	int fd = dev_open(), pid, checks = 0;
+	char line[512], comm[32];
+	FILE *f;
+
+	if (access(TRACEFS "/kprobe_events", W_OK) != 0)
+		CHECK(mount("tracefs", TRACEFS, "tracefs", 0, NULL) == 0,
+		      "mount tracefs: %s", strerror(errno));
+	/* x86-64: cap_capable(cred, ns, cap = %dx, opts = %cx). */
+	write_proc(TRACEFS "/kprobe_events",
+		   "p:hkvcap cap_capable cap=%dx:s32 opts=%cx:u32");
+	write_proc(TRACEFS "/trace", "");
+	write_proc(TRACEFS "/events/kprobes/hkvcap/enable", "1");
+	CHECK_RC(hkv_put_full(fd, 12, "secret", 6, "s", 1, 1, 0, 2000, 2000,
+			      0600, 0), 0);
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		child_denied(&fd);
+		exit(0);
+	}
+	{
+		int status;
+
+		CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		      WEXITSTATUS(status) == 0, "denied child");
+	}
+	write_proc(TRACEFS "/events/kprobes/hkvcap/enable", "0");
+	f = fopen(TRACEFS "/trace", "r");
+	CHECK(f, "open trace");
+	snprintf(comm, sizeof(comm), "-%d ", pid);
+	while (fgets(line, sizeof(line), f)) {
+		const char *c = strstr(line, " cap="), *o = strstr(line, " opts=");
+		long cap;
+		unsigned long opts;
+
+		if (line[0] == '#' || !strstr(line, comm) || !c || !o)
+			continue;
+		cap = strtol(c + 5, NULL, 0);
+		opts = strtoul(o + 6, NULL, 0);
+		if (cap != CAP_DAC_OVERRIDE && cap != CAP_DAC_READ_SEARCH)
+			continue;
+		checks++;
+		CHECK(opts & 2 /* CAP_OPT_NOAUDIT */,
+		      "audited capability check on the read path: %s", line);
+	}
+	fclose(f);
+	write_proc(TRACEFS "/kprobe_events", "");
+	/* Two checks for the GET and two for the OPEN. */
+	CHECK(checks == 4, "%d DAC capability checks traced", checks);
+	CHECK_RC(hkv_clear_ns(fd, 0, 0, NULL), 0);
+	close(fd);
+}
+
+/* --------------------------------------------------------- unload race */
+
+/*
+ * Load and unload the module @cycles times while snapshot descriptors (and
+ * the last /dev/hkv descriptor) are being closed by other threads: rmmod
+ * must be refused while anything is open and succeed once everything is
+ * closed, with no oops (the init checks the log afterwards).
+ */
+#define UR_FDS 24
+
+struct ur_closer {
+	int *fds;
+	int n;
+};
+
+static void *ur_close(void *arg)
+{
+	struct ur_closer *c = arg;
+	char b[16];
+	int i;
+
+	for (i = 0; i < c->n; i++) {
+		CHECK(pread(c->fds[i], b, sizeof(b), 0) == 6, "snapshot read");
+		close(c->fds[i]);
+	}
+	return NULL;
+}
+
+static int try_rmmod(void);
+
+static void test_unload_race(const char *ko, int cycles)
+{
+	int kfd = open(ko, O_RDONLY | O_CLOEXEC), cycle;
+	uint64_t refused = 0;
+
+	CHECK(kfd >= 0, "open %s: %s", ko, strerror(errno));
+	for (cycle = 0; cycle < cycles; cycle++) {
+		int fds[UR_FDS], fd, i, rc;
+		struct ur_closer c[3];
+		pthread_t t[3];
+		char key[8];
+
+		CHECK(syscall(SYS_finit_module, kfd, "max_items=64", 0) == 0,
+		      "cycle %d: finit_module: %s", cycle, strerror(errno));
+		fd = dev_open();
+		for (i = 0; i < UR_FDS; i++) {
+			snprintf(key, sizeof(key), "u%d", i % 8);
+			if (i < 8)
+				CHECK_RC(hkv_put_s(fd, 3, key, "value!", 1), 0);
+			fds[i] = hkv_open_b(fd, 3, key, strlen(key), 0);
+			CHECK(fds[i] >= 0, "snapshot %d", i);
+		}
+		/* Half the keys go away while their snapshots are open. */
+		for (i = 0; i < 4; i++) {
+			snprintf(key, sizeof(key), "u%d", i);
+			CHECK_RC(hkv_del_b(fd, 3, key, strlen(key), 0), 0);
+		}
+		CHECK_RC(try_rmmod(), -EAGAIN);
+		for (i = 0; i < 3; i++) {
+			c[i].fds = fds + i * 8;
+			c[i].n = 8;
+		}
+		/* Only the snapshots hold the module (and their mount) now. */
+		close(fd);
+		for (i = 0; i < 3; i++)
+			CHECK(pthread_create(&t[i], NULL, ur_close, &c[i]) == 0,
+			      "pthread_create");
+		/* Race the closes; every refusal must be "in use". */
+		while ((rc = try_rmmod()) == -EAGAIN)
+			refused++;
+		CHECK_RC(rc, 0);
+		for (i = 0; i < 3; i++)
+			pthread_join(t[i], NULL);
+		CHECK(access(HKV_DEV, F_OK) != 0, "device gone");
+	}
+	close(kfd);
+	printf("unload race: %d cycles, %llu refusals while closing\n", cycles,
+	       (unsigned long long)refused);
+}
+
 
 /* --------------------------------------------------------------- expiry */
 
@@ -730,15 +1100,23 @@ static void test_expiry(void)
 
 #define MODEL_KEYS 64
 
+/*
+ * The module's orders (kmod/evict.c), replayed: generations advanced by
+ * insertions, hits stamping the current generation once, lazy LRU and LFU
+ * queues whose keys are refreshed by the victim search.
+ */
+#define MODEL_REQUEUE_MAX 64
+
 struct model_entry {
 	bool used;
 	uint32_t bytes;
-	uint64_t atime, freq, order, version;
+	uint64_t gen, freq, version, ins_seq;
+	uint64_t lru_gen, lru_seq, lfu_freq, lfu_gen, lfu_seq;
 };
 
 struct model {
 	struct model_entry e[MODEL_KEYS];
-	uint64_t clock, order, items, bytes, max_items, max_bytes;
+	uint64_t gen, seq, items, bytes, max_items, max_bytes;
 	uint32_t policy;
 	int evicted[64];
 	int nevicted;
@@ -754,44 +1132,65 @@ static void model_init(struct model *m, const struct hkv_stat *st, uint32_t poli
 
 static bool model_get(struct model *m, int k)
 {
-	if (!m->e[k].used)
+	struct model_entry *e = &m->e[k];
+
+	if (!e->used)
 		return false;
-	m->e[k].atime = ++m->clock;
-	m->e[k].freq++;
+	if (e->gen < m->gen) {
+		e->gen = m->gen;
+		e->freq++;
+	}
 	return true;
+}
+
+/* Whether a's queued key is below b's under the model's policy. */
+static bool model_before(const struct model *m, const struct model_entry *a,
+			 const struct model_entry *b)
+{
+	switch (m->policy) {
+	case HKV_POLICY_FIFO:
+		return a->ins_seq < b->ins_seq;
+	case HKV_POLICY_LRU:
+		return a->lru_gen != b->lru_gen ? a->lru_gen < b->lru_gen :
+						  a->lru_seq < b->lru_seq;
+	default:
+		if (a->lfu_freq != b->lfu_freq)
+			return a->lfu_freq < b->lfu_freq;
+		return a->lfu_gen != b->lfu_gen ? a->lfu_gen < b->lfu_gen :
+						  a->lfu_seq < b->lfu_seq;
+	}
 }
 
 static int model_victim(struct model *m, int keep)
 {
-	int k, v = -1;
+	int requeues = 0;
 
-	for (k = 0; k < MODEL_KEYS; k++) {
-		struct model_entry *e = &m->e[k], *b;
+	for (;;) {
+		struct model_entry *e;
+		int k, v = -1;
 
-		if (!e->used || k == keep)
-			continue;
-		if (v < 0) {
-			v = k;
-			continue;
+		for (k = 0; k < MODEL_KEYS; k++)
+			if (m->e[k].used && k != keep &&
+			    (v < 0 || model_before(m, &m->e[k], &m->e[v])))
+				v = k;
+		if (v < 0 || m->policy == HKV_POLICY_FIFO ||
+		    requeues >= MODEL_REQUEUE_MAX)
+			return v;
+		e = &m->e[v];
+		if (m->policy == HKV_POLICY_LRU) {
+			if (e->gen == e->lru_gen)
+				return v;
+			e->lru_gen = e->gen;
+			e->lru_seq = ++m->seq;
+		} else {
+			if (e->freq == e->lfu_freq && e->gen == e->lfu_gen)
+				return v;
+			e->lfu_freq = e->freq;
+			e->lfu_gen = e->gen;
+			e->lfu_seq = ++m->seq;
 		}
-		b = &m->e[v];
-		switch (m->policy) {
-		case HKV_POLICY_FIFO:
-			if (e->order < b->order)
-				v = k;
-			break;
-		case HKV_POLICY_LRU:
-			if (e->atime < b->atime)
-				v = k;
-			break;
-		case HKV_POLICY_LFU:
-			if (e->freq < b->freq ||
-			    (e->freq == b->freq && e->atime < b->atime))
-				v = k;
-			break;
-		}
+		requeues++;
 	}
-	return v;
 }
 
 static void model_put(struct model *m, int k, uint32_t bytes, uint64_t version)
@@ -806,9 +1205,15 @@ static void model_put(struct model *m, int k, uint32_t bytes, uint64_t version)
 	}
 	e->bytes = bytes;
 	e->version = version;
+	e->gen = m->gen + 1;
+	m->gen += 2;
 	e->freq = 0;
-	e->atime = ++m->clock;
-	e->order = ++m->order;
+	e->ins_seq = ++m->seq;
+	e->lru_gen = e->gen;
+	e->lru_seq = ++m->seq;
+	e->lfu_freq = 0;
+	e->lfu_gen = e->gen;
+	e->lfu_seq = ++m->seq;
 	m->bytes += bytes;
 	m->nevicted = 0;
 	while (m->items > m->max_items || m->bytes > m->max_bytes) {
@@ -1345,10 +1750,42 @@ static uint32_t fz_len(uint64_t *seed)
 	return (r >> 8) % 2048;
 }
 
+/* The commands of the device and their smallest accepted sizes. */
+static const struct {
+	unsigned int cmd;
+	uint32_t ver0;
+} fz_cmds[] = {
+	{ HKV_IOC_GET, HKV_GET_SIZE_VER0 },
+	{ HKV_IOC_OPEN, HKV_OPEN_SIZE_VER0 },
+	{ HKV_IOC_PUT, HKV_PUT_SIZE_VER0 },
+	{ HKV_IOC_DEL, HKV_DEL_SIZE_VER0 },
+	{ HKV_IOC_CLEAR, HKV_CLEAR_SIZE_VER0 },
+	{ HKV_IOC_STAT, HKV_STAT_SIZE_VER0 },
+	{ HKV_IOC_POLICY, HKV_POLICY_SIZE_VER0 },
+	{ HKV_IOC_OWNER, HKV_OWNER_SIZE_VER0 },
+	{ HKV_IOC_EVENTS, HKV_EVENTS_SIZE_VER0 },
+};
+#define FZ_NCMDS (sizeof(fz_cmds) / sizeof(fz_cmds[0]))
+
+/* Whether the module must dispatch @cmd (else it must answer ENOTTY). */
+static bool fz_is_command(unsigned long cmd)
+{
+	size_t i;
+
+	for (i = 0; i < FZ_NCMDS; i++)
+		if (_IOC_TYPE(cmd) == HKV_IOC_MAGIC &&
+		    _IOC_NR(cmd) == _IOC_NR(fz_cmds[i].cmd) &&
+		    _IOC_DIR(cmd) == _IOC_DIR(fz_cmds[i].cmd) &&
+		    _IOC_SIZE(cmd) >= fz_cmds[i].ver0 && _IOC_SIZE(cmd) <= 4096)
+			return true;
+	return false;
+}
+
 static void fz_run(uint64_t seed, int iters)
 {
-	static const uint32_t sizes[] = { 8, 16, 24, 32, 40, 72, 80, 120 };
+	static const uint32_t sizes[] = { 8, 16, 24, 32, 40, 72, 80, 88, 120 };
 	int fd = dev_open(), fds0 = count_fds(), i;
+	uint64_t dispatched = 0, refused = 0;
 	uint64_t arg[520];
 
 	/* A subscribed descriptor would block in read(). */
@@ -1360,11 +1797,34 @@ static void fz_run(uint64_t seed, int iters)
 		size_t w;
 		int rc;
 
+		switch ((r >> 8) % 8) {
+		case 0:
+			cmd = rnd_next(&seed) & 0xffffffffu;
+			break;
+		case 1:
+			cmd = _IOC((r >> 16) % 4, HKV_IOC_MAGIC, (r >> 20) % 16,
+				   (r >> 24) % 16384);
+			break;
+		default: {
+			/* A real command, or one with its direction or size off. */
+			unsigned int base = fz_cmds[(r >> 16) % FZ_NCMDS].cmd;
+			unsigned int dir = _IOC_DIR(base), sz = _IOC_SIZE(base);
+			uint64_t m = rnd_next(&seed);
+
+			if (m % 4 == 1 || m % 4 == 3)
+				dir = (m >> 8) % 4;
+			if (m % 4 == 2 || m % 4 == 3)
+				sz = (m >> 16) % 2 ? sizes[(m >> 24) % 9] :
+						     fz_len(&seed) % 16384;
+			cmd = _IOC(dir, HKV_IOC_MAGIC, _IOC_NR(base), sz);
+			break;
+		}
+		}
 		/* A structure of random words with meaningful fields mixed in. */
 		for (w = 0; w < sizeof(arg) / 8; w++)
 			arg[w] = (rnd_next(&seed) % 4) ? 0 : rnd_next(&seed);
 		{
-			uint32_t sz = (r % 3) ? sizes[(r >> 4) % 8] :
+			uint32_t sz = (r % 3) ? _IOC_SIZE(cmd) :
 				      (r % 5 ? fz_len(&seed) : 4096);
 
 			memcpy(arg, &sz, sizeof(sz));
@@ -1377,19 +1837,6 @@ static void fz_run(uint64_t seed, int iters)
 			else if (s % 3 == 1)
 				arg[w] = ((uint64_t)fz_len(&seed) << 32) |
 					 fz_len(&seed);
-		}
-		switch ((r >> 8) % 8) {
-		case 0:
-			cmd = rnd_next(&seed) & 0xffffffffu;
-			break;
-		case 1:
-			cmd = _IOC((r >> 16) % 4, HKV_IOC_MAGIC, (r >> 20) % 16,
-				   (r >> 24) % 16384);
-			break;
-		default:
-			cmd = _IOC(_IOC_READ | _IOC_WRITE, HKV_IOC_MAGIC,
-				   1 + (r >> 16) % 9, 8);
-			break;
 		}
 		switch ((r >> 32) % 10) {
 		case 0:
@@ -1404,6 +1851,19 @@ static void fz_run(uint64_t seed, int iters)
 			break;
 		}
 		rc = ioctl(fd, cmd, argp);
+		if (_IOC_TYPE(cmd) == HKV_IOC_MAGIC) {
+			bool is_cmd = fz_is_command(cmd);
+
+			CHECK(is_cmd != (rc < 0 && errno == ENOTTY),
+			      "cmd 0x%llx (dir %u nr %u size %u): rc %d %s",
+			      (unsigned long long)cmd, (unsigned int)_IOC_DIR(cmd),
+			      (unsigned int)_IOC_NR(cmd),
+			      (unsigned int)_IOC_SIZE(cmd), rc, rc < 0 ? strerror(errno) : "");
+			if (is_cmd)
+				dispatched++;
+			else
+				refused++;
+		}
 		if (rc > 0 && _IOC_TYPE(cmd) == HKV_IOC_MAGIC &&
 		    _IOC_NR(cmd) == _IOC_NR(HKV_IOC_OPEN)) {
 			char b[64];
@@ -1423,6 +1883,10 @@ static void fz_run(uint64_t seed, int iters)
 			      fds0, count_fds(), i);
 	}
 	CHECK(count_fds() == fds0, "fd leak");
+	/* Both kinds were exercised, in earnest. */
+	CHECK(dispatched > (uint64_t)iters / 4 && refused > (uint64_t)iters / 8,
+	      "dispatched %llu refused %llu", (unsigned long long)dispatched,
+	      (unsigned long long)refused);
 	close(fd);
 }
 
@@ -1517,6 +1981,10 @@ int main(int argc, char **argv)
 		test_fuzz();
 	else if (!strcmp(c, "busy"))
 		test_busy();
+	else if (!strcmp(c, "audit"))
+		test_audit();
+	else if (!strcmp(c, "unload-race") && argc > 3)
+		test_unload_race(argv[2], atoi(argv[3]));
 	else if (!strcmp(c, "runas") && argc > 4) {
 		/* runas UID GID PROG ARGS...: for the shell-level checks */
 		become(atoi(argv[2]), atoi(argv[3]), 0, NULL);
@@ -1525,7 +1993,7 @@ int main(int argc, char **argv)
 		return 127;
 	}
 	else {
-		fprintf(stderr, "usage: %s abi|perms|expiry|evict|skew|stress [s]|fuzz|busy\n",
+		fprintf(stderr, "usage: %s abi|perms|audit|expiry|evict|skew|stress [s]|fuzz|busy|unload-race KO N\n",
 			argv[0]);
 		return 2;
 	}

@@ -40,6 +40,11 @@ expect_rc 0 $K get -- -dash
 expect_rc 0 $K put short v --ttl 3600
 expect_rc 0 $K get short --meta
 grep -q '^expire_ms: [1-9]' /tmp/k.out || fail "ttl"
+expect_rc 0 $K put stamped v --mtime-ns 1700000000000000042
+expect_rc 0 $K get stamped --meta
+grep -qx 'mtime_ns: 1700000000000000042' /tmp/k.out || fail "mtime: $(cat /tmp/k.out)"
+expect_rc 2 $K put stamped v --mtime-ns soon
+expect_rc 0 $K del stamped
 
 tombs0=$(cat /sys/kernel/hkv/tombstones)
 expect_rc 0 $K del greeting --version 3

@@ -14,6 +14,7 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 . /etc/hkv-vm.conf
+PUT_BENCH_NOTE="16-byte keys and values, 4 untimed GET hits of random cached keys before each PUT"
 
 KO=/lib/hkv/hkv.ko
 pass=0
@@ -88,6 +89,7 @@ if [ "$RUN_TESTS" = 1 ]; then
 	step "params A" param_is max_items 8
 	step "abi" hkv_vm_test abi
 	step "perms" hkv_vm_test perms
+	step "audit" hkv_vm_test audit
 	step "expiry" hkv_vm_test expiry
 	step "unload A" unload
 
@@ -111,14 +113,32 @@ if [ "$RUN_TESTS" = 1 ]; then
 		step "cycle $i busy+unload" hkv_vm_test busy
 		step "cycle $i gone" [ ! -e /sys/module/hkv ]
 	done
+	step "unload race x$UNLOAD_CYCLES" hkv_vm_test unload-race $KO "$UNLOAD_CYCLES"
+	step "gone after race" [ ! -e /sys/module/hkv ]
 fi
 
 if [ "$RUN_BENCH" = 1 ]; then
 	step "bench load" load
 	echo "HKV-BENCH-BEGIN"
 	step "bench" hkv_vm_bench
+	echo
+	step "bench get" hkv_vm_bench get
+	echo
+	echo "PUT of a new key at the limit (each evicts one entry), $PUT_BENCH_NOTE"
+	echo "| max_items | policy |     PUTs/s | median us |   p99 us |  fill s |"
+	echo "|-----------|--------|------------|-----------|----------|---------|"
 	echo "HKV-BENCH-END"
 	step "bench unload" unload
+	# Each size in its own load: max_items=N, a bucket per entry.
+	for n in $PUT_BENCH_SIZES; do
+		b=16
+		while [ "$b" -lt "$n" ]; do b=$((b * 2)); done
+		step "bench put load $n" load max_items=$n buckets=$b
+		echo "HKV-BENCH-BEGIN"
+		step "bench put $n" hkv_vm_bench put "$n"
+		echo "HKV-BENCH-END"
+		step "bench put unload $n" unload
+	done
 fi
 
 step "kernel log clean" kernel_log_clean

@@ -5,15 +5,19 @@
 # kernel under QEMU (TCG) with a busybox initramfs, run the module tests (and
 # optionally the benchmark) inside, and judge the serial log.
 #
-# Usage: run-vm.sh [--bench] [--bench-only] [--build-dir DIR] [--keep-log FILE]
+# Usage: run-vm.sh [--kernel SERIES] [--bench] [--bench-only] [--build-dir DIR]
 #
+#   --kernel      the cloud kernel series to build for and boot, e.g. 6.1 or
+#                 6.12 (default: $HKV_VM_KERNEL, else the first one installed)
 #   --bench       also run hkv_vm_bench after the tests
 #   --bench-only  boot, load the module and run only the benchmark
 #   --build-dir   where objects, the initramfs and the log go
 #                 (default: $HKV_VM_BUILD_DIR or ./hkv-vm-build)
 #
 # Environment: HKV_VM_BUILD_DIR, HKV_VM_TIMEOUT (seconds, default 240),
-# HKV_VM_STRESS_SECONDS (default 4), HKV_VM_QEMU (the QEMU binary).
+# HKV_VM_STRESS_SECONDS (default 4), HKV_VM_UNLOAD_CYCLES (load/unload cycles
+# racing snapshot closes, default 200), HKV_VM_PUT_SIZES (max_items of the
+# PUT benchmark's rows, default "1000 100000 1000000"), HKV_VM_QEMU.
 #
 # Exit: 0 pass, 1 fail, 77 skip (QEMU, the cloud kernel image or its headers,
 # busybox-static or a static libc missing) - unless CI=true, where anything
@@ -30,13 +34,16 @@ BUILD=${HKV_VM_BUILD_DIR:-$PWD/hkv-vm-build}
 MODE=test
 TIMEOUT=${HKV_VM_TIMEOUT:-240}
 STRESS_SECONDS=${HKV_VM_STRESS_SECONDS:-4}
+UNLOAD_CYCLES=${HKV_VM_UNLOAD_CYCLES:-200}
+PUT_BENCH_SIZES=${HKV_VM_PUT_SIZES:-1000 100000 1000000}
 
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--bench) MODE=test+bench ;;
 	--bench-only) MODE=bench ;;
 	--build-dir) BUILD=$2; shift ;;
-	-h|--help) sed -n '3,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--kernel) HKV_VM_KERNEL=$2; shift ;;
+	-h|--help) sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run-vm.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -97,6 +104,8 @@ cat >"$ROOT/etc/hkv-vm.conf" <<EOF
 RUN_TESTS=$RUN_TESTS
 RUN_BENCH=$RUN_BENCH
 STRESS_SECONDS=$STRESS_SECONDS
+UNLOAD_CYCLES=$UNLOAD_CYCLES
+PUT_BENCH_SIZES="$PUT_BENCH_SIZES"
 EOF
 cp "$SRC_DIR/tests/vm/init.sh" "$ROOT/init" && chmod 755 "$ROOT/init" || fail "init"
 
@@ -105,7 +114,10 @@ cp "$SRC_DIR/tests/vm/init.sh" "$ROOT/init" && chmod 755 "$ROOT/init" || fail "i
 
 # --- boot ----------------------------------------------------------------
 
-vm_boot "$BUILD/initramfs.cpio" "$LOG" "$TIMEOUT" 512
+# The PUT benchmark holds up to a million entries: give it room.
+MEM=512
+[ "$RUN_BENCH" = 1 ] && MEM=2048
+vm_boot "$BUILD/initramfs.cpio" "$LOG" "$TIMEOUT" "$MEM"
 
 # --- verdict -------------------------------------------------------------
 

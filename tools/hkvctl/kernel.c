@@ -47,7 +47,7 @@ struct kopts {
 	uint64_t ns;
 	bool ns_set;
 	uint32_t uid, gid, mode;
-	uint64_t version, ticket, expire_ms;
+	uint64_t version, ticket, expire_ms, mtime_ns;
 	bool meta;
 };
 
@@ -64,6 +64,8 @@ static const char kernel_usage[] =
 	"        --expire-at MS    expire at Unix time MS (milliseconds)\n"
 	"        --version N       value version (default 0)\n"
 	"        --ticket N        invalidation ticket (inval_seq from stat)\n"
+	"        --mtime-ns N      the key's modification time, Unix ns (shown\n"
+	"                          as the snapshot's st_mtime; default none)\n"
 	"  get KEY [--meta]  print the value (--meta: its metadata instead)\n"
 	"  cat KEY           print the value read through a snapshot descriptor\n"
 	"  del KEY [--version N]  invalidate; N records a stale-version tombstone\n"
@@ -243,6 +245,7 @@ static int verb_put(int fd, const struct kopts *o, const char *key,
 	p.gid = o->gid;
 	p.mode = o->mode;
 	p.inval_seq = o->ticket;
+	p.mtime_ns = o->mtime_ns;
 	if (len > UINT32_MAX)
 		rc = -EFBIG;
 	else
@@ -283,9 +286,10 @@ static int verb_get(int fd, const struct kopts *o, const char *key)
 	}
 	if (o->meta) {
 		printf("key: %s\nns: %" PRIu64 "\nlength: %u\nversion: %" PRIu64
-		       "\nmode: %04o\nuid: %u\ngid: %u\nexpire_ms: %" PRIu64 "\n",
+		       "\nmode: %04o\nuid: %u\ngid: %u\nexpire_ms: %" PRIu64
+		       "\nmtime_ns: %" PRIu64 "\n",
 		       key, o->ns, g.value_len, (uint64_t)g.version, g.mode,
-		       g.uid, g.gid, (uint64_t)g.expire_ms);
+		       g.uid, g.gid, (uint64_t)g.expire_ms, (uint64_t)g.mtime_ns);
 	} else {
 		rc = write_all(STDOUT_FILENO, buf, g.value_len);
 		if (rc) {
@@ -437,7 +441,7 @@ static int usage_error(const char *fmt, const char *arg)
 }
 
 enum { OPT_DEVICE = 256, OPT_NS, OPT_UID, OPT_GID, OPT_MODE, OPT_TTL,
-       OPT_EXPIRE_AT, OPT_VERSION, OPT_TICKET, OPT_META };
+       OPT_EXPIRE_AT, OPT_VERSION, OPT_TICKET, OPT_META, OPT_MTIME };
 
 static const struct option kernel_longopts[] = {
 	{ "device", required_argument, NULL, OPT_DEVICE },
@@ -450,6 +454,7 @@ static const struct option kernel_longopts[] = {
 	{ "version", required_argument, NULL, OPT_VERSION },
 	{ "ticket", required_argument, NULL, OPT_TICKET },
 	{ "meta", no_argument, NULL, OPT_META },
+	{ "mtime-ns", required_argument, NULL, OPT_MTIME },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -523,6 +528,10 @@ int hkvctl_kernel_main(int argc, char **argv)
 			break;
 		case OPT_META:
 			o.meta = true;
+			break;
+		case OPT_MTIME:
+			if (!parse_u64(optarg, 10, &o.mtime_ns))
+				return usage_error("bad --mtime-ns '%s'", optarg);
 			break;
 		case ':':
 			return usage_error("option '%s' needs a value", argv[optind - 1]);

@@ -27,13 +27,17 @@
  * Extensible structures
  * ---------------------
  * Every ioctl argument starts with "__u32 size", which the caller sets to
- * sizeof() of the structure it was compiled with.  The module accepts any
- * size >= the first published size of that structure (HKV_*_SIZE_VER0) and
- * <= 4096; when the caller's structure is larger than the module's, the extra
- * bytes must be zero (else -E2BIG), when it is smaller the missing fields
- * read as zero.  Output fields are written back only up to the caller's size.
- * Ioctl numbers are dispatched by type and number only, so a grown structure
- * keeps its command.  All reserved fields and unknown flags must be zero
+ * sizeof() of the structure it was compiled with; the command encodes the
+ * same size (_IOC_SIZE), as the HKV_IOC_* macros below do.  The module
+ * dispatches on the whole command: type, number, direction and size.  A
+ * command whose type, number or direction is not one listed below, or whose
+ * size is below the first published size of its structure (HKV_*_SIZE_VER0)
+ * or above 4096, is not a command of this device: -ENOTTY.  Within those
+ * bounds any size is accepted: when the caller's structure is larger than the
+ * module's, the extra bytes must be zero (else -E2BIG), when it is smaller
+ * the missing fields read as zero.  The structure's size field must equal the
+ * command's size (else -EINVAL).  Output fields are written back only up to
+ * the caller's size.  All reserved fields and unknown flags must be zero
  * (else -EINVAL).  Pointers are passed as __u64.
  *
  * Versions and stale promotions
@@ -91,6 +95,8 @@
  * @reserved2: must be 0.
  * @version: out: the entry's version.
  * @expire_ms: out: expiry in Unix milliseconds, 0 when none.
+ * @mtime_ns: out: the key's modification time in Unix nanoseconds as given
+ *	by the PUT (0 when the PUT gave none).  Not in the VER0 structure.
  *
  * Return: 0, -ENOENT (absent or expired), -EACCES (no read permission),
  * -ERANGE (buffer too small, @value_len set), -EFAULT, -EINVAL,
@@ -112,11 +118,16 @@ struct hkv_get {
 	__u32 reserved2;
 	__u64 version;
 	__u64 expire_ms;
+	__u64 mtime_ns;
 };
-#define HKV_GET_SIZE_VER0	80
 
-/* HKV_IOC_OPEN flags: O_CLOEXEC, O_NONBLOCK, O_LARGEFILE, O_NOATIME,
- * O_NOCTTY, O_NOFOLLOW are accepted (the access mode must be O_RDONLY). */
+#define HKV_GET_SIZE_VER0	80	/* without mtime_ns */
+#define HKV_GET_SIZE_VER1	88
+
+/*
+ * HKV_IOC_OPEN flags: O_CLOEXEC, O_NONBLOCK, O_LARGEFILE, O_NOATIME,
+ * O_NOCTTY, O_NOFOLLOW are accepted (the access mode must be O_RDONLY).
+ */
 
 /**
  * struct hkv_open - HKV_IOC_OPEN: get a read-only file holding the value.
@@ -126,15 +137,28 @@ struct hkv_get {
  * @key_ptr: user address of the key bytes.
  * @key_len: key length, 1..HKV_DEV_KEY_MAX.
  * @reserved: must be 0.
+ * @value_len: out: length of the snapshot's value (its st_size).
+ * @mode: out: the entry's permission bits (07777).
+ * @uid: out: owner uid, in the caller's user namespace.
+ * @gid: out: owner gid, in the caller's user namespace.
+ * @version: out: the snapshot's version.
+ * @expire_ms: out: expiry in Unix milliseconds, 0 when none.
+ * @mtime_ns: out: the key's modification time (Unix ns), 0 when unknown.
  *
- * On success the ioctl returns a new file descriptor.  The file is a snapshot
- * of the value at the time of the call: read, pread, readv, lseek, fstat,
- * sendfile and close work as on a regular file; fstat reports S_IFREG with the
- * entry's mode, uid, gid and st_size == value length.  Later PUT/DEL of the
- * key do not change an open snapshot.
+ * On success the ioctl returns a new file descriptor and fills the output
+ * fields (as far as @size reaches) with the metadata of the very snapshot the
+ * descriptor reads, so the caller needs no fstat() to learn what it opened.
+ * The file is a snapshot of the value at the time of the call: read, pread,
+ * readv, lseek, fstat, sendfile and close work as on a regular file; fstat
+ * reports S_IFREG with the entry's mode, uid, gid, st_size == value length
+ * and st_mtime == @mtime_ns (the insertion time when the PUT gave none).
+ * Later PUT/DEL of the key do not change an open snapshot.  As open(2) does,
+ * O_NOATIME is refused with -EPERM unless the caller owns the entry (fsuid ==
+ * uid) or has CAP_FOWNER in a user namespace where the uid is mapped.
  *
- * Return: a descriptor, or -ENOENT, -EACCES, -EMFILE, -ENFILE, -ENOMEM,
- * -EFAULT, -EINVAL, -ENAMETOOLONG, -E2BIG.
+ * Return: a descriptor, or -ENOENT, -EACCES, -EPERM (O_NOATIME), -EMFILE,
+ * -ENFILE, -ENOMEM, -EFAULT (also when the output fields cannot be written:
+ * no descriptor is installed then), -EINVAL, -ENAMETOOLONG, -E2BIG.
  */
 struct hkv_open {
 	__u32 size;
@@ -143,8 +167,17 @@ struct hkv_open {
 	__u64 key_ptr;
 	__u32 key_len;
 	__u32 reserved;
+	__u32 value_len;
+	__u32 mode;
+	__u32 uid;
+	__u32 gid;
+	__u64 version;
+	__u64 expire_ms;
+	__u64 mtime_ns;
 };
-#define HKV_OPEN_SIZE_VER0	32
+
+#define HKV_OPEN_SIZE_VER0	32	/* input fields only */
+#define HKV_OPEN_SIZE_VER1	72
 
 /**
  * struct hkv_put - HKV_IOC_PUT: insert or replace a value (owner only).
@@ -165,6 +198,9 @@ struct hkv_open {
  * @reserved: must be 0.
  * @inval_seq: ticket: 0, or HKV_IOC_STAT's inval_seq sampled before the value
  *	was read from the store.
+ * @mtime_ns: the key's modification time in Unix nanoseconds, reported back
+ *	by GET and OPEN and as the snapshot files' st_mtime; 0 = unknown (the
+ *	snapshot then shows the insertion time).  Not in the VER0 structure.
  *
  * Inserting may evict other entries (policy, max_items, max_bytes).
  *
@@ -187,8 +223,11 @@ struct hkv_put {
 	__u32 mode;
 	__u32 reserved;
 	__u64 inval_seq;
+	__u64 mtime_ns;
 };
-#define HKV_PUT_SIZE_VER0	80
+
+#define HKV_PUT_SIZE_VER0	80	/* without mtime_ns */
+#define HKV_PUT_SIZE_VER1	88
 
 /**
  * struct hkv_del - HKV_IOC_DEL: invalidate a key (owner only).
@@ -217,6 +256,7 @@ struct hkv_del {
 	__u32 reserved;
 	__u64 version;
 };
+
 #define HKV_DEL_SIZE_VER0	40
 
 /* HKV_IOC_CLEAR flags */
@@ -240,6 +280,7 @@ struct hkv_clear {
 	__u64 ns;
 	__u64 removed;
 };
+
 #define HKV_CLEAR_SIZE_VER0	24
 
 /**
@@ -281,6 +322,7 @@ struct hkv_stat {
 	__u64 max_bytes;
 	__u64 max_value;
 };
+
 #define HKV_STAT_SIZE_VER0	120
 
 /**
@@ -296,6 +338,7 @@ struct hkv_policy {
 	__u32 size;
 	__u32 policy;
 };
+
 #define HKV_POLICY_SIZE_VER0	8
 
 /* HKV_IOC_OWNER flags */
@@ -317,6 +360,7 @@ struct hkv_owner {
 	__u32 size;
 	__u32 flags;
 };
+
 #define HKV_OWNER_SIZE_VER0	8
 
 /**
@@ -334,6 +378,7 @@ struct hkv_events {
 	__u32 flags;
 	__u64 next_seq;
 };
+
 #define HKV_EVENTS_SIZE_VER0	16
 
 /* struct hkv_event.type */
@@ -363,9 +408,13 @@ struct hkv_event {
 	__u8 key[HKV_DEV_KEY_MAX];
 };
 
+/*
+ * The commands.  Direction is from user space's view: _IOW structures are
+ * only read by the module, _IOWR ones are also written back.
+ */
 #define HKV_IOC_MAGIC		0xb7
 #define HKV_IOC_GET		_IOWR(HKV_IOC_MAGIC, 1, struct hkv_get)
-#define HKV_IOC_OPEN		_IOW(HKV_IOC_MAGIC, 2, struct hkv_open)
+#define HKV_IOC_OPEN		_IOWR(HKV_IOC_MAGIC, 2, struct hkv_open)
 #define HKV_IOC_PUT		_IOW(HKV_IOC_MAGIC, 3, struct hkv_put)
 #define HKV_IOC_DEL		_IOW(HKV_IOC_MAGIC, 4, struct hkv_del)
 #define HKV_IOC_CLEAR		_IOWR(HKV_IOC_MAGIC, 5, struct hkv_clear)
