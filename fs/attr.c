@@ -364,6 +364,32 @@ static int setattr_size(struct hkvfs *fs, fuse_ino_t ino, pid_t tid, const struc
 	return rc;
 }
 
+/*
+ * The attributes SETATTR stores (mode, owner, mtime in the key record; atime as an xattr) in
+ * one engine transaction: a reader never sees the new mtime with the old atime, and a failure
+ * changes neither.
+ */
+struct setattr_args {
+	const unsigned char *key;
+	size_t klen;
+	unsigned which;
+	const struct hkv_attr *a;
+	char atime[32]; /* "" when atime is not set */
+};
+
+static int setattr_txn(struct hkv *tx, void *arg)
+{
+	struct setattr_args *sa = arg;
+	int rc = 0;
+
+	if (sa->which)
+		rc = hkv_attr_set(tx, sa->key, sa->klen, sa->which, sa->a);
+	if (!rc && sa->atime[0])
+		rc = hkv_xattr_set(tx, sa->key, sa->klen, HKVFS_XA_ATIME, sa->atime,
+				   strlen(sa->atime), 0);
+	return rc;
+}
+
 void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
@@ -372,6 +398,7 @@ void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 	struct hkvfs_ident *id = malloc(sizeof(*id) + HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
 	unsigned char *ak;
 	struct hkv_attr a = { 0 };
+	struct setattr_args sa = { 0 };
 	unsigned which = 0;
 	struct stat st;
 	size_t aklen;
@@ -422,32 +449,29 @@ void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 		which |= HKV_ATTR_MTIME;
 		a.mtime_ns = (int64_t)attr->st_mtim.tv_sec * 1000000000 + attr->st_mtim.tv_nsec;
 	}
-	if (which) {
-		if (id->kind == HKVFS_ELEM) {
-			/* an element has its collection's owner and mode; only times are kept */
-			rc = (which & ~HKV_ATTR_MTIME) ? -EPERM : 0;
-			goto out;
-		}
-		rc = hkvfs_attr_key(fs, id, ak, &aklen);
-		if (!rc)
-			rc = hkvfs_fserr(hkv_attr_set(fs->db, ak, aklen, which, &a));
-		if (rc)
-			goto out;
-		hkvfs_inval_now(fs, ino);
+	if (which && id->kind == HKVFS_ELEM) {
+		/* an element has its collection's owner and mode; only times are kept */
+		rc = (which & ~HKV_ATTR_MTIME) ? -EPERM : 0;
+		goto out;
 	}
 	if ((to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) &&
 	    (id->kind == HKVFS_KEY || id->kind == HKVFS_PREFIX)) {
-		char tv[32];
 		int64_t at = (to_set & FUSE_SET_ATTR_ATIME_NOW)
 				     ? hkvfs_now_ns()
 				     : (int64_t)attr->st_atim.tv_sec * 1000000000 +
 					       attr->st_atim.tv_nsec;
 
-		snprintf(tv, sizeof(tv), "%" PRId64, at);
+		snprintf(sa.atime, sizeof(sa.atime), "%" PRId64, at);
+	}
+	if (which || sa.atime[0]) {
 		rc = hkvfs_attr_key(fs, id, ak, &aklen);
-		if (!rc)
-			rc = hkvfs_fserr(hkv_xattr_set(fs->db, ak, aklen, HKVFS_XA_ATIME, tv,
-						       strlen(tv), 0));
+		if (rc)
+			goto out;
+		sa.key = ak;
+		sa.klen = aklen;
+		sa.which = which;
+		sa.a = &a;
+		rc = hkvfs_fserr(hkv_txn_run(fs->db, setattr_txn, &sa));
 		if (rc)
 			goto out;
 		hkvfs_inval_now(fs, ino);

@@ -686,25 +686,35 @@ static int check_score_prefix(struct hkvfs *fs, const struct hkvfs_ident *id, co
  * bit, and its SGID bit when group-execute is set, as Linux does on a local filesystem. The
  * kernel does this itself for chown and truncate; for a direct-I/O write it leaves it to us.
  */
-static void kill_privs(fuse_req_t req, const struct hkvfs_ident *id, fuse_ino_t ino)
+/* Clear SUID (and SGID with group-exec) in one transaction: a chmod meanwhile is never undone. */
+static int kill_privs_txn(struct hkv *tx, void *arg)
 {
-	struct hkvfs *fs = fuse_req_userdata(req);
+	const struct hkvfs_ident *id = arg;
 	struct hkv_attr a;
 	uint32_t mode;
+	int rc = hkv_attr_get(tx, id->key, id->klen, &a);
 
-	if (id->kind != HKVFS_KEY || hkvfs_ctx(req)->uid == 0)
-		return;
-	if (hkv_attr_get(fs->db, id->key, id->klen, &a))
-		return;
+	if (rc)
+		return rc;
 	mode = a.mode;
 	if (mode & S_ISUID)
 		mode &= ~(uint32_t)S_ISUID;
 	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
 		mode &= ~(uint32_t)S_ISGID;
 	if (mode == a.mode)
-		return;
+		return 0;
 	a.mode = mode;
-	if (hkv_attr_set(fs->db, id->key, id->klen, HKV_ATTR_MODE, &a) == 0)
+	rc = hkv_attr_set(tx, id->key, id->klen, HKV_ATTR_MODE, &a);
+	return rc ? rc : 1;
+}
+
+static void kill_privs(fuse_req_t req, const struct hkvfs_ident *id, fuse_ino_t ino)
+{
+	struct hkvfs *fs = fuse_req_userdata(req);
+
+	if (id->kind != HKVFS_KEY || hkvfs_ctx(req)->uid == 0)
+		return;
+	if (hkv_txn_run(fs->db, kill_privs_txn, (void *)id) > 0)
 		hkvfs_inval_now(fs, ino);
 }
 
