@@ -726,6 +726,27 @@ out:
 	hkvfs_reply_err(req, hkvfs_fserr(rc));
 }
 
+/* A key's rename, and the removal of the empty directory it replaces, as one transaction. */
+struct rename_key {
+	const struct hkvfs_ident *src, *dst;
+	unsigned flags;
+	const unsigned char *mk; /* the replaced directory's marker key, if @mklen */
+	size_t mklen;
+};
+
+static int rename_key_txn(struct hkv *tx, void *arg)
+{
+	struct rename_key *rk = arg;
+	int rc = hkv_rename(tx, rk->src->key, rk->src->klen, rk->dst->key, rk->dst->klen,
+			    rk->flags);
+
+	if (!rc && rk->mklen) {
+		rc = hkv_del(tx, rk->mk, rk->mklen);
+		rc = rc < 0 ? rc : 0;
+	}
+	return rc;
+}
+
 struct mv_arg {
 	const unsigned char *from, *to;
 	size_t flen, tlen;
@@ -866,13 +887,17 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 			}
 		}
 		dino = dt > 0 ? hkvfs_itab_find(HKVFS_KEY, dst->key, dst->klen, NULL, 0) : 0;
-		rc = hkv_rename(fs->db, src->key, src->klen, dst->key, dst->klen,
-				(flags & RENAME_NOREPLACE) ? HKV_RENAME_NX : 0);
+		{
+			struct rename_key rk = { src, dst, (flags & RENAME_NOREPLACE) ?
+							   HKV_RENAME_NX : 0, mk, 0 };
+
+			/* the empty mkdir'd directory it replaces goes in the same transaction */
+			if (any > 0)
+				rk.mklen = hkvfs_marker_key(dst->key, dst->klen + 1, mk);
+			rc = hkv_txn_run(fs->db, rename_key_txn, &rk);
+		}
 		if (rc)
 			goto out;
-		/* the empty mkdir'd directory it replaced: removed only once the rename is done */
-		if (any > 0)
-			hkv_del(fs->db, mk, hkvfs_marker_key(dst->key, dst->klen + 1, mk));
 		hkvfs_fh_orphan(dino);
 		hkvfs_itab_move(HKVFS_KEY, src->key, src->klen, dst->key, dst->klen);
 		keep_parent(fs, src->key, src->klen);
