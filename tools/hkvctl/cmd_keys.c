@@ -92,6 +92,8 @@ int64_t now_ms(void)
 {
 	struct timespec ts;
 
+	if (hkvctl_clock_ms)
+		return hkvctl_clock_ms;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -141,7 +141,16 @@ bool parse_double(const char *s, double *out);
 bool parse_ldouble(const char *s, long double *out);
 /** arg_is() - case-insensitive comparison of an argument with a keyword. */
 bool arg_is(const char *arg, const char *kw);
-/** now_ms() - CLOCK_REALTIME in Unix milliseconds (the engine's default clock). */
+/*
+ * hkvctl_clock_ms - from HKV_CLOCK_MS: when non-zero, the store's clock and now_ms() stand at
+ * this Unix time in milliseconds (reproducible TTL arithmetic, for tests).
+ */
+extern int64_t hkvctl_clock_ms;
+
+/**
+ * now_ms() - CLOCK_REALTIME in Unix milliseconds (the engine's default clock), or
+ * hkvctl_clock_ms when set.
+ */
 int64_t now_ms(void);
 
 /** ctl_scan_args - the optional arguments of SCAN, HSCAN, SSCAN, ZSCAN. */

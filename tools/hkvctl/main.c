@@ -150,6 +150,14 @@ static bool arity_ok(const struct ctl_cmd *c, int argc)
 	return argc >= -c->arity;
 }
 
+int64_t hkvctl_clock_ms;
+
+static int64_t fixed_clock(void *arg)
+{
+	(void)arg;
+	return hkvctl_clock_ms;
+}
+
 /* Open the store, run @c, close. Return the reply; never NULL. */
 static struct ctl_reply *run(const char *dir, enum hkv_sync sync, bool sync_given,
 			     const struct ctl_cmd *c, int argc, char **argv)
@@ -164,6 +172,8 @@ static struct ctl_reply *run(const char *dir, enum hkv_sync sync, bool sync_give
 		opt.sync = sync;
 	opt.bg_interval_ms = 0;
 	opt.create = c->flags & CTL_CMD_WRITE;
+	if (hkvctl_clock_ms)
+		opt.clock = fixed_clock;
 	opt.log = engine_log;
 	holding_log = true;
 	rc = hkv_open(dir, &opt, &db);
@@ -206,12 +216,23 @@ int main(int argc, char **argv)
 	enum hkv_sync sync = HKV_SYNC_EVERYSEC;
 	bool sync_given = false;
 	const struct ctl_cmd *c;
-	const char *dir = getenv("HKV_DIR");
+	const char *dir = getenv("HKV_DIR"), *clk = getenv("HKV_CLOCK_MS");
 	struct ctl_reply *r;
 	int tty = isatty(STDOUT_FILENO);
 	int opt, status, cargc;
 	char **cargv;
 
+	if (clk && *clk) {
+		char *end;
+
+		errno = 0;
+		hkvctl_clock_ms = strtoll(clk, &end, 10);
+		if (errno || *end || hkvctl_clock_ms <= 0) {
+			fprintf(stderr, "hkvctl: HKV_CLOCK_MS must be a positive number of "
+					"milliseconds, not '%s'\n", clk);
+			return CTL_EXIT_USAGE;
+		}
+	}
 	while ((opt = getopt_long(argc, argv, "+d:hV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
