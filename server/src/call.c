@@ -17,8 +17,6 @@
 
 #include "server_int.h"
 
-extern bool script_busy(struct hkv_server *srv);
-
 static void reject(struct client *c, struct cmd *cmd, const char *msg)
 {
 	if (cmd)
@@ -75,6 +73,68 @@ static void unknown_command(struct client *c)
 	reject(c, NULL, msg);
 }
 
+/*
+ * Write commands that make one engine write whatever their arguments (or one per key that
+ * the engine applies atomically) run as they are; every other write command runs inside one
+ * engine transaction, so that MSET, SMOVE, ZUNIONSTORE, a variadic HSET or LPUSH... are seen
+ * by every reader, and survive a crash, wholly or not at all.
+ */
+static bool needs_txn(struct client *c, struct cmd *cmd)
+{
+	static const char *const single[] = {
+		"set", "setnx", "setex", "psetex", "getset", "incr", "decr", "incrby", "decrby",
+		"incrbyfloat", "append", "setrange", "setbit", "hsetnx", "hincrby", "lset",
+		"linsert", "lrem", "expire", "pexpire", "expireat", "pexpireat", "persist",
+		"rename", "renamenx", "flushall", "flushdb", NULL,
+	};
+	/* variadic commands whose one-element form is one engine write */
+	static const struct {
+		const char *name;
+		int argc;
+	} one[] = {
+		{ "del", 2 },	{ "unlink", 2 }, { "hset", 4 },  { "hmset", 4 }, { "hdel", 3 },
+		{ "lpush", 3 }, { "rpush", 3 },	 { "lpushx", 3 }, { "rpushx", 3 }, { "sadd", 3 },
+		{ "srem", 3 },	{ "zadd", 4 },	 { "zrem", 3 },	 { "lpop", 2 },	 { "rpop", 2 },
+	};
+
+	if (!(cmd->flags & CMD_WRITE) || cmd->parent || cmd->ext || c->db != c->srv->db)
+		return false;
+	for (int i = 0; single[i]; i++)
+		if (!strcmp(cmd->name, single[i]))
+			return false;
+	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
+		if (!strcmp(cmd->name, one[i].name) && c->argc == one[i].argc)
+			return false;
+	return true;
+}
+
+static int txn_body(struct hkv *tx, void *arg)
+{
+	struct client *c = arg;
+
+	c->db = tx;
+	c->cmd->proc(c);
+	c->db = c->srv->db;
+	return 0;
+}
+
+/*
+ * Run @c's command in one engine transaction. If the transaction cannot be applied (a full
+ * disk, an I/O error), nothing of it is in the store: its reply is replaced by the error.
+ */
+void call_in_txn(struct client *c)
+{
+	size_t before = c->out.len;
+	int rc = hkv_txn_run(c->srv->db, txn_body, c);
+
+	if (rc < 0) {
+		if (c->out.len >= before)
+			c->out.len = before;
+		srv_log(c->srv, 0, "a transaction could not be applied: %s", hkv_strerror(rc));
+		add_err_engine(c, rc);
+	}
+}
+
 void call(struct client *c, struct cmd *cmd)
 {
 	struct hkv_server *srv = c->srv;
@@ -83,10 +143,14 @@ void call(struct client *c, struct cmd *cmd)
 	int64_t start = srv_now_us(), dur;
 
 	c->cmd = cmd;
+	c->lastcmd = cmd;
 	c->cmd_failed = false;
 	srv->exec_client = c;
 	srv->touches_all = (cmd->flags & CMD_TOUCHES_ALL) != 0;
-	cmd->proc(c);
+	if (needs_txn(c, cmd))
+		call_in_txn(c);
+	else
+		cmd->proc(c);
 	drain_watch_events(srv);
 	srv->exec_client = prev_exec;
 	srv->touches_all = prev_all;
@@ -99,6 +163,8 @@ void call(struct client *c, struct cmd *cmd)
 		cmd->usec += (uint64_t)dur;
 		if (c->cmd_failed)
 			cmd->failed++;
+		if (!(cmd->flags & CMD_SKIP_SLOWLOG) && !(c->flags & CL_FAKE))
+			slowlog_push(c, dur);
 	}
 	srv->st.commands++;
 	c->lastcmd = cmd;
@@ -155,12 +221,6 @@ void process_command(struct client *c)
 			 "QUIT / RESET are allowed in this context",
 			 cmd->fullname);
 		reject(c, cmd, msg);
-		goto out;
-	}
-	if (script_busy(srv) && !(cmd->flags & CMD_ALLOW_BUSY)) {
-		reject(c, cmd,
-		       "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
-		       "SHUTDOWN NOSAVE.");
 		goto out;
 	}
 	if ((c->flags & CL_MULTI) && !is(cmd, "exec") && !is(cmd, "discard") &&

@@ -66,26 +66,6 @@ static int getkeys_blmpop(struct client *c, int *out, int max)
 }
 #define getkeys_bzmpop getkeys_blmpop
 
-static int getkeys_sort(struct client *c, int *out, int max)
-{
-	int cnt = 0;
-
-	if (max > 0)
-		out[cnt++] = 1;
-	for (int i = 2; i < c->argc && cnt < max; i++) {
-		if (arg_eq(c, i, "limit")) {
-			i += 2;
-		} else if (arg_eq(c, i, "get") || arg_eq(c, i, "by")) {
-			i++;
-		} else if (arg_eq(c, i, "store") && i + 1 < c->argc) {
-			out[cnt++] = i + 1;
-			i++;
-		}
-	}
-	return cnt;
-}
-#define getkeys_sort_ro getkeys_sort
-
 static struct cmd object_subcommands[] = {
 	{ .name = "encoding", .arity = 3, .flags = CMD_READONLY,
 	  .acl = ACL_KEYSPACE, .first = 2, .last = 2, .step = 1, .proc = object_encoding_command,
@@ -801,10 +781,6 @@ static struct cmd cmd_table[] = {
 	  .acl = ACL_KEYSPACE, .first = 1, .last = -1, .step = 1, .proc = del_command,
 	  .getkeys = NULL, .group = "generic", .since = "1.0.0",
 	  .summary = "Delete keys", .sub = NULL },
-	{ .name = "dump", .arity = 2, .flags = CMD_READONLY,
-	  .acl = ACL_KEYSPACE, .first = 1, .last = 1, .step = 1, .proc = dump_command,
-	  .getkeys = NULL, .group = "generic", .since = "2.6.0",
-	  .summary = "Serialize a key's value", .sub = NULL },
 	{ .name = "exists", .arity = -2, .flags = CMD_READONLY|CMD_FAST,
 	  .acl = ACL_KEYSPACE, .first = 1, .last = -1, .step = 1, .proc = exists_command,
 	  .getkeys = NULL, .group = "generic", .since = "1.0.0",
@@ -865,22 +841,10 @@ static struct cmd cmd_table[] = {
 	  .acl = ACL_KEYSPACE, .first = 1, .last = 2, .step = 1, .proc = renamenx_command,
 	  .getkeys = NULL, .group = "generic", .since = "1.0.0",
 	  .summary = "Rename a key only if the new name does not exist", .sub = NULL },
-	{ .name = "restore", .arity = -4, .flags = CMD_WRITE|CMD_DENYOOM,
-	  .acl = ACL_KEYSPACE|ACL_DANGEROUS, .first = 1, .last = 1, .step = 1, .proc = restore_command,
-	  .getkeys = NULL, .group = "generic", .since = "2.6.0",
-	  .summary = "Create a key from the output of DUMP", .sub = NULL },
 	{ .name = "scan", .arity = -2, .flags = CMD_READONLY,
 	  .acl = ACL_KEYSPACE, .first = 0, .last = 0, .step = 0, .proc = scan_command,
 	  .getkeys = NULL, .group = "generic", .since = "2.8.0",
 	  .summary = "Iterate the keyspace", .sub = NULL },
-	{ .name = "sort", .arity = -2, .flags = CMD_WRITE|CMD_DENYOOM|CMD_MOVABLE_KEYS,
-	  .acl = ACL_SET|ACL_SORTEDSET|ACL_LIST|ACL_DANGEROUS, .first = 1, .last = 1, .step = 1, .proc = sort_command,
-	  .getkeys = getkeys_sort, .group = "generic", .since = "1.0.0",
-	  .summary = "Sort the elements of a list, set or sorted set", .sub = NULL },
-	{ .name = "sort_ro", .arity = -2, .flags = CMD_READONLY|CMD_MOVABLE_KEYS,
-	  .acl = ACL_SET|ACL_SORTEDSET|ACL_LIST|ACL_DANGEROUS, .first = 1, .last = 1, .step = 1, .proc = sort_ro_command,
-	  .getkeys = getkeys_sort_ro, .group = "generic", .since = "7.0.0",
-	  .summary = "Sort the elements of a list, set or sorted set (read-only)", .sub = NULL },
 	{ .name = "touch", .arity = -2, .flags = CMD_READONLY|CMD_FAST,
 	  .acl = ACL_KEYSPACE, .first = 1, .last = -1, .step = 1, .proc = touch_command,
 	  .getkeys = NULL, .group = "generic", .since = "3.2.1",
@@ -930,7 +894,7 @@ static struct cmd cmd_table[] = {
 	  .getkeys = NULL, .group = "connection", .since = "1.0.0",
 	  .summary = "Change the selected database", .sub = NULL },
 	{ .name = "command", .arity = -1, .flags = CMD_LOADING|CMD_STALE|CMD_SENTINEL,
-	  .acl = ACL_CONNECTION, .first = 0, .last = 0, .step = 0, .proc = NULL,
+	  .acl = ACL_CONNECTION, .first = 0, .last = 0, .step = 0, .proc = command_command,
 	  .getkeys = NULL, .group = "server", .since = "2.8.13",
 	  .summary = "Information about commands", .sub = command_subcommands },
 	{ .name = "config", .arity = -2, .flags = 0,

@@ -73,7 +73,7 @@ static void expire_generic(struct client *c, long long base, bool seconds)
 	when += base;
 	if (writes_refused(c))
 		return;
-	rc = hkv_pexpireat(c->srv->db, c->argv[1], c->argvlen[1], when, flags);
+	rc = hkv_pexpireat(c->db, c->argv[1], c->argvlen[1], when, flags);
 	if (rc < 0) {
 		add_err_engine(c, rc);
 		return;
@@ -113,7 +113,7 @@ static void ttl_generic(struct client *c, bool ms, bool absolute)
 {
 	struct hkv_attr a;
 	long long ttl;
-	int rc = hkv_attr_get(c->srv->db, c->argv[1], c->argvlen[1], &a);
+	int rc = hkv_attr_get(c->db, c->argv[1], c->argvlen[1], &a);
 
 	if (rc == -ENOENT) {
 		add_int(c, -2);
@@ -159,7 +159,7 @@ void persist_command(struct client *c)
 
 	if (writes_refused(c))
 		return;
-	rc = hkv_persist(c->srv->db, c->argv[1], c->argvlen[1]);
+	rc = hkv_persist(c->db, c->argv[1], c->argvlen[1]);
 	if (rc < 0) {
 		add_err_engine(c, rc);
 		return;

@@ -214,7 +214,7 @@ void scan_command(struct client *c)
 	if (o.type == HKV_TYPE_NONE) {
 		cur.done = true; /* an unknown type matches no key */
 	} else {
-		rc = hkv_scan(c->srv->db, &cur, &so, collect_key, &k);
+		rc = hkv_scan(c->db, &cur, &so, collect_key, &k);
 		if (rc < 0 || k.err) {
 			add_err_engine(c, rc < 0 ? rc : k.err);
 			goto out;
@@ -270,13 +270,13 @@ void scan_collection(struct client *c, enum hkv_type type)
 	k.o = &o;
 	k.pairs = type != HKV_TYPE_SET;
 	if (type == HKV_TYPE_HASH)
-		rc = hkv_hscan(c->srv->db, c->argv[1], c->argvlen[1], &cur, NULL, o.count,
+		rc = hkv_hscan(c->db, c->argv[1], c->argvlen[1], &cur, NULL, o.count,
 			       collect_elem, &k);
 	else if (type == HKV_TYPE_SET)
-		rc = hkv_sscan(c->srv->db, c->argv[1], c->argvlen[1], &cur, NULL, o.count,
+		rc = hkv_sscan(c->db, c->argv[1], c->argvlen[1], &cur, NULL, o.count,
 			       collect_elem, &k);
 	else
-		rc = hkv_zscan(c->srv->db, c->argv[1], c->argvlen[1], &cur, NULL, o.count,
+		rc = hkv_zscan(c->db, c->argv[1], c->argvlen[1], &cur, NULL, o.count,
 			       collect_zelem, &k);
 	if (rc < 0) {
 		add_err_engine(c, rc);
@@ -295,7 +295,7 @@ out:
 }
 
 /* Walk the whole keyspace in batches, calling @fn for every key (MATCH-filtered). */
-static int walk_keys(struct hkv_server *srv, const struct scan_opts *o, struct elems *e)
+static int walk_keys(struct hkv *db, const struct scan_opts *o, struct elems *e)
 {
 	struct hkv_scan_opts so = { .count = 1000 };
 	struct hkv_cursor cur;
@@ -304,7 +304,7 @@ static int walk_keys(struct hkv_server *srv, const struct scan_opts *o, struct e
 
 	hkv_cursor_init(&cur);
 	while (!cur.done) {
-		rc = hkv_scan(srv->db, &cur, &so, collect_key, &k);
+		rc = hkv_scan(db, &cur, &so, collect_key, &k);
 		if (rc < 0)
 			return rc;
 		if (k.err)
@@ -322,7 +322,7 @@ void keys_command(struct client *c)
 	if (o.mlen == 1 && o.match[0] == '*')
 		o.match = NULL;
 	elems_init(&e);
-	rc = walk_keys(c->srv, &o, &e);
+	rc = walk_keys(c->db, &o, &e);
 	if (rc) {
 		add_err_engine(c, rc);
 	} else {
@@ -347,7 +347,7 @@ static int flush_all(struct client *c)
 
 		elems_init(&e);
 		hkv_cursor_init(&cur);
-		rc = hkv_scan(c->srv->db, &cur, &so, collect_key, &k);
+		rc = hkv_scan(c->db, &cur, &so, collect_key, &k);
 		if (rc >= 0 && k.err)
 			rc = k.err;
 		if (rc >= 0 && !e.n) {
@@ -355,7 +355,7 @@ static int flush_all(struct client *c)
 			return 0;
 		}
 		for (size_t i = 0; rc >= 0 && i < e.n; i++)
-			rc = hkv_del(c->srv->db, elem_a(&e, i), e.v[i].alen);
+			rc = hkv_del(c->db, elem_a(&e, i), e.v[i].alen);
 		elems_free(&e);
 		if (rc < 0)
 			return rc;
@@ -396,7 +396,7 @@ void flushdb_command(struct client *c)
 void dbsize_command(struct client *c)
 {
 	struct hkv_stats st;
-	int rc = hkv_stats_get(c->srv->db, &st);
+	int rc = hkv_stats_get(c->db, &st);
 
 	if (rc)
 		add_err_engine(c, rc);
@@ -411,7 +411,7 @@ static void del_generic(struct client *c)
 	if (writes_refused(c))
 		return;
 	for (int i = 1; i < c->argc; i++) {
-		int rc = hkv_del(c->srv->db, c->argv[i], c->argvlen[i]);
+		int rc = hkv_del(c->db, c->argv[i], c->argvlen[i]);
 
 		if (rc < 0) {
 			add_err_engine(c, rc);
@@ -440,7 +440,7 @@ void exists_command(struct client *c)
 	long long n = 0;
 
 	for (int i = 1; i < c->argc; i++) {
-		int rc = hkv_exists(c->srv->db, c->argv[i], c->argvlen[i]);
+		int rc = hkv_exists(c->db, c->argv[i], c->argvlen[i]);
 
 		if (rc < 0) {
 			add_err_engine(c, rc);
@@ -458,7 +458,7 @@ void touch_command(struct client *c)
 
 void type_command(struct client *c)
 {
-	int t = hkv_type(c->srv->db, c->argv[1], c->argvlen[1]);
+	int t = hkv_type(c->db, c->argv[1], c->argvlen[1]);
 
 	if (t < 0)
 		add_err_engine(c, t);
@@ -471,7 +471,7 @@ static void rename_generic(struct client *c, bool nx)
 	int rc;
 
 	if (c->argvlen[1] == c->argvlen[2] && !memcmp(c->argv[1], c->argv[2], c->argvlen[1])) {
-		rc = hkv_exists(c->srv->db, c->argv[1], c->argvlen[1]);
+		rc = hkv_exists(c->db, c->argv[1], c->argvlen[1]);
 		if (rc < 0)
 			add_err_engine(c, rc);
 		else if (!rc)
@@ -484,7 +484,7 @@ static void rename_generic(struct client *c, bool nx)
 	}
 	if (writes_refused(c))
 		return;
-	rc = hkv_rename(c->srv->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2],
+	rc = hkv_rename(c->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2],
 			nx ? HKV_RENAME_NX : 0);
 	if (rc == -ENOENT) {
 		add_error(c, "no such key");
@@ -520,7 +520,7 @@ void renamenx_command(struct client *c)
  * Write @e as the value of @dst of type @t (a copy or a restore). @dst must not exist.
  * Return: 0, or a negative engine error.
  */
-int write_value(struct hkv_server *srv, const char *dst, size_t dlen, int t,
+int write_value(struct hkv *db, const char *dst, size_t dlen, int t,
 		const struct elems *e, const void *str, size_t slen, int64_t expire_at)
 {
 	int rc = 0;
@@ -533,25 +533,25 @@ int write_value(struct hkv_server *srv, const char *dst, size_t dlen, int t,
 			o.flags = HKV_SET_EXPIRE;
 			o.expire_at = expire_at;
 		}
-		rc = hkv_set(srv->db, dst, dlen, str, slen, &o);
+		rc = hkv_set(db, dst, dlen, str, slen, &o);
 		return rc < 0 ? rc : 0;
 	}
 	case HKV_TYPE_HASH:
 		for (size_t i = 0; rc >= 0 && i < e->n; i++)
-			rc = hkv_hset(srv->db, dst, dlen, elem_a(e, i), e->v[i].alen, elem_b(e, i),
+			rc = hkv_hset(db, dst, dlen, elem_a(e, i), e->v[i].alen, elem_b(e, i),
 				      e->v[i].blen, NULL);
 		break;
 	case HKV_TYPE_LIST:
 		for (size_t i = 0; rc >= 0 && i < e->n; i++)
-			rc = (int)hkv_rpush(srv->db, dst, dlen, elem_a(e, i), e->v[i].alen, NULL);
+			rc = (int)hkv_rpush(db, dst, dlen, elem_a(e, i), e->v[i].alen, NULL);
 		break;
 	case HKV_TYPE_SET:
 		for (size_t i = 0; rc >= 0 && i < e->n; i++)
-			rc = hkv_sadd(srv->db, dst, dlen, elem_a(e, i), e->v[i].alen, NULL);
+			rc = hkv_sadd(db, dst, dlen, elem_a(e, i), e->v[i].alen, NULL);
 		break;
 	case HKV_TYPE_ZSET:
 		for (size_t i = 0; rc >= 0 && i < e->n; i++)
-			rc = hkv_zadd(srv->db, dst, dlen, e->v[i].score, elem_a(e, i), e->v[i].alen,
+			rc = hkv_zadd(db, dst, dlen, e->v[i].score, elem_a(e, i), e->v[i].alen,
 				      0, NULL, NULL);
 		break;
 	default:
@@ -560,16 +560,16 @@ int write_value(struct hkv_server *srv, const char *dst, size_t dlen, int t,
 	if (rc < 0)
 		return rc;
 	if (expire_at && e->n)
-		rc = hkv_pexpireat(srv->db, dst, dlen, expire_at, 0);
+		rc = hkv_pexpireat(db, dst, dlen, expire_at, 0);
 	return rc < 0 ? rc : 0;
 }
 
 /* Read the whole value of @key: type, and @e (collections) or @str (strings). */
-int read_value(struct hkv_server *srv, const char *key, size_t klen, int *type,
+int read_value(struct hkv *db, const char *key, size_t klen, int *type,
 	       struct elems *e, struct hkv_buf *str, int64_t *expire_at)
 {
 	struct hkv_attr a;
-	int rc = hkv_attr_get(srv->db, key, klen, &a);
+	int rc = hkv_attr_get(db, key, klen, &a);
 
 	if (rc)
 		return rc;
@@ -578,15 +578,15 @@ int read_value(struct hkv_server *srv, const char *key, size_t klen, int *type,
 		*expire_at = a.expire_at;
 	switch (a.type) {
 	case HKV_TYPE_STRING:
-		return hkv_get(srv->db, key, klen, str);
+		return hkv_get(db, key, klen, str);
 	case HKV_TYPE_HASH:
-		return elems_load_hash(srv->db, key, klen, e);
+		return elems_load_hash(db, key, klen, e);
 	case HKV_TYPE_LIST:
-		return elems_load_list(srv->db, key, klen, e);
+		return elems_load_list(db, key, klen, e);
 	case HKV_TYPE_SET:
-		return elems_load_set(srv->db, key, klen, e);
+		return elems_load_set(db, key, klen, e);
 	case HKV_TYPE_ZSET:
-		return elems_load_zset(srv->db, key, klen, e);
+		return elems_load_zset(db, key, klen, e);
 	default:
 		return -HKV_ECORRUPT;
 	}
@@ -623,7 +623,7 @@ void copy_command(struct client *c)
 		return;
 	}
 	elems_init(&e);
-	rc = read_value(c->srv, c->argv[1], c->argvlen[1], &t, &e, &str, &exp);
+	rc = read_value(c->db, c->argv[1], c->argvlen[1], &t, &e, &str, &exp);
 	if (rc == -ENOENT) {
 		add_int(c, 0);
 		goto out;
@@ -632,7 +632,7 @@ void copy_command(struct client *c)
 		add_err_engine(c, rc);
 		goto out;
 	}
-	rc = hkv_exists(c->srv->db, c->argv[2], c->argvlen[2]);
+	rc = hkv_exists(c->db, c->argv[2], c->argvlen[2]);
 	if (rc < 0) {
 		add_err_engine(c, rc);
 		goto out;
@@ -644,13 +644,13 @@ void copy_command(struct client *c)
 	if (writes_refused(c))
 		goto out;
 	if (rc) {
-		rc = hkv_del(c->srv->db, c->argv[2], c->argvlen[2]);
+		rc = hkv_del(c->db, c->argv[2], c->argvlen[2]);
 		if (rc < 0) {
 			add_err_engine(c, rc);
 			goto out;
 		}
 	}
-	rc = write_value(c->srv, c->argv[2], c->argvlen[2], t, &e, str.data ? str.data : "",
+	rc = write_value(c->db, c->argv[2], c->argvlen[2], t, &e, str.data ? str.data : "",
 			 str.len, exp);
 	if (rc) {
 		add_err_engine(c, rc);
@@ -681,7 +681,7 @@ void randomkey_command(struct client *c)
 		hkv_cursor_init(&cur);
 	for (int pass = 0; pass < 2 && !e.n; pass++) {
 		while (!cur.done && !e.n) {
-			rc = hkv_scan(c->srv->db, &cur, &so, collect_key, &k);
+			rc = hkv_scan(c->db, &cur, &so, collect_key, &k);
 			if (rc < 0) {
 				add_err_engine(c, rc);
 				goto out;
@@ -698,8 +698,6 @@ out:
 }
 
 /* ---- OBJECT, MEMORY -------------------------------------------------------------------- */
-
-extern long long config_get_ll(struct hkv_server *srv, const char *name, long long def);
 
 static bool is_int_string(const char *s, size_t len)
 {
@@ -722,7 +720,7 @@ static const char *encoding_of(struct client *c, const char *key, size_t klen, i
 	int t, rc;
 
 	elems_init(&e);
-	rc = read_value(srv, key, klen, &t, &e, &str, &exp);
+	rc = read_value(c->db, key, klen, &t, &e, &str, &exp);
 	*err = rc;
 	if (rc)
 		goto out;
@@ -784,7 +782,7 @@ void object_encoding_command(struct client *c)
 
 void object_refcount_command(struct client *c)
 {
-	int rc = hkv_exists(c->srv->db, c->argv[2], c->argvlen[2]);
+	int rc = hkv_exists(c->db, c->argv[2], c->argvlen[2]);
 
 	if (rc < 0)
 		add_err_engine(c, rc);
@@ -797,7 +795,7 @@ void object_refcount_command(struct client *c)
 void object_idletime_command(struct client *c)
 {
 	struct hkv_attr a;
-	int rc = hkv_attr_get(c->srv->db, c->argv[2], c->argvlen[2], &a);
+	int rc = hkv_attr_get(c->db, c->argv[2], c->argvlen[2], &a);
 
 	if (rc == -ENOENT)
 		add_null(c);
@@ -809,7 +807,7 @@ void object_idletime_command(struct client *c)
 
 void object_freq_command(struct client *c)
 {
-	int rc = hkv_exists(c->srv->db, c->argv[2], c->argvlen[2]);
+	int rc = hkv_exists(c->db, c->argv[2], c->argvlen[2]);
 
 	if (rc < 0)
 		add_err_engine(c, rc);
@@ -855,7 +853,7 @@ void memory_usage_command(struct client *c)
 		return;
 	}
 	elems_init(&e);
-	rc = read_value(c->srv, c->argv[2], c->argvlen[2], &t, &e, &str, &exp);
+	rc = read_value(c->db, c->argv[2], c->argvlen[2], &t, &e, &str, &exp);
 	if (rc == -ENOENT) {
 		add_null(c);
 		goto out;

@@ -21,11 +21,11 @@
 
 #include "server_int.h"
 
-static uint64_t key_version(struct hkv_server *srv, const void *key, size_t klen)
+static uint64_t key_version(struct hkv *db, const void *key, size_t klen)
 {
 	struct hkv_attr a;
 
-	if (hkv_attr_get(srv->db, key, klen, &a))
+	if (hkv_attr_get(db, key, klen, &a))
 		return 0;
 	return a.version;
 }
@@ -101,7 +101,7 @@ static bool watched_changed(struct client *c)
 	for (int i = 0; i < c->nwatch; i++) {
 		struct watched *w = c->watch[i];
 
-		if (key_version(c->srv, w->key, w->klen) != w->version)
+		if (key_version(c->db, w->key, w->klen) != w->version)
 			return true;
 	}
 	return false;
@@ -200,7 +200,7 @@ void watch_command(struct client *c)
 			goto oom;
 		w->klen = c->argvlen[i];
 		memcpy(w->key, c->argv[i], w->klen);
-		w->version = key_version(c->srv, w->key, w->klen);
+		w->version = key_version(c->db, w->key, w->klen);
 		c->watch[c->nwatch++] = w;
 	}
 	add_ok(c);

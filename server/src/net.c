@@ -267,6 +267,7 @@ struct client *client_new(struct hkv_server *srv, int fd, bool unix_sock)
 	c->fd = fd;
 	c->srv = srv;
 	c->id = id = srv->next_client_id++;
+	c->db = srv->db;
 	c->authenticated = !srv->cfg.requirepass || !*srv->cfg.requirepass;
 	c->ctime_ms = c->last_ms = srv_now_ms();
 	hkv_resp_req_init(&c->req);
@@ -590,6 +591,7 @@ void net_read(struct client *c)
 		return;
 	}
 	c->qlen += (size_t)n;
+	srv->st.reads++;
 	c->net_in += (uint64_t)n;
 	srv->st.net_in += (uint64_t)n;
 	c->last_ms = srv_now_ms();
@@ -633,6 +635,7 @@ void net_write(struct client *c)
 		c->net_out += (uint64_t)n;
 		srv->st.net_out += (uint64_t)n;
 	}
+	srv->st.writes++;
 	c->out.len = c->sent = 0;
 	c->obuf_soft_since = 0;
 	if (c->out.cap > (1u << 20)) {

@@ -151,5 +151,5 @@ bool key_exists_for_new(struct client *c, const void *key, size_t klen)
 	/* only asked when someone listens for "new" events: it costs a read */
 	if (!(c->srv->notify_flags & NOTIFY_NEW))
 		return true;
-	return hkv_exists(c->srv->db, key, klen) == 1;
+	return hkv_exists(c->db, key, klen) == 1;
 }

@@ -124,6 +124,7 @@ static char *dup_or_null(const char *s)
 void write_done(struct hkv_server *srv)
 {
 	srv->dirty_since_flush = true;
+	srv->dirty_since_save++;
 	if (srv->cfg.flush == HKV_FLUSH_EVERYSEC)
 		atomic_store_explicit(&srv->flusher_dirty, true, memory_order_relaxed);
 }
@@ -160,6 +161,22 @@ static void *flusher_main(void *arg)
 	}
 	pthread_mutex_unlock(&srv->flusher_lock);
 	return NULL;
+}
+
+static void flusher_start(struct hkv_server *srv)
+{
+	if (srv->cfg.flush != HKV_FLUSH_EVERYSEC || srv->flusher_started)
+		return;
+	if (pthread_create(&srv->flusher, NULL, flusher_main, srv) == 0)
+		srv->flusher_started = true;
+	else
+		srv_log(srv, 1, "cannot start the everysec flusher thread");
+}
+
+void server_flush_policy_changed(struct hkv_server *srv)
+{
+	if (srv->running)
+		flusher_start(srv);
 }
 
 static void group_flush(struct hkv_server *srv)
@@ -443,6 +460,8 @@ static void cron(struct hkv_server *srv)
 		}
 	}
 	scan_slots_expire(srv);
+	stats_cron(srv);
+	bgjob_reap(srv, false);
 }
 
 static void free_closed(struct hkv_server *srv)
@@ -573,12 +592,7 @@ int hkv_server_run(struct hkv_server *srv)
 	}
 	srv->thread = pthread_self();
 	__atomic_store_n(&srv->running, true, __ATOMIC_RELEASE);
-	if (srv->cfg.flush == HKV_FLUSH_EVERYSEC && !srv->flusher_started) {
-		if (pthread_create(&srv->flusher, NULL, flusher_main, srv) == 0)
-			srv->flusher_started = true;
-		else
-			srv_log(srv, 1, "cannot start the everysec flusher thread");
-	}
+	flusher_start(srv);
 	srv->cron_last_ms = mono_ms();
 	while (!__atomic_load_n(&srv->stop, __ATOMIC_ACQUIRE)) {
 		rc = loop_once(srv, next_timeout(srv));
@@ -651,7 +665,8 @@ void hkv_server_free(struct hkv_server *srv)
 		n = e->next;
 		free(e);
 	}
-	scripting_free(srv);
+	bgjob_reap(srv, true);
+	slowlog_free(srv);
 	dict_release(&srv->clients_by_id, NULL);
 	dict_release(&srv->blocking, clist_free);
 	dict_release(&srv->ready, NULL);

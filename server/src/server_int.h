@@ -198,6 +198,8 @@ struct client {
 	uint64_t id;
 	int fd;
 	struct hkv_server *srv;
+	/* the store's handle, or during EXEC and multi-write commands the transaction's */
+	struct hkv *db;
 	uint32_t flags;
 	bool authenticated;
 	char *name;
@@ -293,6 +295,7 @@ struct srv_stats {
 	uint64_t blocked_keys_served;
 	uint64_t evicted_clients;
 	uint64_t flushes; /* group flushes for appendfsync always */
+	uint64_t reads, writes; /* read and write events on client sockets */
 	struct dict errorstats; /* error code -> (uintptr_t) count */
 };
 
@@ -302,6 +305,14 @@ struct scan_slot {
 	int64_t last_used;
 	struct hkv_cursor cur;
 };
+
+#define OPS_SAMPLES 16
+struct ops_sample {
+	int64_t ms;
+	uint64_t commands, net_in, net_out;
+};
+
+enum { BGJOB_NONE, BGJOB_SAVE, BGJOB_REWRITE };
 
 struct hkv_server {
 	struct hkv *db;
@@ -378,6 +389,30 @@ struct hkv_server {
 	int next_ext, ext_cap;
 
 	struct srv_stats st;
+	uint64_t stat_peak_mem;
+	struct ops_sample ops_samples[OPS_SAMPLES];
+	unsigned ops_idx;
+	int64_t ops_last_ms;
+
+	/* slow log (info.c): newest first */
+	void *slowlog;
+	long long slowlog_len;
+	uint64_t slowlog_next_id;
+	long long slowlog_slower_than;
+	long long slowlog_max_len;
+
+	/* persistence commands (admin.c) */
+	uint64_t dirty_since_save;
+	int64_t lastsave_ms;
+	uint64_t saves;
+	int bgjob;
+	pthread_t bgjob_thread;
+	bool bgjob_done;             /* set by the job's thread (atomic builtins) */
+	int bgjob_rc;
+	int64_t bgjob_start_ms;
+	uint64_t bgjob_dirty;
+	bool last_bgsave_ok, last_bgrewrite_ok;
+
 	int64_t cron_last_ms;
 	uint64_t rng;
 	/* Lua scripting (scripting.c), opaque here */
@@ -413,6 +448,7 @@ size_t client_info(struct client *c, char *buf, size_t size);
 /* dispatch (call.c) */
 void process_command(struct client *c);
 void call(struct client *c, struct cmd *cmd);
+void call_in_txn(struct client *c);
 void after_command(struct hkv_server *srv);
 void drain_watch_events(struct hkv_server *srv);
 
@@ -523,12 +559,23 @@ void unwatch_all(struct client *c);
 void flag_transaction(struct client *c);
 
 /* stats (info.c) */
+#define HKV_SERVER_VERSION "0.1.0"
 void stat_error(struct hkv_server *srv, const char *msg);
+void stats_reset(struct hkv_server *srv);
+void stats_cron(struct hkv_server *srv);
+void cmd_reset_stats(struct hkv_server *srv);
+void slowlog_push(struct client *c, int64_t duration_us);
+void slowlog_trim(struct hkv_server *srv);
+void slowlog_free(struct hkv_server *srv);
+
+/* administration (admin.c) */
+void bgjob_reap(struct hkv_server *srv, bool wait);
 uint64_t mem_rss(void);
 uint64_t mem_used(void);
 
 /* config (config.c) */
 int config_apply_defaults(struct hkv_server *srv);
+long long config_get_ll(struct hkv_server *srv, const char *name, long long def);
 void config_free(struct hkv_server *srv);
 
 /* type checks and shared helpers of the type files */
@@ -543,10 +590,10 @@ void scan_slots_expire(struct hkv_server *srv);
 
 /* durability (server.c) */
 void write_done(struct hkv_server *srv);
+/** server_flush_policy_changed() - appendfsync changed: start the flusher if now needed. */
+void server_flush_policy_changed(struct hkv_server *srv);
 bool writes_refused(struct client *c);
 
-/* scripting (scripting.c) */
-void scripting_free(struct hkv_server *srv);
 
 /* Commands: every proc, by file. */
 #define PROC(name) void name##_command(struct client *c)
@@ -601,7 +648,7 @@ PROC(bgsave); PROC(bgrewriteaof); PROC(shutdown); PROC(function_flush); PROC(fun
 PROC(function_help); PROC(debug); PROC(latency_help); PROC(latency_latest);
 PROC(latency_reset); PROC(slowlog_get); PROC(slowlog_len); PROC(slowlog_reset);
 PROC(slowlog_help); PROC(readonly); PROC(readwrite); PROC(wait); PROC(monitor);
-PROC(hkv_compact); PROC(hkv_stat); PROC(hkv_sync); PROC(lolwut);
+PROC(hkv_compact); PROC(hkv_stat); PROC(hkv_sync);
 /* multi.c */
 PROC(multi); PROC(exec); PROC(discard); PROC(watch); PROC(unwatch);
 /* pubsub.c */
@@ -609,9 +656,6 @@ PROC(subscribe); PROC(unsubscribe); PROC(psubscribe); PROC(punsubscribe); PROC(p
 PROC(ssubscribe); PROC(sunsubscribe); PROC(spublish); PROC(pubsub_channels);
 PROC(pubsub_numsub); PROC(pubsub_numpat); PROC(pubsub_shardchannels);
 PROC(pubsub_shardnumsub); PROC(pubsub_help);
-/* scripting.c */
-PROC(eval); PROC(evalsha); PROC(eval_ro); PROC(evalsha_ro); PROC(script_load);
-PROC(script_exists); PROC(script_flush); PROC(script_kill); PROC(script_help);
 #undef PROC
 
 #endif /* HKV_SERVER_INT_H */

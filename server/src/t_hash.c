@@ -19,7 +19,7 @@
 /* The key's type is @want or absent. Replies WRONGTYPE (or an engine error) otherwise. */
 bool check_type(struct client *c, int keyi, enum hkv_type want, bool *exists)
 {
-	int t = hkv_type(c->srv->db, c->argv[keyi], c->argvlen[keyi]);
+	int t = hkv_type(c->db, c->argv[keyi], c->argvlen[keyi]);
 
 	if (t < 0) {
 		add_err_engine(c, t);
@@ -46,7 +46,7 @@ static void hset_generic(struct client *c, bool hmset)
 	if (!check_type(c, 1, HKV_TYPE_HASH, &exists) || writes_refused(c))
 		return;
 	for (int i = 2; i < c->argc; i += 2) {
-		int rc = hkv_hset(c->srv->db, c->argv[1], c->argvlen[1], c->argv[i], c->argvlen[i],
+		int rc = hkv_hset(c->db, c->argv[1], c->argvlen[1], c->argv[i], c->argvlen[i],
 				  c->argv[i + 1], c->argvlen[i + 1], NULL);
 
 		if (rc < 0) {
@@ -81,7 +81,7 @@ void hsetnx_command(struct client *c)
 
 	if (!check_type(c, 1, HKV_TYPE_HASH, &exists) || writes_refused(c))
 		return;
-	rc = hkv_hsetnx(c->srv->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2],
+	rc = hkv_hsetnx(c->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2],
 			c->argv[3], c->argvlen[3], NULL);
 	if (rc < 0) {
 		add_err_engine(c, rc);
@@ -98,7 +98,7 @@ void hsetnx_command(struct client *c)
 void hget_command(struct client *c)
 {
 	struct hkv_buf v = { 0 };
-	int rc = hkv_hget(c->srv->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2], &v);
+	int rc = hkv_hget(c->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2], &v);
 
 	if (rc == -ENOENT)
 		add_null(c);
@@ -117,7 +117,7 @@ void hmget_command(struct client *c)
 	for (int i = 2; i < c->argc; i++) {
 		struct hkv_buf v = { 0 };
 
-		if (hkv_hget(c->srv->db, c->argv[1], c->argvlen[1], c->argv[i], c->argvlen[i],
+		if (hkv_hget(c->db, c->argv[1], c->argvlen[1], c->argv[i], c->argvlen[i],
 			     &v) == 0)
 			add_bulk(c, v.data, v.len);
 		else
@@ -133,7 +133,7 @@ void hdel_command(struct client *c)
 	if (!check_type(c, 1, HKV_TYPE_HASH, NULL) || writes_refused(c))
 		return;
 	for (int i = 2; i < c->argc; i++) {
-		int rc = hkv_hdel(c->srv->db, c->argv[1], c->argvlen[1], c->argv[i],
+		int rc = hkv_hdel(c->db, c->argv[1], c->argvlen[1], c->argv[i],
 				  c->argvlen[i]);
 
 		if (rc < 0) {
@@ -144,7 +144,7 @@ void hdel_command(struct client *c)
 	}
 	if (deleted) {
 		key_modified(c, NOTIFY_HASH, "hdel", c->argv[1], c->argvlen[1]);
-		if (hkv_exists(c->srv->db, c->argv[1], c->argvlen[1]) == 0)
+		if (hkv_exists(c->db, c->argv[1], c->argvlen[1]) == 0)
 			notify_event(c->srv, NOTIFY_GENERIC, "del", c->argv[1], c->argvlen[1]);
 	}
 	add_int(c, deleted);
@@ -152,7 +152,7 @@ void hdel_command(struct client *c)
 
 void hlen_command(struct client *c)
 {
-	int64_t n = hkv_hlen(c->srv->db, c->argv[1], c->argvlen[1]);
+	int64_t n = hkv_hlen(c->db, c->argv[1], c->argvlen[1]);
 
 	if (n < 0)
 		add_err_engine(c, (int)n);
@@ -163,7 +163,7 @@ void hlen_command(struct client *c)
 void hstrlen_command(struct client *c)
 {
 	struct hkv_buf v = { 0 };
-	int rc = hkv_hget(c->srv->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2], &v);
+	int rc = hkv_hget(c->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2], &v);
 
 	if (rc == -ENOENT)
 		add_int(c, 0);
@@ -176,7 +176,7 @@ void hstrlen_command(struct client *c)
 
 void hexists_command(struct client *c)
 {
-	int rc = hkv_hexists(c->srv->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2]);
+	int rc = hkv_hexists(c->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2]);
 
 	if (rc < 0)
 		add_err_engine(c, rc);
@@ -192,7 +192,7 @@ static void hgetall_generic(struct client *c, int what)
 	int rc;
 
 	elems_init(&e);
-	rc = elems_load_hash(c->srv->db, c->argv[1], c->argvlen[1], &e);
+	rc = elems_load_hash(c->db, c->argv[1], c->argvlen[1], &e);
 	if (rc) {
 		add_err_engine(c, rc);
 		goto out;
@@ -237,12 +237,12 @@ void hincrby_command(struct client *c)
 		return;
 	if (!check_type(c, 1, HKV_TYPE_HASH, &exists) || writes_refused(c))
 		return;
-	rc = hkv_hincrby(c->srv->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2], delta,
+	rc = hkv_hincrby(c->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2], delta,
 			 &out);
 	if (rc == -HKV_ENOTINT) {
 		struct hkv_buf v = { 0 };
 		long long cur;
-		bool isint = !hkv_hget(c->srv->db, c->argv[1], c->argvlen[1], c->argv[2],
+		bool isint = !hkv_hget(c->db, c->argv[1], c->argvlen[1], c->argv[2],
 				       c->argvlen[2], &v) &&
 			     str2ll(v.data, v.len, &cur);
 
@@ -277,7 +277,7 @@ void hincrbyfloat_command(struct client *c)
 	}
 	if (!check_type(c, 1, HKV_TYPE_HASH, &exists))
 		return;
-	rc = hkv_hget(c->srv->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2], &v);
+	rc = hkv_hget(c->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2], &v);
 	if (rc == 0 && !str2ld(v.data, v.len, &cur)) {
 		hkv_buf_release(&v);
 		add_error(c, "hash value is not a float");
@@ -300,7 +300,7 @@ void hincrbyfloat_command(struct client *c)
 	}
 	if (writes_refused(c))
 		return;
-	rc = hkv_hset(c->srv->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2], buf,
+	rc = hkv_hset(c->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2], buf,
 		      (size_t)len, NULL);
 	if (rc < 0) {
 		add_err_engine(c, rc);
@@ -349,7 +349,7 @@ void hrandfield_command(struct client *c)
 		}
 	}
 	elems_init(&e);
-	rc = elems_load_hash(c->srv->db, c->argv[1], c->argvlen[1], &e);
+	rc = elems_load_hash(c->db, c->argv[1], c->argvlen[1], &e);
 	if (rc) {
 		add_err_engine(c, rc);
 		goto out;

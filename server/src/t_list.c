@@ -20,9 +20,7 @@ enum { LEFT = 0, RIGHT = 1 };
 
 static bool deny_blocking(struct client *c)
 {
-	extern bool script_running_client(struct client * c);
-
-	return (c->flags & (CL_IN_EXEC | CL_FAKE)) || script_running_client(c);
+	return (c->flags & (CL_IN_EXEC | CL_FAKE)) != 0;
 }
 
 static int where_arg(struct client *c, int i)
@@ -39,22 +37,22 @@ static int where_arg(struct client *c, int i)
 static void elements_removed(struct client *c, const char *key, size_t klen, int where)
 {
 	key_modified(c, NOTIFY_LIST, where == LEFT ? "lpop" : "rpop", key, klen);
-	if (hkv_exists(c->srv->db, key, klen) == 0)
+	if (hkv_exists(c->db, key, klen) == 0)
 		notify_event(c->srv, NOTIFY_GENERIC, "del", key, klen);
 }
 
 static int pop_one(struct client *c, const char *key, size_t klen, int where,
 		   struct hkv_buf *out)
 {
-	return where == LEFT ? hkv_lpop(c->srv->db, key, klen, out)
-			     : hkv_rpop(c->srv->db, key, klen, out);
+	return where == LEFT ? hkv_lpop(c->db, key, klen, out)
+			     : hkv_rpop(c->db, key, klen, out);
 }
 
 static int64_t push_one(struct client *c, const char *key, size_t klen, int where,
 			const void *v, size_t vlen)
 {
-	return where == LEFT ? hkv_lpush(c->srv->db, key, klen, v, vlen, NULL)
-			     : hkv_rpush(c->srv->db, key, klen, v, vlen, NULL);
+	return where == LEFT ? hkv_lpush(c->db, key, klen, v, vlen, NULL)
+			     : hkv_rpush(c->db, key, klen, v, vlen, NULL);
 }
 
 static void push_generic(struct client *c, int where, bool xx)
@@ -106,7 +104,7 @@ void rpushx_command(struct client *c)
 static void pop_range_reply(struct client *c, const char *key, size_t klen, int where,
 			    long long count, bool with_key)
 {
-	int64_t llen = hkv_llen(c->srv->db, key, klen);
+	int64_t llen = hkv_llen(c->db, key, klen);
 	long long n = count < llen ? count : llen;
 
 	if (with_key) {
@@ -187,7 +185,7 @@ void rpop_command(struct client *c)
 
 void llen_command(struct client *c)
 {
-	int64_t n = hkv_llen(c->srv->db, c->argv[1], c->argvlen[1]);
+	int64_t n = hkv_llen(c->db, c->argv[1], c->argvlen[1]);
 
 	if (n < 0)
 		add_err_engine(c, (int)n);
@@ -203,7 +201,7 @@ void lindex_command(struct client *c)
 
 	if (!get_ll_or_reply(c, 2, &idx, NULL))
 		return;
-	rc = hkv_lindex(c->srv->db, c->argv[1], c->argvlen[1], idx, &v);
+	rc = hkv_lindex(c->db, c->argv[1], c->argvlen[1], idx, &v);
 	if (rc == -ENOENT)
 		add_null(c);
 	else if (rc)
@@ -220,7 +218,7 @@ void lset_command(struct client *c)
 
 	if (!get_ll_or_reply(c, 2, &idx, NULL) || writes_refused(c))
 		return;
-	rc = hkv_lset(c->srv->db, c->argv[1], c->argvlen[1], idx, c->argv[3], c->argvlen[3]);
+	rc = hkv_lset(c->db, c->argv[1], c->argvlen[1], idx, c->argv[3], c->argvlen[3]);
 	if (rc == -ENOENT) {
 		add_error(c, "no such key");
 	} else if (rc == -ERANGE) {
@@ -261,7 +259,7 @@ void lrange_command(struct client *c)
 	if (!check_type(c, 1, HKV_TYPE_LIST, NULL))
 		return;
 	pos = add_deferred(c);
-	rc = hkv_lrange(c->srv->db, c->argv[1], c->argvlen[1], start, end, lrange_cb, &l);
+	rc = hkv_lrange(c->db, c->argv[1], c->argvlen[1], start, end, lrange_cb, &l);
 	if (rc < 0) {
 		c->out.len = pos;
 		add_err_engine(c, rc);
@@ -279,13 +277,13 @@ void ltrim_command(struct client *c)
 		return;
 	if (!check_type(c, 1, HKV_TYPE_LIST, NULL) || writes_refused(c))
 		return;
-	rc = hkv_ltrim(c->srv->db, c->argv[1], c->argvlen[1], start, end);
+	rc = hkv_ltrim(c->db, c->argv[1], c->argvlen[1], start, end);
 	if (rc) {
 		add_err_engine(c, rc);
 		return;
 	}
 	key_modified(c, NOTIFY_LIST, "ltrim", c->argv[1], c->argvlen[1]);
-	if (hkv_exists(c->srv->db, c->argv[1], c->argvlen[1]) == 0)
+	if (hkv_exists(c->db, c->argv[1], c->argvlen[1]) == 0)
 		notify_event(c->srv, NOTIFY_GENERIC, "del", c->argv[1], c->argvlen[1]);
 	add_ok(c);
 }
@@ -299,14 +297,14 @@ void lrem_command(struct client *c)
 		return;
 	if (!check_type(c, 1, HKV_TYPE_LIST, NULL) || writes_refused(c))
 		return;
-	n = hkv_lrem(c->srv->db, c->argv[1], c->argvlen[1], count, c->argv[3], c->argvlen[3]);
+	n = hkv_lrem(c->db, c->argv[1], c->argvlen[1], count, c->argv[3], c->argvlen[3]);
 	if (n < 0) {
 		add_err_engine(c, (int)n);
 		return;
 	}
 	if (n) {
 		key_modified(c, NOTIFY_LIST, "lrem", c->argv[1], c->argvlen[1]);
-		if (hkv_exists(c->srv->db, c->argv[1], c->argvlen[1]) == 0)
+		if (hkv_exists(c->db, c->argv[1], c->argvlen[1]) == 0)
 			notify_event(c->srv, NOTIFY_GENERIC, "del", c->argv[1], c->argvlen[1]);
 	}
 	add_int(c, n);
@@ -327,7 +325,7 @@ void linsert_command(struct client *c)
 	}
 	if (!check_type(c, 1, HKV_TYPE_LIST, NULL) || writes_refused(c))
 		return;
-	n = hkv_linsert(c->srv->db, c->argv[1], c->argvlen[1], before, c->argv[3], c->argvlen[3],
+	n = hkv_linsert(c->db, c->argv[1], c->argvlen[1], before, c->argv[3], c->argvlen[3],
 			c->argv[4], c->argvlen[4]);
 	if (n < -1) {
 		add_err_engine(c, (int)n);
@@ -383,7 +381,7 @@ void lpos_command(struct client *c)
 	if (!check_type(c, 1, HKV_TYPE_LIST, NULL))
 		return;
 	elems_init(&e);
-	rc = elems_load_list(c->srv->db, c->argv[1], c->argvlen[1], &e);
+	rc = elems_load_list(c->db, c->argv[1], c->argvlen[1], &e);
 	if (rc) {
 		add_err_engine(c, rc);
 		goto out;
@@ -433,7 +431,7 @@ static int move_one(struct client *c, const char *src, size_t slen, const char *
 	int64_t n;
 	int t, rc;
 
-	t = hkv_type(c->srv->db, dst, dlen);
+	t = hkv_type(c->db, dst, dlen);
 	if (t != HKV_TYPE_NONE && t != HKV_TYPE_LIST) {
 		if (t < 0)
 			add_err_engine(c, t);
@@ -541,7 +539,7 @@ static void blocking_pop(struct client *c, char **keys, size_t *klens, int nkeys
 	if (!get_timeout_or_reply(c, timeout_arg, &deadline))
 		return;
 	for (int j = 0; j < nkeys; j++) {
-		int t = hkv_type(c->srv->db, keys[j], klens[j]);
+		int t = hkv_type(c->db, keys[j], klens[j]);
 
 		if (t == HKV_TYPE_NONE)
 			continue;
@@ -638,7 +636,7 @@ static void lmpop_generic(struct client *c, int nk_idx, bool block)
 	for (int j = 0; j < numkeys; j++) {
 		char *key = c->argv[nk_idx + 1 + j];
 		size_t klen = c->argvlen[nk_idx + 1 + j];
-		int t = hkv_type(c->srv->db, key, klen);
+		int t = hkv_type(c->db, key, klen);
 
 		if (t == HKV_TYPE_NONE)
 			continue;
@@ -670,7 +668,7 @@ void blmpop_command(struct client *c)
 /* Complete a blocked list command on @key, which became ready. */
 bool list_serve_blocked(struct client *c, const char *key, size_t klen)
 {
-	int64_t llen = hkv_llen(c->srv->db, key, klen);
+	int64_t llen = hkv_llen(c->db, key, klen);
 
 	if (llen <= 0)
 		return false;

@@ -23,7 +23,7 @@ void sadd_command(struct client *c)
 	if (!check_type(c, 1, HKV_TYPE_SET, &exists) || writes_refused(c))
 		return;
 	for (int i = 2; i < c->argc; i++) {
-		int rc = hkv_sadd(c->srv->db, c->argv[1], c->argvlen[1], c->argv[i], c->argvlen[i],
+		int rc = hkv_sadd(c->db, c->argv[1], c->argvlen[1], c->argv[i], c->argvlen[i],
 				  NULL);
 
 		if (rc < 0) {
@@ -43,7 +43,7 @@ void sadd_command(struct client *c)
 static void removed_event(struct client *c, const char *event, const char *key, size_t klen)
 {
 	key_modified(c, NOTIFY_SET, event, key, klen);
-	if (hkv_exists(c->srv->db, key, klen) == 0)
+	if (hkv_exists(c->db, key, klen) == 0)
 		notify_event(c->srv, NOTIFY_GENERIC, "del", key, klen);
 }
 
@@ -54,7 +54,7 @@ void srem_command(struct client *c)
 	if (!check_type(c, 1, HKV_TYPE_SET, NULL) || writes_refused(c))
 		return;
 	for (int i = 2; i < c->argc; i++) {
-		int rc = hkv_srem(c->srv->db, c->argv[1], c->argvlen[1], c->argv[i], c->argvlen[i]);
+		int rc = hkv_srem(c->db, c->argv[1], c->argvlen[1], c->argv[i], c->argvlen[i]);
 
 		if (rc < 0) {
 			add_err_engine(c, rc);
@@ -79,7 +79,7 @@ void smove_command(struct client *c)
 		add_int(c, 0);
 		return;
 	}
-	rc = hkv_sismember(c->srv->db, c->argv[1], c->argvlen[1], c->argv[3], c->argvlen[3]);
+	rc = hkv_sismember(c->db, c->argv[1], c->argvlen[1], c->argv[3], c->argvlen[3]);
 	if (rc < 0) {
 		add_err_engine(c, rc);
 		return;
@@ -94,13 +94,13 @@ void smove_command(struct client *c)
 	}
 	if (writes_refused(c))
 		return;
-	rc = hkv_srem(c->srv->db, c->argv[1], c->argvlen[1], c->argv[3], c->argvlen[3]);
+	rc = hkv_srem(c->db, c->argv[1], c->argvlen[1], c->argv[3], c->argvlen[3]);
 	if (rc < 0) {
 		add_err_engine(c, rc);
 		return;
 	}
 	removed_event(c, "srem", c->argv[1], c->argvlen[1]);
-	rc = hkv_sadd(c->srv->db, c->argv[2], c->argvlen[2], c->argv[3], c->argvlen[3], NULL);
+	rc = hkv_sadd(c->db, c->argv[2], c->argvlen[2], c->argv[3], c->argvlen[3], NULL);
 	if (rc < 0) {
 		add_err_engine(c, rc);
 		return;
@@ -114,7 +114,7 @@ void smove_command(struct client *c)
 
 void sismember_command(struct client *c)
 {
-	int rc = hkv_sismember(c->srv->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2]);
+	int rc = hkv_sismember(c->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2]);
 
 	if (rc < 0)
 		add_err_engine(c, rc);
@@ -128,7 +128,7 @@ void smismember_command(struct client *c)
 		return;
 	add_array(c, c->argc - 2);
 	for (int i = 2; i < c->argc; i++) {
-		int rc = hkv_sismember(c->srv->db, c->argv[1], c->argvlen[1], c->argv[i],
+		int rc = hkv_sismember(c->db, c->argv[1], c->argvlen[1], c->argv[i],
 				       c->argvlen[i]);
 
 		add_int(c, rc > 0);
@@ -137,7 +137,7 @@ void smismember_command(struct client *c)
 
 void scard_command(struct client *c)
 {
-	int64_t n = hkv_scard(c->srv->db, c->argv[1], c->argvlen[1]);
+	int64_t n = hkv_scard(c->db, c->argv[1], c->argvlen[1]);
 
 	if (n < 0)
 		add_err_engine(c, (int)n);
@@ -151,7 +151,7 @@ void smembers_command(struct client *c)
 	int rc;
 
 	elems_init(&e);
-	rc = elems_load_set(c->srv->db, c->argv[1], c->argvlen[1], &e);
+	rc = elems_load_set(c->db, c->argv[1], c->argvlen[1], &e);
 	if (rc) {
 		add_err_engine(c, rc);
 	} else {
@@ -177,7 +177,7 @@ void spop_command(struct client *c)
 	if (with_count && !get_pos_ll_or_reply(c, 2, &count, NULL))
 		return;
 	elems_init(&e);
-	rc = elems_load_set(c->srv->db, c->argv[1], c->argvlen[1], &e);
+	rc = elems_load_set(c->db, c->argv[1], c->argvlen[1], &e);
 	if (rc) {
 		add_err_engine(c, rc);
 		goto out;
@@ -203,7 +203,7 @@ void spop_command(struct client *c)
 	for (size_t j = 0; j < k; j++) {
 		size_t i = idx[j];
 
-		rc = hkv_srem(c->srv->db, c->argv[1], c->argvlen[1], elem_a(&e, i), e.v[i].alen);
+		rc = hkv_srem(c->db, c->argv[1], c->argvlen[1], elem_a(&e, i), e.v[i].alen);
 		if (rc < 0 && !with_count) {
 			add_err_engine(c, rc);
 			goto out;
@@ -230,7 +230,7 @@ void srandmember_command(struct client *c)
 	if (with_count && !get_range_ll_or_reply(c, 2, -LONG_MAX, LONG_MAX, &l, NULL))
 		return;
 	elems_init(&e);
-	rc = elems_load_set(c->srv->db, c->argv[1], c->argvlen[1], &e);
+	rc = elems_load_set(c->db, c->argv[1], c->argvlen[1], &e);
 	if (rc) {
 		add_err_engine(c, rc);
 		goto out;
@@ -308,7 +308,7 @@ static int combine(struct client *c, int first, int n, int op, size_t limit, str
 	/* every key's type is checked before anything is combined, as Redis does */
 	for (int i = 0; i < n; i++) {
 		elems_init(&sets[i]);
-		rc = elems_load_set(c->srv->db, c->argv[first + i], c->argvlen[first + i], &sets[i]);
+		rc = elems_load_set(c->db, c->argv[first + i], c->argvlen[first + i], &sets[i]);
 		if (rc) {
 			add_err_engine(c, rc);
 			rc = -1;
@@ -405,7 +405,7 @@ out:
 static int store_set(struct client *c, const char *dst, size_t dlen, struct elems *e,
 		     const char *event)
 {
-	int rc = hkv_del(c->srv->db, dst, dlen);
+	int rc = hkv_del(c->db, dst, dlen);
 	bool existed = rc == 1;
 
 	if (rc < 0) {
@@ -413,7 +413,7 @@ static int store_set(struct client *c, const char *dst, size_t dlen, struct elem
 		return -1;
 	}
 	for (size_t i = 0; i < e->n; i++) {
-		rc = hkv_sadd(c->srv->db, dst, dlen, elem_a(e, i), e->v[i].alen, NULL);
+		rc = hkv_sadd(c->db, dst, dlen, elem_a(e, i), e->v[i].alen, NULL);
 		if (rc < 0) {
 			add_err_engine(c, rc);
 			return -1;

@@ -147,7 +147,7 @@ static void set_generic(struct client *c, int keyi, int vali, unsigned flags, in
 	}
 	if (flags & SET_GET)
 		o.old = &old;
-	rc = hkv_set(c->srv->db, c->argv[keyi], c->argvlen[keyi], c->argv[vali], c->argvlen[vali],
+	rc = hkv_set(c->db, c->argv[keyi], c->argvlen[keyi], c->argv[vali], c->argvlen[vali],
 		     &o);
 	if (rc < 0) {
 		hkv_buf_release(&old);
@@ -216,7 +216,7 @@ void getset_command(struct client *c)
 /* Fetch a string value for a read command: 1 found, 0 replied nil, -1 replied error. */
 static int fetch_string(struct client *c, int keyi, struct hkv_buf *out, bool reply_nil)
 {
-	int rc = hkv_get(c->srv->db, c->argv[keyi], c->argvlen[keyi], out);
+	int rc = hkv_get(c->db, c->argv[keyi], c->argvlen[keyi], out);
 
 	if (rc == -ENOENT) {
 		count_lookup(c, false);
@@ -249,7 +249,7 @@ void getdel_command(struct client *c)
 		return;
 	add_bulk(c, v.data, v.len);
 	hkv_buf_release(&v);
-	if (hkv_del(c->srv->db, c->argv[1], c->argvlen[1]) == 1)
+	if (hkv_del(c->db, c->argv[1], c->argvlen[1]) == 1)
 		key_modified(c, NOTIFY_GENERIC, "del", c->argv[1], c->argvlen[1]);
 }
 
@@ -271,14 +271,14 @@ void getex_command(struct client *c)
 	add_bulk(c, v.data, v.len);
 	hkv_buf_release(&v);
 	if (ea && (flags & (SET_EXAT | SET_PXAT)) && at <= srv_now_ms()) {
-		if (hkv_del(c->srv->db, c->argv[1], c->argvlen[1]) == 1)
+		if (hkv_del(c->db, c->argv[1], c->argvlen[1]) == 1)
 			key_modified(c, NOTIFY_GENERIC, "del", c->argv[1], c->argvlen[1]);
 	} else if (ea) {
-		rc = hkv_pexpireat(c->srv->db, c->argv[1], c->argvlen[1], at, 0);
+		rc = hkv_pexpireat(c->db, c->argv[1], c->argvlen[1], at, 0);
 		if (rc > 0)
 			key_modified(c, NOTIFY_GENERIC, "expire", c->argv[1], c->argvlen[1]);
 	} else if (flags & SET_PERSIST) {
-		if (hkv_persist(c->srv->db, c->argv[1], c->argvlen[1]) == 1)
+		if (hkv_persist(c->db, c->argv[1], c->argvlen[1]) == 1)
 			key_modified(c, NOTIFY_GENERIC, "persist", c->argv[1], c->argvlen[1]);
 	}
 }
@@ -288,7 +288,7 @@ void mget_command(struct client *c)
 	add_array(c, c->argc - 1);
 	for (int i = 1; i < c->argc; i++) {
 		struct hkv_buf v = { 0 };
-		int rc = hkv_get(c->srv->db, c->argv[i], c->argvlen[i], &v);
+		int rc = hkv_get(c->db, c->argv[i], c->argvlen[i], &v);
 
 		count_lookup(c, rc == 0);
 		if (rc == 0)
@@ -309,7 +309,7 @@ static void mset_generic(struct client *c, bool nx)
 		return;
 	if (nx) {
 		for (int j = 1; j < c->argc; j += 2) {
-			if (hkv_exists(c->srv->db, c->argv[j], c->argvlen[j]) == 1) {
+			if (hkv_exists(c->db, c->argv[j], c->argvlen[j]) == 1) {
 				add_int(c, 0);
 				return;
 			}
@@ -317,7 +317,7 @@ static void mset_generic(struct client *c, bool nx)
 	}
 	for (int j = 1; j < c->argc; j += 2) {
 		bool existed = key_exists_for_new(c, c->argv[j], c->argvlen[j]);
-		int rc = hkv_set(c->srv->db, c->argv[j], c->argvlen[j], c->argv[j + 1],
+		int rc = hkv_set(c->db, c->argv[j], c->argvlen[j], c->argv[j + 1],
 				 c->argvlen[j + 1], NULL);
 
 		if (rc < 0) {
@@ -346,7 +346,7 @@ void msetnx_command(struct client *c)
 
 void append_command(struct client *c)
 {
-	int64_t len = hkv_strlen(c->srv->db, c->argv[1], c->argvlen[1]);
+	int64_t len = hkv_strlen(c->db, c->argv[1], c->argvlen[1]);
 	bool existed;
 
 	if (len < 0) {
@@ -356,7 +356,7 @@ void append_command(struct client *c)
 	if (!max_len_ok(c, (uint64_t)len, c->argvlen[2]) || writes_refused(c))
 		return;
 	existed = key_exists_for_new(c, c->argv[1], c->argvlen[1]);
-	len = hkv_append(c->srv->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2], NULL);
+	len = hkv_append(c->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2], NULL);
 	if (len < 0) {
 		add_err_engine(c, (int)len);
 		return;
@@ -369,7 +369,7 @@ void append_command(struct client *c)
 
 void strlen_command(struct client *c)
 {
-	int64_t len = hkv_strlen(c->srv->db, c->argv[1], c->argvlen[1]);
+	int64_t len = hkv_strlen(c->db, c->argv[1], c->argvlen[1]);
 
 	if (len < 0)
 		add_err_engine(c, (int)len);
@@ -385,7 +385,7 @@ void getrange_command(struct client *c)
 
 	if (!get_ll_or_reply(c, 2, &start, NULL) || !get_ll_or_reply(c, 3, &end, NULL))
 		return;
-	rc = hkv_getrange_redis(c->srv->db, c->argv[1], c->argvlen[1], start, end, &v);
+	rc = hkv_getrange_redis(c->db, c->argv[1], c->argvlen[1], start, end, &v);
 	if (rc) {
 		add_err_engine(c, rc);
 		return;
@@ -406,7 +406,7 @@ void setrange_command(struct client *c)
 		add_error(c, "offset is out of range");
 		return;
 	}
-	t = hkv_type(c->srv->db, c->argv[1], c->argvlen[1]);
+	t = hkv_type(c->db, c->argv[1], c->argvlen[1]);
 	if (t < 0) {
 		add_err_engine(c, t);
 		return;
@@ -422,13 +422,13 @@ void setrange_command(struct client *c)
 			return;
 		}
 		if (c->argvlen[3] == 0) {
-			add_int(c, hkv_strlen(c->srv->db, c->argv[1], c->argvlen[1]));
+			add_int(c, hkv_strlen(c->db, c->argv[1], c->argvlen[1]));
 			return;
 		}
 	}
 	if (!max_len_ok(c, (uint64_t)off, c->argvlen[3]) || writes_refused(c))
 		return;
-	len = hkv_setrange(c->srv->db, c->argv[1], c->argvlen[1], (uint64_t)off, c->argv[3],
+	len = hkv_setrange(c->db, c->argv[1], c->argvlen[1], (uint64_t)off, c->argv[3],
 			   c->argvlen[3], NULL);
 	if (len < 0) {
 		add_err_engine(c, (int)len);
@@ -449,13 +449,13 @@ static void incr_generic(struct client *c, long long delta)
 	if (writes_refused(c))
 		return;
 	existed = key_exists_for_new(c, c->argv[1], c->argvlen[1]);
-	rc = hkv_incrby(c->srv->db, c->argv[1], c->argvlen[1], delta, &out);
+	rc = hkv_incrby(c->db, c->argv[1], c->argvlen[1], delta, &out);
 	if (rc == -HKV_ENOTINT) {
 		/* the engine says "not an integer or overflow": Redis tells them apart */
 		struct hkv_buf v = { 0 };
 		long long cur;
 
-		if (!hkv_get(c->srv->db, c->argv[1], c->argvlen[1], &v) &&
+		if (!hkv_get(c->db, c->argv[1], c->argvlen[1], &v) &&
 		    str2ll(v.data, v.len, &cur)) {
 			hkv_buf_release(&v);
 			add_error(c, "increment or decrement would overflow");
@@ -520,7 +520,7 @@ void incrbyfloat_command(struct client *c)
 
 	if (!get_ld_or_reply(c, 2, &incr, NULL))
 		return;
-	rc = hkv_get(c->srv->db, c->argv[1], c->argvlen[1], &v);
+	rc = hkv_get(c->db, c->argv[1], c->argvlen[1], &v);
 	if (rc == -ENOENT) {
 		existed = false;
 	} else if (rc) {
@@ -544,7 +544,7 @@ void incrbyfloat_command(struct client *c)
 	}
 	if (writes_refused(c))
 		return;
-	rc = hkv_set(c->srv->db, c->argv[1], c->argvlen[1], buf, (size_t)len, &o);
+	rc = hkv_set(c->db, c->argv[1], c->argvlen[1], buf, (size_t)len, &o);
 	if (rc < 0) {
 		add_err_engine(c, rc);
 		return;
@@ -584,7 +584,7 @@ void setbit_command(struct client *c)
 		add_error(c, "bit is not an integer or out of range");
 		return;
 	}
-	t = hkv_type(c->srv->db, c->argv[1], c->argvlen[1]);
+	t = hkv_type(c->db, c->argv[1], c->argvlen[1]);
 	if (t != HKV_TYPE_NONE && t != HKV_TYPE_STRING) {
 		if (t < 0)
 			add_err_engine(c, t);
@@ -594,7 +594,7 @@ void setbit_command(struct client *c)
 	}
 	if (writes_refused(c))
 		return;
-	n = hkv_getrange(c->srv->db, c->argv[1], c->argvlen[1], off >> 3, &byte, 1);
+	n = hkv_getrange(c->db, c->argv[1], c->argvlen[1], off >> 3, &byte, 1);
 	if (n < 0 && n != -ENOENT) {
 		add_err_engine(c, (int)n);
 		return;
@@ -606,7 +606,7 @@ void setbit_command(struct client *c)
 		byte |= (unsigned char)(1u << (7 - (off & 7)));
 	else
 		byte &= (unsigned char)~(1u << (7 - (off & 7)));
-	n = hkv_setrange(c->srv->db, c->argv[1], c->argvlen[1], off >> 3, &byte, 1, NULL);
+	n = hkv_setrange(c->db, c->argv[1], c->argvlen[1], off >> 3, &byte, 1, NULL);
 	if (n < 0) {
 		add_err_engine(c, (int)n);
 		return;
@@ -625,7 +625,7 @@ void getbit_command(struct client *c)
 
 	if (!bit_offset(c, 2, &off))
 		return;
-	n = hkv_getrange(c->srv->db, c->argv[1], c->argvlen[1], off >> 3, &byte, 1);
+	n = hkv_getrange(c->db, c->argv[1], c->argvlen[1], off >> 3, &byte, 1);
 	if (n == -ENOENT || n == 0) {
 		add_int(c, 0);
 		return;
@@ -701,7 +701,7 @@ void bitcount_command(struct client *c)
 	r = range_args(c, 2, &start, &end, &bitmode, false);
 	if (r < 0)
 		return;
-	rc = hkv_get(c->srv->db, c->argv[1], c->argvlen[1], &v);
+	rc = hkv_get(c->db, c->argv[1], c->argvlen[1], &v);
 	if (rc == -ENOENT) {
 		add_int(c, 0);
 		return;
@@ -739,7 +739,7 @@ void bitpos_command(struct client *c)
 	if (r < 0)
 		return;
 	end_given = r == 2;
-	rc = hkv_get(c->srv->db, c->argv[1], c->argvlen[1], &v);
+	rc = hkv_get(c->db, c->argv[1], c->argvlen[1], &v);
 	if (rc == -ENOENT) {
 		add_int(c, bit ? -1 : 0);
 		return;
@@ -781,9 +781,9 @@ void lcs_command(struct client *c)
 	char *result = NULL;
 	int rc;
 
-	rc = hkv_get(c->srv->db, c->argv[1], c->argvlen[1], &a);
+	rc = hkv_get(c->db, c->argv[1], c->argvlen[1], &a);
 	if (rc == 0 || rc == -ENOENT)
-		rc = hkv_get(c->srv->db, c->argv[2], c->argvlen[2], &b);
+		rc = hkv_get(c->db, c->argv[2], c->argvlen[2], &b);
 	if (rc == -HKV_EWRONGTYPE) {
 		add_error(c, "The specified keys must contain string values");
 		goto out;

@@ -21,8 +21,6 @@
 #include "elems.h"
 #include "server_int.h"
 
-extern bool script_running_client(struct client *c);
-
 /* ---- ranges --------------------------------------------------------------------------- */
 
 struct srange {
@@ -155,14 +153,14 @@ static int store_zset(struct client *c, const char *dst, size_t dlen, const stru
 
 	if (writes_refused(c))
 		return -1;
-	rc = hkv_del(c->srv->db, dst, dlen);
+	rc = hkv_del(c->db, dst, dlen);
 	if (rc < 0) {
 		add_err_engine(c, rc);
 		return -1;
 	}
 	existed = rc == 1;
 	for (size_t i = 0; i < e->n; i++) {
-		rc = hkv_zadd(c->srv->db, dst, dlen, e->v[i].score, elem_a(e, i), e->v[i].alen, 0,
+		rc = hkv_zadd(c->db, dst, dlen, e->v[i].score, elem_a(e, i), e->v[i].alen, 0,
 			      NULL, NULL);
 		if (rc < 0) {
 			add_err_engine(c, rc);
@@ -251,10 +249,10 @@ static void zadd_generic(struct client *c, bool incr_cmd)
 	}
 	if (writes_refused(c))
 		goto out;
-	before = exists ? hkv_zcard(c->srv->db, c->argv[1], c->argvlen[1]) : 0;
+	before = exists ? hkv_zcard(c->db, c->argv[1], c->argvlen[1]) : 0;
 	for (int j = 0; j < pairs; j++) {
 		unsigned f = flags | HKV_ZADD_CH | (incr ? HKV_ZADD_INCR : 0);
-		int rc = hkv_zadd(c->srv->db, c->argv[1], c->argvlen[1], scores[j],
+		int rc = hkv_zadd(c->db, c->argv[1], c->argvlen[1], scores[j],
 				  c->argv[idx + 2 * j + 1], c->argvlen[idx + 2 * j + 1], f, &out, NULL);
 
 		if (rc == -HKV_ENOSCORE || rc == -HKV_ENOTFLOAT) {
@@ -269,7 +267,7 @@ static void zadd_generic(struct client *c, bool incr_cmd)
 		if (incr)
 			processed = !isnan(out);
 	}
-	after = hkv_zcard(c->srv->db, c->argv[1], c->argvlen[1]);
+	after = hkv_zcard(c->db, c->argv[1], c->argvlen[1]);
 	if (incr) {
 		if (processed)
 			add_double(c, out);
@@ -301,7 +299,7 @@ void zincrby_command(struct client *c)
 static void removed_event(struct client *c, const char *event, const char *key, size_t klen)
 {
 	key_modified(c, NOTIFY_ZSET, event, key, klen);
-	if (hkv_exists(c->srv->db, key, klen) == 0)
+	if (hkv_exists(c->db, key, klen) == 0)
 		notify_event(c->srv, NOTIFY_GENERIC, "del", key, klen);
 }
 
@@ -312,7 +310,7 @@ void zrem_command(struct client *c)
 	if (!check_type(c, 1, HKV_TYPE_ZSET, NULL) || writes_refused(c))
 		return;
 	for (int i = 2; i < c->argc; i++) {
-		int rc = hkv_zrem(c->srv->db, c->argv[1], c->argvlen[1], c->argv[i], c->argvlen[i]);
+		int rc = hkv_zrem(c->db, c->argv[1], c->argvlen[1], c->argv[i], c->argvlen[i]);
 
 		if (rc < 0) {
 			add_err_engine(c, rc);
@@ -327,7 +325,7 @@ void zrem_command(struct client *c)
 
 void zcard_command(struct client *c)
 {
-	int64_t n = hkv_zcard(c->srv->db, c->argv[1], c->argvlen[1]);
+	int64_t n = hkv_zcard(c->db, c->argv[1], c->argvlen[1]);
 
 	if (n < 0)
 		add_err_engine(c, (int)n);
@@ -338,7 +336,7 @@ void zcard_command(struct client *c)
 void zscore_command(struct client *c)
 {
 	double s;
-	int rc = hkv_zscore(c->srv->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2], &s);
+	int rc = hkv_zscore(c->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2], &s);
 
 	if (rc == -ENOENT)
 		add_null(c);
@@ -356,7 +354,7 @@ void zmscore_command(struct client *c)
 	for (int i = 2; i < c->argc; i++) {
 		double s;
 
-		if (hkv_zscore(c->srv->db, c->argv[1], c->argvlen[1], c->argv[i], c->argvlen[i],
+		if (hkv_zscore(c->db, c->argv[1], c->argvlen[1], c->argv[i], c->argvlen[i],
 			       &s) == 0)
 			add_double(c, s);
 		else
@@ -366,7 +364,7 @@ void zmscore_command(struct client *c)
 
 static void zrank_generic(struct client *c, bool rev)
 {
-	int64_t r = hkv_zrank(c->srv->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2],
+	int64_t r = hkv_zrank(c->db, c->argv[1], c->argvlen[1], c->argv[2], c->argvlen[2],
 			      rev);
 
 	if (r == -ENOENT)
@@ -414,7 +412,7 @@ static int collect_lex(struct client *c, const char *key, size_t klen, const str
 	int rc;
 
 	elems_init(&all);
-	rc = elems_load_zset(c->srv->db, key, klen, &all);
+	rc = elems_load_zset(c->db, key, klen, &all);
 	if (rc) {
 		elems_free(&all);
 		return rc;
@@ -465,7 +463,7 @@ static int collect_range(struct client *c, const char *key, size_t klen, const s
 		if (s->offset < 0)
 			return 0;
 	}
-	return elems_load_zrange(c->srv->db, key, klen, &o, out);
+	return elems_load_zrange(c->db, key, klen, &o, out);
 }
 
 /*
@@ -643,7 +641,7 @@ static void zremrange_generic(struct client *c, enum rtype type, const char *eve
 		goto out;
 	}
 	for (size_t i = 0; i < e.n; i++) {
-		rc = hkv_zrem(c->srv->db, c->argv[1], c->argvlen[1], elem_a(&e, i), e.v[i].alen);
+		rc = hkv_zrem(c->db, c->argv[1], c->argvlen[1], elem_a(&e, i), e.v[i].alen);
 		if (rc < 0) {
 			add_err_engine(c, rc);
 			goto out;
@@ -690,7 +688,7 @@ static bool zpop_generic(struct client *c, char **keys, size_t *klens, int nkeys
 	int64_t llen = 0;
 
 	for (int j = 0; j < nkeys; j++) {
-		int t = hkv_type(c->srv->db, keys[j], klens[j]);
+		int t = hkv_type(c->db, keys[j], klens[j]);
 
 		if (t == HKV_TYPE_NONE)
 			continue;
@@ -721,7 +719,7 @@ static bool zpop_generic(struct client *c, char **keys, size_t *klens, int nkeys
 		count = 1;
 	if (writes_refused(c))
 		return true;
-	llen = hkv_zcard(c->srv->db, keys[k], klens[k]);
+	llen = hkv_zcard(c->db, keys[k], klens[k]);
 	if (llen <= 0) {
 		if (quiet_empty)
 			return false;
@@ -731,7 +729,7 @@ static bool zpop_generic(struct client *c, char **keys, size_t *klens, int nkeys
 	o.stop = (count > llen ? llen : count) - 1;
 	o.rev = where == ZMAX;
 	elems_init(&e);
-	if (elems_load_zrange(c->srv->db, keys[k], klens[k], &o, &e)) {
+	if (elems_load_zrange(c->db, keys[k], klens[k], &o, &e)) {
 		add_error(c, "-IOERR reading the sorted set failed");
 		elems_free(&e);
 		return true;
@@ -749,7 +747,7 @@ static bool zpop_generic(struct client *c, char **keys, size_t *klens, int nkeys
 		add_array(c, (long long)e.n);
 	}
 	for (size_t i = 0; i < e.n; i++) {
-		hkv_zrem(c->srv->db, keys[k], klens[k], elem_a(&e, i), e.v[i].alen);
+		hkv_zrem(c->db, keys[k], klens[k], elem_a(&e, i), e.v[i].alen);
 		if (nested)
 			add_array(c, 2);
 		add_bulk(c, elem_a(&e, i), e.v[i].alen);
@@ -786,7 +784,7 @@ void zpopmax_command(struct client *c)
 
 static bool deny_blocking(struct client *c)
 {
-	return (c->flags & (CL_IN_EXEC | CL_FAKE)) || script_running_client(c);
+	return (c->flags & (CL_IN_EXEC | CL_FAKE)) != 0;
 }
 
 static void bzpop_generic(struct client *c, char **keys, size_t *klens, int nkeys, int where,
@@ -881,7 +879,7 @@ bool zset_serve_blocked(struct client *c, const char *key, size_t klen)
 	char *k = (char *)key;
 	size_t kl = klen;
 
-	if (hkv_type(c->srv->db, key, klen) != HKV_TYPE_ZSET)
+	if (hkv_type(c->db, key, klen) != HKV_TYPE_ZSET)
 		return false;
 	return zpop_generic(c, &k, &kl, 1, c->bs.zmax ? ZMAX : ZMIN, true, c->bs.count,
 			    c->bs.mpop, c->bs.mpop, true);
@@ -928,7 +926,7 @@ static void aggregate(double *target, double val, int agg)
 /* Load one input (a sorted set, or a set with score 1), sorted by member. */
 static int load_input(struct client *c, int argi, struct elems *e)
 {
-	int t = hkv_type(c->srv->db, c->argv[argi], c->argvlen[argi]);
+	int t = hkv_type(c->db, c->argv[argi], c->argvlen[argi]);
 	int rc = 0;
 
 	if (t < 0)
@@ -936,14 +934,14 @@ static int load_input(struct client *c, int argi, struct elems *e)
 	if (t == HKV_TYPE_NONE)
 		return 0;
 	if (t == HKV_TYPE_SET) {
-		rc = elems_load_set(c->srv->db, c->argv[argi], c->argvlen[argi], e);
+		rc = elems_load_set(c->db, c->argv[argi], c->argvlen[argi], e);
 		for (size_t i = 0; i < e->n; i++)
 			e->v[i].score = 1.0;
 		return rc;
 	}
 	if (t != HKV_TYPE_ZSET)
 		return -HKV_EWRONGTYPE;
-	rc = elems_load_zset(c->srv->db, c->argv[argi], c->argvlen[argi], e);
+	rc = elems_load_zset(c->db, c->argv[argi], c->argvlen[argi], e);
 	if (!rc)
 		qsort_r(e->v, e->n, sizeof(*e->v), by_member, e);
 	return rc;
@@ -982,7 +980,7 @@ static void zsetop(struct client *c, int dst_idx, int nk_idx, int op, bool card_
 	}
 	/* types first: WRONGTYPE wins over syntax errors in the options, as in Redis */
 	for (int i = 0; i < setnum; i++) {
-		int t = hkv_type(c->srv->db, c->argv[nk_idx + 1 + i], c->argvlen[nk_idx + 1 + i]);
+		int t = hkv_type(c->db, c->argv[nk_idx + 1 + i], c->argvlen[nk_idx + 1 + i]);
 
 		elems_init(&src[i]);
 		weights[i] = 1.0;
@@ -1217,7 +1215,7 @@ void zrandmember_command(struct client *c)
 	if (!check_type(c, 1, HKV_TYPE_ZSET, NULL))
 		return;
 	elems_init(&e);
-	rc = elems_load_zset(c->srv->db, c->argv[1], c->argvlen[1], &e);
+	rc = elems_load_zset(c->db, c->argv[1], c->argvlen[1], &e);
 	if (rc) {
 		add_err_engine(c, rc);
 		goto out;
