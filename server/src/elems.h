@@ -38,6 +38,16 @@ int elems_load_zset(struct hkv *db, const void *key, size_t klen, struct elems *
 int elems_load_zrange(struct hkv *db, const void *key, size_t klen,
 		      const struct hkv_zrange_opts *o, struct elems *e);
 
+/*
+ * A whole value (keyspace.c): read_value() loads @key's type, expiry and value (@e for a
+ * collection, @str for a string); write_value() writes one as @dst, which must not exist.
+ * Return: 0, or a negative engine error (-ENOENT: no such key).
+ */
+int read_value(struct hkv *db, const char *key, size_t klen, int *type, struct elems *e,
+	       struct hkv_buf *str, int64_t *expire_at);
+int write_value(struct hkv *db, const char *dst, size_t dlen, int t, const struct elems *e,
+		const void *str, size_t slen, int64_t expire_at);
+
 static inline const char *elem_a(const struct elems *e, size_t i)
 {
 	return e->arena + e->v[i].aoff;

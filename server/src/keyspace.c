@@ -335,6 +335,8 @@ void keys_command(struct client *c)
 
 static int flush_all(struct client *c)
 {
+	int swept;
+
 	struct scan_opts o = { .type = -1 };
 	struct elems e;
 	int rc;
@@ -352,7 +354,7 @@ static int flush_all(struct client *c)
 			rc = k.err;
 		if (rc >= 0 && !e.n) {
 			elems_free(&e);
-			return 0;
+			break;
 		}
 		for (size_t i = 0; rc >= 0 && i < e.n; i++)
 			rc = hkv_del(c->db, elem_a(&e, i), e.v[i].alen);
@@ -360,8 +362,13 @@ static int flush_all(struct client *c)
 		if (rc < 0)
 			return rc;
 		if (cur.done)
-			return 0;
+			break;
 	}
+	/* keys whose time has come but that the sweep has not deleted yet go too */
+	do {
+		swept = hkv_expire_cycle(c->db, 10000);
+	} while (swept > 0);
+	return swept < 0 ? swept : 0;
 }
 
 static void flush_generic(struct client *c)

@@ -3,12 +3,13 @@
  * multi.c - MULTI, EXEC, DISCARD, WATCH, UNWATCH.
  *
  * MULTI queues commands (copies of their arguments: the request buffer moves on); EXEC runs
- * them back to back on the server thread. No other client's command runs in between, which
- * is Redis's isolation. The engine has no multi-command transaction yet: each queued command
- * is its own engine write, so a crash in the middle of an EXEC can leave a prefix of it
- * applied (the engine's transaction API will make EXEC one engine transaction; the queue and
- * its execution are here, so that change stays in exec_command()). Writes made through the
- * mount while an EXEC runs can interleave with it.
+ * them back to back on the server thread inside one engine transaction (hkv_txn_run()): every
+ * command reads and writes through the transaction's handle (c->db), so the whole EXEC is
+ * applied as one write, seen by every reader and by every other door (the mount, hkvctl)
+ * wholly or not at all, and survives a crash wholly or not at all. A command that fails inside
+ * (a wrong type) replies with its error and the others go on, as in Redis. If the transaction
+ * itself cannot be applied (a full disk, an I/O error), nothing is in the store and EXEC
+ * replies with that error instead of the replies of the queued commands.
  *
  * WATCH records the version the engine holds for each key (0 when absent or expired). The
  * engine changes a key's version on every change, whoever makes it (RESP clients, the mount,
@@ -16,6 +17,7 @@
  * changed, expired or appeared aborts the transaction (a null reply); one that was already
  * expired when watched and is still absent does not (Redis's stale-key rule).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,30 +129,24 @@ void discard_command(struct client *c)
 	add_ok(c);
 }
 
-void exec_command(struct client *c)
+struct exec_state {
+	struct client *c;
+	bool watch_failed;
+};
+
+static int exec_body(struct hkv *tx, void *arg)
 {
-	int orig_argc = c->argc;
-	char **orig_argv = c->argv;
-	size_t *orig_len = c->argvlen;
-	struct cmd *orig_cmd = c->cmd;
+	struct exec_state *st = arg;
+	struct client *c = st->c;
 	struct hkv_server *srv = c->srv;
 
-	if (!(c->flags & CL_MULTI)) {
-		add_error(c, "EXEC without MULTI");
-		return;
-	}
-	if (c->flags & CL_DIRTY_EXEC) {
-		add_error(c, "-EXECABORT Transaction discarded because of previous errors.");
-		multi_discard(c);
-		return;
-	}
+	c->db = tx;
+	/* checked inside the transaction: no writer can slip in between check and commit */
 	if (watched_changed(c)) {
-		add_null_array(c);
-		multi_discard(c);
-		return;
+		c->db = srv->db;
+		st->watch_failed = true;
+		return -ECANCELED;
 	}
-	unwatch_all(c);
-	c->flags |= CL_IN_EXEC;
 	add_array(c, c->mcount);
 	for (int j = 0; j < c->mcount; j++) {
 		struct mcmd *m = &c->mq[j];
@@ -162,11 +158,50 @@ void exec_command(struct client *c)
 			continue;
 		call(c, m->cmd);
 	}
-	c->flags &= ~CL_IN_EXEC;
+	c->db = srv->db;
+	return 0;
+}
+
+void exec_command(struct client *c)
+{
+	int orig_argc = c->argc;
+	char **orig_argv = c->argv;
+	size_t *orig_len = c->argvlen;
+	struct cmd *orig_cmd = c->cmd;
+	struct hkv_server *srv = c->srv;
+	struct exec_state st = { c, false };
+	size_t before;
+	int rc;
+
+	if (!(c->flags & CL_MULTI)) {
+		add_error(c, "EXEC without MULTI");
+		return;
+	}
+	if (c->flags & CL_DIRTY_EXEC) {
+		add_error(c, "-EXECABORT Transaction discarded because of previous errors.");
+		multi_discard(c);
+		return;
+	}
+	c->flags |= CL_IN_EXEC;
+	before = c->out.len;
+	rc = hkv_txn_run(srv->db, exec_body, &st);
 	c->argc = orig_argc;
 	c->argv = orig_argv;
 	c->argvlen = orig_len;
 	c->cmd = orig_cmd;
+	c->lastcmd = orig_cmd;
+	if (st.watch_failed) {
+		add_null_array(c);
+	} else if (rc < 0) {
+		/* nothing of the transaction is in the store: its replies are withdrawn */
+		if (c->out.len >= before)
+			c->out.len = before;
+		srv_log(srv, 0, "EXEC could not be applied: %s", hkv_strerror(rc));
+		add_err_engine(c, rc);
+	}
+	/* the engine events of the queued commands are this client's own (server.c) */
+	drain_watch_events(srv);
+	c->flags &= ~CL_IN_EXEC;
 	multi_discard(c);
 }
 

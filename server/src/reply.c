@@ -157,6 +157,7 @@ void set_deferred(struct client *c, size_t pos, char type, long long n)
 {
 	if (muted(c))
 		return;
+	client_pushed(c);
 	hkv_resp_set_deferred(&c->out, pos, type, n);
 }
 

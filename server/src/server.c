@@ -224,7 +224,21 @@ static bool own_event(struct hkv_server *srv, const void *key, size_t klen)
 		return false;
 	if (srv->touches_all)
 		return true;
-	return key_in_argv(c, key, klen);
+	if (key_in_argv(c, key, klen))
+		return true;
+	/* EXEC commits the writes of every queued command at once */
+	if (c->flags & CL_IN_EXEC) {
+		for (int j = 0; j < c->mcount; j++) {
+			struct mcmd *m = &c->mq[j];
+
+			if (m->cmd->flags & CMD_TOUCHES_ALL)
+				return true;
+			for (int i = 1; i < m->argc; i++)
+				if (m->argvlen[i] == klen && !memcmp(m->argv[i], key, klen))
+					return true;
+		}
+	}
+	return false;
 }
 
 void hkv_server_watch(void *arg, const void *key, size_t klen, uint64_t version)
