@@ -46,16 +46,31 @@ static void on_signal(int sig)
 		hkv_server_stop(the_server);
 }
 
-/* Strings the configuration points at live until exit. */
+/* Strings the configuration points at live until main() returns (kept_free()). */
+static char **kept;
+static size_t nkept;
+
 static char *keep(const char *s)
 {
+	char **v = realloc(kept, (nkept + 1) * sizeof(*v));
 	char *p = strdup(s);
 
-	if (!p) {
+	if (!v || !p) {
 		fprintf(stderr, "hkv-server: out of memory\n");
 		exit(1);
 	}
+	kept = v;
+	kept[nkept++] = p;
 	return p;
+}
+
+static void kept_free(void)
+{
+	for (size_t i = 0; i < nkept; i++)
+		free(kept[i]);
+	free(kept);
+	kept = NULL;
+	nkept = 0;
 }
 
 static int parse_uint(const char *s, unsigned long max, int base, unsigned long *out)
@@ -235,6 +250,7 @@ int main(int argc, char **argv)
 	int i = 1, rc;
 
 	hkv_server_config_init(&cfg);
+	atexit(kept_free);
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
 		return 0;
