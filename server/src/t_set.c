@@ -301,6 +301,7 @@ static int combine(struct client *c, int first, int n, int op, size_t limit, str
 	struct elems *sets = calloc((size_t)n, sizeof(*sets));
 	int rc = 0;
 
+	elems_init(out);
 	if (!sets) {
 		add_error(c, "-OOM out of memory");
 		return -1;
@@ -315,7 +316,6 @@ static int combine(struct client *c, int first, int n, int op, size_t limit, str
 			goto out;
 		}
 	}
-	elems_init(out);
 	if (op == OP_INTER) {
 		for (int i = 0; i < n; i++)
 			if (!sets[i].n)
