@@ -21,8 +21,37 @@ static void reject(struct client *c, struct cmd *cmd, const char *msg)
 {
 	if (cmd)
 		cmd->rejected++;
+	/* a rejected EXEC discards the transaction, saying why (Redis's execCommandAbort) */
+	if (cmd && !cmd->parent && !strcmp(cmd->name, "exec") && (c->flags & CL_MULTI)) {
+		add_errorf(c, "-EXECABORT Transaction discarded because of: %s",
+			   msg[0] == '-' ? msg + 1 : msg);
+		multi_discard(c);
+		return;
+	}
 	flag_transaction(c);
 	add_error(c, msg);
+}
+
+/*
+ * maxmemory with the noeviction policy, as Redis: over the limit, commands that may grow the
+ * data (CMD_DENYOOM) are refused, and so is queueing inside MULTI (EXEC is refused if it
+ * holds such a command). Memory is the process's allocated heap.
+ */
+static bool oom_rejects(struct client *c, struct cmd *cmd)
+{
+	bool deny = (cmd->flags & CMD_DENYOOM) != 0;
+	bool is_exec = !cmd->parent && !strcmp(cmd->name, "exec");
+
+	if (!c->srv->maxmemory || mem_used() <= c->srv->maxmemory)
+		return false;
+	if (is_exec && (c->flags & CL_MULTI))
+		for (int i = 0; i < c->mcount && !deny; i++)
+			deny = (c->mq[i].cmd->flags & CMD_DENYOOM) != 0;
+	if ((c->flags & CL_MULTI) && !is_exec && !(!cmd->parent && (!strcmp(cmd->name, "discard") ||
+								   !strcmp(cmd->name, "quit") ||
+								   !strcmp(cmd->name, "reset"))))
+		deny = true;
+	return deny;
 }
 
 static bool is_container(struct hkv_server *srv, const char *name, size_t len)
@@ -209,6 +238,11 @@ void process_command(struct client *c)
 	}
 	if (!c->authenticated && !(cmd->flags & CMD_NO_AUTH)) {
 		reject(c, cmd, "-NOAUTH Authentication required.");
+		goto out;
+	}
+	evict_if_needed(c);
+	if (oom_rejects(c, cmd)) {
+		reject(c, cmd, "-OOM command not allowed when used memory > 'maxmemory'.");
 		goto out;
 	}
 	if ((c->flags & CL_MULTI) && (cmd->flags & CMD_NO_MULTI)) {

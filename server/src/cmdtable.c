@@ -66,6 +66,26 @@ static int getkeys_blmpop(struct client *c, int *out, int max)
 }
 #define getkeys_bzmpop getkeys_blmpop
 
+/* SORT's keys: the source, and the STORE destination if any (BY/GET patterns are not keys) */
+static int getkeys_sort(struct client *c, int *out, int max)
+{
+	int cnt = 0;
+
+	if (max > 0)
+		out[cnt++] = 1;
+	for (int i = 2; i < c->argc && cnt < max; i++) {
+		if (arg_eq(c, i, "limit")) {
+			i += 2;
+		} else if (arg_eq(c, i, "get") || arg_eq(c, i, "by")) {
+			i++;
+		} else if (arg_eq(c, i, "store") && i + 1 < c->argc) {
+			out[cnt++] = i + 1;
+			i++;
+		}
+	}
+	return cnt;
+}
+
 static struct cmd object_subcommands[] = {
 	{ .name = "encoding", .arity = 3, .flags = CMD_READONLY,
 	  .acl = ACL_KEYSPACE, .first = 2, .last = 2, .step = 1, .proc = object_encoding_command,
@@ -853,6 +873,14 @@ static struct cmd cmd_table[] = {
 	  .acl = ACL_KEYSPACE, .first = 0, .last = 0, .step = 0, .proc = scan_command,
 	  .getkeys = NULL, .group = "generic", .since = "2.8.0",
 	  .summary = "Iterate the keyspace", .sub = NULL },
+	{ .name = "sort", .arity = -2, .flags = CMD_WRITE|CMD_DENYOOM,
+	  .acl = ACL_SET|ACL_SORTEDSET|ACL_LIST|ACL_DANGEROUS, .first = 1, .last = 1, .step = 1,
+	  .proc = sort_command, .getkeys = getkeys_sort, .group = "generic", .since = "1.0.0",
+	  .summary = "Sort the elements of a list, set or sorted set", .sub = NULL },
+	{ .name = "sort_ro", .arity = -2, .flags = CMD_READONLY,
+	  .acl = ACL_SET|ACL_SORTEDSET|ACL_LIST|ACL_DANGEROUS, .first = 1, .last = 1, .step = 1,
+	  .proc = sort_ro_command, .getkeys = NULL, .group = "generic", .since = "7.0.0",
+	  .summary = "Sort the elements of a list, set or sorted set, read-only", .sub = NULL },
 	{ .name = "touch", .arity = -2, .flags = CMD_READONLY|CMD_FAST,
 	  .acl = ACL_KEYSPACE, .first = 1, .last = -1, .step = 1, .proc = touch_command,
 	  .getkeys = NULL, .group = "generic", .since = "3.2.1",

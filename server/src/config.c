@@ -247,6 +247,11 @@ static const char *opaque_get(struct hkv_server *srv, const char *name)
 	return e ? e->val : "";
 }
 
+const char *config_get_str(struct hkv_server *srv, const char *name)
+{
+	return opaque_get(srv, name);
+}
+
 static int opaque_put(struct hkv_server *srv, const char *name, const char *val)
 {
 	char *v = strdup(val);
@@ -264,7 +269,6 @@ static int opaque_put(struct hkv_server *srv, const char *name, const char *val)
 	return 0;
 }
 
-long long config_get_ll(struct hkv_server *srv, const char *name, long long def);
 long long config_get_ll(struct hkv_server *srv, const char *name, long long def)
 {
 	struct dict_entry *e = dict_find(&srv->opaque_config, name, strlen(name));

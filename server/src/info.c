@@ -361,7 +361,7 @@ static void info_memory(struct hkv_server *srv, struct ibuf *b)
 		  "number_of_cached_scripts:0\r\n"
 		  "maxmemory:%llu\r\n"
 		  "maxmemory_human:%s\r\n"
-		  "maxmemory_policy:noeviction\r\n"
+		  "maxmemory_policy:%s\r\n"
 		  "mem_fragmentation_ratio:%.2f\r\n"
 		  "mem_allocator:libc\r\n"
 		  "lazyfree_pending_objects:0\r\n"
@@ -376,7 +376,8 @@ static void info_memory(struct hkv_server *srv, struct ibuf *b)
 		  (unsigned long long)peak, h3, peak ? (double)used * 100.0 / (double)peak : 0.0,
 		  (unsigned long long)(used > st.mem_bytes ? used - st.mem_bytes : 0),
 		  (unsigned long long)st.mem_bytes, (unsigned long long)sys, h4,
-		  (unsigned long long)srv->maxmemory, h5, used ? (double)rss / (double)used : 0.0,
+		  (unsigned long long)srv->maxmemory, h5, config_get_str(srv, "maxmemory-policy"),
+		  used ? (double)rss / (double)used : 0.0,
 		  (unsigned long long)st.mem_bytes, (unsigned long long)st.index_bytes,
 		  (unsigned long long)st.vlog_bytes, (unsigned long long)st.vlog_live,
 		  (unsigned long long)st.vlog_dead, st.segments);
@@ -465,7 +466,7 @@ static void info_stats(struct hkv_server *srv, struct ibuf *b)
 		  "expired_stale_perc:0.00\r\n"
 		  "expired_time_cap_reached_count:0\r\n"
 		  "expire_cycle_cpu_milliseconds:0\r\n"
-		  "evicted_keys:0\r\n"
+		  "evicted_keys:%llu\r\n"
 		  "evicted_clients:%llu\r\n"
 		  "total_eviction_exceeded_time:0\r\n"
 		  "current_eviction_exceeded_time:0\r\n"
@@ -502,7 +503,8 @@ static void info_stats(struct hkv_server *srv, struct ibuf *b)
 		  rate(srv, offsetof(struct ops_sample, net_in)) / 1024,
 		  rate(srv, offsetof(struct ops_sample, net_out)) / 1024,
 		  (unsigned long long)s->rejected_conn, (unsigned long long)s->expired_keys,
-		  (unsigned long long)s->evicted_clients, (unsigned long long)s->keyspace_hits,
+		  (unsigned long long)s->evicted_keys, (unsigned long long)s->evicted_clients,
+		  (unsigned long long)s->keyspace_hits,
 		  (unsigned long long)s->keyspace_misses, dict_size(&srv->channels),
 		  dict_size(&srv->patterns), dict_size(&srv->shard_channels),
 		  (unsigned long long)s->unexpected_error_replies,

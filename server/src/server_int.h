@@ -294,6 +294,7 @@ struct srv_stats {
 	uint64_t dirty; /* writes since start */
 	uint64_t blocked_keys_served;
 	uint64_t evicted_clients;
+	uint64_t evicted_keys;
 	uint64_t flushes; /* group flushes for appendfsync always */
 	uint64_t reads, writes; /* read and write events on client sockets */
 	struct dict errorstats; /* error code -> (uintptr_t) count */
@@ -576,6 +577,11 @@ uint64_t mem_used(void);
 /* config (config.c) */
 int config_apply_defaults(struct hkv_server *srv);
 long long config_get_ll(struct hkv_server *srv, const char *name, long long def);
+/** config_get_str() - the value of an "accepted" parameter ("" if unknown). Borrowed. */
+const char *config_get_str(struct hkv_server *srv, const char *name);
+
+/* maxmemory eviction (evict.c) */
+void evict_if_needed(struct client *c);
 void config_free(struct hkv_server *srv);
 
 /* type checks and shared helpers of the type files */

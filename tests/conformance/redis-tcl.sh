@@ -107,7 +107,7 @@ for unit in $units; do
 		exit 1
 	fi
 	(cd "$work/suite" && timeout "${REDIS_TCL_TIMEOUT:-900}" ./runtest --host 127.0.0.1 \
-		--port "$port" --baseport "$((port + 232))" --portcount 64 --tags "-needs:debug -needs:repl" \
+		--port "$port" --baseport "$((port + 232))" --portcount 64 --timeout 120 --tags "-needs:debug -needs:repl" \
 		--singledb --ignore-encoding \
 		--durable --single "$unit") >"$out" 2>&1
 	rc=$?
