@@ -240,7 +240,7 @@ void process_command(struct client *c)
 		reject(c, cmd, "-NOAUTH Authentication required.");
 		goto out;
 	}
-	evict_if_needed(c);
+	evict_if_needed(srv, c);
 	if (oom_rejects(c, cmd)) {
 		reject(c, cmd, "-OOM command not allowed when used memory > 'maxmemory'.");
 		goto out;

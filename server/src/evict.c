@@ -12,8 +12,9 @@
  * the store's data lives on disk and in the engine's bounded memtable, so eviction bounds
  * what clients make the server hold, and evicting keeps the store small.
  *
- * One pass deletes at most EVICT_MAX_PER_CALL keys, so that a command never waits for a
- * whole keyspace to go.
+ * It runs before each command and from the periodic task (so that lowering maxmemory evicts
+ * without waiting for a command). One pass deletes at most EVICT_MAX_PER_CALL keys, so that
+ * a command never waits for a whole keyspace to go.
  */
 #include <errno.h>
 #include <string.h>
@@ -87,9 +88,8 @@ static long pick(struct hkv_server *srv, struct elems *e, const char *policy)
 	return best;
 }
 
-void evict_if_needed(struct client *c)
+void evict_if_needed(struct hkv_server *srv, struct client *c)
 {
-	struct hkv_server *srv = c->srv;
 	const char *policy = config_get_str(srv, "maxmemory-policy");
 	struct client *prev_exec = srv->exec_client;
 	bool prev_all = srv->touches_all;

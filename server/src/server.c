@@ -220,10 +220,10 @@ static bool own_event(struct hkv_server *srv, const void *key, size_t klen)
 {
 	struct client *c = srv->exec_client;
 
-	if (!c)
-		return false;
 	if (srv->touches_all)
 		return true;
+	if (!c)
+		return false;
 	if (key_in_argv(c, key, klen))
 		return true;
 	/* EXEC commits the writes of every queued command at once */
@@ -476,6 +476,7 @@ static void cron(struct hkv_server *srv)
 	scan_slots_expire(srv);
 	stats_cron(srv);
 	bgjob_reap(srv, false);
+	evict_if_needed(srv, NULL);
 }
 
 static void free_closed(struct hkv_server *srv)

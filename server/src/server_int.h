@@ -581,7 +581,8 @@ long long config_get_ll(struct hkv_server *srv, const char *name, long long def)
 const char *config_get_str(struct hkv_server *srv, const char *name);
 
 /* maxmemory eviction (evict.c) */
-void evict_if_needed(struct client *c);
+/** evict_if_needed() - evict per maxmemory-policy; @c: the client about to run, or NULL. */
+void evict_if_needed(struct hkv_server *srv, struct client *c);
 void config_free(struct hkv_server *srv);
 
 /* type checks and shared helpers of the type files */

@@ -1176,15 +1176,6 @@ void zdiff_command(struct client *c)
 
 void zintercard_command(struct client *c)
 {
-	long long n;
-
-	/* ZINTERCARD's numkeys has its own errors */
-	if (!get_range_ll_or_reply(c, 1, 1, LONG_MAX, &n, "numkeys should be greater than 0"))
-		return;
-	if (n > c->argc - 2) {
-		add_error(c, "Number of keys can't be greater than number of args");
-		return;
-	}
 	zsetop(c, 0, 1, ZOP_INTER, true);
 }
 

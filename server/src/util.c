@@ -83,21 +83,31 @@ bool str2ull(const char *s, size_t len, unsigned long long *out)
 
 bool str2d(const char *s, size_t len, double *out)
 {
-	char tmp[128], *end;
+	char tmp[128], *buf = tmp, *end;
+	bool ok;
 	double v;
 
-	if (len == 0 || len >= sizeof(tmp) || isspace((unsigned char)s[0]))
+	if (len == 0 || isspace((unsigned char)s[0]))
 		return false;
-	memcpy(tmp, s, len);
-	tmp[len] = 0;
+	/* long spellings are valid ("179769...368.000" is DBL_MAX) */
+	if (len >= sizeof(tmp)) {
+		if (len > 4096)
+			return false;
+		buf = malloc(len + 1);
+		if (!buf)
+			return false;
+	}
+	memcpy(buf, s, len);
+	buf[len] = 0;
 	errno = 0;
-	v = strtod(tmp, &end);
-	if ((size_t)(end - tmp) != len || isnan(v))
-		return false;
-	if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || v == 0))
-		return false;
-	*out = v;
-	return true;
+	v = strtod(buf, &end);
+	ok = (size_t)(end - buf) == len && !isnan(v) &&
+	     !(errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || v == 0));
+	if (buf != tmp)
+		free(buf);
+	if (ok)
+		*out = v;
+	return ok;
 }
 
 bool str2ld(const char *s, size_t len, long double *out)
