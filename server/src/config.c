@@ -61,6 +61,7 @@ enum clive {
 };
 
 #define CF_IMMUTABLE 1u
+#define CF_HIDDEN 2u /* not matched by a glob in CONFIG GET (Redis's debugging knobs) */
 
 struct cdef {
 	const char *name;
@@ -110,11 +111,11 @@ static const struct cdef defs[] = {
 	{ "save", NULL, CK_SPECIAL, 0, 0, NULL, "", 0, LV_SAVE },
 
 	/* accepted: Redis internals hkvfs does not have */
-	B("rdbchecksum", NULL, "yes"), B("daemonize", NULL, "no"),
-	B("io-threads-do-reads", NULL, "no"), B("always-show-logo", NULL, "no"),
+	IMM("rdbchecksum", NULL, CK_BOOL, "yes"), IMM("daemonize", NULL, CK_BOOL, "no"),
+	B("io-threads-do-reads", NULL, "no"), IMM("always-show-logo", NULL, CK_BOOL, "no"),
 	B("rdbcompression", NULL, "yes"), B("rdb-del-sync-files", NULL, "no"),
 	B("activerehashing", NULL, "yes"), B("stop-writes-on-bgsave-error", NULL, "yes"),
-	B("set-proc-title", NULL, "yes"), B("dynamic-hz", NULL, "yes"),
+	IMM("set-proc-title", NULL, CK_BOOL, "yes"), B("dynamic-hz", NULL, "yes"),
 	B("lazyfree-lazy-eviction", NULL, "no"), B("lazyfree-lazy-expire", NULL, "no"),
 	B("lazyfree-lazy-server-del", NULL, "no"), B("lazyfree-lazy-user-del", NULL, "no"),
 	B("lazyfree-lazy-user-flush", NULL, "no"), B("repl-disable-tcp-nodelay", NULL, "no"),
@@ -129,17 +130,17 @@ static const struct cdef defs[] = {
 	B("replica-read-only", "slave-read-only", "yes"),
 	B("replica-ignore-maxmemory", "slave-ignore-maxmemory", "yes"),
 	B("jemalloc-bg-thread", NULL, "yes"), B("activedefrag", NULL, "no"),
-	B("syslog-enabled", NULL, "no"), B("cluster-allow-reads-when-down", NULL, "no"),
+	IMM("syslog-enabled", NULL, CK_BOOL, "no"), B("cluster-allow-reads-when-down", NULL, "no"),
 	B("cluster-allow-pubsubshard-when-down", NULL, "yes"),
 	B("crash-log-enabled", NULL, "yes"), B("crash-memcheck-enabled", NULL, "yes"),
-	B("use-exit-on-panic", NULL, "no"), B("disable-thp", NULL, "yes"),
+	{ "use-exit-on-panic", NULL, CK_BOOL, 0, 1, NULL, "no", CF_HIDDEN, LV_NONE }, IMM("disable-thp", NULL, CK_BOOL, "yes"),
 	B("cluster-allow-replica-migration", NULL, "yes"), B("replica-announced", NULL, "yes"),
 	B("latency-tracking", NULL, "yes"), B("aof-disable-auto-gc", NULL, "no"),
 	B("replica-ignore-disk-write-errors", NULL, "no"),
 	IMM("cluster-enabled", NULL, CK_BOOL, "no"),
 	S("replica-announce-ip", "slave-announce-ip", ""), S("masteruser", NULL, ""),
 	S("cluster-announce-ip", NULL, ""), S("cluster-announce-hostname", NULL, ""),
-	S("syslog-ident", NULL, "redis"), S("dbfilename", NULL, "dump.rdb"),
+	IMM("syslog-ident", NULL, CK_STR, "redis"), S("dbfilename", NULL, "dump.rdb"),
 	IMM("appendfilename", NULL, CK_STR, "appendonly.aof"),
 	IMM("appenddirname", NULL, CK_STR, "appendonlydir"),
 	IMM("aclfile", NULL, CK_STR, ""), IMM("pidfile", NULL, CK_STR, ""),
@@ -180,15 +181,15 @@ static const struct cdef defs[] = {
 	I("repl-timeout", NULL, 1, INT_MAX, "60"),
 	I("repl-ping-replica-period", "repl-ping-slave-period", 1, INT_MAX, "10"),
 	I("list-compress-depth", NULL, 0, INT_MAX, "0"),
-	I("rdb-key-save-delay", NULL, INT_MIN, INT_MAX, "0"),
-	I("key-load-delay", NULL, INT_MIN, INT_MAX, "0"),
+	{ "rdb-key-save-delay", NULL, CK_INT, INT_MIN, INT_MAX, NULL, "0", CF_HIDDEN, LV_NONE },
+	{ "key-load-delay", NULL, CK_INT, INT_MIN, INT_MAX, NULL, "0", CF_HIDDEN, LV_NONE },
 	I("active-expire-effort", NULL, 1, 10, "1"),
 	I("min-replicas-to-write", "min-slaves-to-write", 0, INT_MAX, "0"),
 	I("min-replicas-max-lag", "min-slaves-max-lag", 0, INT_MAX, "10"),
-	I("watchdog-period", NULL, 0, INT_MAX, "0"),
+	{ "watchdog-period", NULL, CK_INT, 0, INT_MAX, NULL, "0", CF_HIDDEN, LV_NONE },
 	I("shutdown-timeout", NULL, 0, INT_MAX, "10"),
 	I("repl-diskless-sync-max-replicas", NULL, 0, INT_MAX, "0"),
-	I("socket-mark-id", NULL, 0, UINT_MAX, "0"),
+	IMM("socket-mark-id", NULL, CK_INT, "0"),
 	I("active-defrag-max-scan-fields", NULL, 1, LONG_MAX, "1000"),
 	I("acllog-max-len", NULL, 0, LONG_MAX, "128"),
 	I("busy-reply-threshold", "lua-time-limit", 0, LONG_MAX, "5000"),
@@ -209,10 +210,9 @@ static const struct cdef defs[] = {
 	M("maxmemory-clients", NULL, 0, LLONG_MAX, "0"),
 	I("repl-backlog-ttl", NULL, 0, LONG_MAX, "3600"),
 	M("auto-aof-rewrite-min-size", NULL, 0, LLONG_MAX, "67108864"),
-	M("loading-process-events-interval-bytes", NULL, 1024, INT_MAX, "2097152"),
+	{ "loading-process-events-interval-bytes", NULL, CK_MEM, 1024, INT_MAX, NULL, "2097152", CF_HIDDEN, LV_NONE },
 	S("latency-tracking-info-percentiles", NULL, "50 99 99.9"),
 	S("oom-score-adj-values", NULL, "0 200 800"),
-	IMM("io-threads", NULL, CK_INT, "1"),
 	IMM("supervised", NULL, CK_ENUM, "no"),
 	IMM("syslog-facility", NULL, CK_ENUM, "local0"),
 	IMM("enable-protected-configs", NULL, CK_ENUM, "no"),
@@ -221,6 +221,7 @@ static const struct cdef defs[] = {
 	IMM("cluster-port", NULL, CK_INT, "0"),
 	IMM("cluster-config-file", NULL, CK_STR, "nodes.conf"),
 	IMM("tls-port", NULL, CK_INT, "0"),
+	IMM("replicaof", "slaveof", CK_STR, ""),
 };
 
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
@@ -503,7 +504,7 @@ struct pending {
 	const struct cdef *d;
 	const char *val;
 	long long ll;
-	bool b;
+	bool b, pct;
 	uint32_t notify;
 	struct hkv_server_obuf_limit on, op;
 };
@@ -527,6 +528,15 @@ static const char *config_check(struct hkv_server *srv, const struct cdef *d, co
 		break;
 	case CK_INT:
 	case CK_MEM:
+		if (!strcmp(d->name, "maxmemory-clients") && *val && val[strlen(val) - 1] == '%') {
+			/* a percentage of maxmemory, as Redis */
+			if (!str2ll(val, strlen(val) - 1, &p->ll) || p->ll < 0)
+				return "argument must be a memory or percent value";
+			if (p->ll > 100)
+				return "percentage argument must be less or equal to 100";
+			p->pct = true;
+			break;
+		}
 		if (d->kind == CK_MEM ? !parse_mem(val, &p->ll)
 				      : !str2ll(val, strlen(val), &p->ll)) {
 			return d->kind == CK_MEM ? "argument must be a memory value"
@@ -593,7 +603,10 @@ static int config_apply(struct hkv_server *srv, const struct pending *p)
 		const char *v = p->val;
 
 		/* numbers are kept in their canonical form (memory units expanded) */
-		if (p->d->kind == CK_INT || p->d->kind == CK_MEM) {
+		if (p->pct) {
+			snprintf(tmp, sizeof(tmp), "%lld%%", p->ll);
+			v = tmp;
+		} else if (p->d->kind == CK_INT || p->d->kind == CK_MEM) {
 			snprintf(tmp, sizeof(tmp), "%lld", p->ll);
 			v = tmp;
 		} else if (p->d->kind == CK_BOOL) {
@@ -817,7 +830,7 @@ void config_get_command(struct client *c)
 			const struct cdef *d = &defs[i];
 			const char *names[2] = { d->name, d->alias };
 
-			if (!def_first(d))
+			if (!def_first(d) || ((d->flags & CF_HIDDEN) && has_glob(pat)))
 				continue;
 			for (int k = 0; k < 2; k++) {
 				if (!names[k] || seen[i * 2 + k])

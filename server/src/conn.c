@@ -437,7 +437,8 @@ void client_kill_command(struct client *c)
 		addr = c->argv[2];
 		old_style = true;
 		skipme = false;
-	} else if (c->argc % 2 == 0) {
+	} else if (c->argc % 2) {
+		/* option value pairs after CLIENT KILL */
 		add_err_syntax(c);
 		return;
 	} else {

@@ -609,6 +609,7 @@ PROC(get); PROC(set); PROC(setnx); PROC(setex); PROC(psetex); PROC(getex); PROC(
 PROC(getset); PROC(mget); PROC(mset); PROC(msetnx); PROC(append); PROC(strlen);
 PROC(getrange); PROC(setrange); PROC(incr); PROC(decr); PROC(incrby); PROC(decrby);
 PROC(incrbyfloat); PROC(setbit); PROC(getbit); PROC(bitcount); PROC(lcs); PROC(bitpos);
+PROC(bitop);
 /* t_hash.c */
 PROC(hset); PROC(hsetnx); PROC(hget); PROC(hmget); PROC(hmset); PROC(hdel); PROC(hlen); PROC(hstrlen);
 PROC(hexists); PROC(hkeys); PROC(hvals); PROC(hgetall); PROC(hincrby); PROC(hincrbyfloat);

@@ -701,6 +701,11 @@ void bitcount_command(struct client *c)
 	r = range_args(c, 2, &start, &end, &bitmode, false);
 	if (r < 0)
 		return;
+	/* both from the end and crossed: empty, whatever the length (Redis 7.0.15) */
+	if (r && start < 0 && end < 0 && start > end) {
+		add_int(c, 0);
+		return;
+	}
 	rc = hkv_get(c->db, c->argv[1], c->argvlen[1], &v);
 	if (rc == -ENOENT) {
 		add_int(c, 0);
@@ -931,4 +936,93 @@ out:
 	free(result);
 	hkv_buf_release(&a);
 	hkv_buf_release(&b);
+}
+
+/* BITOP AND|OR|XOR|NOT destkey key [key ...]: missing keys are strings of zero bytes. */
+void bitop_command(struct client *c)
+{
+	enum { OP_AND, OP_OR, OP_XOR, OP_NOT } op;
+	int nsrc = c->argc - 3, rc;
+	struct hkv_buf *src;
+	unsigned char *res = NULL;
+	size_t maxlen = 0;
+
+	if (arg_eq(c, 1, "and")) {
+		op = OP_AND;
+	} else if (arg_eq(c, 1, "or")) {
+		op = OP_OR;
+	} else if (arg_eq(c, 1, "xor")) {
+		op = OP_XOR;
+	} else if (arg_eq(c, 1, "not")) {
+		op = OP_NOT;
+	} else {
+		add_err_syntax(c);
+		return;
+	}
+	if (op == OP_NOT && nsrc != 1) {
+		add_error(c, "BITOP NOT must be called with a single source key.");
+		return;
+	}
+	src = calloc((size_t)nsrc, sizeof(*src));
+	if (!src) {
+		add_error(c, "-OOM out of memory");
+		return;
+	}
+	for (int i = 0; i < nsrc; i++) {
+		rc = hkv_get(c->db, c->argv[3 + i], c->argvlen[3 + i], &src[i]);
+		if (rc == -ENOENT)
+			continue;
+		if (rc) {
+			add_err_engine(c, rc);
+			goto out;
+		}
+		if (src[i].len > maxlen)
+			maxlen = src[i].len;
+	}
+	if (writes_refused(c))
+		goto out;
+	if (maxlen) {
+		res = malloc(maxlen);
+		if (!res) {
+			add_error(c, "-OOM out of memory");
+			goto out;
+		}
+		for (size_t j = 0; j < maxlen; j++) {
+			unsigned char acc = j < src[0].len ? ((unsigned char *)src[0].data)[j] : 0;
+
+			if (op == OP_NOT)
+				acc = (unsigned char)~acc;
+			for (int i = 1; i < nsrc; i++) {
+				unsigned char b = j < src[i].len ? ((unsigned char *)src[i].data)[j] : 0;
+
+				if (op == OP_AND)
+					acc &= b;
+				else if (op == OP_OR)
+					acc |= b;
+				else
+					acc ^= b;
+			}
+			res[j] = acc;
+		}
+		rc = hkv_set(c->db, c->argv[2], c->argvlen[2], res, maxlen, NULL);
+		if (rc < 0) {
+			add_err_engine(c, rc);
+			goto out;
+		}
+		key_modified(c, NOTIFY_STRING, "set", c->argv[2], c->argvlen[2]);
+	} else {
+		rc = hkv_del(c->db, c->argv[2], c->argvlen[2]);
+		if (rc < 0) {
+			add_err_engine(c, rc);
+			goto out;
+		}
+		if (rc)
+			key_modified(c, NOTIFY_GENERIC, "del", c->argv[2], c->argvlen[2]);
+	}
+	add_int(c, (long long)maxlen);
+out:
+	for (int i = 0; i < nsrc; i++)
+		hkv_buf_release(&src[i]);
+	free(src);
+	free(res);
 }
