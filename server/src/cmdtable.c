@@ -66,23 +66,29 @@ static int getkeys_blmpop(struct client *c, int *out, int max)
 }
 #define getkeys_bzmpop getkeys_blmpop
 
-/* SORT's keys: the source, and the STORE destination if any (BY/GET patterns are not keys) */
+/*
+ * SORT's keys: the source, and the STORE destination if any; of several STOREs the last one
+ * counts, as in SORT itself (BY/GET patterns are not keys).
+ */
 static int getkeys_sort(struct client *c, int *out, int max)
 {
-	int cnt = 0;
+	int cnt = 0, store = 0;
 
-	if (max > 0)
-		out[cnt++] = 1;
-	for (int i = 2; i < c->argc && cnt < max; i++) {
+	if (max < 2)
+		return 0;
+	out[cnt++] = 1;
+	for (int i = 2; i < c->argc; i++) {
 		if (arg_eq(c, i, "limit")) {
 			i += 2;
 		} else if (arg_eq(c, i, "get") || arg_eq(c, i, "by")) {
 			i++;
 		} else if (arg_eq(c, i, "store") && i + 1 < c->argc) {
-			out[cnt++] = i + 1;
+			store = i + 1;
 			i++;
 		}
 	}
+	if (store)
+		out[cnt++] = store;
 	return cnt;
 }
 
