@@ -108,7 +108,7 @@ static void unknown_command(struct client *c)
  * engine transaction, so that MSET, SMOVE, ZUNIONSTORE, a variadic HSET or LPUSH... are seen
  * by every reader, and survive a crash, wholly or not at all.
  */
-static bool needs_txn(struct client *c, struct cmd *cmd)
+void call_table_init(struct cmd *cmd)
 {
 	static const char *const single[] = {
 		"set", "setnx", "setex", "psetex", "getset", "incr", "decr", "incrby", "decrby",
@@ -126,15 +126,21 @@ static bool needs_txn(struct client *c, struct cmd *cmd)
 		{ "srem", 3 },	{ "zadd", 4 },	 { "zrem", 3 },	 { "lpop", 2 },	 { "rpop", 2 },
 	};
 
-	if (!(cmd->flags & CMD_WRITE) || cmd->parent || cmd->ext || c->db != c->srv->db)
-		return false;
+	if (cmd->parent)
+		return;
 	for (int i = 0; single[i]; i++)
 		if (!strcmp(cmd->name, single[i]))
-			return false;
+			cmd->single_write = true;
 	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
-		if (!strcmp(cmd->name, one[i].name) && c->argc == one[i].argc)
-			return false;
-	return true;
+		if (!strcmp(cmd->name, one[i].name))
+			cmd->txn_free_argc = one[i].argc;
+}
+
+static bool needs_txn(struct client *c, struct cmd *cmd)
+{
+	if (!(cmd->flags & CMD_WRITE) || cmd->parent || cmd->ext || c->db != c->srv->db)
+		return false;
+	return !cmd->single_write && c->argc != cmd->txn_free_argc;
 }
 
 static int txn_body(struct hkv *tx, void *arg)

@@ -1120,6 +1120,7 @@ void cmd_table_init(void)
 		if (!strcmp(c->name, "flushall") || !strcmp(c->name, "flushdb"))
 			c->flags |= CMD_TOUCHES_ALL;
 		init_one(c, NULL);
+		call_table_init(c);
 		dict_add(&cmd_dict, c->name, strlen(c->name), c, NULL);
 	}
 }

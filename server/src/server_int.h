@@ -107,6 +107,9 @@ struct cmd {
 
 	char fullname[64];
 	struct cmd *parent;
+	/* call.c: one engine write whatever the arguments, or with exactly @txn_free_argc */
+	bool single_write;
+	int txn_free_argc;
 	uint64_t calls, usec, rejected, failed;
 	/* embedder commands */
 	hkv_server_ext_fn ext;
@@ -450,6 +453,8 @@ size_t client_info(struct client *c, char *buf, size_t size);
 void process_command(struct client *c);
 void call(struct client *c, struct cmd *cmd);
 void call_in_txn(struct client *c);
+/** call_table_init() - mark the write commands that need no transaction (call.c). */
+void call_table_init(struct cmd *cmd);
 void after_command(struct hkv_server *srv);
 void drain_watch_events(struct hkv_server *srv);
 
