@@ -942,7 +942,7 @@ static int load_input(struct client *c, int argi, struct elems *e)
 	if (t != HKV_TYPE_ZSET)
 		return -HKV_EWRONGTYPE;
 	rc = elems_load_zset(c->db, c->argv[argi], c->argvlen[argi], e);
-	if (!rc)
+	if (!rc && e->n > 1)
 		qsort_r(e->v, e->n, sizeof(*e->v), by_member, e);
 	return rc;
 }
@@ -1124,7 +1124,8 @@ static void zsetop(struct client *c, int dst_idx, int nk_idx, int op, bool card_
 		add_int(c, (long long)out.n);
 		goto out;
 	}
-	qsort_r(out.v, out.n, sizeof(*out.v), by_score_member, &out);
+	if (out.n > 1)
+		qsort_r(out.v, out.n, sizeof(*out.v), by_score_member, &out);
 	if (dst_idx)
 		store_zset(c, c->argv[dst_idx], c->argvlen[dst_idx], &out,
 			   op == ZOP_UNION ? "zunionstore"
