@@ -131,11 +131,16 @@ uint64_t mem_rss(void)
 	return rss * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/*
+ * The heap in use as the C library's allocator reports it; an allocator that reports nothing
+ * (a sanitizer's) is measured by the resident set instead, so maxmemory still means something.
+ */
 uint64_t mem_used(void)
 {
 	struct mallinfo2 mi = mallinfo2();
+	uint64_t used = (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
 
-	return (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
+	return used ? used : mem_rss();
 }
 
 static uint64_t total_system_memory(void)
