@@ -124,6 +124,10 @@ for unit in $units; do
 	sed -n 's/^\[err\]: \(.*\) in tests\/.*$/\1/p' "$out" | while IFS= read -r name; do
 		printf '%s | %s\n' "$unit" "$name" >>"$failures"
 	done
+	if grep -q '^\[TIMEOUT\]\|\*\*\* \[TIMEOUT\]' "$out"; then
+		printf '%s | %s\n' "$unit" "(timeout: the unit stopped)" >>"$failures"
+		grep '(IN PROGRESS)' "$out" | head -5 >&2
+	fi
 	if grep -q '^\[exception\]: ' "$out"; then
 		printf '%s | %s\n' "$unit" "(exception: the unit stopped)" >>"$failures"
 		grep -A5 '^\[exception\]: ' "$out" | head -20 >&2
