@@ -83,7 +83,7 @@ struct cdef {
 
 static const struct cdef defs[] = {
 	/* live */
-	{ "port", NULL, CK_INT, 0, 65535, NULL, "6379", CF_IMMUTABLE, LV_PORT },
+	{ "port", NULL, CK_INT, 0, 65535, NULL, "6379", 0, LV_PORT },
 	{ "bind", NULL, CK_SPECIAL, 0, 0, NULL, "", CF_IMMUTABLE, LV_BIND },
 	{ "unixsocket", NULL, CK_STR, 0, 0, NULL, "", CF_IMMUTABLE, LV_UNIXSOCKET },
 	{ "unixsocketperm", NULL, CK_INT, 0, 0777, NULL, "0", CF_IMMUTABLE, LV_UNIXSOCKETPERM },
@@ -754,6 +754,20 @@ static int config_set_pairs(struct hkv_server *srv, int n, char **names, char **
 		if (msg) {
 			snprintf(err, errlen, "CONFIG SET failed (possibly related to argument '%s') - %s",
 				 names[i], msg);
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+	/* the port first: it is the one change that can fail (a port in use), before any other */
+	for (int i = 0; i < n; i++) {
+		if (p[i].d->live != LV_PORT)
+			continue;
+		rc = net_set_port(srv, (int)p[i].ll);
+		if (rc) {
+			snprintf(err, errlen,
+				 "CONFIG SET failed (possibly related to argument '%s') - Unable to "
+				 "listen on this port: %s",
+				 names[i], strerror(-rc));
 			rc = -EINVAL;
 			goto out;
 		}

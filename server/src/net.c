@@ -197,6 +197,50 @@ int net_listen(struct hkv_server *srv)
 	return 0;
 }
 
+/* Close listener @idx and close the gap; epoll's pointers into the array are renewed. */
+static void remove_listener(struct hkv_server *srv, int idx)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct listener *l = &srv->listeners[idx];
+
+	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+	close(l->fd);
+	if (l->path) {
+		unlink(l->path);
+		free(l->path);
+	}
+	memmove(l, l + 1, (size_t)(srv->nlisteners - idx - 1) * sizeof(*l));
+	srv->nlisteners--;
+	for (int i = idx; i < srv->nlisteners; i++) {
+		ev.data.ptr = &srv->listeners[i];
+		epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->listeners[i].fd, &ev);
+	}
+}
+
+int net_set_port(struct hkv_server *srv, int port)
+{
+	int old = srv->cfg.port, first = srv->nlisteners, rc = 0;
+
+	if (port == old)
+		return 0;
+	srv->cfg.port = port;
+	if (srv->epfd < 0)
+		return 0; /* not listening yet: hkv_server_listen() uses the new port */
+	/* the new sockets first: if one cannot be bound, the old ones stay */
+	for (int i = 0; port > 0 && i < srv->cfg.nbind && !rc; i++)
+		rc = listen_tcp(srv, srv->cfg.bind[i]);
+	if (rc) {
+		while (srv->nlisteners > first)
+			remove_listener(srv, srv->nlisteners - 1);
+		srv->cfg.port = old;
+		return rc;
+	}
+	for (int i = first - 1; i >= 0; i--)
+		if (!srv->listeners[i].unix_sock)
+			remove_listener(srv, i);
+	return 0;
+}
+
 void net_close_listeners(struct hkv_server *srv)
 {
 	for (int i = 0; i < srv->nlisteners; i++) {

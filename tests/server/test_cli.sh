@@ -105,8 +105,15 @@ gK"
 check "config set" "$(cli config set timeout 1 hz 20)" "OK"
 check "config set bad" "$(cli config set appendfsync sometimes)" \
 	"ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: always, everysec, no"
-check "config set immutable" "$(cli config set port 1)" \
-	"ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config"
+check "config set immutable" "$(cli config set unixsocketperm 777)" \
+	"ERR CONFIG SET failed (possibly related to argument 'unixsocketperm') - can't set immutable config"
+# CONFIG SET port moves the TCP listener; the unix socket stays
+NEWPORT=$((PORT + 50))
+check "config set port" "$(cli config set port "$NEWPORT")" "OK"
+check "old port closed" "$(redis-cli -p "$PORT" ping 2>&1)" \
+	"Could not connect to Redis at 127.0.0.1:$PORT: Connection refused"
+check "new port, back" "$(redis-cli -p "$NEWPORT" --no-auth-warning -a pw config set port "$PORT")" "OK"
+check "unix socket kept" "$(redis-cli -s "$T/hkv.sock" --no-auth-warning -a pw ping)" "PONG"
 check "dbsize" "$(cli dbsize)" "4"
 check "info persistence" "$(cli info persistence | grep -c '^aof_enabled:1')" "1"
 check "echo binary-safe" "$(printf 'a\r\nb' | cli -x echo | od -An -c | tr -s ' ')" \
