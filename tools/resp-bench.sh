@@ -76,7 +76,7 @@ bench() {
 	local port=$1
 	shift
 	redis-benchmark -p "$port" --csv "$@" 2>/dev/null |
-		awk -F'","' 'NR > 1 { gsub(/"/, ""); print $1, $2, $7 }'
+		awk -F',' 'NR > 1 { for (i = 1; i <= NF; i++) gsub(/"/, "", $i); print $1, $2, $7 }'
 }
 
 # row NAME ARGS...: ROUNDS alternating runs per server, medians

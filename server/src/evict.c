@@ -94,8 +94,8 @@ void evict_if_needed(struct hkv_server *srv, struct client *c)
 	struct client *prev_exec = srv->exec_client;
 	bool prev_all = srv->touches_all;
 
-	if (!srv->maxmemory || mem_used() <= srv->maxmemory || !strcmp(policy, "noeviction") ||
-	    srv->flush_error)
+	if (!srv->maxmemory || srv->in_batch || mem_used() <= srv->maxmemory ||
+	    !strcmp(policy, "noeviction") || srv->flush_error)
 		return;
 	/* the deletions are the server's own: no foreign-write events for them */
 	srv->exec_client = c;

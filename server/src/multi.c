@@ -138,12 +138,12 @@ static int exec_body(struct hkv *tx, void *arg)
 {
 	struct exec_state *st = arg;
 	struct client *c = st->c;
-	struct hkv_server *srv = c->srv;
+	struct hkv *outer = c->db;
 
 	c->db = tx;
 	/* checked inside the transaction: no writer can slip in between check and commit */
 	if (watched_changed(c)) {
-		c->db = srv->db;
+		c->db = outer;
 		st->watch_failed = true;
 		return -ECANCELED;
 	}
@@ -154,11 +154,11 @@ static int exec_body(struct hkv *tx, void *arg)
 		c->argc = m->argc;
 		c->argv = m->argv;
 		c->argvlen = m->argvlen;
-		if (srv->flush_error && (m->cmd->flags & CMD_WRITE) && writes_refused(c))
+		if (c->srv->flush_error && (m->cmd->flags & CMD_WRITE) && writes_refused(c))
 			continue;
 		call(c, m->cmd);
 	}
-	c->db = srv->db;
+	c->db = outer;
 	return 0;
 }
 
@@ -184,7 +184,8 @@ void exec_command(struct client *c)
 	}
 	c->flags |= CL_IN_EXEC;
 	before = c->out.len;
-	rc = hkv_txn_run(srv->db, exec_body, &st);
+	/* inside a pipeline batch (net.c) the EXEC nests in the batch's transaction */
+	rc = hkv_txn_run(c->db, exec_body, &st);
 	c->argc = orig_argc;
 	c->argv = orig_argv;
 	c->argvlen = orig_len;

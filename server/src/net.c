@@ -535,16 +535,124 @@ void client_reset_cmd(struct client *c)
 	c->cmd = NULL;
 }
 
+/*
+ * Pipelines: when a client's buffer holds several requests, consecutive data commands (reads
+ * and writes of keys: no administration, blocking, pub/sub or transaction commands, nothing
+ * that touches every key) run inside one engine transaction, at most BATCH_MAX of them. The
+ * engine then applies them as one write, one log record and one flush instead of one each;
+ * the commands still run one after another, each seeing the writes of those before it,
+ * exactly as without the batch, and their replies are sent when the loop iteration ends as
+ * always. Blocked clients woken by the batch are served, and the engine's events of the
+ * batch taken in, once it has committed. If the commit fails (a full disk, an I/O error),
+ * nothing of the batch is in the store and every command of it gets that error as its reply.
+ */
+#define BATCH_MAX 64
+
+static bool batchable(struct client *c)
+{
+	struct cmd *cmd;
+
+	if ((c->flags & (CL_MULTI | CL_PUBSUB)) || !c->authenticated || c->srv->flush_error)
+		return false;
+	cmd = cmd_lookup(c->srv, c->argc, c->argv, c->argvlen);
+	if (!cmd || !cmd->proc || cmd->ext)
+		return false;
+	if (!(cmd->flags & (CMD_WRITE | CMD_READONLY)))
+		return false;
+	return !(cmd->flags & (CMD_ADMIN | CMD_BLOCKING | CMD_PUBSUB | CMD_NO_MULTI |
+			       CMD_TOUCHES_ALL));
+}
+
+/* Parse the next request of @c into c->argc/argv. Return: hkv_resp_req_parse()'s value. */
+static int parse_next(struct client *c)
+{
+	int rc;
+
+	c->req.unauth = !c->authenticated;
+	rc = hkv_resp_req_parse(&c->req, c->qbuf + c->qpos, c->qlen - c->qpos);
+	if (rc != 1)
+		return rc;
+	c->argc = c->req.argc;
+	c->argv = c->req.argv;
+	c->argvlen = c->req.argvlen;
+	for (int i = 0; i < c->argc; i++)
+		c->argv[i][c->argvlen[i]] = 0; /* over the CR: arguments are C strings */
+	return 1;
+}
+
+static void consume(struct client *c)
+{
+	c->qpos += c->req.used;
+	hkv_resp_req_reset(&c->req);
+	client_reset_cmd(c);
+}
+
+struct batch {
+	struct client *c;
+	int n;
+};
+
+static int batch_body(struct hkv *tx, void *arg)
+{
+	struct batch *b = arg;
+	struct client *c = b->c;
+	struct hkv_server *srv = c->srv;
+
+	c->db = tx;
+	for (;;) {
+		srv->current = c;
+		process_command(c);
+		srv->current = NULL;
+		b->n++;
+		consume(c);
+		if (b->n >= BATCH_MAX || c->qpos >= c->qlen ||
+		    (c->flags & (CL_BLOCKED | CL_CLOSE_AFTER_REPLY | CL_CLOSE_ASAP)))
+			break;
+		/* an incomplete, malformed or other request goes back to the caller's loop */
+		if (parse_next(c) != 1 || !c->argc || !batchable(c)) {
+			hkv_resp_req_reset(&c->req);
+			client_reset_cmd(c);
+			break;
+		}
+	}
+	c->db = srv->db;
+	return 0;
+}
+
+static void run_batch(struct client *c)
+{
+	struct hkv_server *srv = c->srv;
+	struct batch b = { c, 0 };
+	size_t before = c->out.len;
+	int rc;
+
+	srv->in_batch = true;
+	rc = hkv_txn_run(srv->db, batch_body, &b);
+	srv->in_batch = false;
+	if (rc < 0) {
+		srv_log(srv, 0, "a pipeline of %d commands could not be applied: %s", b.n,
+			hkv_strerror(rc));
+		if (c->out.len >= before)
+			c->out.len = before;
+		for (int i = 0; i < b.n; i++)
+			add_err_engine(c, rc);
+	}
+	/* the engine's events of the batch arrived before hkv_txn_run() returned */
+	drain_watch_events(srv);
+	dict_release(&srv->batch_keys, NULL);
+	dict_init(&srv->batch_keys);
+	after_command(srv);
+	client_check_obuf(c);
+}
+
 void client_process_input(struct client *c)
 {
 	struct hkv_server *srv = c->srv;
 
 	while (c->qpos < c->qlen &&
 	       !(c->flags & (CL_BLOCKED | CL_CLOSE_AFTER_REPLY | CL_CLOSE_ASAP))) {
-		int rc;
+		int rc = parse_next(c);
 
-		c->req.unauth = !c->authenticated;
-		rc = hkv_resp_req_parse(&c->req, c->qbuf + c->qpos, c->qlen - c->qpos);
 		if (rc == 0)
 			break;
 		if (rc < 0) {
@@ -561,19 +669,16 @@ void client_process_input(struct client *c)
 			hkv_resp_req_reset(&c->req);
 			break;
 		}
-		c->argc = c->req.argc;
-		c->argv = c->req.argv;
-		c->argvlen = c->req.argvlen;
-		for (int i = 0; i < c->argc; i++)
-			c->argv[i][c->argvlen[i]] = 0; /* over the CR: arguments are C strings */
+		if (c->argc > 0 && c->qpos + c->req.used < c->qlen && batchable(c)) {
+			run_batch(c);
+			continue;
+		}
 		if (c->argc > 0) {
 			srv->current = c;
 			process_command(c);
 			srv->current = NULL;
 		}
-		c->qpos += c->req.used;
-		hkv_resp_req_reset(&c->req);
-		client_reset_cmd(c);
+		consume(c);
 		after_command(srv);
 		if (c->flags & CL_CLOSE_ASAP)
 			break;

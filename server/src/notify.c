@@ -141,6 +141,8 @@ void key_modified(struct client *c, uint32_t type, const char *event, const void
 
 	if (event)
 		notify_event(srv, type, event, key, klen);
+	if (srv->in_batch)
+		dict_add(&srv->batch_keys, key, klen, NULL, NULL);
 	signal_key_ready(srv, key, klen);
 	srv->st.dirty++;
 	write_done(srv);

@@ -222,6 +222,8 @@ static bool own_event(struct hkv_server *srv, const void *key, size_t klen)
 
 	if (srv->touches_all)
 		return true;
+	if (dict_size(&srv->batch_keys) && dict_find(&srv->batch_keys, key, klen))
+		return true;
 	if (!c)
 		return false;
 	if (key_in_argv(c, key, klen))
@@ -288,7 +290,8 @@ void drain_watch_events(struct hkv_server *srv)
 {
 	struct wev *e, *next;
 
-	if (!atomic_load_explicit(&srv->ev_pending, memory_order_acquire))
+	/* a pipeline batch takes its events when it has committed (net.c) */
+	if (srv->in_batch || !atomic_load_explicit(&srv->ev_pending, memory_order_acquire))
 		return;
 	pthread_mutex_lock(&srv->ev_lock);
 	atomic_store(&srv->ev_pending, false);
@@ -398,6 +401,7 @@ int hkv_server_new(struct hkv *db, const struct hkv_server_config *cfg,
 	dict_init(&srv->shard_channels);
 	dict_init(&srv->patterns);
 	dict_init(&srv->volatile_keys);
+	dict_init(&srv->batch_keys);
 	dict_init(&srv->scan_slots);
 	dict_init(&srv->opaque_config);
 	dict_init(&srv->st.errorstats);
@@ -506,6 +510,9 @@ static void resume_unblocked(struct hkv_server *srv)
 
 void after_command(struct hkv_server *srv)
 {
+	/* blocked clients are served with the store's handle: after a batch has committed */
+	if (srv->in_batch)
+		return;
 	drain_watch_events(srv);
 	if (srv->nready && !srv->serving_ready)
 		serve_ready_keys(srv);
@@ -693,6 +700,7 @@ void hkv_server_free(struct hkv_server *srv)
 	dict_release(&srv->shard_channels, clist_free);
 	dict_release(&srv->patterns, clist_free);
 	dict_release(&srv->volatile_keys, NULL);
+	dict_release(&srv->batch_keys, NULL);
 	dict_release(&srv->st.errorstats, NULL);
 	scan_slots_free(srv);
 	config_free(srv);

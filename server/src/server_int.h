@@ -371,6 +371,9 @@ struct hkv_server {
 	atomic_bool ev_pending;
 	/* the command being executed: its own engine events are recognised by its argv */
 	struct client *exec_client;
+	/* a client's pipeline running as one engine transaction (net.c): keys it modified */
+	bool in_batch;
+	struct dict batch_keys;
 	bool touches_all;
 	struct dict volatile_keys;     /* daemon mode: key -> (int64) expire_at seen */
 
