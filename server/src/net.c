@@ -542,8 +542,9 @@ void client_reset_cmd(struct client *c)
  * engine then applies them as one write, one log record and one flush instead of one each;
  * the commands still run one after another, each seeing the writes of those before it,
  * exactly as without the batch, and their replies are sent when the loop iteration ends as
- * always. Blocked clients woken by the batch are served, and the engine's events of the
- * batch taken in, once it has committed. If the commit fails (a full disk, an I/O error),
+ * always. A command that makes a key ready for blocked clients ends the batch, so that they
+ * are served right after it, as without the batch; the engine's events of the batch are
+ * taken in once it has committed. If the commit fails (a full disk, an I/O error),
  * nothing of the batch is in the store and every command of it gets that error as its reply.
  */
 #define BATCH_MAX 64
@@ -605,7 +606,8 @@ static int batch_body(struct hkv *tx, void *arg)
 		srv->current = NULL;
 		b->n++;
 		consume(c);
-		if (b->n >= BATCH_MAX || c->qpos >= c->qlen ||
+		/* a key with blocked clients is served right after the command that filled it */
+		if (b->n >= BATCH_MAX || c->qpos >= c->qlen || srv->nready ||
 		    (c->flags & (CL_BLOCKED | CL_CLOSE_AFTER_REPLY | CL_CLOSE_ASAP)))
 			break;
 		/* an incomplete, malformed or other request goes back to the caller's loop */

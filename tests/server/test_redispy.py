@@ -192,6 +192,36 @@ try:
     m = ps.get_message(timeout=5)
     ck.eq("keyspace event", (m["channel"], m["data"]), (b"__keyspace@0__:watched", b"set"))
     ck.eq("pubsub numsub", r.pubsub_numsub("news"), [(b"news", 1)])
+    # a pipeline runs as one engine transaction: each write notified exactly once, in order
+    # (a PUBLISH after it marks the end), errors inside it stay per command
+    ps.psubscribe("marker")
+    ps.get_message(timeout=5)
+    p = r.pipeline(transaction=False)
+    p.set("p1", "a").set("p2", "b").incr("p3").lpush("p1", "x").get("p2").publish("marker", "end")
+    res = p.execute(raise_on_error=False)
+    ck.eq("pipeline replies", [type(x).__name__ if isinstance(x, Exception) else x for x in res],
+          [True, True, 1, "ResponseError", b"b", 1])
+    got = []
+    while True:
+        m = ps.get_message(timeout=5)
+        if m is None or m["channel"] == b"marker":
+            break
+        got.append((m["channel"], m["data"]))
+    ck.eq("pipeline events", got, [(b"__keyspace@0__:p1", b"set"), (b"__keyspace@0__:p2", b"set"),
+                                   (b"__keyspace@0__:p3", b"incrby")])
+    # a pipelined push serves a client blocked on the key right after the push, as Redis
+    result = {}
+    th = threading.Thread(target=lambda: result.update(v=redis.Redis(port=port).blpop("pq", 5)))
+    th.start()
+    deadline = time.monotonic() + 5
+    while r.info("clients")["blocked_clients"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    p = r.pipeline(transaction=False)
+    p.rpush("pq", "1", "2").llen("pq")
+    ck.eq("pipelined push", p.execute(), [2, 1])
+    th.join()
+    ck.eq("blocked client served by a pipeline", result.get("v"), (b"pq", b"1"))
+    ck.eq("left after serving", r.lrange("pq", 0, -1), [b"2"])
     ps.close()
 
     # server
