@@ -873,7 +873,8 @@ void config_resetstat_command(struct client *c)
 void config_rewrite_command(struct client *c)
 {
 	/* hkv-server's configuration comes from its command line and a file it does not own */
-	add_error(c, "The server is running without a config file");
+	add_error(c, "CONFIG REWRITE is not supported: hkv-server never rewrites its "
+		     "configuration file");
 }
 
 void config_help_command(struct client *c)
