@@ -173,6 +173,46 @@ int64_t next_block_deadline(struct hkv_server *srv)
 }
 
 /* Serve the clients blocked on one ready key, in arrival order, while it has elements. */
+struct serve_arg {
+	struct client *c;
+	const char *key;
+	size_t klen;
+	bool served;
+};
+
+static int serve_body(struct hkv *tx, void *arg)
+{
+	struct serve_arg *a = arg;
+	struct client *c = a->c;
+
+	c->db = tx;
+	if (c->bs.type == BLOCK_LIST)
+		a->served = list_serve_blocked(c, a->key, a->klen);
+	else if (c->bs.type == BLOCK_ZSET)
+		a->served = zset_serve_blocked(c, a->key, a->klen);
+	c->db = c->srv->db;
+	return 0;
+}
+
+/*
+ * Complete @c's blocking command on @key in one engine transaction (BLMOVE's pop and push
+ * are one write). If it cannot be applied, its reply is withdrawn and @c keeps waiting.
+ */
+static bool serve_one(struct client *c, const char *key, size_t klen)
+{
+	struct serve_arg a = { c, key, klen, false };
+	size_t before = c->out.len;
+	int rc = hkv_txn_run(c->srv->db, serve_body, &a);
+
+	if (rc < 0) {
+		srv_log(c->srv, 0, "serving a blocked client failed: %s", hkv_strerror(rc));
+		if (c->out.len >= before)
+			c->out.len = before;
+		return false;
+	}
+	return a.served;
+}
+
 static void serve_key(struct hkv_server *srv, const char *key, size_t klen)
 {
 	struct dict_entry *e = dict_find(&srv->blocking, key, klen);
@@ -200,12 +240,7 @@ static void serve_key(struct hkv_server *srv, const char *key, size_t klen)
 			continue;
 		srv->exec_client = c;
 		srv->touches_all = true;
-		if (c->bs.type == BLOCK_LIST)
-			served = list_serve_blocked(c, key, klen);
-		else if (c->bs.type == BLOCK_ZSET)
-			served = zset_serve_blocked(c, key, klen);
-		else
-			served = false;
+		served = serve_one(c, key, klen);
 		drain_watch_events(srv);
 		srv->exec_client = NULL;
 		srv->touches_all = false;
