@@ -197,6 +197,39 @@ int net_listen(struct hkv_server *srv)
 	return 0;
 }
 
+static void fmt_addr(const struct sockaddr_storage *ss, char *buf, size_t size);
+
+int net_adopt_listener(struct hkv_server *srv, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int listening = 0, flags, rc;
+	socklen_t ol = sizeof(listening);
+	char name[128];
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol) < 0)
+		return -errno;
+	if (!listening)
+		return -EINVAL;
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return -errno;
+	if (ss.ss_family == AF_UNIX) {
+		const struct sockaddr_un *su = (const struct sockaddr_un *)&ss;
+
+		snprintf(name, sizeof(name), "%s", su->sun_path[0] ? su->sun_path : "unix");
+	} else {
+		fmt_addr(&ss, name, sizeof(name));
+	}
+	rc = add_listener(srv, fd, ss.ss_family == AF_UNIX, name, NULL);
+	if (!rc)
+		srv_log(srv, 2, "listening on %s (socket given by the embedder)", name);
+	return rc;
+}
+
 /* Close listener @idx and close the gap; epoll's pointers into the array are renewed. */
 static void remove_listener(struct hkv_server *srv, int idx)
 {

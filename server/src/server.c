@@ -434,23 +434,40 @@ out_free:
 	return rc;
 }
 
-int hkv_server_listen(struct hkv_server *srv)
+static int loop_init(struct hkv_server *srv)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
-	int rc;
 
-	if (srv->epfd < 0) {
-		srv->epfd = epoll_create1(EPOLL_CLOEXEC);
-		if (srv->epfd < 0)
-			return -errno;
-		ev.data.ptr = &srv->wakefd;
-		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->wakefd, &ev) < 0)
-			return -errno;
-	}
+	if (srv->epfd >= 0)
+		return 0;
+	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (srv->epfd < 0)
+		return -errno;
+	ev.data.ptr = &srv->wakefd;
+	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->wakefd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+int hkv_server_listen(struct hkv_server *srv)
+{
+	int rc = loop_init(srv);
+
+	if (rc)
+		return rc;
 	rc = net_listen(srv);
 	if (rc)
 		net_close_listeners(srv);
 	return rc;
+}
+
+int hkv_server_listen_fd(struct hkv_server *srv, int fd)
+{
+	int rc = loop_init(srv);
+
+	if (rc)
+		return rc;
+	return net_adopt_listener(srv, fd);
 }
 
 static void cron(struct hkv_server *srv)

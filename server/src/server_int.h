@@ -441,6 +441,8 @@ int net_listen(struct hkv_server *srv);
 void net_close_listeners(struct hkv_server *srv);
 /** net_set_port() - listen on @port instead (0: no TCP). Return: 0, or -errno (old kept). */
 int net_set_port(struct hkv_server *srv, int port);
+/** net_adopt_listener() - serve on the embedder's listening socket @fd (it is ours after). */
+int net_adopt_listener(struct hkv_server *srv, int fd);
 void net_accept(struct hkv_server *srv, struct listener *l);
 void net_read(struct client *c);
 void net_write(struct client *c);

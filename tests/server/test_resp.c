@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "hkv/resp.h"
@@ -386,6 +389,52 @@ static void test_call_hello(void **state)
 	run(f, 3, "CONFIG GET hz", "%1\r\n$2\r\nhz\r\n$2\r\n10\r\n");
 }
 
+/* The daemon's way: its own listening unix socket, the loop on a thread, a real client. */
+static void test_listen_fd(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	static const char req[] = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv1\r\nGET k\r\n";
+	static const char want[] = "+OK\r\n$2\r\nv1\r\n";
+	char buf[64];
+	size_t got = 0;
+	int lfd, cfd;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s.sock", f->dir);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	/* not listening yet: refused */
+	assert_int_equal(hkv_server_listen_fd(f->srv, lfd), -EINVAL);
+	assert_int_equal(listen(lfd, 8), 0);
+	assert_int_equal(hkv_server_listen_fd(f->srv, lfd), 0);
+	assert_int_equal(hkv_server_start(f->srv), 0);
+	cfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(cfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(cfd, req, sizeof(req) - 1), (ssize_t)(sizeof(req) - 1));
+	while (got < sizeof(want) - 1) {
+		ssize_t n = read(cfd, buf + got, sizeof(buf) - got);
+
+		assert_true(n > 0);
+		got += (size_t)n;
+	}
+	assert_int_equal(got, sizeof(want) - 1);
+	assert_memory_equal(buf, want, got);
+	close(cfd);
+	hkv_server_stop(f->srv);
+	/* the value is in the store, for every other door */
+	{
+		struct hkv_buf v = { 0 };
+
+		hkv_server_free(f->srv); /* joins the loop thread, closes lfd */
+		f->srv = NULL;
+		assert_int_equal(hkv_get(f->db, "k", 1, &v), 0);
+		assert_int_equal(v.len, 2);
+		assert_memory_equal(v.data, "v1", 2);
+		hkv_buf_release(&v);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +448,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_call_basic, setup_server, teardown_server),
 		cmocka_unit_test_setup_teardown(test_call_multi, setup_server, teardown_server),
 		cmocka_unit_test_setup_teardown(test_call_hello, setup_server, teardown_server),
+		cmocka_unit_test_setup_teardown(test_listen_fd, setup_server, teardown_server),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -148,6 +148,17 @@ int hkv_server_new(struct hkv *db, const struct hkv_server_config *cfg,
 int hkv_server_listen(struct hkv_server *srv);
 
 /**
+ * hkv_server_listen_fd() - serve on @fd as well: an already bound and listening stream socket
+ * (TCP or unix) that the embedder made, for instance one passed by a service manager. Call
+ * before hkv_server_run()/hkv_server_start(), after hkv_server_listen() if the configured
+ * sockets are wanted too (run() opens them only when nothing listens yet). The server owns
+ * @fd from then on and closes it in hkv_server_free(); nothing is unlinked for a unix
+ * socket it did not create.
+ * Return: 0; -ENOTSOCK, -EINVAL (not listening), -ENOMEM or another -errno.
+ */
+int hkv_server_listen_fd(struct hkv_server *srv, int fd);
+
+/**
  * hkv_server_run() - serve until hkv_server_stop(): then stop accepting, run what was already
  * read, send every pending reply (for at most a few seconds), close every client.
  * Return: 0, or a -errno from epoll.
