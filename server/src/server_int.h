@@ -647,7 +647,7 @@ PROC(zdiff); PROC(zintercard); PROC(zrandmember); PROC(zscan);
 /* keyspace.c */
 PROC(del); PROC(unlink); PROC(exists); PROC(type); PROC(rename); PROC(renamenx); PROC(copy);
 PROC(dbsize); PROC(flushall); PROC(flushdb); PROC(scan); PROC(keys); PROC(randomkey);
-PROC(object); PROC(object_encoding); PROC(object_freq); PROC(object_idletime);
+ PROC(object_encoding); PROC(object_freq); PROC(object_idletime);
 PROC(object_refcount); PROC(object_help); PROC(touch); PROC(move); PROC(swapdb);
 PROC(sort); PROC(sort_ro); PROC(dump); PROC(restore); PROC(memory_usage); PROC(memory_help);
 PROC(memory_stats); PROC(memory_doctor); PROC(memory_malloc_stats); PROC(memory_purge);
@@ -658,16 +658,16 @@ PROC(expiretime); PROC(pexpiretime); PROC(persist);
 PROC(ping); PROC(echo); PROC(quit); PROC(reset); PROC(select); PROC(time); PROC(auth);
 PROC(hello); PROC(client_id); PROC(client_list); PROC(client_kill); PROC(client_setname);
 PROC(client_getname); PROC(client_unblock); PROC(client_info); PROC(client_reply);
-PROC(client_help); PROC(client_no_evict); PROC(client_pause); PROC(client_unpause);
-PROC(client_tracking); PROC(client_caching); PROC(client_getredir);
-PROC(client_trackinginfo); PROC(client_no_touch); PROC(info); PROC(config_get);
+PROC(client_help); PROC(client_no_evict);
+
+ PROC(info); PROC(config_get);
 PROC(config_set); PROC(config_resetstat); PROC(config_rewrite); PROC(config_help);
 PROC(command); PROC(command_count); PROC(command_info); PROC(command_docs);
 PROC(command_list); PROC(command_getkeys); PROC(command_help); PROC(lastsave); PROC(save);
 PROC(bgsave); PROC(bgrewriteaof); PROC(shutdown); PROC(function_flush); PROC(function_list);
-PROC(function_help); PROC(debug); PROC(latency_help); PROC(latency_latest);
+PROC(function_help); PROC(latency_help); PROC(latency_latest);
 PROC(latency_reset); PROC(slowlog_get); PROC(slowlog_len); PROC(slowlog_reset);
-PROC(slowlog_help); PROC(readonly); PROC(readwrite); PROC(wait); PROC(monitor);
+PROC(slowlog_help); PROC(readonly); PROC(readwrite); PROC(wait);
 PROC(hkv_compact); PROC(hkv_stat); PROC(hkv_sync);
 /* multi.c */
 PROC(multi); PROC(exec); PROC(discard); PROC(watch); PROC(unwatch);
