@@ -10,6 +10,8 @@ pkgs=(
 	attr util-linux procps psmisc kmod python3
 	# pjdfstest (tests/conformance): built from its source with autotools, run with prove
 	autoconf automake perl
+	# hkv-server's tests (tests/server): real Redis clients, and tclsh for Redis's own suite
+	redis-tools python3-redis tcl
 	# kernel-module tests: the module is built against Debian's cloud kernel and tested
 	# by booting that kernel under QEMU
 	qemu-system-x86 busybox-static cpio linux-image-cloud-amd64 linux-headers-cloud-amd64

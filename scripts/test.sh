@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install the dependencies, build, and run every test: the whole ctest suite on a normal
 # build (unit, CLI, crash, power-loss self-check, filesystem, pjdfstest when its source is
-# found, shim, and the kernel module and hot path in a VM), then the unit, CLI, crash and
-# filesystem tests again under AddressSanitizer and UndefinedBehaviorSanitizer, the filesystem
-# tests against a sanitized daemon.
+# found, shim, and the kernel module and hot path in a VM), then the unit, CLI, crash,
+# filesystem and hkv-server tests again under AddressSanitizer and UndefinedBehaviorSanitizer,
+# the filesystem tests against a sanitized daemon, the server tests against a sanitized
+# hkv-server (its RESP fuzz run included).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -19,5 +20,5 @@ fi
 ctest --test-dir build --output-on-failure --timeout 900 -j2
 scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DHKV_SANITIZE=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	ctest --test-dir build-asan --output-on-failure --timeout 900 -j2 -L 'unit|crash|cli|fs'
+	ctest --test-dir build-asan --output-on-failure --timeout 900 -j2 -L 'unit|crash|cli|fs|server'
 echo "hkvfs: all tests passed"
