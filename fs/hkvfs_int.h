@@ -162,10 +162,10 @@ int hkvfs_inval_start(void);
 void hkvfs_inval_stop(void);
 /**
  * hkvfs_inval_wait() - wait until every kernel notification for the mutations committed so
- * far (queued by hkvfs_watch()) has been sent. The control socket calls it before it replies,
- * so a reader that starts after hkvctl returned never sees the old value through a kernel
- * cache. Must not be called from a FUSE worker thread (a notification may wait for a
- * request it serves).
+ * far (queued by hkvfs_watch()) has been sent. The RESP server calls it before it replies to
+ * writes, so a reader that starts after hkvctl or a client got its reply never sees the old
+ * value through a kernel cache. Must not be called from a FUSE worker thread (a notification
+ * may wait for a request it serves).
  */
 void hkvfs_inval_wait(void);
 /** hkvfs_watch() - the engine watch callback; @arg: the struct hkvfs. */
@@ -188,8 +188,15 @@ ssize_t hkvfs_ctl_text(int ctl, char **out);
  */
 bool hkvfs_hot_eligible(void *arg, const void *key, size_t klen);
 
-/* ctl.c */
-int hkvfs_ctl_start(const char *path);
-void hkvfs_ctl_stop(void);
+/* resp.c: the daemon's RESP listener (DATA_DIR/hkvfs.sock, and TCP with -o resp=) */
+/** hkvfs_resp_new() - create the server (not listening yet). Return: 0, -errno (logged). */
+int hkvfs_resp_new(void);
+/** hkvfs_resp_start() - listen and start the server thread. Return: 0, -errno (logged). */
+int hkvfs_resp_start(void);
+/** hkvfs_resp_stop() - finish pending replies, close clients and sockets, free. */
+void hkvfs_resp_stop(void);
+/** hkvfs_resp_watch() - forward an engine watch event to the server (notifications, WATCH,
+ * blocked clients). Any thread. */
+void hkvfs_resp_watch(const void *key, size_t klen, uint64_t version);
 
 #endif /* HKVFS_INT_H */

@@ -47,6 +47,8 @@ void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version)
 
 	/* the kernel hot cache drops the key before the write is acknowledged (docs/hot-path.md) */
 	hkvfs_promoter_invalidate_version(fs->prom, key, klen, version);
+	/* RESP clients: notifications, WATCH, blocked pops (resp.c) */
+	hkvfs_resp_watch(key, klen, version);
 	if (!hkvfs_caching(fs))
 		return;
 	ev = malloc(sizeof(*ev) + klen);

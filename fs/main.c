@@ -213,14 +213,16 @@ static int run(int status_fd)
 	if (!rc)
 		rc = hkvfs_inval_start();
 	if (!rc)
+		rc = hkvfs_resp_new(); /* exists before the watch that forwards to it */
+	if (!rc)
 		hkv_set_watch(hkvfs_g.db, hkvfs_watch, &hkvfs_g);
 	if (!rc)
-		rc = hkvfs_ctl_start(hkvfs_g.sock_path);
+		rc = hkvfs_resp_start();
 	if (!rc)
 		rc = hkvfs_live_begin(hkvfs_g.data_dir);
 	if (rc) {
 		fprintf(stderr, "hkvfs: cannot start: %s\n", strerror(-rc));
-		HLOG_ERR("cannot start helper threads or control socket %s: %s",
+		HLOG_ERR("cannot start helper threads or the RESP socket %s: %s",
 			hkvfs_g.sock_path, strerror(-rc));
 		goto out_unmount;
 	}
@@ -251,7 +253,7 @@ static int run(int status_fd)
 	ret = 0;
 out_unmount:
 	atomic_store(&hkvfs_g.stopping, true);
-	hkvfs_ctl_stop();
+	hkvfs_resp_stop();
 	hkvfs_flush_all();
 	hkv_set_watch(hkvfs_g.db, NULL, NULL);
 	hkvfs_inval_stop();

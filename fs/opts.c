@@ -101,6 +101,36 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* resp=HOST:PORT, resp=[ADDR]:PORT or resp=PORT (loopback) into @o; -1 if malformed. */
+static int parse_hostport(const char *val, struct hkvfs_opts *o)
+{
+	const char *colon = strrchr(val, ':'), *host = val, *port;
+	size_t hlen;
+	uint32_t p;
+
+	if (!colon) {
+		host = "127.0.0.1";
+		hlen = strlen(host);
+		port = val;
+	} else {
+		port = colon + 1;
+		hlen = (size_t)(colon - val);
+		if (hlen >= 2 && val[0] == '[' && val[hlen - 1] == ']') {
+			host = val + 1;
+			hlen -= 2;
+		} else if (memchr(val, ':', hlen)) {
+			return -1; /* an IPv6 address needs its brackets */
+		}
+	}
+	if (!hlen || hlen >= sizeof(o->resp_host) || memchr(host, ',', hlen) ||
+	    parse_u32(port, 10, 65535, &p) || p < 1)
+		return -1;
+	memcpy(o->resp_host, host, hlen);
+	o->resp_host[hlen] = 0;
+	o->resp_port = p;
+	return 0;
+}
+
 static int set_err(char *err, size_t errsz, const char *fmt, const char *opt)
 {
 	snprintf(err, errsz, fmt, opt);
@@ -203,6 +233,17 @@ static int parse_one(struct hkvfs_opts *o, char *opt, char *err, size_t errsz)
 			o->wbuf_handle = sz;
 		else
 			o->wbuf_total = sz;
+	} else if (strcmp(opt, "resp") == 0) {
+		NEEDVAL();
+		if (parse_hostport(val, o))
+			return set_err(err, errsz,
+				       "resp=%s: expected HOST:PORT (port 1..65535, [ADDR]:PORT for IPv6)",
+				       val);
+	} else if (strcmp(opt, "resp_passfile") == 0) {
+		NEEDVAL();
+		if (strlen(val) >= sizeof(o->resp_passfile) || val[0] != '/')
+			return set_err(err, errsz, "resp_passfile=%s: expected an absolute path", val);
+		strcpy(o->resp_passfile, val);
 	} else if (strcmp(opt, "allow_other") == 0) {
 		NOVAL();
 		o->allow_other = true;
@@ -294,19 +335,24 @@ size_t hkvfs_opts_format(const struct hkvfs_opts *o, char *buf, size_t sz)
 	static const char *const syncs[] = { "always", "everysec", "none" };
 	static const char *const caches[] = { "on", "off", "noopen" };
 	static const char *const lv[] = { "error", "warn", "info", "debug" };
+	char resp[300] = "off";
 	int n;
+
+	if (o->resp_port)
+		snprintf(resp, sizeof(resp), strchr(o->resp_host, ':') ? "[%s]:%" PRIu32 : "%s:%" PRIu32,
+			 o->resp_host, o->resp_port);
 
 	n = snprintf(buf, sz,
 		     "sync=%s\ndelimiter=%c\ncompress=%s\ncompress_level=%d\ncache=%s\n"
 		     "timeout=%g\nallow_other=%d\nro=%d\nuid=%" PRIu32 "\ngid=%" PRIu32
 		     "\numask=%03" PRIo32 "\nlog=%s\nloglevel=%s\nhot=%s\nhot_k=%" PRIu32
 		     "\nhot_min=%" PRIu32 "\nhot_interval=%" PRIu32 "\nwbuf_handle=%" PRIu64
-		     "\nwbuf_total=%" PRIu64 "\nextra=%s\n",
+		     "\nwbuf_total=%" PRIu64 "\nresp=%s\nresp_passfile=%s\nextra=%s\n",
 		     syncs[o->sync], o->delim, o->compress ? "on" : "off", o->compress_level,
 		     caches[o->cache], o->timeout, o->allow_other, o->ro, o->uid, o->gid,
 		     o->umask, o->log[0] ? o->log : "stderr", lv[o->loglevel],
 		     o->hot ? "on" : "off", o->hot_k, o->hot_min, o->hot_interval, o->wbuf_handle,
-		     o->wbuf_total, o->fuse_extra);
+		     o->wbuf_total, resp, o->resp_passfile[0] ? o->resp_passfile : "none", o->fuse_extra);
 	if (n < 0)
 		return 0;
 	return (size_t)n < sz ? (size_t)n : sz - 1;

@@ -31,6 +31,9 @@ enum hkvfs_cache {
  *               content); a write past it fails with EFBIG.
  * @wbuf_total:  most bytes all open files together may buffer; a write past it fails with
  *               ENOSPC until other files are closed.
+ * @resp_host:   resp=HOST:PORT: serve RESP on TCP too (besides DATA_DIR/hkvfs.sock); "" off.
+ * @resp_port:   its port (1..65535), 0 when off.
+ * @resp_passfile: file whose first line is the password RESP clients must give (AUTH), or "".
  */
 struct hkvfs_opts {
 	int sync;
@@ -50,6 +53,9 @@ struct hkvfs_opts {
 	uint32_t hot_k, hot_min, hot_interval;
 	uint64_t wbuf_handle, wbuf_total;
 	char fuse_extra[512];
+	char resp_host[256];
+	uint32_t resp_port;
+	char resp_passfile[512];
 };
 
 /* defaults of wbuf_handle and wbuf_total */

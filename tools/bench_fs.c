@@ -768,12 +768,12 @@ static void rq_snapshot(struct rq_snap *s)
 #ifdef HKV_HAVE_BENCH_FS_CTL
 	if (tdefs[cur.t].kind == TK_HKVFS) {
 		char sock[PATH_MAX + 32];
-		const void *argv[1] = { "stats" };
-		size_t lens[1] = { 5 };
+		const void *argv[2] = { "HKVFS", "STATS" };
+		size_t lens[2] = { 5, 5 };
 		struct hkvfs_ctl_reply r = { 0 };
 
 		snprintf(sock, sizeof(sock), "%s/%s", cur.data, HKVFS_CTL_SOCK);
-		if (hkvfs_ctl_callv(sock, 1, argv, lens, &r) || r.status || !r.data) {
+		if (hkvfs_ctl_callv(sock, 2, argv, lens, &r) || r.status || !r.data) {
 			free(r.data);
 			return;
 		}

@@ -780,6 +780,11 @@ uint64_t hkv_version(struct hkv *db)
 	return __atomic_load_n(&db->root->version, __ATOMIC_RELAXED);
 }
 
+enum hkv_sync hkv_sync_policy(const struct hkv *db)
+{
+	return db->opt.sync;
+}
+
 void hkv_set_watch(struct hkv *db, void (*fn)(void *arg, const void *key, size_t klen,
 					       uint64_t version), void *arg)
 {

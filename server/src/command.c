@@ -288,7 +288,7 @@ static void list_one(struct cmd *cmd, void *arg)
 
 	switch (f->kind) {
 	case 1:
-		ok = glob_match(f->arg, f->arglen, cmd->fullname, strlen(cmd->fullname), true);
+		ok = srv_glob_match(f->arg, f->arglen, cmd->fullname, strlen(cmd->fullname), true);
 		break;
 	case 2:
 		ok = (cmd->acl & f->acl) != 0;

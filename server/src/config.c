@@ -444,6 +444,11 @@ static const char *config_value(struct hkv_server *srv, const struct cdef *d, ch
 	case LV_REQUIREPASS:
 		return cfg->requirepass ? cfg->requirepass : "";
 	case LV_APPENDFSYNC:
+		if (cfg->flush == HKV_FLUSH_ENGINE) { /* the daemon: the mount's sync= decides */
+			enum hkv_sync p = hkv_sync_policy(srv->db);
+
+			return p == HKV_SYNC_ALWAYS ? "always" : p == HKV_SYNC_NONE ? "no" : "everysec";
+		}
 		return cfg->flush == HKV_FLUSH_ALWAYS	? "always"
 		       : cfg->flush == HKV_FLUSH_NO ? "no"
 						    : "everysec";
@@ -849,7 +854,7 @@ void config_get_command(struct client *c)
 			for (int k = 0; k < 2; k++) {
 				if (!names[k] || seen[i * 2 + k])
 					continue;
-				if (has_glob(pat) ? !glob_match(pat, plen, names[k], strlen(names[k]),
+				if (has_glob(pat) ? !srv_glob_match(pat, plen, names[k], strlen(names[k]),
 								true)
 						  : strcasecmp(pat, names[k]))
 					continue;

@@ -188,7 +188,7 @@ static int collect_key(void *arg, const void *key, size_t klen, enum hkv_type ty
 	(void)is_prefix;
 	if (k->o->type >= 0 && (int)type != k->o->type)
 		return 0;
-	if (k->o->match && !glob_match(k->o->match, k->o->mlen, key, klen, false))
+	if (k->o->match && !srv_glob_match(k->o->match, k->o->mlen, key, klen, false))
 		return 0;
 	if (elems_push(k->e, key, klen, NULL, 0, 0))
 		k->err = -ENOMEM;
@@ -240,7 +240,7 @@ static int collect_elem(void *arg, const void *a, size_t alen, const void *b, si
 {
 	struct ccollect *k = arg;
 
-	if (k->o->match && !glob_match(k->o->match, k->o->mlen, a, alen, false))
+	if (k->o->match && !srv_glob_match(k->o->match, k->o->mlen, a, alen, false))
 		return 0;
 	return elems_push(k->e, a, alen, k->pairs ? b : NULL, blen, 0) ? -ENOMEM : 0;
 }

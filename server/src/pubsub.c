@@ -270,7 +270,7 @@ long pubsub_publish(struct hkv_server *srv, const void *ch, size_t chlen, const 
 		while ((e = dict_iter_next(&it))) {
 			struct clist *l = e->val;
 
-			if (!glob_match((char *)e->key, e->klen, ch, chlen, false))
+			if (!srv_glob_match((char *)e->key, e->klen, ch, chlen, false))
 				continue;
 			for (int i = 0; i < l->n; i++) {
 				send_message(l->v[i], (char *)e->key, e->klen, ch, chlen, msg, mlen,
@@ -306,7 +306,7 @@ static void list_channels(struct client *c, struct dict *d)
 
 	dict_iter_init(&it, d);
 	while ((e = dict_iter_next(&it))) {
-		if (pat && !glob_match(pat, plen, (char *)e->key, e->klen, false))
+		if (pat && !srv_glob_match(pat, plen, (char *)e->key, e->klen, false))
 			continue;
 		add_bulk(c, e->key, e->klen);
 		n++;

@@ -515,7 +515,7 @@ bool get_range_ll_or_reply(struct client *c, int i, long long min, long long max
 bool get_double_or_reply(struct client *c, int i, double *out, const char *msg);
 bool get_ld_or_reply(struct client *c, int i, long double *out, const char *msg);
 bool get_timeout_or_reply(struct client *c, int i, int64_t *deadline_ms);
-bool glob_match(const char *pat, size_t plen, const char *str, size_t slen, bool nocase);
+bool srv_glob_match(const char *pat, size_t plen, const char *str, size_t slen, bool nocase);
 char *xstrndup(const char *s, size_t n);
 
 /* keyspace notifications and modification signals (notify.c) */

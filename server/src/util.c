@@ -7,7 +7,7 @@
  * (so "inf", "1e3" and hex floats pass) except leading spaces, NaN, and overflow. A float
  * reply is "%.17g"; INCRBYFLOAT's stored text is "%.17Lf" without trailing zeros.
  *
- * glob_match() is Redis's pattern language (* ? [abc] [^a] [a-z] \x), binary-safe on both
+ * srv_glob_match() is Redis's pattern language (* ? [abc] [^a] [a-z] \x), binary-safe on both
  * sides.
  */
 #include <ctype.h>
@@ -375,7 +375,7 @@ static bool match_impl(const unsigned char *p, size_t plen, const unsigned char 
 	return plen == 0 && slen == 0;
 }
 
-bool glob_match(const char *pat, size_t plen, const char *str, size_t slen, bool nocase)
+bool srv_glob_match(const char *pat, size_t plen, const char *str, size_t slen, bool nocase)
 {
 	bool skip = false;
 

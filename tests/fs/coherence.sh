@@ -32,22 +32,25 @@ expect_eq "$(m cat "$MNT/newkey")" x "new key visible"
 m sh -c "printf old > '$MNT/t'"
 m cat "$MNT/t" >/dev/null
 m python3 - "$MNT" "$SOCK" <<'PY'
-import os, socket, struct, sys
+import os, socket, sys
 mnt, sock = sys.argv[1:3]
 path = mnt + "/t"
 def get(key="t"):
-    # the control protocol spoken directly: a child process would inherit the writer's
-    # descriptor, and its close would commit (every close of the open file does)
+    # GET over the daemon's RESP socket from this process: a child process would inherit the
+    # writer's descriptor, and its close would commit (every close of the open file does)
     s = socket.socket(socket.AF_UNIX)
     s.connect(sock)
-    args = [b"get", key.encode()]
-    s.sendall(struct.pack("<I", len(args)) + b"".join(struct.pack("<I", len(a)) + a for a in args))
-    data = b""
-    while chunk := s.recv(65536):
-        data += chunk
+    k = key.encode()
+    s.sendall(b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(k), k))
+    f = s.makefile("rb")
+    head = f.readline()
+    if head == b"$-1\r\n":
+        return None
+    if not head.startswith(b"$"):
+        sys.exit("FAIL: GET %s: %r" % (key, head))
+    data = f.read(int(head[1:]) + 2)[:-2]
     s.close()
-    status, n = struct.unpack("<iI", data[:8])
-    return data[8:8 + n] if status == 0 else None
+    return data
 def cat():
     with open(path, "rb") as f:
         return f.read()

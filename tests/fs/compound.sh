@@ -1,6 +1,6 @@
 #!/bin/bash
 # Compound operations that must not half-happen: RENAME_NOREPLACE onto an empty directory
-# fails and leaves it in place; a file removed through the control socket while open for
+# fails and leaves it in place; a file removed through the RESP socket while open for
 # writing is not re-created by the writer's close (one conditional engine call), nor is a
 # collection removed while one of its files is open for writing; removing a
 # collection's last element keeps the collection with its TTL and extended attributes; `rm
@@ -22,15 +22,16 @@ def check(what, got, want):
 def ctl_(*a):
     return subprocess.run([ctl, sock] + list(a), capture_output=True, text=True).stdout.strip()
 def sock_del(key):
-    # the control protocol spoken directly: a child process would inherit the writer's
-    # descriptor, and its exec would close a copy of it
+    # DEL over the daemon's RESP socket from this process: a child process would inherit the
+    # writer's descriptor, and its exec would close a copy of it
     s = socket.socket(socket.AF_UNIX)
     s.connect(sock)
-    args = [b"del", key.encode()]
-    s.sendall(struct.pack("<I", len(args)) + b"".join(struct.pack("<I", len(a)) + a for a in args))
-    while s.recv(65536):
-        pass
+    k = key.encode()
+    s.sendall(b"*2\r\n$3\r\nDEL\r\n$%d\r\n%s\r\n" % (len(k), k))
+    reply = s.makefile("rb").readline()
     s.close()
+    if not reply.startswith(b":"):
+        sys.exit("FAIL: DEL %s: %r" % (key, reply))
 ctl_("hset", "h", "f", "v")
 os.mkdir("e")
 rc = libc.renameat2(AT_FDCWD, b"h", AT_FDCWD, b"e", RENAME_NOREPLACE)

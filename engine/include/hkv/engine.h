@@ -116,6 +116,10 @@ enum hkv_sync {
  */
 int hkv_sync_parse(const char *s, enum hkv_sync *out);
 
+struct hkv;
+/** hkv_sync_policy() - the sync policy @db was opened with. Any thread. */
+enum hkv_sync hkv_sync_policy(const struct hkv *db);
+
 /**
  * struct hkv_options - how a store is opened. Fill with hkv_options_init() then change
  * fields; a value out of range makes hkv_open() fail with -EINVAL and a message on the log.

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: MIT
+/*
+ * resp.c - the daemon's RESP listener: the command layer (server/, hkv/server.h) over the
+ * mounted store.
+ *
+ * A store has one owner; while it is mounted that is this daemon, so it serves Redis's
+ * protocol itself:
+ *
+ *   DATA_DIR/hkvfs.sock   always, mode 0600 (only the daemon's user): hkvctl and
+ *                         `redis-cli -s DATA_DIR/hkvfs.sock` reach the store here;
+ *   HOST:PORT             when mounted with -o resp=HOST:PORT, with the server's protected
+ *                         mode and, with -o resp_passfile=FILE, a password (AUTH) for both.
+ *
+ * Every command of the table is served, on one server thread, plus HKVFS for what only a
+ * mount has (its stats, options, the path of a key) and the store's maintenance:
+ *
+ *   HKVFS STATS            bulk: the text of .hkv/stats
+ *   HKVFS CONFIG           bulk: the text of .hkv/config
+ *   HKVFS COMPACT [ALL]    integer: segments compacted
+ *   HKVFS SYNC             +OK after the log is flushed
+ *   HKVFS PATH KEY         bulk: the key's path under the mountpoint
+ *
+ * Coherence with the mount. The engine has one watcher, hkvfs_watch() (inval.c), which drops
+ * a changed key from the kernel caches; it forwards every event to hkv_server_watch() too, so
+ * a write through the mount fires keyspace notifications, wakes clients blocked on the key and
+ * breaks WATCHes. In the other direction the server calls before_reply() after commands that
+ * wrote and before their replies go out: hkvfs_inval_wait() returns once the kernel has been
+ * told about every change committed so far, so a `cat` that starts after a client saw its
+ * reply never reads the old value from a kernel cache.
+ *
+ * Acknowledgement follows the mount's sync= option (HKV_FLUSH_ENGINE): the engine's policy is
+ * the one both doors share.
+ *
+ * Shutdown: the watch forwards under a read lock; hkvfs_resp_stop() takes the server out
+ * under the write lock before freeing it, so no engine thread calls into a freed server.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hkv/pathmap.h"
+#include "hkv/server.h"
+#include "hkvfs_int.h"
+
+static pthread_rwlock_t resp_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct hkv_server *resp_srv;
+
+void hkvfs_resp_watch(const void *key, size_t klen, uint64_t version)
+{
+	pthread_rwlock_rdlock(&resp_lock);
+	if (resp_srv)
+		hkv_server_watch(resp_srv, key, klen, version);
+	pthread_rwlock_unlock(&resp_lock);
+}
+
+static void resp_log(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	hkvfs_log(level < 0 ? 0 : level > 3 ? 3 : level, "resp: %s", msg);
+}
+
+static void resp_before_reply(void *arg)
+{
+	(void)arg;
+	hkvfs_inval_wait();
+}
+
+static bool arg_is(const char *a, size_t len, const char *word)
+{
+	return strlen(word) == len && strncasecmp(a, word, len) == 0;
+}
+
+static void reply_text(struct hkv_resp_out *out, int ctl)
+{
+	char *t = NULL;
+	ssize_t len = hkvfs_ctl_text(ctl, &t);
+
+	if (len < 0)
+		hkv_resp_errorf(out, "%s", strerror((int)-len));
+	else
+		hkv_resp_bulk(out, t, (size_t)len);
+	free(t);
+}
+
+static void reply_path(struct hkv_resp_out *out, const char *key, size_t klen)
+{
+	size_t mlen = strlen(hkvfs_g.mountpoint);
+	char *path = malloc(mlen + 1 + 8192);
+	int rc;
+
+	if (!path) {
+		hkv_resp_error(out, "out of memory");
+		return;
+	}
+	memcpy(path, hkvfs_g.mountpoint, mlen);
+	path[mlen] = '/';
+	rc = hkv_pathmap_key_to_path(key, klen, hkvfs_g.opts.delim, path + mlen + 1, 8192);
+	if (rc < 0)
+		hkv_resp_errorf(out, "the key has no path under the mount: %s", strerror(-rc));
+	else
+		hkv_resp_bulk(out, path, mlen + 1 + (size_t)rc);
+	free(path);
+}
+
+/* HKVFS SUBCOMMAND [ARG...]: runs on the server thread. */
+static void cmd_hkvfs(void *arg, int argc, char **argv, const size_t *argvlen,
+		      struct hkv_resp_out *out)
+{
+	const char *sub = argv[1];
+	size_t sublen = argvlen[1];
+	int rc;
+
+	(void)arg;
+	atomic_fetch_add_explicit(&hkvfs_g.cnt.ctl_requests, 1, memory_order_relaxed);
+	if (arg_is(sub, sublen, "stats") && argc == 2) {
+		reply_text(out, HKVFS_CTL_STATS);
+	} else if (arg_is(sub, sublen, "config") && argc == 2) {
+		reply_text(out, HKVFS_CTL_CONFIG);
+	} else if (arg_is(sub, sublen, "compact") &&
+		   (argc == 2 || (argc == 3 && arg_is(argv[2], argvlen[2], "all")))) {
+		rc = hkv_compact(hkvfs_g.db, argc == 3);
+		if (rc < 0)
+			hkv_resp_errorf(out, "compaction failed: %s", hkv_strerror(rc));
+		else
+			hkv_resp_int(out, rc);
+	} else if (arg_is(sub, sublen, "sync") && argc == 2) {
+		rc = hkv_sync(hkvfs_g.db);
+		if (rc < 0)
+			hkv_resp_errorf(out, "sync failed: %s", hkv_strerror(rc));
+		else
+			hkv_resp_status(out, "OK");
+	} else if (arg_is(sub, sublen, "path") && argc == 3) {
+		reply_path(out, argv[2], argvlen[2]);
+	} else if (arg_is(sub, sublen, "help") && argc == 2) {
+		static const char *const help[] = {
+			"HKVFS <subcommand> [<arg> ...]. Subcommands are:",
+			"STATS", "    The mount's counters (the text of .hkv/stats).",
+			"CONFIG", "    The mount's options (the text of .hkv/config).",
+			"COMPACT [ALL]", "    Compact the value log's segments (ALL: every sealed one).",
+			"SYNC", "    Flush the store's log to disk.",
+			"PATH <key>", "    The path of <key> under the mountpoint.",
+		};
+
+		hkv_resp_array(out, sizeof(help) / sizeof(help[0]));
+		for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++)
+			hkv_resp_status(out, help[i]);
+	} else {
+		hkv_resp_errorf(out,
+				"unknown subcommand or wrong number of arguments for '%.*s'. "
+				"Try HKVFS HELP.", (int)(sublen > 64 ? 64 : sublen), sub);
+	}
+}
+
+/* The first line of @path, the password; -errno if unreadable or empty. */
+static int read_pass(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)size, f)) {
+		fclose(f);
+		return -EINVAL;
+	}
+	fclose(f);
+	n = strcspn(buf, "\r\n");
+	buf[n] = 0;
+	return n ? 0 : -EINVAL;
+}
+
+int hkvfs_resp_new(void)
+{
+	struct hkv_server_config cfg;
+	struct hkv_server *srv;
+	char pass[512];
+	int rc;
+
+	hkv_server_config_init(&cfg);
+	cfg.port = (int)hkvfs_g.opts.resp_port;
+	cfg.nbind = 0;
+	if (cfg.port)
+		cfg.bind[cfg.nbind++] = hkvfs_g.opts.resp_host;
+	cfg.unixsocket = hkvfs_g.sock_path;
+	cfg.unixsocketperm = 0600;
+	cfg.flush = HKV_FLUSH_ENGINE;
+	cfg.dir = hkvfs_g.data_dir;
+	cfg.daemon_mode = true;
+	cfg.log = resp_log;
+	cfg.before_reply = resp_before_reply;
+	if (hkvfs_g.opts.resp_passfile[0]) {
+		rc = read_pass(hkvfs_g.opts.resp_passfile, pass, sizeof(pass));
+		if (rc) {
+			HLOG_ERR("resp_passfile=%s: cannot read a password from it: %s",
+				 hkvfs_g.opts.resp_passfile,
+				 rc == -EINVAL ? "empty first line" : strerror(-rc));
+			return rc;
+		}
+		cfg.requirepass = pass;
+	}
+	rc = hkv_server_new(hkvfs_g.db, &cfg, &srv);
+	explicit_bzero(pass, sizeof(pass));
+	if (rc)
+		return rc;
+	rc = hkv_server_add_command(srv, "hkvfs", -2, true,
+				    "The mount's stats, options and key paths; compaction, sync.",
+				    cmd_hkvfs, NULL);
+	if (rc) {
+		hkv_server_free(srv);
+		return rc;
+	}
+	pthread_rwlock_wrlock(&resp_lock);
+	resp_srv = srv;
+	pthread_rwlock_unlock(&resp_lock);
+	return 0;
+}
+
+int hkvfs_resp_start(void)
+{
+	int rc;
+
+	if (!resp_srv)
+		return -EINVAL;
+	rc = hkv_server_listen(resp_srv);
+	if (!rc)
+		rc = hkv_server_start(resp_srv);
+	if (rc)
+		HLOG_ERR("cannot serve RESP on %s%s%s: %s", hkvfs_g.sock_path,
+			 hkvfs_g.opts.resp_port ? " and " : "",
+			 hkvfs_g.opts.resp_port ? hkvfs_g.opts.resp_host : "", strerror(-rc));
+	return rc;
+}
+
+void hkvfs_resp_stop(void)
+{
+	struct hkv_server *srv;
+
+	pthread_rwlock_wrlock(&resp_lock);
+	srv = resp_srv;
+	resp_srv = NULL;
+	pthread_rwlock_unlock(&resp_lock);
+	hkv_server_free(srv); /* stops the loop: pending replies are sent, clients closed */
+}
