@@ -47,6 +47,7 @@ void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version)
 
 	/* the kernel hot cache drops the key before the write is acknowledged (docs/hot-path.md) */
 	hkvfs_promoter_invalidate_version(fs->prom, key, klen, version);
+	hkvfs_nlink_event(fs, key, klen, version);
 	if (!hkvfs_caching(fs))
 		return;
 	ev = malloc(sizeof(*ev) + klen);
@@ -136,6 +137,30 @@ static fuse_ino_t parent_of(struct hkvfs *fs, const unsigned char *key, size_t l
 	return hkvfs_itab_find(HKVFS_PREFIX, key, start, NULL, 0);
 }
 
+/*
+ * The directory of @key is not known to the kernel, so a key appearing or going there may
+ * add or remove subdirectories up to the nearest directory the kernel does know: drop that
+ * one's attributes (its link count) too.
+ */
+static void inval_known_ancestor(struct hkvfs *fs, const unsigned char *key, size_t klen)
+{
+	size_t plen = hkvfs_last_comp_start(fs, key, klen);
+	fuse_ino_t pino;
+
+	while (plen > 0) {
+		plen = hkvfs_last_comp_start(fs, key, plen - 1);
+		if (plen == 0) {
+			notify_inode(fs, FUSE_ROOT_ID);
+			return;
+		}
+		pino = hkvfs_itab_find(HKVFS_PREFIX, key, plen, NULL, 0);
+		if (pino) {
+			notify_inode(fs, pino);
+			return;
+		}
+	}
+}
+
 static void inval_key(struct hkvfs *fs, const struct inval_ev *ev)
 {
 	char name[HKV_NAME_MAX + 1];
@@ -158,6 +183,8 @@ static void inval_key(struct hkvfs *fs, const struct inval_ev *ev)
 	}
 	if (parent)
 		notify_inode(fs, parent);
+	else
+		inval_known_ancestor(fs, ev->key, ev->klen);
 	if (ev->version != 0)
 		return;
 	/* implicit directories that lost their last key disappear */
