@@ -212,6 +212,30 @@ void hkvfs_nlink_event(struct hkvfs *fs, const void *key, size_t klen, uint64_t 
 	pthread_mutex_unlock(&nlc_lock);
 }
 
+bool hkvfs_nlink_keeps(struct hkvfs *fs, const void *key, size_t klen)
+{
+	size_t start = hkvfs_last_comp_start(fs, key, klen);
+	uint64_t h = ino_hash(0xcbf29ce484222325ULL, key, start);
+	struct nlc_ent *e;
+	bool keep = false, counted = false;
+	int t;
+
+	pthread_mutex_lock(&nlc_lock);
+	e = nlc_find(key, start, h);
+	if (e && e->nlink == 1) {
+		keep = true; /* "not counted" stays so while keys are only added or changed */
+	} else if (e && e->nlink) {
+		keep = !e->coll_overflow && !child_in(e->coll, e->ncoll, key, klen);
+		counted = true;
+	}
+	pthread_mutex_unlock(&nlc_lock);
+	if (keep && counted) {
+		t = hkv_type(fs->db, key, klen);
+		keep = t == HKV_TYPE_NONE || t == HKV_TYPE_STRING;
+	}
+	return keep;
+}
+
 struct nlink_arg {
 	size_t seen, dirs, plen;
 	struct nlc_child coll[NLC_COLL];

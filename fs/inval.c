@@ -181,9 +181,15 @@ static void inval_key(struct hkvfs *fs, const struct inval_ev *ev)
 		}
 		free(cl.c);
 	}
-	if (parent)
+	/*
+	 * The directory's cached attributes change with its link count only (listings are not
+	 * cached; an implicit directory shows the mount time, a mkdir'd one's times change with
+	 * its marker, whose own event reaches it): a write that leaves the count alone spares
+	 * it, so a create and the commit after it cost no notification of the directory.
+	 */
+	if (parent && !(ev->version != 0 && hkvfs_nlink_keeps(fs, ev->key, ev->klen)))
 		notify_inode(fs, parent);
-	else
+	else if (!parent)
 		inval_known_ancestor(fs, ev->key, ev->klen);
 	if (ev->version != 0)
 		return;

@@ -124,6 +124,13 @@ void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
  * directory link counts; called from the engine watch callback (no engine calls).
  */
 void hkvfs_nlink_event(struct hkvfs *fs, const void *key, size_t klen, uint64_t version);
+/*
+ * hkvfs_nlink_keeps() - does the link count of @key's directory stay what the kernel was told
+ * after @key was written (not deleted)? True only when the count is cached, @key is not a
+ * collection now and was not one when the directory was counted. Engine calls: not from the
+ * watch callback.
+ */
+bool hkvfs_nlink_keeps(struct hkvfs *fs, const void *key, size_t klen);
 
 /* namei.c */
 bool hkvfs_is_marker(const unsigned char *c, size_t len);
