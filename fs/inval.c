@@ -166,7 +166,7 @@ static void inval_key(struct hkvfs *fs, const struct inval_ev *ev)
 	char name[HKV_NAME_MAX + 1];
 	struct child_list cl = { 0 };
 	fuse_ino_t ino, parent;
-	size_t i, plen;
+	size_t i, plen, start;
 
 	ino = hkvfs_itab_find(HKVFS_KEY, ev->key, ev->klen, NULL, 0);
 	parent = parent_of(fs, ev->key, ev->klen, name);
@@ -182,12 +182,16 @@ static void inval_key(struct hkvfs *fs, const struct inval_ev *ev)
 		free(cl.c);
 	}
 	/*
-	 * The directory's cached attributes change with its link count only (listings are not
-	 * cached; an implicit directory shows the mount time, a mkdir'd one's times change with
-	 * its marker, whose own event reaches it): a write that leaves the count alone spares
-	 * it, so a create and the commit after it cost no notification of the directory.
+	 * The directory's cached attributes change with its link count and, in a mkdir'd
+	 * directory, with its marker (which holds its mode, owner and times); listings are not
+	 * cached and an implicit directory shows the mount time. Any other write that leaves the
+	 * count alone spares it, so a create and the commit after it cost no notification of the
+	 * directory.
 	 */
-	if (parent && !(ev->version != 0 && hkvfs_nlink_keeps(fs, ev->key, ev->klen)))
+	start = hkvfs_last_comp_start(fs, ev->key, ev->klen);
+	if (parent && (ev->version == 0 ||
+		       hkvfs_is_marker(ev->key + start, ev->klen - start) ||
+		       !hkvfs_nlink_keeps(fs, ev->key, ev->klen)))
 		notify_inode(fs, parent);
 	else if (!parent)
 		inval_known_ancestor(fs, ev->key, ev->klen);
