@@ -88,11 +88,159 @@ static void fill_from_attr(struct hkvfs *fs, struct stat *st, const void *key, s
  * NLINK_SCAN_MAX entries: a larger directory, or one with a subdirectory deeper than the
  * engine's ordered key prefix, reports 1, the value Linux filesystems use for "not counted"
  * (find(1) and fts then stop relying on it).
+ *
+ * The count is cached per directory (struct nlc_ent), because the kernel asks for the
+ * parent's attributes after every create and unlink in it (it drops them itself), and a scan
+ * of a full directory costs a thousand entries. Every committed mutation reaches
+ * hkvfs_nlink_event() from the engine's watch callback, before the writer returns:
+ *  - a key two or more levels below a cached directory may add or remove a prefix
+ *    subdirectory there: the entry is dropped;
+ *  - a direct child may be (or have been) a collection: it is remembered as touched. The next
+ *    stat keeps the cached count if every touched child is a string now (or gone) and none
+ *    was a collection when the directory was counted (the collections seen are kept, up to
+ *    NLC_COLL); anything else counts again. A "not counted" (1) entry is kept across
+ *    creations and counted again after a removal.
+ * An entry's @gen changes with every event that reaches it; a count that raced with one is
+ * returned but not kept. Expiry removes a key without an event until the sweep deletes it, so
+ * a count may include an expired collection until then, as the kernel's cached attributes
+ * would anyway.
  */
 #define NLINK_SCAN_MAX 1024
+#define NLC_SLOTS 128
+#define NLC_TOUCH 8
+#define NLC_COLL 16
+
+struct nlc_child {
+	size_t len;
+	unsigned char *key;
+};
+
+struct nlc_ent {
+	bool used;
+	uint64_t hash, gen;
+	size_t klen;
+	unsigned char *key;
+	nlink_t nlink;
+	bool removed;      /* a touched child was deleted */
+	bool coll_overflow; /* more than NLC_COLL collections: any touch counts again */
+	unsigned ncoll, ntouch;
+	struct nlc_child coll[NLC_COLL], touch[NLC_TOUCH];
+};
+
+static pthread_mutex_t nlc_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct nlc_ent nlc[NLC_SLOTS];
+
+static void nlc_children_free(struct nlc_child *c, unsigned *n)
+{
+	unsigned i;
+
+	for (i = 0; i < *n; i++)
+		free(c[i].key);
+	*n = 0;
+}
+
+/* forget the cached count of @e (nlc_lock held); the slot stays claimed */
+static void nlc_drop(struct nlc_ent *e)
+{
+	e->gen++;
+	e->nlink = 0;
+	e->removed = false;
+	e->coll_overflow = false;
+	nlc_children_free(e->coll, &e->ncoll);
+	nlc_children_free(e->touch, &e->ntouch);
+}
+
+static bool child_in(const struct nlc_child *c, unsigned n, const void *key, size_t len)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (c[i].len == len && !memcmp(c[i].key, key, len))
+			return true;
+	return false;
+}
+
+static bool child_add(struct nlc_child *c, unsigned *n, unsigned max, const void *key,
+		      size_t len)
+{
+	if (child_in(c, *n, key, len))
+		return true;
+	if (*n == max || !(c[*n].key = malloc(len ? len : 1)))
+		return false;
+	memcpy(c[*n].key, key, len);
+	c[*n].len = len;
+	(*n)++;
+	return true;
+}
+
+/* the slot of directory [0, @len) of @key with FNV-1a hash @h, or NULL (nlc_lock held) */
+static struct nlc_ent *nlc_find(const void *key, size_t len, uint64_t h)
+{
+	struct nlc_ent *e = &nlc[h % NLC_SLOTS];
+
+	if (e->used && e->hash == h && e->klen == len && !memcmp(e->key, key, len))
+		return e;
+	return NULL;
+}
+
+void hkvfs_nlink_event(struct hkvfs *fs, const void *key, size_t klen, uint64_t version)
+{
+	const unsigned char *k = key;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t start = 0, done = 0, next;
+
+	pthread_mutex_lock(&nlc_lock);
+	while (start < klen) {
+		struct nlc_ent *e;
+
+		h = ino_hash(h, k + done, start - done); /* hash of the directory [0, start) */
+		done = start;
+		hkv_pathmap_next_comp(k, klen, start, (unsigned char)fs->opts.delim, &next);
+		e = nlc_find(k, start, h);
+		if (e && (next < klen || !e->nlink)) {
+			/* below a subdirectory of it (that one may come or go), or being counted */
+			nlc_drop(e);
+		} else if (e) {
+			e->gen++;
+			if (version == 0)
+				e->removed = true;
+			if (!child_add(e->touch, &e->ntouch, NLC_TOUCH, k, klen))
+				nlc_drop(e);
+		}
+		start = next;
+	}
+	pthread_mutex_unlock(&nlc_lock);
+}
+
+bool hkvfs_nlink_keeps(struct hkvfs *fs, const void *key, size_t klen)
+{
+	size_t start = hkvfs_last_comp_start(fs, key, klen);
+	uint64_t h = ino_hash(0xcbf29ce484222325ULL, key, start);
+	struct nlc_ent *e;
+	bool keep = false, counted = false;
+	int t;
+
+	pthread_mutex_lock(&nlc_lock);
+	e = nlc_find(key, start, h);
+	if (e && e->nlink == 1) {
+		keep = true; /* "not counted" stays so while keys are only added or changed */
+	} else if (e && e->nlink) {
+		keep = !e->coll_overflow && !child_in(e->coll, e->ncoll, key, klen);
+		counted = true;
+	}
+	pthread_mutex_unlock(&nlc_lock);
+	if (keep && counted) {
+		t = hkv_type(fs->db, key, klen);
+		keep = t == HKV_TYPE_NONE || t == HKV_TYPE_STRING;
+	}
+	return keep;
+}
 
 struct nlink_arg {
 	size_t seen, dirs, plen;
+	struct nlc_child coll[NLC_COLL];
+	unsigned ncoll;
+	bool coll_overflow;
 };
 
 static int nlink_cb(void *arg, const void *key, size_t klen, enum hkv_type type,
@@ -100,29 +248,137 @@ static int nlink_cb(void *arg, const void *key, size_t klen, enum hkv_type type,
 {
 	struct nlink_arg *na = arg;
 
-	(void)key;
 	/* a prefix past the engine's ordered length repeats (readdir.c): not counted */
 	if (is_prefix && klen > HKV_ORDER_PREFIX)
 		na->seen = NLINK_SCAN_MAX;
 	if (is_prefix || (type != HKV_TYPE_STRING && type != HKV_TYPE_NONE))
 		na->dirs++;
+	if (!is_prefix && type != HKV_TYPE_STRING && type != HKV_TYPE_NONE && !na->coll_overflow &&
+	    !child_add(na->coll, &na->ncoll, NLC_COLL, key, klen))
+		na->coll_overflow = true;
 	return ++na->seen > NLINK_SCAN_MAX ? 1 : 0;
+}
+
+/* count by a scan; *@ok false if the scan failed (the 1 returned is then not a count) */
+static nlink_t nlink_scan(struct hkvfs *fs, const void *prefix, size_t plen,
+			  struct nlink_arg *na, bool *ok)
+{
+	struct hkv_scan_opts so = { .count = 256, .prefix = prefix, .prefix_len = plen,
+				    .has_delim = true, .delim = fs->opts.delim };
+	struct hkv_cursor cur;
+
+	*ok = true;
+	hkv_cursor_init(&cur);
+	while (!cur.done && na->seen <= NLINK_SCAN_MAX) {
+		if (hkv_scan(fs->db, &cur, &so, nlink_cb, na) < 0) {
+			*ok = false;
+			return 1;
+		}
+	}
+	if (na->seen > NLINK_SCAN_MAX)
+		return 1;
+	return (nlink_t)(2 + na->dirs);
+}
+
+/* may the cached count of @e stand after its touched children? (engine calls, no lock) */
+static bool touches_keep(struct hkvfs *fs, const struct nlc_ent *snap)
+{
+	unsigned i;
+
+	if (snap->nlink == 1)
+		return !snap->removed; /* more entries than counted: creations cannot change that */
+	if (snap->coll_overflow)
+		return false;
+	for (i = 0; i < snap->ntouch; i++) {
+		int t = hkv_type(fs->db, snap->touch[i].key, snap->touch[i].len);
+
+		if (child_in(snap->coll, snap->ncoll, snap->touch[i].key, snap->touch[i].len))
+			return false;
+		if (t != HKV_TYPE_NONE && t != HKV_TYPE_STRING)
+			return false;
+	}
+	return true;
 }
 
 static nlink_t dir_nlink(struct hkvfs *fs, const void *prefix, size_t plen)
 {
-	struct hkv_scan_opts so = { .count = 256, .prefix = prefix, .prefix_len = plen,
-				    .has_delim = true, .delim = fs->opts.delim };
+	uint64_t h = ino_hash(0xcbf29ce484222325ULL, prefix, plen), gen;
 	struct nlink_arg na = { .plen = plen };
-	struct hkv_cursor cur;
+	struct nlc_ent *e, snap;
+	nlink_t n;
+	bool ok, keep;
+	unsigned i;
 
-	hkv_cursor_init(&cur);
-	while (!cur.done && na.seen <= NLINK_SCAN_MAX)
-		if (hkv_scan(fs->db, &cur, &so, nlink_cb, &na) < 0)
-			return 1;
-	if (na.seen > NLINK_SCAN_MAX)
-		return 1;
-	return (nlink_t)(2 + na.dirs);
+	pthread_mutex_lock(&nlc_lock);
+	e = nlc_find(prefix, plen, h);
+	if (e && e->nlink && e->ntouch == 0) {
+		n = e->nlink;
+		pthread_mutex_unlock(&nlc_lock);
+		return n;
+	}
+	if (e && e->nlink) {
+		/* a copy of the touched and collection lists to check without the lock */
+		snap = *e;
+		for (i = 0; i < e->ntouch; i++)
+			snap.touch[i].key = NULL;
+		for (i = 0; i < e->ncoll; i++)
+			snap.coll[i].key = NULL;
+		snap.ntouch = snap.ncoll = 0;
+		for (i = 0; i < e->ntouch; i++)
+			child_add(snap.touch, &snap.ntouch, NLC_TOUCH, e->touch[i].key,
+				  e->touch[i].len);
+		for (i = 0; i < e->ncoll; i++)
+			child_add(snap.coll, &snap.ncoll, NLC_COLL, e->coll[i].key, e->coll[i].len);
+		gen = e->gen;
+		pthread_mutex_unlock(&nlc_lock);
+		keep = snap.ntouch == e->ntouch && snap.ncoll == e->ncoll && touches_keep(fs, &snap);
+		n = snap.nlink;
+		nlc_children_free(snap.touch, &snap.ntouch);
+		nlc_children_free(snap.coll, &snap.ncoll);
+		if (keep) {
+			pthread_mutex_lock(&nlc_lock);
+			if (nlc_find(prefix, plen, h) == e && e->gen == gen)
+				nlc_children_free(e->touch, &e->ntouch);
+			else
+				keep = false;
+			pthread_mutex_unlock(&nlc_lock);
+			if (keep)
+				return n;
+		}
+		pthread_mutex_lock(&nlc_lock);
+	}
+	/* count: remember the generation of the slot to keep the result only if nothing raced */
+	e = &nlc[h % NLC_SLOTS];
+	if (!nlc_find(prefix, plen, h)) {
+		unsigned char *k = malloc(plen ? plen : 1);
+
+		if (k) {
+			if (e->used)
+				nlc_drop(e);
+			free(e->key);
+			memcpy(k, prefix, plen);
+			e->key = k;
+			e->klen = plen;
+			e->hash = h;
+			e->used = true;
+		}
+	}
+	gen = e->gen;
+	pthread_mutex_unlock(&nlc_lock);
+	n = nlink_scan(fs, prefix, plen, &na, &ok);
+	pthread_mutex_lock(&nlc_lock);
+	if (ok && nlc_find(prefix, plen, h) == e && e->gen == gen) {
+		nlc_drop(e);
+		e->nlink = n;
+		e->coll_overflow = na.coll_overflow;
+		for (i = 0; i < na.ncoll; i++)
+			e->coll[i] = na.coll[i];
+		e->ncoll = na.ncoll;
+		na.ncoll = 0;
+	}
+	pthread_mutex_unlock(&nlc_lock);
+	nlc_children_free(na.coll, &na.ncoll);
+	return n;
 }
 
 /*

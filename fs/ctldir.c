@@ -34,7 +34,8 @@ size_t hkvfs_stats_format(char *buf, size_t sz)
 		     "\nfs_unlinks %" PRIu64 "\nfs_renames %" PRIu64 "\nfs_readdirs %" PRIu64
 		     "\nfs_dirents %" PRIu64 "\nfs_xattrs %" PRIu64 "\nfs_invalidations %" PRIu64
 		     "\nfs_invalidation_errors %" PRIu64 "\nfs_ctl_requests %" PRIu64
-		     "\nfs_errors %" PRIu64 "\nfs_fsyncdirs %" PRIu64 "\nfs_flushes %" PRIu64 "\n",
+		     "\nfs_errors %" PRIu64 "\nfs_fsyncdirs %" PRIu64 "\nfs_flushes %" PRIu64
+		     "\nfs_opens %" PRIu64 "\nfs_releases %" PRIu64 "\n",
 		     s.keys, s.expires, s.index_bytes, s.vlog_bytes, s.vlog_live, s.vlog_dead,
 		     s.segments, s.reads, s.writes, s.commits, s.syncs, s.compactions,
 		     s.compact_bytes, s.expired, s.crc_errors, lk,
@@ -44,7 +45,8 @@ size_t hkvfs_stats_format(char *buf, size_t sz)
 		     (uint64_t)c->unlinks, (uint64_t)c->renames, (uint64_t)c->readdirs,
 		     (uint64_t)c->dirents, (uint64_t)c->xattrs, (uint64_t)c->invals,
 		     (uint64_t)c->inval_errors, (uint64_t)c->ctl_requests, (uint64_t)c->errors,
-		     (uint64_t)c->fsyncdirs, (uint64_t)c->flushes);
+		     (uint64_t)c->fsyncdirs, (uint64_t)c->flushes, (uint64_t)c->opens,
+		     (uint64_t)c->releases);
 	if (n < 0)
 		return 0;
 	return (size_t)n < sz ? (size_t)n : sz - 1;

@@ -44,10 +44,12 @@
  * direct-I/O writes grow the cached size before its commit. A read-only open needs no FLUSH
  * (FOPEN_NOFLUSH): the kernel then sends none at its close.
  *
- * cache=noopen and -o ro. OPEN is answered ENOSYS in noopen (the kernel keeps no handles and
- * reads through its page cache); both mounts are read-only through the filesystem (writes
- * EROFS: without handles a write could not be tied to the close that commits it), so FLUSH
- * is answered ENOSYS, after which the kernel sends no more.
+ * cache=noopen and -o ro. Both mounts are read-only through the filesystem (writes EROFS:
+ * without handles a write could not be tied to the close that commits it), so OPEN and FLUSH
+ * are answered ENOSYS, after which the kernel sends neither again: it keeps no handles, reads
+ * through its page cache, and a cached open+read+close costs no round trip. The page cache
+ * stays coherent through the invalidations every committed change sends (inval.c); an -o ro
+ * store cannot change at all while mounted.
  *
  * Locking: hkvfs_fh_lock protects the handle list (hkvfs_fh_list); each handle's lock
  * protects its fields. Take hkvfs_fh_lock before a handle lock, never the other way round.
@@ -487,7 +489,9 @@ void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	double t;
 	int rc;
 
-	if (fs->opts.cache == HKVFS_CACHE_NOOPEN) {
+	CNT(opens);
+	if (hkvfs_opts_fs_ro(&fs->opts)) {
+		/* no writes to tie to a handle: ENOSYS once and the kernel sends no more OPEN */
 		hkvfs_reply_err(req, ENOSYS);
 		return;
 	}
@@ -850,6 +854,7 @@ void hkvfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc = 0;
 
 	(void)ino;
+	CNT(releases);
 	if (fh) {
 		pthread_mutex_lock(&hkvfs_fh_lock);
 		hkvfs_fh_unlink_locked(fh);

@@ -64,7 +64,7 @@ enum { HKVFS_CTL_STATS = 1, HKVFS_CTL_CONFIG = 2, HKVFS_CTL_HOT = 3 };
 struct hkvfs_counters {
 	atomic_uint_fast64_t lookups, lookup_miss, getattrs, reads, read_bytes, writes,
 		write_bytes, commits, creates, unlinks, renames, readdirs, dirents, xattrs,
-		invals, inval_errors, ctl_requests, errors, fsyncdirs, flushes;
+		invals, inval_errors, ctl_requests, errors, fsyncdirs, flushes, opens, releases;
 };
 
 /** struct hkvfs - the daemon's global state (one mount per process). */

@@ -49,6 +49,7 @@ void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version)
 	hkvfs_promoter_invalidate_version(fs->prom, key, klen, version);
 	/* RESP clients: notifications, WATCH, blocked pops (resp.c) */
 	hkvfs_resp_watch(key, klen, version);
+	hkvfs_nlink_event(fs, key, klen, version);
 	if (!hkvfs_caching(fs))
 		return;
 	ev = malloc(sizeof(*ev) + klen);
@@ -138,12 +139,36 @@ static fuse_ino_t parent_of(struct hkvfs *fs, const unsigned char *key, size_t l
 	return hkvfs_itab_find(HKVFS_PREFIX, key, start, NULL, 0);
 }
 
+/*
+ * The directory of @key is not known to the kernel, so a key appearing or going there may
+ * add or remove subdirectories up to the nearest directory the kernel does know: drop that
+ * one's attributes (its link count) too.
+ */
+static void inval_known_ancestor(struct hkvfs *fs, const unsigned char *key, size_t klen)
+{
+	size_t plen = hkvfs_last_comp_start(fs, key, klen);
+	fuse_ino_t pino;
+
+	while (plen > 0) {
+		plen = hkvfs_last_comp_start(fs, key, plen - 1);
+		if (plen == 0) {
+			notify_inode(fs, FUSE_ROOT_ID);
+			return;
+		}
+		pino = hkvfs_itab_find(HKVFS_PREFIX, key, plen, NULL, 0);
+		if (pino) {
+			notify_inode(fs, pino);
+			return;
+		}
+	}
+}
+
 static void inval_key(struct hkvfs *fs, const struct inval_ev *ev)
 {
 	char name[HKV_NAME_MAX + 1];
 	struct child_list cl = { 0 };
 	fuse_ino_t ino, parent;
-	size_t i, plen;
+	size_t i, plen, start;
 
 	ino = hkvfs_itab_find(HKVFS_KEY, ev->key, ev->klen, NULL, 0);
 	parent = parent_of(fs, ev->key, ev->klen, name);
@@ -158,8 +183,20 @@ static void inval_key(struct hkvfs *fs, const struct inval_ev *ev)
 		}
 		free(cl.c);
 	}
-	if (parent)
+	/*
+	 * The directory's cached attributes change with its link count and, in a mkdir'd
+	 * directory, with its marker (which holds its mode, owner and times); listings are not
+	 * cached and an implicit directory shows the mount time. Any other write that leaves the
+	 * count alone spares it, so a create and the commit after it cost no notification of the
+	 * directory.
+	 */
+	start = hkvfs_last_comp_start(fs, ev->key, ev->klen);
+	if (parent && (ev->version == 0 ||
+		       hkvfs_is_marker(ev->key + start, ev->klen - start) ||
+		       !hkvfs_nlink_keeps(fs, ev->key, ev->klen)))
 		notify_inode(fs, parent);
+	else if (!parent)
+		inval_known_ancestor(fs, ev->key, ev->klen);
 	if (ev->version != 0)
 		return;
 	/* implicit directories that lost their last key disappear */

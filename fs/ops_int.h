@@ -119,6 +119,18 @@ int hkvfs_fill_attr(struct hkvfs *fs, const struct hkvfs_ident *id, fuse_ino_t i
 void hkvfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		struct fuse_file_info *fi);
+/*
+ * hkvfs_nlink_event() - a committed mutation of @key (@version 0: deleted) for the cached
+ * directory link counts; called from the engine watch callback (no engine calls).
+ */
+void hkvfs_nlink_event(struct hkvfs *fs, const void *key, size_t klen, uint64_t version);
+/*
+ * hkvfs_nlink_keeps() - does the link count of @key's directory stay what the kernel was told
+ * after @key was written (not deleted)? True only when the count is cached, @key is not a
+ * collection now and was not one when the directory was counted. Engine calls: not from the
+ * watch callback.
+ */
+bool hkvfs_nlink_keeps(struct hkvfs *fs, const void *key, size_t klen);
 
 /* namei.c */
 bool hkvfs_is_marker(const unsigned char *c, size_t len);

@@ -13,8 +13,12 @@
  *   hkvfs-MODE     the hkvfs daemon on a fresh data directory, -o cache=MODE
  *
  * for MODE = off, on, noopen, and hkvfs-ro: -o ro,cache=on. hkvfs-noopen and hkvfs-ro are
- * read-only through the filesystem, so they have no create row. "x tmpfs" divides a median by tmpfs's; "x floor" divides an
- * hkvfs median by the floor of the same mode, so it is the cost of hkvfs's own work.
+ * read-only through the filesystem, so they have no create row; both answer OPEN and FLUSH
+ * with ENOSYS, so their floor is floor-noopen (run with --noflush). floor-keep is floor-on
+ * with read-only opens keeping the page cache: OPEN and RELEASE but no READ, the least an
+ * open+read+close costs on a mount that sends OPEN. "x tmpfs" divides a median by tmpfs's;
+ * "x floor" divides an hkvfs median by the floor that makes the same requests, so it is the
+ * cost of hkvfs's own work.
  *
  * Every target serves the same tree: a 64-byte file "f" and a directory "d" of --keys
  * entries k0000000, k0000001, ... hkvfs stores are filled through the engine (hkv_open on the
@@ -118,9 +122,9 @@ static const int rq_floor[RQ_NR] = { FOP_LOOKUP, FOP_GETATTR, FOP_SETATTR, FOP_O
 				     FOP_WRITE, FOP_FLUSH, FOP_RELEASE, FOP_CREATE,
 				     FOP_READDIR };
 #ifdef HKV_HAVE_BENCH_FS_CTL
-static const char *const rq_hkvfs[RQ_NR] = { "fs_lookups", "fs_getattrs", NULL, NULL,
-					     "fs_reads", "fs_writes", NULL, NULL, "fs_creates",
-					     "fs_readdirs" };
+static const char *const rq_hkvfs[RQ_NR] = { "fs_lookups", "fs_getattrs", NULL, "fs_opens",
+					     "fs_reads", "fs_writes", "fs_flushes", "fs_releases",
+					     "fs_creates", "fs_readdirs" };
 #endif
 
 enum tkind { TK_TMPFS, TK_FLOOR, TK_HKVFS };
@@ -130,21 +134,26 @@ static const struct {
 	const char *name;
 	enum tkind kind;
 	const char *mode;
-	int floor;    /* index of the floor in the same cache mode, or -1 */
+	int floor;    /* index of the floor that makes the same requests, or -1 */
 	bool noflush; /* floor: FLUSH answered ENOSYS */
+	bool keep;    /* floor: read-only opens keep the page cache (--keep-cache) */
 	bool ro;      /* hkvfs: -o ro */
 	bool rofs;    /* hkvfs: read-only through the filesystem (ro, cache=noopen): no create */
 } tdefs[NTARGETS] = {
-	{ "tmpfs", TK_TMPFS, NULL, -1, false, false, false },
-	{ "floor-off", TK_FLOOR, "off", -1, false, false, false },
-	{ "floor-on", TK_FLOOR, "on", -1, false, false, false },
-	{ "floor-noopen", TK_FLOOR, "noopen", -1, false, false, false },
-	{ "floor-noflush", TK_FLOOR, "noopen", -1, true, false, false },
-	{ "hkvfs-off", TK_HKVFS, "off", 1, false, false, false },
-	{ "hkvfs-on", TK_HKVFS, "on", 2, false, false, false },
-	{ "hkvfs-noopen", TK_HKVFS, "noopen", 3, false, false, true },
-	{ "hkvfs-ro", TK_HKVFS, "on", 2, false, true, true },
+	{ "tmpfs", TK_TMPFS, NULL, -1, false, false, false, false },
+	{ "floor-off", TK_FLOOR, "off", -1, false, false, false, false },
+	{ "floor-on", TK_FLOOR, "on", -1, false, false, false, false },
+	{ "floor-noopen", TK_FLOOR, "noopen", -1, true, false, false, false },
+	{ "floor-keep", TK_FLOOR, "on", -1, false, true, false, false },
+	{ "hkvfs-off", TK_HKVFS, "off", 1, false, false, false, false },
+	{ "hkvfs-on", TK_HKVFS, "on", 2, false, false, false, false },
+	{ "hkvfs-noopen", TK_HKVFS, "noopen", 3, false, false, false, true },
+	{ "hkvfs-ro", TK_HKVFS, "on", 3, false, false, true, true },
 };
+#define T_FLOOR_KEEP 4
+#define T_HKVFS_ON 6
+#define T_HKVFS_NOOPEN 7
+#define T_HKVFS_RO 8
 #define T_HKVFS_OFF 5
 
 enum bop { BOP_ORC, BOP_PREAD, BOP_STAT, BOP_CREATE, BOP_CAT, BOP_READDIR, BOP_NR };
@@ -646,6 +655,8 @@ static int floor_up(int t, uint64_t entries)
 		argv[a++] = "--single";
 	if (tdefs[t].noflush)
 		argv[a++] = "--noflush";
+	if (tdefs[t].keep)
+		argv[a++] = "--keep-cache";
 	argv[a] = NULL;
 	rc = spawn_daemon(argv, log);
 	if (rc)
@@ -1229,6 +1240,62 @@ static void print_rq(const struct result (*res)[BOP_NR])
 	}
 }
 
+/* one "target" line: @x against @bound, "met" or by how much it is missed */
+static void target_line(const char *what, double x, const char *of, double bound)
+{
+	printf("  %-44s %6.2fx %-13s (target <= %.2gx): %s", what, x, of, bound,
+	       x <= bound ? "met" : "MISSED");
+	if (x > bound)
+		printf(" by %.0f%%", (x / bound - 1) * 100);
+	printf("\n");
+}
+
+/*
+ * The filesystem targets: the default mount's hot open+read+close against tmpfs (with the two
+ * floors that bound it: the same requests, and OPEN + RELEASE alone), cache=noopen against its
+ * floor, -o ro against tmpfs, readdir and create+write against the floor of the same mode.
+ */
+static void print_targets_fs(const struct result (*res)[BOP_NR])
+{
+	static const int modes[] = { T_HKVFS_ON, T_HKVFS_OFF };
+	const struct result *tm = &res[0][BOP_ORC];
+	const struct result *on = &res[T_HKVFS_ON][BOP_ORC];
+	const struct result *no = &res[T_HKVFS_NOOPEN][BOP_ORC];
+	const struct result *ro = &res[T_HKVFS_RO][BOP_ORC];
+	const struct result *keep = &res[T_FLOOR_KEEP][BOP_ORC];
+	const struct result *flon = &res[tdefs[T_HKVFS_ON].floor][BOP_ORC];
+	const struct result *flno = &res[tdefs[T_HKVFS_NOOPEN].floor][BOP_ORC];
+	enum bop ops[] = { BOP_READDIR, BOP_CREATE };
+	char what[96];
+	unsigned i, k;
+
+	if (tm->have && on->have) {
+		target_line("cache=on hot open+read+close", on->med / tm->med, "tmpfs", 3.0);
+		if (flon->have && keep->have)
+			printf("    its floors: floor-on (the same requests) %.2fx tmpfs, floor-keep "
+			       "(OPEN + RELEASE, pages kept) %.2fx tmpfs\n", flon->med / tm->med,
+			       keep->med / tm->med);
+	}
+	if (no->have && flno->have)
+		target_line("cache=noopen hot open+read+close", no->med / flno->med,
+			    tdefs[tdefs[T_HKVFS_NOOPEN].floor].name, 1.1);
+	if (tm->have && ro->have)
+		target_line("-o ro hot open+read+close", ro->med / tm->med, "tmpfs", 1.5);
+	for (k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
+		for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+			const struct result *h = &res[modes[i]][ops[k]];
+			const struct result *fl = &res[tdefs[modes[i]].floor][ops[k]];
+
+			if (!h->have || !fl->have)
+				continue;
+			snprintf(what, sizeof(what), "%s %s", tdefs[modes[i]].name,
+				 bop_short[ops[k]]);
+			target_line(what, h->med / fl->med, tdefs[tdefs[modes[i]].floor].name,
+				    ops[k] == BOP_READDIR ? 1.5 : 1.2);
+		}
+	}
+}
+
 static void print_targets(const struct result (*res)[BOP_NR])
 {
 	const struct result *tm = &res[0][BOP_ORC];
@@ -1258,6 +1325,7 @@ static void print_targets(const struct result (*res)[BOP_NR])
 			       best->med - 1.5 * tm->med);
 		printf("\n");
 	}
+	print_targets_fs(res);
 	for (op = 0; op < BOP_NR; op++) {
 		const struct result *h = &res[T_HKVFS_OFF][op];
 		const struct result *fl = &res[tdefs[T_HKVFS_OFF].floor][op];

@@ -41,7 +41,7 @@ for pin in "${pins[@]}"; do
 		fi
 		rows=("^tmpfs +$lat +$lat$nox$nox"
 		      "^floor-off +$lat +$lat$x$nox" "^floor-on +$lat +$lat$x$nox"
-		      "^floor-noopen +$lat +$lat$x$nox" "^floor-noflush +$lat +$lat$x$nox"
+		      "^floor-noopen +$lat +$lat$x$nox" "^floor-keep +$lat +$lat$x$nox"
 		      "^hkvfs-off +$lat +$lat$x$x" "^hkvfs-on +$lat +$lat$x$x")
 		# noopen and -o ro are read-only mounts: no create row
 		if [[ $op == create* ]]; then

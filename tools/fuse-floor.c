@@ -4,7 +4,7 @@
  * asks of a mount, so each hkvfs row has a floor measured on the same kernel, in the same run.
  *
  *   hkv-fuse-floor MOUNTPOINT [--cache on|off|noopen] [--entries N] [--timeout S]
- *                  [--single] [--noflush] [--stats FILE]
+ *                  [--single] [--noflush] [--keep-cache] [--stats FILE]
  *
  * The tree it serves holds no storage at all:
  *
@@ -17,16 +17,19 @@
  * The daemon mirrors the choices of hkvfs that decide which requests the kernel sends, so
  * the difference between a floor row and an hkvfs row is hkvfs's own work: the same mount
  * options (default_permissions), the same init capabilities (PARALLEL_DIROPS,
- * AUTO_INVAL_DATA; no atomic O_TRUNC, no writeback cache, no READDIRPLUS), no negative
- * entries, creates answered with a direct_io handle, and three cache modes:
+ * AUTO_INVAL_DATA, atomic O_TRUNC; no HANDLE_KILLPRIV, no writeback cache, no READDIRPLUS),
+ * no negative entries, every open direct_io, read-only opens without FLUSH (FOPEN_NOFLUSH),
+ * and three cache modes:
  *
- *   off     entry/attr timeouts 0, every open direct_io: every access reaches the daemon
- *   on      long timeouts; read-only opens keep_cache (file pages stay cached across opens),
- *           writable opens direct_io
+ *   off     entry/attr timeouts 0: every access reaches the daemon
+ *   on      long timeouts; with --keep-cache read-only opens keep the page cache instead of
+ *           direct_io (what an open+read+close costs when the kernel still sends OPEN and
+ *           RELEASE but no READ)
  *   noopen  as on, and OPEN is answered ENOSYS so the kernel keeps no handles and stops
- *           sending OPEN and RELEASE; FLUSH is still sent at every close (hkvfs commits
- *           buffered writes there) unless --noflush answers it ENOSYS too, which makes the
- *           kernel stop sending it: the cheapest open+read+close FUSE allows
+ *           sending OPEN and RELEASE, and reads through its page cache; FLUSH is still sent
+ *           at every close unless --noflush answers it ENOSYS too, which makes the kernel
+ *           stop sending it (hkvfs's read-only mounts do): the cheapest open+read+close FUSE
+ *           allows
  *
  * Threads: by default the same multi-threaded loop as hkvfs (fuse_loop_cfg: no clone fd,
  * 4 idle threads, at most 16), which needs FUSE_USE_VERSION 312 on libfuse 3.14 (with 34
@@ -87,7 +90,7 @@ static struct {
 	enum floor_cache cache;
 	uint64_t entries;
 	double timeout;
-	bool noflush;
+	bool noflush, keep_cache;
 	struct floor_stats *stats;
 	struct floor_stats dummy;
 	_Atomic uint64_t next_created;
@@ -166,7 +169,9 @@ static bool parse_entry(const char *name, uint64_t *i)
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
-	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
@@ -241,10 +246,15 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOSYS);
 		return;
 	}
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || g.cache == CACHE_OFF)
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		fi->direct_io = 1;
-	else
-		fi->keep_cache = 1;
+	} else {
+		fi->noflush = 1;
+		if (g.keep_cache && g.cache == CACHE_ON)
+			fi->keep_cache = 1;
+		else
+			fi->direct_io = 1;
+	}
 	fi->fh = 0;
 	fuse_reply_open(req, fi);
 }
@@ -458,15 +468,17 @@ out_close:
 static void usage(FILE *f)
 {
 	fputs("usage: hkv-fuse-floor MOUNTPOINT [--cache on|off|noopen] [--entries N]\n"
-	      "                      [--timeout S] [--single] [--noflush] [--stats FILE]\n"
+	      "                      [--timeout S] [--single] [--noflush] [--keep-cache]\n"
+	      "                      [--stats FILE]\n"
 	      "A storage-free FUSE daemon (root: file f of 64 B, directory d of N entries) that\n"
 	      "serves as the floor of hkv-bench fs. Runs in the foreground; SIGTERM unmounts.\n"
-	      "  --cache MODE  off: timeouts 0 + direct_io; on: long timeouts + keep_cache;\n"
+	      "  --cache MODE  off: timeouts 0 + direct_io; on: long timeouts + direct_io;\n"
 	      "                noopen: as on, OPEN answered ENOSYS (default on)\n"
 	      "  --entries N   entries of d (default 100000)\n"
 	      "  --timeout S   entry/attr timeout of the cached modes (default 3600)\n"
 	      "  --single      single-threaded loop (default: the multi-threaded loop of hkvfs)\n"
 	      "  --noflush     answer FLUSH with ENOSYS (the kernel stops sending it)\n"
+	      "  --keep-cache  on: read-only opens keep the page cache instead of direct_io\n"
 	      "  --stats FILE  request counters, shared-mapped (see the source for the layout)\n",
 	      f);
 }
@@ -479,6 +491,7 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "single", no_argument, NULL, 's' },
 		{ "noflush", no_argument, NULL, 'F' },
+		{ "keep-cache", no_argument, NULL, 'K' },
 		{ "stats", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -523,6 +536,9 @@ int main(int argc, char **argv)
 			break;
 		case 'F':
 			g.noflush = true;
+			break;
+		case 'K':
+			g.keep_cache = true;
 			break;
 		case 'S':
 			stats_path = optarg;

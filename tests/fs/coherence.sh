@@ -131,6 +131,11 @@ for i in range(10):
 " "$MNT/n"
 f=$(m awk '$1 == "fs_flushes" { print $2 }' "$MNT/.hkv/stats")
 [ "$f" -le 1 ] || fail "-o ro: $f FLUSH requests"
+# nor OPEN: answered ENOSYS once, then the kernel opens without asking (and keeps pages)
+o=$(m awk '$1 == "fs_opens" { print $2 }' "$MNT/.hkv/stats")
+[[ $o =~ ^[0-9]+$ ]] || fail "no fs_opens counter in .hkv/stats"
+[ "$o" -le 1 ] || fail "-o ro: $o OPEN requests"
+expect_eq "$(m awk '$1 == "fs_releases" { print $2 }' "$MNT/.hkv/stats")" 0 "-o ro: RELEASE requests"
 hkv_umount
 hkv_mount cache=off
 m sh -c "echo a > '$MNT/u'"

@@ -62,5 +62,28 @@ os.rmdir("n/a")
 check("nlink after rmdir", os.stat("n").st_nlink, 4)
 os.rename("n/b", "p/b")
 check("nlink after renaming a subdirectory out", os.stat("n").st_nlink, 3)
+# the counts are cached per directory: every kind of change through the store counts again
+def ctlrun(*args):
+    subprocess.run([ctl, sock, *args], check=True, stdout=subprocess.DEVNULL)
+for i in range(20):
+    open("n/s%d" % i, "w").write("x")
+    check("nlink after creating a file", os.stat("n").st_nlink, 3)
+ctlrun("del", "n/h")
+check("nlink after hkvctl del of a collection", os.stat("n").st_nlink, 2)
+ctlrun("del", "n/s3")
+ctlrun("hset", "n/s3", "k", "v")
+check("nlink after a file became a collection", os.stat("n").st_nlink, 3)
+ctlrun("set", "n/s3", "v")
+check("nlink after a collection became a string", os.stat("n").st_nlink, 2)
+ctlrun("set", "n/deep/x", "v")
+check("nlink after a key two levels down", os.stat("n").st_nlink, 3)
+ctlrun("set", "n/deep/y", "v")
+ctlrun("sadd", "n/c", "m")
+check("nlink with a prefix and a collection", os.stat("n").st_nlink, 4)
+ctlrun("del", "n/deep/x")
+ctlrun("del", "n/deep/y")
+check("nlink after the prefix's last key went", os.stat("n").st_nlink, 3)
+os.unlink("n/s0")
+check("nlink after unlinking a file", os.stat("n").st_nlink, 3)
 PY
 echo ok
