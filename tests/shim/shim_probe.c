@@ -600,13 +600,26 @@ static void sig_handler(int sig)
 	errno = saved;
 }
 
+/*
+ * One signal at a time, each sent only after the previous handler ran and the main thread then
+ * finished one more open+read of its own: a sender that kept a signal pending all the time
+ * would starve the main thread (every return to user mode runs the handler again), and the
+ * probe would measure its own livelock. Each signal still lands at whatever point of its
+ * open/read/close the main thread has reached.
+ */
+static atomic_long main_reads;
+
 static void *sig_sender(void *arg)
 {
 	pthread_t main_thread = *(pthread_t *)arg;
 
 	while (!atomic_load(&sig_done)) {
+		long runs = sig_runs, reads = atomic_load(&main_reads);
+
 		pthread_kill(main_thread, SIGUSR1);
-		sched_yield();
+		while (!atomic_load(&sig_done) &&
+		       (sig_runs == runs || atomic_load(&main_reads) == reads))
+			sched_yield();
 	}
 	return NULL;
 }
@@ -632,9 +645,11 @@ static int do_sigopen(const char *path, int rounds)
 	if (pthread_create(&t, NULL, sig_sender, &self))
 		return 1;
 	/* at least @rounds opens, and until the handler has run 200 times */
-	for (int i = 0; i < rounds || sig_runs < 200; i++)
+	for (int i = 0; i < rounds || sig_runs < 200; i++) {
 		if (read_hash_raw(path, &ok) != sig_want || !ok)
 			bad++;
+		atomic_fetch_add(&main_reads, 1);
+	}
 	atomic_store(&sig_done, true);
 	pthread_join(t, NULL);
 	printf("sigopen %s: main reads %s, handler reads %s\n", path, bad ? "DIFFER" : "same",
