@@ -26,6 +26,16 @@
  *    forget that tombstone, the ticket is older than what it remembers and it refuses too.
  *    So the kernel cache never holds a value older than the last acknowledged write.
  *
+ *  - Directory permissions: the module checks only the entry's own owner and mode, so only
+ *    keys whose directories everyone may search are promoted (o.eligible). A change of a
+ *    directory's mode or owner commits its marker key (PREFIX + HKVFS_MARKER); its
+ *    invalidation also drops every cached key under PREFIX (HKV_IOC_DEL without a
+ *    tombstone: the key may be promoted again once eligible), before the chmod/chown is
+ *    acknowledged. A promotion in flight (eligibility judged before the change, PUT not yet
+ *    in the cached set) is the one key the drop cannot see in the set: promote() names it
+ *    in p->inflight under p->lock, and the drop gives that key a tombstone instead, which
+ *    refuses or removes its PUT (it is promoted again after its next write).
+ *
  * Without the device (no module, or not permitted) everything here still counts reads, so
  * .hkv/hot works, and the daemon says once in its log that hot reads stay on the FUSE path.
  */
@@ -45,6 +55,7 @@
 
 
 #include "hkv/engine.h"
+#include "hkvfs_int.h"
 #include "hot.h"
 #include "promote.h"
 
@@ -70,6 +81,8 @@ struct hkvfs_promoter {
 	unsigned nc, capc;
 
 	atomic_uint_fast64_t promotions, stale, demotions, invalidations, evictions;
+	const void *inflight;   /* key being promoted, or NULL (p->lock; see the top) */
+	size_t inflight_len;
 };
 
 static void plog(struct hkvfs_promoter *p, int level, const char *fmt, ...)
@@ -170,6 +183,34 @@ static uint64_t tombstone_for(struct hkvfs_promoter *p, uint64_t version)
 	return version ? version - 1 : hkv_version(p->db);
 }
 
+/*
+ * A directory's mode or owner changed (@key is its marker): drop every cached key under its
+ * prefix, since the module cannot see directory permissions.
+ */
+static void invalidate_dir(struct hkvfs_promoter *p, const unsigned char *key, size_t klen)
+{
+	size_t plen = klen - HKVFS_MARKER_LEN;
+
+	pthread_mutex_lock(&p->lock);
+	for (unsigned i = 0; i < p->nc;) {
+		if (p->c[i].klen > plen && !memcmp(p->c[i].key, key, plen)) {
+			dev_del(p, p->c[i].key, p->c[i].klen, 0);
+			cached_drop(p, i);
+		} else {
+			i++;
+		}
+	}
+	if (p->inflight && p->inflight_len > plen && !memcmp(p->inflight, key, plen))
+		dev_del(p, p->inflight, p->inflight_len, hkv_version(p->db));
+	pthread_mutex_unlock(&p->lock);
+}
+
+static bool is_dir_marker(const void *key, size_t klen)
+{
+	return klen >= HKVFS_MARKER_LEN &&
+	       !memcmp((const char *)key + klen - HKVFS_MARKER_LEN, HKVFS_MARKER, HKVFS_MARKER_LEN);
+}
+
 void hkvfs_promoter_invalidate_version(struct hkvfs_promoter *p, const void *key, size_t klen,
 				       uint64_t version)
 {
@@ -195,6 +236,8 @@ void hkvfs_promoter_invalidate_version(struct hkvfs_promoter *p, const void *key
 	if (i >= 0)
 		cached_drop(p, (unsigned)i);
 	pthread_mutex_unlock(&p->lock);
+	if (is_dir_marker(key, klen))
+		invalidate_dir(p, key, klen);
 }
 
 void hkvfs_promoter_invalidate(struct hkvfs_promoter *p, const void *key, size_t klen)
@@ -209,7 +252,7 @@ void hkvfs_promoter_read(struct hkvfs_promoter *p, const void *key, size_t klen)
 }
 
 /* Copy @key into the kernel cache. Return: 0, or -errno (-ESTALE: a write won the race). */
-static int promote(struct hkvfs_promoter *p, const void *key, size_t klen)
+static int promote_named(struct hkvfs_promoter *p, const void *key, size_t klen)
 {
 	struct hkv_stat st = { .size = sizeof(st) };
 	struct hkv_buf val = { NULL, 0 };
@@ -258,6 +301,22 @@ static int promote(struct hkvfs_promoter *p, const void *key, size_t klen)
 	} else if (rc == -ESTALE) {
 		atomic_fetch_add_explicit(&p->stale, 1, memory_order_relaxed);
 	}
+	return rc;
+}
+
+/* promote_named() with @key named in p->inflight while its eligibility may be stale. */
+static int promote(struct hkvfs_promoter *p, const void *key, size_t klen)
+{
+	int rc;
+
+	pthread_mutex_lock(&p->lock);
+	p->inflight = key;
+	p->inflight_len = klen;
+	pthread_mutex_unlock(&p->lock);
+	rc = promote_named(p, key, klen);
+	pthread_mutex_lock(&p->lock);
+	p->inflight = NULL;
+	pthread_mutex_unlock(&p->lock);
 	return rc;
 }
 

@@ -24,6 +24,15 @@
  *	EACCES through the shim and straight from the device (HKV_IOC_GET, HKV_IOC_OPEN) while
  *	the entry is cached.
  *
+ *   hotpath-test dirperm MNT
+ *	A key in directory pd (0755) is read by uid 1000 from the kernel cache; then pd becomes
+ *	0700: uid 1000 must get EACCES through the shim at once, as through FUSE, and the entry
+ *	must be gone from the module.
+ *
+ *   hotpath-test noatime MNT
+ *	A root-owned 0644 key served from the kernel cache: uid 1000 opening it with O_NOATIME
+ *	gets EPERM (the VFS rule for a non-owner), and without O_NOATIME reads it.
+ *
  *   hotpath-test ttl MNT
  *	A hot key gets an expiry (user.hkv.expire_at, 2 s ahead): it is served from the kernel
  *	cache with that expiry until then, and never - by the cache or by FUSE - to an open that
@@ -531,6 +540,126 @@ static int cmd_perm(void)
 	return rc;
 }
 
+
+static const char dir_value[] = "a value in directory pd\n";
+
+static int dir_reader_served(void *arg)
+{
+	char *path = arg, buf[256];
+	bool served;
+	ssize_t n;
+
+	if (warm(10, 1, &path))
+		return 1;
+	n = read_once(path, buf, sizeof(buf), &served);
+	return n == (ssize_t)strlen(dir_value) && !strcmp(buf, dir_value) && served ? 0 : 1;
+}
+
+static int dir_reader_refused(void *arg)
+{
+	char buf[256];
+	bool served;
+	ssize_t n = read_once(arg, buf, sizeof(buf), &served);
+
+	if (n != -EACCES) {
+		printf("dirperm: uid 1000 read %zd (%s) after chmod 700 of the directory, "
+		       "want -%d\n", n, served ? "cache" : "FUSE", EACCES);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_dirperm(void)
+{
+	char dir[512], path[512], buf[256];
+	uint64_t ns = mount_ns();
+	struct hkv_get g;
+	int fd, rc;
+
+	snprintf(dir, sizeof(dir), "%s/pd", mnt);
+	snprintf(path, sizeof(path), "%s/pd/k", mnt);
+	if ((mkdir(dir, 0755) && errno != EEXIST) || chmod(dir, 0755)) {
+		printf("FAIL dirperm: setup: %s\n", strerror(errno));
+		return 1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, dir_value, strlen(dir_value)) < 0 || close(fd)) {
+		printf("FAIL dirperm: setup: %s\n", strerror(errno));
+		return 1;
+	}
+	if (as_user(1000, 1000, dir_reader_served, path)) {
+		printf("FAIL dirperm: uid 1000 was not served pd/k from the cache\n");
+		return 1;
+	}
+	if (dev_get(ns, "pd/k", &g, buf, sizeof(buf))) {
+		printf("FAIL dirperm: pd/k is not in the kernel cache\n");
+		return 1;
+	}
+	if (chmod(dir, 0700)) {
+		printf("FAIL dirperm: chmod: %s\n", strerror(errno));
+		return 1;
+	}
+	rc = as_user(1000, 1000, dir_reader_refused, path);
+	if (!rc && dev_get(ns, "pd/k", &g, buf, sizeof(buf)) != -ENOENT) {
+		printf("dirperm: pd/k still cached after chmod 700 of pd\n");
+		rc = 1;
+	}
+	/* searchable again: promoted again */
+	if (!rc && (chmod(dir, 0755) || as_user(1000, 1000, dir_reader_served, path))) {
+		printf("dirperm: pd/k not served again after chmod 755\n");
+		rc = 1;
+	}
+	printf("%s dirperm\n", rc ? "FAIL" : "PASS");
+	return rc ? 1 : 0;
+}
+
+static const char na_value[] = "root's key, 0644\n";
+
+static int noatime_reader(void *arg)
+{
+	char *path = arg, buf[256];
+	bool served;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NOATIME);
+
+	if (fd >= 0 || errno != EPERM) {
+		printf("noatime: uid 1000 open(O_NOATIME) gave %d (%s), want EPERM\n", fd,
+		       fd >= 0 ? "a descriptor" : strerror(errno));
+		return 1;
+	}
+	n = read_once(path, buf, sizeof(buf), &served);
+	if (n != (ssize_t)strlen(na_value) || !served) {
+		printf("noatime: uid 1000 plain open read %zd (%s)\n", n, served ? "cache" : "FUSE");
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_noatime(void)
+{
+	char path[512];
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "%s/na", mnt);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, na_value, strlen(na_value)) < 0 || close(fd) ||
+	    chmod(path, 0644)) {
+		printf("FAIL noatime: setup: %s\n", strerror(errno));
+		return 1;
+	}
+	{
+		char *p = path;
+
+		if (warm(10, 1, &p)) {
+			printf("FAIL noatime: na never reached the cache\n");
+			return 1;
+		}
+	}
+	rc = as_user(1000, 1000, noatime_reader, path);
+	printf("%s noatime\n", rc ? "FAIL" : "PASS");
+	return rc ? 1 : 0;
+}
+
 static int cmd_ttl(void)
 {
 	char path[512], buf[256], val[32];
@@ -636,7 +765,11 @@ int main(int argc, char **argv)
 		return cmd_perm();
 	if (!strcmp(cmd, "ttl") && argc == 3)
 		return cmd_ttl();
+	if (!strcmp(cmd, "dirperm") && argc == 3)
+		return cmd_dirperm();
+	if (!strcmp(cmd, "noatime") && argc == 3)
+		return cmd_noatime();
 usage:
-	fprintf(stderr, "usage: hotpath-test lin|warm|perm|ttl MNT ... | hits | items\n");
+	fprintf(stderr, "usage: hotpath-test lin|warm|perm|ttl|dirperm|noatime MNT ... | hits | items\n");
 	return 2;
 }

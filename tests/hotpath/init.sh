@@ -9,9 +9,11 @@
 #
 #   1. without hkv.ko: every program's output is identical with and without the shim, and
 #      the linearizability run passes with every read going through FUSE;
-#   2. with hkv.ko: the same outputs while the keys are served by the kernel cache, the
-#      linearizability run with reads served by the cache, permissions, expiry, and the
-#      namespace is cleared when the daemon unmounts;
+#   2. with hkv.ko: the same outputs (stat calls of open descriptors included) while the keys
+#      are served by the kernel cache, mount changes under a served process (tmpfs over and
+#      inside the mount, a stacked hkvfs, chroot, unshare, setns), the linearizability run
+#      with reads served by the cache, permissions (a directory's chmod, O_NOATIME), expiry,
+#      and the namespace is cleared when the daemon unmounts;
 #   3. optionally the benchmark (rows HKV-BENCH-ROW between HKV-BENCH-BEGIN/END).
 #
 # Prints exactly one line "HKV-HOTPATH-RESULT: PASS n/m" (or FAIL) and powers off.
@@ -97,9 +99,11 @@ same() {
 	fi
 }
 
-KEYS="cmp-one cmp-k64 cmp-text cmp-bin cmp-empty"
+KEYS="cmp-one cmp-k64 cmp-text cmp-bin cmp-empty cmp-dir/in"
 
 make_keys() {
+	mkdir -p $MNT/cmp-dir &&
+	echo "a key in a directory" >$MNT/cmp-dir/in &&
 	printf x >$MNT/cmp-one &&
 	printf '%063d\n' 7 >$MNT/cmp-k64 &&
 	seq 1 200 | sed 's/^/line /' >$MNT/cmp-text &&
@@ -115,15 +119,117 @@ compare_outputs() {
 		same "fgets $k" shim-probe fgets $MNT/$k || return 1
 		same "flags $k" shim-probe flags $MNT/$k || return 1
 		same "mmap $k" shim-probe mmap $MNT/$k || return 1
+		# everything stat says about an open descriptor, and what python3 sees
+		same "statall $k" shim-probe statall $MNT/$k || return 1
+		same "fstatid $k" shim-probe fstatid $MNT/$k || return 1
+		same "stat $k" /usr/bin/stat $MNT/$k || return 1
+		same "stat -f $k" /usr/bin/stat -f $MNT/$k || return 1
+		same "python3 os.fstat $k" /usr/bin/python3 -I -S -c "$PY_FSTAT" $MNT/$k || return 1
 		same "redirect $k" sh -c "exec /usr/bin/cat <$MNT/$k" || return 1
 		same "relative $k" sh -c "cd $MNT && exec /usr/bin/cat $k" || return 1
 	done
 	same "cat missing" /usr/bin/cat $MNT/missing || return 1
 	same "errnos" shim-probe err $MNT/missing $MNT/cmp-k64 $MNT/cmp-k64/x || return 1
 	same "threads+fork" shim-probe mt 3 4 $MNT/cmp-k64 $MNT/cmp-bin $MNT/missing || return 1
+	same "opens in a signal handler" shim-probe sigopen $MNT/cmp-k64 300 || return 1
 	# the content itself is right
 	[ "$(/usr/bin/cat $MNT/cmp-k64)" = "$(printf '%063d' 7)" ] || return 1
 	LD_PRELOAD=$SHIM /usr/bin/cat $MNT/cmp-text | cmp -s - /tmp/out/text.ref
+}
+
+PY_FSTAT='import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+st = os.fstat(fd)
+print(st, st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns)
+v = os.fstatvfs(fd)
+print(v.f_bsize, v.f_frsize, v.f_flag, v.f_namemax, v.f_fsid)
+print(len(os.read(fd, 1 << 20)))'
+
+# served_same NAME CMD...: as same, and the shim's run was served by the kernel cache
+served_same() {
+	h0=$(hotpath-test hits)
+	same "$@" || return 1
+	h1=$(hotpath-test hits)
+	[ "$h1" -gt "$h0" ] || { echo "$1: nothing served by the kernel cache"; return 1; }
+}
+
+# fifo_read FIFO PID, fifo_write FIFO PID: the shell's open of a fifo can fail with EINTR
+# (a child's SIGCHLD); retry while the process at the other end lives.
+fifo_read() {
+	until read x <"$1"; do
+		kill -0 "$2" 2>/dev/null || { echo "the reader of $1 died"; return 1; }
+	done
+}
+fifo_write() {
+	until echo go >"$1"; do
+		kill -0 "$2" 2>/dev/null || { echo "the reader of $1 died"; return 1; }
+	done
+}
+
+# mount_change NAME FILE DO UNDO: a process reads FILE (served, with the shim), then DO
+# changes the mounts under it and the process reads FILE again: both runs must read the
+# same, and the shim's first read must come from the kernel cache. UNDO restores.
+mount_change() {
+	n=$1 f=$2 do=$3 undo=$4
+	for mode in plain shim; do
+		rm -f /tmp/ready /tmp/go
+		mkfifo /tmp/ready /tmp/go || return 1
+		pre=
+		[ $mode = shim ] && pre="LD_PRELOAD=$SHIM"
+		h0=$(hotpath-test hits)
+		env $pre shim-probe waitread "$f" /tmp/ready /tmp/go >/tmp/out/mc.$mode 2>&1 &
+		p=$!
+		fifo_read /tmp/ready $p || return 1
+		h1=$(hotpath-test hits)
+		eval "$do" || { echo "$n: $do failed"; kill $p; return 1; }
+		fifo_write /tmp/go $p || return 1
+		wait $p
+		eval "$undo" || { echo "$n: $undo failed"; return 1; }
+		if [ $mode = shim ] && [ "$h1" -le "$h0" ]; then
+			echo "$n: the first read was not served by the kernel cache"
+			return 1
+		fi
+	done
+	cmp -s /tmp/out/mc.plain /tmp/out/mc.shim || {
+		echo "differs with the shim: $n"; cat /tmp/out/mc.plain /tmp/out/mc.shim; return 1; }
+	grep -q '^after: fnv=' /tmp/out/mc.plain || { cat /tmp/out/mc.plain; return 1; }
+}
+
+DATA2=/tmp/data2
+PID2=
+stack_hkvfs() {
+	mkdir -p $DATA2
+	hkvfs "$DATA2" "$MNT" -f -o "allow_other,log=/tmp/hkvfs2.log,$HOT_OPTS" &
+	PID2=$!
+	i=0
+	until [ "$(grep -c " $MNT [^ ]* .*- fuse.hkvfs " /proc/self/mountinfo)" = 2 ]; do
+		i=$((i + 1))
+		[ $i -lt 400 ] || return 1
+		sleep 0.05
+	done
+	echo "the stacked mount" >$MNT/cmp-k64
+}
+unstack_hkvfs() {
+	timeout $T umount "$MNT" && wait $PID2
+}
+
+# The mount table is never stale: one case per step (each fails with a table refreshed only
+# by time, as the shim's once was)
+mc_over() {
+	mount_change "tmpfs over the mount" $MNT/cmp-k64 \
+		"mount -t tmpfs tmpfs $MNT && echo over >$MNT/cmp-k64" "umount $MNT"
+}
+mc_inside() {
+	mount_change "tmpfs inside the mount" $MNT/cmp-dir/in \
+		"mount -t tmpfs tmpfs $MNT/cmp-dir && echo inside >$MNT/cmp-dir/in" \
+		"umount $MNT/cmp-dir"
+}
+mc_stack() {
+	mount_change "hkvfs stacked on the mount" $MNT/cmp-k64 stack_hkvfs unstack_hkvfs
+}
+mc_ns() {
+	served_same "$1" shim-probe nscase "$2" $MNT $MNT/cmp-k64 &&
+	grep -q "^after: fnv=" /tmp/out/b.out
 }
 
 # compare_served: the shim's runs above were answered by the kernel cache
@@ -172,7 +278,17 @@ if [ "$RUN_TESTS" = 1 ]; then
 		step "keys reach the kernel cache" env LD_PRELOAD=$SHIM hotpath-test warm $MNT 20 $W
 		step ".hkv/hot says yes" grep -q "	yes	" $MNT/.hkv/hot
 		step "outputs equal (kernel cache)" compare_served
+		mkdir -p /tmp/chr$MNT && echo "under another root" >/tmp/chr$MNT/cmp-k64
+		step "mount table: tmpfs over the mount" mc_over
+		step "mount table: tmpfs inside the mount" mc_inside
+		step "mount table: hkvfs stacked on the mount" mc_stack
+		step "mount table: chroot" mc_ns chroot chroot:/tmp/chr
+		step "mount table: unshare" mc_ns unshare unshare
+		step "mount table: setns" mc_ns setns setns
+		step "keys still cached" env LD_PRELOAD=$SHIM hotpath-test warm $MNT 20 $W
 		step "permissions" env LD_PRELOAD=$SHIM hotpath-test perm $MNT
+		step "directory chmod reaches the cache" env LD_PRELOAD=$SHIM hotpath-test dirperm $MNT
+		step "O_NOATIME as a non-owner" env LD_PRELOAD=$SHIM hotpath-test noatime $MNT
 		step "expiry" env LD_PRELOAD=$SHIM hotpath-test ttl $MNT
 		step "unmount" umount_hkvfs
 		step "namespace cleared at unmount" [ "$(hotpath-test items)" = 0 ]

@@ -66,6 +66,7 @@ fail() { vm_fail "$@"; }
 [ -x "$HKVFS" ] || fail "no hkvfs daemon (--hkvfs)"
 [ -r "$SHIM" ] || fail "no libhkv-preload.so (--shim)"
 [ -x "$PROBE" ] || fail "no shim-probe (--probe)"
+[ -x /usr/bin/python3 ] || skip "/usr/bin/python3 not found"
 
 vm_find_kernel
 FUSE_KO=
@@ -133,6 +134,14 @@ add_bin "$BUILD/hotpath-test" usr/bin/hotpath-test
 add_bin "$BUILD/hotpath-bench" usr/bin/hotpath-bench
 add_bin "$CAT" usr/bin/cat
 add_bin "$HEAD" usr/bin/head
+add_bin "$(command -v stat)" usr/bin/stat
+# python3 with only what `python3 -I -S` needs to start (its os module is frozen): the
+# encodings package, and os.py as the landmark that tells it where its library is
+PY=$(readlink -f /usr/bin/python3)
+PYLIB=$("$PY" -I -S -c 'import os; print(os.path.dirname(os.__file__))')
+add_bin "$PY" usr/bin/python3
+mkdir -p "$ROOT/$PYLIB"
+cp -r "$PYLIB/encodings" "$PYLIB/os.py" "$ROOT/$PYLIB/" || fail "cannot copy python3's library"
 # glibc loads libgcc_s at run time for pthread_cancel (libfuse uses it at unmount)
 GCC_S=$(gcc -print-file-name=libgcc_s.so.1)
 [ -r "$GCC_S" ] || GCC_S=/lib/x86_64-linux-gnu/libgcc_s.so.1

@@ -25,7 +25,24 @@ shim_cases() {
 		same "fstat $f" "$d" "$PROBE" fstatid "$f"
 		same "flags $f" "$d" "$PROBE" flags "$f"
 		same "mmap $f" "$d" "$PROBE" mmap "$f"
+		same "statall $f" "$d" "$PROBE" statall "$f"
 	done
+	# what a program can learn about an open descriptor: coreutils stat of stdin (statx with
+	# AT_EMPTY_PATH), stat -f of /dev/stdin (statfs through the /proc link), python3's
+	# os.fstat and os.fstatvfs
+	for f in k64 sub/dir/leaf; do
+		same "stat - <$f" "$d" sh -c 'exec stat - <"$1"' _ "$f"
+		same "stat -f /dev/stdin <$f" "$d" sh -c 'exec stat -f -c "%t %T %s %S %l %i" /dev/stdin <"$1"' _ "$f"
+		if [ -n "$PY" ] && [ "$f" = k64 ]; then
+			same "python3 os.fstat $f" "$d" "$PY" -c 'import os, sys
+f = open(sys.argv[1], "rb")
+st = os.fstat(f.fileno())
+print(st, st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns)
+v = os.fstatvfs(f.fileno())
+print(v.f_bsize, v.f_frsize, v.f_flag, v.f_namemax, v.f_fsid)' "$f"
+		fi
+	done
+	same "opens in a signal handler" "$d" "$PROBE" sigopen k64 500
 	same "head -n 3" "$d" head -n 3 text
 	same "bash read" "$d" bash -c 'while read -r l; do echo "<$l>"; done <"$1"' _ text
 	same "bash \$(<)" "$d" bash -c 'x=$(<"$1"); echo "${#x}"' _ text

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The shim on a real hkvfs mount of a host without /dev/hkv: it recognises the mount, reads
 # its .hkv/config, finds no kernel cache and falls through, so every program behaves exactly
-# as without it. Runs with kernel caching on (the default) and off.
+# as without it - also across chroot, unshare and setns made in the process. Runs with
+# kernel caching on (the default) and off.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cases.sh"
 
@@ -54,6 +55,13 @@ for opts in "" ",cache=off"; do
 	else
 		echo "note: .hkv/config names no ns: the daemon has no hot path yet"
 	fi
+	# root and mount namespace changes in a process (the shim's chroot, unshare and setns
+	# wrappers re-read its mount table): the same reads as without it
+	mkdir -p "$WORK/chr$MNT" && echo "under another root" >"$WORK/chr$MNT/k64"
+	same "chroot" / "$PROBE" nscase "chroot:$WORK/chr" "$MNT" "$MNT/k64"
+	same "unshare" / "$PROBE" nscase unshare "$MNT" "$MNT/k64"
+	same "setns" / "$PROBE" nscase setns "$MNT" "$MNT/k64"
+	grep -q '^after: fnv=' "$OUT/b.out" || fail "setns: no second read"
 	timeout "$T" rm -rf "${MNT:?}"/*
 	umount_hkvfs
 done

@@ -19,6 +19,18 @@
  *   shim-probe owrite FILE DATA       open(O_WRONLY|O_CREAT|O_TRUNC) + write + close
  *   shim-probe rdwr FILE DATA         open(O_RDWR), read all, pwrite DATA at 0, close
  *   shim-probe err FILE...            for each: errno of open, openat, fopen, fopen64 as names
+ *   shim-probe statall FILE...        open, then every stat call on the descriptor: fstat,
+ *                                     fstatat(AT_EMPTY_PATH), statx(AT_EMPTY_PATH), __fxstat,
+ *                                     stat of /proc/self/fd/N, fstatfs, statfs of
+ *                                     /proc/self/fd/N, fstatvfs, and fstat of a dup(); every
+ *                                     field (times to the nanosecond)
+ *   shim-probe sigopen FILE ROUNDS    the main thread opens+reads FILE ROUNDS times while a
+ *                                     second thread sends it signals whose handler opens+reads
+ *                                     FILE too; every read must give the same bytes
+ *   shim-probe waitread FILE READY GO read FILE, write a line to fifo READY, wait for a line
+ *                                     on fifo GO, read FILE again (a mount change in between)
+ *   shim-probe nscase KIND MNT FILE   read FILE, change root or mount namespace in-process
+ *                                     (KIND chroot:DIR, unshare, setns), read FILE again
  *   shim-probe mt THREADS ROUNDS FILE...
  *                                     THREADS threads each open+read every FILE ROUNDS
  *                                     times (open, fopen, openat); then fork() two children
@@ -37,8 +49,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -470,6 +489,284 @@ static int do_mt(int threads, int rounds, int nfiles, char **files)
 	return rc;
 }
 
+
+static void print_stat(const char *what, const struct stat *st)
+{
+	printf("  %s: dev=%ju ino=%ju mode=%o nlink=%ju uid=%u gid=%u rdev=%ju size=%jd "
+	       "blksize=%jd blocks=%jd atime=%jd.%09ld mtime=%jd.%09ld ctime=%jd.%09ld\n",
+	       what, (uintmax_t)st->st_dev, (uintmax_t)st->st_ino, (unsigned)st->st_mode,
+	       (uintmax_t)st->st_nlink, (unsigned)st->st_uid, (unsigned)st->st_gid,
+	       (uintmax_t)st->st_rdev, (intmax_t)st->st_size, (intmax_t)st->st_blksize,
+	       (intmax_t)st->st_blocks, (intmax_t)st->st_atim.tv_sec, st->st_atim.tv_nsec,
+	       (intmax_t)st->st_mtim.tv_sec, st->st_mtim.tv_nsec, (intmax_t)st->st_ctim.tv_sec,
+	       st->st_ctim.tv_nsec);
+}
+
+static void print_statfs(const char *what, const struct statfs *sf)
+{
+	/* no counts: hkvfs reports its disk's, which other writers move between two runs */
+	printf("  %s: type=%jx bsize=%jd fsid=%x:%x namelen=%jd frsize=%jd flags=%jx\n", what,
+	       (uintmax_t)sf->f_type, (intmax_t)sf->f_bsize, (unsigned)sf->f_fsid.__val[0],
+	       (unsigned)sf->f_fsid.__val[1], (intmax_t)sf->f_namelen, (intmax_t)sf->f_frsize,
+	       (uintmax_t)sf->f_flags);
+}
+
+/* glibc keeps these for binaries built against older versions; they are interposed too */
+extern int __fxstat(int ver, int fd, struct stat *st);
+
+static int do_statall(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		char proc[64];
+		struct stat st;
+		struct statx sx;
+		struct statfs sf;
+		struct statvfs sv;
+		int fd = open(argv[i], O_RDONLY), d;
+
+		printf("%s:\n", argv[i]);
+		if (fd < 0) {
+			printf("  open %s\n", errname(errno));
+			continue;
+		}
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (!fstat(fd, &st))
+			print_stat("fstat", &st);
+		if (!fstatat(fd, "", &st, AT_EMPTY_PATH))
+			print_stat("fstatat", &st);
+		if (!__fxstat(1, fd, &st))
+			print_stat("__fxstat", &st);
+		if (!stat(proc, &st))
+			print_stat("stat /proc/self/fd", &st);
+		d = dup(fd);
+		if (d >= 0 && !fstat(d, &st))
+			print_stat("fstat of a dup", &st);
+		if (d >= 0)
+			close(d);
+		if (!statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx))
+			printf("  statx: mask=%x dev=%u:%u ino=%ju mode=%o nlink=%u uid=%u gid=%u "
+			       "size=%ju blocks=%ju mtime=%jd.%09u ctime=%jd.%09u\n",
+			       sx.stx_mask & STATX_BASIC_STATS, sx.stx_dev_major, sx.stx_dev_minor,
+			       (uintmax_t)sx.stx_ino, sx.stx_mode, sx.stx_nlink, sx.stx_uid,
+			       sx.stx_gid, (uintmax_t)sx.stx_size, (uintmax_t)sx.stx_blocks,
+			       (intmax_t)sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec,
+			       (intmax_t)sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec);
+		if (!fstatfs(fd, &sf))
+			print_statfs("fstatfs", &sf);
+		if (!statfs(proc, &sf))
+			print_statfs("statfs /proc/self/fd", &sf);
+		if (!fstatvfs(fd, &sv))
+			printf("  fstatvfs: bsize=%lu frsize=%lu fsid=%lx namemax=%lu flag=%lx\n",
+			       sv.f_bsize, sv.f_frsize, sv.f_fsid, sv.f_namemax, sv.f_flag);
+		close(fd);
+	}
+	return 0;
+}
+
+/* sigopen: opens in a signal handler racing opens of the main thread */
+static const char *sig_path;
+static uint64_t sig_want;
+static volatile sig_atomic_t sig_bad, sig_runs;
+static atomic_bool sig_done;
+
+static uint64_t read_hash_raw(const char *path, bool *ok)
+{
+	unsigned char buf[512];
+	uint64_t h = 0xcbf29ce484222325ull;
+	ssize_t r;
+	int fd = open(path, O_RDONLY);
+
+	*ok = fd >= 0;
+	if (fd < 0)
+		return 0;
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		h = fnv(buf, (size_t)r, h);
+	if (r < 0)
+		*ok = false;
+	close(fd);
+	return h;
+}
+
+static void sig_handler(int sig)
+{
+	int saved = errno;
+	bool ok;
+	uint64_t h = read_hash_raw(sig_path, &ok);
+
+	(void)sig;
+	if (!ok || h != sig_want)
+		sig_bad = 1;
+	sig_runs = sig_runs + 1;
+	errno = saved;
+}
+
+/*
+ * One signal at a time, each sent only after the previous handler ran and the main thread then
+ * finished one more open+read of its own: a sender that kept a signal pending all the time
+ * would starve the main thread (every return to user mode runs the handler again), and the
+ * probe would measure its own livelock. Each signal still lands at whatever point of its
+ * open/read/close the main thread has reached.
+ */
+static atomic_long main_reads;
+
+static void *sig_sender(void *arg)
+{
+	pthread_t main_thread = *(pthread_t *)arg;
+
+	while (!atomic_load(&sig_done)) {
+		long runs = sig_runs, reads = atomic_load(&main_reads);
+
+		pthread_kill(main_thread, SIGUSR1);
+		while (!atomic_load(&sig_done) &&
+		       (sig_runs == runs || atomic_load(&main_reads) == reads))
+			sched_yield();
+	}
+	return NULL;
+}
+
+static int do_sigopen(const char *path, int rounds)
+{
+	struct sigaction sa;
+	pthread_t self = pthread_self(), t;
+	bool ok;
+	int bad = 0;
+
+	sig_path = path;
+	sig_want = read_hash_raw(path, &ok);
+	if (!ok) {
+		fprintf(stderr, "open %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sig_handler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	if (pthread_create(&t, NULL, sig_sender, &self))
+		return 1;
+	/* at least @rounds opens, and until the handler has run 200 times */
+	for (int i = 0; i < rounds || sig_runs < 200; i++) {
+		if (read_hash_raw(path, &ok) != sig_want || !ok)
+			bad++;
+		atomic_fetch_add(&main_reads, 1);
+	}
+	atomic_store(&sig_done, true);
+	pthread_join(t, NULL);
+	printf("sigopen %s: main reads %s, handler reads %s\n", path, bad ? "DIFFER" : "same",
+	       sig_bad ? "DIFFER" : "same");
+	return bad || sig_bad;
+}
+
+/* Print the length and hash of FILE's content (or the errno), as read now. */
+static void show(const char *tag, const char *path)
+{
+	bool ok;
+	struct stat st;
+	uint64_t h = read_hash_raw(path, &ok);
+
+	if (!ok) {
+		printf("%s: %s\n", tag, errname(errno));
+		return;
+	}
+	printf("%s: fnv=%016" PRIx64, tag, h);
+	if (!stat(path, &st))
+		printf(" size=%jd", (intmax_t)st.st_size);
+	printf("\n");
+	fflush(stdout);
+}
+
+static int do_waitread(const char *path, const char *ready, const char *go)
+{
+	char c;
+	int fd;
+
+	show("before", path);
+	fd = open(ready, O_WRONLY);
+	if (fd < 0 || write(fd, "r\n", 2) != 2)
+		return 1;
+	close(fd);
+	fd = open(go, O_RDONLY);
+	if (fd < 0 || read(fd, &c, 1) != 1)
+		return 1;
+	close(fd);
+	show("after", path);
+	return 0;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd)) {
+		fprintf(stderr, "write %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* A private mount namespace with a tmpfs over @mnt holding @file with its own content. */
+static int private_tmpfs(const char *mnt, const char *file, const char *text)
+{
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("tmpfs", mnt, "tmpfs", 0, "mode=755")) {
+		fprintf(stderr, "unshare/mount: %s\n", strerror(errno));
+		return -1;
+	}
+	return write_file(file, text);
+}
+
+static int do_nscase(const char *kind, const char *mnt, const char *file)
+{
+	show("before", file);
+	if (!strncmp(kind, "chroot:", 7)) {
+		if (chroot(kind + 7) || chdir("/")) {
+			fprintf(stderr, "chroot: %s\n", strerror(errno));
+			return 1;
+		}
+	} else if (!strcmp(kind, "unshare")) {
+		if (private_tmpfs(mnt, file, "in a new mount namespace\n"))
+			return 1;
+	} else if (!strcmp(kind, "setns")) {
+		int p[2], q[2], fd, st;
+		char c, path[64];
+		pid_t pid;
+
+		if (pipe(p) || pipe(q))
+			return 1;
+		pid = fork();
+		if (pid < 0)
+			return 1;
+		if (!pid) {
+			close(p[0]);
+			close(q[1]);
+			c = private_tmpfs(mnt, file, "in the child's mount namespace\n") ? 'x' : 'r';
+			if (write(p[1], &c, 1) != 1 || c != 'r')
+				_exit(1);
+			_exit(read(q[0], &c, 1) < 0); /* until the parent is done */
+		}
+		close(p[1]);
+		close(q[0]);
+		if (read(p[0], &c, 1) != 1 || c != 'r')
+			return 1;
+		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWNS)) {
+			fprintf(stderr, "setns: %s\n", strerror(errno));
+			return 1;
+		}
+		close(fd);
+		show("after", file);
+		close(q[1]);
+		waitpid(pid, &st, 0);
+		return !WIFEXITED(st) || WEXITSTATUS(st);
+	} else {
+		fprintf(stderr, "nscase: unknown kind %s\n", kind);
+		return 2;
+	}
+	show("after", file);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -496,9 +793,17 @@ int main(int argc, char **argv)
 		return do_rdwr(argv[2], argv[3]);
 	if (!strcmp(cmd, "err"))
 		return do_err(argc - 2, argv + 2);
+	if (!strcmp(cmd, "statall"))
+		return do_statall(argc - 2, argv + 2);
+	if (!strcmp(cmd, "sigopen") && argc == 4)
+		return do_sigopen(argv[2], atoi(argv[3]));
+	if (!strcmp(cmd, "waitread") && argc == 5)
+		return do_waitread(argv[2], argv[3], argv[4]);
+	if (!strcmp(cmd, "nscase") && argc == 5)
+		return do_nscase(argv[2], argv[3], argv[4]);
 	if (!strcmp(cmd, "mt") && argc >= 5)
 		return do_mt(atoi(argv[2]), atoi(argv[3]), argc - 4, argv + 4);
 	fprintf(stderr, "usage: shim-probe gen|fgets|fstat|fstatid|mmap|openat|flags|write|owrite|"
-			"rdwr|err|mt ...\n");
+			"rdwr|err|statall|sigopen|waitread|nscase|mt ...\n");
 	return 2;
 }
