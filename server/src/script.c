@@ -251,9 +251,11 @@ static void mark_protected(lua_State *L, int idx)
 
 /*
  * Push Redis's error table {err="CODE message"} for @msg: "-CODE message" keeps its code,
- * anything else gets ERR; trailing CR/LF are dropped.
+ * anything else gets ERR; trailing CR/LF are dropped. @counted: the error is already in the
+ * error statistics (a command's error reply, a command refused): the script's own error
+ * reply, if it comes from this table, is not counted a second time (as Redis).
  */
-static void push_error_table(lua_State *L, const char *msg, size_t len)
+static void push_error_table_ex(lua_State *L, const char *msg, size_t len, bool counted)
 {
 	luaL_Buffer b;
 	const char *sp;
@@ -277,6 +279,26 @@ static void push_error_table(lua_State *L, const char *msg, size_t len)
 	lua_pushstring(L, "err");
 	luaL_pushresult(&b);
 	lua_rawset(L, -3);
+	if (counted) {
+		lua_pushstring(L, "ignore_error_stats_update");
+		lua_pushboolean(L, 1);
+		lua_rawset(L, -3);
+	}
+}
+
+static void push_error_table(lua_State *L, const char *msg, size_t len)
+{
+	push_error_table_ex(L, msg, len, false);
+}
+
+/* An error reply to @c that is not counted in the error statistics (see above). */
+static void add_error_counted(struct client *c, const char *msg)
+{
+	c->cmd_failed = true;
+	if ((c->flags & (CL_REPLY_OFF | CL_REPLY_SKIP)) && !(c->flags & CL_PUSHING))
+		return;
+	client_pushed(c);
+	hkv_resp_error(&c->out, msg);
 }
 
 static int raise_error(lua_State *L, const char *msg)
@@ -324,7 +346,7 @@ static void push_resp(lua_State *L, const struct hkv_resp_value *v, int proto, i
 		}
 		m[0] = '-';
 		memcpy(m + 1, v->str, v->len);
-		push_error_table(L, m, v->len + 1);
+		push_error_table_ex(L, m, v->len + 1, true);
 		free(m);
 		break;
 	}
@@ -447,9 +469,17 @@ static void reply_lua(struct client *c, lua_State *L, int script_proto, int dept
 			char buf[4096];
 			size_t len;
 			const char *s = lua_tolstring(L, -1, &len);
+			bool counted;
 
 			snprintf(buf, sizeof(buf), "-%.*s", (int)(len > 4000 ? 4000 : len), s);
-			add_error(c, buf);
+			lua_pushvalue(L, -2);
+			rawfield(L, "ignore_error_stats_update");
+			counted = lua_toboolean(L, -1);
+			lua_pop(L, 2);
+			if (counted)
+				add_error_counted(c, buf);
+			else
+				add_error(c, buf);
 			lua_pop(L, 2);
 			return;
 		}
@@ -643,7 +673,7 @@ static int script_command(lua_State *L, struct lua_ctx *ctx)
 			cmd->rejected++;
 		stat_error(srv, err);
 		free_args(argv, argc);
-		push_error_table(L, err, strlen(err));
+		push_error_table_ex(L, err, strlen(err), true);
 		return -1;
 	}
 	if (cmd->flags & CMD_WRITE)
@@ -1534,9 +1564,16 @@ static void enter_busy(struct lua_ctx *ctx)
 		(long long)(mono_ms() - run->start_ms), run->funcname + 2);
 	if (!on_loop_thread(srv))
 		return;
-	for (struct client *cl = srv->clients; cl; cl = cl->next)
-		if (cl->sent < cl->out.len)
-			cl->flags |= CL_SCRIPT_HOLD;
+	/*
+	 * Replies produced earlier in this loop iteration wait for the loop's group flush
+	 * (appendfsync always) and the embedder's before_reply hook; neither can run inside the
+	 * script's transaction, so those replies stay held until the script ends.
+	 */
+	if ((srv->cfg.flush == HKV_FLUSH_ALWAYS && srv->dirty_since_flush) ||
+	    srv->cfg.before_reply)
+		for (struct client *cl = srv->clients; cl; cl = cl->next)
+			if (cl->sent < cl->out.len)
+				cl->flags |= CL_SCRIPT_HOLD;
 	if (c->fd >= 0 && !(c->flags & CL_FAKE)) {
 		struct epoll_event ev = { .events = 0, .data.ptr = c };
 
@@ -1687,6 +1724,7 @@ static int run_body(struct hkv *tx, void *arg)
 			char buf[4096];
 			const char *msg = "ERR unknown error", *src = NULL;
 			long long line = -1;
+			bool counted;
 
 			/* the strings stay on the stack (alive) until lua_settop() below */
 			if (rawfield(L, "err") == LUA_TSTRING)
@@ -1697,12 +1735,18 @@ static int run_body(struct hkv *tx, void *arg)
 			lua_pushvalue(L, -2);
 			if (rawfield(L, "line") == LUA_TNUMBER)
 				line = (long long)lua_tonumber(L, -1);
+			lua_pushvalue(L, -2);
+			rawfield(L, "ignore_error_stats_update");
+			counted = lua_toboolean(L, -1);
 			if (src && line >= 0)
 				snprintf(buf, sizeof(buf), "-%.3000s script: %s, on %.200s:%lld.", msg,
 					 run->funcname, src, line);
 			else
 				snprintf(buf, sizeof(buf), "-%.3000s", msg);
-			add_error(c, buf);
+			if (counted)
+				add_error_counted(c, buf);
+			else
+				add_error(c, buf);
 		}
 	} else {
 		reply_lua(c, L, ctx->sc->out.proto, 0);
