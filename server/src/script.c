@@ -44,13 +44,14 @@
  * globals a script sees are an empty proxy table whose metatable reads through to the real
  * globals and raises "Attempt to modify a readonly table" on any assignment, and "Script
  * attempted to access nonexistent global variable" on a missing name; the library tables
- * (redis, string, math, table, coroutine) are read-only proxies of the same kind, and so are
+ * (redis, string, math, table, coroutine, cjson, bit) are read-only proxies of the same kind, and so are
  * the metatables a script can reach (the globals', the strings'). The functions that could go
  * around a metatable are wrapped: rawset, setmetatable and table.insert refuse a protected
  * table, getfenv never returns the real globals, setfenv cannot replace a thread's globals,
  * loadstring/load refuse precompiled chunks and give what they load the proxy as globals.
  * dofile, loadfile, print, os, io, package, require and debug do not exist.
- * cjson, cmsgpack, struct and bit (bundled with Redis) are not provided.
+ * Of the libraries Redis bundles, cjson and bit are Debian's (lua-cjson, LuaBitOp);
+ * cmsgpack and struct have no Debian package and are not provided.
  *
  * Busy scripts. The event loop is single-threaded and the script runs on it. A count hook
  * (every 100000 Lua instructions) checks the run time; past busy-reply-threshold
@@ -79,6 +80,9 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+/* lua-cjson and LuaBitOp (Debian's lua-cjson-dev, lua-bitop-dev) */
+#include <lua-bitop.h>
+#include <lua-cjson.h>
 
 #include "server_int.h"
 
@@ -1199,6 +1203,11 @@ static int lua_setup(lua_State *L, struct lua_ctx *ctx)
 	open_lib(L, LUA_TABLIBNAME, luaopen_table);
 	open_lib(L, LUA_STRLIBNAME, luaopen_string);
 	open_lib(L, LUA_MATHLIBNAME, luaopen_math);
+	/* luaopen_bit() sets the global itself; luaopen_cjson() returns its table */
+	open_lib(L, "bit", luaopen_bit);
+	lua_pushcfunction(L, luaopen_cjson);
+	lua_call(L, 0, 1);
+	lua_setglobal(L, "cjson");
 	lua_pushnil(L);
 	lua_setglobal(L, "dofile");
 	lua_pushnil(L);
@@ -1253,6 +1262,8 @@ static int lua_setup(lua_State *L, struct lua_ctx *ctx)
 	proxy_global(L, "math");
 	proxy_global(L, "table");
 	proxy_global(L, "coroutine");
+	proxy_global(L, "cjson");
+	proxy_global(L, "bit");
 	lua_pushstring(L, "");
 	if (lua_getmetatable(L, -1)) {
 		lua_pushstring(L, "__index");
