@@ -61,8 +61,10 @@
  * answers everything but CMD_ALLOW_BUSY commands with -BUSY), and writes their replies. The
  * caller's socket is masked meanwhile (its pipelined commands wait, its connection is never
  * freed under the script: clients are freed only at the end of a loop iteration). Replies
- * that were already waiting when the script timed out (possibly acknowledging writes that the
- * group flush of appendfsync always has not synced yet) are held until the loop's own flush.
+ * that were already waiting when the script timed out are held until the loop's own flush if
+ * the loop still owes them a group flush (appendfsync always) or the embedder's before_reply
+ * hook: neither can run inside the script's transaction, and a write is never acknowledged
+ * before them.
  * SCRIPT KILL marks a script that has not written as killed; the hook then raises an error
  * on every line so that pcall cannot swallow it. A script that wrote gets -UNKILLABLE.
  * SHUTDOWN NOSAVE stops the server: the hook kills the script whatever it did, and its

@@ -239,6 +239,14 @@ try:
     ]:
         got = ev(body, 0)
         ck.true(f"sandbox: {what}: {got!r}", got.startswith(want))
+    for lib in ("cjson", "bit", "math", "table", "coroutine"):
+        got = ev(f"{lib}.x = 1", 0)
+        ck.true(f"sandbox: {lib} is read-only: {got!r}",
+                got.startswith(b"-ERR user_script:1: Attempt to modify a readonly table"))
+    ck.eq("cjson.encode", ev("return cjson.encode({1, 'a', {x=true}})", 0),
+          b'$18\r\n[1,"a",{"x":true}]\r\n')
+    ck.eq("cjson.decode", ev("return cjson.decode('{\"k\":[10,20]}').k[2]", 0), b":20\r\n")
+    ck.eq("bit", ev("return bit.bor(bit.lshift(1, 4), 3)", 0), b":19\r\n")
     ck.eq("getfenv(0) is the sandbox", ev("return getfenv(0) == _G", 0), b":1\r\n")
     ck.eq("string methods work", ev("return ('abc'):upper()", 0), b"$3\r\nABC\r\n")
     ck.eq("locals are fine", ev("local t = {} t.x = 1 return t.x", 0), b":1\r\n")
