@@ -71,6 +71,7 @@
  * transaction is aborted.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +207,17 @@ static void sha1hex(char *out, const void *data, size_t len)
 /* -------------------------------------------------------------------------------------
  * Helpers
  * ------------------------------------------------------------------------------------- */
+
+/*
+ * A Lua number as a long long, as Redis converts it (a cast on x86-64): what does not fit,
+ * NaN included, is LLONG_MIN; without the check the cast would be undefined behaviour.
+ */
+static long long num2ll(lua_Number d)
+{
+	if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+		return LLONG_MIN;
+	return (long long)d;
+}
 
 static int64_t mono_ms(void)
 {
@@ -465,7 +477,7 @@ static void reply_lua(struct client *c, lua_State *L, int script_proto, int dept
 		}
 		break;
 	case LUA_TNUMBER:
-		add_int(c, (long long)lua_tonumber(L, -1));
+		add_int(c, num2ll(lua_tonumber(L, -1)));
 		break;
 	case LUA_TTABLE: {
 		size_t pos;
@@ -809,7 +821,8 @@ static int l_status_reply(lua_State *L)
 static int l_log(lua_State *L)
 {
 	struct lua_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
-	int argc = lua_gettop(L), level;
+	int argc = lua_gettop(L);
+	long long level;
 	static const int to_srv[] = { 3, 3, 2, 1 };
 	luaL_Buffer b;
 
@@ -817,7 +830,7 @@ static int l_log(lua_State *L)
 		return raise_error(L, "redis.log() requires two arguments or more.");
 	if (!lua_isnumber(L, 1))
 		return raise_error(L, "First argument must be a number (log level).");
-	level = (int)lua_tonumber(L, 1);
+	level = num2ll(lua_tonumber(L, 1));
 	if (level < 0 || level > 3)
 		return raise_error(L, "Invalid debug level.");
 	luaL_buffinit(L, &b);
@@ -839,16 +852,16 @@ static int l_log(lua_State *L)
 static int l_setresp(lua_State *L)
 {
 	struct lua_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
-	int v;
+	long long v;
 
 	if (!ctx->run)
 		return raise_error(L, "redis.setresp can only be called inside a script invocation");
 	if (lua_gettop(L) != 1)
 		return raise_error(L, "redis.setresp() requires one argument.");
-	v = (int)lua_tonumber(L, 1);
+	v = num2ll(lua_tonumber(L, 1));
 	if (v != 2 && v != 3)
 		return raise_error(L, "RESP version must be 2 or 3.");
-	ctx->sc->out.proto = v;
+	ctx->sc->out.proto = (int)v;
 	return 0;
 }
 
@@ -856,15 +869,15 @@ static int l_setresp(lua_State *L)
 static int l_set_repl(lua_State *L)
 {
 	struct lua_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
-	int flags;
+	long long flags;
 
 	if (!ctx->run)
 		return raise_error(L, "redis.set_repl can only be called inside a script "
 				      "invocation");
 	if (lua_gettop(L) != 1)
 		return raise_error(L, "redis.set_repl() requires two arguments.");
-	flags = (int)lua_tonumber(L, -1);
-	if (flags & ~3)
+	flags = num2ll(lua_tonumber(L, -1));
+	if (flags & ~3LL)
 		return raise_error(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, "
 				      "REPL_ALL or REPL_NONE.");
 	return 0;
@@ -1747,7 +1760,7 @@ static int run_body(struct hkv *tx, void *arg)
 				src = lua_tostring(L, -1);
 			lua_pushvalue(L, -2);
 			if (rawfield(L, "line") == LUA_TNUMBER)
-				line = (long long)lua_tonumber(L, -1);
+				line = num2ll(lua_tonumber(L, -1));
 			lua_pushvalue(L, -2);
 			rawfield(L, "ignore_error_stats_update");
 			counted = lua_toboolean(L, -1);

@@ -66,6 +66,9 @@ try:
     ck.eq("string", ev("return 'hello'", 0), b"$5\r\nhello\r\n")
     ck.eq("number truncated", ev("return 100.5", 0), b":100\r\n")
     ck.eq("negative number truncated", ev("return -3.9", 0), b":-3\r\n")
+    ck.eq("number out of range (as Redis on x86-64)", ev("return 1e30", 0),
+          b":-9223372036854775808\r\n")
+    ck.eq("NaN", ev("return 0/0", 0), b":-9223372036854775808\r\n")
     ck.eq("true -> 1", ev("return true", 0), b":1\r\n")
     ck.eq("false -> null", ev("return false", 0), b"$-1\r\n")
     ck.eq("nil -> null", ev("return nil", 0), b"$-1\r\n")
