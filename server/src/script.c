@@ -883,6 +883,19 @@ static int l_set_repl(lua_State *L)
 	return 0;
 }
 
+/* The Lua debugger (SCRIPT DEBUG) does not exist: a breakpoint is never taken. */
+static int l_breakpoint(lua_State *L)
+{
+	lua_pushboolean(L, 0);
+	return 1;
+}
+
+static int l_debug(lua_State *L)
+{
+	(void)L;
+	return 0;
+}
+
 static int l_replicate_commands(lua_State *L)
 {
 	lua_pushboolean(L, 1);
@@ -1264,6 +1277,8 @@ static int lua_setup(lua_State *L, struct lua_ctx *ctx)
 	reg(L, ctx, "set_repl", l_set_repl);
 	reg(L, ctx, "replicate_commands", l_replicate_commands);
 	reg(L, ctx, "acl_check_cmd", l_acl_check_cmd);
+	reg(L, ctx, "breakpoint", l_breakpoint);
+	reg(L, ctx, "debug", l_debug);
 	reg_num(L, "REPL_NONE", 0);
 	reg_num(L, "REPL_AOF", 1);
 	reg_num(L, "REPL_SLAVE", 2);
