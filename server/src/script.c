@@ -22,34 +22,42 @@
  *     no socket, CL_FAKE) through call(), after the checks Redis makes: known command,
  *     arity, not CMD_NOSCRIPT, no write from a read-only script, MISCONF, maxmemory. Its
  *     reply, written in the script's protocol (RESP2 unless redis.setresp(3)), is parsed back
- *     (hkv_resp_reader) and converted to Lua values with Redis's rules:
+ *     (hkv_resp_reader) and converted to a Lua value with Redis's rules:
  *
- *       RESP                   Lua                       Lua returned     RESP
- *       integer                number                    number           integer (truncated)
- *       bulk                   string                    string           bulk
- *       RESP2 null bulk/array  false                     false            null
- *       RESP3 null             nil                       true             RESP2 :1, RESP3 #t
- *       status                 {ok=...}                  {ok=s}           status
- *       error                  {err=...}                 {err=s}          error
- *       array                  table 1..n                table            array up to the
- *       map / set              {map={...}} {set={...}}                    first nil
- *       double, big number     {double=n} {big_number=s} {double=...}...  RESP3 types
- *       boolean (RESP3)        boolean                   anything else    null
+ *       command's reply             Lua value
+ *       integer                     number
+ *       bulk string                 string
+ *       RESP2 null (bulk, array)    false
+ *       RESP3 null                  nil
+ *       status, error               {ok="..."}, {err="CODE message"}
+ *       array                       table 1..n
+ *       map, set (RESP3)            {map={k=v}}, {set={m=true}}
+ *       double, big number (RESP3)  {double=n}, {big_number="..."}
+ *       boolean (RESP3)             boolean
  *
+ *     and the script's return value goes back to the caller by the reverse rules: a number
+ *     is truncated to an integer (LLONG_MIN when it does not fit), true is :1 (RESP3 #t),
+ *     false and nil are null, a table with a string "err" / "ok" field is an error / status
+ *     reply, one with "double", "big_number", "verbatim_string", "map" or "set" that RESP3
+ *     type, any other table an array cut at its first nil; functions and such are null.
+ *   - An error raised in the script becomes "-CODE message script: f_<sha>, on
+ *     @user_script:<line>." (the message handler records where); an error that a command
+ *     already counted in errorstats carries ignore_error_stats_update and is not counted again.
  *   - The keyspace events of the script's writes are the caller's own (srv->in_batch collects
  *     the keys, as a pipeline batch does); clients blocked on keys the script filled are
- *     served after it ends.
+ *     served after it ends. Inside EXEC, a write to a key named in none of EXEC's arguments
+ *     is reported once more, as a foreign write, when EXEC commits.
  *
  * The sandbox. Debian's Lua has no read-only tables (Redis patches its own copy), so the
  * globals a script sees are an empty proxy table whose metatable reads through to the real
  * globals and raises "Attempt to modify a readonly table" on any assignment, and "Script
  * attempted to access nonexistent global variable" on a missing name; the library tables
- * (redis, string, math, table, coroutine, cjson, bit) are read-only proxies of the same kind, and so are
- * the metatables a script can reach (the globals', the strings'). The functions that could go
- * around a metatable are wrapped: rawset, setmetatable and table.insert refuse a protected
- * table, getfenv never returns the real globals, setfenv cannot replace a thread's globals,
- * loadstring/load refuse precompiled chunks and give what they load the proxy as globals.
- * dofile, loadfile, print, os, io, package, require and debug do not exist.
+ * (redis, string, math, table, coroutine, cjson, bit) are read-only proxies of the same kind,
+ * and so are the metatables a script can reach (the globals', the strings'). The functions
+ * that could go around a metatable are wrapped: rawset, setmetatable and table.insert refuse
+ * a protected table, getfenv never returns the real globals, setfenv cannot replace a
+ * thread's globals, loadstring/load refuse precompiled chunks and give what they load the
+ * proxy as globals. dofile, loadfile, print, os, io, package, require and debug do not exist.
  * Of the libraries Redis bundles, cjson and bit are Debian's (lua-cjson, LuaBitOp);
  * cmsgpack and struct have no Debian package and are not provided.
  *
@@ -309,6 +317,8 @@ static void push_error_table(lua_State *L, const char *msg, size_t len)
 	push_error_table_ex(L, msg, len, false);
 }
 
+#define push_error_lit(L, lit) push_error_table(L, lit, sizeof(lit) - 1)
+
 /* An error reply to @c that is not counted in the error statistics (see above). */
 static void add_error_counted(struct client *c, const char *msg)
 {
@@ -332,7 +342,7 @@ static int raise_error(lua_State *L, const char *msg)
 static void push_resp(lua_State *L, const struct hkv_resp_value *v, int proto, int depth)
 {
 	if (depth > 1000 || !lua_checkstack(L, 4)) {
-		push_error_table(L, "reached lua stack limit", 23);
+		push_error_lit(L, "reached lua stack limit");
 		return;
 	}
 	switch (v->type) {
@@ -359,7 +369,7 @@ static void push_resp(lua_State *L, const struct hkv_resp_value *v, int proto, i
 		char *m = malloc(v->len + 2);
 
 		if (!m) {
-			push_error_table(L, "-OOM out of memory", 18);
+			push_error_lit(L, "-OOM out of memory");
 			break;
 		}
 		m[0] = '-';
@@ -633,13 +643,12 @@ static int script_command(lua_State *L, struct lua_ctx *ctx)
 	int i;
 
 	if (argc == 0) {
-		push_error_table(L, "Please specify at least one argument for this redis lib call",
-				 60);
+		push_error_lit(L, "Please specify at least one argument for this redis lib call");
 		return -1;
 	}
 	argv = calloc((size_t)argc, sizeof(*argv) + sizeof(*argvlen));
 	if (!argv) {
-		push_error_table(L, "-OOM out of memory", 18);
+		push_error_lit(L, "-OOM out of memory");
 		return -1;
 	}
 	argvlen = (size_t *)(argv + argc);
@@ -666,8 +675,7 @@ static int script_command(lua_State *L, struct lua_ctx *ctx)
 	lua_pop(L, argc);
 	if (i != argc) {
 		free_args(argv, i);
-		push_error_table(L, "Lua redis lib command arguments must be strings or integers",
-				 59);
+		push_error_lit(L, "Lua redis lib command arguments must be strings or integers");
 		return -1;
 	}
 	cmd = cmd_lookup(srv, argc, argv, argvlen);
@@ -726,7 +734,7 @@ static int script_command(lua_State *L, struct lua_ctx *ctx)
 		} else if (rc == 0) {
 			lua_pushboolean(L, 0); /* no reply at all */
 		} else {
-			push_error_table(L, "-OOM out of memory for the command's reply", 42);
+			push_error_lit(L, "-OOM out of memory for the command's reply");
 		}
 	}
 	return 1;
@@ -788,7 +796,7 @@ static int l_error_reply(lua_State *L)
 	const char *s;
 
 	if (lua_gettop(L) != 1 || lua_type(L, -1) != LUA_TSTRING) {
-		push_error_table(L, "wrong number or type of arguments", 33);
+		push_error_lit(L, "wrong number or type of arguments");
 		return 1;
 	}
 	s = lua_tolstring(L, -1, &n);
@@ -807,7 +815,7 @@ static int l_error_reply(lua_State *L)
 static int l_status_reply(lua_State *L)
 {
 	if (lua_gettop(L) != 1 || lua_type(L, -1) != LUA_TSTRING) {
-		push_error_table(L, "wrong number or type of arguments", 33);
+		push_error_lit(L, "wrong number or type of arguments");
 		return 1;
 	}
 	lua_newtable(L);

@@ -27,7 +27,8 @@ except ImportError:
 
 binary = sys.argv[1]
 port = int(os.environ.get("HKV_TEST_PORT", "21014"))
-BUSY = b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
+BUSY = (b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+        b"SHUTDOWN NOSAVE.\r\n")
 
 
 def enc(*args):
@@ -97,8 +98,8 @@ try:
     ck.eq("status -> {ok=}", ev("return redis.call('set',KEYS[1],'x')['ok']", 1, "k"),
           b"$2\r\nOK\r\n")
     ck.eq("multi bulk -> table",
-          ev("redis.call('rpush',KEYS[1],'a','b','c'); local t = redis.call('lrange',KEYS[1],0,-1); "
-             "return {#t, t[1], t[3]}", 1, "l"),
+          ev("redis.call('rpush',KEYS[1],'a','b','c'); "
+             "local t = redis.call('lrange',KEYS[1],0,-1); return {#t, t[1], t[3]}", 1, "l"),
           b"*3\r\n:3\r\n$1\r\na\r\n$1\r\nc\r\n")
     ck.eq("error -> {err=} (pcall)",
           ev("return redis.pcall('incr',KEYS[1])['err']", 1, "l"),
