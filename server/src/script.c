@@ -17,7 +17,8 @@
  *     none. Inside MULTI or a pipeline batch the transaction nests in the enclosing one. A
  *     runtime error keeps the writes made before it (Redis's rule: scripts are not rolled
  *     back); only SHUTDOWN during a script aborts the transaction, so nothing of a script
- *     interrupted that way is in the store.
+ *     interrupted that way is in the store. Writers of the other doors wait while a script
+ *     runs (the engine's rule for every transaction); readers do not.
  *   - redis.call() and redis.pcall() run a command on the script client (a fake client:
  *     no socket, CL_FAKE) through call(), after the checks Redis makes: known command,
  *     arity, not CMD_NOSCRIPT, no write from a read-only script, MISCONF, maxmemory. Its
