@@ -170,6 +170,18 @@ try:
           ev("redis.call('set',KEYS[1],'kept'); error('after the write')", 1, "kept")[:1], b"-")
     ck.eq("... kept", q("GET", "kept"), b"$4\r\nkept\r\n")
 
+    # a script inside EXEC nests in EXEC's transaction; EVAL_RO in a pipelined batch in the
+    # batch's
+    ck.eq("multi", q("MULTI"), b"+OK\r\n")
+    ck.eq("eval queued", ev("redis.call('set',KEYS[1],'1') return redis.call('incr',KEYS[1])",
+                            1, "m"), b"+QUEUED\r\n")
+    ck.eq("incr queued", q("INCR", "m"), b"+QUEUED\r\n")
+    ck.eq("exec", q("EXEC"), b"*2\r\n:2\r\n:3\r\n")
+    c.send(enc("SET", "p", "1") + enc("EVAL_RO", "return redis.call('get',KEYS[1])", 1, "p")
+           + enc("INCR", "p") + enc("EVAL_RO", "return redis.call('get',KEYS[1])", 1, "p"))
+    ck.eq("pipelined", [c.read_reply() for _ in range(4)],
+          [b"+OK\r\n", b"$1\r\n1\r\n", b":2\r\n", b"$1\r\n2\r\n"])
+
     # --- EVALSHA, NOSCRIPT, SCRIPT ---
     body = "return 'cached ' .. ARGV[1]"
     ck.eq("script load", q("SCRIPT", "LOAD", body), b"$40\r\n" + sha(body).encode() + b"\r\n")
