@@ -292,6 +292,13 @@ try:
     fresh.send(enc("PING"))
     ck.eq("a connection made during the script is served", fresh.read_reply(), BUSY)
     fresh.close()
+    # a pipeline of data commands (a batch, outside a script) is answered one by one
+    p = Raw(port)
+    p.send(enc("GET", "a") + enc("SET", "a", "1") + enc("MULTI") + enc("GET", "a") + enc("EXEC"))
+    ck.eq("pipeline while busy", [p.read_reply() for _ in range(5)],
+          [BUSY, BUSY, b"+OK\r\n", BUSY,
+           b"-EXECABORT Transaction discarded because of: " + BUSY[1:]])
+    p.close()
     ck.eq("script kill", q("SCRIPT", "KILL"), b"+OK\r\n")
     body = "while true do end"
     ck.eq("the script's caller gets the kill error", a.read_reply(),
