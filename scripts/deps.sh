@@ -12,6 +12,8 @@ pkgs=(
 	autoconf automake perl
 	# hkv-server's tests (tests/server): real Redis clients, and tclsh for Redis's own suite
 	redis-tools python3-redis tcl
+	# hkv-server's scripting (EVAL): Lua 5.1 as Redis, with its cjson and bit libraries
+	liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
 	# kernel-module tests: the module is built against Debian's cloud kernel and tested
 	# by booting that kernel under QEMU
 	qemu-system-x86 busybox-static cpio linux-image-cloud-amd64 linux-headers-cloud-amd64

@@ -246,6 +246,12 @@ void process_command(struct client *c)
 		reject(c, cmd, "-NOAUTH Authentication required.");
 		goto out;
 	}
+	/* a script past its time limit serves the loop from its hook (script.c) */
+	if (script_timedout(srv) && !(cmd->flags & CMD_ALLOW_BUSY)) {
+		reject(c, cmd, "-BUSY Redis is busy running a script. You can only call SCRIPT "
+			       "KILL or SHUTDOWN NOSAVE.");
+		goto out;
+	}
 	evict_if_needed(srv, c);
 	if (oom_rejects(c, cmd)) {
 		reject(c, cmd, "-OOM command not allowed when used memory > 'maxmemory'.");

@@ -55,16 +55,14 @@ static int getkeys_zunion(struct client *c, int *out, int max)
 #define getkeys_sintercard getkeys_zunion
 #define getkeys_lmpop getkeys_zunion
 #define getkeys_zmpop getkeys_zunion
-#define getkeys_eval getkeys_zunion
-#define getkeys_eval_ro getkeys_zunion
-#define getkeys_evalsha getkeys_zunion
-#define getkeys_evalsha_ro getkeys_zunion
 
 static int getkeys_blmpop(struct client *c, int *out, int max)
 {
 	return keys_numkeys(c, 0, 2, out, max);
 }
 #define getkeys_bzmpop getkeys_blmpop
+/* EVAL script numkeys key... arg... */
+#define getkeys_eval getkeys_blmpop
 
 /*
  * SORT's keys: the source, and the STORE destination if any; of several STOREs the last one
@@ -301,6 +299,30 @@ static struct cmd pubsub_subcommands[] = {
 	  .acl = 0, .first = 0, .last = 0, .step = 0, .proc = pubsub_shardnumsub_command,
 	  .getkeys = NULL, .group = "pubsub", .since = "7.0.0",
 	  .summary = "Number of subscribers of shard channels", .sub = NULL },
+	{ 0 }
+};
+
+static struct cmd script_subcommands[] = {
+	{ .name = "exists", .arity = -3, .flags = CMD_NOSCRIPT,
+	  .acl = ACL_SCRIPTING, .first = 0, .last = 0, .step = 0, .proc = script_exists_command,
+	  .getkeys = NULL, .group = "scripting", .since = "2.6.0",
+	  .summary = "Whether scripts are in the script cache", .sub = NULL },
+	{ .name = "flush", .arity = -2, .flags = CMD_NOSCRIPT,
+	  .acl = ACL_SCRIPTING, .first = 0, .last = 0, .step = 0, .proc = script_flush_command,
+	  .getkeys = NULL, .group = "scripting", .since = "2.6.0",
+	  .summary = "Remove every script from the script cache", .sub = NULL },
+	{ .name = "help", .arity = 2, .flags = CMD_LOADING|CMD_STALE,
+	  .acl = ACL_SCRIPTING, .first = 0, .last = 0, .step = 0, .proc = script_help_command,
+	  .getkeys = NULL, .group = "scripting", .since = "5.0.0",
+	  .summary = "Help for SCRIPT", .sub = NULL },
+	{ .name = "kill", .arity = 2, .flags = CMD_NOSCRIPT|CMD_ALLOW_BUSY,
+	  .acl = ACL_SCRIPTING, .first = 0, .last = 0, .step = 0, .proc = script_kill_command,
+	  .getkeys = NULL, .group = "scripting", .since = "2.6.0",
+	  .summary = "Kill the running script if it has not written", .sub = NULL },
+	{ .name = "load", .arity = 3, .flags = CMD_NOSCRIPT|CMD_STALE,
+	  .acl = ACL_SCRIPTING, .first = 0, .last = 0, .step = 0, .proc = script_load_command,
+	  .getkeys = NULL, .group = "scripting", .since = "2.6.0",
+	  .summary = "Load a script into the script cache", .sub = NULL },
 	{ 0 }
 };
 
@@ -1071,6 +1093,26 @@ static struct cmd cmd_table[] = {
 	  .acl = ACL_TRANSACTION, .first = 1, .last = -1, .step = 1, .proc = watch_command,
 	  .getkeys = NULL, .group = "transactions", .since = "2.2.0",
 	  .summary = "Watch keys for changes before a transaction", .sub = NULL },
+	{ .name = "eval", .arity = -3, .flags = CMD_NOSCRIPT|CMD_SKIP_MONITOR|CMD_MAY_REPLICATE|CMD_NO_MANDATORY_KEYS|CMD_STALE|CMD_MOVABLE_KEYS,
+	  .acl = ACL_SCRIPTING, .first = 0, .last = 0, .step = 0, .proc = eval_command,
+	  .getkeys = getkeys_eval, .group = "scripting", .since = "2.6.0",
+	  .summary = "Run a Lua script", .sub = NULL },
+	{ .name = "eval_ro", .arity = -3, .flags = CMD_NOSCRIPT|CMD_SKIP_MONITOR|CMD_NO_MANDATORY_KEYS|CMD_STALE|CMD_READONLY|CMD_MOVABLE_KEYS,
+	  .acl = ACL_SCRIPTING, .first = 0, .last = 0, .step = 0, .proc = eval_ro_command,
+	  .getkeys = getkeys_eval, .group = "scripting", .since = "7.0.0",
+	  .summary = "Run a read-only Lua script", .sub = NULL },
+	{ .name = "evalsha", .arity = -3, .flags = CMD_NOSCRIPT|CMD_SKIP_MONITOR|CMD_MAY_REPLICATE|CMD_NO_MANDATORY_KEYS|CMD_STALE|CMD_MOVABLE_KEYS,
+	  .acl = ACL_SCRIPTING, .first = 0, .last = 0, .step = 0, .proc = evalsha_command,
+	  .getkeys = getkeys_eval, .group = "scripting", .since = "2.6.0",
+	  .summary = "Run a cached Lua script by its SHA1", .sub = NULL },
+	{ .name = "evalsha_ro", .arity = -3, .flags = CMD_NOSCRIPT|CMD_SKIP_MONITOR|CMD_NO_MANDATORY_KEYS|CMD_STALE|CMD_READONLY|CMD_MOVABLE_KEYS,
+	  .acl = ACL_SCRIPTING, .first = 0, .last = 0, .step = 0, .proc = evalsha_ro_command,
+	  .getkeys = getkeys_eval, .group = "scripting", .since = "7.0.0",
+	  .summary = "Run a cached read-only Lua script by its SHA1", .sub = NULL },
+	{ .name = "script", .arity = -2, .flags = 0,
+	  .acl = 0, .first = 0, .last = 0, .step = 0, .proc = NULL,
+	  .getkeys = NULL, .group = "scripting", .since = "2.6.0",
+	  .summary = "Manage the script cache", .sub = script_subcommands },
 	{ .name = "function", .arity = -2, .flags = 0,
 	  .acl = 0, .first = 0, .last = 0, .step = 0, .proc = NULL,
 	  .getkeys = NULL, .group = "scripting", .since = "7.0.0",

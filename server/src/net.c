@@ -586,7 +586,9 @@ static bool batchable(struct client *c)
 {
 	struct cmd *cmd;
 
-	if ((c->flags & (CL_MULTI | CL_PUBSUB)) || !c->authenticated || c->srv->flush_error)
+	/* in_batch here: a busy script serves the loop from inside its transaction (script.c) */
+	if ((c->flags & (CL_MULTI | CL_PUBSUB)) || !c->authenticated || c->srv->flush_error ||
+	    c->srv->in_batch)
 		return false;
 	cmd = cmd_lookup(c->srv, c->argc, c->argv, c->argvlen);
 	if (!cmd || !cmd->proc || cmd->ext)

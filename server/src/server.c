@@ -705,6 +705,7 @@ void hkv_server_free(struct hkv_server *srv)
 		free(e);
 	}
 	bgjob_reap(srv, true);
+	script_release(srv);
 	slowlog_free(srv);
 	dict_release(&srv->clients_by_id, NULL);
 	dict_release(&srv->blocking, clist_free);

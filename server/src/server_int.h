@@ -151,6 +151,7 @@ int cmd_getkeys(struct client *c, struct cmd *cmd, int *out, int max);
 #define CL_DIRTY_CAS (1u << 15)     /* shown by CLIENT LIST; computed at EXEC from versions */
 #define CL_UNBLOCKED (1u << 16)     /* unblocked: process its pending pipeline */
 #define CL_PUSHING (1u << 17)       /* writing a push (pub/sub): CLIENT REPLY OFF does not apply */
+#define CL_SCRIPT_HOLD (1u << 18)   /* replies held while a busy script serves the loop */
 
 /** struct mcmd - a command queued by MULTI (one allocation holds the arguments). */
 struct mcmd {
@@ -422,7 +423,7 @@ struct hkv_server {
 
 	int64_t cron_last_ms;
 	uint64_t rng;
-	/* Lua scripting (scripting.c), opaque here */
+	/* Lua scripting (script.c), opaque here */
 	void *lua;
 };
 
@@ -571,6 +572,12 @@ void multi_discard(struct client *c);
 void unwatch_all(struct client *c);
 void flag_transaction(struct client *c);
 
+/* scripting (script.c) */
+/** script_timedout() - a script runs past busy-reply-threshold: others get -BUSY. */
+bool script_timedout(struct hkv_server *srv);
+/** script_release() - free the Lua interpreter and the script cache (server teardown). */
+void script_release(struct hkv_server *srv);
+
 /* stats (info.c) */
 #define HKV_SERVER_VERSION "0.1.0"
 void stat_error(struct hkv_server *srv, const char *msg);
@@ -669,6 +676,9 @@ PROC(function_help); PROC(latency_help); PROC(latency_latest);
 PROC(latency_reset); PROC(slowlog_get); PROC(slowlog_len); PROC(slowlog_reset);
 PROC(slowlog_help); PROC(readonly); PROC(readwrite); PROC(wait);
 PROC(hkv_compact); PROC(hkv_stat); PROC(hkv_sync);
+/* script.c */
+PROC(eval); PROC(evalsha); PROC(eval_ro); PROC(evalsha_ro); PROC(script_load);
+PROC(script_exists); PROC(script_flush); PROC(script_kill); PROC(script_help);
 /* multi.c */
 PROC(multi); PROC(exec); PROC(discard); PROC(watch); PROC(unwatch);
 /* pubsub.c */
