@@ -4,7 +4,8 @@
 
 expect 2 '' $'ERR wrong number of arguments for \'get\' command\nUsage: hkvctl get KEY\n' get
 expect 2 '' $'ERR wrong number of arguments for \'get\' command\nUsage: hkvctl get KEY\n' get a b
-expect 2 '' $'ERR unknown command \'frobnicate\', try \'hkvctl --help\'\n' frobnicate x
+expect 2 '' $'ERR unknown command \'frobnicate\', with args beginning with: \'x\' \nTry \'hkvctl --help\'.\n' \
+	frobnicate x
 
 # no store yet: reads fail clearly and create nothing; the first write creates it
 expect 1 '' "ERR no store in $DIR (the first write creates it)"$'\n' get k
@@ -22,7 +23,7 @@ expect 1 '' $'ERR value is not an integer or out of range\n' incr s
 expect 1 '' $'ERR no such key\n' rename nokey x
 
 # usage errors in tty style get the "(error) " prefix too
-expect 2 '' $'(error) ERR syntax error\nUsage: hkvctl set KEY VALUE|- [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]\n' \
+expect 2 '' $'(error) ERR syntax error\nUsage: hkvctl set KEY ARG [ARG ...]\n' \
 	--no-raw set k v BOGUS
 
 # a nil reply is success

@@ -197,6 +197,27 @@ int hkv_server_call(struct hkv_server *srv, int argc, char **argv, const size_t 
 		    struct hkv_resp_out *out);
 
 /**
+ * hkv_server_cursors_save() - the SCAN cursors (of SCAN, HSCAN, SSCAN, ZSCAN) this server
+ * remembers, at most the @max most recently used, as bytes for hkv_server_cursors_load() in a
+ * later server over the same store: an embedder whose server lives for one command (hkvctl)
+ * keeps them between its runs so that a walk can go on with the cursor the last run printed.
+ * The format is native-endian (docs in keyspace.c): keep the bytes on this machine.
+ * @out, @outlen: a malloc()ed buffer, owned by the caller (empty when there is no cursor).
+ * Not to be used concurrently with hkv_server_run() on the same server.
+ * Return: 0; -ENOMEM.
+ */
+int hkv_server_cursors_save(struct hkv_server *srv, size_t max, void **out, size_t *outlen);
+
+/**
+ * hkv_server_cursors_load() - remember the cursors in @buf (from hkv_server_cursors_save()),
+ * except those unused for longer than a cursor lives (15 minutes) and ids already known.
+ * Same threading rule as hkv_server_cursors_save().
+ * Return: 0; -EINVAL (@buf is not what save wrote; cursors before the bad one are kept),
+ * -ENOMEM.
+ */
+int hkv_server_cursors_load(struct hkv_server *srv, const void *buf, size_t len);
+
+/**
  * hkv_server_ext_fn - an embedder's command. @argv[0] is the command name. Writes its reply to
  * @out (exactly one reply). Runs on the server thread.
  */
