@@ -89,6 +89,18 @@ static bool is_raw_text(int argc, char **argv)
 	return false;
 }
 
+/*
+ * Commands whose replies do not fit one request, one reply: a subscription keeps pushing
+ * messages, CLIENT REPLY OFF|SKIP answers nothing. Refused before either door is chosen, so
+ * both refuse alike (the daemon would otherwise accept them and hkvctl wait or cut them off).
+ */
+static bool needs_connection(int argc, char **argv)
+{
+	return !strcasecmp(argv[0], "subscribe") || !strcasecmp(argv[0], "psubscribe") ||
+	       !strcasecmp(argv[0], "ssubscribe") ||
+	       (argc > 1 && !strcasecmp(argv[0], "client") && !strcasecmp(argv[1], "reply"));
+}
+
 /* hkvctl's verbs that are spelt as HKVFS subcommands. */
 static const char *const stat_argv[] = { "HKVFS", "STATS" };
 static const char *const compact_argv[] = { "HKVFS", "COMPACT", "ALL" };
@@ -226,6 +238,11 @@ int main(int argc, char **argv)
 
 	if (r) {
 		/* the verb's arity was wrong */
+	} else if (needs_connection(req.argc, req.argv)) {
+		r = ctl_error("ERR hkvctl runs one command and prints its one reply: '%s%s%s' needs a "
+			      "client that stays connected (redis-cli -s DATA_DIR/hkvfs.sock while "
+			      "the store is mounted)", req.argv[0], req.argc > 1 ? " " : "",
+			      req.argc > 1 ? req.argv[1] : "");
 	} else if (!ctx.dir || !*ctx.dir) {
 		/* what the table refuses anyway is refused the same way without a directory */
 		if (!ctl_cmdinfo(req.argv[0], lens[0], &info) || !ctl_arity_ok(&info, req.argc))

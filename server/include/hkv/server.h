@@ -135,6 +135,9 @@ struct hkv_server;
  * hkv_server_new() - a server over the open store @db (borrowed: it must outlive the server).
  * Nothing listens yet. Installs nothing on @db: the owner of @db forwards the engine's watch
  * callback to hkv_server_watch() (the engine has one watcher).
+ * @db may be NULL for a server that only describes its table (hkvctl's help): such a server
+ * may be given COMMAND and its subcommands through hkv_server_call(), and commands that the
+ * table refuses before running them (unknown name, wrong number of arguments); nothing else.
  * Return: 0 and *@out; -EINVAL (bad configuration, logged), -ENOMEM.
  */
 int hkv_server_new(struct hkv *db, const struct hkv_server_config *cfg,
