@@ -67,13 +67,13 @@ ok $'OK\n' HKVFS SYNC
 ok $'OK\n' hkvfs sync
 expect 1 '' $'ERR not mounted\n' HKVFS PATH k
 expect 1 '' $'ERR not mounted\n' HKVFS CONFIG
-expect 2 '' $'ERR unknown subcommand \'nope\'. Try HKVFS HELP.\nUsage: hkvctl hkvfs ARG [ARG ...]\n' \
+expect 2 '' $'ERR unknown subcommand \'nope\'. Try HKVFS HELP.\nUsage: hkvctl hkvfs SUBCOMMAND [ARG ...]\n' \
 	HKVFS nope
-expect 2 '' $'ERR wrong number of arguments for \'hkvfs|path\' command\nUsage: hkvctl hkvfs ARG [ARG ...]\n' \
+expect 2 '' $'ERR wrong number of arguments for \'hkvfs|path\' command\nUsage: hkvctl hkvfs SUBCOMMAND [ARG ...]\n' \
 	HKVFS PATH
-expect 2 '' $'ERR wrong number of arguments for \'hkvfs|sync\' command\nUsage: hkvctl hkvfs ARG [ARG ...]\n' \
+expect 2 '' $'ERR wrong number of arguments for \'hkvfs|sync\' command\nUsage: hkvctl hkvfs SUBCOMMAND [ARG ...]\n' \
 	HKVFS SYNC now
-expect 2 '' $'ERR syntax error\nUsage: hkvctl hkvfs ARG [ARG ...]\n' HKVFS COMPACT SOME
+expect 2 '' $'ERR syntax error\nUsage: hkvctl hkvfs SUBCOMMAND [ARG ...]\n' HKVFS COMPACT SOME
 expect 2 '' $'ERR wrong number of arguments for \'stat\' command\nUsage: hkvctl stat\n' stat now
 expect 2 '' $'ERR wrong number of arguments for \'compact\' command\nUsage: hkvctl compact [--all]\n' \
 	compact --all now

@@ -73,7 +73,7 @@ ok $'OK\n' HKVFS SYNC
 check "HKVFS PATH names the key's file in the mount" test "$(cat "$T/path")" = "$MNT/before"
 "$HKVCTL" -d "$DIR" HKVFS CONFIG >"$T/config"
 check "HKVFS CONFIG prints the mount's options" test -s "$T/config"
-expect 2 '' $'ERR unknown subcommand \'nope\'. Try HKVFS HELP.\nUsage: hkvctl hkvfs ARG [ARG ...]\n' \
+expect 2 '' $'ERR unknown subcommand \'nope\'. Try HKVFS HELP.\nUsage: hkvctl hkvfs SUBCOMMAND [ARG ...]\n' \
 	HKVFS nope
 
 fusermount3 -u "$MNT"

@@ -33,7 +33,7 @@ static const struct ctl_verb verbs[] = {
 	{ "stat", "", "store statistics and the value-log segment table (HKVFS STATS)" },
 	{ "compact", "[--all]",
 	  "compact value-log segments now (--all: every one with dead bytes; HKVFS COMPACT [ALL])" },
-	{ "kernel", "SUBCOMMAND [ARG...]",
+	{ "kernel", "SUBCOMMAND ...",
 	  "inspect and manage the kernel hot-value cache (/dev/hkv); 'kernel --help'" },
 	{ "help", "[COMMAND]", "this help, or one command's" },
 };
@@ -163,7 +163,7 @@ static void list_all(FILE *f)
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		snprintf(name, sizeof(name), "%s%s%s", verbs[i].name, *verbs[i].args ? " " : "",
 			 verbs[i].args);
-		fprintf(f, "  %-20s %s\n", name, verbs[i].summary);
+		fprintf(f, "  %-22s %s\n", name, verbs[i].summary);
 	}
 	n = docs_parse(v, &d);
 	qsort(d, n, sizeof(*d), doc_cmp);
@@ -174,7 +174,7 @@ static void list_all(FILE *f)
 			group = d[i].group;
 			fprintf(f, "\n%s:\n", *group ? group : "other");
 		}
-		fprintf(f, "  %-20s %s\n", d[i].name, d[i].summary);
+		fprintf(f, "  %-22s %s\n", d[i].name, d[i].summary);
 	}
 	free(d);
 	hkv_resp_value_free(v);
@@ -241,7 +241,7 @@ void ctl_usage_line(FILE *f, const char *name, size_t len)
 	for (i = 0; i < len; i++)
 		if (lower[i] >= 'A' && lower[i] <= 'Z')
 			lower[i] = (char)(lower[i] + 32);
-	usage_of(f, lower, &info, is_container(name, len));
+	usage_of(f, lower, &info, is_container(name, len) || !strcmp(lower, "hkvfs"));
 	free(lower);
 }
 
@@ -252,6 +252,7 @@ static int help_one(FILE *f, const char *name)
 	struct ctl_cmdinfo info;
 	struct doc *d, *s;
 	size_t i, n, ns;
+	bool hkvfs;
 
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		if (strcasecmp(name, verbs[i].name))
@@ -268,9 +269,11 @@ static int help_one(FILE *f, const char *name)
 		hkv_resp_value_free(v);
 		return CTL_EXIT_USAGE;
 	}
-	usage_of(f, d[0].name, &info, d[0].subs != NULL);
+	/* HKVFS is hkvfs's own command (hkvfs_cmd.c, and the daemon's), not Redis's */
+	hkvfs = !strcmp(d[0].name, "hkvfs");
+	usage_of(f, d[0].name, &info, d[0].subs != NULL || hkvfs);
 	fprintf(f, "\n%s\n", d[0].summary);
-	fprintf(f, "Group: %s; since Redis %s", d[0].group, d[0].since);
+	fprintf(f, "Group: %s; since %s %s", d[0].group, hkvfs ? "hkvfs" : "Redis", d[0].since);
 	if (*d[0].complexity)
 		fprintf(f, "; complexity: %s", d[0].complexity);
 	fputs(".\n", f);
@@ -280,7 +283,7 @@ static int help_one(FILE *f, const char *name)
 		for (i = 0; i < ns; i++) {
 			char *bar = strchr(s[i].name, '|');
 
-			fprintf(f, "  %-20s %s\n", bar ? bar + 1 : s[i].name, s[i].summary);
+			fprintf(f, "  %-22s %s\n", bar ? bar + 1 : s[i].name, s[i].summary);
 		}
 		free(s);
 	}
