@@ -199,6 +199,11 @@ check "the reader polled throughout the writes" test "$(sort -u "$T/pairs" | wc 
 check "MSET and DEL of two keys through the socket are atomic" \
 	test -z "$(awk -F'\t' 'NF && $1 != $2' "$T/pairs")"
 
+# SHUTDOWN ends without a reply on both doors; through the socket it stops hkv-server
+both_is 1 '' $'ERR no reply: the server closed the connection\n' shutdown
+timeout 30 tail --pid="${PIDS[0]}" -f /dev/null
+check "SHUTDOWN through the socket stopped hkv-server" bash -c "! kill -0 ${PIDS[0]} 2>/dev/null"
+
 # A data directory longer than a unix socket path (107 bytes) is still reached.
 LONG=$T/$(printf 'd%.0s' $(seq 1 60))/$(printf 'e%.0s' $(seq 1 60))
 mkdir -p "$LONG"

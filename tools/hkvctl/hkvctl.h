@@ -60,6 +60,9 @@ struct ctl_ctx {
 	bool sync_given;
 };
 
+/* The error printed for a command that ends without a reply (SHUTDOWN), on both doors. */
+#define CTL_NO_REPLY "ERR no reply: the server closed the connection"
+
 /**
  * ctl_error() - a reply of type HKV_RESP_ERROR carrying hkvctl's own message (store missing or
  * unreachable), formatted like the table's errors ("ERR ..."). Never NULL.

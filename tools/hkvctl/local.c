@@ -45,11 +45,15 @@ static void table_free(void)
 	table_srv = NULL;
 }
 
+/*
+ * Only errors: the server's warnings are about its own life (a client asked for SHUTDOWN),
+ * which a daemon would log in its own log, not on hkvctl's stderr.
+ */
 static void server_log(void *arg, int level, const char *msg)
 {
 	(void)arg;
-	if (level <= 1)
-		fprintf(stderr, "hkvctl: %s: %s\n", level ? "warning" : "error", msg);
+	if (level == 0)
+		fprintf(stderr, "hkvctl: error: %s\n", msg);
 }
 
 static struct hkv_server *server_new(struct hkv *db, const char *dir)
@@ -96,6 +100,11 @@ struct hkv_resp_value *ctl_call(struct hkv_server *srv, int argc, char **argv,
 	if (rc) {
 		hkv_resp_out_release(&out);
 		return ctl_error("ERR %s", strerror(-rc));
+	}
+	if (!out.len) {
+		/* SHUTDOWN, QUIT-like commands: a daemon closes the connection instead */
+		hkv_resp_out_release(&out);
+		return ctl_error("%s", CTL_NO_REPLY);
 	}
 	hkv_resp_reader_init(&rd);
 	rd.max_bulk = (uint64_t)out.len + 1;

@@ -54,6 +54,8 @@ struct hkv_resp_value *ctl_remote_run(const struct ctl_ctx *ctx, const struct ct
 				 "cannot be reached: %s", ctx->dir, path, strerror(-rc));
 	rc = hkv_client_call(&c, req->argc, (const char *const *)req->argv, req->argvlen, &v);
 	hkv_client_close(&c);
+	if (rc == -ECONNRESET)
+		return ctl_error("%s", CTL_NO_REPLY);
 	if (rc)
 		return ctl_error("ERR no reply from %s: %s (the command may or may not have run)",
 				 path, strerror(-rc));
