@@ -42,6 +42,13 @@ check "commands on the busy store are served by hkv-server" \
 printf 'a\0b\nc\r\n\xff\0' >"$T/bin"
 : >"$T/empty"
 
+# shown ARGS...: the command line for a failure message, cut at 160 characters
+shown() {
+	local s="$*"
+	((${#s} > 160)) && s="${s:0:160}..."
+	printf '%s' "$s"
+}
+
 # both [<FILE] ARGS...: run ARGS on both stores (stdin from FILE, default empty), compare.
 N=0
 both() {
@@ -62,7 +69,7 @@ both() {
 	if ! cmp -s "$T/idle.out" "$T/busy.out" || ! cmp -s "$T/idle.err" "$T/busy.err" ||
 		! cmp -s "$T/idle.rc" "$T/busy.rc"; then
 		FAILS=$((FAILS + 1))
-		echo "FAIL (line ${BASH_LINENO[0]}): hkvctl $* differs between the doors"
+		echo "FAIL (line ${BASH_LINENO[0]}): hkvctl $(shown "$@") differs between the doors"
 		for d in idle busy; do
 			printf '  %s: rc=%s stdout=%q stderr=%q\n' "$d" "$(cat "$T/$d.rc")" \
 				"$(cat "$T/$d.out")" "$(cat "$T/$d.err")"
@@ -84,7 +91,7 @@ both_is() {
 	CHECKS=$((CHECKS + 1))
 	if [[ $RC != "$rc" || $OUT != "$out" || $ERR != "$err" ]]; then
 		FAILS=$((FAILS + 1))
-		echo "FAIL (line ${BASH_LINENO[0]}): hkvctl $*"
+		echo "FAIL (line ${BASH_LINENO[0]}): hkvctl $(shown "$@")"
 		printf '  expected: rc=%s stdout=%q stderr=%q\n' "$rc" "$out" "$err"
 		printf '  got:      rc=%s stdout=%q stderr=%q\n' "$RC" "$OUT" "$ERR"
 	fi
@@ -176,6 +183,15 @@ both_is 0 $'PONG\n' '' ping
 both_is 0 $'a\nb' '' echo $'a\nb'
 both_is 0 $'OK\n' '' flushall
 both_is 0 $'0\n' '' dbsize
+
+# hundreds of arguments in one request (the client writes them in several batches)
+many=()
+for i in $(seq 1 300); do many+=("many:$i" "v$i"); done
+both_is 0 $'OK\n' '' mset "${many[@]}"
+keys=()
+for i in $(seq 1 300); do keys+=("many:$i"); done
+both_is 0 "$(printf 'v%s\n' $(seq 1 300))"$'\n' '' mget "${keys[@]}"
+both_is 0 $'300\n' '' del "${keys[@]}"
 
 # Through the socket, MSET and DEL of two keys are one request each: a reader polling both
 # keys with MGET in a tight loop never sees them differ.
