@@ -200,7 +200,7 @@ SOCK=$BUSY/hkvfs.sock
 redis-cli -s "$SOCK" -r 1000000 -i 0 mget a b >"$T/reads" 2>/dev/null &
 READER=$!
 PIDS+=($READER)
-for i in $(seq 1 60); do
+for i in $(seq 1 40); do
 	"$HKVCTL" -d "$BUSY" mset a "$i" b "$i" >/dev/null
 	"$HKVCTL" -d "$BUSY" del a b >/dev/null
 done
