@@ -32,7 +32,8 @@ struct ctl_verb {
 static const struct ctl_verb verbs[] = {
 	{ "stat", "", "store statistics and the value-log segment table (HKVFS STATS)" },
 	{ "compact", "[--all]",
-	  "compact value-log segments now (--all: every one with dead bytes; HKVFS COMPACT [ALL])" },
+	  "compact value-log segments now (--all: every one with dead bytes; "
+	  "HKVFS COMPACT [ALL])" },
 	{ "kernel", "SUBCOMMAND ...",
 	  "inspect and manage the kernel hot-value cache (/dev/hkv); 'kernel --help'" },
 	{ "help", "[COMMAND]", "this help, or one command's" },
@@ -167,8 +168,8 @@ static void list_all(FILE *f)
 	}
 	n = docs_parse(v, &d);
 	qsort(d, n, sizeof(*d), doc_cmp);
-	fprintf(f, "\nCommands of the table (%zu, as Redis %s; 'hkvctl help COMMAND' for one):\n", n,
-		HKV_SERVER_REDIS_VERSION);
+	fprintf(f, "\nCommands of the table (%zu, as Redis %s; 'hkvctl help COMMAND' for one):\n",
+		n, HKV_SERVER_REDIS_VERSION);
 	for (i = 0; i < n; i++) {
 		if (!group || strcmp(group, d[i].group)) {
 			group = d[i].group;

@@ -76,9 +76,9 @@ static bool is_raw_text(int argc, char **argv)
 	static const struct {
 		const char *cmd, *sub;
 	} raw[] = {
-		{ "info", NULL },	     { "lolwut", NULL },	 { "client", "list" },
-		{ "client", "info" },	     { "memory", "doctor" },	 { "memory", "malloc-stats" },
-		{ "latency", "doctor" },     { "hkvfs", "stats" },	 { "hkvfs", "config" },
+		{ "info", NULL },	  { "lolwut", NULL },	    { "client", "list" },
+		{ "client", "info" },	  { "memory", "doctor" },   { "memory", "malloc-stats" },
+		{ "latency", "doctor" },  { "hkvfs", "stats" },     { "hkvfs", "config" },
 	};
 	size_t i;
 
@@ -172,7 +172,7 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			if (hkv_sync_parse(optarg, &ctx.sync)) {
-				fprintf(stderr, "hkvctl: --sync must be always, everysec or none\n");
+				fputs("hkvctl: --sync must be always, everysec or none\n", stderr);
 				return CTL_EXIT_USAGE;
 			}
 			ctx.sync_given = true;
@@ -239,10 +239,10 @@ int main(int argc, char **argv)
 	if (r) {
 		/* the verb's arity was wrong */
 	} else if (needs_connection(req.argc, req.argv)) {
-		r = ctl_error("ERR hkvctl runs one command and prints its one reply: '%s%s%s' needs a "
-			      "client that stays connected (redis-cli -s DATA_DIR/hkvfs.sock while "
-			      "the store is mounted)", req.argv[0], req.argc > 1 ? " " : "",
-			      req.argc > 1 ? req.argv[1] : "");
+		r = ctl_error("ERR hkvctl runs one command and prints its one reply: '%s%s%s' "
+			      "needs a client that stays connected (redis-cli -s "
+			      "DATA_DIR/hkvfs.sock while the store is mounted)", req.argv[0],
+			      req.argc > 1 ? " " : "", req.argc > 1 ? req.argv[1] : "");
 	} else if (!ctx.dir || !*ctx.dir) {
 		/* what the table refuses anyway is refused the same way without a directory */
 		if (!ctl_cmdinfo(req.argv[0], lens[0], &info) || !ctl_arity_ok(&info, req.argc))
