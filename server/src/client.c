@@ -122,7 +122,10 @@ int hkv_client_send(struct hkv_client *c, int argc, const char *const *argv,
 			iov[n++].iov_len = (size_t)snprintf(hdr[h++], sizeof(hdr[0]), "*%d\r\n",
 							    argc);
 		}
-		for (; i < argc && h < CLIENT_BATCH + 1; i++) {
+		/* a batch after the first has no "*N" header: bound it by the iovecs left */
+		for (; i < argc && h < CLIENT_BATCH + 1 &&
+		       n + 3 <= (int)(sizeof(iov) / sizeof(iov[0]));
+		     i++) {
 			iov[n].iov_base = hdr[h];
 			iov[n++].iov_len = (size_t)snprintf(hdr[h++], sizeof(hdr[0]), "$%zu\r\n",
 							    argvlen[i]);

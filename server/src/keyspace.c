@@ -9,7 +9,9 @@
  * "0" is the start and the end; any other cursor is a random 63-bit id of a slot that holds
  * the engine position. Slots live in memory for 15 minutes after their last use and at most
  * HKV_SCAN_SLOTS of them exist (the oldest go first); an unknown id is "ERR invalid cursor".
- * A walk therefore survives anything but a server restart or a 15-minute pause.
+ * A walk therefore survives anything but a server restart or a 15-minute pause. An embedder
+ * whose server lives for one command (hkvctl) carries the slots from one server to the next
+ * with hkv_server_cursors_save() and hkv_server_cursors_load().
  *
  * FLUSHALL deletes key by key (the engine has no truncate), without a notification per key,
  * as Redis; WATCHed keys see their versions change.
@@ -71,6 +73,110 @@ static void evict_oldest(struct hkv_server *srv)
 	}
 	if (old)
 		free(dict_del(&srv->scan_slots, &old->id, sizeof(old->id)));
+}
+
+/*
+ * Cursors that outlive the server: an embedder whose server lives for one command (hkvctl,
+ * one process per command) saves the slots after a SCAN and loads them into the next server
+ * over the same store, so a walk continues across processes as it does across one server's
+ * clients. The bytes never leave the machine, so they are in native byte order; per slot:
+ *
+ *   offset  size  field
+ *   0       8     id (the cursor the client holds)
+ *   8       8     last use, Unix ms
+ *   16      4     n, length of the engine position (<= HKV_CURSOR_MAX)
+ *   20      n     the engine position
+ */
+#define SLOT_HDR 20
+
+static int slot_newer(const void *a, const void *b)
+{
+	const struct slot *x = *(struct slot *const *)a, *y = *(struct slot *const *)b;
+
+	return x->used < y->used ? 1 : x->used > y->used ? -1 : 0;
+}
+
+int hkv_server_cursors_save(struct hkv_server *srv, size_t max, void **out, size_t *outlen)
+{
+	size_t n = 0, i, len = 0;
+	int64_t now = srv_now_ms();
+	struct dict_iter it;
+	struct dict_entry *e;
+	struct slot **all;
+	unsigned char *buf, *p;
+
+	*out = NULL;
+	*outlen = 0;
+	all = malloc((dict_size(&srv->scan_slots) + 1) * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	dict_iter_init(&it, &srv->scan_slots);
+	while ((e = dict_iter_next(&it))) {
+		struct slot *s = e->val;
+
+		if (now - s->used <= SCAN_SLOT_TTL_MS)
+			all[n++] = s;
+	}
+	qsort(all, n, sizeof(*all), slot_newer);
+	if (n > max)
+		n = max;
+	for (i = 0; i < n; i++)
+		len += SLOT_HDR + all[i]->len;
+	buf = malloc(len ? len : 1);
+	if (!buf) {
+		free(all);
+		return -ENOMEM;
+	}
+	for (p = buf, i = 0; i < n; i++) {
+		memcpy(p, &all[i]->id, 8);
+		memcpy(p + 8, &all[i]->used, 8);
+		memcpy(p + 16, &all[i]->len, 4);
+		memcpy(p + SLOT_HDR, all[i]->pos, all[i]->len);
+		p += SLOT_HDR + all[i]->len;
+	}
+	free(all);
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+int hkv_server_cursors_load(struct hkv_server *srv, const void *buf, size_t len)
+{
+	const unsigned char *p = buf, *end = p + len;
+	int64_t now = srv_now_ms();
+
+	while (p < end) {
+		struct slot *s;
+		uint64_t id;
+		int64_t used;
+		uint32_t n;
+
+		if ((size_t)(end - p) < SLOT_HDR)
+			return -EINVAL;
+		memcpy(&id, p, 8);
+		memcpy(&used, p + 8, 8);
+		memcpy(&n, p + 16, 4);
+		if (n > HKV_CURSOR_MAX || (size_t)(end - p - SLOT_HDR) < n || !id)
+			return -EINVAL;
+		if (now - used <= SCAN_SLOT_TTL_MS &&
+		    !dict_find(&srv->scan_slots, &id, sizeof(id))) {
+			if (dict_size(&srv->scan_slots) >= HKV_SCAN_SLOTS)
+				evict_oldest(srv);
+			s = malloc(sizeof(*s) + n);
+			if (!s)
+				return -ENOMEM;
+			s->id = id;
+			s->used = used;
+			s->len = n;
+			memcpy(s->pos, p + SLOT_HDR, n);
+			if (!dict_add(&srv->scan_slots, &s->id, sizeof(s->id), s, NULL)) {
+				free(s);
+				return -ENOMEM;
+			}
+		}
+		p += SLOT_HDR + n;
+	}
+	return 0;
 }
 
 /* Parse a cursor argument into an engine position. Replies on error. */

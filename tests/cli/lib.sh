@@ -3,6 +3,9 @@
 #   expect RC STDOUT STDERR ARGS...   run `hkvctl -d $DIR ARGS...` with stdin from /dev/null
 #                                     and compare exit status, stdout and stderr exactly
 #   ok STDOUT ARGS...                 expect 0 STDOUT "" ARGS...
+#   mark; expect_ttl KEY SECONDS      KEY's expiry was set to SECONDS from now by a command
+#                                     run after `mark`: its TTL and PTTL lie between SECONDS
+#                                     minus the time since `mark` and SECONDS (Redis's rounding)
 #   finish                            exit 1 if any expectation failed
 #
 # Output is captured in files and read back with a sentinel, so trailing newlines count.
@@ -60,6 +63,23 @@ check() {
 	if ! "$@"; then
 		FAILS=$((FAILS + 1))
 		echo "FAIL (line ${BASH_LINENO[${#BASH_LINENO[@]} - 2]}): $name"
+	fi
+}
+
+mark() {
+	MARK=$(date +%s%3N)
+}
+
+expect_ttl() {
+	local key=$1 ms=$(($2 * 1000)) ttl pttl el
+	ttl=$("$HKVCTL" -d "$DIR" ttl "$key")
+	pttl=$("$HKVCTL" -d "$DIR" pttl "$key")
+	el=$(($(date +%s%3N) - MARK))
+	CHECKS=$((CHECKS + 1))
+	if ! [[ $ttl =~ ^[0-9]+$ && $pttl =~ ^[0-9]+$ ]] ||
+		((pttl > ms || pttl < ms - el || ttl > ms / 1000 || ttl < (ms - el + 500) / 1000)); then
+		FAILS=$((FAILS + 1))
+		echo "FAIL (line ${BASH_LINENO[0]}): ttl of $key: expected ${ms}ms minus at most ${el}ms; got ttl=$ttl pttl=$pttl"
 	fi
 }
 

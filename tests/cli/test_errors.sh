@@ -4,7 +4,8 @@
 
 expect 2 '' $'ERR wrong number of arguments for \'get\' command\nUsage: hkvctl get KEY\n' get
 expect 2 '' $'ERR wrong number of arguments for \'get\' command\nUsage: hkvctl get KEY\n' get a b
-expect 2 '' $'ERR unknown command \'frobnicate\', try \'hkvctl --help\'\n' frobnicate x
+expect 2 '' $'ERR unknown command \'frobnicate\', with args beginning with: \'x\' \nTry \'hkvctl --help\'.\n' \
+	frobnicate x
 
 # no store yet: reads fail clearly and create nothing; the first write creates it
 expect 1 '' "ERR no store in $DIR (the first write creates it)"$'\n' get k
@@ -22,7 +23,7 @@ expect 1 '' $'ERR value is not an integer or out of range\n' incr s
 expect 1 '' $'ERR no such key\n' rename nokey x
 
 # usage errors in tty style get the "(error) " prefix too
-expect 2 '' $'(error) ERR syntax error\nUsage: hkvctl set KEY VALUE|- [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]\n' \
+expect 2 '' $'(error) ERR syntax error\nUsage: hkvctl set KEY ARG [ARG ...]\n' \
 	--no-raw set k v BOGUS
 
 # a nil reply is success
@@ -60,6 +61,46 @@ ok 'v' get k
 # a store directory that cannot be opened
 echo junk >"$T/notastore"
 expect 1 '' "ERR cannot open store $T/notastore: Not a directory"$'\n' -d "$T/notastore" get k
+
+# HKVFS on the in-process server: the daemon's administration command, minus what needs a mount
+ok $'OK\n' HKVFS SYNC
+ok $'OK\n' hkvfs sync
+expect 1 '' $'ERR not mounted\n' HKVFS PATH k
+expect 1 '' $'ERR not mounted\n' HKVFS CONFIG
+expect 2 '' $'ERR unknown subcommand \'nope\'. Try HKVFS HELP.\nUsage: hkvctl hkvfs SUBCOMMAND [ARG ...]\n' \
+	HKVFS nope
+expect 2 '' $'ERR wrong number of arguments for \'hkvfs|path\' command\nUsage: hkvctl hkvfs SUBCOMMAND [ARG ...]\n' \
+	HKVFS PATH
+expect 2 '' $'ERR wrong number of arguments for \'hkvfs|sync\' command\nUsage: hkvctl hkvfs SUBCOMMAND [ARG ...]\n' \
+	HKVFS SYNC now
+expect 2 '' $'ERR syntax error\nUsage: hkvctl hkvfs SUBCOMMAND [ARG ...]\n' HKVFS COMPACT SOME
+expect 2 '' $'ERR wrong number of arguments for \'stat\' command\nUsage: hkvctl stat\n' stat now
+expect 2 '' $'ERR wrong number of arguments for \'compact\' command\nUsage: hkvctl compact [--all]\n' \
+	compact --all now
+ok $'0\n' compact ALL
+ok $'0\n' HKVFS COMPACT all
+"$HKVCTL" -d "$DIR" HKVFS HELP >"$T/out"
+check "HKVFS HELP names every subcommand" \
+	test "$(grep -cE '^(STATS|CONFIG|COMPACT \[ALL\]|SYNC|PATH <key>|HELP)$' "$T/out")" = 6
+"$HKVCTL" -d "$DIR" HKVFS STATS >"$T/out"
+check "HKVFS STATS is stat" grep -qx 'keys:3' "$T/out"
+
+# commands that need a connection of their own are refused before a door is chosen
+expect 1 '' $'ERR hkvctl runs one command and prints its one reply: \'psubscribe a*\' needs a client that stays connected (redis-cli -s DATA_DIR/hkvfs.sock while the store is mounted)\n' \
+	psubscribe 'a*'
+
+# SCAN cursors live in DATA_DIR/hkvctl.cursors between runs; a damaged file loses them only
+for i in $(seq 1 30); do args+=(c:$i v); done
+ok $'OK\n' mset "${args[@]}"
+cur=$("$HKVCTL" -d "$DIR" scan 0 COUNT 5 | head -n 1)
+check "a first page leaves a cursor" test "$cur" != 0
+check "the cursor is kept in the data directory" test -s "$DIR/hkvctl.cursors"
+"$HKVCTL" -d "$DIR" scan "$cur" COUNT 5 >"$T/out"
+check "the next run goes on from the cursor" test $? = 0
+printf 'junk' >"$DIR/hkvctl.cursors"
+expect 1 '' "hkvctl: warning: $DIR/hkvctl.cursors is damaged; its cursors are dropped"$'\nERR invalid cursor\n' \
+	scan "$cur" COUNT 5
+ok $'0\nc:1\n' scan 0 MATCH 'c:1' COUNT 1000
 
 # the kernel verb is dispatched (its own tool decides what to print)
 "$HKVCTL" kernel --help >/dev/null 2>&1

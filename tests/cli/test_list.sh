@@ -43,10 +43,9 @@ ok $'x\ny\n' lrange l 0 -1
 ok $'list\n' type l
 ok $'OK\n' ltrim l 5 10
 ok $'0\n' exists l
-expect 2 '' $'ERR syntax error\nUsage: hkvctl linsert KEY BEFORE|AFTER PIVOT VALUE\n' \
+expect 2 '' $'ERR syntax error\nUsage: hkvctl linsert KEY ARG ARG ARG\n' \
 	linsert l middle x v
-expect 2 '' $'ERR value is not an integer or out of range\nUsage: hkvctl lrange KEY START STOP\n' \
-	lrange l a b
+expect 1 '' $'ERR value is not an integer or out of range\n' lrange l a b
 ok $'OK\n' set s v
 expect 1 '' $'WRONGTYPE Operation against a key holding the wrong kind of value\n' rpush s x
 expect 1 '' $'WRONGTYPE Operation against a key holding the wrong kind of value\n' lpop s 2

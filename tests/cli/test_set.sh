@@ -23,6 +23,6 @@ ok '' smembers s
 ok $'(empty array)\n' --no-raw smembers s
 ok $'OK\n' set str v
 expect 1 '' $'WRONGTYPE Operation against a key holding the wrong kind of value\n' sadd str m
-expect 2 '' $'ERR syntax error\nUsage: hkvctl sscan KEY CURSOR [MATCH PATTERN] [COUNT N]\n' \
+expect 2 '' $'ERR syntax error\nUsage: hkvctl sscan KEY ARG [ARG ...]\n' \
 	sscan s 0 COUNT 0
 finish

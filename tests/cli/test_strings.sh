@@ -1,9 +1,6 @@
 #!/bin/bash
 # String commands: get/set and its options, append, ranges, counters, binary values.
 . "$(dirname "$0")/lib.sh"
-# The store's clock stands still (hkvctl's HKV_CLOCK_MS): a relative expiry read back by a later
-# process is exact however long the processes take to start (seconds under a sanitizer).
-export HKV_CLOCK_MS=1800000000000
 
 ok $'OK\n' set k v
 ok 'v' get k
@@ -20,26 +17,26 @@ ok $'0\n' exists nokey
 ok 'v2' set k v3 GET
 ok '' set fresh f GET
 ok 'f' get fresh
-expect 2 '' $'ERR syntax error\nUsage: hkvctl set KEY VALUE|- [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]\n' \
+expect 2 '' $'ERR syntax error\nUsage: hkvctl set KEY ARG [ARG ...]\n' \
 	set k v NX XX
 
 # expiry options
+mark
 ok $'OK\n' set e v EX 100
-ok $'100\n' ttl e
+expect_ttl e 100
+mark
 ok $'OK\n' set e v PX 100000
-ok $'100\n' ttl e
 ok $'OK\n' set e v2 KEEPTTL
-ok $'100\n' ttl e
+expect_ttl e 100
 ok $'OK\n' set e v3
 ok $'-1\n' ttl e
 ok $'OK\n' set e v EXAT 4102444800
 check "EXAT sets an absolute expiry" test "$("$HKVCTL" -d "$DIR" pttl e)" -gt 1000000
 ok $'OK\n' set e v PXAT 4102444800000
-expect 2 '' $'ERR invalid expire time in \'set\' command\nUsage: hkvctl set KEY VALUE|- [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]\n' \
+expect 2 '' $'ERR invalid expire time in \'set\' command\nUsage: hkvctl set KEY ARG [ARG ...]\n' \
 	set e v EX 0
-expect 2 '' $'ERR value is not an integer or out of range\nUsage: hkvctl set KEY VALUE|- [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]\n' \
-	set e v EX soon
-expect 2 '' $'ERR syntax error\nUsage: hkvctl set KEY VALUE|- [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]\n' \
+expect 1 '' $'ERR value is not an integer or out of range\n' set e v EX soon
+expect 2 '' $'ERR syntax error\nUsage: hkvctl set KEY ARG [ARG ...]\n' \
 	set e v EX 10 KEEPTTL
 ok 'v' set e v PX 1 GET
 ok $'OK\n' set gone v PXAT 1000
@@ -60,7 +57,7 @@ ok $'11\n' setrange a 6 Redis
 ok 'Hello Redis' get a
 ok $'5\n' setrange pad 3 ab
 ok $'"\\x00\\x00\\x00ab"\n' --no-raw get pad
-expect 2 '' $'ERR offset is out of range\nUsage: hkvctl setrange KEY OFFSET VALUE\n' setrange a -1 x
+expect 2 '' $'ERR offset is out of range\nUsage: hkvctl setrange KEY ARG ARG\n' setrange a -1 x
 
 # counters
 ok $'1\n' incr n
@@ -70,13 +67,11 @@ ok $'-5\n' decrby n 15
 ok '-5' get n
 ok $'(integer) -4\n' --no-raw incr n
 ok $'OK\n' set big 9223372036854775807
-expect 1 '' $'ERR value is not an integer or out of range\n' incr big
+expect 1 '' $'ERR increment or decrement would overflow\n' incr big
 expect 1 '' $'ERR value is not an integer or out of range\n' incr a
-expect 2 '' $'ERR value is not an integer or out of range\nUsage: hkvctl incrby KEY DELTA\n' \
-	incrby n 1.5
-expect 2 '' $'ERR value is not an integer or out of range\nUsage: hkvctl incrby KEY DELTA\n' \
-	incrby n 01
-expect 2 '' $'ERR decrement would overflow\nUsage: hkvctl decrby KEY DELTA\n' \
+expect 1 '' $'ERR value is not an integer or out of range\n' incrby n 1.5
+expect 1 '' $'ERR value is not an integer or out of range\n' incrby n 01
+expect 2 '' $'ERR decrement would overflow\nUsage: hkvctl decrby KEY ARG\n' \
 	decrby n -9223372036854775808
 ok '10.5' incrbyfloat f 10.5
 ok '10.6' incrbyfloat f 0.1
@@ -85,14 +80,13 @@ ok $'OK\n' set f 5.0e3
 ok '5200' incrbyfloat f 2.0e2
 ok '3' incrbyfloat i3 3
 expect 1 '' $'ERR value is not a valid float\n' incrbyfloat a 1
-expect 2 '' $'ERR value is not a valid float\nUsage: hkvctl incrbyfloat KEY DELTA\n' \
-	incrbyfloat f abc
+expect 1 '' $'ERR value is not a valid float\n' incrbyfloat f abc
 
 # mset / mget
 ok $'OK\n' mset m1 a m2 b
 ok $'a\nb\n\n' mget m1 m2 m3
 ok $'1) "a"\n2) "b"\n3) (nil)\n' --no-raw mget m1 m2 m3
-expect 2 '' $'ERR wrong number of arguments for \'mset\' command\nUsage: hkvctl mset KEY VALUE [KEY VALUE...]\n' \
+expect 2 '' $'ERR wrong number of arguments for \'mset\' command\nUsage: hkvctl mset KEY ARG [KEY ARG ...]\n' \
 	mset m1 a m2
 
 # binary-safe values through stdin and arguments; keys with spaces and newlines

@@ -1,16 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * main.c - hkvctl: run one Redis-like command against an hkvfs data directory.
+ * main.c - hkvctl: run one Redis command against an hkvfs data directory.
  *
  *   hkvctl [-d DATA_DIR] [--sync POLICY] [--raw|--no-raw] COMMAND [ARG...]
  *
- * The store is opened for the one command and closed again (open time does not depend on the
- * number of keys). A store is written by one process at a time: when a running hkvfs daemon
- * holds it, hkv_open() fails with -EBUSY and, if hkvctl was built with the daemon's control
- * client, the command is forwarded to the daemon's control socket instead.
+ * Every store command goes through the command layer's table (hkv/server.h), by one of two
+ * doors chosen at run time:
+ *   - the store is free: hkvctl opens it, runs the command in-process (local.c) and closes
+ *     it (open time does not depend on the number of keys);
+ *   - a daemon holds it (hkv_open() says -EBUSY): the same words go as RESP to the daemon's
+ *     socket DATA_DIR/hkvfs.sock (remote.c).
+ * Both give one RESP reply, printed by reply.c: the same command prints the same bytes and
+ * exits with the same status through either door.
  *
- * The background thread is not started (bg_interval_ms = 0): a command is short, lazy expiry
- * already hides expired keys, and hkv_close() flushes whatever the sync policy left.
+ * hkvctl's own verbs are spelt as table commands, so they too work through both doors:
+ * `stat` is HKVFS STATS, `compact [--all]` is HKVFS COMPACT [ALL]. `kernel ...` talks to
+ * /dev/hkv (kernel.c) and `help` asks the table (help.c); neither opens the store.
+ *
+ * `set KEY - ...` takes the value from standard input: stdin is read whole, before the store
+ * is opened (a slow producer never holds the store's lock), and its bytes replace the "-".
  *
  * Exit status: 0 success (a nil reply included), 1 the command failed, 2 bad command line.
  */
@@ -27,179 +35,112 @@
 #include "kernel.h"
 #endif
 
-static const struct ctl_cmd *const cmd_tables[] = {
-	ctl_keys_cmds,
-	ctl_types_cmds,
-	ctl_admin_cmds,
-};
-
-static const char *const table_titles[] = {
-	"Strings and keyspace",
-	"Hashes, lists, sets, sorted sets",
-	"Administration",
-};
-
-struct ctl_input ctl_stdin;
-
-/* Read all of stdin into ctl_stdin. Return: NULL or an error reply. */
-static struct ctl_reply *read_stdin(void)
+/* Read all of stdin into *@data, *@len. Return: NULL or an error reply. */
+static struct hkv_resp_value *read_stdin(char **data, size_t *len)
 {
-	size_t len = 0, cap = 65536;
+	size_t n = 0, cap = 65536;
 	char *buf = xmalloc(cap);
-	ssize_t n;
+	ssize_t r;
 
 	for (;;) {
-		if (len == cap) {
+		if (n == cap) {
 			if (cap > HKV_VALUE_MAX) {
 				free(buf);
-				return reply_err("ERR string exceeds maximum allowed size");
+				return ctl_error("ERR string exceeds maximum allowed size");
 			}
 			cap *= 2;
 			buf = xrealloc(buf, cap);
 		}
-		n = read(STDIN_FILENO, buf + len, cap - len);
-		if (n == 0)
+		r = read(STDIN_FILENO, buf + n, cap - n);
+		if (r == 0)
 			break;
-		if (n < 0) {
+		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			free(buf);
-			return reply_err("ERR reading stdin: %s", strerror(errno));
+			return ctl_error("ERR reading stdin: %s", strerror(errno));
 		}
-		len += (size_t)n;
+		n += (size_t)r;
 	}
-	ctl_stdin.data = buf;
-	ctl_stdin.len = len;
+	*data = buf;
+	*len = n;
 	return NULL;
-}
-
-static const struct ctl_cmd *cmd_find(const char *name)
-{
-	const struct ctl_cmd *c;
-	size_t t;
-
-	for (t = 0; t < sizeof(cmd_tables) / sizeof(cmd_tables[0]); t++)
-		for (c = cmd_tables[t]; c->name; c++)
-			if (!strcasecmp(c->name, name))
-				return c;
-	return NULL;
-}
-
-static void usage(FILE *f)
-{
-	const struct ctl_cmd *c;
-	size_t t;
-
-	fputs("Usage: hkvctl [OPTIONS] COMMAND [ARG...]\n"
-	      "       hkvctl COMMAND --help | hkvctl help [COMMAND]\n"
-	      "\n"
-	      "Run a Redis-like command against an hkvfs data directory.\n"
-	      "\n"
-	      "Options:\n"
-	      "  -d, --dir DIR     data directory of the store (default: $HKV_DIR)\n"
-	      "      --sync MODE   flush policy for this command: always, everysec, none\n"
-	      "                    (every write is flushed when hkvctl exits in any case)\n"
-	      "      --raw         plain output even on a terminal\n"
-	      "      --no-raw      redis-cli style output even when not on a terminal\n"
-	      "  -h, --help        this help\n"
-	      "  -V, --version     print the version\n"
-	      "\n"
-	      "Exit status: 0 success (also for a (nil) reply), 1 the command failed,\n"
-	      "2 the command line is wrong.\n",
-	      f);
-	for (t = 0; t < sizeof(cmd_tables) / sizeof(cmd_tables[0]); t++) {
-		fprintf(f, "\n%s:\n", table_titles[t]);
-		for (c = cmd_tables[t]; c->name; c++)
-			fprintf(f, "  %-12s %s\n", c->name, c->summary);
-	}
-}
-
-static void cmd_usage(FILE *f, const struct ctl_cmd *c)
-{
-	fprintf(f, "Usage: hkvctl %s%s%s\n\n%s\n", c->name, *c->args ? " " : "", c->args,
-		c->summary);
 }
 
 /*
- * Engine log lines met while opening are held back: for the failures hkvctl explains itself
- * (store busy, no store) they would only repeat the message; otherwise they are printed.
+ * Replies that are text for a human: printed as they are, as redis-cli prints them. Matched on
+ * the command name and, when given, its first argument.
  */
-static char held_log[4096];
-static bool holding_log;
-
-static void engine_log(void *arg, int level, const char *msg)
+static bool is_raw_text(int argc, char **argv)
 {
-	size_t n;
+	static const struct {
+		const char *cmd, *sub;
+	} raw[] = {
+		{ "info", NULL },	  { "lolwut", NULL },	    { "client", "list" },
+		{ "client", "info" },	  { "memory", "doctor" },   { "memory", "malloc-stats" },
+		{ "latency", "doctor" },  { "hkvfs", "stats" },     { "hkvfs", "config" },
+	};
+	size_t i;
 
-	(void)arg;
-	if (level > 1)
-		return;
-	if (holding_log) {
-		n = strlen(held_log);
-		snprintf(held_log + n, sizeof(held_log) - n, "hkvctl: %s: %s\n",
-			 level ? "warning" : "error", msg);
-		return;
-	}
-	fprintf(stderr, "hkvctl: %s: %s\n", level ? "warning" : "error", msg);
+	for (i = 0; i < sizeof(raw) / sizeof(raw[0]); i++)
+		if (!strcasecmp(argv[0], raw[i].cmd) &&
+		    (!raw[i].sub || (argc > 1 && !strcasecmp(argv[1], raw[i].sub))))
+			return true;
+	return false;
 }
 
-static bool arity_ok(const struct ctl_cmd *c, int argc)
+/*
+ * Commands whose replies do not fit one request, one reply: a subscription keeps pushing
+ * messages, CLIENT REPLY OFF|SKIP answers nothing. Refused before either door is chosen, so
+ * both refuse alike (the daemon would otherwise accept them and hkvctl wait or cut them off).
+ */
+static bool needs_connection(int argc, char **argv)
 {
-	if (c->arity >= 0)
-		return argc == c->arity;
-	return argc >= -c->arity;
+	return !strcasecmp(argv[0], "subscribe") || !strcasecmp(argv[0], "psubscribe") ||
+	       !strcasecmp(argv[0], "ssubscribe") ||
+	       (argc > 1 && !strcasecmp(argv[0], "client") && !strcasecmp(argv[1], "reply"));
 }
 
-int64_t hkvctl_clock_ms;
+/* hkvctl's verbs that are spelt as HKVFS subcommands. */
+static const char *const stat_argv[] = { "HKVFS", "STATS" };
+static const char *const compact_argv[] = { "HKVFS", "COMPACT", "ALL" };
 
-static int64_t fixed_clock(void *arg)
+/*
+ * Turn `stat` and `compact [--all]` into their HKVFS requests in @words (which has room for 3).
+ * Return: the new word count, 0 when @argv is not one of them, -1 when its arity is wrong.
+ */
+static int map_verb(int argc, char **argv, char **words)
 {
-	(void)arg;
-	return hkvctl_clock_ms;
+	int i;
+
+	if (!strcasecmp(argv[0], "stat")) {
+		if (argc != 1)
+			return -1;
+		for (i = 0; i < 2; i++)
+			words[i] = (char *)stat_argv[i];
+		return 2;
+	}
+	if (!strcasecmp(argv[0], "compact")) {
+		if (argc > 2)
+			return -1;
+		for (i = 0; i < 3; i++)
+			words[i] = (char *)compact_argv[i];
+		/* anything but --all goes on as it is, for HKVFS COMPACT to refuse */
+		if (argc == 2 && strcmp(argv[1], "--all"))
+			words[2] = argv[1];
+		return argc + 1;
+	}
+	return 0;
 }
 
-/* Open the store, run @c, close. Return the reply; never NULL. */
-static struct ctl_reply *run(const char *dir, enum hkv_sync sync, bool sync_given,
-			     const struct ctl_cmd *c, int argc, char **argv)
+static void verb_usage(FILE *f, const char *verb)
 {
-	struct hkv_options opt;
-	struct ctl_reply *r;
-	struct hkv *db;
-	int rc;
-
-	hkv_options_init(&opt);
-	if (sync_given)
-		opt.sync = sync;
-	opt.bg_interval_ms = 0;
-	opt.create = c->flags & CTL_CMD_WRITE;
-	if (hkvctl_clock_ms)
-		opt.clock = fixed_clock;
-	opt.log = engine_log;
-	holding_log = true;
-	rc = hkv_open(dir, &opt, &db);
-	holding_log = false;
-	if (rc && rc != -EBUSY && rc != -ENOENT)
-		fputs(held_log, stderr);
-	if (rc == -EBUSY) {
-#ifdef HKV_HAVE_FORWARD
-		r = ctl_forward(dir, argc, argv);
-		if (r)
-			return r;
-#endif
-		return reply_err("ERR store in use by another process: %s "
-				 "(is it mounted? stop the hkvfs daemon, or use its mount)", dir);
-	}
-	if (rc == -ENOENT)
-		return reply_err("ERR no store in %s (the first write creates it)", dir);
-	if (rc)
-		return reply_err("ERR cannot open store %s: %s", dir, hkv_strerror(rc));
-	r = c->fn(db, argc, argv);
-	rc = hkv_close(db);
-	if (rc && r->kind != CTL_REPLY_ERROR) {
-		reply_free(r);
-		r = reply_err("ERR flushing the store failed: %s", hkv_strerror(rc));
-	}
-	return r;
+	if (!strcasecmp(verb, "stat"))
+		fputs("Usage: hkvctl stat\n", f);
+	else if (!strcasecmp(verb, "compact"))
+		fputs("Usage: hkvctl compact [--all]\n", f);
+	else
+		ctl_usage_line(f, verb, strlen(verb));
 }
 
 int main(int argc, char **argv)
@@ -213,37 +154,28 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	enum hkv_sync sync = HKV_SYNC_EVERYSEC;
-	bool sync_given = false;
-	const struct ctl_cmd *c;
-	const char *dir = getenv("HKV_DIR"), *clk = getenv("HKV_CLOCK_MS");
-	struct ctl_reply *r;
+	struct ctl_ctx ctx = { .dir = getenv("HKV_DIR"), .sync = HKV_SYNC_EVERYSEC };
+	struct hkv_resp_value *r = NULL;
+	struct ctl_cmdinfo info;
+	struct ctl_req req;
+	char *words[3], *input = NULL;
+	size_t *lens;
 	int tty = isatty(STDOUT_FILENO);
-	int opt, status, cargc;
+	bool usage_error = false;
+	int opt, status, cargc, mapped, i;
 	char **cargv;
 
-	if (clk && *clk) {
-		char *end;
-
-		errno = 0;
-		hkvctl_clock_ms = strtoll(clk, &end, 10);
-		if (errno || *end || hkvctl_clock_ms <= 0) {
-			fprintf(stderr, "hkvctl: HKV_CLOCK_MS must be a positive number of "
-					"milliseconds, not '%s'\n", clk);
-			return CTL_EXIT_USAGE;
-		}
-	}
 	while ((opt = getopt_long(argc, argv, "+d:hV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
-			dir = optarg;
+			ctx.dir = optarg;
 			break;
 		case 's':
-			if (hkv_sync_parse(optarg, &sync)) {
-				fprintf(stderr, "hkvctl: --sync must be always, everysec or none\n");
+			if (hkv_sync_parse(optarg, &ctx.sync)) {
+				fputs("hkvctl: --sync must be always, everysec or none\n", stderr);
 				return CTL_EXIT_USAGE;
 			}
-			sync_given = true;
+			ctx.sync_given = true;
 			break;
 		case 'r':
 			tty = 0;
@@ -252,8 +184,7 @@ int main(int argc, char **argv)
 			tty = 1;
 			break;
 		case 'h':
-			usage(stdout);
-			return CTL_EXIT_OK;
+			return ctl_help(stdout, NULL);
 		case 'V':
 			puts("hkvctl " HKVCTL_VERSION);
 			return CTL_EXIT_OK;
@@ -263,32 +194,16 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		usage(stderr);
+		ctl_help(stderr, NULL);
 		return CTL_EXIT_USAGE;
 	}
 	cargc = argc - optind;
 	cargv = argv + optind;
 
-	if (!strcasecmp(cargv[0], "help")) {
-		if (cargc == 1) {
-			usage(stdout);
-			return CTL_EXIT_OK;
-		}
-		c = cmd_find(cargv[1]);
-		if (!c) {
-			fprintf(stderr, "ERR unknown command '%s'\n", cargv[1]);
-			return CTL_EXIT_USAGE;
-		}
-		cmd_usage(stdout, c);
-		return CTL_EXIT_OK;
-	}
-	c = cmd_find(cargv[0]);
-	if (!c) {
-		fprintf(stderr, "ERR unknown command '%s', try 'hkvctl --help'\n", cargv[0]);
-		return CTL_EXIT_USAGE;
-	}
-	if (c->flags & CTL_CMD_NOSTORE) {
-		/* kernel ...: its own sub-commands, options, output and exit status */
+	if (!strcasecmp(cargv[0], "help"))
+		return ctl_help(stdout, cargc > 1 ? cargv[1] : NULL);
+	if (!strcasecmp(cargv[0], "kernel")) {
+		/* its own sub-commands, options, output and exit status */
 #ifdef HKV_HAVE_KERNEL
 		return hkvctl_kernel_main(cargc, cargv);
 #else
@@ -297,31 +212,59 @@ int main(int argc, char **argv)
 		return CTL_EXIT_ERR;
 #endif
 	}
-	if (cargc == 2 && !strcmp(cargv[1], "--help")) {
-		cmd_usage(stdout, c);
-		return CTL_EXIT_OK;
-	}
+	if (cargc == 2 && !strcmp(cargv[1], "--help"))
+		return ctl_help(stdout, cargv[0]);
 	/* "--" after the verb ends option-like words: `hkvctl get -- --help` reads key "--help". */
 	if (cargc >= 2 && !strcmp(cargv[1], "--")) {
-		memmove(cargv + 1, cargv + 2, (size_t)(cargc - 2) * sizeof(*cargv));
+		memmove(cargv + 1, cargv + 2, (size_t)(cargc - 1) * sizeof(*cargv));
 		cargc--;
 	}
 
-	if (!arity_ok(c, cargc)) {
-		r = reply_usage("ERR wrong number of arguments for '%s' command", c->name);
-	} else if (!dir || !*dir) {
-		r = reply_usage("ERR no data directory: use -d DIR or set HKV_DIR");
-	} else {
-		r = NULL;
-		if ((c->flags & CTL_CMD_STDIN) && !strcmp(cargv[2], "-"))
-			r = read_stdin();
-		if (!r)
-			r = run(dir, sync, sync_given, c, cargc, cargv);
+	req.argc = cargc;
+	req.argv = cargv;
+	mapped = map_verb(cargc, cargv, words);
+	if (mapped < 0) {
+		r = ctl_error("ERR wrong number of arguments for '%s' command", cargv[0]);
+		usage_error = true;
+	} else if (mapped > 0) {
+		req.argc = mapped;
+		req.argv = words;
 	}
-	status = reply_print(r, tty);
-	if (status == CTL_EXIT_USAGE && r->kind == CTL_REPLY_ERROR)
-		fprintf(stderr, "Usage: hkvctl %s %s\n", c->name, c->args);
-	reply_free(r);
-	free(ctl_stdin.data);
+	lens = xmalloc((size_t)req.argc * sizeof(*lens));
+	for (i = 0; i < req.argc; i++)
+		lens[i] = strlen(req.argv[i]);
+	req.argvlen = lens;
+	req.raw_text = is_raw_text(req.argc, req.argv);
+
+	if (r) {
+		/* the verb's arity was wrong */
+	} else if (needs_connection(req.argc, req.argv)) {
+		r = ctl_error("ERR hkvctl runs one command and prints its one reply: '%s%s%s' "
+			      "needs a client that stays connected (redis-cli -s "
+			      "DATA_DIR/hkvfs.sock while the store is mounted)", req.argv[0],
+			      req.argc > 1 ? " " : "", req.argc > 1 ? req.argv[1] : "");
+	} else if (!ctx.dir || !*ctx.dir) {
+		/* what the table refuses anyway is refused the same way without a directory */
+		if (!ctl_cmdinfo(req.argv[0], lens[0], &info) || !ctl_arity_ok(&info, req.argc))
+			r = ctl_call(ctl_table(), req.argc, req.argv, lens);
+		else
+			r = ctl_error("ERR no data directory: use -d DIR or set HKV_DIR");
+		usage_error = r->type == HKV_RESP_ERROR;
+	} else {
+		if (!strcasecmp(req.argv[0], "set") && req.argc >= 3 && !strcmp(req.argv[2], "-"))
+			r = read_stdin(&input, &lens[2]);
+		if (input)
+			req.argv[2] = input;
+		if (!r && ctl_local_run(&ctx, &req, &r) == -EBUSY)
+			r = ctl_remote_run(&ctx, &req);
+	}
+	status = reply_print(r, tty, req.raw_text);
+	if (usage_error)
+		status = CTL_EXIT_USAGE;
+	if (status == CTL_EXIT_USAGE)
+		verb_usage(stderr, cargv[0]);
+	hkv_resp_value_free(r);
+	free(lens);
+	free(input);
 	return status;
 }

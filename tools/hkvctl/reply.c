@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * reply.c - building and printing hkvctl's reply trees.
+ * reply.c - printing one parsed RESP reply, and the exit status it implies.
  *
- * Two output styles, chosen by main() (stdout a terminal, or --raw / --no-raw):
+ * Whether a command ran in-process or in the daemon, its reply reaches here as the same
+ * struct hkv_resp_value, so the two doors print the same bytes. Two output styles, chosen by
+ * main() (stdout a terminal, or --raw / --no-raw):
  *
  *   kind      tty style (as redis-cli)             plain style (pipes, files)
  *   status    OK                                   OK\n
@@ -12,13 +14,16 @@
  *   array     1) "a"   (nested arrays indented,    one line per leaf element, each
  *             2) "b"    "(empty array)" if empty)  ended by \n; nothing if empty
  *   error     (error) ERR ... on stderr            ERR ... on stderr
- *   text      as is                                as is
+ *   text      as is (INFO, HKVFS STATS: a string the caller marked raw_text)
  *
  * Inside an array in plain style, a bulk string is its bytes plus \n and a nil is an empty
- * line: a list of values is then one value per line, like redis-cli --raw.
+ * line: a list of values is then one value per line, like redis-cli --raw. RESP3 kinds (after
+ * HELLO 3) print as redis-cli prints them: (double) 1.5, (true), maps as "1# key => value".
+ *
+ * Exit status: 0 for every reply but a top-level error; an error is 2 when it can only mean
+ * that the command line is wrong (reply_error_status()), else 1.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,194 +62,62 @@ char *xmemdup(const void *p, size_t n)
 	return s;
 }
 
-static struct ctl_reply *reply_new(enum ctl_reply_kind kind)
+struct hkv_resp_value *ctl_error(const char *fmt, ...)
 {
-	struct ctl_reply *r = xmalloc(sizeof(*r));
-
-	memset(r, 0, sizeof(*r));
-	r->kind = kind;
-	return r;
-}
-
-struct ctl_reply *reply_status(const char *s)
-{
-	struct ctl_reply *r = reply_new(CTL_REPLY_STATUS);
-
-	r->len = strlen(s);
-	r->str = xmemdup(s, r->len);
-	return r;
-}
-
-struct ctl_reply *reply_int(int64_t v)
-{
-	struct ctl_reply *r = reply_new(CTL_REPLY_INTEGER);
-
-	r->integer = v;
-	return r;
-}
-
-struct ctl_reply *reply_bulk(const void *p, size_t n)
-{
-	struct ctl_reply *r = reply_new(CTL_REPLY_BULK);
-
-	r->str = xmemdup(p, n);
-	r->len = n;
-	return r;
-}
-
-struct ctl_reply *reply_bulk_take(struct hkv_buf *buf)
-{
-	struct ctl_reply *r = reply_new(CTL_REPLY_BULK);
-
-	if (!buf->data) {
-		r->str = xmemdup("", 0);
-		r->len = 0;
-		return r;
-	}
-	r->str = buf->data;
-	r->len = buf->len;
-	buf->data = NULL;
-	buf->len = 0;
-	return r;
-}
-
-struct ctl_reply *reply_nil(void)
-{
-	return reply_new(CTL_REPLY_NIL);
-}
-
-struct ctl_reply *reply_array(void)
-{
-	return reply_new(CTL_REPLY_ARRAY);
-}
-
-struct ctl_reply *reply_text(char *s, size_t n)
-{
-	struct ctl_reply *r = reply_new(CTL_REPLY_TEXT);
-
-	r->str = s;
-	r->len = n;
-	return r;
-}
-
-struct ctl_reply *reply_push(struct ctl_reply *arr, struct ctl_reply *child)
-{
-	if (arr->nelem == arr->cap) {
-		arr->cap = arr->cap ? 2 * arr->cap : 8;
-		arr->elem = xrealloc(arr->elem, arr->cap * sizeof(*arr->elem));
-	}
-	arr->elem[arr->nelem++] = child;
-	return arr;
-}
-
-static struct ctl_reply *reply_verr(int code, const char *fmt, va_list ap)
-{
-	struct ctl_reply *r = reply_new(CTL_REPLY_ERROR);
-	va_list aq;
+	struct hkv_resp_value *v = xmalloc(sizeof(*v));
+	va_list ap;
 	int n;
 
-	va_copy(aq, ap);
-	n = vsnprintf(NULL, 0, fmt, aq);
-	va_end(aq);
+	memset(v, 0, sizeof(*v));
+	v->type = HKV_RESP_ERROR;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
 	if (n < 0)
 		n = 0;
-	r->str = xmalloc((size_t)n + 1);
-	vsnprintf(r->str, (size_t)n + 1, fmt, ap);
-	r->len = (size_t)n;
-	r->integer = code;
-	return r;
-}
-
-struct ctl_reply *reply_err(const char *fmt, ...)
-{
-	struct ctl_reply *r;
-	va_list ap;
-
+	v->str = xmalloc((size_t)n + 1);
 	va_start(ap, fmt);
-	r = reply_verr(CTL_EXIT_ERR, fmt, ap);
+	vsnprintf(v->str, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	return r;
+	v->len = (size_t)n;
+	return v;
 }
 
-struct ctl_reply *reply_usage(const char *fmt, ...)
+/*
+ * Errors that can only mean the words of the command are wrong, whatever the store holds:
+ * what the table refuses before running a command (unknown command or subcommand, arity),
+ * Redis's syntax errors, and the argument errors whose text no stored value can cause. An
+ * error that may come from the data as well ("value is not an integer or out of range" is
+ * both `INCRBY k x` and `INCR k` on "abc"; "invalid cursor" may be an expired one) is a
+ * failed command.
+ */
+int reply_error_status(const char *msg)
 {
-	struct ctl_reply *r;
-	va_list ap;
-
-	va_start(ap, fmt);
-	r = reply_verr(CTL_EXIT_USAGE, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-struct ctl_reply *reply_engine(int rc)
-{
-	switch (-rc) {
-	case HKV_EWRONGTYPE:
-		return reply_err("WRONGTYPE Operation against a key holding the wrong kind of value");
-	case HKV_ENOTINT:
-		return reply_err("ERR value is not an integer or out of range");
-	case HKV_ENOTFLOAT:
-		return reply_err("ERR value is not a valid float");
-	case HKV_ENOSCORE:
-		return reply_err("ERR resulting score is not a number (NaN)");
-	case EFBIG:
-		return reply_err("ERR string exceeds maximum allowed size");
-	case ENOENT:
-		return reply_err("ERR no such key");
-	case EROFS:
-		return reply_err("ERR store is read-only");
-	case ENOSPC:
-		return reply_err("ERR no space left on device");
-	default:
-		return reply_err("ERR %s", hkv_strerror(rc));
-	}
-}
-
-void format_double(double d, char *out, size_t size)
-{
-	int prec;
-
-	if (isinf(d)) {
-		snprintf(out, size, "%s", d > 0 ? "inf" : "-inf");
-		return;
-	}
-	/* The shortest decimal that reads back as the same double, as Redis replies scores. */
-	for (prec = 1; prec < 17; prec++) {
-		snprintf(out, size, "%.*g", prec, d);
-		if (strtod(out, NULL) == d)
-			break;
-	}
-	if (prec == 17)
-		snprintf(out, size, "%.17g", d);
-	/*
-	 * %g switches to an exponent once the integer part has more digits than the precision
-	 * ("2e+01" for 20); write such numbers out in full up to 17 digits, as Redis does.
-	 */
-	if (strchr(out, 'e') && fabs(d) >= 1 && fabs(d) < 1e17)
-		snprintf(out, size, "%.*f", prec - 1 - (int)floor(log10(fabs(d))) > 0 ?
-			 prec - 1 - (int)floor(log10(fabs(d))) : 0, d);
-}
-
-struct ctl_reply *reply_double(double d)
-{
-	char buf[64];
-
-	format_double(d, buf, sizeof(buf));
-	return reply_bulk(buf, strlen(buf));
-}
-
-void reply_free(struct ctl_reply *r)
-{
+	static const char *const usage[] = {
+		"ERR unknown command '",
+		"ERR unknown subcommand '",
+		"ERR wrong number of arguments for '",
+		"ERR syntax error",
+		"ERR Unsupported option ",
+		"ERR invalid expire time in '",
+		"ERR INCR option supports a single increment-element pair",
+		"ERR min or max is not a float",
+		"ERR min or max not valid string range item",
+		"ERR offset is out of range",
+		"ERR bit offset is not an integer or out of range",
+		"ERR decrement would overflow",
+		"ERR timeout is not a float or out of range",
+		"ERR timeout is negative",
+	};
 	size_t i;
 
-	if (!r)
-		return;
-	for (i = 0; i < r->nelem; i++)
-		reply_free(r->elem[i]);
-	free(r->elem);
-	free(r->str);
-	free(r);
+	for (i = 0; i < sizeof(usage) / sizeof(usage[0]); i++)
+		if (!strncmp(msg, usage[i], strlen(usage[i])))
+			return CTL_EXIT_USAGE;
+	/* NX and XX, GT or LT / GT and LT / XX and NX / GT, LT, and/or NX ... */
+	if (!strncmp(msg, "ERR ", 4) && strstr(msg, " options at the same time are not compatible"))
+		return CTL_EXIT_USAGE;
+	return CTL_EXIT_ERR;
 }
 
 /* redis-cli's quoting of a bulk string on a terminal. */
@@ -288,99 +161,159 @@ static void print_quoted(FILE *f, const char *s, size_t n)
 	fputc('"', f);
 }
 
+static bool is_aggregate(enum hkv_resp_type t)
+{
+	return t == HKV_RESP_ARRAY || t == HKV_RESP_SET || t == HKV_RESP_PUSH ||
+	       t == HKV_RESP_MAP || t == HKV_RESP_ATTR;
+}
+
+static size_t digits(size_t n)
+{
+	size_t w = 0;
+
+	do {
+		w++;
+		n /= 10;
+	} while (n);
+	return w;
+}
+
 /*
  * One node in tty style. The caller has printed the index of this element ("3) ") already;
- * @indent is the column where the children of a nested array line up.
+ * @indent is the column where the children of a nested aggregate line up.
  */
-static void print_tty(const struct ctl_reply *r, size_t indent)
+static void print_tty(const struct hkv_resp_value *v, size_t indent)
 {
+	bool map = v->type == HKV_RESP_MAP || v->type == HKV_RESP_ATTR;
 	size_t i, width, n;
 
-	switch (r->kind) {
-	case CTL_REPLY_STATUS:
-		fwrite(r->str, 1, r->len, stdout);
+	switch (v->type) {
+	case HKV_RESP_STATUS:
+		fwrite(v->str, 1, v->len, stdout);
 		fputc('\n', stdout);
 		break;
-	case CTL_REPLY_ERROR:
-		printf("(error) %s\n", r->str);
-		break;
-	case CTL_REPLY_INTEGER:
-		printf("(integer) %lld\n", (long long)r->integer);
-		break;
-	case CTL_REPLY_BULK:
-		print_quoted(stdout, r->str, r->len);
+	case HKV_RESP_ERROR:
+	case HKV_RESP_BLOBERR:
+		fputs("(error) ", stdout);
+		fwrite(v->str, 1, v->len, stdout);
 		fputc('\n', stdout);
 		break;
-	case CTL_REPLY_NIL:
+	case HKV_RESP_INTEGER:
+		printf("(integer) %lld\n", v->integer);
+		break;
+	case HKV_RESP_BULK:
+		print_quoted(stdout, v->str, v->len);
+		fputc('\n', stdout);
+		break;
+	case HKV_RESP_VERBATIM:
+		fwrite(v->str, 1, v->len, stdout);
+		fputc('\n', stdout);
+		break;
+	case HKV_RESP_DOUBLE:
+		printf("(double) %s\n", v->str);
+		break;
+	case HKV_RESP_BIGNUM:
+		printf("(big number) %s\n", v->str);
+		break;
+	case HKV_RESP_BOOL:
+		puts(v->integer ? "(true)" : "(false)");
+		break;
+	case HKV_RESP_NULL:
 		puts("(nil)");
 		break;
-	case CTL_REPLY_TEXT:
-		fwrite(r->str, 1, r->len, stdout);
-		break;
-	case CTL_REPLY_ARRAY:
-		if (!r->nelem) {
-			puts("(empty array)");
+	case HKV_RESP_ARRAY:
+	case HKV_RESP_SET:
+	case HKV_RESP_PUSH:
+	case HKV_RESP_MAP:
+	case HKV_RESP_ATTR:
+		n = map ? v->nelem / 2 : v->nelem;
+		if (!n) {
+			puts(map ? "(empty hash)"
+				 : v->type == HKV_RESP_SET ? "(empty set)" : "(empty array)");
 			break;
 		}
-		width = 0;
-		n = r->nelem;
-		do {
-			width++;
-			n /= 10;
-		} while (n);
-		for (i = 0; i < r->nelem; i++) {
+		width = digits(n);
+		for (i = 0; i < n; i++) {
 			if (i)
 				printf("%*s", (int)indent, "");
-			printf("%*zu) ", (int)width, i + 1);
-			print_tty(r->elem[i], indent + width + 2);
+			printf("%*zu%s ", (int)width, i + 1, map ? "#" : ")");
+			if (!map) {
+				print_tty(v->elem[i], indent + width + 2);
+				continue;
+			}
+			/* a map entry: "1# key => value", the value's children under the value */
+			if (is_aggregate(v->elem[2 * i]->type)) {
+				print_tty(v->elem[2 * i], indent + width + 2);
+				printf("%*s", (int)(indent + width + 2), "");
+			} else if (v->elem[2 * i]->type == HKV_RESP_BULK) {
+				print_quoted(stdout, v->elem[2 * i]->str, v->elem[2 * i]->len);
+			} else {
+				fwrite(v->elem[2 * i]->str ? v->elem[2 * i]->str : "", 1,
+				       v->elem[2 * i]->len, stdout);
+			}
+			fputs(" => ", stdout);
+			print_tty(v->elem[2 * i + 1], indent + width + 6);
 		}
 		break;
 	}
 }
 
-static void print_plain(const struct ctl_reply *r, bool top)
+static void print_plain(const struct hkv_resp_value *v, bool top)
 {
 	size_t i;
 
-	switch (r->kind) {
-	case CTL_REPLY_STATUS:
-	case CTL_REPLY_ERROR:
-		fwrite(r->str, 1, r->len, stdout);
+	switch (v->type) {
+	case HKV_RESP_STATUS:
+	case HKV_RESP_ERROR:
+	case HKV_RESP_BLOBERR:
+	case HKV_RESP_DOUBLE:
+	case HKV_RESP_BIGNUM:
+		fwrite(v->str, 1, v->len, stdout);
 		fputc('\n', stdout);
 		break;
-	case CTL_REPLY_INTEGER:
-		printf("%lld\n", (long long)r->integer);
+	case HKV_RESP_INTEGER:
+	case HKV_RESP_BOOL:
+		printf("%lld\n", v->integer);
 		break;
-	case CTL_REPLY_BULK:
-		fwrite(r->str, 1, r->len, stdout);
+	case HKV_RESP_BULK:
+	case HKV_RESP_VERBATIM:
+		fwrite(v->str, 1, v->len, stdout);
 		if (!top)
 			fputc('\n', stdout);
 		break;
-	case CTL_REPLY_NIL:
+	case HKV_RESP_NULL:
 		if (!top)
 			fputc('\n', stdout);
 		break;
-	case CTL_REPLY_TEXT:
-		fwrite(r->str, 1, r->len, stdout);
-		break;
-	case CTL_REPLY_ARRAY:
-		for (i = 0; i < r->nelem; i++)
-			print_plain(r->elem[i], false);
+	case HKV_RESP_ARRAY:
+	case HKV_RESP_SET:
+	case HKV_RESP_PUSH:
+	case HKV_RESP_MAP:
+	case HKV_RESP_ATTR:
+		for (i = 0; i < v->nelem; i++)
+			print_plain(v->elem[i], false);
 		break;
 	}
 }
 
-int reply_print(const struct ctl_reply *r, bool tty)
+int reply_print(const struct hkv_resp_value *v, bool tty, bool raw_text)
 {
-	if (r->kind == CTL_REPLY_ERROR) {
+	if (v->type == HKV_RESP_ERROR || v->type == HKV_RESP_BLOBERR) {
 		fflush(stdout);
-		fprintf(stderr, "%s%s\n", tty ? "(error) " : "", r->str);
-		return (int)r->integer;
+		fprintf(stderr, "%s", tty ? "(error) " : "");
+		fwrite(v->str, 1, v->len, stderr);
+		fputc('\n', stderr);
+		return reply_error_status(v->str);
 	}
-	if (tty)
-		print_tty(r, 0);
-	else
-		print_plain(r, true);
+	if (raw_text && (v->type == HKV_RESP_BULK || v->type == HKV_RESP_VERBATIM)) {
+		fwrite(v->str, 1, v->len, stdout);
+		if (tty && v->len && v->str[v->len - 1] != '\n')
+			fputc('\n', stdout);
+	} else if (tty) {
+		print_tty(v, 0);
+	} else {
+		print_plain(v, true);
+	}
 	if (fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, "hkvctl: write error on stdout: %s\n", strerror(errno));
 		return CTL_EXIT_ERR;

@@ -135,6 +135,9 @@ struct hkv_server;
  * hkv_server_new() - a server over the open store @db (borrowed: it must outlive the server).
  * Nothing listens yet. Installs nothing on @db: the owner of @db forwards the engine's watch
  * callback to hkv_server_watch() (the engine has one watcher).
+ * @db may be NULL for a server that only describes its table (hkvctl's help): such a server
+ * may be given COMMAND and its subcommands through hkv_server_call(), and commands that the
+ * table refuses before running them (unknown name, wrong number of arguments); nothing else.
  * Return: 0 and *@out; -EINVAL (bad configuration, logged), -ENOMEM.
  */
 int hkv_server_new(struct hkv *db, const struct hkv_server_config *cfg,
@@ -195,6 +198,27 @@ void hkv_server_watch(void *srv, const void *key, size_t klen, uint64_t version)
  */
 int hkv_server_call(struct hkv_server *srv, int argc, char **argv, const size_t *argvlen,
 		    struct hkv_resp_out *out);
+
+/**
+ * hkv_server_cursors_save() - the SCAN cursors (of SCAN, HSCAN, SSCAN, ZSCAN) this server
+ * remembers, at most the @max most recently used, as bytes for hkv_server_cursors_load() in a
+ * later server over the same store: an embedder whose server lives for one command (hkvctl)
+ * keeps them between its runs so that a walk can go on with the cursor the last run printed.
+ * The format is native-endian (docs in keyspace.c): keep the bytes on this machine.
+ * @out, @outlen: a malloc()ed buffer, owned by the caller (empty when there is no cursor).
+ * Not to be used concurrently with hkv_server_run() on the same server.
+ * Return: 0; -ENOMEM.
+ */
+int hkv_server_cursors_save(struct hkv_server *srv, size_t max, void **out, size_t *outlen);
+
+/**
+ * hkv_server_cursors_load() - remember the cursors in @buf (from hkv_server_cursors_save()),
+ * except those unused for longer than a cursor lives (15 minutes) and ids already known.
+ * Same threading rule as hkv_server_cursors_save().
+ * Return: 0; -EINVAL (@buf is not what save wrote; cursors before the bad one are kept),
+ * -ENOMEM.
+ */
+int hkv_server_cursors_load(struct hkv_server *srv, const void *buf, size_t len);
 
 /**
  * hkv_server_ext_fn - an embedder's command. @argv[0] is the command name. Writes its reply to
