@@ -11,14 +11,13 @@
  *   HOST:PORT             when mounted with -o resp=HOST:PORT, with the server's protected
  *                         mode and, with -o resp_passfile=FILE, a password (AUTH) for both.
  *
- * Every command of the table is served, on one server thread, plus HKVFS for what only a
- * mount has (its stats, options, the path of a key) and the store's maintenance:
+ * Every command of the table is served, on one server thread, plus HKVFS (server/src/
+ * hkvfs_cmd.c, the same dispatcher hkvctl uses on a store it opened) with this mount's hooks:
  *
  *   HKVFS STATS            bulk: the text of .hkv/stats
  *   HKVFS CONFIG           bulk: the text of .hkv/config
- *   HKVFS COMPACT [ALL]    integer: segments compacted
- *   HKVFS SYNC             +OK after the log is flushed
  *   HKVFS PATH KEY         bulk: the key's path under the mountpoint
+ *   HKVFS COMPACT [ALL], HKVFS SYNC, HKVFS HELP: as on every door
  *
  * Coherence with the mount. The engine has one watcher, hkvfs_watch() (inval.c), which drops
  * a changed key from the kernel caches; it forwards every event to hkv_server_watch() too, so
@@ -39,7 +38,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "hkv/pathmap.h"
 #include "hkv/server.h"
@@ -68,16 +66,12 @@ static void resp_before_reply(void *arg)
 	hkvfs_inval_wait();
 }
 
-static bool arg_is(const char *a, size_t len, const char *word)
-{
-	return strlen(word) == len && strncasecmp(a, word, len) == 0;
-}
-
 static void reply_text(struct hkv_resp_out *out, int ctl)
 {
 	char *t = NULL;
 	ssize_t len = hkvfs_ctl_text(ctl, &t);
 
+	atomic_fetch_add_explicit(&hkvfs_g.cnt.ctl_requests, 1, memory_order_relaxed);
 	if (len < 0)
 		hkv_resp_errorf(out, "%s", strerror((int)-len));
 	else
@@ -85,12 +79,25 @@ static void reply_text(struct hkv_resp_out *out, int ctl)
 	free(t);
 }
 
-static void reply_path(struct hkv_resp_out *out, const char *key, size_t klen)
+static void hook_stats(void *arg, struct hkv_resp_out *out)
+{
+	(void)arg;
+	reply_text(out, HKVFS_CTL_STATS);
+}
+
+static void hook_config(void *arg, struct hkv_resp_out *out)
+{
+	(void)arg;
+	reply_text(out, HKVFS_CTL_CONFIG);
+}
+
+static void hook_path(void *arg, const char *key, size_t klen, struct hkv_resp_out *out)
 {
 	size_t mlen = strlen(hkvfs_g.mountpoint);
 	char *path = malloc(mlen + 1 + 8192);
 	int rc;
 
+	(void)arg;
 	if (!path) {
 		hkv_resp_error(out, "out of memory");
 		return;
@@ -103,55 +110,6 @@ static void reply_path(struct hkv_resp_out *out, const char *key, size_t klen)
 	else
 		hkv_resp_bulk(out, path, mlen + 1 + (size_t)rc);
 	free(path);
-}
-
-/* HKVFS SUBCOMMAND [ARG...]: runs on the server thread. */
-static void cmd_hkvfs(void *arg, int argc, char **argv, const size_t *argvlen,
-		      struct hkv_resp_out *out)
-{
-	const char *sub = argv[1];
-	size_t sublen = argvlen[1];
-	int rc;
-
-	(void)arg;
-	atomic_fetch_add_explicit(&hkvfs_g.cnt.ctl_requests, 1, memory_order_relaxed);
-	if (arg_is(sub, sublen, "stats") && argc == 2) {
-		reply_text(out, HKVFS_CTL_STATS);
-	} else if (arg_is(sub, sublen, "config") && argc == 2) {
-		reply_text(out, HKVFS_CTL_CONFIG);
-	} else if (arg_is(sub, sublen, "compact") &&
-		   (argc == 2 || (argc == 3 && arg_is(argv[2], argvlen[2], "all")))) {
-		rc = hkv_compact(hkvfs_g.db, argc == 3);
-		if (rc < 0)
-			hkv_resp_errorf(out, "compaction failed: %s", hkv_strerror(rc));
-		else
-			hkv_resp_int(out, rc);
-	} else if (arg_is(sub, sublen, "sync") && argc == 2) {
-		rc = hkv_sync(hkvfs_g.db);
-		if (rc < 0)
-			hkv_resp_errorf(out, "sync failed: %s", hkv_strerror(rc));
-		else
-			hkv_resp_status(out, "OK");
-	} else if (arg_is(sub, sublen, "path") && argc == 3) {
-		reply_path(out, argv[2], argvlen[2]);
-	} else if (arg_is(sub, sublen, "help") && argc == 2) {
-		static const char *const help[] = {
-			"HKVFS <subcommand> [<arg> ...]. Subcommands are:",
-			"STATS", "    The mount's counters (the text of .hkv/stats).",
-			"CONFIG", "    The mount's options (the text of .hkv/config).",
-			"COMPACT [ALL]", "    Compact the value log's segments (ALL: every sealed one).",
-			"SYNC", "    Flush the store's log to disk.",
-			"PATH <key>", "    The path of <key> under the mountpoint.",
-		};
-
-		hkv_resp_array(out, sizeof(help) / sizeof(help[0]));
-		for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++)
-			hkv_resp_status(out, help[i]);
-	} else {
-		hkv_resp_errorf(out,
-				"unknown subcommand or wrong number of arguments for '%.*s'. "
-				"Try HKVFS HELP.", (int)(sublen > 64 ? 64 : sublen), sub);
-	}
 }
 
 /* The first line of @path, the password; -errno if unreadable or empty. */
@@ -174,6 +132,9 @@ static int read_pass(const char *path, char *buf, size_t size)
 
 int hkvfs_resp_new(void)
 {
+	static const struct hkv_hkvfs_hooks hooks = {
+		.stats = hook_stats, .config = hook_config, .path = hook_path,
+	};
 	struct hkv_server_config cfg;
 	struct hkv_server *srv;
 	char pass[512];
@@ -205,9 +166,7 @@ int hkvfs_resp_new(void)
 	explicit_bzero(pass, sizeof(pass));
 	if (rc)
 		return rc;
-	rc = hkv_server_add_command(srv, "hkvfs", -2, true,
-				    "The mount's stats, options and key paths; compaction, sync.",
-				    cmd_hkvfs, NULL);
+	rc = hkv_server_add_hkvfs(srv, hkvfs_g.db, &hooks);
 	if (rc) {
 		hkv_server_free(srv);
 		return rc;

@@ -706,6 +706,7 @@ void hkv_server_free(struct hkv_server *srv)
 	}
 	bgjob_reap(srv, true);
 	script_release(srv);
+	free(srv->hkvfs_cmd);
 	slowlog_free(srv);
 	dict_release(&srv->clients_by_id, NULL);
 	dict_release(&srv->blocking, clist_free);

@@ -321,6 +321,7 @@ enum { BGJOB_NONE, BGJOB_SAVE, BGJOB_REWRITE };
 
 struct hkv_server {
 	struct hkv *db;
+	void *hkvfs_cmd; /* hkv_server_add_hkvfs()'s state, freed with the server */
 	struct hkv_server_config cfg;
 	char *bind_copy[HKV_SERVER_BIND_MAX];
 	char *unixsocket, *extra_unixsocket, *requirepass, *dir;

@@ -2,8 +2,8 @@
 # A data directory that a running hkvfs daemon holds: hkvctl sends each command as RESP to the
 # daemon's socket DATA_DIR/hkvfs.sock, the daemon runs it through the same command table, and
 # what it changes is what the mount shows (and back). HKVFS STATS/CONFIG/COMPACT/SYNC/PATH are
-# the daemon's. Skips (77) without the daemon binary, /dev/fuse or the right to mount, and
-# while the daemon does not serve RESP on its socket.
+# the daemon's. Skips (77) without the daemon binary, /dev/fuse or the right to mount (a failure
+# under CI=true).
 . "$(dirname "$0")/lib.sh"
 
 HKVFS=${HKVFS:-}
@@ -22,10 +22,7 @@ done
 if ! grep -q " $MNT " /proc/self/mountinfo; then
 	cat "$T/daemon.log"; skip "cannot mount"
 fi
-if [[ $(timeout 10 "$HKVCTL" -d "$DIR" PING 2>&1) != PONG ]]; then
-	echo "skip: this hkvfs daemon does not serve RESP on $DIR/hkvfs.sock"
-	exit 77
-fi
+ok $'PONG\n' PING
 
 ok '1' get before
 ok $'OK\n' set k hello

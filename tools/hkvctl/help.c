@@ -270,7 +270,7 @@ static int help_one(FILE *f, const char *name)
 		hkv_resp_value_free(v);
 		return CTL_EXIT_USAGE;
 	}
-	/* HKVFS is hkvfs's own command (hkvfs_cmd.c, and the daemon's), not Redis's */
+	/* HKVFS is hkvfs's own command (server/src/hkvfs_cmd.c, on both doors), not Redis's */
 	hkvfs = !strcmp(d[0].name, "hkvfs");
 	usage_of(f, d[0].name, &info, d[0].subs != NULL || hkvfs);
 	fprintf(f, "\n%s\n", d[0].summary);

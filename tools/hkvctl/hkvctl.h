@@ -127,13 +127,6 @@ bool ctl_cmdinfo(const char *name, size_t len, struct ctl_cmdinfo *out);
 bool ctl_arity_ok(const struct ctl_cmdinfo *info, int argc);
 
 /**
- * ctl_hkvfs_register() - add the HKVFS command (STATS, CONFIG, COMPACT, SYNC, PATH, HELP) to
- * @srv, an in-process server over @db (NULL for the table-only server: the command is then
- * described but never run). Return: 0, -ENOMEM.
- */
-int ctl_hkvfs_register(struct hkv_server *srv, struct hkv *db);
-
-/**
  * reply_print() - write @v to stdout (a top-level error to stderr) in tty or plain style;
  * @raw_text prints a top-level string as it is (INFO-like text).
  * Return: the exit status the reply implies: 0, or for a top-level error reply_error_status().

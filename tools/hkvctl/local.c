@@ -70,7 +70,7 @@ static struct hkv_server *server_new(struct hkv *db, const char *dir)
 	cfg.log = server_log;
 	rc = hkv_server_new(db, &cfg, &srv);
 	if (!rc)
-		rc = ctl_hkvfs_register(srv, db);
+		rc = hkv_server_add_hkvfs(srv, db, NULL);
 	if (rc) {
 		fprintf(stderr, "hkvctl: cannot set up the command table: %s\n", strerror(-rc));
 		exit(CTL_EXIT_ERR);

@@ -239,6 +239,32 @@ int hkv_server_add_command(struct hkv_server *srv, const char *name, int arity, 
 			   const char *summary, hkv_server_ext_fn fn, void *arg);
 
 /**
+ * struct hkv_hkvfs_hooks - what a mount adds to the HKVFS command (hkv_server_add_hkvfs()).
+ * Each hook writes exactly one reply to @out; a NULL hook gives the store-only answer (STATS:
+ * the engine's counters and segments; CONFIG and PATH: "ERR not mounted").
+ * @stats:  HKVFS STATS.
+ * @config: HKVFS CONFIG.
+ * @path:   HKVFS PATH @key.
+ * @arg:    passed to the hooks.
+ */
+struct hkv_hkvfs_hooks {
+	void (*stats)(void *arg, struct hkv_resp_out *out);
+	void (*config)(void *arg, struct hkv_resp_out *out);
+	void (*path)(void *arg, const char *key, size_t klen, struct hkv_resp_out *out);
+	void *arg;
+};
+
+/**
+ * hkv_server_add_hkvfs() - add hkvfs's own command, HKVFS STATS|CONFIG|COMPACT [ALL]|SYNC|
+ * PATH key|HELP, to @srv over @db (NULL for a server that only describes its table). The
+ * daemon passes @hooks for what only a mount has; hkvctl passes NULL. One dispatcher for both,
+ * so the doors give the same replies and errors.
+ * Return: 0; -EEXIST, -ENOMEM.
+ */
+int hkv_server_add_hkvfs(struct hkv_server *srv, struct hkv *db,
+			 const struct hkv_hkvfs_hooks *hooks);
+
+/**
  * hkv_server_config_set() - CONFIG SET @name @value as a client would (same names and rules).
  * Return: 0; -EINVAL with a message in @err (Redis's CONFIG SET error text).
  */

@@ -1,27 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hkvfs_cmd.c - the HKVFS command of hkvctl's in-process server: hkvfs's administration
- * verbs, which the daemon serves on DATA_DIR/hkvfs.sock while the store is mounted. hkvctl
- * registers the same command on the store it opened, so that `hkvctl HKVFS COMPACT` (and
- * `hkvctl stat`, `hkvctl compact`, which are spelt this way) work on both doors:
+ * hkvfs_cmd.c - the HKVFS command: hkvfs's own administration, the same on every door.
  *
- *   HKVFS STATS          bulk: "name:value" lines ("# section" headers), then the value-log
- *                        segment table (here: the engine's counters since hkvctl opened it)
+ * The daemon registers it on the server that serves DATA_DIR/hkvfs.sock, with hooks for what
+ * only a mount has (its counters, options and paths); hkvctl registers it without hooks on the
+ * store it opened itself. One dispatcher, so both doors give the same replies and errors:
+ *
+ *   HKVFS STATS          bulk: the mount's counters (daemon), or "name:value" lines
+ *                        ("# section" headers) and the value-log segment table (hkvctl)
  *   HKVFS COMPACT [ALL]  integer: segments compacted (ALL: every one with dead bytes)
  *   HKVFS SYNC           +OK once every write is on stable storage
- *   HKVFS CONFIG         the mount's options: "ERR not mounted" here
- *   HKVFS PATH key       the key's path under the mountpoint: "ERR not mounted" here
+ *   HKVFS CONFIG         bulk: the mount's options; "ERR not mounted" without a mount
+ *   HKVFS PATH key       bulk: the key's path under the mountpoint; "ERR not mounted" likewise
  *   HKVFS HELP           the list above, as Redis's HELP subcommands reply
  *
  * Errors follow Redis's containers: "unknown subcommand 'x'. Try HKVFS HELP.", "wrong number of
  * arguments for 'hkvfs|path' command", "syntax error".
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "hkvctl.h"
+#include "server_int.h"
+
+struct hkvfs_cmd {
+	struct hkv *db;
+	struct hkv_hkvfs_hooks hooks;
+};
 
 struct seg_ctx {
 	FILE *f;
@@ -137,7 +144,8 @@ static void hkvfs_command(void *arg, int argc, char **argv, const size_t *argvle
 		{ "stats", 2, 2 }, { "config", 2, 2 }, { "compact", 2, 3 },
 		{ "sync", 2, 2 },  { "path", 3, 3 },   { "help", 2, 2 },
 	};
-	struct hkv *db = arg;
+	struct hkvfs_cmd *c = arg;
+	struct hkv *db = c->db;
 	const char *sub = NULL;
 	size_t i;
 	int rc;
@@ -158,10 +166,21 @@ static void hkvfs_command(void *arg, int argc, char **argv, const size_t *argvle
 	}
 	if (!strcmp(sub, "help")) {
 		hkvfs_help(out);
-	} else if (!strcmp(sub, "config") || !strcmp(sub, "path")) {
-		hkv_resp_error(out, "not mounted");
+	} else if (!strcmp(sub, "config")) {
+		if (c->hooks.config)
+			c->hooks.config(c->hooks.arg, out);
+		else
+			hkv_resp_error(out, "not mounted");
+	} else if (!strcmp(sub, "path")) {
+		if (c->hooks.path)
+			c->hooks.path(c->hooks.arg, argv[2], argvlen[2], out);
+		else
+			hkv_resp_error(out, "not mounted");
 	} else if (!strcmp(sub, "stats")) {
-		hkvfs_stats(db, out);
+		if (c->hooks.stats)
+			c->hooks.stats(c->hooks.arg, out);
+		else
+			hkvfs_stats(db, out);
 	} else if (!strcmp(sub, "sync")) {
 		rc = hkv_sync(db);
 		if (rc)
@@ -179,10 +198,24 @@ static void hkvfs_command(void *arg, int argc, char **argv, const size_t *argvle
 	}
 }
 
-int ctl_hkvfs_register(struct hkv_server *srv, struct hkv *db)
+int hkv_server_add_hkvfs(struct hkv_server *srv, struct hkv *db,
+			 const struct hkv_hkvfs_hooks *hooks)
 {
-	return hkv_server_add_command(srv, "hkvfs", -2, false,
-				      "hkvfs's administration: STATS, CONFIG, COMPACT [ALL], SYNC, "
-				      "PATH key (HKVFS HELP)",
-				      hkvfs_command, db);
+	struct hkvfs_cmd *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c)
+		return -ENOMEM;
+	c->db = db;
+	if (hooks)
+		c->hooks = *hooks;
+	rc = hkv_server_add_command(srv, "hkvfs", -2, false,
+				    "hkvfs's administration: STATS, CONFIG, COMPACT [ALL], SYNC, "
+				    "PATH key (HKVFS HELP)",
+				    hkvfs_command, c);
+	if (rc)
+		free(c);
+	else
+		srv->hkvfs_cmd = c; /* freed with the server */
+	return rc;
 }
