@@ -23,41 +23,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "teststore.h"
 #include "hkv_int.h"
 #include "mem_int.h"
 
-struct fixture {
-	char *dir;
-	struct hkv_options opt;
-	struct hkv *db;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	f->dir = test_mkdtemp("ckpt");
-	assert_non_null(f->dir);
-	test_options(&f->opt, NULL);
-	f->opt.inline_max = 64;
-	f->opt.segment_size = 1 << 20;
-	*state = f;
-	return 0;
+	return test_store_setup(state, "ckpt", 64, 1 << 20);
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
 	ckpt_test_hook = NULL;
 	ckpt_test_commit_fault = NULL;
-	hkv_close(f->db);
-	test_rmrf(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
+	return test_store_teardown(state);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -214,16 +193,6 @@ static int z_cb(void *arg, const void *member, size_t mlen, double score)
 	return 0;
 }
 
-static int hcount_cb(void *arg, const void *a, size_t alen, const void *b, size_t blen)
-{
-	(void)a;
-	(void)alen;
-	(void)b;
-	(void)blen;
-	(*(int *)arg)++;
-	return 0;
-}
-
 /* Members of the model's zset in ZRANGE order (score, then bytes). */
 static int model_zorder(const struct model *m, int *order)
 {
@@ -297,7 +266,7 @@ static void check_model(struct hkv *db, const struct model *m)
 	{
 		int cnt = 0;
 
-		assert_int_equal(hkv_hgetall(db, "H", 1, hcount_cb, &cnt), 0);
+		assert_int_equal(hkv_hgetall(db, "H", 1, test_count_elem, &cnt), 0);
 		assert_int_equal(cnt, hn);
 		assert_int_equal(hkv_hlen(db, "H", 1), hn);
 	}
@@ -330,14 +299,14 @@ static void model_init(struct model *m)
 
 static void test_merged_view(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct model m;
 	uint64_t seed = 42, nkeys;
 	struct hkv_stats st;
 
 	model_init(&m);
 	ckpt_test_hook = gate_hook;
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	/* a base in LMDB */
 	random_ops(f->db, &m, &seed, 300);
 	assert_int_equal(hkv_checkpoint(f->db), 0);
@@ -364,8 +333,7 @@ static void test_merged_view(void **state)
 	for (int i = 0; i < NK; i++)
 		nkeys += m.str[i] >= 0;
 	assert_int_equal(st.keys, nkeys);
-	assert_int_equal(hkv_close(f->db), 0);
-	f->db = test_open(f->dir, &f->opt);
+	test_store_reopen(f);
 	check_model(f->db, &m);
 }
 
@@ -375,7 +343,7 @@ static void test_merged_view(void **state)
 
 static void test_replay(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct model m;
 	uint64_t seed = 7;
 	struct hkv_stats st;
@@ -384,10 +352,9 @@ static void test_replay(void **state)
 
 	model_init(&m);
 	f->opt.sync = HKV_SYNC_NONE;
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	random_ops(f->db, &m, &seed, 200);
-	assert_int_equal(hkv_close(f->db), 0);
-	f->db = test_open(f->dir, &f->opt);
+	test_store_reopen(f);
 	/* a clean close leaves nothing to replay */
 	assert_int_equal(atomic_load(&f->db->view)->mem[0]->nodes, 0);
 	assert_int_equal(hkv_close(f->db), 0);
@@ -406,7 +373,7 @@ static void test_replay(void **state)
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	assert_int_equal(hkv_stats_get(f->db, &st), 0);
 	assert_int_equal(st.checkpoints, 0);
 	assert_true(atomic_load(&f->db->view)->mem[0]->nodes > 100); /* replayed, in memory */
@@ -433,8 +400,7 @@ static void test_replay(void **state)
 	check_model(f->db, &m);
 	assert_int_equal(hkv_checkpoint(f->db), 0);
 	check_model(f->db, &m);
-	assert_int_equal(hkv_close(f->db), 0);
-	f->db = test_open(f->dir, &f->opt);
+	test_store_reopen(f);
 	check_model(f->db, &m);
 }
 
@@ -450,14 +416,14 @@ static int fail_eio(struct hkv *db)
 
 static void test_index_flush_fails(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct model m;
 	uint64_t seed = 99;
 	struct hkv_stats st;
 
 	model_init(&m);
 	f->opt.sync = HKV_SYNC_ALWAYS;
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	random_ops(f->db, &m, &seed, 200);
 	ckpt_test_commit_fault = fail_eio;
 	assert_int_equal(hkv_checkpoint(f->db), -EIO);
@@ -470,7 +436,7 @@ static void test_index_flush_fails(void **state)
 	check_model(f->db, &m);
 	assert_int_equal(hkv_close(f->db), -HKV_ESTOPPED);
 	/* the log holds every acknowledged write */
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	check_model(f->db, &m);
 	assert_int_equal(hkv_set(f->db, "new", 3, "v", 1, NULL), 1);
 }
@@ -525,13 +491,13 @@ static void *ckpt_loop(void *arg)
 
 static void test_readers_see_whole_writes(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct flip fl = { 0 };
 	pthread_t r[2], c;
 	char big[300];
 
 	f->opt.ckpt_bytes = 1 << 20;
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	fl.db = f->db;
 	memset(big, 'b', sizeof(big));
 	assert_int_equal(hkv_set(f->db, "flip-a", 6, big, sizeof(big), NULL), 1);
