@@ -664,6 +664,13 @@ enum ckpt_stage {
 extern void (*ckpt_test_hook)(struct hkv *db, enum ckpt_stage stage);
 extern int (*ckpt_test_commit_fault)(struct hkv *db);
 
+/**
+ * wtx_test_reserve - if not 0, the step by which a group raises the counters' reservation
+ * instead of 2^20 (wtx.c; tests: cross reservations in a few writes). 0 in production; set
+ * before the store is opened.
+ */
+extern uint64_t wtx_test_reserve;
+
 /** fsync_parent() - fsync the directory that contains @path (a new entry in it). */
 int fsync_parent(const char *path);
 

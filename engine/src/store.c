@@ -20,7 +20,9 @@
  * does not open. Then the log is recovered (vlog.c: LMDB's last checkpoint + replay of the log
  * after it), and the counters are read from the merged view. Open time depends on what the
  * last checkpoint left to replay (bounded by hkv_options.ckpt_bytes / ckpt_interval_ms), not
- * on the number of keys. Closing checkpoints everything, so the next open replays nothing.
+ * on the number of keys. Closing checkpoints everything, so the next open replays nothing;
+ * a store opened only to read writes nothing, at open or at close (the counters' reservation
+ * is written by the first write that needs it: wtx.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -627,6 +629,18 @@ int hkv_sync(struct hkv *db)
 	return 0;
 }
 
+/*
+ * Whether the store holds no write that a checkpoint has not applied: one memtable (nothing
+ * frozen or being checkpointed) and nothing in it, neither written nor replayed at open. Only
+ * with no writer running (hkv_close()).
+ */
+static bool close_is_clean(struct hkv *db)
+{
+	struct mview *v = atomic_load(&db->view);
+
+	return v->n == 1 && !v->mem[0]->nodes;
+}
+
 int hkv_close(struct hkv *db)
 {
 	int rc = 0, rc2;
@@ -643,8 +657,16 @@ int hkv_close(struct hkv *db)
 		pthread_join(db->bg, NULL);
 	}
 	if (!db->opt.read_only) {
-		/* everything into the index: the next open has nothing to replay */
-		rc = hkv_checkpoint(db);
+		/*
+		 * Everything into the index: the next open has nothing to replay. A store that
+		 * holds no write since its last checkpoint (one memtable, never written: opened
+		 * only to read) has nothing to apply, and a checkpoint would only rewrite the
+		 * index's meta page: skip it. Unflushed log bytes (an append whose write did not
+		 * apply) are still flushed by hkv_sync() below, which costs nothing if there are
+		 * none.
+		 */
+		if (!close_is_clean(db))
+			rc = hkv_checkpoint(db);
 		ckpt_stop(db);
 		rc2 = hkv_sync(db);
 		if (!rc)
