@@ -294,6 +294,7 @@ struct wq_item;
 struct rtx_slot;
 struct mview;
 struct mem;
+struct mem_pool;
 struct mem_node;
 
 /**
@@ -351,6 +352,7 @@ struct hkv {
 	struct mview *_Atomic view; /* replaced under view_lock */
 	pthread_mutex_t view_lock;
 	struct mview *retired;      /* under view_lock: views waiting for their readers */
+	struct mem_pool *mpool;     /* memory of freed memtables (mem.c); NULL if none */
 	pthread_mutex_t hp_lock;
 	struct hp_rec *hp_all;      /* under hp_lock */
 	_Atomic uint64_t pub_seq;   /* the last published write function: readers' snapshot */

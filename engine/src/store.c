@@ -541,7 +541,9 @@ int hkv_open(const char *dir, const struct hkv_options *opt, struct hkv **out)
 		goto out_close_env;
 
 	/* the first memtable, and the leader's transaction */
-	m = mem_new(mem_buckets(db), db->hkey[0]);
+	if (!ro)
+		db->mpool = mem_pool_new(db->opt.ckpt_bytes); /* without one: plain malloc */
+	m = mem_new(mem_buckets(db), db->hkey[0], db->mpool);
 	view = m ? view_make(&m, 1) : NULL;
 	if (!view) {
 		mem_free(m);
@@ -597,6 +599,7 @@ out_release:
 out_fini_rtx:
 	rtx_fini(db);
 	view_release_all(db);
+	mem_pool_free(db->mpool);
 out_close_env:
 	mdb_env_close(db->env);
 out_close_lock:
@@ -677,6 +680,7 @@ int hkv_close(struct hkv *db)
 	hp_unregister(db, &db->whp);
 	rtx_fini(db);
 	view_release_all(db);
+	mem_pool_free(db->mpool);
 	mdb_env_close(db->env);
 	close(db->lock_fd);
 	pthread_mutex_destroy(&db->rtx_lock);

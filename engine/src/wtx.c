@@ -184,7 +184,7 @@ static int mem_rotate(struct hkv *db)
 	v = atomic_load(&db->view);
 	if (v->n >= MVIEW_MAX)
 		goto out_unlock; /* no checkpointer (read-only store): nothing to do */
-	fresh = mem_new(mem_buckets(db), db->hkey[0] ^ db->seq_last);
+	fresh = mem_new(mem_buckets(db), db->hkey[0] ^ db->seq_last, db->mpool);
 	if (!fresh)
 		goto out_unlock; /* the full one takes more writes; tried again next group */
 	mems[0] = fresh;
