@@ -353,14 +353,33 @@ static void test_merged_view(void **state)
  * Replay
  */
 
+/*
+ * A process that opens the store, runs @n random operations after the model @m and @seed
+ * (both left unchanged here) and dies without closing: its writes are only in the log.
+ */
+static void die_after_ops(struct test_store *f, const struct model *m, uint64_t seed, int n)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (!pid) {
+		struct hkv *db = test_open(f->dir, &f->opt);
+		struct model cm = *m;
+
+		random_ops(db, &cm, &seed, n);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static void test_replay(void **state)
 {
 	struct test_store *f = *state;
 	struct model m;
 	uint64_t seed = 7;
 	struct hkv_stats st;
-	int status;
-	pid_t pid;
 
 	model_init(&m);
 	f->opt.sync = HKV_SYNC_NONE;
@@ -373,18 +392,7 @@ static void test_replay(void **state)
 	f->db = NULL;
 
 	/* a process that writes and dies without closing (and without a checkpoint) */
-	pid = fork();
-	assert_true(pid >= 0);
-	if (!pid) {
-		struct hkv *db = test_open(f->dir, &f->opt);
-		struct model cm = m;
-		uint64_t cs = seed;
-
-		random_ops(db, &cm, &cs, 400);
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	die_after_ops(f, &m, seed, 400);
 	test_store_open(f);
 	assert_int_equal(hkv_stats_get(f->db, &st), 0);
 	assert_int_equal(st.checkpoints, 0);
@@ -583,8 +591,6 @@ static void test_read_only_open_writes_nothing(void **state)
 	struct fsnap before, after;
 	struct model m;
 	uint64_t seed = 5;
-	int status;
-	pid_t pid;
 
 	model_init(&m);
 	/* strings inline and in the log, hashes, sets, zsets, deletes; the background thread on */
@@ -597,18 +603,7 @@ static void test_read_only_open_writes_nothing(void **state)
 		read_only_cycle(f, &m);
 
 	/* a process that writes and dies: the next open replays, and its close checkpoints */
-	pid = fork();
-	assert_true(pid >= 0);
-	if (!pid) {
-		struct hkv *db = test_open(f->dir, &f->opt);
-		struct model cm = m;
-		uint64_t cs = seed;
-
-		random_ops(db, &cm, &cs, 100);
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	die_after_ops(f, &m, seed, 100);
 	random_ops(NULL, &m, &seed, 100);
 	snap_take(&before, f->dir);
 	test_store_open(f);
@@ -862,16 +857,6 @@ struct flip {
 	atomic_long seen;
 };
 
-static int count_cb(void *arg, const void *key, size_t klen, enum hkv_type type, bool pre)
-{
-	(void)key;
-	(void)klen;
-	(void)type;
-	(void)pre;
-	(*(int *)arg)++;
-	return 0;
-}
-
 static void *flip_reader(void *arg)
 {
 	struct flip *fl = arg;
@@ -883,7 +868,7 @@ static void *flip_reader(void *arg)
 
 		hkv_cursor_init(&cur);
 		/* one call, one transaction: the renamed key is there exactly once */
-		assert_true(hkv_scan(fl->db, &cur, &so, count_cb, &n) >= 0);
+		assert_true(hkv_scan(fl->db, &cur, &so, test_count_key, &n) >= 0);
 		assert_true(cur.done);
 		assert_int_equal(n, 1);
 		atomic_fetch_add(&fl->seen, 1);

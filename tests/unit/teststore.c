@@ -69,3 +69,13 @@ int test_count_elem(void *arg, const void *a, size_t alen, const void *b, size_t
 	(*(int *)arg)++;
 	return 0;
 }
+
+int test_count_key(void *arg, const void *key, size_t klen, enum hkv_type type, bool pre)
+{
+	(void)key;
+	(void)klen;
+	(void)type;
+	(void)pre;
+	(*(int *)arg)++;
+	return 0;
+}

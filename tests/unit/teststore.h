@@ -61,4 +61,7 @@ void test_segments(struct hkv *db, struct test_seglist *l);
  */
 int test_count_elem(void *arg, const void *a, size_t alen, const void *b, size_t blen);
 
+/** test_count_key() - an hkv_scan_fn that counts the keys in the int @arg points to. */
+int test_count_key(void *arg, const void *key, size_t klen, enum hkv_type type, bool pre);
+
 #endif
