@@ -11,9 +11,7 @@
  * seq <= S, or falls through to older memtables and then to LMDB (kv.c). A version with @del
  * set hides what lies below it.
  *
- * Structure: one skiplist per table (ordered iteration, merged with LMDB cursors by kv.c; each
- * node also keeps, for the writer alone, the prefix of the node each of its links leads to, so
- * that an insert's search loads only the nodes it steps to) and
+ * Structure: one skiplist per table (ordered iteration, merged with LMDB cursors by kv.c) and
  * one hash index over all tables for point lookups: an open-addressing array of 64-bit slots,
  * each 0 or (16-bit tag from the hash's top bits) << 48 | (node address, 48 bits), probed
  * linearly, so a GET that misses the memtable costs about one cache line per memtable before
@@ -168,22 +166,9 @@ static void *arena_alloc(struct mem *m, size_t n)
 	return c->data;
 }
 
-/*
- * The writer's copy of the prefix (struct mem_node.pfx) of the node each of @n's forward
- * pointers leads to, kept next to the pointers: the writer's search (find_prev()) decides
- * whether to step to the next node from this node's own cache lines, and only loads the next
- * node when it steps to it or the prefixes tie. Readers never use it; only the writer reads
- * or writes it, so it needs no atomics.
- */
-static inline uint64_t *node_npfx(struct mem_node *n)
-{
-	return (uint64_t *)&n->next[n->height];
-}
-
 static struct mem_node *node_alloc(struct mem *m, int height, size_t klen)
 {
-	struct mem_node *n = arena_alloc(m, sizeof(*n) + height * (sizeof(n->next[0]) +
-								    sizeof(uint64_t)) + klen);
+	struct mem_node *n = arena_alloc(m, sizeof(*n) + height * sizeof(n->next[0]) + klen);
 
 	if (!n)
 		return NULL;
@@ -194,10 +179,8 @@ static struct mem_node *node_alloc(struct mem *m, int height, size_t klen)
 	n->klen = (uint16_t)klen;
 	n->dbix = 0;
 	n->height = (uint8_t)height;
-	for (int i = 0; i < height; i++) {
+	for (int i = 0; i < height; i++)
 		atomic_init(&n->next[i], NULL);
-		node_npfx(n)[i] = 0;
-	}
 	return n;
 }
 
@@ -423,11 +406,7 @@ static inline int node_cmp_pfx(const struct mem_node *n, uint64_t kp, const void
 	return node_cmp(n, key, klen);
 }
 
-/*
- * Fill @prev with the last node < @key at every level. Writer only: it compares with the
- * successors' prefixes cached in the current node (node_npfx()), so a step that stops costs
- * no load of the node it stops before (the search's cache misses are most of an insert).
- */
+/* Fill @prev with the last node < @key at every level. */
 static void find_prev(struct mem *m, int dbix, const void *key, size_t klen,
 		      struct mem_node **prev)
 {
@@ -437,13 +416,9 @@ static void find_prev(struct mem *m, int dbix, const void *key, size_t klen,
 	for (int lvl = MEM_MAX_HEIGHT - 1; lvl >= 0; lvl--) {
 		for (;;) {
 			struct mem_node *nx = atomic_load_explicit(&x->next[lvl],
-								   memory_order_relaxed);
-			uint64_t np;
+								   memory_order_acquire);
 
-			if (!nx)
-				break;
-			np = node_npfx(x)[lvl];
-			if (np > kp || (np == kp && node_cmp(nx, key, klen) >= 0))
+			if (!nx || node_cmp_pfx(nx, kp, key, klen) >= 0)
 				break;
 			x = nx;
 		}
@@ -485,8 +460,6 @@ struct mem_node *mem_insert(struct mem *m, int dbix, const void *key, size_t kle
 		atomic_store_explicit(&n->next[i],
 				      atomic_load_explicit(&prev[i]->next[i], memory_order_relaxed),
 				      memory_order_relaxed);
-		node_npfx(n)[i] = node_npfx(prev[i])[i];
-		node_npfx(prev[i])[i] = n->pfx;
 		atomic_store_explicit(&prev[i]->next[i], n, memory_order_release);
 	}
 	slot_insert(m, n);

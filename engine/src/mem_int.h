@@ -42,8 +42,7 @@ struct mem_ver {
  * @head:  newest version first (written by the writer with release, read with acquire).
  * @gen:   writer only: the last group that put this node into its log record.
  * @hash:  mem_hash() of (table, key).
- * @next:  @height forward pointers; then @height u64s only the writer uses (mem.c: the
- *         prefix of the node each pointer leads to); then the key bytes (mem_node_key()).
+ * @next:  @height forward pointers; the key bytes follow them (mem_node_key()).
  */
 struct mem_node {
 	struct mem_ver *_Atomic head;
@@ -58,7 +57,7 @@ struct mem_node {
 
 static inline const unsigned char *mem_node_key(const struct mem_node *n)
 {
-	return (const unsigned char *)&n->next[n->height] + n->height * sizeof(uint64_t);
+	return (const unsigned char *)&n->next[n->height];
 }
 
 struct mem_chunk;
