@@ -294,6 +294,7 @@ struct wq_item;
 struct rtx_slot;
 struct mview;
 struct mem;
+struct mem_pool;
 struct mem_node;
 
 /**
@@ -351,6 +352,7 @@ struct hkv {
 	struct mview *_Atomic view; /* replaced under view_lock */
 	pthread_mutex_t view_lock;
 	struct mview *retired;      /* under view_lock: views waiting for their readers */
+	struct mem_pool *mpool;     /* memory of freed memtables (mem.c); NULL if none */
 	pthread_mutex_t hp_lock;
 	struct hp_rec *hp_all;      /* under hp_lock */
 	_Atomic uint64_t pub_seq;   /* the last published write function: readers' snapshot */
@@ -663,6 +665,13 @@ enum ckpt_stage {
  */
 extern void (*ckpt_test_hook)(struct hkv *db, enum ckpt_stage stage);
 extern int (*ckpt_test_commit_fault)(struct hkv *db);
+
+/**
+ * wtx_test_reserve - if not 0, the step by which a group raises the counters' reservation
+ * instead of 2^20 (wtx.c; tests: cross reservations in a few writes). 0 in production; set
+ * before the store is opened.
+ */
+extern uint64_t wtx_test_reserve;
 
 /** fsync_parent() - fsync the directory that contains @path (a new entry in it). */
 int fsync_parent(const char *path);

@@ -375,12 +375,23 @@ static int dbix_of(const struct kvtx *tx, MDB_dbi dbi)
 /* The newest version of (@dbix, @k) visible to @tx in its memtables, or NULL if none has it. */
 static struct mem_ver *mem_lookup(struct kvtx *tx, int dbix, const MDB_val *k)
 {
-	uint64_t h = mem_hash(tx->db, dbix, k->mv_data, k->mv_size);
+	uint64_t h = 0;
+	bool hashed = false;
 
 	for (int i = 0; i < tx->view->n; i++) {
-		struct mem_node *n = mem_find(tx->view->mem[i], dbix, k->mv_data, k->mv_size, h);
-		struct mem_ver *v = n ? mem_visible(n, tx->seq) : NULL;
+		struct mem *m = tx->view->mem[i];
+		struct mem_node *n;
+		struct mem_ver *v;
 
+		/* after a checkpoint the memtables are empty: no hash, no probe before LMDB */
+		if (mem_is_empty(m))
+			continue;
+		if (!hashed) {
+			h = mem_hash(tx->db, dbix, k->mv_data, k->mv_size);
+			hashed = true;
+		}
+		n = mem_find(m, dbix, k->mv_data, k->mv_size, h);
+		v = n ? mem_visible(n, tx->seq) : NULL;
 		if (v)
 			return v;
 	}

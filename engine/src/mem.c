@@ -39,6 +39,7 @@
  *    (and, under sync=always, flushed) before pub_seq was raised;
  *  - a frozen memtable is never written again.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,75 @@ struct mem_chunk {
 	size_t size;
 	unsigned char data[] __attribute__((aligned(16)));
 };
+
+/*
+ * The chunks of freed memtables, kept for the next ones: memory a store already had does not
+ * go back to the system and come back as fresh pages, whose first touch costs a page fault
+ * each (on these virtual machines more than the rest of an insert). Bounded by @max bytes of
+ * chunks (hkv_options.ckpt_bytes: one full memtable); any thread frees into it (the last
+ * reader of a view), the writer takes from it.
+ */
+struct mem_pool {
+	pthread_mutex_t lock;
+	struct mem_chunk *free; /* under lock */
+	size_t bytes;           /* under lock */
+	size_t max;
+};
+
+struct mem_pool *mem_pool_new(size_t max_bytes)
+{
+	struct mem_pool *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	pthread_mutex_init(&p->lock, NULL);
+	p->max = max_bytes;
+	return p;
+}
+
+void mem_pool_free(struct mem_pool *p)
+{
+	struct mem_chunk *c, *next;
+
+	if (!p)
+		return;
+	for (c = p->free; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+static struct mem_chunk *pool_take(struct mem_pool *p)
+{
+	struct mem_chunk *c;
+
+	pthread_mutex_lock(&p->lock);
+	c = p->free;
+	if (c) {
+		p->free = c->next;
+		p->bytes -= CHUNK_SIZE;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return c;
+}
+
+/* Keep @c if the pool has room; Return: whether it did. */
+static bool pool_give(struct mem_pool *p, struct mem_chunk *c)
+{
+	bool kept = false;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->bytes + CHUNK_SIZE <= p->max) {
+		c->next = p->free;
+		p->free = c;
+		p->bytes += CHUNK_SIZE;
+		kept = true;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return kept;
+}
 
 /* Arena allocation, 8-byte aligned. Writer only. */
 static void *arena_alloc(struct mem *m, size_t n)
@@ -82,7 +152,9 @@ static void *arena_alloc(struct mem *m, size_t n)
 		atomic_fetch_add_explicit(&m->bytes, n + sizeof(*c), memory_order_relaxed);
 		return c->data;
 	}
-	c = malloc(sizeof(*c) + CHUNK_SIZE);
+	c = m->pool ? pool_take(m->pool) : NULL;
+	if (!c)
+		c = malloc(sizeof(*c) + CHUNK_SIZE);
 	if (!c)
 		return NULL;
 	c->size = CHUNK_SIZE;
@@ -157,13 +229,14 @@ static void bloom_add(struct mem_index *x, uint64_t h)
 	atomic_fetch_or_explicit(&x->bloom[w], bits, memory_order_release);
 }
 
-struct mem *mem_new(uint32_t slots, uint64_t seed)
+struct mem *mem_new(uint32_t slots, uint64_t seed, struct mem_pool *pool)
 {
 	struct mem *m = calloc(1, sizeof(*m));
 	struct mem_index *x;
 
 	if (!m)
 		return NULL;
+	m->pool = pool;
 	m->rng = seed | 1;
 	m->max_slots = slots > INDEX_MIN ? slots : INDEX_MIN;
 	x = index_new(INDEX_MIN);
@@ -180,6 +253,7 @@ struct mem *mem_new(uint32_t slots, uint64_t seed)
 	atomic_init(&m->refs, 0);
 	atomic_init(&m->frozen, false);
 	atomic_init(&m->hash_full, false);
+	atomic_init(&m->filled, false);
 	return m;
 
 out_free:
@@ -195,7 +269,8 @@ void mem_free(struct mem *m)
 		return;
 	for (c = m->chunks; c; c = next) {
 		next = c->next;
-		free(c);
+		if (c->size != CHUNK_SIZE || !m->pool || !pool_give(m->pool, c))
+			free(c);
 	}
 	for (struct mem_index *x = atomic_load(&m->idx), *next; x; x = next) {
 		next = x->older;
@@ -388,7 +463,8 @@ struct mem_node *mem_insert(struct mem *m, int dbix, const void *key, size_t kle
 		atomic_store_explicit(&prev[i]->next[i], n, memory_order_release);
 	}
 	slot_insert(m, n);
-	m->nodes++;
+	if (!m->nodes++)
+		atomic_store_explicit(&m->filled, true, memory_order_release);
 	return n;
 }
 

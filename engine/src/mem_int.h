@@ -62,6 +62,7 @@ static inline const unsigned char *mem_node_key(const struct mem_node *n)
 
 struct mem_chunk;
 struct mem_index;
+struct mem_pool;
 
 /**
  * struct mem - a memtable. One writer (the group-commit leader, or replay at open) inserts;
@@ -89,12 +90,14 @@ struct mem {
 	uint32_t used;                 /* writer: nodes in the index */
 	uint32_t max_slots;
 	atomic_bool hash_full;         /* the index took no more nodes: look up by skiplist */
+	atomic_bool filled;            /* it has a node (set before the node is published) */
 	atomic_bool frozen;
 	struct vlog_pos log_end;
 	uint64_t last_lsn;
 	uint64_t last_seq;
 	atomic_uint refs;
 	int64_t created_ms;
+	struct mem_pool *pool;         /* where its chunks come from and go back to, or NULL */
 };
 
 /**
@@ -104,14 +107,33 @@ struct mem {
 uint32_t mem_buckets(const struct hkv *db);
 
 /**
- * mem_new() - an empty memtable whose hash index may grow to @slots (a power of two).
+ * mem_pool_new() - a pool that keeps up to @max_bytes of the memory of freed memtables for
+ * new ones (mem.c). Return: the pool, or NULL (no memory: memtables then use malloc alone).
  */
-struct mem *mem_new(uint32_t slots, uint64_t seed);
-/** mem_free() - free @m and everything in it. NULL-safe. */
+struct mem_pool *mem_pool_new(size_t max_bytes);
+/** mem_pool_free() - free @p and what it holds, after every memtable using it. NULL-safe. */
+void mem_pool_free(struct mem_pool *p);
+
+/**
+ * mem_new() - an empty memtable whose hash index may grow to @slots (a power of two), taking
+ * memory from @pool (may be NULL) first.
+ */
+struct mem *mem_new(uint32_t slots, uint64_t seed, struct mem_pool *pool);
+/** mem_free() - free @m and everything in it (its chunks into its pool). NULL-safe. */
 void mem_free(struct mem *m);
 
 /** mem_hash() - the hash index value of (@dbix, @key): SipHash under @db's secret key. */
 uint64_t mem_hash(const struct hkv *db, int dbix, const void *key, size_t klen);
+
+/**
+ * mem_is_empty() - whether @m has no node at all. A reader that loaded db->pub_seq before
+ * calling it never misses a version its snapshot can see: the flag is set before the first
+ * node, and so before any group in @m, is published.
+ */
+static inline bool mem_is_empty(const struct mem *m)
+{
+	return !atomic_load_explicit(&((struct mem *)m)->filled, memory_order_acquire);
+}
 
 /** mem_find() - the node of (@dbix, @key) with hash @h, or NULL. Any thread. */
 struct mem_node *mem_find(struct mem *m, int dbix, const void *key, size_t klen, uint64_t h);

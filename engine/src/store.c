@@ -20,7 +20,9 @@
  * does not open. Then the log is recovered (vlog.c: LMDB's last checkpoint + replay of the log
  * after it), and the counters are read from the merged view. Open time depends on what the
  * last checkpoint left to replay (bounded by hkv_options.ckpt_bytes / ckpt_interval_ms), not
- * on the number of keys. Closing checkpoints everything, so the next open replays nothing.
+ * on the number of keys. Closing checkpoints everything, so the next open replays nothing;
+ * a store opened only to read writes nothing, at open or at close (the counters' reservation
+ * is written by the first write that needs it: wtx.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -539,7 +541,9 @@ int hkv_open(const char *dir, const struct hkv_options *opt, struct hkv **out)
 		goto out_close_env;
 
 	/* the first memtable, and the leader's transaction */
-	m = mem_new(mem_buckets(db), db->hkey[0]);
+	if (!ro)
+		db->mpool = mem_pool_new(db->opt.ckpt_bytes); /* without one: plain malloc */
+	m = mem_new(mem_buckets(db), db->hkey[0], db->mpool);
 	view = m ? view_make(&m, 1) : NULL;
 	if (!view) {
 		mem_free(m);
@@ -595,6 +599,7 @@ out_release:
 out_fini_rtx:
 	rtx_fini(db);
 	view_release_all(db);
+	mem_pool_free(db->mpool);
 out_close_env:
 	mdb_env_close(db->env);
 out_close_lock:
@@ -627,6 +632,18 @@ int hkv_sync(struct hkv *db)
 	return 0;
 }
 
+/*
+ * Whether the store holds no write that a checkpoint has not applied: one memtable (nothing
+ * frozen or being checkpointed) and nothing in it, neither written nor replayed at open. Only
+ * with no writer running (hkv_close()).
+ */
+static bool close_is_clean(struct hkv *db)
+{
+	struct mview *v = atomic_load(&db->view);
+
+	return v->n == 1 && !v->mem[0]->nodes;
+}
+
 int hkv_close(struct hkv *db)
 {
 	int rc = 0, rc2;
@@ -643,8 +660,16 @@ int hkv_close(struct hkv *db)
 		pthread_join(db->bg, NULL);
 	}
 	if (!db->opt.read_only) {
-		/* everything into the index: the next open has nothing to replay */
-		rc = hkv_checkpoint(db);
+		/*
+		 * Everything into the index: the next open has nothing to replay. A store that
+		 * holds no write since its last checkpoint (one memtable, never written: opened
+		 * only to read) has nothing to apply, and a checkpoint would only rewrite the
+		 * index's meta page: skip it. Unflushed log bytes (an append whose write did not
+		 * apply) are still flushed by hkv_sync() below, which costs nothing if there are
+		 * none.
+		 */
+		if (!close_is_clean(db))
+			rc = hkv_checkpoint(db);
 		ckpt_stop(db);
 		rc2 = hkv_sync(db);
 		if (!rc)
@@ -655,6 +680,7 @@ int hkv_close(struct hkv *db)
 	hp_unregister(db, &db->whp);
 	rtx_fini(db);
 	view_release_all(db);
+	mem_pool_free(db->mpool);
 	mdb_env_close(db->env);
 	close(db->lock_fd);
 	pthread_mutex_destroy(&db->rtx_lock);

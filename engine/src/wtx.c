@@ -33,10 +33,17 @@
  *
  * Versions and key ids are handed out from counters in struct hkv that only the leader
  * touches. They are not stored with every write: the info table holds a reservation, an upper
- * bound raised by COUNTER_RESERVE in the group whose numbers reach it, and a reopened store
- * starts counting at the reservation. Numbers are never reused (after a crash the ones between
- * the last used and the reservation are skipped); a failed function burns the numbers it took,
- * which is harmless: they only have to increase.
+ * bound ("version": every version handed out is <= it; "next_id": every id is < it), and a
+ * reopened store starts counting at the reservation. The reservation is raised by
+ * COUNTER_RESERVE only by a group that hands out a number past it, and in that group's own
+ * log record, so a record that survives a crash always comes with (or after) a reservation
+ * covering its numbers: whatever prefix of the log a crash leaves, counting after the reopen
+ * starts above every number in the store. A group that takes no number past the reservation
+ * (a read-only open's close, an empty checkpoint request, writes well within the reserved
+ * range) writes no reservation, so opening and closing a store without writing writes
+ * nothing. Numbers are never reused by anything that survived (after a crash the ones between
+ * the last used and the reservation are skipped); a failed function burns the numbers it
+ * took, which is harmless: they only have to increase.
  *
  * Waking: each waiter sleeps on its own condition variable. The leader wakes exactly the
  * writers of its group, then hands the lead to the first writer still queued, so a group of
@@ -61,6 +68,8 @@
 static __thread struct hkv *leading;
 
 #define COUNTER_RESERVE (1ull << 20)
+
+uint64_t wtx_test_reserve;
 
 struct wq_item {
 	wtx_fn fn;
@@ -175,7 +184,7 @@ static int mem_rotate(struct hkv *db)
 	v = atomic_load(&db->view);
 	if (v->n >= MVIEW_MAX)
 		goto out_unlock; /* no checkpointer (read-only store): nothing to do */
-	fresh = mem_new(mem_buckets(db), db->hkey[0] ^ db->seq_last);
+	fresh = mem_new(mem_buckets(db), db->hkey[0] ^ db->seq_last, db->mpool);
 	if (!fresh)
 		goto out_unlock; /* the full one takes more writes; tried again next group */
 	mems[0] = fresh;
@@ -208,6 +217,7 @@ static int run_group(struct hkv *db, struct wq_item *group)
 {
 	struct wtx w = { .db = db };
 	uint64_t first, vres = db->version_reserved, ires = db->id_reserved;
+	uint64_t step = wtx_test_reserve ? wtx_test_reserve : COUNTER_RESERVE;
 	struct vlog_ref ref = { 0 };
 	struct mem *a;
 	size_t len = 0;
@@ -260,12 +270,13 @@ static int run_group(struct hkv *db, struct wq_item *group)
 		goto out_end;
 
 	w.seq = ++db->seq_last;
-	if (db->version >= vres) {
-		vres = db->version + COUNTER_RESERVE;
+	/* a number past the persisted bound: raise it in this group's own record */
+	if (db->version > vres) {
+		vres = db->version + step;
 		rc = info_put_u64(w.txn, db->dbi_info, "version", vres);
 	}
-	if (!rc && db->next_id >= ires) {
-		ires = db->next_id + COUNTER_RESERVE;
+	if (!rc && db->next_id > ires) {
+		ires = db->next_id + step;
 		rc = info_put_u64(w.txn, db->dbi_info, "next_id", ires);
 	}
 	if (!rc)

@@ -14,50 +14,32 @@
  *  - readers never see part of a write: a key renamed back and forth is always found exactly
  *    once by a SCAN, while checkpoints run all the time.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "teststore.h"
 #include "hkv_int.h"
 #include "mem_int.h"
 
-struct fixture {
-	char *dir;
-	struct hkv_options opt;
-	struct hkv *db;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	f->dir = test_mkdtemp("ckpt");
-	assert_non_null(f->dir);
-	test_options(&f->opt, NULL);
-	f->opt.inline_max = 64;
-	f->opt.segment_size = 1 << 20;
-	*state = f;
-	return 0;
+	return test_store_setup(state, "ckpt", 64, 1 << 20);
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
 	ckpt_test_hook = NULL;
 	ckpt_test_commit_fault = NULL;
-	hkv_close(f->db);
-	test_rmrf(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
+	wtx_test_reserve = 0;
+	return test_store_teardown(state);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -136,6 +118,7 @@ static size_t vfill(char *buf, int i, int g)
 	return n;
 }
 
+/* @n random operations on @db and the model; with @db NULL, on the model alone. */
 static void random_ops(struct hkv *db, struct model *m, uint64_t *seed, int n)
 {
 	char key[16], mem[16], buf[400];
@@ -150,29 +133,37 @@ static void random_ops(struct hkv *db, struct model *m, uint64_t *seed, int n)
 			int g = m->str[i] + 1 + (int)(r >> 40) % 3;
 			size_t len = vfill(buf, i, g);
 
-			assert_int_equal(hkv_set(db, key, strlen(key), buf, len, NULL), 1);
+			if (db)
+				assert_int_equal(hkv_set(db, key, strlen(key), buf, len, NULL), 1);
 			m->str[i] = g;
 		} else if (op < 5) {
-			assert_int_equal(hkv_del(db, key, strlen(key)), m->str[i] >= 0);
+			if (db)
+				assert_int_equal(hkv_del(db, key, strlen(key)), m->str[i] >= 0);
 			m->str[i] = -1;
 		} else if (op < 7) {
 			int g = m->hash[j] + 1;
 			size_t len = vfill(buf, j, g);
 
-			assert_int_equal(hkv_hset(db, "H", 1, mem, strlen(mem), buf, len, NULL),
-					 m->hash[j] < 0);
+			if (db)
+				assert_int_equal(hkv_hset(db, "H", 1, mem, strlen(mem), buf, len,
+							  NULL), m->hash[j] < 0);
 			m->hash[j] = g;
 		} else if (op < 8) {
-			assert_int_equal(hkv_hdel(db, "H", 1, mem, strlen(mem)), m->hash[j] >= 0);
+			if (db)
+				assert_int_equal(hkv_hdel(db, "H", 1, mem, strlen(mem)),
+						 m->hash[j] >= 0);
 			m->hash[j] = -1;
 		} else if (op < 9) {
 			double sc = (double)((r >> 24) % 50) - 25;
 
-			assert_true(hkv_zadd(db, "Z", 1, sc, mem, strlen(mem), 0, NULL, NULL) >= 0);
+			if (db)
+				assert_true(hkv_zadd(db, "Z", 1, sc, mem, strlen(mem), 0, NULL,
+						     NULL) >= 0);
 			m->zs[j] = sc;
 			m->zin[j] = true;
 		} else {
-			assert_int_equal(hkv_zrem(db, "Z", 1, mem, strlen(mem)), m->zin[j]);
+			if (db)
+				assert_int_equal(hkv_zrem(db, "Z", 1, mem, strlen(mem)), m->zin[j]);
 			m->zin[j] = false;
 		}
 	}
@@ -211,16 +202,6 @@ static int z_cb(void *arg, const void *member, size_t mlen, double score)
 	a->mem[a->n][mlen] = 0;
 	a->score[a->n] = score;
 	a->n++;
-	return 0;
-}
-
-static int hcount_cb(void *arg, const void *a, size_t alen, const void *b, size_t blen)
-{
-	(void)a;
-	(void)alen;
-	(void)b;
-	(void)blen;
-	(*(int *)arg)++;
 	return 0;
 }
 
@@ -297,7 +278,7 @@ static void check_model(struct hkv *db, const struct model *m)
 	{
 		int cnt = 0;
 
-		assert_int_equal(hkv_hgetall(db, "H", 1, hcount_cb, &cnt), 0);
+		assert_int_equal(hkv_hgetall(db, "H", 1, test_count_elem, &cnt), 0);
 		assert_int_equal(cnt, hn);
 		assert_int_equal(hkv_hlen(db, "H", 1), hn);
 	}
@@ -330,14 +311,14 @@ static void model_init(struct model *m)
 
 static void test_merged_view(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct model m;
 	uint64_t seed = 42, nkeys;
 	struct hkv_stats st;
 
 	model_init(&m);
 	ckpt_test_hook = gate_hook;
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	/* a base in LMDB */
 	random_ops(f->db, &m, &seed, 300);
 	assert_int_equal(hkv_checkpoint(f->db), 0);
@@ -364,8 +345,7 @@ static void test_merged_view(void **state)
 	for (int i = 0; i < NK; i++)
 		nkeys += m.str[i] >= 0;
 	assert_int_equal(st.keys, nkeys);
-	assert_int_equal(hkv_close(f->db), 0);
-	f->db = test_open(f->dir, &f->opt);
+	test_store_reopen(f);
 	check_model(f->db, &m);
 }
 
@@ -373,40 +353,47 @@ static void test_merged_view(void **state)
  * Replay
  */
 
+/*
+ * A process that opens the store, runs @n random operations after the model @m and @seed
+ * (both left unchanged here) and dies without closing: its writes are only in the log.
+ */
+static void die_after_ops(struct test_store *f, const struct model *m, uint64_t seed, int n)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (!pid) {
+		struct hkv *db = test_open(f->dir, &f->opt);
+		struct model cm = *m;
+
+		random_ops(db, &cm, &seed, n);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static void test_replay(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct model m;
 	uint64_t seed = 7;
 	struct hkv_stats st;
-	int status;
-	pid_t pid;
 
 	model_init(&m);
 	f->opt.sync = HKV_SYNC_NONE;
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	random_ops(f->db, &m, &seed, 200);
-	assert_int_equal(hkv_close(f->db), 0);
-	f->db = test_open(f->dir, &f->opt);
+	test_store_reopen(f);
 	/* a clean close leaves nothing to replay */
 	assert_int_equal(atomic_load(&f->db->view)->mem[0]->nodes, 0);
 	assert_int_equal(hkv_close(f->db), 0);
 	f->db = NULL;
 
 	/* a process that writes and dies without closing (and without a checkpoint) */
-	pid = fork();
-	assert_true(pid >= 0);
-	if (!pid) {
-		struct hkv *db = test_open(f->dir, &f->opt);
-		struct model cm = m;
-		uint64_t cs = seed;
-
-		random_ops(db, &cm, &cs, 400);
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	f->db = test_open(f->dir, &f->opt);
+	die_after_ops(f, &m, seed, 400);
+	test_store_open(f);
 	assert_int_equal(hkv_stats_get(f->db, &st), 0);
 	assert_int_equal(st.checkpoints, 0);
 	assert_true(atomic_load(&f->db->view)->mem[0]->nodes > 100); /* replayed, in memory */
@@ -433,8 +420,7 @@ static void test_replay(void **state)
 	check_model(f->db, &m);
 	assert_int_equal(hkv_checkpoint(f->db), 0);
 	check_model(f->db, &m);
-	assert_int_equal(hkv_close(f->db), 0);
-	f->db = test_open(f->dir, &f->opt);
+	test_store_reopen(f);
 	check_model(f->db, &m);
 }
 
@@ -450,14 +436,14 @@ static int fail_eio(struct hkv *db)
 
 static void test_index_flush_fails(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct model m;
 	uint64_t seed = 99;
 	struct hkv_stats st;
 
 	model_init(&m);
 	f->opt.sync = HKV_SYNC_ALWAYS;
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	random_ops(f->db, &m, &seed, 200);
 	ckpt_test_commit_fault = fail_eio;
 	assert_int_equal(hkv_checkpoint(f->db), -EIO);
@@ -470,9 +456,395 @@ static void test_index_flush_fails(void **state)
 	check_model(f->db, &m);
 	assert_int_equal(hkv_close(f->db), -HKV_ESTOPPED);
 	/* the log holds every acknowledged write */
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	check_model(f->db, &m);
 	assert_int_equal(hkv_set(f->db, "new", 3, "v", 1, NULL), 1);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Opening to read writes nothing; versions and ids only grow
+ */
+
+#define SNAP_MAX 16
+
+/* The store's data files (the index and the log segments) as they are on disk. */
+struct fsnap {
+	int n;
+	struct {
+		char name[64];
+		struct stat st;
+		unsigned char *data;
+	} f[SNAP_MAX];
+};
+
+static void snap_file(struct fsnap *s, const char *dir, const char *name)
+{
+	char path[512];
+	FILE *fp;
+
+	assert_true(s->n < SNAP_MAX);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(s->f[s->n].name, sizeof(s->f[s->n].name), "%s", name);
+	assert_int_equal(stat(path, &s->f[s->n].st), 0);
+	s->f[s->n].data = malloc(s->f[s->n].st.st_size + 1);
+	assert_non_null(s->f[s->n].data);
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	assert_int_equal(fread(s->f[s->n].data, 1, s->f[s->n].st.st_size, fp),
+			 (size_t)s->f[s->n].st.st_size);
+	fclose(fp);
+	s->n++;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* index/data.mdb and every vlog/NNNNNNNN.seg, in name order (not LOCK or LMDB's lock.mdb). */
+static void snap_take(struct fsnap *s, const char *dir)
+{
+	char vdir[512], *names[SNAP_MAX];
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	s->n = 0;
+	snprintf(vdir, sizeof(vdir), "%s/vlog", dir);
+	snap_file(s, dir, "index/data.mdb");
+	d = opendir(vdir);
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		if (!strstr(e->d_name, ".seg"))
+			continue;
+		assert_true(n < SNAP_MAX - 1);
+		names[n] = malloc(strlen("vlog/") + strlen(e->d_name) + 1);
+		assert_non_null(names[n]);
+		sprintf(names[n++], "vlog/%s", e->d_name);
+	}
+	closedir(d);
+	assert_true(n > 0);
+	qsort(names, n, sizeof(names[0]), name_cmp);
+	for (int i = 0; i < n; i++) {
+		snap_file(s, dir, names[i]);
+		free(names[i]);
+	}
+}
+
+static void snap_free(struct fsnap *s)
+{
+	for (int i = 0; i < s->n; i++)
+		free(s->f[i].data);
+	s->n = 0;
+}
+
+/* The same files, the same sizes, the same bytes, and not written to (mtime). */
+static void snap_assert_same(const struct fsnap *a, const struct fsnap *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (int i = 0; i < a->n; i++) {
+		assert_string_equal(a->f[i].name, b->f[i].name);
+		assert_int_equal(a->f[i].st.st_size, b->f[i].st.st_size);
+		assert_int_equal(a->f[i].st.st_mtim.tv_sec, b->f[i].st.st_mtim.tv_sec);
+		assert_int_equal(a->f[i].st.st_mtim.tv_nsec, b->f[i].st.st_mtim.tv_nsec);
+		assert_memory_equal(a->f[i].data, b->f[i].data, a->f[i].st.st_size);
+	}
+}
+
+static bool snap_same(const struct fsnap *a, const struct fsnap *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (int i = 0; i < a->n; i++)
+		if (strcmp(a->f[i].name, b->f[i].name) || a->f[i].st.st_size != b->f[i].st.st_size ||
+		    memcmp(a->f[i].data, b->f[i].data, a->f[i].st.st_size))
+			return false;
+	return true;
+}
+
+/* Open, read every key of the model, close: nothing written, nothing of the files changed. */
+static void read_only_cycle(struct test_store *f, const struct model *m)
+{
+	struct fsnap before, after;
+	struct hkv_stats st;
+
+	snap_take(&before, f->dir);
+	test_store_open(f);
+	check_model(f->db, m);
+	assert_int_equal(hkv_stats_get(f->db, &st), 0);
+	assert_int_equal(st.commits, 0);
+	assert_int_equal(st.writes, 0);
+	assert_int_equal(st.syncs, 0);
+	assert_int_equal(st.checkpoints, 0);
+	assert_int_equal(atomic_load(&f->db->view)->mem[0]->nodes, 0); /* nothing replayed */
+	assert_int_equal(hkv_close(f->db), 0);
+	f->db = NULL;
+	snap_take(&after, f->dir);
+	snap_assert_same(&before, &after);
+	snap_free(&before);
+	snap_free(&after);
+}
+
+static void test_read_only_open_writes_nothing(void **state)
+{
+	struct test_store *f = *state;
+	struct fsnap before, after;
+	struct model m;
+	uint64_t seed = 5;
+
+	model_init(&m);
+	/* strings inline and in the log, hashes, sets, zsets, deletes; the background thread on */
+	f->opt.bg_interval_ms = 1;
+	test_store_open(f);
+	random_ops(f->db, &m, &seed, 300);
+	assert_int_equal(hkv_close(f->db), 0);
+	f->db = NULL;
+	for (int i = 0; i < 3; i++)
+		read_only_cycle(f, &m);
+
+	/* a process that writes and dies: the next open replays, and its close checkpoints */
+	die_after_ops(f, &m, seed, 100);
+	random_ops(NULL, &m, &seed, 100);
+	snap_take(&before, f->dir);
+	test_store_open(f);
+	assert_true(atomic_load(&f->db->view)->mem[0]->nodes > 0);
+	check_model(f->db, &m);
+	assert_int_equal(hkv_close(f->db), 0);
+	f->db = NULL;
+	snap_take(&after, f->dir);
+	assert_false(snap_same(&before, &after)); /* the replayed writes went into the index */
+	snap_free(&before);
+	snap_free(&after);
+	/* and from then on, reading writes nothing again */
+	for (int i = 0; i < 2; i++)
+		read_only_cycle(f, &m);
+}
+
+/*
+ * Versions and ids after reopening. The counters' reservation is raised every 3 numbers
+ * (wtx_test_reserve), so nearly every write crosses one, and the stores below are reopened
+ * after a clean close, after opens that only read, after a process died (kill -9: the page
+ * cache survives) and after a simulated power loss that takes every unflushed byte of the log:
+ * each time, every version and id handed out afterwards is above every one in the store, and
+ * above every one acknowledged durably before.
+ */
+
+#define VK 10
+
+struct vrec {
+	uint64_t version, id;
+};
+
+/* Write "<prefix><i>" for i in [from, to) one by one; the versions and ids they got. */
+static void vwrite(struct hkv *db, const char *prefix, int from, int to, struct vrec *out)
+{
+	char key[32];
+	struct hkv_attr a;
+
+	for (int i = from; i < to; i++) {
+		int n = snprintf(key, sizeof(key), "%s%d", prefix, i);
+
+		assert_int_equal(hkv_set(db, key, (size_t)n, "v", 1, NULL), 1);
+		assert_int_equal(hkv_attr_get(db, key, (size_t)n, &a), 0);
+		out[i].version = a.version;
+		out[i].id = a.id;
+	}
+}
+
+/* The largest version and id of any key in the store. */
+static void vmax(struct hkv *db, struct vrec *max)
+{
+	struct scan_acc acc = { 0 };
+	struct hkv_cursor cur;
+	struct hkv_scan_opts so = { .count = 1000 };
+	struct hkv_attr a;
+
+	*max = (struct vrec){ 0, 0 };
+	hkv_cursor_init(&cur);
+	while (!cur.done)
+		assert_true(hkv_scan(db, &cur, &so, scan_cb, &acc) >= 0);
+	for (int i = 0; i < acc.n; i++) {
+		assert_int_equal(hkv_attr_get(db, acc.keys[i], strlen(acc.keys[i]), &a), 0);
+		if (a.version > max->version)
+			max->version = a.version;
+		if (a.id > max->id)
+			max->id = a.id;
+	}
+}
+
+/*
+ * Open; every version and id handed out from now on is above @floor (and in order). Writes
+ * and deletes keys, raises @floor to what it handed out, and closes the store cleanly.
+ */
+static void assert_counts_above(struct test_store *f, struct vrec *floor)
+{
+	struct vrec now, got[3];
+
+	test_store_open(f);
+	vmax(f->db, &now);
+	assert_true(now.version <= floor->version && now.id <= floor->id);
+	assert_true(hkv_version(f->db) >= floor->version);
+	vwrite(f->db, "n", 0, 3, got);
+	for (int i = 0; i < 3; i++) {
+		assert_true(got[i].version > floor->version && got[i].id > floor->id);
+		assert_true(i == 0 || (got[i].version > got[i - 1].version &&
+				       got[i].id > got[i - 1].id));
+	}
+	/* the next round's keys are new again */
+	for (int i = 0; i < 3; i++) {
+		char key[8];
+		int n = snprintf(key, sizeof(key), "n%d", i);
+
+		assert_int_equal(hkv_del(f->db, key, (size_t)n), 1);
+	}
+	floor->version = hkv_version(f->db);
+	floor->id = got[2].id;
+	assert_int_equal(hkv_close(f->db), 0);
+	f->db = NULL;
+}
+
+static void vfloor(struct vrec *floor, const struct vrec *r, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (r[i].version > floor->version)
+			floor->version = r[i].version;
+		if (r[i].id > floor->id)
+			floor->id = r[i].id;
+	}
+}
+
+/* Cut every segment to its size in @l and remove those not in it: a power loss's log. */
+static void vlog_cut(const char *dir, const struct test_seglist *l)
+{
+	char path[512];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/vlog", dir);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		unsigned id;
+		size_t i;
+
+		if (sscanf(e->d_name, "%8x.seg", &id) != 1)
+			continue;
+		snprintf(path, sizeof(path), "%s/vlog/%s", dir, e->d_name);
+		for (i = 0; i < l->n && l->s[i].id != id; i++)
+			;
+		if (i == l->n)
+			assert_int_equal(unlink(path), 0);
+		else
+			assert_int_equal(truncate(path, (off_t)l->s[i].bytes), 0);
+	}
+	closedir(d);
+}
+
+enum vend {
+	V_CLOSE, /* a clean close */
+	V_DIE,   /* sync=always, the process dies: the page cache keeps everything */
+	V_POWER, /* sync=none, a flush, more writes, then a power loss takes what followed it */
+};
+
+/*
+ * Write @k new keys, end as @how says, and check that every version and id handed out after
+ * the reopen is above every one in the store and every one acknowledged durably.
+ */
+static void vphase(struct test_store *f, enum vend how, int k, struct vrec *floor)
+{
+	struct vrec r[2 * VK];
+	struct test_seglist l;
+	char prefix[8];
+	int status, p[2];
+	pid_t pid;
+
+	assert_true(k <= VK);
+	snprintf(prefix, sizeof(prefix), "%c%d-", "cdp"[how], k);
+	f->opt.sync = how == V_DIE ? HKV_SYNC_ALWAYS : HKV_SYNC_NONE;
+	if (how == V_CLOSE) {
+		test_store_open(f);
+		vwrite(f->db, prefix, 0, k, r);
+		assert_int_equal(hkv_close(f->db), 0);
+		f->db = NULL;
+		vfloor(floor, r, k);
+		assert_counts_above(f, floor);
+		return;
+	}
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		struct hkv *db = test_open(f->dir, &f->opt);
+
+		close(p[0]);
+		for (int i = 0; i < k; i++) {
+			vwrite(db, prefix, i, i + 1, r);
+			/* acknowledged (under always: durable): tell the parent */
+			assert_int_equal(write(p[1], &r[i], sizeof(r[i])), (ssize_t)sizeof(r[i]));
+		}
+		if (how == V_POWER) {
+			assert_int_equal(hkv_sync(db), 0);
+			test_segments(db, &l);
+			assert_int_equal(write(p[1], &l, sizeof(l)), (ssize_t)sizeof(l));
+			vwrite(db, prefix, k, 2 * k, r);
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	for (int i = 0; i < k; i++)
+		assert_int_equal(read(p[0], &r[i], sizeof(r[i])), (ssize_t)sizeof(r[i]));
+	if (how == V_POWER)
+		assert_int_equal(read(p[0], &l, sizeof(l)), (ssize_t)sizeof(l));
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (how == V_POWER)
+		vlog_cut(f->dir, &l);
+	test_store_open(f);
+	for (int i = 0; i < (how == V_POWER ? 2 * k : k); i++) {
+		char key[16];
+		int n = snprintf(key, sizeof(key), "%s%d", prefix, i);
+		struct hkv_attr a;
+
+		/* the durable writes are there with their versions; under V_POWER no later one */
+		if (i < k) {
+			assert_int_equal(hkv_attr_get(f->db, key, (size_t)n, &a), 0);
+			assert_true(a.version == r[i].version && a.id == r[i].id);
+		} else {
+			assert_int_equal(hkv_attr_get(f->db, key, (size_t)n, &a), -ENOENT);
+		}
+	}
+	assert_int_equal(hkv_close(f->db), 0);
+	f->db = NULL;
+	vfloor(floor, r, k);
+	assert_counts_above(f, floor);
+}
+
+static void test_versions_after_reopen(void **state)
+{
+	struct test_store *f = *state;
+	struct vrec floor = { 0, 0 };
+
+	wtx_test_reserve = 3;
+	f->opt.ckpt_interval_ms = 0; /* no checkpoint unless asked for */
+	/* every count of writes modulo the reservation step, before every kind of end */
+	for (int k = 1; k <= 4; k++) {
+		for (enum vend how = V_CLOSE; how <= V_POWER; how++) {
+			vphase(f, how, k, &floor);
+			/* an open that only reads changes nothing */
+			test_store_open(f);
+			assert_int_equal(hkv_close(f->db), 0);
+			f->db = NULL;
+			assert_counts_above(f, &floor);
+		}
+	}
+	/* and after a checkpoint of all of it */
+	test_store_open(f);
+	assert_int_equal(hkv_checkpoint(f->db), 0);
+	vmax(f->db, &floor);
+	assert_int_equal(hkv_close(f->db), 0);
+	f->db = NULL;
+	assert_counts_above(f, &floor);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -485,16 +857,6 @@ struct flip {
 	atomic_long seen;
 };
 
-static int count_cb(void *arg, const void *key, size_t klen, enum hkv_type type, bool pre)
-{
-	(void)key;
-	(void)klen;
-	(void)type;
-	(void)pre;
-	(*(int *)arg)++;
-	return 0;
-}
-
 static void *flip_reader(void *arg)
 {
 	struct flip *fl = arg;
@@ -506,7 +868,7 @@ static void *flip_reader(void *arg)
 
 		hkv_cursor_init(&cur);
 		/* one call, one transaction: the renamed key is there exactly once */
-		assert_true(hkv_scan(fl->db, &cur, &so, count_cb, &n) >= 0);
+		assert_true(hkv_scan(fl->db, &cur, &so, test_count_key, &n) >= 0);
 		assert_true(cur.done);
 		assert_int_equal(n, 1);
 		atomic_fetch_add(&fl->seen, 1);
@@ -525,13 +887,13 @@ static void *ckpt_loop(void *arg)
 
 static void test_readers_see_whole_writes(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct flip fl = { 0 };
 	pthread_t r[2], c;
 	char big[300];
 
 	f->opt.ckpt_bytes = 1 << 20;
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	fl.db = f->db;
 	memset(big, 'b', sizeof(big));
 	assert_int_equal(hkv_set(f->db, "flip-a", 6, big, sizeof(big), NULL), 1);
@@ -556,6 +918,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_merged_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_flush_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_only_open_writes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_versions_after_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readers_see_whole_writes, setup, teardown),
 	};
 

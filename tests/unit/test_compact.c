@@ -16,46 +16,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "teststore.h"
 #include "hkv_int.h"
 #include "vlog_int.h"
 
-struct fixture {
-	char *dir;
-	struct hkv_options opt;
-	struct hkv *db;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	f->dir = test_mkdtemp("compact");
-	assert_non_null(f->dir);
-	test_options(&f->opt, NULL);
-	f->opt.inline_max = 16;
-	f->opt.segment_size = 1 << 20;
-	f->opt.compress = false;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	hkv_close(f->db);
-	test_rmrf(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
-}
-
-static void reopen(struct fixture *f)
-{
-	assert_int_equal(hkv_close(f->db), 0);
-	f->db = test_open(f->dir, &f->opt);
+	return test_store_setup(state, "compact", 16, 1 << 20);
 }
 
 /*
@@ -144,26 +111,6 @@ static void verify(struct hkv *db, const int64_t *gen, uint32_t n, size_t lo, si
 	}
 }
 
-struct seglist {
-	size_t n;
-	struct hkv_segment_stat s[256];
-};
-
-static int seg_cb(void *arg, const struct hkv_segment_stat *s)
-{
-	struct seglist *l = arg;
-
-	assert_true(l->n < 256);
-	l->s[l->n++] = *s;
-	return 0;
-}
-
-static void segments(struct hkv *db, struct seglist *l)
-{
-	l->n = 0;
-	assert_int_equal(hkv_segments(db, seg_cb, l), 0);
-}
-
 static bool seg_file_exists(const char *dir, uint32_t id)
 {
 	char path[4096];
@@ -233,13 +180,13 @@ static uint64_t seg_wal_bytes(const char *dir, uint32_t id)
  * Files on disk are exactly the segments the store reports, and every sealed one is clean:
  * no dead value, only (checkpointed) group records.
  */
-static void check_files(struct fixture *f, bool sealed_clean)
+static void check_files(struct test_store *f, bool sealed_clean)
 {
-	struct seglist l;
+	struct test_seglist l;
 	struct hkv_stats st;
 	uint64_t bytes;
 
-	segments(f->db, &l);
+	test_segments(f->db, &l);
 	assert_int_equal(seg_files(f->dir, &bytes), l.n);
 	assert_int_equal(hkv_stats_get(f->db, &st), 0);
 	assert_int_equal(st.segments, l.n);
@@ -252,7 +199,7 @@ static void check_files(struct fixture *f, bool sealed_clean)
 }
 
 /* Compact until no sealed segment has dead bytes (copies can seal the active segment). */
-static void compact_until_clean(struct fixture *f)
+static void compact_until_clean(struct test_store *f)
 {
 	int rounds = 0;
 
@@ -266,15 +213,15 @@ static void compact_until_clean(struct fixture *f)
 
 static void test_compact_all(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	enum { N = 200 };
 	int64_t gen[N];
 	struct hkv_stats before, after;
-	struct seglist l;
+	struct test_seglist l;
 	uint64_t files_before, files_after;
 	int rc;
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	for (uint32_t i = 0; i < N; i++) {
 		put_gen(f->db, i, 0, LO, HI);
 		gen[i] = 0;
@@ -295,7 +242,7 @@ static void test_compact_all(void **state)
 	assert_true(before.vlog_dead > 0);
 	assert_true(before.segments >= 3);
 	seg_files(f->dir, &files_before);
-	segments(f->db, &l);
+	test_segments(f->db, &l);
 
 	rc = hkv_compact(f->db, true);
 	assert_true(rc > 0);
@@ -318,7 +265,7 @@ static void test_compact_all(void **state)
 	compact_until_clean(f);
 	verify(f->db, gen, N, LO, HI);
 
-	reopen(f);
+	test_store_reopen(f);
 	verify(f->db, gen, N, LO, HI);
 	check_files(f, true);
 	assert_int_equal(hkv_compact(f->db, true), 0);
@@ -328,21 +275,21 @@ static void test_compact_all(void **state)
 /* The background rule: only segments over both thresholds. */
 static void test_compact_thresholds(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	enum { N = 60, SZ = 50000 };
 	int64_t gen[N];
-	struct seglist l;
+	struct test_seglist l;
 	uint32_t first, second;
 
 	f->opt.compact_dead_pct = 50;
 	f->opt.compact_min_bytes = 100000;
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	/* 20 values of SZ bytes fill one 1 MiB segment */
 	for (uint32_t i = 0; i < N; i++) {
 		put_gen(f->db, i, 0, SZ, SZ);
 		gen[i] = 0;
 	}
-	segments(f->db, &l);
+	test_segments(f->db, &l);
 	assert_true(l.n >= 3);
 	first = l.s[0].id;
 	second = l.s[1].id;
@@ -369,20 +316,20 @@ static void test_compact_thresholds(void **state)
 /* A renamed key is not named by its record: the index search finds it. */
 static void test_compact_renamed(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	enum { N = 40, SZ = 50000 };
 	int64_t gen[N];
-	struct seglist l;
+	struct test_seglist l;
 	struct hkv_buf b;
 	char key[32];
 	uint32_t first;
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	for (uint32_t i = 0; i < N; i++) {
 		put_gen(f->db, i, 0, SZ, SZ);
 		gen[i] = 0;
 	}
-	segments(f->db, &l);
+	test_segments(f->db, &l);
 	first = l.s[0].id;
 	/* keys 0..4 live in the first segment under other names */
 	for (uint32_t i = 0; i < 5; i++) {
@@ -407,20 +354,20 @@ static void test_compact_renamed(void **state)
 		hkv_buf_release(&b);
 	}
 	compact_until_clean(f);
-	reopen(f);
+	test_store_reopen(f);
 	verify(f->db, gen, N, SZ, SZ);
 }
 
 /* A compaction with nothing to do, and one of a segment whose every record died. */
 static void test_compact_trivial(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	enum { N = 40, SZ = 50000 };
 	int64_t gen[N];
 	struct hkv_stats st;
 	char key[32];
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	assert_int_equal(hkv_compact(f->db, true), 0);
 	for (uint32_t i = 0; i < N; i++) {
 		put_gen(f->db, i, 0, SZ, SZ);
@@ -503,14 +450,14 @@ static void *writer_main(void *arg)
 
 static void test_compact_concurrent(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct conc c = { .seed = 99 };
 	pthread_t rd[2], wr;
 	int64_t gen[CN];
 	struct hkv_stats st;
 	int rounds = 0, total = 0;
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	c.db = f->db;
 	for (uint32_t i = 0; i < CN; i++) {
 		put_gen(f->db, i, 0, CLO, CHI);
@@ -544,7 +491,7 @@ static void test_compact_concurrent(void **state)
 	assert_int_equal(st.crc_errors, 0);
 	compact_until_clean(f);
 	verify(f->db, gen, CN, CLO, CHI);
-	reopen(f);
+	test_store_reopen(f);
 	verify(f->db, gen, CN, CLO, CHI);
 }
 
@@ -565,9 +512,9 @@ static void kill_hook(struct hkv *db, enum vlog_stage stage, uint32_t seg)
 		raise(SIGKILL);
 }
 
-static void populate(struct fixture *f, int64_t *gen)
+static void populate(struct test_store *f, int64_t *gen)
 {
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	for (uint32_t i = 0; i < XN; i++) {
 		put_gen(f->db, i, 0, XLO, XHI);
 		gen[i] = 0;
@@ -581,7 +528,7 @@ static void populate(struct fixture *f, int64_t *gen)
 }
 
 /* Run a compaction in a child killed at hook call @kill_at (0: never). Return its status. */
-static int child_compact(struct fixture *f, int kill_at)
+static int child_compact(struct test_store *f, int kill_at)
 {
 	pid_t pid = fork();
 	int status;
@@ -607,7 +554,7 @@ static int child_compact(struct fixture *f, int kill_at)
 
 static void test_compact_crash_steps(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	int64_t *gen = calloc(XN, sizeof(*gen));
 	int status, calls;
 
@@ -629,14 +576,14 @@ static void test_compact_crash_steps(void **state)
 		assert_true(WIFSIGNALED(status));
 		assert_int_equal(WTERMSIG(status), SIGKILL);
 
-		f->db = test_open(f->dir, &f->opt);
+		test_store_open(f);
 		verify(f->db, gen, XN, XLO, XHI);
 		check_files(f, false);
 		compact_until_clean(f);
 		verify(f->db, gen, XN, XLO, XHI);
 		assert_int_equal(hkv_stats_get(f->db, &st), 0);
 		assert_int_equal(st.crc_errors, 0);
-		reopen(f);
+		test_store_reopen(f);
 		verify(f->db, gen, XN, XLO, XHI);
 		assert_int_equal(hkv_close(f->db), 0);
 		f->db = NULL;
@@ -647,12 +594,12 @@ static void test_compact_crash_steps(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_compact_all, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_compact_thresholds, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_compact_renamed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_compact_trivial, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_compact_concurrent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_compact_crash_steps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compact_all, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_compact_thresholds, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_compact_renamed, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_compact_trivial, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_compact_concurrent, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_compact_crash_steps, setup, test_store_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,38 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "testutil.h"
+#include "teststore.h"
 #include "hkv_int.h"
-
-struct fixture {
-	char *dir;
-	struct hkv_options opt;
-	struct hkv *db;
-};
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	f->dir = test_mkdtemp("longkey");
-	assert_non_null(f->dir);
-	test_options(&f->opt, NULL);
-	f->opt.inline_max = 64;
-	*state = f;
-	return 0;
+	return test_store_setup(state, "longkey", 64, 0);
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
 	ekey_test_hash = NULL;
-	hkv_close(f->db);
-	test_rmrf(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
+	return test_store_teardown(state);
 }
 
 /* The reference implementation's vectors: key 00..0f, message 00..(n-1). */
@@ -93,7 +73,7 @@ static void long_key(char *k, size_t len, char last)
 /* Each store draws its own key: one long string gets two names; a store keeps its key. */
 static void test_key_per_store(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	char *dir2 = test_mkdtemp("longkey2");
 	struct ekey a, b, c;
 	struct hkv *db2;
@@ -102,7 +82,7 @@ static void test_key_per_store(void **state)
 
 	assert_non_null(dir2);
 	long_key(k, sizeof(k), 'x');
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	db2 = test_open(dir2, &f->opt);
 	assert_true(ekey_make(f->db, &a, k, sizeof(k)));
 	assert_true(ekey_make(db2, &b, k, sizeof(k)));
@@ -111,8 +91,7 @@ static void test_key_per_store(void **state)
 	assert_memory_not_equal(a.b + EKEY_SHORT, b.b + EKEY_SHORT, EKEY_HASH);
 	assert_false(f->db->hkey_legacy);
 	assert_int_equal(hkv_set(f->db, k, sizeof(k), "one", 3, NULL), 1);
-	assert_int_equal(hkv_close(f->db), 0);
-	f->db = test_open(f->dir, &f->opt);
+	test_store_reopen(f);
 	assert_true(ekey_make(f->db, &c, k, sizeof(k)));
 	assert_memory_equal(a.b, c.b, EKEY_LONG);
 	assert_int_equal(hkv_get(f->db, k, sizeof(k), &v), 0);
@@ -148,7 +127,7 @@ static void expect_val(struct hkv *db, const char *k, size_t klen, const char *v
  */
 static void test_forced_collision_keys(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	char a[1000], b[1000], big[300];
 	struct hkv_buf v = { 0 };
 	struct hkv_attr at;
@@ -157,7 +136,7 @@ static void test_forced_collision_keys(void **state)
 	long_key(b, sizeof(b), 'b');
 	memset(big, 'V', sizeof(big)); /* a value in the value log, named by its key */
 	ekey_test_hash = same_hash;
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	{
 		struct ekey ea, eb;
 
@@ -193,8 +172,7 @@ static void test_forced_collision_keys(void **state)
 			hkv_buf_release(&v);
 		}
 		assert_int_equal(hkv_pttl(f->db, a, sizeof(a)), -1);
-		assert_int_equal(hkv_close(f->db), 0);
-		f->db = test_open(f->dir, &f->opt);
+		test_store_reopen(f);
 		assert_int_equal(hkv_get(f->db, b, sizeof(b), &v), -ENOENT);
 		assert_int_equal(hkv_del(f->db, a, sizeof(a)), 1);
 	}
@@ -209,20 +187,10 @@ static void test_forced_collision_keys(void **state)
 	expect_val(f->db, b, sizeof(b), "B");
 }
 
-static int count_cb(void *arg, const void *a, size_t alen, const void *b, size_t blen)
-{
-	(void)a;
-	(void)alen;
-	(void)b;
-	(void)blen;
-	(*(int *)arg)++;
-	return 0;
-}
-
 /* Fields and members forced onto one slot: the same rules inside a collection. */
 static void test_forced_collision_members(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	char a[700], b[700];
 	struct hkv_buf v = { 0 };
 	double score;
@@ -231,7 +199,7 @@ static void test_forced_collision_members(void **state)
 	long_key(a, sizeof(a), 'a');
 	long_key(b, sizeof(b), 'b');
 	ekey_test_hash = same_hash;
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	assert_int_equal(hkv_hset(f->db, "h", 1, a, sizeof(a), "va", 2, NULL), 1);
 	assert_int_equal(hkv_hset(f->db, "h", 1, b, sizeof(b), "vb", 2, NULL), -EEXIST);
 	assert_int_equal(hkv_hget(f->db, "h", 1, b, sizeof(b), &v), -ENOENT);
@@ -248,7 +216,7 @@ static void test_forced_collision_members(void **state)
 	assert_int_equal(hkv_sismember(f->db, "s", 1, b, sizeof(b)), 0);
 	assert_int_equal(hkv_srem(f->db, "s", 1, b, sizeof(b)), 0);
 	assert_int_equal(hkv_sismember(f->db, "s", 1, a, sizeof(a)), 1);
-	assert_int_equal(hkv_smembers(f->db, "s", 1, count_cb, &n), 0);
+	assert_int_equal(hkv_smembers(f->db, "s", 1, test_count_elem, &n), 0);
 	assert_int_equal(n, 1);
 
 	assert_int_equal(hkv_zadd(f->db, "z", 1, 1.0, a, sizeof(a), 0, NULL, NULL), 1);
@@ -266,14 +234,14 @@ static void test_forced_collision_members(void **state)
  */
 static void test_format1_store(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	char k[600];
 	MDB_txn *txn;
 	MDB_val name = { 7, "hashkey" }, fk = { 6, "format" }, fv;
 	unsigned char one[8];
 
 	long_key(k, sizeof(k), 'k');
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	/* make it look as format 1 made it: no hash key, format 1, no long key yet */
 	assert_int_equal(mdb_txn_begin(f->db->env, NULL, 0, &txn), 0);
 	assert_int_equal(mdb_del(txn, f->db->dbi_info, &name, NULL), 0);
@@ -284,12 +252,11 @@ static void test_format1_store(void **state)
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	assert_int_equal(hkv_close(f->db), 0);
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	assert_true(f->db->hkey_legacy);
 	assert_int_equal(hkv_set(f->db, k, sizeof(k), "legacy", 6, NULL), 1);
 	expect_val(f->db, k, sizeof(k), "legacy");
-	assert_int_equal(hkv_close(f->db), 0);
-	f->db = test_open(f->dir, &f->opt);
+	test_store_reopen(f);
 	assert_true(f->db->hkey_legacy);
 	expect_val(f->db, k, sizeof(k), "legacy");
 }

@@ -12,37 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "testutil.h"
+#include "teststore.h"
 #include "hkv_int.h"
-
-struct fixture {
-	char *dir;
-	struct hkv_options opt;
-	struct hkv *db;
-};
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	f->dir = test_mkdtemp("txn");
-	assert_non_null(f->dir);
-	test_options(&f->opt, NULL);
-	f->opt.inline_max = 64;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	hkv_close(f->db);
-	test_rmrf(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
+	return test_store_setup(state, "txn", 64, 0);
 }
 
 static void expect_str(struct hkv *db, const char *key, const char *val)
@@ -103,10 +78,10 @@ static int body_commit(struct hkv *tx, void *arg)
 
 static void test_commit(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct hkv_attr aa, ah;
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	assert_int_equal(hkv_txn_run(f->db, body_commit, NULL), 7);
 	expect_str(f->db, "a", "1");
 	assert_int_equal(hkv_hexists(f->db, "h", 1, "f", 1), 1);
@@ -116,8 +91,7 @@ static void test_commit(void **state)
 	assert_int_equal(hkv_attr_get(f->db, "a", 1, &aa), 0);
 	assert_int_equal(hkv_attr_get(f->db, "h", 1, &ah), 0);
 	assert_true(ah.version > 0 && aa.version > ah.version);
-	assert_int_equal(hkv_close(f->db), 0);
-	f->db = test_open(f->dir, &f->opt);
+	test_store_reopen(f);
 	expect_str(f->db, "a", "1");
 	assert_int_equal(hkv_llen(f->db, "l", 1), 2);
 }
@@ -135,11 +109,11 @@ static int body_abort(struct hkv *tx, void *arg)
 /* An abort leaves nothing: no key, no deletion, no notification. */
 static void test_abort(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct watch_log wl = { 0 };
 	uint64_t v0;
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	assert_int_equal(hkv_set(f->db, "keep", 4, "k", 1, NULL), 1);
 	hkv_set_watch(f->db, watch_fn, &wl);
 	v0 = hkv_version(f->db);
@@ -149,8 +123,7 @@ static void test_abort(void **state)
 	expect_str(f->db, "keep", "k");
 	assert_int_equal(atomic_load(&wl.calls), 0);
 	assert_true(hkv_version(f->db) >= v0);
-	assert_int_equal(hkv_close(f->db), 0);
-	f->db = test_open(f->dir, &f->opt);
+	test_store_reopen(f);
 	expect_str(f->db, "aborted-1", NULL);
 	expect_str(f->db, "keep", "k");
 }
@@ -195,11 +168,11 @@ static int pop_keep(struct hkv *tx, void *arg)
 
 static void test_conditional(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	const char *ab[2] = { "src", "dst" };
 	struct pop_last p = { { 0 }, 0 };
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	assert_int_equal(hkv_set(f->db, "src", 3, "s", 1, NULL), 1);
 	assert_int_equal(hkv_set(f->db, "dst", 3, "d", 1, NULL), 1);
 	assert_int_equal(hkv_txn_run(f->db, rename_noreplace, ab), -EEXIST);
@@ -259,9 +232,9 @@ static int body_partial(struct hkv *tx, void *arg)
 
 static void test_partial_and_nested(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	assert_int_equal(hkv_txn_run(f->db, body_partial, NULL), 0);
 	expect_str(f->db, "n", "notanumber");
 	expect_str(f->db, "c", "7");
@@ -288,9 +261,9 @@ static int body_misuse(struct hkv *tx, void *arg)
 
 static void test_misuse(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	assert_int_equal(hkv_txn_run(f->db, NULL, NULL), -EINVAL);
 	assert_int_equal(hkv_txn_run(f->db, body_misuse, f->db), 0);
 	expect_str(f->db, "x", NULL);
@@ -388,12 +361,12 @@ static void *ckpt_thread(void *arg)
 
 static void test_readers_all_or_nothing(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct xfer x = { .seed = 17 };
 	pthread_t r[3], c;
 
 	f->opt.ckpt_bytes = 1 << 20;
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	x.db = f->db;
 	assert_int_equal(hkv_hset(f->db, "acct", 4, "a", 1, "500", 3, NULL), 1);
 	assert_int_equal(hkv_hset(f->db, "acct", 4, "b", 1, "500", 3, NULL), 1);
@@ -411,8 +384,7 @@ static void test_readers_all_or_nothing(void **state)
 	{
 		struct sum_acc s = { 0, 0 };
 
-		assert_int_equal(hkv_close(f->db), 0);
-		f->db = test_open(f->dir, &f->opt);
+		test_store_reopen(f);
 		assert_int_equal(hkv_hgetall(f->db, "acct", 4, sum_cb, &s), 0);
 		assert_int_equal(s.sum, 1000);
 	}
@@ -450,10 +422,10 @@ static void *incr_worker(void *arg)
 
 static void test_serializable(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	pthread_t t[4];
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, incr_worker, f->db), 0);
 	for (int i = 0; i < 4; i++)
@@ -464,13 +436,13 @@ static void test_serializable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_commit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_abort, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_conditional, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_partial_and_nested, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_misuse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_readers_all_or_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_serializable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_abort, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_conditional, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_partial_and_nested, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_misuse, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_readers_all_or_nothing, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_serializable, setup, test_store_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

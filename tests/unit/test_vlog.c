@@ -12,46 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "teststore.h"
 #include "hkv_int.h"
 #include "vlog_int.h"
 
-struct fixture {
-	char *dir;
-	struct hkv_options opt;
-	struct hkv *db;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	f->dir = test_mkdtemp("vlog");
-	assert_non_null(f->dir);
-	test_options(&f->opt, NULL);
-	f->opt.inline_max = 16;
-	f->opt.segment_size = 1 << 20;
-	f->opt.compress = false;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	hkv_close(f->db);
-	test_rmrf(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
-}
-
-static void reopen(struct fixture *f)
-{
-	assert_int_equal(hkv_close(f->db), 0);
-	f->db = test_open(f->dir, &f->opt);
+	return test_store_setup(state, "vlog", 16, 1 << 20);
 }
 
 /* Deterministic bytes: random (incompressible) or a repeating text (compressible). */
@@ -95,7 +62,7 @@ static void check(struct hkv *db, const char *key, size_t len, uint64_t seed, bo
 	free(v);
 }
 
-static char *seg_path(const struct fixture *f, uint32_t id)
+static char *seg_path(const struct test_store *f, uint32_t id)
 {
 	char *p;
 
@@ -111,28 +78,8 @@ static uint64_t file_size(const char *path)
 	return (uint64_t)st.st_size;
 }
 
-struct seglist {
-	size_t n;
-	struct hkv_segment_stat s[256];
-};
-
-static int seg_cb(void *arg, const struct hkv_segment_stat *s)
-{
-	struct seglist *l = arg;
-
-	assert_true(l->n < 256);
-	l->s[l->n++] = *s;
-	return 0;
-}
-
-static void segments(struct hkv *db, struct seglist *l)
-{
-	l->n = 0;
-	assert_int_equal(hkv_segments(db, seg_cb, l), 0);
-}
-
 /* Number of .seg files in the store's vlog directory. */
-static size_t count_seg_files(const struct fixture *f)
+static size_t count_seg_files(const struct test_store *f)
 {
 	char *path;
 	DIR *d;
@@ -229,18 +176,18 @@ static const size_t sizes[] = {
 };
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
 
-static void round_trip(struct fixture *f, bool compress)
+static void round_trip(struct test_store *f, bool compress)
 {
 	char key[32];
 
 	f->opt.compress = compress;
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	for (size_t i = 0; i < NSIZES; i++) {
 		snprintf(key, sizeof(key), "size-%zu", i);
 		put(f->db, key, sizes[i], i, i % 2);
 		check(f->db, key, sizes[i], i, i % 2);
 	}
-	reopen(f);
+	test_store_reopen(f);
 	for (size_t i = 0; i < NSIZES; i++) {
 		snprintf(key, sizeof(key), "size-%zu", i);
 		check(f->db, key, sizes[i], i, i % 2);
@@ -261,19 +208,19 @@ static void test_round_trip_compressed(void **state)
 /* Compression is decided per record: only where it saves at least 1/8. */
 static void test_compress_flag(void **state)
 {
-	struct fixture *f = *state;
-	struct seglist l;
+	struct test_store *f = *state;
+	struct test_seglist l;
 	unsigned flags;
 	size_t len;
 	char *path;
 	struct hkv_stats st;
 
 	f->opt.compress = true;
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	put(f->db, "text", 200000, 1, true);
 	put(f->db, "noise", 200000, 2, false);
 	put(f->db, "short", 40, 3, true); /* too short to be worth it */
-	segments(f->db, &l);
+	test_segments(f->db, &l);
 	assert_int_equal(l.n, 1);
 	path = seg_path(f, l.s[0].id);
 	assert_true(find_record(path, "text", &flags, &len) >= 0);
@@ -289,14 +236,14 @@ static void test_compress_flag(void **state)
 	/* the log's group records are dead bytes from the start: the index holds them */
 	assert_int_equal(st.vlog_live, st.vlog_bytes - wal_bytes(path));
 	assert_int_equal(st.vlog_dead, wal_bytes(path));
-	reopen(f);
+	test_store_reopen(f);
 	check(f->db, "text", 200000, 1, true);
 	check(f->db, "noise", 200000, 2, false);
 	check(f->db, "short", 40, 3, true);
 
 	/* compression off: a compressible value is stored as it is */
 	f->opt.compress = false;
-	reopen(f);
+	test_store_reopen(f);
 	put(f->db, "text2", 200000, 4, true);
 	assert_true(find_record(path, "text2", &flags, &len) >= 0);
 	assert_int_equal(flags, 0);
@@ -306,19 +253,19 @@ static void test_compress_flag(void **state)
 
 static void test_rollover(void **state)
 {
-	struct fixture *f = *state;
-	struct seglist l;
+	struct test_store *f = *state;
+	struct test_seglist l;
 	struct hkv_stats st;
 	uint64_t total = 0;
 	char key[32];
 	int active = 0;
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	for (int i = 0; i < 40; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
 		put(f->db, key, 100000, (uint64_t)i, false);
 	}
-	segments(f->db, &l);
+	test_segments(f->db, &l);
 	assert_true(l.n >= 4);
 	for (size_t i = 0; i < l.n; i++) {
 		char *p = seg_path(f, l.s[i].id);
@@ -338,28 +285,28 @@ static void test_rollover(void **state)
 	assert_int_equal(hkv_stats_get(f->db, &st), 0);
 	assert_int_equal(st.segments, l.n);
 	assert_int_equal(st.vlog_bytes, total);
-	reopen(f);
+	test_store_reopen(f);
 	for (int i = 0; i < 40; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
 		check(f->db, key, 100000, (uint64_t)i, false);
 	}
-	segments(f->db, &l);
+	test_segments(f->db, &l);
 	assert_int_equal(count_seg_files(f), l.n);
 }
 
 /* Overwrites and deletes turn live bytes into dead ones. */
 static void test_accounting(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct hkv_stats st;
 
-	struct seglist l;
+	struct test_seglist l;
 	char *path;
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	put(f->db, "a", 1000, 1, false);
 	put(f->db, "b", 2000, 2, false);
-	segments(f->db, &l);
+	test_segments(f->db, &l);
 	assert_int_equal(l.n, 1);
 	path = seg_path(f, l.s[0].id);
 	assert_int_equal(hkv_stats_get(f->db, &st), 0);
@@ -375,12 +322,12 @@ static void test_accounting(void **state)
 	assert_int_equal(hkv_set(f->db, "a", 1, "x", 1, NULL), 1);
 	assert_int_equal(hkv_stats_get(f->db, &st), 0);
 	assert_int_equal(st.vlog_live, 0);
-	reopen(f);
+	test_store_reopen(f);
 	assert_int_equal(hkv_stats_get(f->db, &st), 0);
 	assert_int_equal(st.vlog_live, 0);
 }
 
-static void getrange(struct fixture *f, bool compress)
+static void getrange(struct test_store *f, bool compress)
 {
 	const size_t len = 300000;
 	unsigned char *v = malloc(len), *buf = malloc(len + 10);
@@ -393,7 +340,7 @@ static void getrange(struct fixture *f, bool compress)
 	};
 
 	f->opt.compress = compress;
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	fill(v, len, 7, compress);
 	assert_int_equal(hkv_set(f->db, "r", 1, v, len, NULL), 1);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -422,9 +369,9 @@ static void test_getrange_compressed(void **state)
 	getrange(*state, true);
 }
 
-static void corrupt_one(struct fixture *f, bool compress, long where)
+static void corrupt_one(struct test_store *f, bool compress, long where)
 {
-	struct seglist l;
+	struct test_seglist l;
 	struct hkv_stats st;
 	struct hkv_buf b = { 0 };
 	unsigned char buf[64];
@@ -434,11 +381,11 @@ static void corrupt_one(struct fixture *f, bool compress, long where)
 	char *path;
 
 	f->opt.compress = compress;
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	put(f->db, "before", 50000, 1, compress);
 	put(f->db, "victim", 50000, 2, compress);
 	put(f->db, "after", 50000, 3, compress);
-	segments(f->db, &l);
+	test_segments(f->db, &l);
 	assert_int_equal(l.n, 1);
 	path = seg_path(f, l.s[0].id);
 	off = find_record(path, "victim", &flags, &len);
@@ -447,7 +394,7 @@ static void corrupt_one(struct fixture *f, bool compress, long where)
 	assert_int_equal(hkv_close(f->db), 0);
 	f->db = NULL;
 	flip_byte(path, off + (where >= 0 ? where : (long)len + where));
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 
 	assert_int_equal(hkv_get(f->db, "victim", 6, &b), -HKV_ECORRUPT);
 	assert_null(b.data);
@@ -491,17 +438,17 @@ static void test_corrupt_length(void **state)
 /* A torn write at the end of the active segment is cut off at open; nothing committed is lost. */
 static void test_torn_tail(void **state)
 {
-	struct fixture *f = *state;
-	struct seglist l;
+	struct test_store *f = *state;
+	struct test_seglist l;
 	unsigned char junk[5000];
 	uint64_t size;
 	char *path;
 	int fd;
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	put(f->db, "a", 30000, 1, false);
 	put(f->db, "b", 30000, 2, false);
-	segments(f->db, &l);
+	test_segments(f->db, &l);
 	path = seg_path(f, l.s[l.n - 1].id);
 	size = file_size(path);
 	assert_int_equal(hkv_close(f->db), 0);
@@ -516,12 +463,12 @@ static void test_torn_tail(void **state)
 	close(fd);
 	assert_int_equal(file_size(path), size + sizeof(junk));
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	assert_int_equal(file_size(path), size);
 	check(f->db, "a", 30000, 1, false);
 	check(f->db, "b", 30000, 2, false);
 	put(f->db, "c", 30000, 3, false);
-	reopen(f);
+	test_store_reopen(f);
 	check(f->db, "a", 30000, 1, false);
 	check(f->db, "b", 30000, 2, false);
 	check(f->db, "c", 30000, 3, false);
@@ -539,16 +486,16 @@ static void test_torn_tail(void **state)
 /* Records appended by writes that never committed are gone after a reopen. */
 static void test_uncommitted_tail(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct vlog_ref ref;
-	struct seglist l;
+	struct test_seglist l;
 	unsigned char v[20000];
 	uint64_t size;
 	char *path;
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	put(f->db, "a", 20000, 1, false);
-	segments(f->db, &l);
+	test_segments(f->db, &l);
 	path = seg_path(f, l.s[0].id);
 	size = file_size(path);
 	fill(v, sizeof(v), 2, false);
@@ -557,7 +504,7 @@ static void test_uncommitted_tail(void **state)
 	assert_int_equal(ref.off, size);
 	assert_int_equal(vlog_read(f->db->vlog, &ref, "zz", 2, 0, v, sizeof(v)), (ssize_t)sizeof(v));
 	assert_int_equal(file_size(path), size + ref.len);
-	reopen(f);
+	test_store_reopen(f);
 	assert_int_equal(file_size(path), size);
 	check(f->db, "a", 20000, 1, false);
 	free(path);
@@ -570,15 +517,15 @@ static void test_uncommitted_tail(void **state)
  */
 static void test_orphan_segments(void **state)
 {
-	struct fixture *f = *state;
-	struct seglist l;
+	struct test_store *f = *state;
+	struct test_seglist l;
 	char *old, *newer;
 	uint32_t id;
 	FILE *fp;
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	put(f->db, "a", 20000, 1, false);
-	segments(f->db, &l);
+	test_segments(f->db, &l);
 	id = l.s[0].id;
 	assert_int_equal(hkv_close(f->db), 0);
 	f->db = NULL;
@@ -594,16 +541,16 @@ static void test_orphan_segments(void **state)
 	fputs("more garbage", fp);
 	fclose(fp);
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	assert_int_equal(access(old, F_OK), -1);
 	assert_int_equal(access(newer, F_OK), -1);
 	check(f->db, "a", 20000, 1, false);
 	put(f->db, "b", 20000, 2, false);
-	segments(f->db, &l);
+	test_segments(f->db, &l);
 	assert_true(l.n >= 1);
 	assert_true(l.s[l.n - 1].active);
 	assert_true(l.s[l.n - 1].id == id || l.s[l.n - 1].id > id + 5);
-	reopen(f);
+	test_store_reopen(f);
 	check(f->db, "a", 20000, 1, false);
 	check(f->db, "b", 20000, 2, false);
 	free(old);
@@ -613,24 +560,24 @@ static void test_orphan_segments(void **state)
 /* A segment file that disappeared: its values read as corrupt, never hang or crash. */
 static void test_missing_segment(void **state)
 {
-	struct fixture *f = *state;
-	struct seglist l;
+	struct test_store *f = *state;
+	struct test_seglist l;
 	struct hkv_buf b = { 0 };
 	char key[16];
 	char *path;
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	for (int i = 0; i < 30; i++) {
 		snprintf(key, sizeof(key), "m%d", i);
 		put(f->db, key, 100000, (uint64_t)i, false);
 	}
-	segments(f->db, &l);
+	test_segments(f->db, &l);
 	assert_true(l.n >= 3);
 	path = seg_path(f, l.s[0].id);
 	assert_int_equal(hkv_close(f->db), 0);
 	f->db = NULL;
 	assert_int_equal(unlink(path), 0);
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	assert_int_equal(hkv_get(f->db, "m0", 2, &b), -HKV_ECORRUPT);
 	check(f->db, "m29", 100000, 29, false);
 	free(path);
@@ -643,10 +590,10 @@ static void test_missing_segment(void **state)
  */
 static void test_wrong_key_record(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct hkv_buf b = { 0 };
 	struct hkv_stats st;
-	struct seglist l;
+	struct test_seglist l;
 	unsigned char *rec;
 	unsigned flags;
 	size_t alen, blen;
@@ -654,10 +601,10 @@ static void test_wrong_key_record(void **state)
 	char *path;
 	int fd;
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	put(f->db, "ka", 5000, 1, false);
 	put(f->db, "kb", 5000, 2, false);
-	segments(f->db, &l);
+	test_segments(f->db, &l);
 	path = seg_path(f, l.s[0].id);
 	assert_int_equal(hkv_close(f->db), 0);
 	f->db = NULL;
@@ -675,7 +622,7 @@ static void test_wrong_key_record(void **state)
 	close(fd);
 	free(rec);
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	assert_int_equal(hkv_get(f->db, "ka", 2, &b), -HKV_ECORRUPT);
 	assert_null(b.data);
 	check(f->db, "kb", 5000, 2, false);
@@ -694,20 +641,20 @@ static void test_wrong_key_record(void **state)
  */
 static void test_short_segment(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct hkv_buf b = { 0 };
-	struct seglist l;
+	struct test_seglist l;
 	uint32_t id;
 	uint64_t cut;
 	char key[16];
 	char *path;
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	for (int i = 0; i < 8; i++) {
 		snprintf(key, sizeof(key), "s%d", i);
 		put(f->db, key, 10000, (uint64_t)i, false);
 	}
-	segments(f->db, &l);
+	test_segments(f->db, &l);
 	assert_int_equal(l.n, 1);
 	id = l.s[0].id;
 	path = seg_path(f, id);
@@ -719,7 +666,7 @@ static void test_short_segment(void **state)
 	assert_int_equal(truncate(path, (off_t)cut), 0);
 
 	for (int round = 0; round < 2; round++) {
-		f->db = test_open(f->dir, &f->opt);
+		test_store_open(f);
 		for (int i = 0; i < 8; i++) {
 			snprintf(key, sizeof(key), "s%d", i);
 			if (i < 4) {
@@ -733,7 +680,7 @@ static void test_short_segment(void **state)
 		snprintf(key, sizeof(key), "n%d", round);
 		put(f->db, key, 10000, 100 + (uint64_t)round, false);
 		assert_int_equal(file_size(path), cut);
-		segments(f->db, &l);
+		test_segments(f->db, &l);
 		assert_true(l.n >= 2);
 		assert_int_equal(l.s[0].id, id);
 		assert_false(l.s[0].active);
@@ -744,7 +691,7 @@ static void test_short_segment(void **state)
 		assert_int_equal(hkv_close(f->db), 0);
 		f->db = NULL;
 	}
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	free(path);
 }
 
@@ -766,15 +713,15 @@ static void test_ref_codec(void **state)
 /* Read-only opens change nothing, not even a torn tail. */
 static void test_read_only(void **state)
 {
-	struct fixture *f = *state;
-	struct seglist l;
+	struct test_store *f = *state;
+	struct test_seglist l;
 	uint64_t size;
 	char *path;
 	int fd;
 
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	put(f->db, "a", 20000, 1, false);
-	segments(f->db, &l);
+	test_segments(f->db, &l);
 	path = seg_path(f, l.s[0].id);
 	assert_int_equal(hkv_close(f->db), 0);
 	f->db = NULL;
@@ -784,7 +731,7 @@ static void test_read_only(void **state)
 	close(fd);
 	size = file_size(path);
 	f->opt.read_only = true;
-	f->db = test_open(f->dir, &f->opt);
+	test_store_open(f);
 	check(f->db, "a", 20000, 1, false);
 	assert_int_equal(hkv_compact(f->db, true), -EROFS);
 	assert_int_equal(file_size(path), size);
@@ -795,25 +742,25 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ref_codec),
-		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_round_trip_compressed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_compress_flag, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rollover, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_accounting, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_getrange, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_getrange_compressed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_body, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_body_compressed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_header, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_length, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_uncommitted_tail, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_orphan_segments, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_segment, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_key_record, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_short_segment, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip_compressed, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_compress_flag, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_rollover, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_accounting, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_getrange, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_getrange_compressed, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_body, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_body_compressed, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_header, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_key, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_length, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_torn_tail, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_uncommitted_tail, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_orphan_segments, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_segment, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_key_record, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_short_segment, setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_read_only, setup, test_store_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,7 +70,12 @@ struct cfg {
 	int compress;       /* -1: engine default, 0 off, 1 on */
 	uint64_t ckpt_ops;  /* SETs of the checkpoint rows */
 	uint64_t ckpt_bytes; /* the engine's memtable budget in the storage rows (0: default) */
+	unsigned tables;    /* TABLE_* bits: which tables to measure */
 };
+
+#define TABLE_MAIN 1u    /* load, GET, SET, mix, reopen */
+#define TABLE_STORAGE 2u /* sync policies, checkpoints, recovery (needs the main table) */
+#define TABLE_SYNC 4u    /* durability: fsync per write vs group commit */
 
 enum op_kind { OP_LOAD, OP_GET, OP_SET, OP_MIX };
 
@@ -596,7 +601,8 @@ static void bench_size(const struct cfg *c, const char root[1024], size_t vsize,
 		printf("reopen: LMDB mdb_env_open+close of the same keys: median %.2f ms\n",
 		       (double)lm_med / 1e6);
 		free(times);
-		bench_storage(c, epath, vsize, sum);
+		if (c->tables & TABLE_STORAGE)
+			bench_storage(c, epath, vsize, sum);
 	}
 	if (!c->keep) {
 		rm_rf(epath);
@@ -921,8 +927,35 @@ static void usage(FILE *f)
 	      "  --ckpt-ops N      SETs of the checkpoint rows (default 1000000)\n"
 	      "  --ckpt-mib M      the engine's memtable budget in the storage rows (default: the\n"
 	      "                    engine's)\n"
+	      "  --tables LIST     which tables, comma-separated, main always among them: main\n"
+	      "                    (load, GET, SET, mix, reopen), storage (sync policies,\n"
+	      "                    checkpoints, recovery), sync (durability rows)\n"
+	      "                    (default: main,storage,sync)\n"
 	      "  --quick           20000 keys, 400 sync writes, 3 reopen runs (smoke test)\n",
 	      f);
+}
+
+/* "main,storage,sync" (any non-empty subset) into TABLE_* bits. Return: 0, or -1. */
+static int parse_tables(const char *s, unsigned *out)
+{
+	static const char *const names[] = { "main", "storage", "sync" };
+	unsigned bits = 0;
+
+	while (*s) {
+		size_t n = strcspn(s, ","), i;
+
+		for (i = 0; i < 3; i++)
+			if (strlen(names[i]) == n && !strncmp(s, names[i], n))
+				break;
+		if (i == 3)
+			return -1;
+		bits |= 1u << i;
+		s += n + (s[n] == ',');
+	}
+	if (!(bits & TABLE_MAIN))
+		return -1; /* every other table works on the stores the main table loads */
+	*out = bits;
+	return 0;
 }
 
 int bench_engine_main(int argc, char **argv)
@@ -944,6 +977,7 @@ int bench_engine_main(int argc, char **argv)
 		{ "inline-max", required_argument, NULL, 'i' },
 		{ "ckpt-ops", required_argument, NULL, 'C' },
 		{ "ckpt-mib", required_argument, NULL, 'M' },
+		{ "tables", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -951,6 +985,7 @@ int bench_engine_main(int argc, char **argv)
 		.keys = 1000000, .vsizes = { 64, 4096 }, .nvsizes = 2, .threads = 8,
 		.sync_threads = 32, .sync_ops = 4000, .reopen_runs = 7, .parent = "/var/tmp",
 		.seed = 42, .pin = true, .compress = -1, .ckpt_ops = 1000000,
+		.tables = TABLE_MAIN | TABLE_STORAGE | TABLE_SYNC,
 	};
 	struct summary sum = { 0 };
 	bool quick = false, keys_given = false, sops_given = false, runs_given = false;
@@ -1000,6 +1035,13 @@ int bench_engine_main(int argc, char **argv)
 			g_inline_max = strtol(optarg, &end, 0);
 			if (errno || *end || !*optarg || g_inline_max < 0 || g_inline_max > 65536) {
 				fprintf(stderr, "hkv-bench: --inline-max 0..65536\n");
+				return 2;
+			}
+			break;
+		case 'B':
+			if (parse_tables(optarg, &c.tables)) {
+				fprintf(stderr, "hkv-bench: --tables: main, optionally with storage and "
+					"sync (e.g. main,storage)\n");
 				return 2;
 			}
 			break;
@@ -1064,25 +1106,30 @@ int bench_engine_main(int argc, char **argv)
 
 	for (i = 0; i < c.nvsizes; i++)
 		bench_size(&c, root, c.vsizes[i], i == 0, &sum);
-	bench_sync(&c, root, &sum);
+	if (c.tables & TABLE_SYNC)
+		bench_sync(&c, root, &sum);
 
 	printf("\nsummary (targets of docs/benchmarks.md, engine section)\n");
 	printf("  SET sync=none, 1 thread, %zu B: %s/s (target >= 500,000/s); %d threads %s/s\n",
 	       c.vsizes[0], fmt_count(sum.set1, b1, sizeof(b1)), c.threads,
 	       fmt_count(sum.setn, b2, sizeof(b2)));
-	printf("  SET sync=everysec / sync=none, 1 thread: %.2fx (target >= 0.90x)\n",
-	       sum.set_none > 0 ? sum.set_everysec / sum.set_none : 0);
-	printf("  sync=always: engine %d threads / LMDB fsync-per-txn 1 thread = %.1fx; "
-	       "/ engine 1 thread = %.1fx (target 10x LMDB)\n", c.sync_threads,
-	       sum.lmdb_fsync1 > 0 ? sum.eng_alwaysn / sum.lmdb_fsync1 : 0,
-	       sum.eng_always1 > 0 ? sum.eng_alwaysn / sum.eng_always1 : 0);
-	printf("  open after a clean close: %.2f ms (target < 50 ms); after a crash with a full "
-	       "memtable to replay: %.2f ms (target < 500 ms)\n", sum.open_clean_ms,
-	       sum.open_crash_ms);
-	printf("  checkpoint: %.2f us per index record; SET p99 %.1f us with %" PRIu64
-	       " checkpoints running vs %.1f us without (max %.0f vs %.0f us)\n",
-	       sum.ckpt_us_per_rec, sum.p99_ckpt, sum.ckpts_during, sum.p99_nockpt,
-	       sum.max_ckpt, sum.max_nockpt);
+	if (c.tables & TABLE_STORAGE)
+		printf("  SET sync=everysec / sync=none, 1 thread: %.2fx (target >= 0.90x)\n",
+		       sum.set_none > 0 ? sum.set_everysec / sum.set_none : 0);
+	if (c.tables & TABLE_SYNC)
+		printf("  sync=always: engine %d threads / LMDB fsync-per-txn 1 thread = %.1fx; "
+		       "/ engine 1 thread = %.1fx (target 10x LMDB)\n", c.sync_threads,
+		       sum.lmdb_fsync1 > 0 ? sum.eng_alwaysn / sum.lmdb_fsync1 : 0,
+		       sum.eng_always1 > 0 ? sum.eng_alwaysn / sum.eng_always1 : 0);
+	if (c.tables & TABLE_STORAGE) {
+		printf("  open after a clean close: %.2f ms (target < 50 ms); after a crash with a "
+		       "full memtable to replay: %.2f ms (target < 500 ms)\n", sum.open_clean_ms,
+		       sum.open_crash_ms);
+		printf("  checkpoint: %.2f us per index record; SET p99 %.1f us with %" PRIu64
+		       " checkpoints running vs %.1f us without (max %.0f vs %.0f us)\n",
+		       sum.ckpt_us_per_rec, sum.p99_ckpt, sum.ckpts_during, sum.p99_nockpt,
+		       sum.max_ckpt, sum.max_nockpt);
+	}
 	printf("  reopen %" PRIu64 " keys (hkv_open + hkv_close): %.2f ms median\n", c.keys,
 	       sum.reopen_ms);
 	printf("  total time %.1f s\n", (double)(now_ns() - start) / 1e9);
