@@ -14,7 +14,7 @@
  * Every command of the table is served, on one server thread, plus HKVFS (server/src/
  * hkvfs_cmd.c, the same dispatcher hkvctl uses on a store it opened) with this mount's hooks:
  *
- *   HKVFS STATS            bulk: the text of .hkv/stats
+ *   HKVFS STATS            bulk: the counters of .hkv/stats as "name:value" lines
  *   HKVFS CONFIG           bulk: the text of .hkv/config
  *   HKVFS PATH KEY         bulk: the key's path under the mountpoint
  *   HKVFS COMPACT [ALL], HKVFS SYNC, HKVFS HELP: as on every door
@@ -79,10 +79,28 @@ static void reply_text(struct hkv_resp_out *out, int ctl)
 	free(t);
 }
 
+/* .hkv/stats as "name:value" lines, as INFO and hkvctl's store-only STATS print them */
 static void hook_stats(void *arg, struct hkv_resp_out *out)
 {
+	char *t = NULL, *line;
+	ssize_t len = hkvfs_ctl_text(HKVFS_CTL_STATS, &t);
+
 	(void)arg;
-	reply_text(out, HKVFS_CTL_STATS);
+	atomic_fetch_add_explicit(&hkvfs_g.cnt.ctl_requests, 1, memory_order_relaxed);
+	if (len < 0) {
+		hkv_resp_errorf(out, "%s", strerror((int)-len));
+		return;
+	}
+	for (line = t; line && line < t + len; line = memchr(line, '\n', (size_t)(t + len - line))) {
+		char *sp;
+
+		line += *line == '\n';
+		sp = memchr(line, ' ', (size_t)(t + len - line));
+		if (sp && (!memchr(line, '\n', (size_t)(sp - line))))
+			*sp = ':';
+	}
+	hkv_resp_bulk(out, t, (size_t)len);
+	free(t);
 }
 
 static void hook_config(void *arg, struct hkv_resp_out *out)

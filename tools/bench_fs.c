@@ -796,7 +796,7 @@ static void rq_snapshot(struct rq_snap *s)
 				continue;
 			l = strlen(rq_hkvfs[i]);
 			for (p = r.data; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-				if (!strncmp(p, rq_hkvfs[i], l) && p[l] == ' ') {
+				if (!strncmp(p, rq_hkvfs[i], l) && (p[l] == ' ' || p[l] == ':')) {
 					s->v[i] = strtod(p + l + 1, NULL);
 					break;
 				}

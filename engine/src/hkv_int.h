@@ -396,6 +396,7 @@ struct hkv {
 	pthread_mutex_t bg_lock;
 	pthread_cond_t bg_cond;
 	bool bg_stop;            /* under bg_lock */
+	atomic_uint_fast64_t bg_rounds; /* background rounds run (tests wait on it) */
 	atomic_bool dirty;       /* writes since the last flush (everysec) */
 
 	/* 0, or the -errno of the first failed flush: writes are refused from then on */

@@ -402,6 +402,33 @@ static int sweep_fn(struct wtx *w, void *arg)
 	return 0;
 }
 
+/*
+ * Is the earliest expiry in the index due? A read transaction only, so that a store with
+ * nothing to expire is never written by the sweep (an idle store makes no write groups). On
+ * any error it answers yes: the write transaction then reports the error.
+ */
+static bool expiry_due(struct hkv *db)
+{
+	struct kvtx *txn;
+	struct kvcur *cur;
+	MDB_val k, v;
+	bool due = true;
+	int rc;
+
+	if (rtx_begin(db, &txn))
+		return true;
+	if (!kv_cursor_open(txn, db->dbi_exp, &cur)) {
+		rc = kv_cursor_get(cur, &k, &v, MDB_FIRST);
+		if (rc == MDB_NOTFOUND)
+			due = false;
+		else if (!rc && k.mv_size >= 8 && (int64_t)get_be64(k.mv_data) > hkv_now_ms(db))
+			due = false;
+		kv_cursor_close(cur);
+	}
+	rtx_end(db, txn);
+	return due;
+}
+
 int hkv_expire_cycle(struct hkv *db, unsigned max)
 {
 	struct sweep_args a = { 0, 0 };
@@ -409,6 +436,8 @@ int hkv_expire_cycle(struct hkv *db, unsigned max)
 
 	if (db->opt.read_only)
 		return -EROFS;
+	if (!expiry_due(db))
+		return 0;
 	while (max) {
 		a.max = max;
 		rc = hkv_write(db, sweep_fn, &a);

@@ -724,6 +724,7 @@ static void *bg_main(void *arg)
 			if (hkv_expire_cycle(db, 200) < 200)
 				break;
 		vlog_compact(db, false);
+		atomic_fetch_add_explicit(&db->bg_rounds, 1, memory_order_release);
 		if (db->opt.sync == HKV_SYNC_EVERYSEC && atomic_load(&db->dirty)) {
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
