@@ -776,36 +776,76 @@ out:
 	elems_free(&e);
 }
 
+/* Keys compare as the engine orders them: bytes, then length. */
+static int key_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+	int r = memcmp(a, b, alen < blen ? alen : blen);
+
+	return r ? r : (alen > blen) - (alen < blen);
+}
+
+#define RANDOMKEY_WINDOW 16
+#define RANDOMKEY_SMALL 1024
+
+/*
+ * RANDOMKEY: the keys are only reachable in order. A keyspace of at most RANDOMKEY_SMALL keys
+ * is read whole and one key picked uniformly. A larger one is entered at a random byte
+ * position: the next RANDOMKEY_WINDOW keys (wrapping around once, never past the start) are
+ * taken and one of them picked, which smooths the gaps between keys (a position alone picks the
+ * key after the widest gap most often) but still favours keys that follow wide gaps.
+ */
 void randomkey_command(struct client *c)
 {
-	struct hkv_scan_opts so = { .count = 1 };
+	struct hkv_scan_opts so = { .count = RANDOMKEY_WINDOW };
 	struct scan_opts o = { .type = -1 };
 	struct hkv_cursor cur;
 	unsigned char rnd[8];
 	uint64_t r = srv_rand(c->srv);
 	struct elems e;
 	struct collect k = { &e, &o, 0 };
+	struct hkv_stats st;
+	size_t wrap;
 	int rc;
 
-	/* start at a random position in key order, wrap around to the start once */
 	memcpy(rnd, &r, sizeof(rnd));
 	elems_init(&e);
-	if (hkv_cursor_after(&cur, rnd, sizeof(rnd), false))
+	if (hkv_stats_get(c->db, &st) == 0 && st.keys <= RANDOMKEY_SMALL) {
+		so.count = RANDOMKEY_SMALL;
 		hkv_cursor_init(&cur);
-	for (int pass = 0; pass < 2 && !e.n; pass++) {
-		while (!cur.done && !e.n) {
+		while (!cur.done) {
 			rc = hkv_scan(c->db, &cur, &so, collect_key, &k);
-			if (rc < 0) {
-				add_err_engine(c, rc);
+			if (rc < 0 || k.err) {
+				add_err_engine(c, rc < 0 ? rc : k.err);
 				goto out;
 			}
 		}
+		goto pick;
+	}
+	if (hkv_cursor_after(&cur, rnd, sizeof(rnd), false))
+		hkv_cursor_init(&cur);
+	for (int pass = 0; pass < 2 && e.n < RANDOMKEY_WINDOW; pass++) {
+		wrap = e.n;
+		while (!cur.done && e.n < RANDOMKEY_WINDOW) {
+			rc = hkv_scan(c->db, &cur, &so, collect_key, &k);
+			if (rc < 0 || k.err) {
+				add_err_engine(c, rc < 0 ? rc : k.err);
+				goto out;
+			}
+		}
+		if (pass == 1) /* the second pass stops where the first one started */
+			while (e.n > wrap && key_cmp(elem_a(&e, e.n - 1), e.v[e.n - 1].alen, rnd,
+						     sizeof(rnd)) > 0)
+				e.n--;
 		hkv_cursor_init(&cur);
 	}
-	if (e.n)
-		add_bulk(c, elem_a(&e, 0), e.v[0].alen);
-	else
+pick:
+	if (e.n) {
+		size_t i = (size_t)(srv_rand(c->srv) % e.n);
+
+		add_bulk(c, elem_a(&e, i), e.v[i].alen);
+	} else {
 		add_null(c);
+	}
 out:
 	elems_free(&e);
 }

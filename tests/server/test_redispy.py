@@ -142,6 +142,16 @@ try:
     ck.eq("hscan", len(dict(r.hscan_iter("bigh", count=7))), 100)
     ck.eq("dbsize", r.dbsize(), 251)
 
+    # RANDOMKEY reaches every key of a small keyspace (keys clustered in byte order included:
+    # a random start position alone almost never lands between "k1" and "k9")
+    r.flushall()
+    ck.eq("randomkey of an empty store", r.randomkey(), None)
+    for i in range(30):
+        r.set(f"k{i}", i)
+    picked = {r.randomkey() for _ in range(300)}
+    ck.eq("randomkey reaches nearly every key (>= 25 of 30 in 300 picks)", len(picked) >= 25, True)
+    ck.eq("randomkey picks only keys", picked <= {f"k{i}".encode() for i in range(30)}, True)
+
     # MULTI/EXEC, WATCH
     p = r.pipeline(transaction=True)
     p.set("t1", "a").incr("t2").lpush("t3", "x").get("t1")
