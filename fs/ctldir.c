@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * ctldir.c - the text of the read-only .hkv/ control files (stats, config, hot). The control
- * socket protocol is ctl.c.
+ * ctldir.c - the text of the read-only .hkv/ control files (stats, config, hot), which the
+ * daemon's RESP socket (resp.c) serves as HKVFS STATS and HKVFS CONFIG too.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -11,7 +11,7 @@
  * and the expiry sweep - drops the key from the kernel hot cache at once and queues it for
  * the invalidation thread, which holds no lock while it notifies the kernel
  * (notify_inval_entry waits for the directory's lock, which a request in flight may hold);
- * the control socket waits for that thread before it replies.
+ * the RESP socket waits for that thread before it replies.
  */
 #include <errno.h>
 #include <stdlib.h>

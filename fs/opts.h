@@ -65,7 +65,7 @@ struct hkvfs_opts {
 /**
  * hkvfs_opts_fs_ro() - does this mount refuse every change through the filesystem? -o ro, and
  * cache=noopen (which keeps no open files, so a write could not be tied to the close that
- * should commit it; the store stays writable through the control socket).
+ * should commit it; the store stays writable through the RESP socket).
  */
 static inline bool hkvfs_opts_fs_ro(const struct hkvfs_opts *o)
 {

@@ -42,7 +42,7 @@
  * Median and p99 come from the sorted samples (exact, no histogram).
  *
  * Request counts. The floor counts the requests it receives in a shared-mapped file (see
- * fuse-floor.c for its layout), hkvfs in its counters (read through the control socket, not
+ * fuse-floor.c for its layout), hkvfs in its counters (read through the RESP socket, not
  * the mount); the difference of two snapshots around an operation's loop divided by the
  * operations tells which FUSE requests one operation costs.
  *

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Kernel caching and write atomicity in every cache mode.
-# cache=on: changes through the control socket (hkvctl's path) are seen by the next reader as
+# cache=on: changes through the RESP socket (hkvctl's path) are seen by the next reader as
 # soon as the request returned; a truncating open keeps the old value visible (to cached
 # readers and to the store) until the close; truncate(2) applies at once, ftruncate(2) at the
 # close; concurrent readers and a writer never see an empty, torn, mixed or stale value.

@@ -10,7 +10,7 @@
  *   vary      versions cycle through five lengths (the length changes too)
  *   storeonly no readers through the mount (cache=noopen, where this mount's page cache
  *             shows a writer's bytes as they are written, like a local filesystem)
- *   sock=PATH one more reader asks the store through the control socket: always a complete
+ *   sock=PATH one more reader asks the store through the RESP socket: always a complete
  *             version, never older than the last closed one (the store never holds a
  *             half-written value)
  */
@@ -135,7 +135,7 @@ static void *reader(void *arg)
 	return (void *)reads;
 }
 
-/* reads the value through the control socket (the store, not the mount) */
+/* reads the value through the RESP socket (the store, not the mount) */
 static void *store_reader(void *arg)
 {
 	static const char get[] = "get", key[] = "conc/value";
@@ -150,7 +150,7 @@ static void *store_reader(void *arg)
 
 		before = atomic_load(&committed);
 		if (hkvfs_ctl_callv(sock, 2, av, lens, &r)) {
-			fprintf(stderr, "control socket failed\n");
+			fprintf(stderr, "RESP socket failed\n");
 			atomic_fetch_add(&bad, 1);
 			break;
 		}
@@ -218,7 +218,7 @@ int main(int argc, char **argv)
 
 		pthread_join(sr, &n);
 		if (n == NULL) {
-			fprintf(stderr, "no read through the control socket\n");
+			fprintf(stderr, "no read through the RESP socket\n");
 			atomic_fetch_add(&bad, 1);
 		}
 		total += (long)n;

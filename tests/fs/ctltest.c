@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * ctltest.c - send one request to an hkvfs control socket: ctltest SOCK VERB [ARG...].
+ * ctltest.c - send one command to an hkvfs daemon's RESP socket: ctltest SOCK CMD [ARG...].
  * An argument written "x:HEX" is sent as the bytes HEX encodes (binary-safe keys in tests).
- * Prints the reply body; exits 0 on status 0, else prints the error and exits 1.
+ * Prints the reply flattened as redis-cli --raw does (hkv/ctlclient.h); exits 0, or 1 after an
+ * error reply or a nil (printing the error).
  */
 #include <stdio.h>
 #include <stdlib.h>

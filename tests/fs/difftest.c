@@ -41,7 +41,7 @@
  *   - object types hkvfs does not have: no symlink, hard link, FIFO, socket or device node
  *     is ever made;
  *   - a key and a prefix of the same name (key "a" and key "a/b") can only be made through
- *     the control socket, never through file operations, so they cannot arise here;
+ *     the RESP socket, never through file operations, so they cannot arise here;
  *   - names hkvfs reserves or escapes (a component starting with ".hkv", a '%' that is not a
  *     canonical escape) are not in the alphabet; the mount root's .hkv/ is outside DIR_A;
  *   - the user.hkv.* xattrs (TTL, type) are hkvfs's own: never set, and filtered out of

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * escape.c - escaping round trips through a real mount (fixed seed): keys with random bytes
- * (every byte value) set through the control socket are read at hkv_pathmap_key_to_path()
+ * (every byte value) set through the RESP socket are read at hkv_pathmap_key_to_path()
  * under the mount; files created through the mount under escaped names are read back by key.
  * Usage: escape MNT SOCK
  */

@@ -17,7 +17,7 @@
  * change: a name is absent, empty (just created, not yet written), or its content is a
  * complete value written for that owner's directory (never torn, never another directory's).
  *
- * The control thread sets, renames and deletes keys under MNT/ct/ through the control socket;
+ * The control thread sets, renames and deletes keys under MNT/ct/ through the RESP socket;
  * the daemon invalidates the kernel's dentries, so the kernel forgets inodes while readers
  * look the same names up. Its values are checked the same way by the readers.
  *

@@ -29,7 +29,7 @@ if0 = os.stat("d3/f").st_ino
 os.rename("d3", "d4")
 check("renamed directory keeps st_ino", os.stat("d4").st_ino, i3)
 check("a file in a renamed directory keeps st_ino", os.stat("d4/f").st_ino, if0)
-# a change through the control socket makes the kernel forget the entry: same number after
+# a change through the RESP socket makes the kernel forget the entry: same number after
 ib = os.stat("b").st_ino
 subprocess.run([ctl, sock, "set", "b", "new"], check=True, stdout=subprocess.DEVNULL)
 check("st_ino after a new lookup", os.stat("b").st_ino, ib)
