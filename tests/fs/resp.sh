@@ -2,7 +2,8 @@
 # The daemon serves Redis's protocol on DATA_DIR/hkvfs.sock (mode 0600) while mounted, and on
 # TCP with -o resp=HOST:PORT: a write through the mount is read over RESP and back; a write
 # with `echo >` fires a keyspace notification and breaks a WATCH; a password file makes AUTH
-# necessary; malformed resp options refuse the mount with a clear message.
+# necessary; malformed resp options refuse the mount with a clear message; redis-py (Debian's
+# python3-redis) works against the daemon on both doors.
 . "${HKVFS_TESTLIB:?run through ctest}"
 hkv_setup
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -130,6 +131,41 @@ u.call("SET", "m1", "a")
 u.call("SET", "m2", "b")
 check("EXEC", u.call("EXEC"), ["OK", "OK"])
 check("both keys through the mount", sorted(n for n in os.listdir(mnt) if n.startswith("m")), ["m1", "m2"])
+PY
+# a real client library from Debian (python3-redis) against the daemon
+PYR=/usr/bin/python3
+"$PYR" -c 'import redis' 2>/dev/null || skip "no python3-redis for /usr/bin/python3"
+m "$PYR" - "$MNT" "$DATA/hkvfs.sock" "$PORT" <<'PY'
+import os, subprocess, sys
+import redis
+mnt, sock, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def check(what, got, want):
+    if got != want:
+        sys.exit("FAIL: redis-py: %s: got %r, expected %r" % (what, got, want))
+for r in (redis.Redis(unix_socket_path=sock), redis.Redis(host="127.0.0.1", port=port)):
+    with open(mnt + "/py", "wb") as f:
+        f.write(b"via the mount")
+    check("GET of a mount write", r.get("py"), b"via the mount")
+    check("HSET", r.hset("pyh", mapping={"name": "ada", "lang": "c"}), 2)
+    with open(mnt + "/pyh/name", "rb") as f:
+        check("a hash field as a file", f.read(), b"ada")
+    check("EXPIRE", r.expire("pyh", 100), True)
+    check("TTL", 0 < r.ttl("pyh") <= 100, True)
+    check("ZADD", r.zadd("pyz", {"a": 1, "b": 2}), 2)
+    check("the sorted set's members as files", sorted(os.listdir(mnt + "/pyz")), ["a", "b"])
+    with r.pipeline(transaction=True) as p:
+        p.set("pt1", "x").incr("pt2").lpush("pt3", "y")
+        check("MULTI/EXEC", p.execute(), [True, 1, 1])
+    check("DEL", r.delete("py", "pyh", "pyz", "pt1", "pt2", "pt3"), 6)
+    check("the mount sees the deletes", [n for n in os.listdir(mnt) if n.startswith("p")], [])
+r = redis.Redis(unix_socket_path=sock)
+r.config_set("notify-keyspace-events", "KEA")
+ps = r.pubsub()
+ps.subscribe("__keyspace@0__:pyn")
+check("subscribed", ps.get_message(timeout=10)["type"], "subscribe")
+subprocess.run(["sh", "-c", "echo hi > '%s/pyn'" % mnt], check=True, timeout=15)
+msg = ps.get_message(timeout=10)
+check("a keyspace event for echo > (redis-py)", (msg or {}).get("data"), b"set")
 PY
 hkv_umount
 expect_eq "$([ -e "$DATA/hkvfs.sock" ] && echo left || echo gone)" gone "socket removed at unmount"
