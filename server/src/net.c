@@ -586,9 +586,7 @@ static bool batchable(struct client *c)
 {
 	struct cmd *cmd;
 
-	/* in_batch here: a busy script serves the loop from inside its transaction (script.c) */
-	if ((c->flags & (CL_MULTI | CL_PUBSUB)) || !c->authenticated || c->srv->flush_error ||
-	    c->srv->in_batch)
+	if ((c->flags & (CL_MULTI | CL_PUBSUB)) || !c->authenticated || c->srv->flush_error)
 		return false;
 	cmd = cmd_lookup(c->srv, c->argc, c->argv, c->argvlen);
 	if (!cmd || !cmd->proc || cmd->ext)
@@ -706,7 +704,10 @@ void client_process_input(struct client *c)
 			hkv_resp_req_reset(&c->req);
 			break;
 		}
-		if (c->argc > 0 && c->qpos + c->req.used < c->qlen && batchable(c)) {
+		/* no new batch while one runs: a busy script serves the loop from inside its
+		 * transaction (script.c), and a batch's transaction cannot start in it */
+		if (c->argc > 0 && c->qpos + c->req.used < c->qlen && !srv->in_batch &&
+		    batchable(c)) {
 			run_batch(c);
 			continue;
 		}

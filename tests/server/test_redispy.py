@@ -152,6 +152,17 @@ try:
     ck.eq("randomkey reaches nearly every key (>= 25 of 30 in 300 picks)", len(picked) >= 25, True)
     ck.eq("randomkey picks only keys", picked <= {f"k{i}".encode() for i in range(30)}, True)
 
+    # a client's pipelined writes run as few engine transactions, not one each
+    def commits():
+        st = r.execute_command("HKV", "STAT")
+        return dict(zip(st[0::2], st[1::2]))[b"commits"]
+    before = commits()
+    with r.pipeline(transaction=False) as p:
+        for i in range(64):
+            p.set(f"pb{i}", i)
+        ck.eq("64 pipelined SETs", p.execute(), [True] * 64)
+    ck.eq("64 pipelined SETs take at most 8 engine commits", commits() - before <= 8, True)
+
     # MULTI/EXEC, WATCH
     p = r.pipeline(transaction=True)
     p.set("t1", "a").incr("t2").lpush("t3", "x").get("t1")
