@@ -1046,20 +1046,12 @@ static int l_rawset(lua_State *L)
 	return 1;
 }
 
-static int l_setmetatable(lua_State *L)
+/*
+ * setmetatable and table.insert, wrapped: upvalue 1 is the original function, which runs
+ * unless its first argument is a protected table.
+ */
+static int l_guarded_first_arg(lua_State *L)
 {
-	/* upvalue 1: the original setmetatable */
-	if (is_protected(L, 1))
-		return luaL_error(L, RO_TABLE_ERR);
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-	return lua_gettop(L);
-}
-
-static int l_tinsert(lua_State *L)
-{
-	/* upvalue 1: the original table.insert */
 	if (is_protected(L, 1))
 		return luaL_error(L, RO_TABLE_ERR);
 	lua_pushvalue(L, lua_upvalueindex(1));
@@ -1256,14 +1248,14 @@ static int lua_setup(lua_State *L, struct lua_ctx *ctx)
 	lua_setglobal(L, "pcall");
 	lua_pushcfunction(L, l_rawset);
 	lua_setglobal(L, "rawset");
-	wrap(L, LUA_GLOBALSINDEX, "setmetatable", l_setmetatable);
+	wrap(L, LUA_GLOBALSINDEX, "setmetatable", l_guarded_first_arg);
 	wrap(L, LUA_GLOBALSINDEX, "getfenv", l_getfenv);
 	wrap(L, LUA_GLOBALSINDEX, "setfenv", l_setfenv);
 	wrap(L, LUA_GLOBALSINDEX, "loadstring", l_loadstring);
 	lua_pushcfunction(L, l_load);
 	lua_setglobal(L, "load");
 	lua_getglobal(L, "table");
-	wrap(L, lua_gettop(L), "insert", l_tinsert);
+	wrap(L, lua_gettop(L), "insert", l_guarded_first_arg);
 	lua_pop(L, 1);
 
 	lua_newtable(L);
@@ -1677,17 +1669,8 @@ static void serve_events(struct lua_ctx *ctx)
 		void *p = evs[i].data.ptr;
 		struct client *c;
 
-		if (p == &srv->wakefd) {
-			uint64_t v;
-
-			while (read(srv->wakefd, &v, sizeof(v)) > 0)
-				;
+		if (server_own_event(srv, p))
 			continue;
-		}
-		if (p >= (void *)srv->listeners && p < (void *)(srv->listeners + srv->nlisteners)) {
-			net_accept(srv, p);
-			continue;
-		}
 		c = p;
 		if (c == caller || c == ctx->sc || (c->flags & CL_CLOSE_ASAP))
 			continue;

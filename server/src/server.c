@@ -535,6 +535,22 @@ void after_command(struct hkv_server *srv)
 		serve_ready_keys(srv);
 }
 
+bool server_own_event(struct hkv_server *srv, void *p)
+{
+	if (p == &srv->wakefd) {
+		uint64_t v;
+
+		while (read(srv->wakefd, &v, sizeof(v)) > 0)
+			;
+		return true;
+	}
+	if (p >= (void *)srv->listeners && p < (void *)(srv->listeners + srv->nlisteners)) {
+		net_accept(srv, p);
+		return true;
+	}
+	return false;
+}
+
 static int loop_once(struct hkv_server *srv, int timeout)
 {
 	struct epoll_event evs[256];
@@ -549,17 +565,8 @@ static int loop_once(struct hkv_server *srv, int timeout)
 	for (int i = 0; i < n; i++) {
 		void *p = evs[i].data.ptr;
 
-		if (p == &srv->wakefd) {
-			uint64_t v;
-
-			while (read(srv->wakefd, &v, sizeof(v)) > 0)
-				;
+		if (server_own_event(srv, p))
 			continue;
-		}
-		if (p >= (void *)srv->listeners && p < (void *)(srv->listeners + srv->nlisteners)) {
-			net_accept(srv, p);
-			continue;
-		}
 		struct client *c = p;
 
 		if (c->flags & CL_CLOSE_ASAP)

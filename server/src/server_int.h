@@ -446,6 +446,12 @@ int net_set_port(struct hkv_server *srv, int port);
 /** net_adopt_listener() - serve on the embedder's listening socket @fd (it is ours after). */
 int net_adopt_listener(struct hkv_server *srv, int fd);
 void net_accept(struct hkv_server *srv, struct listener *l);
+/**
+ * server_own_event() - handle an epoll event that is the server's own rather than a client's:
+ * the wake-up eventfd (drained) or a listener (a connection accepted).
+ * Return: true if @p was one of them.
+ */
+bool server_own_event(struct hkv_server *srv, void *p);
 void net_read(struct client *c);
 void net_write(struct client *c);
 void net_flush_pending(struct hkv_server *srv);
