@@ -465,20 +465,29 @@ static int as_user(uid_t uid, gid_t gid, int (*fn)(void *), void *arg)
 
 static const char secret_value[] = "the owner's secret value, 0600, served only to uid 1000\n";
 
-static int owner_reads(void *arg)
+/*
+ * Warm @path, then read it once: 0 if the read was served from the cache with exactly @want,
+ * 1 otherwise (and a line naming @what).
+ */
+static int read_served(char *path, const char *want, const char *what)
 {
-	char *path = arg, buf[256];
+	char buf[256];
 	bool served;
 	ssize_t n;
 
 	if (warm(10, 1, &path))
 		return 1;
 	n = read_once(path, buf, sizeof(buf), &served);
-	if (n != (ssize_t)strlen(secret_value) || strcmp(buf, secret_value) || !served) {
-		printf("perm: owner read %zd bytes (%s)\n", n, served ? "cache" : "FUSE");
+	if (n != (ssize_t)strlen(want) || strcmp(buf, want) || !served) {
+		printf("%s: read %zd bytes (%s)\n", what, n, served ? "cache" : "FUSE");
 		return 1;
 	}
 	return 0;
+}
+
+static int owner_reads(void *arg)
+{
+	return read_served(arg, secret_value, "perm: owner");
 }
 
 /* 0: refused everywhere with EACCES; 2: the entry was not cached (inconclusive); 1: fail. */
@@ -545,14 +554,7 @@ static const char dir_value[] = "a value in directory pd\n";
 
 static int dir_reader_served(void *arg)
 {
-	char *path = arg, buf[256];
-	bool served;
-	ssize_t n;
-
-	if (warm(10, 1, &path))
-		return 1;
-	n = read_once(path, buf, sizeof(buf), &served);
-	return n == (ssize_t)strlen(dir_value) && !strcmp(buf, dir_value) && served ? 0 : 1;
+	return read_served(arg, dir_value, "dirperm: reader");
 }
 
 static int dir_reader_refused(void *arg)

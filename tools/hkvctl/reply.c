@@ -188,13 +188,12 @@ static void print_tty(const struct hkv_resp_value *v, size_t indent)
 	size_t i, width, n;
 
 	switch (v->type) {
-	case HKV_RESP_STATUS:
-		fwrite(v->str, 1, v->len, stdout);
-		fputc('\n', stdout);
-		break;
 	case HKV_RESP_ERROR:
 	case HKV_RESP_BLOBERR:
 		fputs("(error) ", stdout);
+		/* fall through */
+	case HKV_RESP_STATUS:
+	case HKV_RESP_VERBATIM:
 		fwrite(v->str, 1, v->len, stdout);
 		fputc('\n', stdout);
 		break;
@@ -203,10 +202,6 @@ static void print_tty(const struct hkv_resp_value *v, size_t indent)
 		break;
 	case HKV_RESP_BULK:
 		print_quoted(stdout, v->str, v->len);
-		fputc('\n', stdout);
-		break;
-	case HKV_RESP_VERBATIM:
-		fwrite(v->str, 1, v->len, stdout);
 		fputc('\n', stdout);
 		break;
 	case HKV_RESP_DOUBLE:

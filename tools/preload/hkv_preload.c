@@ -580,7 +580,14 @@ EXPORT FILE *fopen64(const char *path, const char *mode)
  * seen: the module's per-entry check still applies to it, only the mount point's own
  * permission is then judged with the old credentials.
  */
-#define CRED_WRAPPER(name, proto, args)                                              \
+#define CRED_WRAPPER(name, proto, args) \
+	CHANGE_WRAPPER(name, proto, args, mounts_cred_changed())
+
+/*
+ * CHANGE_WRAPPER - an interposed call whose only extra work is @after, run once the real
+ * function has returned (whatever it returned), so that the next open sees the change.
+ */
+#define CHANGE_WRAPPER(name, proto, args, after)                                     \
 	EXPORT int name proto                                                        \
 	{                                                                            \
 		int rc;                                                              \
@@ -590,7 +597,7 @@ EXPORT FILE *fopen64(const char *path, const char *mode)
 			return -1;                                                   \
 		}                                                                    \
 		rc = real_cred.name args;                                            \
-		mounts_cred_changed();                                               \
+		after;                                                               \
 		return rc;                                                           \
 	}
 
@@ -613,20 +620,8 @@ CRED_WRAPPER(capset, (void *hdr, const void *data), (hdr, data))
  * opened it, and its change events are those of the opener's namespace, so the mount table
  * reopens it. unshare and setns may also change credentials (a new user namespace).
  */
-#define ROOT_WRAPPER(name, proto, args)                                              \
-	EXPORT int name proto                                                        \
-	{                                                                            \
-		int rc;                                                              \
-		ensure_init();                                                       \
-		if (!real_cred.name) {                                               \
-			errno = ENOSYS;                                              \
-			return -1;                                                   \
-		}                                                                    \
-		rc = real_cred.name args;                                            \
-		mounts_root_changed();                                               \
-		mounts_cred_changed();                                               \
-		return rc;                                                           \
-	}
+#define ROOT_WRAPPER(name, proto, args) \
+	CHANGE_WRAPPER(name, proto, args, (mounts_root_changed(), mounts_cred_changed()))
 
 ROOT_WRAPPER(unshare, (int flags), (flags))
 ROOT_WRAPPER(setns, (int fd, int nstype), (fd, nstype))

@@ -490,49 +490,27 @@ static void fix_statfs(int fd, const char *path, struct statfs *sf)
 	errno = saved;
 }
 
-EXPORT int fstatfs(int fd, struct statfs *sf)
-{
-	int rc;
+/*
+ * FIX_WRAPPER - an interposed statfs/statvfs call: the real call, then @fix on success. @by
+ * turns the first argument into fix's (fd, path) pair.
+ */
+#define BY_FD(a) (a), NULL
+#define BY_PATH(a) -1, (a)
+#define FIX_WRAPPER(name, argtype, by, type, base, fix)                              \
+	EXPORT int name(argtype a, struct type *s)                                   \
+	{                                                                            \
+		int rc;                                                              \
+		ensure();                                                            \
+		rc = preload_real.name(a, (struct base *)s);                         \
+		if (!rc)                                                             \
+			fix(by(a), (struct base *)s);                                \
+		return rc;                                                           \
+	}
 
-	ensure();
-	rc = preload_real.fstatfs(fd, sf);
-	if (!rc)
-		fix_statfs(fd, NULL, sf);
-	return rc;
-}
-
-EXPORT int fstatfs64(int fd, struct statfs64 *sf)
-{
-	int rc;
-
-	ensure();
-	rc = preload_real.fstatfs64(fd, (struct statfs *)sf);
-	if (!rc)
-		fix_statfs(fd, NULL, (struct statfs *)sf);
-	return rc;
-}
-
-EXPORT int statfs(const char *path, struct statfs *sf)
-{
-	int rc;
-
-	ensure();
-	rc = preload_real.statfs(path, sf);
-	if (!rc)
-		fix_statfs(-1, path, sf);
-	return rc;
-}
-
-EXPORT int statfs64(const char *path, struct statfs64 *sf)
-{
-	int rc;
-
-	ensure();
-	rc = preload_real.statfs64(path, (struct statfs *)sf);
-	if (!rc)
-		fix_statfs(-1, path, (struct statfs *)sf);
-	return rc;
-}
+FIX_WRAPPER(fstatfs, int, BY_FD, statfs, statfs, fix_statfs)
+FIX_WRAPPER(fstatfs64, int, BY_FD, statfs64, statfs, fix_statfs)
+FIX_WRAPPER(statfs, const char *, BY_PATH, statfs, statfs, fix_statfs)
+FIX_WRAPPER(statfs64, const char *, BY_PATH, statfs64, statfs, fix_statfs)
 
 /* statvfs has no f_type: a served descriptor is recognised by its device. */
 static void fix_statvfs(int fd, const char *path, struct statvfs *sv)
@@ -548,46 +526,7 @@ static void fix_statvfs(int fd, const char *path, struct statvfs *sv)
 	errno = saved;
 }
 
-EXPORT int fstatvfs(int fd, struct statvfs *sv)
-{
-	int rc;
-
-	ensure();
-	rc = preload_real.fstatvfs(fd, sv);
-	if (!rc)
-		fix_statvfs(fd, NULL, sv);
-	return rc;
-}
-
-EXPORT int fstatvfs64(int fd, struct statvfs64 *sv)
-{
-	int rc;
-
-	ensure();
-	rc = preload_real.fstatvfs64(fd, (struct statvfs *)sv);
-	if (!rc)
-		fix_statvfs(fd, NULL, (struct statvfs *)sv);
-	return rc;
-}
-
-EXPORT int statvfs(const char *path, struct statvfs *sv)
-{
-	int rc;
-
-	ensure();
-	rc = preload_real.statvfs(path, sv);
-	if (!rc)
-		fix_statvfs(-1, path, sv);
-	return rc;
-}
-
-EXPORT int statvfs64(const char *path, struct statvfs64 *sv)
-{
-	int rc;
-
-	ensure();
-	rc = preload_real.statvfs64(path, (struct statvfs *)sv);
-	if (!rc)
-		fix_statvfs(-1, path, (struct statvfs *)sv);
-	return rc;
-}
+FIX_WRAPPER(fstatvfs, int, BY_FD, statvfs, statvfs, fix_statvfs)
+FIX_WRAPPER(fstatvfs64, int, BY_FD, statvfs64, statvfs, fix_statvfs)
+FIX_WRAPPER(statvfs, const char *, BY_PATH, statvfs, statvfs, fix_statvfs)
+FIX_WRAPPER(statvfs64, const char *, BY_PATH, statvfs64, statvfs, fix_statvfs)
