@@ -285,6 +285,8 @@ int main(int argc, char **argv)
 	}
 	cfg.dir = dir;
 	rc = hkv_server_new(db, &cfg, &the_server);
+	if (!rc)
+		rc = hkv_server_add_hkvfs(the_server, db, NULL);
 	if (!rc) {
 		hkv_set_watch(db, hkv_server_watch, the_server);
 		rc = hkv_server_listen(the_server);

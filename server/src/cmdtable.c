@@ -342,20 +342,6 @@ static struct cmd function_subcommands[] = {
 	{ 0 }
 };
 
-/* hkvfs's own administration (hkvctl stat / compact): not Redis commands */
-static struct cmd hkv_subcommands[] = {
-	{ .name = "compact", .arity = -2, .flags = CMD_WRITE | CMD_ADMIN | CMD_NOSCRIPT,
-	  .proc = hkv_compact_command, .group = "server", .since = "0.1.0",
-	  .summary = "Compact the value log now (HKV COMPACT [ALL])" },
-	{ .name = "stat", .arity = 2, .flags = CMD_READONLY | CMD_ADMIN | CMD_NOSCRIPT,
-	  .proc = hkv_stat_command, .group = "server", .since = "0.1.0",
-	  .summary = "Store statistics and value-log segments" },
-	{ .name = "sync", .arity = 2, .flags = CMD_ADMIN | CMD_NOSCRIPT,
-	  .proc = hkv_sync_command, .group = "server", .since = "0.1.0",
-	  .summary = "Make every write durable now" },
-	{ 0 }
-};
-
 static struct cmd cmd_table[] = {
 	{ .name = "append", .arity = 3, .flags = CMD_WRITE|CMD_DENYOOM|CMD_FAST,
 	  .acl = ACL_STRING, .first = 1, .last = 1, .step = 1, .proc = append_command,
@@ -1117,8 +1103,6 @@ static struct cmd cmd_table[] = {
 	  .acl = 0, .first = 0, .last = 0, .step = 0, .proc = NULL,
 	  .getkeys = NULL, .group = "scripting", .since = "7.0.0",
 	  .summary = "Manage functions", .sub = function_subcommands },
-	{ .name = "hkv", .arity = -2, .flags = 0, .acl = ACL_ADMIN, .group = "server",
-	  .since = "0.1.0", .summary = "hkvfs store administration", .sub = hkv_subcommands },
 };
 
 static struct dict cmd_dict;

@@ -3,11 +3,13 @@
  * hkvfs_cmd.c - the HKVFS command: hkvfs's own administration, the same on every door.
  *
  * The daemon registers it on the server that serves DATA_DIR/hkvfs.sock, with hooks for what
- * only a mount has (its counters, options and paths); hkvctl registers it without hooks on the
- * store it opened itself. One dispatcher, so both doors give the same replies and errors:
+ * only a mount has (its counters, options and paths); hkvctl (on the store it opened itself) and
+ * hkv-server register it without hooks. One dispatcher, so every door gives the same replies and
+ * errors:
  *
  *   HKVFS STATS          bulk: the mount's counters (daemon), or "name:value" lines
- *                        ("# section" headers) and the value-log segment table (hkvctl)
+ *                        ("# section" headers) and the value-log segment table
+ *                        (hkvctl, hkv-server)
  *   HKVFS COMPACT [ALL]  integer: segments compacted (ALL: every one with dead bytes)
  *   HKVFS SYNC           +OK once every write is on stable storage
  *   HKVFS CONFIG         bulk: the mount's options; "ERR not mounted" without a mount
@@ -87,6 +89,11 @@ static void hkvfs_stats(struct hkv *db, struct hkv_resp_out *out)
 	ROW(compact_bytes);
 	ROW(expired);
 	ROW(crc_errors);
+	fputs("# write path\n", sc.f);
+	ROW(flush_error);
+	ROW(mem_bytes);
+	ROW(checkpoints);
+	ROW(ckpt_records);
 #undef ROW
 	fputs("# segments\n", sc.f);
 	fprintf(sc.f, "%8s  %-6s  %14s  %14s  %14s  %5s\n", "id", "active", "bytes", "live",

@@ -934,7 +934,7 @@ void memory_doctor_command(struct client *c)
 	hkv_stats_get(c->srv->db, &st);
 	if (st.vlog_bytes && st.vlog_dead * 2 > st.vlog_bytes)
 		snprintf(msg, sizeof(msg),
-			 "More than half of the value log (%llu of %llu bytes) is dead: HKV COMPACT "
+			 "More than half of the value log (%llu of %llu bytes) is dead: HKVFS COMPACT "
 			 "ALL reclaims it.",
 			 (unsigned long long)st.vlog_dead, (unsigned long long)st.vlog_bytes);
 	else

@@ -682,7 +682,6 @@ PROC(bgsave); PROC(bgrewriteaof); PROC(shutdown); PROC(function_flush); PROC(fun
 PROC(function_help); PROC(latency_help); PROC(latency_latest);
 PROC(latency_reset); PROC(slowlog_get); PROC(slowlog_len); PROC(slowlog_reset);
 PROC(slowlog_help); PROC(readonly); PROC(readwrite); PROC(wait);
-PROC(hkv_compact); PROC(hkv_stat); PROC(hkv_sync);
 /* script.c */
 PROC(eval); PROC(evalsha); PROC(eval_ro); PROC(evalsha_ro); PROC(script_load);
 PROC(script_exists); PROC(script_flush); PROC(script_kill); PROC(script_help);

@@ -93,6 +93,11 @@ b
 2.5"
 check "type" "$(cli type z)" "zset"
 check "wrongtype" "$(cli get l)" "WRONGTYPE Operation against a key holding the wrong kind of value"
+check "HKVFS STATS counts the four keys" "$(cli hkvfs stats | grep '^keys:')" "keys:4"
+check "HKVFS SYNC" "$(cli hkvfs sync)" "OK"
+check "HKVFS COMPACT" "$(cli hkvfs compact)" "0"
+check "HKVFS PATH needs a mount" "$(cli hkvfs path k)" "ERR not mounted"
+check "HKVFS bad subcommand" "$(cli hkvfs frob)" "ERR unknown subcommand 'frob'. Try HKVFS HELP."
 check "unknown command" "$(cli frobnicate x)" \
 	"ERR unknown command 'frobnicate', with args beginning with: 'x' "
 check "arity" "$(cli get)" "ERR wrong number of arguments for 'get' command"

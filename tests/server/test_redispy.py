@@ -154,8 +154,9 @@ try:
 
     # a client's pipelined writes run as few engine transactions, not one each
     def commits():
-        st = r.execute_command("HKV", "STAT")
-        return dict(zip(st[0::2], st[1::2]))[b"commits"]
+        st = r.execute_command("HKVFS", "STATS").decode()
+        rows = dict(l.split(":", 1) for l in st.splitlines() if ":" in l)
+        return int(rows["commits"])
     before = commits()
     with r.pipeline(transaction=False) as p:
         for i in range(64):
