@@ -11,13 +11,16 @@
  * the RESP server, and makes the invalidation thread drop the attributes of the root and of
  * every live inode and the entry of every known name (keys under their directory, prefixes
  * under theirs, elements under their collection); an inode already forgotten is not touched.
- * A change of one key still invalidates that key only.
+ * A change of one key still invalidates that key only; one whose event cannot be allocated
+ * (malloc wrapped to fail once) is counted as an invalidation error and handled as
+ * "everything may be stale", which hkvfs_inval_wait() still waits for.
  *
  * Usage: inval_test   (exit 0, or 1 with a message per failed check)
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +51,16 @@ static struct {
 } entry_calls[MAXREC];
 static int nentry;
 static int prom_all, prom_key, resp_calls, nlink_all, nlink_key;
+static _Atomic bool fail_next_malloc;
+
+void *__real_malloc(size_t size);
+void *__wrap_malloc(size_t size);
+void *__wrap_malloc(size_t size)
+{
+	if (atomic_exchange(&fail_next_malloc, false))
+		return NULL;
+	return __real_malloc(size);
+}
 
 int __wrap_fuse_lowlevel_notify_inval_inode(struct fuse_session *se, fuse_ino_t ino, off_t off,
 					    off_t len);
@@ -267,6 +280,23 @@ int main(void)
 	CHECK(inode_count(icoll) == 0);
 	CHECK(inode_count(iel) == 0);
 	CHECK(entry_count(idir, "k") == 0); /* a write, not a deletion: the name stays */
+	pthread_mutex_unlock(&rec_lock);
+
+	/* a change whose event cannot be allocated: everything, instead of nothing */
+	rec_reset();
+	atomic_store(&hkvfs_g.cnt.inval_errors, 0);
+	atomic_store(&fail_next_malloc, true);
+	hkvfs_watch(&hkvfs_g, "a/k", 3, 43);
+	CHECK(!atomic_load(&fail_next_malloc));
+	CHECK(atomic_load(&hkvfs_g.cnt.inval_errors) == 1);
+	hkvfs_inval_wait();
+	pthread_mutex_lock(&rec_lock);
+	CHECK(inode_count(FUSE_ROOT_ID) == 1);
+	CHECK(inode_count(idir) == 1);
+	CHECK(inode_count(ikey) == 1);
+	CHECK(inode_count(icoll) == 1);
+	CHECK(inode_count(iel) == 1);
+	CHECK(nentry == 4);
 	pthread_mutex_unlock(&rec_lock);
 
 	hkvfs_inval_stop();
