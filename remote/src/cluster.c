@@ -765,6 +765,17 @@ int hkv_cluster_nodes(struct hkv_cluster *cl, char *buf, size_t size)
 	return n;
 }
 
+int hkv_cluster_addr_of(struct hkv_cluster *cl, const void *key, size_t klen, char *buf,
+			size_t size)
+{
+	struct rnode *n = atomic_load(&cl->slots[hkv_cluster_keyslot(key, klen)]);
+
+	if (!n)
+		return -EHOSTUNREACH;
+	snprintf(buf, size, "%s", n->addr);
+	return 0;
+}
+
 /* ------------------------------------------------------------------------------------
  * The retry loop
  * ------------------------------------------------------------------------------------ */
