@@ -192,8 +192,10 @@ static void *trk_main(void *arg)
 		bool drop = false;
 		int np = 1, nn, timeout;
 
-		if (cl->trk_epoch_seen != atomic_load(&cl->map_epoch))
+		if (cl->trk_epoch_seen != atomic_load(&cl->map_epoch)) {
 			drop = sync_map(cl);
+			pthread_cond_broadcast(&cl->trk_cond);
+		}
 		pthread_mutex_lock(&cl->nodes_lock);
 		nn = cl->nnodes;
 		pthread_mutex_unlock(&cl->nodes_lock);

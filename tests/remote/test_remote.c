@@ -1124,6 +1124,94 @@ static void t_failover(void **state)
 	free(acked);
 }
 
+/*
+ * A scan in progress when the master being scanned is killed: later calls may fail within
+ * their budget (never hang), the node's part is scanned again on the promoted replica
+ * (counted in hkv_cluster_scan_restarts()), and every key written (and acknowledged by a
+ * replica) before the scan is returned at least once.
+ */
+static void t_scan_failover(void **state)
+{
+	enum { NK = 3000 };
+	static unsigned char seen[NK];
+	struct hkv_cluster *cl;
+	struct hkv_cluster_scan *it;
+	struct hkv_resp_value *b;
+	int victim, witness, batches = 0, fails = 0, rc, missing = 0;
+	int64_t end;
+	bool killed = false;
+
+	(void)state;
+	/* the node t_failover killed is back as a replica: WAIT 1 can succeed everywhere */
+	{
+		char cmd[1024];
+
+		snprintf(cmd, sizeof(cmd), "%s wait %s replicas", harness, hdir);
+		assert_int_equal(system(cmd), 0);
+	}
+	assert_int_equal(open_with(&cl, seeds, FO_BUDGET), 0);
+	for (int i = 0; i < NK; i++) {
+		char k[32];
+		const char *set[] = { "SET", k, "v" };
+		size_t ls[3] = { 3, 0, 1 };
+		struct hkv_cluster_cmd cmd = { 3, set, ls };
+		struct hkv_resp_value *r;
+
+		ls[1] = (size_t)snprintf(k, sizeof(k), "sf:%d", i);
+		assert_int_equal(hkv_cluster_pipeline(cl, k, ls[1], HKV_CLUSTER_WAIT, 1, &cmd, &r),
+				 0);
+		hkv_resp_value_free(r);
+	}
+	/* the shards are scanned in the order of their lowest slot: slot 0's master is first */
+	witness = baseport;
+	while (!is_master(witness))
+		witness++;
+	victim = master_of_slot(witness, 0);
+	if (victim == witness)
+		witness = other_master(victim);
+	assert_int_equal(hkv_cluster_scan_open(cl, "sf:*", 4, NULL, 20, &it), 0);
+	end = now_ms() + 60000;
+	for (;;) {
+		int64_t t0 = now_ms();
+
+		rc = hkv_cluster_scan_next(it, &b);
+		assert_true(now_ms() - t0 <= FO_BUDGET + 300);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			if (rc != -ETIMEDOUT && rc != -EHOSTUNREACH && rc != -ECONNREFUSED &&
+			    rc != -EIO)
+				fail_msg("scan: unexpected error %d (%s)", rc, strerror(-rc));
+			assert_true(killed);
+			fails++;
+			assert_true(now_ms() < end);
+			continue;
+		}
+		for (size_t i = 0; i < b->nelem; i++) {
+			int idx = atoi(b->elem[i]->str + 3);
+
+			assert_true(idx >= 0 && idx < NK);
+			seen[idx] = 1;
+		}
+		hkv_resp_value_free(b);
+		if (++batches == 3) {
+			assert_int_equal(kill(node_pid(victim), SIGKILL), 0);
+			killed = true;
+		}
+	}
+	for (int i = 0; i < NK; i++)
+		missing += !seen[i];
+	fprintf(stderr, "scan across a failover: %d batches, %d calls failed in the gap, %u restarts\n",
+		batches, fails, hkv_cluster_scan_restarts(it));
+	assert_int_equal(missing, 0);
+	assert_true(hkv_cluster_scan_restarts(it) >= 1);
+	assert_true(log_has("scanning that node again from the start"));
+	hkv_cluster_scan_close(it);
+	hkv_cluster_close(cl);
+	/* leave the cluster whole: the killed node rejoins as a replica */
+	assert_int_equal(run_harness("restart", victim), 0);
+}
+
 /* ---------------------------------------------------------------------------------
  * standalone and bad input
  * --------------------------------------------------------------------------------- */
@@ -1320,6 +1408,7 @@ int main(int argc, char **argv)
 	};
 	const struct CMUnitTest failover[] = {
 		cmocka_unit_test(t_failover),
+		cmocka_unit_test(t_scan_failover),
 	};
 	const struct CMUnitTest standalone[] = {
 		cmocka_unit_test(t_standalone),
