@@ -309,9 +309,11 @@ void hkv_cluster_scan_close(struct hkv_cluster_scan *it);
  *              borrowed for the duration of the call; NULL, 0: anything read from the
  *              cluster may be stale, drop every cached value.
  *
- * Called from the tracking thread, one call at a time. It must not block for long (it delays
- * every other invalidation and the calls waiting for them) and must not call hkv_cluster_*()
- * functions.
+ * Called from the tracking thread, or from a thread inside a hkv_cluster_*() call that finds
+ * invalidations waiting when its reply arrives (they must go through before that reply is
+ * returned); never two calls at once (they run under the client's tracking lock). It must not
+ * block for long (it delays every other invalidation and the calls waiting for them) and must
+ * not call hkv_cluster_*() functions.
  */
 typedef void (*hkv_cluster_inval_fn)(void *arg, const void *key, size_t klen);
 
