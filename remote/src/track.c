@@ -36,12 +36,16 @@
  *      error, it waits for the thread's round on that node (trk_rounds moves, or the state
  *      leaves LIVE): losses are the thread's, which owns the socket and its poll set. Either
  *      way, everything that socket held when the reply came went through the callback first.
- *   Redis writes the push for a write into the tracking connection's socket no later than
- *   the reply of any command it runs after that write (broadcasts are flushed in the same
- *   event-loop step, before the step that runs the later command). On one host the push is
- *   therefore in our socket before our later reply is: a read that returns never overtakes
- *   an invalidation, nor the loss of its tracking connection. Across a network, two TCP
- *   connections are not ordered with each other, and the window is that of the network.
+ *   Redis queues the push for a write (BCAST) in the event-loop iteration that ran the write
+ *   and flushes it before it sleeps again; a command run in a later iteration gets its reply
+ *   flushed later. On one host (loopback delivers a send() into the peer's socket at once)
+ *   the push is then in our tracking socket before our reply is in the data socket, and step
+ *   2 makes the callback before the call returns. A command run in the same iteration after
+ *   the write may have its reply flushed before the push: it then already saw the write, and
+ *   the push, a moment later, only drops a fresh value. The loss of a tracking connection
+ *   (CLIENT KILL, a server closing it) is a FIN sent before any later reply: the same holds.
+ *   Across a network, two TCP connections are not ordered with each other, and the window is
+ *   that of the network.
  *   What a cache must still do itself: a value being fetched when cb(key) arrives must not be
  *   stored (compare hkv_cluster_track_gen() or a per-key mark before and after the call).
  */

@@ -26,6 +26,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 
 #include <cmocka.h>
@@ -1351,6 +1353,81 @@ static void t_bad_seeds(void **state)
 	}
 }
 
+/* a fake standalone server that answers CLUSTER with "cluster support disabled" and closes
+ * the connection on any other command without answering; counts those commands */
+struct dropper {
+	int fd;
+	atomic_int dropped;
+	atomic_bool stop;
+};
+
+static void *dropper_main(void *arg)
+{
+	static const char nocluster[] = "-ERR This instance has cluster support disabled\r\n";
+	struct dropper *d = arg;
+
+	while (!atomic_load(&d->stop)) {
+		struct pollfd p = { .fd = d->fd, .events = POLLIN };
+		char buf[4096];
+		ssize_t n;
+		int c;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		c = accept(d->fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		while ((n = read(c, buf, sizeof(buf) - 1)) > 0) {
+			buf[n] = 0;
+			if (strstr(buf, "CLUSTER")) {
+				if (write(c, nocluster, sizeof(nocluster) - 1) < 0)
+					break;
+				continue;
+			}
+			atomic_fetch_add(&d->dropped, 1);
+			break;
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+/* a connection lost after sending: retried within the budget by default, -EIO at once with
+ * HKV_CLUSTER_ONCE (the command may have run) */
+static void t_once(void **state)
+{
+	struct dropper d = { .fd = listen_on(baseport + 3) };
+	const char *set[] = { "SET", "k", "v" };
+	size_t ls[] = { 3, 1, 1 };
+	struct hkv_cluster_cmd cmd = { 3, set, ls };
+	struct hkv_resp_value *r = NULL;
+	struct hkv_cluster *cl;
+	char seed[32];
+	pthread_t th;
+	int64_t t0;
+	int before;
+
+	(void)state;
+	assert_int_equal(pthread_create(&th, NULL, dropper_main, &d), 0);
+	snprintf(seed, sizeof(seed), "127.0.0.1:%d", baseport + 3);
+	assert_int_equal(open_with(&cl, seed, 1000), 0);
+	assert_false(hkv_cluster_is_cluster(cl));
+	t0 = now_ms();
+	assert_int_equal(hkv_cluster_pipeline(cl, "k", 1, 0, 1, &cmd, &r), -ETIMEDOUT);
+	assert_true(now_ms() - t0 < 1000 + 300);
+	assert_true(atomic_load(&d.dropped) > 1); /* resent */
+	before = atomic_load(&d.dropped);
+	log_clear();
+	assert_int_equal(hkv_cluster_pipeline(cl, "k", 1, HKV_CLUSTER_ONCE, 1, &cmd, &r), -EIO);
+	assert_null(r);
+	assert_int_equal(atomic_load(&d.dropped), before + 1); /* sent once */
+	assert_true(log_has("outcome unknown"));
+	hkv_cluster_close(cl);
+	atomic_store(&d.stop, true);
+	pthread_join(th, NULL);
+	close(d.fd);
+}
+
 /* the server's own password check: AUTH refused is -EACCES */
 static void t_auth(void **state)
 {
@@ -1413,6 +1490,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest standalone[] = {
 		cmocka_unit_test(t_standalone),
 		cmocka_unit_test(t_bad_seeds),
+		cmocka_unit_test(t_once),
 		cmocka_unit_test(t_auth),
 	};
 
