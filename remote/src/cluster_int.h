@@ -73,6 +73,7 @@ struct rnode {
 	int trk_backoff;
 	bool trk_connecting;
 	int trk_err;          /* a caller found tconn broken: the thread handles the loss */
+	atomic_bool trk_live; /* trk == TRK_LIVE, readable without trk_lock (fast path) */
 };
 
 struct hkv_cluster {

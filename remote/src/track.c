@@ -84,6 +84,7 @@ static void node_lost(struct rnode *n, enum trk_state to)
 	n->tconn = NULL;
 	n->trk_err = 0;
 	n->trk = to;
+	atomic_store(&n->trk_live, false);
 	if (to == TRK_WANT) {
 		n->trk_backoff = n->trk_backoff ? n->trk_backoff : TRK_BACKOFF_MIN;
 		n->trk_next = rc_now_ms() + n->trk_backoff;
@@ -225,6 +226,7 @@ static void *trk_main(void *arg)
 			if (rc == 0 && node->trk == TRK_WANT) {
 				node->tconn = c;
 				node->trk = TRK_LIVE;
+				atomic_store(&node->trk_live, true);
 				node->trk_backoff = 0;
 				drop = true;
 				cl_log(cl, HKV_CLUSTER_LOG_INFO, "tracking: subscribed to %s",
@@ -401,7 +403,9 @@ void trk_before_call(struct hkv_cluster *cl, struct rnode *node, int64_t deadlin
 {
 	int64_t until;
 
-	if (!atomic_load(&cl->trk_on))
+	/* the common case, without the lock: a subscription can only end in the thread, and a
+	 * loss found after the reply is handled by trk_after_reply() */
+	if (!atomic_load(&cl->trk_on) || atomic_load(&node->trk_live))
 		return;
 	until = rc_now_ms() + cl->connect_timeout_ms;
 	if (until > deadline)

@@ -608,6 +608,7 @@ static void t_ask(void **state)
 	(void)state;
 	lib_ok(ccl, moved, "SET", moved, "m", NULL);
 	lib_ok(ccl, stays, "SET", stays, "s", NULL);
+	lib_ok(ccl, "{ask}ctr", "SET", "{ask}ctr", "10", NULL);
 	from = owner_of(moved);
 	to = other_master(from);
 	move_slot(slot, from, to, false);
@@ -638,6 +639,24 @@ static void t_ask(void **state)
 		assert_int_equal(hkv_client_call(&c, 2, a2, l2, &r), 0);
 		expect_bulk(r, "f");
 		hkv_client_close(&c);
+	}
+	/* a pipeline that partly ran on the old owner (the key there) and got ASK for the other
+	 * (moved) is not sent again: the replies come back as they are, and a line is logged */
+	{
+		const char *incr[] = { "INCR", "{ask}ctr" }, *get[] = { "GET", moved };
+		size_t li[] = { 4, 8 }, lg[] = { 3, strlen(moved) };
+		struct hkv_cluster_cmd p2[] = { { 2, incr, li }, { 2, get, lg } };
+		struct hkv_resp_value *r2[2];
+
+		log_clear();
+		assert_int_equal(hkv_cluster_pipeline(ccl, "{ask}", 5, 0, 2, p2, r2), 0);
+		assert_int_equal(r2[0]->type, HKV_RESP_INTEGER);
+		assert_int_equal(r2[0]->integer, 11); /* ran once, not twice */
+		assert_int_equal(r2[1]->type, HKV_RESP_ERROR);
+		assert_memory_equal(r2[1]->str, "ASK ", 4);
+		assert_true(log_has("partly ran"));
+		hkv_resp_value_free(r2[0]);
+		hkv_resp_value_free(r2[1]);
 	}
 	/* finish the migration: MOVED from now on */
 	move_slot(slot, from, to, true);
