@@ -62,6 +62,7 @@
 
 #define TRK_BACKOFF_MIN 10
 #define TRK_BACKOFF_MAX 1000
+#define TRK_REFRESH_MS 200
 
 static void wake(struct hkv_cluster *cl)
 {
@@ -195,12 +196,28 @@ static void *trk_main(void *arg)
 	struct rnode **pnode = NULL;
 	int pcap = 0;
 
+	int64_t refresh_at = 0;
+
 	pthread_mutex_lock(&cl->trk_lock);
 	while (!cl->trk_stop) {
 		int64_t now = rc_now_ms(), next = -1;
 		bool drop = false;
 		int np = 1, nn, timeout;
 
+		/*
+		 * A lost or unreachable master may have been failed over. Calls refresh the map
+		 * when they meet that, but an idle process makes no calls, and until the map
+		 * names the promoted replica nobody subscribes to it: its writes would go
+		 * unreported. So the thread refreshes too (outside trk_lock: a new map takes it),
+		 * at most every TRK_REFRESH_MS.
+		 */
+		if (cl->cluster && atomic_load(&cl->need_refresh) && now >= refresh_at) {
+			refresh_at = now + TRK_REFRESH_MS;
+			pthread_mutex_unlock(&cl->trk_lock);
+			cl_refresh(cl, now + cl->connect_timeout_ms + cl->io_timeout_ms);
+			pthread_mutex_lock(&cl->trk_lock);
+			now = rc_now_ms();
+		}
 		if (cl->trk_epoch_seen != atomic_load(&cl->map_epoch)) {
 			drop = sync_map(cl);
 			pthread_cond_broadcast(&cl->trk_cond);
@@ -234,6 +251,7 @@ static void *trk_main(void *arg)
 			} else if (rc == 0) {
 				rc_close(c);
 			} else {
+				atomic_store(&cl->need_refresh, true);
 				if (node->trk_backoff == 0 || node->trk_backoff == TRK_BACKOFF_MIN)
 					cl_log(cl, HKV_CLUSTER_LOG_WARN,
 					       "tracking: %s: %s; retrying with backoff", node->addr,
@@ -285,6 +303,8 @@ static void *trk_main(void *arg)
 					next = node->trk_next;
 			}
 		}
+		if (cl->cluster && atomic_load(&cl->need_refresh) && (next < 0 || refresh_at < next))
+			next = refresh_at;
 		timeout = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
 		pthread_mutex_unlock(&cl->trk_lock);
 		poll(pfd, (nfds_t)np, timeout);

@@ -1057,7 +1057,9 @@ static void t_failover(void **state)
 {
 	enum { MAXW = 200000 };
 	static unsigned char vslots[HKV_CLUSTER_SLOTS];
-	struct hkv_cluster *cl;
+	struct trk t = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	struct hkv_cluster *cl, *tcl;
+	uint64_t nulls_at_kill = 0;
 	char *acked = calloc(MAXW, 1);
 	int victim, witness, vwrites = 0, errors = 0, i, restarted = 0, nv;
 	int64_t killed_at = 0, promoted_at = 0, worst = 0, end, last_check = 0;
@@ -1066,6 +1068,10 @@ static void t_failover(void **state)
 	(void)state;
 	assert_non_null(acked);
 	assert_int_equal(open_with(&cl, seeds, FO_BUDGET), 0);
+	/* an idle tracking handle: it must find the promoted replica by itself */
+	assert_int_equal(open_with(&tcl, seeds, FO_BUDGET), 0);
+	assert_int_equal(hkv_cluster_track(tcl, trk_cb, &t), 0);
+	assert_true(wait_live(tcl, 10000));
 	victim = owner_of("fo:0");
 	witness = other_master(victim);
 	nv = master_slots(victim, vslots);
@@ -1109,6 +1115,7 @@ static void t_failover(void **state)
 			errors++;
 		}
 		if (!killed_at && i == 300) {
+			nulls_at_kill = trk_nulls(&t);
 			assert_int_equal(kill(pid, SIGKILL), 0);
 			killed_at = now_ms();
 		}
@@ -1117,6 +1124,13 @@ static void t_failover(void **state)
 			last_check = now_ms();
 			if (master_of_slot(witness, hkv_cluster_keyslot("fo:0", 4)) != victim) {
 				promoted_at = now_ms();
+				/* while the killed node is still down: the idle tracking handle
+				 * found the promoted replica by itself and reports its writes */
+				assert_true(trk_nulls(&t) > nulls_at_kill);
+				assert_true(wait_live(tcl, 5000));
+				assert_false(trk_has(&t, "{fo:0}trk"));
+				lib_ok(cl, "{fo:0}trk", "SET", "{fo:0}trk", "x", NULL);
+				assert_true(trk_wait(&t, "{fo:0}trk", 5000));
 				assert_int_equal(run_harness("restart", victim), 0);
 				restarted = 1;
 			}
@@ -1130,6 +1144,9 @@ static void t_failover(void **state)
 	assert_true(restarted);
 	assert_true(vwrites >= 300);
 	assert_true(errors > 0); /* the gap was seen */
+
+	hkv_cluster_close(tcl);
+	trk_free(&t);
 
 	/* every acknowledged write is there */
 	for (int j = 0; j < i && j < MAXW; j++) {
