@@ -975,10 +975,12 @@ static void *thr_main(void *arg)
 		snprintf(v, sizeof(v), "%d-%d", i, t->id);
 		ls[0] = 3, ls[1] = strlen(k), ls[2] = strlen(v);
 		lg[0] = 3, lg[1] = strlen(k);
-		if (hkv_cluster_call(t->cl, k, strlen(k), 3, set, ls, &r) || r->type != HKV_RESP_STATUS)
+		if (hkv_cluster_call(t->cl, k, strlen(k), 3, set, ls, &r) ||
+		    r->type != HKV_RESP_STATUS)
 			t->errors++;
 		hkv_resp_value_free(r);
-		if (hkv_cluster_call(t->cl, k, strlen(k), 2, get, lg, &r) || r->type != HKV_RESP_BULK ||
+		if (hkv_cluster_call(t->cl, k, strlen(k), 2, get, lg, &r) ||
+		    r->type != HKV_RESP_BULK ||
 		    strcmp(r->str, v))
 			t->errors++;
 		hkv_resp_value_free(r);
@@ -1119,7 +1121,7 @@ static void t_failover(void **state)
 			assert_int_equal(kill(pid, SIGKILL), 0);
 			killed_at = now_ms();
 		}
-		/* once a replica took the slots over, bring the killed node back (as its replica) */
+		/* once a replica took the slots over, bring the killed node back (its replica) */
 		if (killed_at && !restarted && now_ms() - last_check > 100) {
 			last_check = now_ms();
 			if (master_of_slot(witness, hkv_cluster_keyslot("fo:0", 4)) != victim) {

@@ -324,10 +324,12 @@ typedef void (*hkv_cluster_inval_fn)(void *arg, const void *key, size_t klen);
  * hkv_cluster_track() - subscribe to the invalidations of every master.
  *
  * Starts the tracking thread: per master one RESP3 connection (HELLO 3, CLIENT TRACKING ON
- * BCAST; CLIENT LIST shows it with name=hkv-track), so that every write on that node by any client is reported, whether or not this
- * process read the key. When a tracking connection is lost, or the slot map changes (a node
- * gone, a failover), @cb(@arg, NULL, 0) is called, and the thread reconnects with backoff;
- * once a tracking connection is subscribed again, @cb(@arg, NULL, 0) is called again.
+ * BCAST; CLIENT LIST shows it with name=hkv-track), so that every write on that node by any
+ * client is reported, whether or not this process read the key. When a tracking connection
+ * is lost, or the slot map changes (a node gone, a failover), @cb(@arg, NULL, 0) is called,
+ * and the thread reconnects with backoff (reloading the slot map itself, so that an idle
+ * process finds a promoted replica); once a tracking connection is subscribed again,
+ * @cb(@arg, NULL, 0) is called again.
  *
  * Ordering: a call to a master returns only after (1) that master's tracking connection is
  * subscribed (a call waits for it within its budget) and (2) everything that connection had
