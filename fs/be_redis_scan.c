@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: MIT
+/*
+ * be_redis_scan.c - listing (hkvfs_be_scan()) on a Redis Cluster or a standalone Redis.
+ *
+ * A directory listing of PREFIX is SCAN with MATCH "PREFIX*" (glob metacharacters of PREFIX
+ * escaped) on every master, one after the other: O(keys in the cluster) per listing whatever
+ * PREFIX matches, streaming, in constant memory for keys (one SCAN batch at a time). To report
+ * each key's type without a round trip per key, the walk makes one pass per type (SCAN ...
+ * TYPE string, then hash, list, set, zset: the server filters), and a last pass over the
+ * empty-collection markers ("{*}hkvfs.empty:PREFIX*"). Reserved names (metadata, markers) are
+ * never reported as keys.
+ *
+ * The cursor is a plain value (struct hkv_cursor.pos, little-endian):
+ *
+ *   offset size  field
+ *   0      1     pass: 0..4 the types string, hash, list, set, zset; 5 the markers
+ *   1      2     first slot of the master being scanned (its slot tag routes the SCAN)
+ *   3      8     that master's SCAN cursor
+ *   11     4     entries of the batch at that cursor already reported (resume inside it:
+ *                the batch is fetched again with the same MATCH, COUNT and TYPE)
+ *   15     8     walk id (the roll-up memory below)
+ *   23     4     hash of the node id that served the cursor (a different node after a
+ *                failover cannot continue it: that master is scanned again from 0, so keys
+ *                may be reported twice there, never skipped)
+ *
+ * hkv-remote's own SCAN iterator is an object, not a value; readdir keeps cursors per
+ * directory offset and resumes from any of them, so the walk routes SCAN itself, per master,
+ * with hkv_cluster_call() and the master's slot tag.
+ *
+ * Roll-up: with a delimiter, keys below a subdirectory are reported once as the prefix
+ * "PREFIX part DELIM". SCAN's order is the hash table's, so one subdirectory's keys come
+ * anywhere in the walk; the walk remembers the prefixes it reported (struct rbe_walk, by walk
+ * id, with the position each was reported at, so a batch fetched again reports them again).
+ * That memory is O(subdirectories of the listed directory) per walk; at most RBE_WALKS walks
+ * are remembered (the least recently used is dropped: a prefix may then be reported again).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "be_redis_int.h"
+
+#define CUR_LEN 27
+#define PASSES 6
+#define SCAN_COUNT 1000
+#define RBE_WALKS 64
+
+static const char *const pass_type[PASSES] = { "string", "hash", "list", "set", "zset",
+					       "string" };
+static const enum hkv_type pass_htype[PASSES] = { HKV_TYPE_STRING, HKV_TYPE_HASH,
+						  HKV_TYPE_LIST, HKV_TYPE_SET,
+						  HKV_TYPE_ZSET, HKV_TYPE_NONE };
+
+struct seen {
+	struct seen *next;
+	unsigned char pos[15]; /* pass, slot, cursor, index: where it was reported */
+	size_t len;
+	unsigned char p[];
+};
+
+struct rbe_walk {
+	struct rbe_walk *next;
+	uint64_t id;
+	uint64_t used;
+	size_t nbuckets, n;
+	struct seen **b;
+};
+
+/* the masters: first slot and node-id hash of each, in slot order */
+struct master {
+	unsigned slot;
+	uint32_t idh;
+};
+
+static uint32_t hash32(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ *s++) * 16777619u;
+	return h;
+}
+
+static void walk_free(struct rbe_walk *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nbuckets; i++) {
+		while (w->b[i]) {
+			struct seen *s = w->b[i];
+
+			w->b[i] = s->next;
+			free(s);
+		}
+	}
+	free(w->b);
+	free(w);
+}
+
+void rbe_walks_free(struct rbe *r)
+{
+	while (r->walks) {
+		struct rbe_walk *w = r->walks;
+
+		r->walks = w->next;
+		walk_free(w);
+	}
+	r->nwalks = 0;
+}
+
+/* find (or create) walk @id; caller holds walk_lock */
+static struct rbe_walk *walk_get(struct rbe *r, uint64_t id, bool create)
+{
+	static uint64_t tick;
+	struct rbe_walk *w, **pp, **lru = NULL;
+
+	for (pp = &r->walks; (w = *pp); pp = &w->next) {
+		if (w->id == id) {
+			w->used = ++tick;
+			return w;
+		}
+	}
+	if (!create)
+		return NULL;
+	if (r->nwalks >= RBE_WALKS) {
+		for (pp = &r->walks; *pp; pp = &(*pp)->next)
+			if (!lru || (*pp)->used < (*lru)->used)
+				lru = pp;
+		w = *lru;
+		*lru = w->next;
+		walk_free(w);
+		r->nwalks--;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->nbuckets = 64;
+	w->b = calloc(w->nbuckets, sizeof(*w->b));
+	if (!w->b) {
+		free(w);
+		return NULL;
+	}
+	w->id = id;
+	w->used = ++tick;
+	w->next = r->walks;
+	r->walks = w;
+	r->nwalks++;
+	return w;
+}
+
+static void walk_drop(struct rbe *r, uint64_t id)
+{
+	struct rbe_walk *w, **pp;
+
+	pthread_mutex_lock(&r->walk_lock);
+	for (pp = &r->walks; (w = *pp); pp = &w->next) {
+		if (w->id == id) {
+			*pp = w->next;
+			walk_free(w);
+			r->nwalks--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->walk_lock);
+}
+
+/*
+ * Report prefix @p of walk @id at position @pos? Yes if never reported, or reported at this
+ * very position (the batch is being read again). Returns -ENOMEM when it cannot remember.
+ */
+static int walk_first(struct rbe *r, uint64_t id, const unsigned char *pos, const void *p,
+		      size_t len)
+{
+	struct rbe_walk *w;
+	struct seen *s;
+	size_t h;
+	int rc = 1;
+
+	pthread_mutex_lock(&r->walk_lock);
+	w = walk_get(r, id, true);
+	if (!w) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (w->n > w->nbuckets * 2) {
+		size_t nb = w->nbuckets * 4, i;
+		struct seen **b = calloc(nb, sizeof(*b));
+
+		if (b) {
+			for (i = 0; i < w->nbuckets; i++) {
+				while ((s = w->b[i])) {
+					w->b[i] = s->next;
+					h = hash32(s->p, s->len) % nb;
+					s->next = b[h];
+					b[h] = s;
+				}
+			}
+			free(w->b);
+			w->b = b;
+			w->nbuckets = nb;
+		}
+	}
+	h = hash32(p, len) % w->nbuckets;
+	for (s = w->b[h]; s; s = s->next) {
+		if (s->len == len && !memcmp(s->p, p, len)) {
+			rc = !memcmp(s->pos, pos, sizeof(s->pos));
+			goto out;
+		}
+	}
+	s = malloc(sizeof(*s) + len);
+	if (!s) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(s->pos, pos, sizeof(s->pos));
+	s->len = len;
+	memcpy(s->p, p, len);
+	s->next = w->b[h];
+	w->b[h] = s;
+	w->n++;
+out:
+	pthread_mutex_unlock(&r->walk_lock);
+	return rc;
+}
+
+/* the masters, in slot order, from CLUSTER SLOTS (a standalone server: one, slot 0) */
+static int masters_get(struct rbe *r, struct master *ms, int max)
+{
+	struct hkv_resp_value *v;
+	struct rbe_cmd c;
+	size_t i;
+	int n = 0, j, rc;
+
+	if (!hkv_cluster_is_cluster(r->cl)) {
+		ms[0].slot = 0;
+		ms[0].idh = 0;
+		return 1;
+	}
+	rbe_cmd_init(&c, "CLUSTER");
+	rbe_arg_str(&c, "SLOTS");
+	rc = rbe_run(r, NULL, 0, false, &c, &v, "CLUSTER SLOTS");
+	if (rc)
+		return rc;
+	for (i = 0; v->type == HKV_RESP_ARRAY && i < v->nelem; i++) {
+		const struct hkv_resp_value *e = v->elem[i], *node;
+		unsigned start;
+		uint32_t idh;
+
+		if (e->type != HKV_RESP_ARRAY || e->nelem < 3 || e->elem[2]->type != HKV_RESP_ARRAY)
+			continue;
+		start = (unsigned)e->elem[0]->integer;
+		node = e->elem[2];
+		idh = node->nelem >= 3 && node->elem[2]->str ? hash32(node->elem[2]->str,
+								      node->elem[2]->len) : 0;
+		for (j = 0; j < n; j++)
+			if (ms[j].idh == idh)
+				break;
+		if (j < n) {
+			if (start < ms[j].slot)
+				ms[j].slot = start;
+			continue;
+		}
+		if (n == max)
+			break;
+		ms[n].slot = start;
+		ms[n].idh = idh;
+		n++;
+	}
+	hkv_resp_value_free(v);
+	/* slot order: insertion sort, n is small */
+	for (j = 1; j < n; j++) {
+		struct master t = ms[j];
+		int k = j;
+
+		while (k > 0 && ms[k - 1].slot > t.slot) {
+			ms[k] = ms[k - 1];
+			k--;
+		}
+		ms[k] = t;
+	}
+	return n ? n : -EIO;
+}
+
+/* @pat receives a MATCH pattern: @pre (glob metacharacters escaped) then '*' */
+static char *pattern(const char *pre, size_t prelen, const void *prefix, size_t plen)
+{
+	const unsigned char *p = prefix;
+	char *out = malloc(prelen + plen * 2 + 2), *o = out;
+	size_t i;
+
+	if (!out)
+		return NULL;
+	memcpy(o, pre, prelen);
+	o += prelen;
+	for (i = 0; i < plen; i++) {
+		if (p[i] == '*' || p[i] == '?' || p[i] == '[' || p[i] == ']' || p[i] == '\\')
+			*o++ = '\\';
+		*o++ = (char)p[i];
+	}
+	*o++ = '*';
+	*o = 0;
+	return out;
+}
+
+struct pos {
+	unsigned pass;
+	unsigned slot;
+	uint64_t cur;
+	uint32_t skip;
+	uint64_t walk;
+	uint32_t idh;
+};
+
+static void pos_put(const struct pos *p, struct hkv_cursor *c)
+{
+	uint16_t s = (uint16_t)p->slot;
+
+	c->pos[0] = (unsigned char)p->pass;
+	memcpy(c->pos + 1, &s, 2);
+	memcpy(c->pos + 3, &p->cur, 8);
+	memcpy(c->pos + 11, &p->skip, 4);
+	memcpy(c->pos + 15, &p->walk, 8);
+	memcpy(c->pos + 23, &p->idh, 4);
+	c->len = CUR_LEN;
+}
+
+static void pos_get(const struct hkv_cursor *c, struct pos *p)
+{
+	uint16_t s;
+
+	p->pass = c->pos[0];
+	memcpy(&s, c->pos + 1, 2);
+	p->slot = s;
+	memcpy(&p->cur, c->pos + 3, 8);
+	memcpy(&p->skip, c->pos + 11, 4);
+	memcpy(&p->walk, c->pos + 15, 8);
+	memcpy(&p->idh, c->pos + 23, 4);
+}
+
+/*
+ * The type of the empty collection whose marker names @key, or HKV_TYPE_NONE when the key
+ * itself exists (its own pass reports it; the marker is stale) or the marker is gone.
+ */
+static const char lua_marker[] =
+	"if redis.call('EXISTS', KEYS[1]) == 1 then return 'none' end\n"
+	"return redis.call('GET', KEYS[3]) or 'none'\n";
+
+static int marker_type(struct rbe *r, const void *key, size_t klen)
+{
+	struct hkv_resp_value *v;
+	struct rbe_keys ks;
+	int rc;
+
+	rc = rbe_keys_init(r, &ks, key, klen);
+	if (rc)
+		return rc;
+	rc = rbe_eval(r, &ks, false, lua_marker, NULL, 0, NULL, NULL, &v, "listing (marker)");
+	rbe_keys_release(&ks);
+	if (rc)
+		return rc;
+	rc = v->type == HKV_RESP_BULK ? (int)hkv_type_parse(v->str, v->len) : -EIO;
+	hkv_resp_value_free(v);
+	return rc;
+}
+
+int rbe_scan(struct hkvfs_be *be, struct hkv_cursor *cur, const struct hkv_scan_opts *o,
+	     hkv_scan_fn cb, void *arg)
+{
+	static const struct hkv_scan_opts none;
+	struct rbe *r = rbe_of(be);
+	struct master ms[64];
+	struct hkv_resp_value *v = NULL;
+	const struct hkv_resp_value *items;
+	struct pos p;
+	struct rbe_cmd c;
+	char *pat = NULL, cs[32], tagkey[RBE_TAG_MAX + 3];
+	int nm, i, rc, reported = 0;
+	uint32_t idx;
+	uint64_t next;
+
+	if (!o)
+		o = &none;
+	if (cur->done)
+		return 0;
+	if (cur->len == 0) {
+		memset(&p, 0, sizeof(p));
+		p.walk = atomic_fetch_add(&r->walk_ids, 1) + 1;
+		p.slot = HKV_CLUSTER_SLOTS; /* "the first master" */
+	} else if (cur->len == CUR_LEN) {
+		pos_get(cur, &p);
+		if (p.pass >= PASSES)
+			return -EINVAL;
+	} else {
+		return -EINVAL;
+	}
+	nm = masters_get(r, ms, 64);
+	if (nm < 0)
+		return nm;
+	/* where the cursor stands: its master, or the first one of a new walk */
+	if (p.slot == HKV_CLUSTER_SLOTS) {
+		p.slot = ms[0].slot;
+		p.idh = ms[0].idh;
+		p.cur = 0;
+	} else {
+		for (i = 0; i < nm; i++)
+			if (ms[i].slot == p.slot)
+				break;
+		if (i == nm || ms[i].idh != p.idh) {
+			/* the slot's master changed (failover, resharding): scan it again */
+			int j;
+
+			for (j = 0; j < nm && ms[j].slot <= p.slot; j++)
+				;
+			j = j ? j - 1 : 0;
+			if (p.cur || p.skip)
+				rbe_logf(r, 1, "redis: listing: the master of slot %u changed; its "
+					 "keys are scanned again from the start", p.slot);
+			p.slot = ms[j].slot;
+			p.idh = ms[j].idh;
+			p.cur = 0;
+			p.skip = 0;
+		}
+	}
+	/* a type filter scans that pass only (markers: collections) */
+	if (o->type != HKV_TYPE_NONE && p.pass < 5 && pass_htype[p.pass] != o->type &&
+	    p.cur == 0 && p.skip == 0) {
+		for (; p.pass < 5 && pass_htype[p.pass] != o->type; p.pass++)
+			;
+	}
+	if (p.pass == 5) {
+		pat = pattern("{*}" RBE_EMPTY_SFX, strlen("{*}" RBE_EMPTY_SFX), o->prefix,
+			      o->prefix_len);
+		/* "{" starts no glob class: the pattern's braces are literal */
+	} else {
+		pat = pattern("", 0, o->prefix, o->prefix_len);
+	}
+	if (!pat)
+		return -ENOMEM;
+	snprintf(cs, sizeof(cs), "%llu", (unsigned long long)p.cur);
+	snprintf(tagkey, sizeof(tagkey), "{%s}", r->tags[p.slot]);
+	rbe_cmd_init(&c, "SCAN");
+	rbe_arg_str(&c, cs);
+	rbe_arg_str(&c, "MATCH");
+	rbe_arg_str(&c, pat);
+	rbe_arg_str(&c, "COUNT");
+	rbe_arg_ll(&c, SCAN_COUNT);
+	rbe_arg_str(&c, "TYPE");
+	rbe_arg_str(&c, pass_type[p.pass]);
+	rc = rbe_run(r, tagkey, strlen(tagkey), false, &c, &v, "SCAN");
+	free(pat);
+	if (rc)
+		return rc;
+	if (v->type != HKV_RESP_ARRAY || v->nelem != 2 || v->elem[1]->type != HKV_RESP_ARRAY) {
+		hkv_resp_value_free(v);
+		return -EIO;
+	}
+	items = v->elem[1];
+	for (idx = p.skip; idx < items->nelem; idx++) {
+		const struct hkv_resp_value *it = items->elem[idx];
+		const unsigned char *key = (const unsigned char *)it->str;
+		size_t klen = it->len, rl;
+		enum hkv_type type = pass_htype[p.pass];
+		bool is_prefix = false, emp;
+		const unsigned char *uk = rbe_reserved_key(r, key, klen, &rl, &emp);
+		unsigned char at[15];
+		int t;
+
+		if (p.pass == 5) {
+			if (!uk || !emp)
+				continue;
+			key = uk;
+			klen = rl;
+		} else if (uk) {
+			continue; /* metadata or a marker: not a key */
+		}
+		if (klen < o->prefix_len || memcmp(key, o->prefix, o->prefix_len))
+			continue;
+		if (o->has_delim) {
+			const unsigned char *d = memchr(key + o->prefix_len, o->delim,
+							klen - o->prefix_len);
+
+			if (d) {
+				klen = (size_t)(d - key) + 1;
+				is_prefix = true;
+				type = HKV_TYPE_NONE;
+			}
+		}
+		if (!is_prefix && o->match && !hkv_glob_match(o->match, key, klen))
+			continue;
+		if (!is_prefix && p.pass == 5) {
+			t = marker_type(r, key, klen);
+			if (t < 0) {
+				rc = t;
+				goto out;
+			}
+			if (t == HKV_TYPE_NONE)
+				continue;
+			type = (enum hkv_type)t;
+			if (o->type != HKV_TYPE_NONE && type != o->type)
+				continue;
+		}
+		if (is_prefix) {
+			struct pos q = p;
+
+			q.skip = idx;
+			at[0] = (unsigned char)q.pass;
+			memcpy(at + 1, &q.slot, 2);
+			memcpy(at + 3, &q.cur, 8);
+			memcpy(at + 11, &q.skip, 4);
+			rc = walk_first(r, p.walk, at, key, klen);
+			if (rc < 0)
+				goto out;
+			if (!rc)
+				continue;
+		}
+		rc = cb(arg, key, klen, type, is_prefix);
+		if (rc) {
+			p.skip = rc == HKV_SCAN_AGAIN ? idx : idx + 1;
+			pos_put(&p, cur);
+			goto out;
+		}
+		reported++;
+	}
+	/* the batch is done: the next cursor, master, or pass */
+	next = strtoull(v->elem[0]->str, NULL, 10);
+	p.skip = 0;
+	if (next) {
+		p.cur = next;
+	} else {
+		for (i = 0; i < nm && ms[i].slot <= p.slot; i++)
+			;
+		p.cur = 0;
+		if (i < nm) {
+			p.slot = ms[i].slot;
+			p.idh = ms[i].idh;
+		} else {
+			p.slot = ms[0].slot;
+			p.idh = ms[0].idh;
+			p.pass++;
+			if (o->type != HKV_TYPE_NONE)
+				while (p.pass < 5 && pass_htype[p.pass] != o->type)
+					p.pass++;
+			if (o->type == HKV_TYPE_STRING && p.pass == 5)
+				p.pass = PASSES;
+		}
+	}
+	if (p.pass >= PASSES) {
+		cur->done = true;
+		pos_put(&(struct pos){ .pass = PASSES - 1, .walk = p.walk }, cur);
+		walk_drop(r, p.walk);
+	} else {
+		pos_put(&p, cur);
+	}
+	rc = reported;
+out:
+	hkv_resp_value_free(v);
+	return rc;
+}
