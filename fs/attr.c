@@ -72,13 +72,13 @@ static void fill_from_attr(struct hkvfs *fs, struct stat *st, const void *key, s
 	hkvfs_ns_to_ts(a->ctime_ns, &st->st_ctim);
 	st->st_atim = st->st_mtim;
 	st->st_blksize = 4096;
-	if (key && hkv_xattr_get(fs->db, key, klen, HKVFS_XA_ATIME, &v) == 0) {
+	if (key && hkvfs_be_xattr_get(fs->be, key, klen, HKVFS_XA_ATIME, &v) == 0) {
 		if (v.len < sizeof(tmp)) {
 			memcpy(tmp, v.data, v.len);
 			tmp[v.len] = 0;
 			hkvfs_ns_to_ts(strtoll(tmp, NULL, 10), &st->st_atim);
 		}
-		hkv_buf_release(&v);
+		hkvfs_be_buf_release(&v);
 	}
 }
 
@@ -93,6 +93,7 @@ static void fill_from_attr(struct hkvfs *fs, struct stat *st, const void *key, s
  * parent's attributes after every create and unlink in it (it drops them itself), and a scan
  * of a full directory costs a thousand entries. Every committed mutation reaches
  * hkvfs_nlink_event() from the engine's watch callback, before the writer returns:
+ *  - "everything may be stale" (no key) drops every entry;
  *  - a key two or more levels below a cached directory may add or remove a prefix
  *    subdirectory there: the entry is dropped;
  *  - a direct child may be (or have been) a collection: it is remembered as touched. The next
@@ -188,8 +189,17 @@ void hkvfs_nlink_event(struct hkvfs *fs, const void *key, size_t klen, uint64_t 
 	const unsigned char *k = key;
 	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t start = 0, done = 0, next;
+	unsigned i;
 
 	pthread_mutex_lock(&nlc_lock);
+	if (!key) {
+		/* everything may be stale: forget every count */
+		for (i = 0; i < NLC_SLOTS; i++)
+			if (nlc[i].used)
+				nlc_drop(&nlc[i]);
+		pthread_mutex_unlock(&nlc_lock);
+		return;
+	}
 	while (start < klen) {
 		struct nlc_ent *e;
 
@@ -230,7 +240,7 @@ bool hkvfs_nlink_keeps(struct hkvfs *fs, const void *key, size_t klen)
 	}
 	pthread_mutex_unlock(&nlc_lock);
 	if (keep && counted) {
-		t = hkv_type(fs->db, key, klen);
+		t = hkvfs_be_type(fs->be, key, klen);
 		keep = t == HKV_TYPE_NONE || t == HKV_TYPE_STRING;
 	}
 	return keep;
@@ -268,9 +278,9 @@ static nlink_t nlink_scan(struct hkvfs *fs, const void *prefix, size_t plen,
 	struct hkv_cursor cur;
 
 	*ok = true;
-	hkv_cursor_init(&cur);
+	hkvfs_be_cursor_init(&cur);
 	while (!cur.done && na->seen <= NLINK_SCAN_MAX) {
-		if (hkv_scan(fs->db, &cur, &so, nlink_cb, na) < 0) {
+		if (hkvfs_be_scan(fs->be, &cur, &so, nlink_cb, na) < 0) {
 			*ok = false;
 			return 1;
 		}
@@ -290,7 +300,7 @@ static bool touches_keep(struct hkvfs *fs, const struct nlc_ent *snap)
 	if (snap->coll_overflow)
 		return false;
 	for (i = 0; i < snap->ntouch; i++) {
-		int t = hkv_type(fs->db, snap->touch[i].key, snap->touch[i].len);
+		int t = hkvfs_be_type(fs->be, snap->touch[i].key, snap->touch[i].len);
 
 		if (child_in(snap->coll, snap->ncoll, snap->touch[i].key, snap->touch[i].len))
 			return false;
@@ -433,8 +443,8 @@ int hkvfs_fill_attr(struct hkvfs *fs, const struct hkvfs_ident *id, fuse_ino_t i
 		fill_dir_defaults(fs, st);
 		st->st_ino = ino_synth(3, id->key, id->klen);
 		if (id->klen + HKVFS_MARKER_LEN <= HKV_KEY_MAX &&
-		    hkv_attr_get(fs->db, mk, mklen = hkvfs_marker_key(id->key, id->klen, mk),
-				 &a) == 0) {
+		    hkvfs_be_attr_get(fs->be, mk, mklen = hkvfs_marker_key(id->key, id->klen, mk),
+				      &a) == 0) {
 			fill_from_attr(fs, st, mk, mklen, &a);
 			st->st_mode = S_IFDIR | (a.mode & 07777);
 			st->st_nlink = dir_nlink(fs, id->key, id->klen);
@@ -448,7 +458,7 @@ int hkvfs_fill_attr(struct hkvfs *fs, const struct hkvfs_ident *id, fuse_ino_t i
 		st->st_nlink = dir_nlink(fs, id->key, id->klen);
 		return 0;
 	case HKVFS_KEY:
-		rc = hkv_attr_get(fs->db, id->key, id->klen, &a);
+		rc = hkvfs_be_attr_get(fs->be, id->key, id->klen, &a);
 		if (rc)
 			return hkvfs_fserr(rc);
 		fill_from_attr(fs, st, id->key, id->klen, &a);
@@ -467,7 +477,7 @@ int hkvfs_fill_attr(struct hkvfs *fs, const struct hkvfs_ident *id, fuse_ino_t i
 	case HKVFS_ELEM: {
 		bool tail;
 
-		rc = hkv_attr_get(fs->db, id->key, id->klen, &a);
+		rc = hkvfs_be_attr_get(fs->be, id->key, id->klen, &a);
 		if (rc)
 			return hkvfs_fserr(rc);
 		if (a.type == HKV_TYPE_STRING || a.type == HKV_TYPE_NONE)
@@ -485,7 +495,7 @@ int hkvfs_fill_attr(struct hkvfs *fs, const struct hkvfs_ident *id, fuse_ino_t i
 		if (rc)
 			return hkvfs_fserr(rc);
 		st->st_size = (off_t)v.len;
-		hkv_buf_release(&v);
+		hkvfs_be_buf_release(&v);
 		return 0;
 	}
 	}
@@ -541,7 +551,7 @@ int hkvfs_attr_key(struct hkvfs *fs, const struct hkvfs_ident *id, unsigned char
 	if (id->klen + HKVFS_MARKER_LEN > HKV_KEY_MAX)
 		return -ENAMETOOLONG;
 	*olen = hkvfs_marker_key(id->key, id->klen, out);
-	rc = hkv_create(fs->db, out, *olen, HKV_TYPE_STRING, &ca);
+	rc = hkvfs_be_create(fs->be, out, *olen, HKV_TYPE_STRING, &ca);
 	return rc == -EEXIST ? 0 : rc;
 }
 
@@ -553,7 +563,7 @@ static int truncate_node(struct hkvfs *fs, const struct hkvfs_ident *id, uint64_
 	int rc, t;
 
 	if (id->kind == HKVFS_KEY) {
-		rc = hkv_truncate(fs->db, id->key, id->klen, size);
+		rc = hkvfs_be_truncate(fs->be, id->key, id->klen, size);
 		return hkvfs_fserr(rc == -HKV_EWRONGTYPE ? -EISDIR : rc);
 	}
 	if (id->kind != HKVFS_ELEM)
@@ -572,13 +582,13 @@ static int truncate_node(struct hkvfs *fs, const struct hkvfs_ident *id, uint64_
 		return hkvfs_fserr(rc);
 	whole = calloc(1, size + 1);
 	if (!whole) {
-		hkv_buf_release(&v);
+		hkvfs_be_buf_release(&v);
 		return -ENOMEM;
 	}
 	memcpy(whole, v.data, v.len < size ? v.len : size);
-	rc = hkvfs_elem_put(fs->db, id, (enum hkv_type)t, whole, size, NULL);
+	rc = hkvfs_elem_put(fs->be, id, (enum hkv_type)t, whole, size, NULL);
 	free(whole);
-	hkv_buf_release(&v);
+	hkvfs_be_buf_release(&v);
 	return hkvfs_fserr(rc);
 }
 
@@ -633,16 +643,16 @@ struct setattr_args {
 	char atime[32]; /* "" when atime is not set */
 };
 
-static int setattr_txn(struct hkv *tx, void *arg)
+static int setattr_txn(struct hkvfs_be *tx, void *arg)
 {
 	struct setattr_args *sa = arg;
 	int rc = 0;
 
 	if (sa->which)
-		rc = hkv_attr_set(tx, sa->key, sa->klen, sa->which, sa->a);
+		rc = hkvfs_be_attr_set(tx, sa->key, sa->klen, sa->which, sa->a);
 	if (!rc && sa->atime[0])
-		rc = hkv_xattr_set(tx, sa->key, sa->klen, HKVFS_XA_ATIME, sa->atime,
-				   strlen(sa->atime), 0);
+		rc = hkvfs_be_xattr_set(tx, sa->key, sa->klen, HKVFS_XA_ATIME, sa->atime,
+					strlen(sa->atime), 0);
 	return rc;
 }
 
@@ -727,7 +737,7 @@ void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 		sa.klen = aklen;
 		sa.which = which;
 		sa.a = &a;
-		rc = hkvfs_fserr(hkv_txn_run(fs->db, setattr_txn, &sa));
+		rc = hkvfs_fserr(hkvfs_be_txn_run(fs->be, setattr_txn, &sa));
 		if (rc)
 			goto out;
 		hkvfs_inval_now(fs, ino);

@@ -65,7 +65,7 @@ int hkvfs_index_parse(const unsigned char *s, size_t len, int64_t *out)
 int hkvfs_elem_get(struct hkvfs *fs, const struct hkvfs_ident *id, enum hkv_type type,
 		   struct hkv_buf *out)
 {
-	struct hkv *db = fs->db;
+	struct hkvfs_be *be = fs->be;
 	char tmp[64];
 	int64_t idx;
 	double s;
@@ -75,14 +75,14 @@ int hkvfs_elem_get(struct hkvfs *fs, const struct hkvfs_ident *id, enum hkv_type
 	out->len = 0;
 	switch (type) {
 	case HKV_TYPE_HASH:
-		return hkv_hget(db, id->key, id->klen, id->elem, id->elen, out);
+		return hkvfs_be_hget(be, id->key, id->klen, id->elem, id->elen, out);
 	case HKV_TYPE_SET:
-		rc = hkv_sismember(db, id->key, id->klen, id->elem, id->elen);
+		rc = hkvfs_be_sismember(be, id->key, id->klen, id->elem, id->elen);
 		if (rc < 0)
 			return rc;
 		return rc ? 0 : -ENOENT;
 	case HKV_TYPE_ZSET:
-		rc = hkv_zscore(db, id->key, id->klen, id->elem, id->elen, &s);
+		rc = hkvfs_be_zscore(be, id->key, id->klen, id->elem, id->elen, &s);
 		if (rc < 0)
 			return rc;
 		rc = score_format(s, tmp, sizeof(tmp));
@@ -98,7 +98,7 @@ int hkvfs_elem_get(struct hkvfs *fs, const struct hkvfs_ident *id, enum hkv_type
 			return 0;
 		if (hkvfs_index_parse(id->elem, id->elen, &idx))
 			return -ENOENT;
-		return hkv_lindex(db, id->key, id->klen, idx, out);
+		return hkvfs_be_lindex(be, id->key, id->klen, idx, out);
 	default:
 		return -ENOENT;
 	}
@@ -118,7 +118,7 @@ bool hkvfs_list_push_name(const struct hkvfs_ident *id, bool *tail)
 }
 
 /* store @data as the whole content of element @id */
-int hkvfs_elem_put(struct hkv *db, const struct hkvfs_ident *id, enum hkv_type type,
+int hkvfs_elem_put(struct hkvfs_be *be, const struct hkvfs_ident *id, enum hkv_type type,
 		   const void *data, size_t len, const struct hkv_create_attr *ca)
 {
 	int64_t idx, n;
@@ -128,14 +128,14 @@ int hkvfs_elem_put(struct hkv *db, const struct hkvfs_ident *id, enum hkv_type t
 
 	switch (type) {
 	case HKV_TYPE_HASH:
-		rc = hkv_hset(db, id->key, id->klen, id->elem, id->elen, data, len, ca);
+		rc = hkvfs_be_hset(be, id->key, id->klen, id->elem, id->elen, data, len, ca);
 		return rc < 0 ? rc : 0;
 	case HKV_TYPE_SET:
 		if (len) {
 			HLOG_WARN("write of %zu bytes into a set member refused (EINVAL)", len);
 			return -EINVAL;
 		}
-		rc = hkv_sadd(db, id->key, id->klen, id->elem, id->elen, ca);
+		rc = hkvfs_be_sadd(be, id->key, id->klen, id->elem, id->elen, ca);
 		return rc < 0 ? rc : 0;
 	case HKV_TYPE_ZSET:
 		if (score_parse(data, len, &s)) {
@@ -143,17 +143,17 @@ int hkvfs_elem_put(struct hkv *db, const struct hkvfs_ident *id, enum hkv_type t
 				 (int)(len > 40 ? 40 : len), (const char *)data);
 			return -EINVAL;
 		}
-		rc = hkv_zadd(db, id->key, id->klen, s, id->elem, id->elen, 0, NULL, ca);
+		rc = hkvfs_be_zadd(be, id->key, id->klen, s, id->elem, id->elen, 0, NULL, ca);
 		return rc < 0 ? rc : 0;
 	case HKV_TYPE_LIST:
 		if (hkvfs_list_push_name(id, &tail)) {
-			n = tail ? hkv_rpush(db, id->key, id->klen, data, len, ca)
-				 : hkv_lpush(db, id->key, id->klen, data, len, ca);
+			n = tail ? hkvfs_be_rpush(be, id->key, id->klen, data, len, ca)
+				 : hkvfs_be_lpush(be, id->key, id->klen, data, len, ca);
 			return n < 0 ? (int)n : 0;
 		}
 		if (hkvfs_index_parse(id->elem, id->elen, &idx))
 			return -EINVAL;
-		rc = hkv_lset(db, id->key, id->klen, idx, data, len);
+		rc = hkvfs_be_lset(be, id->key, id->klen, idx, data, len);
 		return rc == -ERANGE ? -ENOENT : rc;
 	default:
 		return -EINVAL;

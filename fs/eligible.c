@@ -15,7 +15,7 @@ static bool dir_searchable(struct hkvfs *fs, const unsigned char *prefix, size_t
 
 	if (plen + HKVFS_MARKER_LEN > HKV_KEY_MAX)
 		return false;
-	if (hkv_attr_get(fs->db, mk, hkvfs_marker_key(prefix, plen, mk), &a) == 0)
+	if (hkvfs_be_attr_get(fs->be, mk, hkvfs_marker_key(prefix, plen, mk), &a) == 0)
 		return (a.mode & S_IXOTH) != 0;
 	return ((0777 & ~fs->opts.umask) & S_IXOTH) != 0;
 }
@@ -43,7 +43,7 @@ bool hkvfs_hot_eligible(void *arg, const void *key, size_t klen)
 		if (next >= klen)
 			break;
 		/* a key named like a directory on the path hides everything under it */
-		if (hkv_exists(fs->db, key, end) != 0)
+		if (hkvfs_be_exists(fs->be, key, end) != 0)
 			return false;
 		if (!hkv_pathmap_comp_ok(k + start, end - start, fs->opts.delim, true) ||
 		    !dir_searchable(fs, k, next))

@@ -188,7 +188,7 @@ int hkvfs_fh_resize(struct hkvfs *fs, struct hkvfs_fh *fh, size_t size)
 
 int hkvfs_key_type(struct hkvfs *fs, const struct hkvfs_ident *id)
 {
-	int t = hkv_type(fs->db, id->key, id->klen);
+	int t = hkvfs_be_type(fs->be, id->key, id->klen);
 
 	return t == HKV_TYPE_NONE ? -ENOENT : t;
 }
@@ -210,7 +210,7 @@ int hkvfs_fh_load(struct hkvfs *fs, struct hkvfs_fh *fh, const struct hkvfs_iden
 		v.data = t;
 		v.len = (size_t)n;
 	} else if (id->kind == HKVFS_KEY) {
-		rc = hkv_get(fs->db, id->key, id->klen, &v);
+		rc = hkvfs_be_get(fs->be, id->key, id->klen, &v);
 		if (rc == -ENOENT && fh->write)
 			rc = 0; /* removed while open for writing: the commit drops it (fh_store) */
 		if (rc)
@@ -227,7 +227,7 @@ int hkvfs_fh_load(struct hkvfs *fs, struct hkvfs_fh *fh, const struct hkvfs_iden
 	}
 	rc = fh_charge(fs, fh, v.len);
 	if (rc) {
-		hkv_buf_release(&v);
+		hkvfs_be_buf_release(&v);
 		return rc;
 	}
 	free(fh->buf);
@@ -270,10 +270,10 @@ struct elem_commit {
 	bool gone;
 };
 
-static int elem_commit_txn(struct hkv *tx, void *arg)
+static int elem_commit_txn(struct hkvfs_be *tx, void *arg)
 {
 	struct elem_commit *ec = arg;
-	int t = hkv_type(tx, ec->id->key, ec->id->klen);
+	int t = hkvfs_be_type(tx, ec->id->key, ec->id->klen);
 
 	if (t < 0)
 		return t;
@@ -293,17 +293,17 @@ struct append_commit {
 	bool gone;
 };
 
-static int append_commit_txn(struct hkv *tx, void *arg)
+static int append_commit_txn(struct hkvfs_be *tx, void *arg)
 {
 	struct append_commit *ac = arg;
 	int64_t n;
-	int rc = hkv_exists(tx, ac->id->key, ac->id->klen);
+	int rc = hkvfs_be_exists(tx, ac->id->key, ac->id->klen);
 
 	if (rc <= 0) {
 		ac->gone = rc == 0;
 		return rc;
 	}
-	n = hkv_append(tx, ac->id->key, ac->id->klen, ac->data, ac->len, ac->ca);
+	n = hkvfs_be_append(tx, ac->id->key, ac->id->klen, ac->data, ac->len, ac->ca);
 	return n < 0 ? (int)n : 0;
 }
 
@@ -322,7 +322,7 @@ static int fh_store(struct hkvfs *fs, struct hkvfs_fh *fh)
 			/* the key exists from OPEN or CREATE on: as XX above, never re-created */
 			struct append_commit ac = { id, data, fh->len, &fh->ca, false };
 
-			rc = hkv_txn_run(fs->db, append_commit_txn, &ac);
+			rc = hkvfs_be_txn_run(fs->be, append_commit_txn, &ac);
 			if (!rc && ac.gone) {
 				HLOG_INFO("a file removed while open for appending was closed: "
 					  "its content is dropped");
@@ -339,7 +339,7 @@ static int fh_store(struct hkvfs *fs, struct hkvfs_fh *fh)
 			struct hkv_set_opts so = { .flags = HKV_SET_KEEPTTL | HKV_SET_XX,
 						   .ca = &fh->ca };
 
-			rc = hkv_set(fs->db, id->key, id->klen, data, fh->len, &so);
+			rc = hkvfs_be_set(fs->be, id->key, id->klen, data, fh->len, &so);
 			if (rc == 0) {
 				HLOG_INFO("a file removed while open was closed: its content is "
 					  "dropped");
@@ -350,7 +350,7 @@ static int fh_store(struct hkvfs *fs, struct hkvfs_fh *fh)
 	} else if (id->kind == HKVFS_ELEM) {
 		struct elem_commit ec = { id, data, fh->len, &fh->ca, false };
 
-		rc = hkv_txn_run(fs->db, elem_commit_txn, &ec);
+		rc = hkvfs_be_txn_run(fs->be, elem_commit_txn, &ec);
 		if (!rc && ec.gone) {
 			HLOG_INFO("a file whose collection was removed while it was open was "
 				  "closed: its content is dropped");
@@ -563,7 +563,7 @@ static int read_direct(struct hkvfs *fs, const struct hkvfs_ident *id, size_t si
 	if (!*out)
 		return -ENOMEM;
 	if (id->kind == HKVFS_KEY) {
-		r = hkv_getrange(fs->db, id->key, id->klen, (uint64_t)off, *out, size);
+		r = hkvfs_be_getrange(fs->be, id->key, id->klen, (uint64_t)off, *out, size);
 		if (r < 0)
 			return hkvfs_fserr(r == -HKV_EWRONGTYPE ? -EISDIR : (int)r);
 		*n = (size_t)r;
@@ -593,7 +593,7 @@ static int read_direct(struct hkvfs *fs, const struct hkvfs_ident *id, size_t si
 		*n = size;
 	if (*n)
 		memcpy(*out, (char *)v.data + off, *n);
-	hkv_buf_release(&v);
+	hkvfs_be_buf_release(&v);
 	return 0;
 }
 
@@ -691,12 +691,12 @@ static int check_score_prefix(struct hkvfs *fs, const struct hkvfs_ident *id, co
  * kernel does this itself for chown and truncate; for a direct-I/O write it leaves it to us.
  */
 /* Clear SUID (and SGID with group-exec) in one transaction: a chmod meanwhile is never undone. */
-static int kill_privs_txn(struct hkv *tx, void *arg)
+static int kill_privs_txn(struct hkvfs_be *tx, void *arg)
 {
 	const struct hkvfs_ident *id = arg;
 	struct hkv_attr a;
 	uint32_t mode;
-	int rc = hkv_attr_get(tx, id->key, id->klen, &a);
+	int rc = hkvfs_be_attr_get(tx, id->key, id->klen, &a);
 
 	if (rc)
 		return rc;
@@ -708,7 +708,7 @@ static int kill_privs_txn(struct hkv *tx, void *arg)
 	if (mode == a.mode)
 		return 0;
 	a.mode = mode;
-	rc = hkv_attr_set(tx, id->key, id->klen, HKV_ATTR_MODE, &a);
+	rc = hkvfs_be_attr_set(tx, id->key, id->klen, HKV_ATTR_MODE, &a);
 	return rc ? rc : 1;
 }
 
@@ -718,7 +718,7 @@ static void kill_privs(fuse_req_t req, const struct hkvfs_ident *id, fuse_ino_t 
 
 	if (id->kind != HKVFS_KEY || hkvfs_ctx(req)->uid == 0)
 		return;
-	if (hkv_txn_run(fs->db, kill_privs_txn, (void *)id) > 0)
+	if (hkvfs_be_txn_run(fs->be, kill_privs_txn, (void *)id) > 0)
 		hkvfs_inval_now(fs, ino);
 }
 
@@ -843,7 +843,7 @@ void hkvfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_fi
 		pthread_mutex_unlock(&fh->lock);
 	}
 	if (!rc)
-		rc = hkv_sync(fs->db);
+		rc = hkvfs_be_sync(fs->be);
 	hkvfs_reply_err(req, rc);
 }
 

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "backend.h"
 #include "hkv/engine.h"
 #include "hkv/pathmap.h"
 #include "opts.h"
@@ -67,12 +68,17 @@ struct hkvfs_counters {
 		invals, inval_errors, ctl_requests, errors, fsyncdirs, flushes, opens, releases;
 };
 
-/** struct hkvfs - the daemon's global state (one mount per process). */
+/**
+ * struct hkvfs - the daemon's global state (one mount per process).
+ * @be:     the store, through the storage interface (backend.h); fs/ reaches it only there.
+ * @source: the mount source, canonical (hkvfs_be_source_prepare()): the absolute path of a
+ *          store directory, or a "SCHEME://..." address.
+ */
 struct hkvfs {
-	struct hkv *db;
+	struct hkvfs_be *be;
 	struct fuse_session *se;
 	struct hkvfs_opts opts;
-	char data_dir[4096];
+	char source[4096];
 	char mountpoint[4096];
 	char sock_path[4200];
 	int64_t mount_time_ns;
@@ -156,6 +162,18 @@ void hkvfs_itab_children(const void *key, size_t klen,
 				    size_t elen),
 			 void *arg);
 
+/**
+ * hkvfs_itab_each() - call @cb for each live hashed inode (KEY, PREFIX and ELEM; not the static
+ * ones), inside an RCU read-side section: @cb must not block and must only copy what it needs
+ * (@key and @elem are borrowed for the call). An inode created or re-keyed during the walk
+ * may be missed; "everything may be stale" (inval.c) relies only on the ones that existed
+ * before it started.
+ */
+void hkvfs_itab_each(void (*cb)(void *arg, fuse_ino_t ino, enum hkvfs_kind kind,
+				const unsigned char *key, size_t klen, const unsigned char *elem,
+				size_t elen),
+		     void *arg);
+
 /* ops.c (the table; the operations live in the files ops_int.h lists), inval.c, handle.c */
 extern const struct fuse_lowlevel_ops hkvfs_ops;
 int hkvfs_inval_start(void);
@@ -168,7 +186,10 @@ void hkvfs_inval_stop(void);
  * may wait for a request it serves).
  */
 void hkvfs_inval_wait(void);
-/** hkvfs_watch() - the engine watch callback; @arg: the struct hkvfs. */
+/**
+ * hkvfs_watch() - the backend's watch callback (hkvfs_be_set_watch()); @arg: the struct hkvfs.
+ * A NULL @key means "everything may be stale" (inval.c).
+ */
 void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version);
 void hkvfs_flush_all(void);
 size_t hkvfs_stats_format(char *buf, size_t sz);
@@ -189,7 +210,11 @@ ssize_t hkvfs_ctl_text(int ctl, char **out);
 bool hkvfs_hot_eligible(void *arg, const void *key, size_t klen);
 
 /* resp.c: the daemon's RESP listener (DATA_DIR/hkvfs.sock, and TCP with -o resp=) */
-/** hkvfs_resp_new() - create the server (not listening yet). Return: 0, -errno (logged). */
+/**
+ * hkvfs_resp_new() - create the server (not listening yet); over a backend without
+ * HKVFS_BE_CAP_ENGINE there is none (one log line) and the other hkvfs_resp_* do nothing.
+ * Return: 0, -errno (logged).
+ */
 int hkvfs_resp_new(void);
 /** hkvfs_resp_start() - listen and start the server thread. Return: 0, -errno (logged). */
 int hkvfs_resp_start(void);

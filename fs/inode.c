@@ -657,6 +657,23 @@ int hkvfs_itab_rename_prefix(const void *from, size_t flen, const void *to, size
 	return rc;
 }
 
+void hkvfs_itab_each(void (*cb)(void *arg, fuse_ino_t ino, enum hkvfs_kind kind,
+				const unsigned char *key, size_t klen, const unsigned char *elem,
+				size_t elen),
+		     void *arg)
+{
+	struct cds_lfht_iter it;
+	struct itab_ent *e;
+
+	rcu_enter();
+	rcu_read_lock();
+	cds_lfht_for_each_entry(itab, &it, e, node) {
+		if (atomic_load_explicit(&e->in->nlookup, memory_order_relaxed))
+			cb(arg, hkvfs_ino_id(e->in), e->kind, e->key, e->klen, e->elem, e->elen);
+	}
+	rcu_read_unlock();
+}
+
 void hkvfs_itab_children(const void *key, size_t klen,
 			 void (*cb)(void *arg, fuse_ino_t ino, const unsigned char *elem,
 				    size_t elen),

@@ -12,6 +12,16 @@
  * the invalidation thread, which holds no lock while it notifies the kernel
  * (notify_inval_entry waits for the directory's lock, which a request in flight may hold);
  * the RESP socket waits for that thread before it replies.
+ *
+ * "Everything may be stale". A backend that may have missed changes (a network backend whose
+ * invalidation connection was lost, backend.h) reports a NULL key. The watch callback then
+ * clears this mount's namespace in the kernel hot cache and forgets every cached directory
+ * link count at once, and queues one event for which the thread drops the kernel's cached
+ * attributes and pages of every inode it knows (the root included) and the directory entry
+ * of every name it knows (a directory's entry takes the cached names below it along).
+ * Negative entries the kernel caches for names that did not exist are not known to the
+ * daemon; they expire after the mount's timeout= like any entry. The RESP socket is not told
+ * (it exists only over the local engine, which never reports this).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,6 +36,7 @@ struct inval_ev {
 	struct inval_ev *next;
 	uint64_t seq;
 	uint64_t version;
+	bool all;       /* everything may be stale: no key */
 	size_t klen;
 	unsigned char key[];
 };
@@ -45,10 +56,14 @@ void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version)
 	struct hkvfs *fs = arg; /* main.c installs the watch with the daemon's state */
 	struct inval_ev *ev;
 
+	if (!key)
+		klen = 0; /* everything may be stale (see the top) */
+
 	/* the kernel hot cache drops the key before the write is acknowledged (docs/hot-path.md) */
 	hkvfs_promoter_invalidate_version(fs->prom, key, klen, version);
 	/* RESP clients: notifications, WATCH, blocked pops (resp.c) */
-	hkvfs_resp_watch(key, klen, version);
+	if (key)
+		hkvfs_resp_watch(key, klen, version);
 	hkvfs_nlink_event(fs, key, klen, version);
 	if (!hkvfs_caching(fs))
 		return;
@@ -58,9 +73,11 @@ void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version)
 		return;
 	}
 	ev->next = NULL;
+	ev->all = !key;
 	ev->version = version;
 	ev->klen = klen;
-	memcpy(ev->key, key, klen);
+	if (klen)
+		memcpy(ev->key, key, klen);
 	pthread_mutex_lock(&iq_lock);
 	ev->seq = ++iq_queued;
 	*iq_tail = ev;
@@ -215,6 +232,99 @@ static void inval_key(struct hkvfs *fs, const struct inval_ev *ev)
 	}
 }
 
+/* one inode inval_all() notifies: its node id and what names it (copied from the table) */
+struct known {
+	fuse_ino_t ino;
+	enum hkvfs_kind kind;
+	size_t klen, elen;
+	unsigned char *key; /* key bytes, then the element's */
+};
+
+struct known_list {
+	size_t n, cap;
+	bool oom;
+	struct known *k;
+};
+
+static void collect_known_cb(void *arg, fuse_ino_t ino, enum hkvfs_kind kind,
+			     const unsigned char *key, size_t klen, const unsigned char *elem,
+			     size_t elen)
+{
+	struct known_list *kl = arg;
+	struct known *k;
+
+	if (kl->n == kl->cap) {
+		size_t cap = kl->cap ? kl->cap * 2 : 64;
+		void *p = realloc(kl->k, cap * sizeof(*kl->k));
+
+		if (!p) {
+			kl->oom = true;
+			return;
+		}
+		kl->k = p;
+		kl->cap = cap;
+	}
+	k = &kl->k[kl->n];
+	k->key = malloc(klen + elen + 1);
+	if (!k->key) {
+		kl->oom = true;
+		return;
+	}
+	memcpy(k->key, key, klen);
+	if (elen)
+		memcpy(k->key + klen, elem, elen);
+	k->ino = ino;
+	k->kind = kind;
+	k->klen = klen;
+	k->elen = elen;
+	kl->n++;
+}
+
+/*
+ * Everything may be stale: drop the cached attributes and pages of every known inode and the
+ * entry of every known name. Attributes first: a name whose entry is dropped is looked up
+ * again, and its inode's attributes must not be served from the cache meanwhile.
+ */
+static void inval_all(struct hkvfs *fs)
+{
+	struct known_list kl = { 0 };
+	char name[HKV_NAME_MAX + 1];
+	fuse_ino_t parent;
+	size_t i;
+
+	hkvfs_itab_each(collect_known_cb, &kl);
+	if (kl.oom) {
+		CNT(inval_errors);
+		HLOG_ERR("out of memory listing the inodes to invalidate: %zu of them will "
+			 "expire after timeout= instead", kl.n);
+	}
+	notify_inode(fs, FUSE_ROOT_ID);
+	for (i = 0; i < kl.n; i++)
+		notify_inode(fs, kl.k[i].ino);
+	for (i = 0; i < kl.n; i++) {
+		const struct known *k = &kl.k[i];
+
+		if (k->kind == HKVFS_ELEM) {
+			parent = hkvfs_itab_find(HKVFS_KEY, k->key, k->klen, NULL, 0);
+			if (parent &&
+			    hkv_pathmap_encode(k->key + k->klen, k->elen, -1, name) >= 0)
+				notify_entry(fs, parent, name);
+		} else if (k->kind == HKVFS_KEY && k->klen) {
+			parent = parent_of(fs, k->key, k->klen, name);
+			if (parent)
+				notify_entry(fs, parent, name);
+		} else if (k->kind == HKVFS_PREFIX && k->klen > 1) {
+			parent = parent_of(fs, k->key, k->klen - 1, name);
+			if (parent)
+				notify_entry(fs, parent, name);
+		}
+	}
+	for (i = 0; i < kl.n; i++)
+		free(kl.k[i].key);
+	free(kl.k);
+	HLOG_INFO("everything may be stale: dropped the kernel's cache of %zu inodes", kl.n);
+}
+
 static void *inval_main(void *arg)
 {
 	struct hkvfs *fs = &hkvfs_g;
@@ -232,7 +342,10 @@ static void *inval_main(void *arg)
 		if (!iq_head)
 			iq_tail = &iq_head;
 		pthread_mutex_unlock(&iq_lock);
-		inval_key(fs, ev);
+		if (ev->all)
+			inval_all(fs);
+		else
+			inval_key(fs, ev);
 		pthread_mutex_lock(&iq_lock);
 		iq_done = ev->seq;
 		pthread_cond_broadcast(&iq_done_cond);

@@ -2,17 +2,22 @@
 /*
  * main.c - hkvfs: command line, logging, daemon start-up and orderly shutdown.
  *
- *   hkvfs DATA_DIR MOUNTPOINT [-o opt,...] [-f] [-d]
+ *   hkvfs SOURCE MOUNTPOINT [-o opt,...] [-f] [-d]
+ *
+ * SOURCE names the store: a directory (the local engine) or a SCHEME:// address of a network
+ * backend; hkvfs_be_open() (backend.c) picks the implementation, and nothing else in the
+ * daemon depends on which one it is (backend.h).
  *
  * Start-up order matters: the parent forks first and waits on a pipe; the child opens the
  * store (LMDB must be opened after the fork, never before), mounts, starts the control and
  * invalidation threads and only then reports success, so `mount` returns 0 only for a usable
  * mount and the exit status carries any failure (EBUSY store, bad option, mount error).
  *
- * Shutdown (SIGTERM, SIGINT, SIGHUP, or unmount): the session loop returns; the daemon stops
- * advertising a live mount (handover.c), buffered writes of handles still open are committed,
- * the store is closed with hkv_close() (which flushes), and the process exits 0. A new daemon
- * started meanwhile on the same store waits for that close instead of failing.
+ * Shutdown (SIGTERM, SIGINT, SIGHUP, or unmount): the session loop returns; the backend is
+ * told the session ended (the local one stops advertising a live mount, handover.c), buffered
+ * writes of handles still open are committed, the store is closed with hkvfs_be_close()
+ * (which flushes), and the process exits 0. A new daemon started meanwhile on the same store
+ * waits for that close instead of failing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +32,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "handover.h"
 #include "hkv/ctlclient.h"
 #include "hkvfs_int.h"
 
@@ -79,10 +83,10 @@ void hkvfs_log(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void engine_log(void *arg, int level, const char *msg)
+static void be_log(void *arg, int level, const char *msg)
 {
 	(void)arg;
-	hkvfs_log(level < 0 ? 0 : level > 3 ? 3 : level, "engine: %s", msg);
+	hkvfs_log(level < 0 ? 0 : level > 3 ? 3 : level, "%s", msg);
 }
 
 static void promoter_log(void *arg, int level, const char *msg)
@@ -116,12 +120,27 @@ static int start_promoter(void)
 	po.interval_ms = hkvfs_g.opts.hot_interval;
 	po.eligible = hkvfs_hot_eligible;
 	po.log = promoter_log;
-	return hkvfs_promoter_start(hkvfs_g.db, &po, hkvfs_g.ns, &hkvfs_g.prom);
+	return hkvfs_promoter_start(hkvfs_g.be, &po, hkvfs_g.ns, &hkvfs_g.prom);
+}
+
+/* @src for the fsname= mount option: libfuse splits options at commas and unescapes '\\' */
+static void escape_fsname(const char *src, char *out, size_t sz)
+{
+	size_t n = 0;
+
+	for (; *src && n + 2 < sz; src++) {
+		if (*src == ',' || *src == '\\')
+			out[n++] = '\\';
+		out[n++] = *src;
+	}
+	out[n] = 0;
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: hkvfs DATA_DIR MOUNTPOINT [-o opt[,opt...]] [-f] [-d]\n"
+	fprintf(f, "usage: hkvfs SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d]\n"
+		   "  SOURCE: a store directory (created if missing), or SCHEME://ADDRESS of a\n"
+		   "  network backend built into this daemon (docs/filesystem.md, Backends)\n"
 		   "  -f  stay in the foreground    -d  foreground + debug log + FUSE trace\n"
 		   "options: sync=always|everysec|none delimiter=C compress=on|off\n"
 		   "  compress_level=1..9 cache=on|off|noopen timeout=SECONDS allow_other ro rw\n"
@@ -159,10 +178,10 @@ static void report(int fd, int status)
 
 static int run(int status_fd)
 {
-	struct hkv_options eo;
+	struct hkvfs_be_args ba = { .opts = &hkvfs_g.opts, .log = be_log };
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *lc = NULL;
-	char fo[6144];
+	char fo[10240], fsname[8200];
 	int rc, ret = 1;
 
 	rc = hkvfs_itab_init();
@@ -170,24 +189,16 @@ static int run(int status_fd)
 		fprintf(stderr, "hkvfs: cannot create the inode table: %s\n", strerror(-rc));
 		goto out;
 	}
-	hkv_options_init(&eo);
-	eo.sync = (enum hkv_sync)hkvfs_g.opts.sync;
-	eo.compress = hkvfs_g.opts.compress;
-	eo.compress_level = hkvfs_g.opts.compress_level;
-	eo.read_only = hkvfs_g.opts.ro;
-	eo.mode = 0666 & ~hkvfs_g.opts.umask;
-	eo.uid = hkvfs_g.opts.uid;
-	eo.gid = hkvfs_g.opts.gid;
-	eo.log = engine_log;
-	rc = hkvfs_open_store(hkvfs_g.data_dir, &eo, &hkvfs_g.db);
+	rc = hkvfs_be_open(hkvfs_g.source, &ba, &hkvfs_g.be);
 	if (rc) {
-		HLOG_ERR("cannot open store %s: %s", hkvfs_g.data_dir, hkv_strerror(rc));
-		fprintf(stderr, "hkvfs: cannot open store %s: %s\n", hkvfs_g.data_dir,
+		HLOG_ERR("cannot open store %s: %s", hkvfs_g.source, hkv_strerror(rc));
+		fprintf(stderr, "hkvfs: cannot open store %s: %s\n", hkvfs_g.source,
 			hkv_strerror(rc));
 		goto out;
 	}
+	escape_fsname(hkvfs_g.source, fsname, sizeof(fsname));
 	snprintf(fo, sizeof(fo), "default_permissions,fsname=%s,subtype=hkvfs%s%s%s%s",
-		 hkvfs_g.data_dir, hkvfs_g.opts.allow_other ? ",allow_other" : "",
+		 fsname, hkvfs_g.opts.allow_other ? ",allow_other" : "",
 		 hkvfs_opts_fs_ro(&hkvfs_g.opts) ? ",ro" : "", hkvfs_g.opts.fuse_extra[0] ? "," : "",
 		 hkvfs_g.opts.fuse_extra);
 	if (fuse_opt_add_arg(&args, "hkvfs") || fuse_opt_add_arg(&args, "-o") ||
@@ -215,18 +226,18 @@ static int run(int status_fd)
 	if (!rc)
 		rc = hkvfs_resp_new(); /* exists before the watch that forwards to it */
 	if (!rc)
-		hkv_set_watch(hkvfs_g.db, hkvfs_watch, &hkvfs_g);
+		hkvfs_be_set_watch(hkvfs_g.be, hkvfs_watch, &hkvfs_g);
 	if (!rc)
 		rc = hkvfs_resp_start();
 	if (!rc)
-		rc = hkvfs_live_begin(hkvfs_g.data_dir);
+		rc = hkvfs_be_session_begin(hkvfs_g.be);
 	if (rc) {
 		fprintf(stderr, "hkvfs: cannot start: %s\n", strerror(-rc));
 		HLOG_ERR("cannot start helper threads or the RESP socket %s: %s",
 			hkvfs_g.sock_path, strerror(-rc));
 		goto out_unmount;
 	}
-	HLOG_INFO("mounted %s on %s (cache=%d sync=%d)", hkvfs_g.data_dir, hkvfs_g.mountpoint,
+	HLOG_INFO("mounted %s on %s (cache=%d sync=%d)", hkvfs_g.source, hkvfs_g.mountpoint,
 		 (int)hkvfs_g.opts.cache, hkvfs_g.opts.sync);
 	if (!hkvfs_g.opts.foreground) {
 		int null = open("/dev/null", O_RDWR);
@@ -248,14 +259,14 @@ static int run(int status_fd)
 	fuse_loop_cfg_set_idle_threads(lc, 4);
 	fuse_loop_cfg_set_max_threads(lc, 16);
 	rc = fuse_session_loop_mt(hkvfs_g.se, lc);
-	hkvfs_live_end();
+	hkvfs_be_session_end(hkvfs_g.be);
 	HLOG_INFO("session ended (%d), shutting down", rc);
 	ret = 0;
 out_unmount:
 	atomic_store(&hkvfs_g.stopping, true);
 	hkvfs_resp_stop();
 	hkvfs_flush_all();
-	hkv_set_watch(hkvfs_g.db, NULL, NULL);
+	hkvfs_be_set_watch(hkvfs_g.be, NULL, NULL);
 	hkvfs_inval_stop();
 	hkvfs_promoter_stop(hkvfs_g.prom); /* before the store closes: it reads from it */
 	hkvfs_g.prom = NULL;
@@ -265,7 +276,7 @@ out_signals:
 out_destroy:
 	fuse_session_destroy(hkvfs_g.se);
 out_close:
-	rc = hkv_close(hkvfs_g.db);
+	rc = hkvfs_be_close(hkvfs_g.be);
 	if (rc) {
 		HLOG_ERR("closing the store: %s", hkv_strerror(rc));
 		ret = 1;
@@ -343,20 +354,20 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 1;
 		}
-		if (mkdir(pos[0], 0700) < 0 && errno != EEXIST) {
-			fprintf(stderr, "hkvfs: cannot create %s: %s\n", pos[0], strerror(errno));
+		c = hkvfs_be_source_prepare(pos[0], hkvfs_g.source, sizeof(hkvfs_g.source));
+		if (c) {
+			fprintf(stderr, "hkvfs: cannot use %s: %s\n", pos[0], strerror(-c));
 			return 1;
 		}
-		if (!realpath(pos[0], hkvfs_g.data_dir) || !realpath(pos[1], hkvfs_g.mountpoint)) {
-			fprintf(stderr, "hkvfs: %s: %s\n", pos[realpath(pos[0], err) ? 1 : 0],
-				strerror(errno));
+		if (!realpath(pos[1], hkvfs_g.mountpoint)) {
+			fprintf(stderr, "hkvfs: %s: %s\n", pos[1], strerror(errno));
 			return 1;
 		}
 	} else {
 		usage(stderr);
 		return 1;
 	}
-	snprintf(hkvfs_g.sock_path, sizeof(hkvfs_g.sock_path), "%s/%s", hkvfs_g.data_dir,
+	snprintf(hkvfs_g.sock_path, sizeof(hkvfs_g.sock_path), "%s/%s", hkvfs_g.source,
 		 HKVFS_CTL_SOCK);
 	hkvfs_g.mount_time_ns = hkvfs_now_ns();
 	if (open_log()) {

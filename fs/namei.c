@@ -51,9 +51,9 @@ int hkvfs_prefix_has_keys(struct hkvfs *fs, const void *p, size_t plen, bool ski
 		so.has_delim = true;
 		so.delim = fs->opts.delim;
 	}
-	hkv_cursor_init(&cur);
+	hkvfs_be_cursor_init(&cur);
 	while (!cur.done && !fa.found) {
-		rc = hkv_scan(fs->db, &cur, &so, first_cb, &fa);
+		rc = hkvfs_be_scan(fs->be, &cur, &so, first_cb, &fa);
 		if (rc < 0)
 			return rc;
 	}
@@ -100,7 +100,7 @@ static void keep_parent(struct hkvfs *fs, const unsigned char *key, size_t klen)
 	rc = hkvfs_prefix_has_keys(fs, key, plen, false);
 	if (rc != 0)
 		return;
-	rc = hkv_create(fs->db, mk, hkvfs_marker_key(key, plen, mk), HKV_TYPE_STRING, &ca);
+	rc = hkvfs_be_create(fs->be, mk, hkvfs_marker_key(key, plen, mk), HKV_TYPE_STRING, &ca);
 	if (rc < 0 && rc != -EEXIST)
 		HLOG_WARN("cannot keep directory marker: %s", hkv_strerror(rc));
 }
@@ -118,8 +118,8 @@ static void dir_changed(struct hkvfs *fs, const struct hkvfs_ident *dir)
 
 	if (dir->kind != HKVFS_PREFIX || dir->klen + HKVFS_MARKER_LEN > HKV_KEY_MAX)
 		return;
-	rc = hkv_attr_set(fs->db, mk, hkvfs_marker_key(dir->key, dir->klen, mk),
-			  HKV_ATTR_MTIME, &a);
+	rc = hkvfs_be_attr_set(fs->be, mk, hkvfs_marker_key(dir->key, dir->klen, mk),
+			       HKV_ATTR_MTIME, &a);
 	if (rc && rc != -ENOENT)
 		HLOG_WARN("directory times not updated: %s", hkv_strerror(rc));
 }
@@ -163,7 +163,7 @@ static int resolve(struct hkvfs *fs, const struct hkvfs_ident *dir, const char *
 		out->klen = dir->klen + (size_t)c;
 		if (hkv_pathmap_comp_ok(comp, (size_t)c, fs->opts.delim, false)) {
 			out->kind = HKVFS_KEY;
-			rc = hkv_exists(fs->db, out->key, out->klen);
+			rc = hkvfs_be_exists(fs->be, out->key, out->klen);
 			if (rc < 0)
 				return rc;
 			if (rc > 0 || !must_exist)
@@ -290,7 +290,7 @@ static int create_node(fuse_req_t req, const struct hkvfs_ident *dir, struct hkv
 {
 	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkv_create_attr ca = { mode & 07777, hkvfs_ctx(req)->uid, hkvfs_ctx(req)->gid };
-	struct hkv *db = fs->db;
+	struct hkvfs_be *be = fs->be;
 	int64_t idx;
 	bool tail;
 	int rc, t;
@@ -304,11 +304,11 @@ static int create_node(fuse_req_t req, const struct hkvfs_ident *dir, struct hkv
 			if (rc)
 				return rc > 0 ? (excl ? -EEXIST : -EISDIR) : rc;
 		}
-		rc = hkv_create(db, id->key, id->klen, HKV_TYPE_STRING, &ca);
+		rc = hkvfs_be_create(be, id->key, id->klen, HKV_TYPE_STRING, &ca);
 		if (rc == 0)
 			dir_changed(fs, dir);
 		if (rc == -EEXIST && !excl)
-			rc = hkv_type(db, id->key, id->klen) == HKV_TYPE_STRING ? 0 : -EISDIR;
+			rc = hkvfs_be_type(be, id->key, id->klen) == HKV_TYPE_STRING ? 0 : -EISDIR;
 		return hkvfs_fserr(rc);
 	}
 	if (id->kind != HKVFS_ELEM)
@@ -318,20 +318,20 @@ static int create_node(fuse_req_t req, const struct hkvfs_ident *dir, struct hkv
 		return t;
 	switch (t) {
 	case HKV_TYPE_HASH:
-		rc = hkv_hsetnx(db, id->key, id->klen, id->elem, id->elen, "", 0, NULL);
+		rc = hkvfs_be_hsetnx(be, id->key, id->klen, id->elem, id->elen, "", 0, NULL);
 		break;
 	case HKV_TYPE_SET:
-		rc = hkv_sadd(db, id->key, id->klen, id->elem, id->elen, NULL);
+		rc = hkvfs_be_sadd(be, id->key, id->klen, id->elem, id->elen, NULL);
 		break;
 	case HKV_TYPE_ZSET:
-		rc = hkv_zadd(db, id->key, id->klen, 0.0, id->elem, id->elen, HKV_ZADD_NX, NULL,
-			      NULL);
+		rc = hkvfs_be_zadd(be, id->key, id->klen, 0.0, id->elem, id->elen, HKV_ZADD_NX,
+				   NULL, NULL);
 		break;
 	case HKV_TYPE_LIST:
 		if (hkvfs_list_push_name(id, &tail))
 			return 0;
 		if (hkvfs_index_parse(id->elem, id->elen, &idx) == 0 &&
-		    idx < hkv_llen(db, id->key, id->klen))
+		    idx < hkvfs_be_llen(be, id->key, id->klen))
 			return excl ? -EEXIST : 0;
 		HLOG_WARN("list directories only take '%s', '%s' or an existing index (EINVAL)",
 			 HKVFS_LIST_APPEND, HKVFS_LIST_PREPEND);
@@ -442,7 +442,7 @@ void hkvfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 	}
 	if (id->kind == HKVFS_KEY) {
 		/* a name whose key exists is taken; otherwise the directory is its prefix */
-		rc = hkv_exists(fs->db, id->key, id->klen);
+		rc = hkvfs_be_exists(fs->be, id->key, id->klen);
 		if (rc > 0) {
 			rc = -EEXIST;
 			goto out;
@@ -469,8 +469,8 @@ void hkvfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = hkvfs_fserr(hkv_create(fs->db, mk, hkvfs_marker_key(id->key, id->klen, mk),
-				    HKV_TYPE_STRING, &ca));
+	rc = hkvfs_fserr(hkvfs_be_create(fs->be, mk, hkvfs_marker_key(id->key, id->klen, mk),
+					 HKV_TYPE_STRING, &ca));
 	if (!rc)
 		dir_changed(fs, dir);
 	if (!rc)
@@ -529,37 +529,37 @@ static void elem_unlink_free(struct elem_unlink *u)
 {
 	for (size_t i = 0; i < u->nxa; i++) {
 		free(u->xa[i].name);
-		hkv_buf_release(&u->xa[i].val);
+		hkvfs_be_buf_release(&u->xa[i].val);
 	}
 	free(u->xa);
 }
 
 /* Put back the collection @u->a describes, emptied by the removal, with what it carried. */
-static int elem_unlink_keep(struct hkv *tx, struct elem_unlink *u)
+static int elem_unlink_keep(struct hkvfs_be *tx, struct elem_unlink *u)
 {
 	const struct hkvfs_ident *id = u->id;
 	struct hkv_create_attr ca = { u->a.mode, u->a.uid, u->a.gid };
 	int64_t r;
 	int rc;
 
-	rc = hkv_create(tx, id->key, id->klen, u->a.type, &ca);
+	rc = hkvfs_be_create(tx, id->key, id->klen, u->a.type, &ca);
 	if (rc)
 		return rc;
 	if (u->a.expire_at) {
-		r = hkv_pexpireat(tx, id->key, id->klen, u->a.expire_at, 0);
+		r = hkvfs_be_pexpireat(tx, id->key, id->klen, u->a.expire_at, 0);
 		if (r < 0)
 			return (int)r;
 	}
 	for (size_t i = 0; i < u->nxa; i++) {
-		rc = hkv_xattr_set(tx, id->key, id->klen, u->xa[i].name, u->xa[i].val.data,
-				   u->xa[i].val.len, 0);
+		rc = hkvfs_be_xattr_set(tx, id->key, id->klen, u->xa[i].name, u->xa[i].val.data,
+					u->xa[i].val.len, 0);
 		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
-static int elem_unlink_txn(struct hkv *tx, void *arg)
+static int elem_unlink_txn(struct hkvfs_be *tx, void *arg)
 {
 	struct elem_unlink *u = arg;
 	const struct hkvfs_ident *id = u->id;
@@ -568,29 +568,30 @@ static int elem_unlink_txn(struct hkv *tx, void *arg)
 	bool tail;
 	int rc;
 
-	rc = hkv_attr_get(tx, id->key, id->klen, &u->a);
+	rc = hkvfs_be_attr_get(tx, id->key, id->klen, &u->a);
 	if (rc)
 		return rc;
 	if (u->a.size == 1) {
 		/* the last element: keep what the collection carries, to put it back */
-		rc = hkv_xattr_list(tx, id->key, id->klen, elem_xattr_name, u);
+		rc = hkvfs_be_xattr_list(tx, id->key, id->klen, elem_xattr_name, u);
 		for (size_t i = 0; !rc && i < u->nxa; i++)
-			rc = hkv_xattr_get(tx, id->key, id->klen, u->xa[i].name, &u->xa[i].val);
+			rc = hkvfs_be_xattr_get(tx, id->key, id->klen, u->xa[i].name,
+						&u->xa[i].val);
 		if (rc)
 			return rc;
 	}
 	switch (u->a.type) {
 	case HKV_TYPE_HASH:
-		r = hkv_hdel(tx, id->key, id->klen, id->elem, id->elen);
+		r = hkvfs_be_hdel(tx, id->key, id->klen, id->elem, id->elen);
 		break;
 	case HKV_TYPE_SET:
-		r = hkv_srem(tx, id->key, id->klen, id->elem, id->elen);
+		r = hkvfs_be_srem(tx, id->key, id->klen, id->elem, id->elen);
 		break;
 	case HKV_TYPE_ZSET:
-		r = hkv_zrem(tx, id->key, id->klen, id->elem, id->elen);
+		r = hkvfs_be_zrem(tx, id->key, id->klen, id->elem, id->elen);
 		break;
 	case HKV_TYPE_LIST:
-		len = hkv_llen(tx, id->key, id->klen);
+		len = hkvfs_be_llen(tx, id->key, id->klen);
 		if (len < 0)
 			return (int)len;
 		if (hkvfs_list_push_name(id, &tail) ||
@@ -598,9 +599,9 @@ static int elem_unlink_txn(struct hkv *tx, void *arg)
 			HLOG_WARN("rm in a list may only pop index 0 or the last (EPERM)");
 			return -EPERM;
 		}
-		r = idx == 0 ? hkv_lpop(tx, id->key, id->klen, &v)
-			     : hkv_rpop(tx, id->key, id->klen, &v);
-		hkv_buf_release(&v);
+		r = idx == 0 ? hkvfs_be_lpop(tx, id->key, id->klen, &v)
+			     : hkvfs_be_rpop(tx, id->key, id->klen, &v);
+		hkvfs_be_buf_release(&v);
 		r = r < 0 ? r : 1;
 		break;
 	default:
@@ -610,7 +611,7 @@ static int elem_unlink_txn(struct hkv *tx, void *arg)
 		return (int)r;
 	if (r == 0)
 		return -ENOENT;
-	rc = hkv_exists(tx, id->key, id->klen);
+	rc = hkvfs_be_exists(tx, id->key, id->klen);
 	if (rc < 0)
 		return rc;
 	return rc ? 0 : elem_unlink_keep(tx, u);
@@ -620,7 +621,7 @@ void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_ident *dir, *id;
-	struct hkv *db = fs->db;
+	struct hkvfs_be *be = fs->be;
 	struct hkv_attr a;
 	fuse_ino_t ino;
 	int rc, t;
@@ -630,13 +631,13 @@ void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc)
 		goto out;
 	if (id->kind == HKVFS_KEY) {
-		t = hkv_type(db, id->key, id->klen);
+		t = hkvfs_be_type(be, id->key, id->klen);
 		if (t != HKV_TYPE_STRING) {
 			rc = t < 0 ? t : (t == HKV_TYPE_NONE ? -ENOENT : -EISDIR);
 			goto out;
 		}
 		ino = hkvfs_itab_find(HKVFS_KEY, id->key, id->klen, NULL, 0);
-		rc = hkv_del(db, id->key, id->klen);
+		rc = hkvfs_be_del(be, id->key, id->klen);
 		rc = rc < 0 ? rc : (rc ? 0 : -ENOENT);
 		if (!rc) {
 			hkvfs_fh_orphan(ino);
@@ -652,7 +653,7 @@ void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	{
 		struct elem_unlink u = { .id = id };
 
-		rc = hkv_txn_run(db, elem_unlink_txn, &u);
+		rc = hkvfs_be_txn_run(be, elem_unlink_txn, &u);
 		a = u.a;
 		elem_unlink_free(&u);
 	}
@@ -677,7 +678,7 @@ void hkvfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc)
 		goto out;
 	if (id->kind == HKVFS_KEY) {
-		int t = hkv_type(fs->db, id->key, id->klen);
+		int t = hkvfs_be_type(fs->be, id->key, id->klen);
 
 		if (t == HKV_TYPE_STRING) {
 			rc = -ENOTDIR;
@@ -686,11 +687,11 @@ void hkvfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		} else if (t > 0) {
 			struct hkv_attr a;
 
-			rc = hkv_attr_get(fs->db, id->key, id->klen, &a);
+			rc = hkvfs_be_attr_get(fs->be, id->key, id->klen, &a);
 			if (!rc && a.size)
 				rc = -ENOTEMPTY;
 			if (!rc)
-				rc = hkv_del(fs->db, id->key, id->klen) < 0 ? -EIO : 0;
+				rc = hkvfs_be_del(fs->be, id->key, id->klen) < 0 ? -EIO : 0;
 			if (!rc)
 				keep_parent(fs, id->key, id->klen);
 			if (!rc)
@@ -714,7 +715,7 @@ void hkvfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = hkv_del(fs->db, mk, hkvfs_marker_key(id->key, id->klen, mk));
+	rc = hkvfs_be_del(fs->be, mk, hkvfs_marker_key(id->key, id->klen, mk));
 	rc = rc < 0 ? rc : 0;
 	if (!rc)
 		keep_parent(fs, id->key, id->klen - 1);
@@ -734,14 +735,14 @@ struct rename_key {
 	size_t mklen;
 };
 
-static int rename_key_txn(struct hkv *tx, void *arg)
+static int rename_key_txn(struct hkvfs_be *tx, void *arg)
 {
 	struct rename_key *rk = arg;
-	int rc = hkv_rename(tx, rk->src->key, rk->src->klen, rk->dst->key, rk->dst->klen,
-			    rk->flags);
+	int rc = hkvfs_be_rename(tx, rk->src->key, rk->src->klen, rk->dst->key, rk->dst->klen,
+				 rk->flags);
 
 	if (!rc && rk->mklen) {
-		rc = hkv_del(tx, rk->mk, rk->mklen);
+		rc = hkvfs_be_del(tx, rk->mk, rk->mklen);
 		rc = rc < 0 ? rc : 0;
 	}
 	return rc;
@@ -792,10 +793,10 @@ static int rename_prefix(struct hkvfs *fs, const unsigned char *from, size_t fle
 		goto out_free;
 	}
 	for (;;) {
-		hkv_cursor_init(&cur);
+		hkvfs_be_cursor_init(&cur);
 		m.n = 0;
 		while (!cur.done && m.n < 64) {
-			rc = hkv_scan(fs->db, &cur, &so, collect_cb, &m);
+			rc = hkvfs_be_scan(fs->be, &cur, &so, collect_cb, &m);
 			if (rc < 0)
 				goto out_free;
 		}
@@ -810,7 +811,7 @@ static int rename_prefix(struct hkvfs *fs, const unsigned char *from, size_t fle
 			}
 			memcpy(m.nk, to, tlen);
 			memcpy(m.nk + tlen, m.keys[i] + flen, m.lens[i] - flen);
-			rc = hkv_rename(fs->db, m.keys[i], m.lens[i], m.nk, nl, 0);
+			rc = hkvfs_be_rename(fs->be, m.keys[i], m.lens[i], m.nk, nl, 0);
 			if (rc < 0 && rc != -ENOENT)
 				goto out_free;
 		}
@@ -851,7 +852,7 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 		unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
 		int full = 0, any = 0;
 
-		st = hkv_type(fs->db, src->key, src->klen);
+		st = hkvfs_be_type(fs->be, src->key, src->klen);
 		if (dst->kind == HKVFS_PREFIX) {
 			rc = st == HKV_TYPE_STRING ? -EISDIR : -ENOTEMPTY;
 			goto out;
@@ -869,7 +870,7 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 			rc = -EEXIST; /* an empty directory is there */
 			goto out;
 		}
-		dt = hkv_type(fs->db, dst->key, dst->klen);
+		dt = hkvfs_be_type(fs->be, dst->key, dst->klen);
 		if (dt > 0 && (flags & RENAME_NOREPLACE)) {
 			rc = -EEXIST;
 			goto out;
@@ -881,7 +882,7 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 		if (dt > 0 && dt != HKV_TYPE_STRING) {
 			struct hkv_attr a;
 
-			if (hkv_attr_get(fs->db, dst->key, dst->klen, &a) == 0 && a.size) {
+			if (hkvfs_be_attr_get(fs->be, dst->key, dst->klen, &a) == 0 && a.size) {
 				rc = -ENOTEMPTY;
 				goto out;
 			}
@@ -894,7 +895,7 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 			/* the empty mkdir'd directory it replaces goes in the same transaction */
 			if (any > 0)
 				rk.mklen = hkvfs_marker_key(dst->key, dst->klen + 1, mk);
-			rc = hkv_txn_run(fs->db, rename_key_txn, &rk);
+			rc = hkvfs_be_txn_run(fs->be, rename_key_txn, &rk);
 		}
 		if (rc)
 			goto out;
@@ -909,7 +910,7 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 	}
 	/* directory (prefix) rename: the destination must be absent or an empty directory */
 	if (dst->kind == HKVFS_KEY) {
-		if (hkv_exists(fs->db, dst->key, dst->klen) > 0) {
+		if (hkvfs_be_exists(fs->be, dst->key, dst->klen) > 0) {
 			rc = -ENOTDIR;
 			goto out;
 		}
@@ -929,7 +930,7 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 		unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
 
 		if (dst->klen + HKVFS_MARKER_LEN <= HKV_KEY_MAX)
-			hkv_del(fs->db, mk, hkvfs_marker_key(dst->key, dst->klen, mk));
+			hkvfs_be_del(fs->be, mk, hkvfs_marker_key(dst->key, dst->klen, mk));
 	}
 	rc = rename_prefix(fs, src->key, src->klen, dst->key, dst->klen);
 	if (rc)
@@ -957,5 +958,5 @@ void hkvfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse
 	(void)datasync;
 	(void)fi;
 	CNT(fsyncdirs);
-	hkvfs_reply_err(req, hkvfs_fserr(hkv_sync(fs->db)));
+	hkvfs_reply_err(req, hkvfs_fserr(hkvfs_be_sync(fs->be)));
 }

@@ -89,9 +89,9 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs sv, host;
 
 	(void)ino;
-	hkv_stats_get(fs->db, &s);
+	hkvfs_be_stats_get(fs->be, &s);
 	memset(&sv, 0, sizeof(sv));
-	if (statvfs(fs->data_dir, &host) == 0) {
+	if (statvfs(fs->source, &host) == 0) {
 		sv.f_bfree = host.f_bfree * host.f_frsize / 4096;
 		sv.f_bavail = host.f_bavail * host.f_frsize / 4096;
 		sv.f_ffree = host.f_favail;

@@ -169,7 +169,7 @@ void hkvfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const c
 bool hkvfs_list_push_name(const struct hkvfs_ident *id, bool *tail);
 int hkvfs_elem_get(struct hkvfs *fs, const struct hkvfs_ident *id, enum hkv_type type,
 		   struct hkv_buf *out);
-int hkvfs_elem_put(struct hkv *db, const struct hkvfs_ident *id, enum hkv_type type,
+int hkvfs_elem_put(struct hkvfs_be *be, const struct hkvfs_ident *id, enum hkv_type type,
 		   const void *data, size_t len, const struct hkv_create_attr *ca);
 int hkvfs_index_parse(const unsigned char *s, size_t len, int64_t *out);
 

@@ -53,7 +53,7 @@
 
 #include <linux/hkv.h>
 
-
+#include "backend.h"
 #include "hkv/engine.h"
 #include "hkvfs_int.h"
 #include "hot.h"
@@ -66,7 +66,7 @@ struct cached {
 };
 
 struct hkvfs_promoter {
-	struct hkv *db;
+	struct hkvfs_be *be;
 	struct hkvfs_promote_opts o;
 	uint64_t ns;
 	int fd;                 /* owner descriptor of the device, or -1 */
@@ -175,12 +175,12 @@ static void dev_clear(struct hkvfs_promoter *p)
  * The tombstone of a change: every value of the key with a version <= the result is stale.
  * A write that produced version @version makes exactly the older versions stale, so its own
  * value stays promotable; a deletion (@version 0), or a change whose version is not known,
- * makes everything handed out so far stale. Taking hkv_version() for a write as well would
+ * makes everything handed out so far stale. Taking hkvfs_be_version() for a write as well would
  * be safe but would refuse the key's current value too, until the key is written again.
  */
 static uint64_t tombstone_for(struct hkvfs_promoter *p, uint64_t version)
 {
-	return version ? version - 1 : hkv_version(p->db);
+	return version ? version - 1 : hkvfs_be_version(p->be);
 }
 
 /*
@@ -201,7 +201,7 @@ static void invalidate_dir(struct hkvfs_promoter *p, const unsigned char *key, s
 		}
 	}
 	if (p->inflight && p->inflight_len > plen && !memcmp(p->inflight, key, plen))
-		dev_del(p, p->inflight, p->inflight_len, hkv_version(p->db));
+		dev_del(p, p->inflight, p->inflight_len, hkvfs_be_version(p->be));
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -266,14 +266,14 @@ static int promote_named(struct hkvfs_promoter *p, const void *key, size_t klen)
 		return -EPERM;
 	if (ioctl(p->fd, HKV_IOC_STAT, &st))
 		return -errno;
-	rc = hkv_attr_get(p->db, key, klen, &a);
+	rc = hkvfs_be_attr_get(p->be, key, klen, &a);
 	if (rc)
 		return rc;
 	if (a.type != HKV_TYPE_STRING)
 		return -EISDIR;
 	if (a.size > st.max_value)
 		return -EFBIG;
-	rc = hkv_get(p->db, key, klen, &val);
+	rc = hkvfs_be_get(p->be, key, klen, &val);
 	if (rc)
 		return rc;
 	memset(&put, 0, sizeof(put));
@@ -292,7 +292,7 @@ static int promote_named(struct hkvfs_promoter *p, const void *key, size_t klen)
 	/* The snapshot's st_mtime: what a stat through FUSE shows. */
 	put.mtime_ns = a.mtime_ns > 0 ? (__u64)a.mtime_ns : 0;
 	rc = ioctl(p->fd, HKV_IOC_PUT, &put) ? -errno : 0;
-	hkv_buf_release(&val);
+	hkvfs_be_buf_release(&val);
 	if (!rc) {
 		pthread_mutex_lock(&p->lock);
 		cached_add(p, key, klen, a.version);
@@ -457,7 +457,7 @@ static int open_device(struct hkvfs_promoter *p)
 	return fd;
 }
 
-int hkvfs_promoter_start(struct hkv *db, const struct hkvfs_promote_opts *o, uint64_t ns,
+int hkvfs_promoter_start(struct hkvfs_be *be, const struct hkvfs_promote_opts *o, uint64_t ns,
 			 struct hkvfs_promoter **out)
 {
 	struct hkvfs_promoter *p;
@@ -467,7 +467,7 @@ int hkvfs_promoter_start(struct hkv *db, const struct hkvfs_promote_opts *o, uin
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->db = db;
+	p->be = be;
 	p->o = *o;
 	p->ns = ns;
 	p->hot = hkvfs_hot_new(o->k, 16384, 4);

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct hkv;
+struct hkvfs_be;
 struct hkvfs_promoter;
 
 /**
@@ -43,11 +43,11 @@ void hkvfs_promote_opts_init(struct hkvfs_promote_opts *o);
 /**
  * hkvfs_promoter_start() - open the device (a missing device is logged once and the hot path
  * then only counts), claim ownership, clear namespace @ns, and start the promotion thread.
- * @db:  the open store; must outlive the promoter.
+ * @be:  the open store; must outlive the promoter.
  * @ns:  this mount's namespace id in the kernel cache (non-zero, unique per mount).
  * Return: 0 and *@out; -EINVAL (options), -ENOMEM, -EAGAIN (thread).
  */
-int hkvfs_promoter_start(struct hkv *db, const struct hkvfs_promote_opts *o, uint64_t ns,
+int hkvfs_promoter_start(struct hkvfs_be *be, const struct hkvfs_promote_opts *o, uint64_t ns,
 			 struct hkvfs_promoter **out);
 
 /** hkvfs_promoter_stop() - stop the thread, clear the namespace, close the device. NULL-safe. */
@@ -59,7 +59,7 @@ void hkvfs_promoter_read(struct hkvfs_promoter *p, const void *key, size_t klen)
 /**
  * hkvfs_promoter_invalidate() - remove @key from the kernel cache and record that no value
  * older than the store's current version may be promoted again. Call it from the engine's
- * watch callback (hkv_set_watch()), which runs before the mutation is acknowledged. Empty
+ * watch callback (hkvfs_be_set_watch()), which runs before the mutation is acknowledged. Empty
  * @key (klen 0) means "anything may have changed": the whole namespace is cleared.
  */
 void hkvfs_promoter_invalidate(struct hkvfs_promoter *p, const void *key, size_t klen);

@@ -24,11 +24,11 @@ struct win_ent {
 };
 
 /*
- * struct prefetch - entries of a key-prefix directory taken from one hkv_scan() call and
+ * struct prefetch - entries of a key-prefix directory taken from one hkvfs_be_scan() call and
  * handed out one by one. @at is the engine cursor of the next entry (the position before it),
  * so the batch is used only while the directory's cursor is still there; any other cursor
  * (a seek, an entry put back because the reply was full) refetches from that cursor.
- * hkv_cursor_after() gives the cursor after each entry, exactly as the engine would.
+ * hkvfs_be_cursor_after() gives the cursor after each entry, exactly as the engine would.
  */
 #define PF_MAX 64
 
@@ -149,7 +149,7 @@ struct hkvfs_dh {
 
 static void dh_reset(struct hkvfs_dh *dh)
 {
-	hkv_cursor_init(&dh->cur);
+	hkvfs_be_cursor_init(&dh->cur);
 	dh->off = 0;
 	dh->pf.valid = false;
 }
@@ -257,7 +257,7 @@ static int pf_next(struct hkvfs *fs, const struct hkvfs_ident *dir, struct prefe
 		pf->n = pf->i = 0;
 		pf->len = 0;
 		pf->end = *cur;
-		rc = hkv_scan(fs->db, &pf->end, &so, pf_cb, pf);
+		rc = hkvfs_be_scan(fs->be, &pf->end, &so, pf_cb, pf);
 		if (rc < 0)
 			return rc;
 		pf->at = *cur;
@@ -270,7 +270,8 @@ static int pf_next(struct hkvfs *fs, const struct hkvfs_ident *dir, struct prefe
 		return 0;
 	}
 	e = &pf->e[pf->i++];
-	if (pf->i == pf->n || hkv_cursor_after(cur, pf->buf + e->off, e->klen, e->is_prefix))
+	if (pf->i == pf->n ||
+	    hkvfs_be_cursor_after(fs->be, cur, pf->buf + e->off, e->klen, e->is_prefix))
 		*cur = pf->end;
 	if (pf->i == pf->n)
 		pf->valid = false; /* the next call fetches from the end */
@@ -295,7 +296,7 @@ static void dent_prefix_filter(struct hkvfs *fs, struct dent *d)
 	if (d->raw_prefix) {
 		clen--; /* drop the delimiter */
 		/* a key of the same name hides the prefix */
-		if (hkv_exists(fs->db, d->raw_key, d->raw_len - 1) > 0)
+		if (hkvfs_be_exists(fs->be, d->raw_key, d->raw_len - 1) > 0)
 			return;
 	} else if (hkvfs_is_marker(c, clen)) {
 		return;
@@ -339,7 +340,7 @@ static int dent_z_cb(void *arg, const void *member, size_t mlen, double score)
 static int next_entry(struct hkvfs *fs, const struct hkvfs_ident *dir, int type,
 		      struct hkv_cursor *cur, struct dent *d, struct prefetch *pf, uint64_t off)
 {
-	struct hkv *db = fs->db;
+	struct hkvfs_be *be = fs->be;
 	uint64_t rank;
 	int rc;
 
@@ -371,18 +372,20 @@ static int next_entry(struct hkvfs *fs, const struct hkvfs_ident *dir, int type,
 			cur->len = 1;
 			return 1;
 		} else if (type == HKV_TYPE_HASH) {
-			rc = hkv_hscan(db, dir->key, dir->klen, cur, NULL, 32, dent_elem_cb, d);
+			rc = hkvfs_be_hscan(be, dir->key, dir->klen, cur, NULL, 32, dent_elem_cb,
+					    d);
 		} else if (type == HKV_TYPE_SET) {
-			rc = hkv_sscan(db, dir->key, dir->klen, cur, NULL, 32, dent_elem_cb, d);
+			rc = hkvfs_be_sscan(be, dir->key, dir->klen, cur, NULL, 32, dent_elem_cb,
+					    d);
 		} else if (type == HKV_TYPE_ZSET) {
 			/* score order from the engine's position cursor: one seek per entry */
-			rc = hkv_zwalk(db, dir->key, dir->klen, cur, 1, dent_z_cb, d);
+			rc = hkvfs_be_zwalk(be, dir->key, dir->klen, cur, 1, dent_z_cb, d);
 		} else if (type == HKV_TYPE_LIST) {
 			/* by index: the cursor holds the next index */
 			memcpy(&rank, cur->pos, sizeof(rank));
 			if (cur->len == 0)
 				rank = 0;
-			rc = (int64_t)rank < hkv_llen(db, dir->key, dir->klen);
+			rc = (int64_t)rank < hkvfs_be_llen(be, dir->key, dir->klen);
 			if (rc) {
 				snprintf(d->name, sizeof(d->name), "%" PRIu64, rank);
 				d->mode = S_IFREG;

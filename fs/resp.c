@@ -30,6 +30,12 @@
  * Acknowledgement follows the mount's sync= option (HKV_FLUSH_ENGINE): the engine's policy is
  * the one both doors share.
  *
+ * The listener needs the engine itself (hkv_server runs the command table over a struct hkv),
+ * which only a backend with HKVFS_BE_CAP_ENGINE has (hkvfs_be_engine()). Over any other
+ * backend there is no listener at all: hkvfs_resp_new() logs one line saying so and the
+ * daemon runs without it (no DATA_DIR/hkvfs.sock, -o resp= ignored; clients talk to that
+ * store directly).
+ *
  * Shutdown: the watch forwards under a read lock; hkvfs_resp_stop() takes the server out
  * under the write lock before freeing it, so no engine thread calls into a freed server.
  */
@@ -153,11 +159,17 @@ int hkvfs_resp_new(void)
 	static const struct hkv_hkvfs_hooks hooks = {
 		.stats = hook_stats, .config = hook_config, .path = hook_path,
 	};
+	struct hkv *db = hkvfs_be_engine(hkvfs_g.be);
 	struct hkv_server_config cfg;
 	struct hkv_server *srv;
 	char pass[512];
 	int rc;
 
+	if (!db) {
+		HLOG_INFO("no RESP listener: the store %s is not a local engine%s", hkvfs_g.source,
+			  hkvfs_g.opts.resp_port ? " (resp= is ignored)" : "");
+		return 0;
+	}
 	hkv_server_config_init(&cfg);
 	cfg.port = (int)hkvfs_g.opts.resp_port;
 	cfg.nbind = 0;
@@ -166,7 +178,7 @@ int hkvfs_resp_new(void)
 	cfg.unixsocket = hkvfs_g.sock_path;
 	cfg.unixsocketperm = 0600;
 	cfg.flush = HKV_FLUSH_ENGINE;
-	cfg.dir = hkvfs_g.data_dir;
+	cfg.dir = hkvfs_g.source;
 	cfg.daemon_mode = true;
 	cfg.log = resp_log;
 	cfg.before_reply = resp_before_reply;
@@ -180,11 +192,11 @@ int hkvfs_resp_new(void)
 		}
 		cfg.requirepass = pass;
 	}
-	rc = hkv_server_new(hkvfs_g.db, &cfg, &srv);
+	rc = hkv_server_new(db, &cfg, &srv);
 	explicit_bzero(pass, sizeof(pass));
 	if (rc)
 		return rc;
-	rc = hkv_server_add_hkvfs(srv, hkvfs_g.db, &hooks);
+	rc = hkv_server_add_hkvfs(srv, db, &hooks);
 	if (rc) {
 		hkv_server_free(srv);
 		return rc;
@@ -200,7 +212,7 @@ int hkvfs_resp_start(void)
 	int rc;
 
 	if (!resp_srv)
-		return -EINVAL;
+		return 0; /* no engine: no listener (see the top) */
 	rc = hkv_server_listen(resp_srv);
 	if (!rc)
 		rc = hkv_server_start(resp_srv);

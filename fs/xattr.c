@@ -59,7 +59,7 @@ static int set_dir_type(struct hkvfs *fs, fuse_ino_t ino, struct hkvfs_ident *id
 		return -EINVAL;
 	}
 	if (id->kind == HKVFS_KEY) {
-		rc = hkv_type(fs->db, id->key, id->klen);
+		rc = hkvfs_be_type(fs->be, id->key, id->klen);
 		if (rc == (int)t)
 			return 0;
 		HLOG_WARN("user.hkv.type of an existing key is read-only (EPERM)");
@@ -76,15 +76,15 @@ static int set_dir_type(struct hkvfs *fs, fuse_ino_t ino, struct hkvfs_ident *id
 		return rc > 0 ? -ENOTEMPTY : rc;
 	}
 	mklen = hkvfs_marker_key(id->key, id->klen, mk);
-	if (hkv_attr_get(fs->db, mk, mklen, &a) == 0) {
+	if (hkvfs_be_attr_get(fs->be, mk, mklen, &a) == 0) {
 		ca.mode = a.mode;
 		ca.uid = a.uid;
 		ca.gid = a.gid;
 	}
-	rc = hkv_create(fs->db, id->key, id->klen - 1, t, &ca);
+	rc = hkvfs_be_create(fs->be, id->key, id->klen - 1, t, &ca);
 	if (rc)
 		return hkvfs_fserr(rc);
-	hkv_del(fs->db, mk, mklen);
+	hkvfs_be_del(fs->be, mk, mklen);
 	hkvfs_itab_rekey(hkvfs_ino(ino), HKVFS_KEY, id->key, id->klen - 1);
 	hkvfs_inval_now(fs, ino);
 	return 0;
@@ -140,8 +140,8 @@ void hkvfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const c
 			rc = -EINVAL;
 			goto out;
 		}
-		rc = ttl ? hkv_expire(fs->db, id->key, id->klen, v, 0)
-			 : hkv_pexpireat(fs->db, id->key, id->klen, v, 0);
+		rc = ttl ? hkvfs_be_expire(fs->be, id->key, id->klen, v, 0)
+			 : hkvfs_be_pexpireat(fs->be, id->key, id->klen, v, 0);
 		rc = rc < 0 ? rc : (rc ? 0 : -ENOENT);
 		if (!rc)
 			hkvfs_inval_now(fs, ino);
@@ -154,10 +154,10 @@ void hkvfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const c
 	}
 	rc = hkvfs_attr_key(fs, id, ak, &aklen);
 	if (!rc)
-		rc = hkv_xattr_set(fs->db, ak, aklen, name + 5, value, size,
-				   (flags & XATTR_CREATE) ? HKV_XATTR_CREATE
-				   : (flags & XATTR_REPLACE) ? HKV_XATTR_REPLACE
-							     : 0);
+		rc = hkvfs_be_xattr_set(fs->be, ak, aklen, name + 5, value, size,
+					(flags & XATTR_CREATE) ? HKV_XATTR_CREATE
+					: (flags & XATTR_REPLACE) ? HKV_XATTR_REPLACE
+								  : 0);
 	if (rc == -E2BIG || rc == -ERANGE)
 		HLOG_WARN("xattr %s: too large (%s)", name, hkv_strerror(rc));
 out:
@@ -207,11 +207,11 @@ void hkvfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 			rc = -ENODATA;
 			goto out;
 		}
-		rc = hkv_attr_get(fs->db, id->key, id->klen, &a);
+		rc = hkvfs_be_attr_get(fs->be, id->key, id->klen, &a);
 		if (rc)
 			goto out;
 		if (name[9] == 't' && name[10] == 't') {
-			int64_t t = hkv_ttl(fs->db, id->key, id->klen);
+			int64_t t = hkvfs_be_ttl(fs->be, id->key, id->klen);
 
 			if (t == -2) {
 				rc = -ENOENT;
@@ -228,17 +228,17 @@ void hkvfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 		return;
 	}
 	if (id->kind == HKVFS_KEY) {
-		rc = hkv_xattr_get(fs->db, id->key, id->klen, name + 5, &v);
+		rc = hkvfs_be_xattr_get(fs->be, id->key, id->klen, name + 5, &v);
 	} else {
 		size_t l = hkvfs_marker_key(id->key, id->klen, ak);
 
-		rc = hkv_xattr_get(fs->db, ak, l, name + 5, &v);
+		rc = hkvfs_be_xattr_get(fs->be, ak, l, name + 5, &v);
 		if (rc == -ENOENT)
 			rc = -ENODATA;
 	}
 	if (!rc) {
 		reply_xattr(req, size, v.data, v.len);
-		hkv_buf_release(&v);
+		hkvfs_be_buf_release(&v);
 		free(id);
 		return;
 	}
@@ -297,12 +297,12 @@ void hkvfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		if (!rc)
 			rc = xl_add(&x, XA_EXPIRE, "");
 		if (!rc)
-			rc = hkv_xattr_list(fs->db, id->key, id->klen, xl_cb, &x);
+			rc = hkvfs_be_xattr_list(fs->be, id->key, id->klen, xl_cb, &x);
 	} else if (id->kind == HKVFS_PREFIX) {
 		unsigned char *ak = (unsigned char *)(id + 1);
 		size_t l = hkvfs_marker_key(id->key, id->klen, ak);
 
-		rc = hkv_xattr_list(fs->db, ak, l, xl_cb, &x);
+		rc = hkvfs_be_xattr_list(fs->be, ak, l, xl_cb, &x);
 		if (rc == -ENOENT)
 			rc = 0;
 	}
@@ -332,7 +332,7 @@ void hkvfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	} else if (hkvfs_opts_fs_ro(&fs->opts)) {
 		rc = -EROFS;
 	} else if (strcmp(name, XA_TTL) == 0 || strcmp(name, XA_EXPIRE) == 0) {
-		rc = id->kind == HKVFS_KEY ? hkv_persist(fs->db, id->key, id->klen) : 0;
+		rc = id->kind == HKVFS_KEY ? hkvfs_be_persist(fs->be, id->key, id->klen) : 0;
 		rc = rc < 0 ? rc : 0;
 		if (!rc)
 			hkvfs_inval_now(fs, ino);
@@ -340,11 +340,12 @@ void hkvfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		HLOG_WARN("user.hkv.type cannot be removed (EPERM)");
 		rc = -EPERM;
 	} else if (id->kind == HKVFS_KEY) {
-		rc = hkv_xattr_del(fs->db, id->key, id->klen, name + 5);
+		rc = hkvfs_be_xattr_del(fs->be, id->key, id->klen, name + 5);
 	} else {
 		unsigned char *ak = (unsigned char *)(id + 1);
 
-		rc = hkv_xattr_del(fs->db, ak, hkvfs_marker_key(id->key, id->klen, ak), name + 5);
+		rc = hkvfs_be_xattr_del(fs->be, ak, hkvfs_marker_key(id->key, id->klen, ak),
+					name + 5);
 		if (rc == -ENOENT)
 			rc = -ENODATA;
 	}

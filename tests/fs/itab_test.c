@@ -15,7 +15,8 @@
  * namespace (names carry a check character, so a torn copy shows).
  *
  * At the end every reference is forgotten and no identity may be found any more: the lookup
- * count is the reference count. Under ASan this also checks that no inode is used after its
+ * count is the reference count; hkvfs_itab_each() (the walk "everything may be stale" uses)
+ * then reports nothing, and afterwards exactly the live inodes of a small fixed set. Under ASan this also checks that no inode is used after its
  * grace period or leaked.
  *
  * Usage: itab_test [ROUNDS]   (fixed seeds; exit 0 or 1 with a message)
@@ -215,6 +216,99 @@ static void child_cb(void *arg, fuse_ino_t ino, const unsigned char *elem, size_
 		c->elen[c->n] = elen;
 		c->n++;
 	}
+}
+
+/* what hkvfs_itab_each() reported */
+struct each_seen {
+	int n;
+	struct {
+		fuse_ino_t ino;
+		enum hkvfs_kind kind;
+		size_t klen, elen;
+		unsigned char key[16], elem[16];
+	} e[16];
+};
+
+static void each_cb(void *arg, fuse_ino_t ino, enum hkvfs_kind kind, const unsigned char *key,
+		    size_t klen, const unsigned char *elem, size_t elen)
+{
+	struct each_seen *s = arg;
+
+	if (s->n == 16 || klen > 16 || elen > 16) {
+		fail("each: more inodes or longer names than were made (%zu, %zu)", klen, elen);
+		return;
+	}
+	s->e[s->n].ino = ino;
+	s->e[s->n].kind = kind;
+	s->e[s->n].klen = klen;
+	s->e[s->n].elen = elen;
+	memcpy(s->e[s->n].key, key, klen);
+	if (elen)
+		memcpy(s->e[s->n].elem, elem, elen);
+	s->n++;
+}
+
+/* @in, named @id, was reported exactly once */
+static void each_expect(const struct each_seen *s, struct hkvfs_inode *in,
+			const struct hkvfs_ident *id)
+{
+	int i, hits = 0;
+
+	for (i = 0; i < s->n; i++) {
+		if (s->e[i].ino != hkvfs_ino_id(in))
+			continue;
+		hits++;
+		if (s->e[i].kind != id->kind || s->e[i].klen != id->klen ||
+		    s->e[i].elen != id->elen || memcmp(s->e[i].key, id->key, id->klen) ||
+		    memcmp(s->e[i].elem, id->elem, id->elen))
+			fail("each: inode '%.*s' reported with another identity", (int)id->klen,
+			     id->key);
+	}
+	if (hits != 1)
+		fail("each: inode '%.*s' reported %d times, expected once", (int)id->klen, id->key,
+		     hits);
+}
+
+/* hkvfs_itab_each() reports the live inodes, each once with its identity, and no other */
+static void each_check(void)
+{
+	struct hkvfs_ident key, pfx, elem, gone;
+	struct hkvfs_inode *ik, *ip, *ie, *ig;
+	struct each_seen s = { 0 };
+
+	hkvfs_itab_each(each_cb, &s);
+	if (s.n)
+		fail("each: %d inodes reported after every reference was forgotten", s.n);
+	memset(&key, 0, sizeof(key));
+	key.kind = HKVFS_KEY;
+	key.klen = 5;
+	memcpy(key.key, "e/key", 5);
+	pfx = key;
+	pfx.kind = HKVFS_PREFIX;
+	pfx.klen = 2;
+	elem = key;
+	elem.kind = HKVFS_ELEM;
+	elem.elen = 3;
+	memcpy(elem.elem, "fld", 3);
+	gone = key;
+	gone.klen = 6;
+	memcpy(gone.key, "e/gone", 6);
+	if (hkvfs_itab_ref(&key, &ik) || hkvfs_itab_ref(&pfx, &ip) ||
+	    hkvfs_itab_ref(&elem, &ie) || hkvfs_itab_ref(&gone, &ig)) {
+		fail("each: ref failed");
+		return;
+	}
+	hkvfs_itab_forget(ig, 1);
+	s.n = 0;
+	hkvfs_itab_each(each_cb, &s);
+	if (s.n != 3)
+		fail("each: %d inodes reported, expected the 3 live ones", s.n);
+	each_expect(&s, ik, &key);
+	each_expect(&s, ip, &pfx);
+	each_expect(&s, ie, &elem);
+	hkvfs_itab_forget(ik, 1);
+	hkvfs_itab_forget(ip, 1);
+	hkvfs_itab_forget(ie, 1);
 }
 
 static void owner_step(struct owner *o)
@@ -425,6 +519,8 @@ int main(int argc, char **argv)
 						fail("element still found after its last forget");
 				}
 			}
+	if (!atomic_load(&failed))
+		each_check();
 	hkvfs_itab_destroy();
 	if (atomic_load(&failed))
 		return 1;
