@@ -12,6 +12,8 @@ pkgs=(
 	autoconf automake perl
 	# hkv-server's tests (tests/server): real Redis clients, and tclsh for Redis's own suite
 	redis-tools python3-redis tcl
+	# hkv-remote's tests (tests/remote): a real Redis Cluster on loopback
+	redis-server
 	# hkv-server's scripting (EVAL): Lua 5.1 as Redis, with its cjson and bit libraries
 	liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
 	# kernel-module tests: the module is built against Debian's cloud kernel and tested

@@ -197,8 +197,8 @@ int cl_connect(struct hkv_cluster *cl, struct rnode *node, bool resp3, int64_t d
 	       struct rconn **out)
 {
 	int64_t cdl = rc_now_ms() + cl->connect_timeout_ms;
-	const char *argv[6];
-	size_t argvlen[6];
+	const char *argv[8];
+	size_t argvlen[8];
 	struct hkv_resp_value *r = NULL;
 	struct rconn *c;
 	int argc = 0, rc;
@@ -216,6 +216,9 @@ int cl_connect(struct hkv_cluster *cl, struct rnode *node, bool resp3, int64_t d
 			argv[argc++] = cl->user ? cl->user : "default";
 			argv[argc++] = cl->password;
 		}
+		/* named, so that CLIENT LIST shows which connections carry invalidations */
+		argv[argc++] = "SETNAME";
+		argv[argc++] = "hkv-track";
 	} else if (cl->password) {
 		argv[argc++] = "AUTH";
 		if (cl->user)
@@ -437,6 +440,9 @@ static int load_map(struct hkv_cluster *cl, struct rnode *node, struct rnode **m
 	if (reply_is_error(r)) {
 		if (strstr(r->str, "cluster support disabled")) {
 			*standalone = true;
+		} else if (!strncmp(r->str, "NOAUTH", 6) || !strncmp(r->str, "WRONGPASS", 9)) {
+			cl_log(cl, HKV_CLUSTER_LOG_ERR, "%s: %s", node->addr, r->str);
+			rc = -EACCES;
 		} else {
 			cl_log(cl, HKV_CLUSTER_LOG_ERR, "%s: CLUSTER SLOTS: %s", node->addr, r->str);
 			rc = -EIO;
@@ -757,6 +763,17 @@ int hkv_cluster_nodes(struct hkv_cluster *cl, char *buf, size_t size)
 	if (n > 0)
 		free(ns);
 	return n;
+}
+
+int hkv_cluster_addr_of(struct hkv_cluster *cl, const void *key, size_t klen, char *buf,
+			size_t size)
+{
+	struct rnode *n = atomic_load(&cl->slots[hkv_cluster_keyslot(key, klen)]);
+
+	if (!n)
+		return -EHOSTUNREACH;
+	snprintf(buf, size, "%s", n->addr);
+	return 0;
 }
 
 /* ------------------------------------------------------------------------------------

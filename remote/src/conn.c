@@ -113,6 +113,8 @@ int rc_open(struct rconn **out, const char *host, int port, int64_t deadline)
 			break;
 	}
 	freeaddrinfo(res);
+	if (rc == -ENETUNREACH)
+		rc = -EHOSTUNREACH;
 	if (rc)
 		return rc;
 	c = calloc(1, sizeof(*c));

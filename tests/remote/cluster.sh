@@ -71,7 +71,8 @@ start_node() {
 		--daemonize no --appendonly no --save '' --protected-mode no)
 	if [ "$cluster" = yes ]; then
 		args+=(--cluster-enabled yes --cluster-config-file "$nd/nodes.conf"
-			--cluster-node-timeout 1000 --cluster-replica-validity-factor 0)
+			--cluster-node-timeout 1000 --cluster-replica-validity-factor 0
+			--repl-diskless-sync-delay 0)
 	fi
 	setsid "$REDIS_SERVER" "${args[@]}" </dev/null >>"$nd/redis.log" 2>&1 &
 	pid=$!

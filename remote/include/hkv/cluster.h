@@ -241,6 +241,14 @@ int hkv_cluster_refresh(struct hkv_cluster *cl);
  */
 int hkv_cluster_nodes(struct hkv_cluster *cl, char *buf, size_t size);
 
+/**
+ * hkv_cluster_addr_of() - the master that serves @key's slot in the current map.
+ * @buf, @size: receives "host:port" NUL-terminated (truncated to @size).
+ * Return: 0; -EHOSTUNREACH (no master is known for that slot).
+ */
+int hkv_cluster_addr_of(struct hkv_cluster *cl, const void *key, size_t klen, char *buf,
+			size_t size);
+
 /* -------------------------------------------------------------------------------------
  * SCAN over every master
  * ------------------------------------------------------------------------------------- */
@@ -311,7 +319,7 @@ typedef void (*hkv_cluster_inval_fn)(void *arg, const void *key, size_t klen);
  * hkv_cluster_track() - subscribe to the invalidations of every master.
  *
  * Starts the tracking thread: per master one RESP3 connection (HELLO 3, CLIENT TRACKING ON
- * BCAST), so that every write on that node by any client is reported, whether or not this
+ * BCAST; CLIENT LIST shows it with name=hkv-track), so that every write on that node by any client is reported, whether or not this
  * process read the key. When a tracking connection is lost, or the slot map changes (a node
  * gone, a failover), @cb(@arg, NULL, 0) is called, and the thread reconnects with backoff;
  * once a tracking connection is subscribed again, @cb(@arg, NULL, 0) is called again.
