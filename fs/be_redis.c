@@ -748,7 +748,11 @@ static int eval_simple(struct rbe *r, const void *key, size_t klen, bool write,
 	return rc;
 }
 
-static const char lua_type[] = LUA_PRELUDE "local t = ktype(); return t\n";
+/* the type; metadata whose key is gone is stale: dropped here, as by the attribute read */
+static const char lua_type[] = LUA_PRELUDE
+	"local t = ktype()\n"
+	"if t == 'none' and redis.call('EXISTS', m) == 1 then redis.call('DEL', m) end\n"
+	"return t\n";
 
 static int type_parse(const struct hkv_resp_value *v)
 {
