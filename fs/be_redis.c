@@ -328,6 +328,9 @@ int rbe_run(struct rbe *r, const void *key, size_t klen, bool write, const struc
 		rc = hkv_cluster_call(r->cl, key, klen, c->argc, c->argv, c->len, &v);
 	}
 	if (rc) {
+		/* backend.h's vocabulary: a node that refuses connections is unreachable */
+		if (rc == -ECONNREFUSED)
+			rc = -EHOSTUNREACH;
 		log_fail(r, rc, what);
 		return rc;
 	}
