@@ -3,9 +3,11 @@
  * cluster-bench.c - hkv-remote (hkv/cluster.h) measured against redis-benchmark, same
  * cluster, same run.
  *
- * Usage: hkv-cluster-bench SEEDS [-n OPS] [-d BYTES] [-r KEYSPACE]
+ * Usage: hkv-cluster-bench SEEDS [-n OPS] [-d BYTES] [-r KEYSPACE] [-R ROUNDS]
  *
- * Rows (one per thread count 1, 2, 4; SET then GET, OPS per thread each):
+ * Rows (per thread count 1, 2, 4; SET then GET, OPS per thread each). ROUNDS rounds (default
+ * 3) run every row in turn; each row shows the round with its median ops/s, and its ratio to
+ * redis-benchmark's median:
  *   redis-benchmark   Debian's redis-benchmark -c T on the master that owns the hash tag
  *                     {bench}, keys {bench}:__rand_int__ (-r KEYSPACE), a value of BYTES
  *   hkv-remote 1 node T threads sharing one handle, the same keys (so the same node)
@@ -13,6 +15,8 @@
  *   hkv-remote track  as "1 node" with hkv_cluster_track() on (the cost of the ordering
  *                     check after each reply)
  * Each row: ops/s over the wall time of the row, and the p50/p99 of one call's latency.
+ * redis-benchmark's p50/p99 are its own (--csv); its -c T clients are T connections driven
+ * by one thread, ours are T threads sharing one handle (and its pool).
  *
  * Then the invalidation latency, with tracking on: another connection (the project's plain
  * client, one SET per round trip as redis-cli sends it) writes a key, and the time from
@@ -92,16 +96,18 @@ static void *job_main(void *arg)
 	return NULL;
 }
 
-static void row(const char *name, const char *cmd, int threads, double ops_s, int64_t p50,
-		int64_t p99)
-{
-	printf("| %-18s | %-3s | %7d | %10.0f | %8lld | %8lld |\n", name, cmd, threads, ops_s,
-	       (long long)p50, (long long)p99);
-	fflush(stdout);
-}
+struct res {
+	double ops_s;
+	int64_t p50, p99;
+};
 
-static int run_lib(struct hkv_cluster *cl, const char *name, bool tagged, int threads, int ops,
-		   int keyspace, const char *value, int dlen)
+enum { ROW_RB, ROW_ONE, ROW_TRACK, ROW_SPREAD, NROWS };
+static const char *const row_name[NROWS] = { "redis-benchmark", "hkv-remote 1 node",
+					     "hkv-remote track", "hkv-remote spread" };
+
+/* @out[0] SET, @out[1] GET */
+static int run_lib(struct hkv_cluster *cl, bool tagged, int threads, int ops, int keyspace,
+		   const char *value, int dlen, struct res *out)
 {
 	for (int g = 0; g < 2; g++) {
 		pthread_t th[16];
@@ -126,9 +132,9 @@ static int run_lib(struct hkv_cluster *cl, const char *name, bool tagged, int th
 		}
 		wall = now_us() - t0;
 		qsort(all, (size_t)threads * (size_t)ops, sizeof(*all), cmp_i64);
-		row(name, g ? "GET" : "SET", threads, (double)threads * ops * 1e6 / (double)wall,
-		    pct(all, (size_t)threads * (size_t)ops, 0.5),
-		    pct(all, (size_t)threads * (size_t)ops, 0.99));
+		out[g] = (struct res){ (double)threads * ops * 1e6 / (double)wall,
+				       pct(all, (size_t)threads * (size_t)ops, 0.5),
+				       pct(all, (size_t)threads * (size_t)ops, 0.99) };
 		free(all);
 		if (errors) {
 			fprintf(stderr, "cluster-bench: %d calls failed\n", errors);
@@ -140,7 +146,7 @@ static int run_lib(struct hkv_cluster *cl, const char *name, bool tagged, int th
 
 /* redis-benchmark --csv on one node; Return: 0 */
 static int run_redis_benchmark(const char *host, const char *port, int threads, int ops,
-			       int keyspace, const char *value)
+			       int keyspace, const char *value, struct res *out)
 {
 	for (int g = 0; g < 2; g++) {
 		char cmd[4096];
@@ -164,8 +170,8 @@ static int run_redis_benchmark(const char *host, const char *port, int threads, 
 				continue;
 			if (sscanf(q + 2, "\"%lf\",\"%lf\",\"%lf\",\"%lf\",\"%lf\",\"%lf\"", &rps, &avg,
 				   &mn, &p50, &p95, &p99) == 6) {
-				row("redis-benchmark", g ? "GET" : "SET", threads, rps,
-				    (int64_t)(p50 * 1000), (int64_t)(p99 * 1000));
+				out[g] = (struct res){ rps, (int64_t)(p50 * 1000),
+						       (int64_t)(p99 * 1000) };
 				ok = true;
 			}
 		}
@@ -300,15 +306,35 @@ static void quiet_log(void *arg, int level, const char *msg)
 		fprintf(stderr, "hkv-remote: %s\n", msg);
 }
 
+#define MAX_ROUNDS 9
+
+/* the round with the median ops/s of row @w, command @g */
+static struct res median(struct res (*rr)[NROWS][2], int rounds, int w, int g)
+{
+	struct res v[MAX_ROUNDS];
+
+	for (int r = 0; r < rounds; r++) {
+		int i = r;
+
+		while (i > 0 && v[i - 1].ops_s > rr[r][w][g].ops_s) {
+			v[i] = v[i - 1];
+			i--;
+		}
+		v[i] = rr[r][w][g];
+	}
+	return v[rounds / 2];
+}
+
 int main(int argc, char **argv)
 {
+	static const int threads[] = { 1, 2, 4 };
+	static struct res res[3][MAX_ROUNDS][NROWS][2];
 	struct hkv_cluster_opts o = { .log = quiet_log };
 	struct hkv_cluster *cl = NULL, *tcl = NULL;
-	static const int threads[] = { 1, 2, 4 };
-	int ops = 20000, dlen = 64, keyspace = 100000, opt, rc;
+	int ops = 20000, dlen = 64, keyspace = 100000, rounds = 3, opt, rc;
 	char addr[300], *colon, *value;
 
-	while ((opt = getopt(argc, argv, "n:d:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:d:r:R:")) != -1) {
 		switch (opt) {
 		case 'n':
 			ops = atoi(optarg);
@@ -319,11 +345,15 @@ int main(int argc, char **argv)
 		case 'r':
 			keyspace = atoi(optarg);
 			break;
+		case 'R':
+			rounds = atoi(optarg);
+			break;
 		default:
 			goto usage;
 		}
 	}
-	if (optind != argc - 1 || ops < 1 || dlen < 1 || dlen > 1 << 20 || keyspace < 1)
+	if (optind != argc - 1 || ops < 1 || dlen < 1 || dlen > 1 << 20 || keyspace < 1 ||
+	    rounds < 1 || rounds > MAX_ROUNDS)
 		goto usage;
 	o.seeds = argv[optind];
 	value = malloc((size_t)dlen + 1);
@@ -332,6 +362,8 @@ int main(int argc, char **argv)
 	memset(value, 'x', (size_t)dlen);
 	value[dlen] = 0;
 	rc = hkv_cluster_open(&cl, &o);
+	if (!rc)
+		rc = hkv_cluster_open(&tcl, &o);
 	if (rc) {
 		fprintf(stderr, "cluster-bench: cannot open %s: %s\n", o.seeds, strerror(-rc));
 		return 1;
@@ -342,29 +374,48 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	*colon = 0;
-	printf("hkv-cluster-bench: %s, %d ops per thread, %d-byte values, %d keys; one node = %s:%s\n\n",
-	       o.seeds, ops, dlen, keyspace, addr, colon + 1);
-	printf("| %-18s | %-3s | %7s | %10s | %8s | %8s |\n", "client", "cmd", "threads", "ops/s",
-	       "p50 us", "p99 us");
-	printf("|--------------------|-----|---------|------------|----------|----------|\n");
-	for (size_t t = 0; t < 3; t++) {
-		if (run_redis_benchmark(addr, colon + 1, threads[t], ops, keyspace, value) ||
-		    run_lib(cl, "hkv-remote 1 node", true, threads[t], ops, keyspace, value, dlen) ||
-		    run_lib(cl, "hkv-remote spread", false, threads[t], ops, keyspace, value, dlen))
-			return 1;
-	}
-	rc = hkv_cluster_open(&tcl, &o);
-	if (!rc)
-		rc = hkv_cluster_track(tcl, inv_cb, NULL);
+	rc = hkv_cluster_track(tcl, inv_cb, NULL);
 	for (int i = 0; !rc && i < 500 && !hkv_cluster_track_live(tcl); i++)
 		usleep(10000);
 	if (rc || !hkv_cluster_track_live(tcl)) {
 		fprintf(stderr, "cluster-bench: tracking did not start\n");
 		return 1;
 	}
-	for (size_t t = 0; t < 3; t++)
-		if (run_lib(tcl, "hkv-remote track", true, threads[t], ops, keyspace, value, dlen))
-			return 1;
+	printf("hkv-cluster-bench: %s, %d ops per thread, %d-byte values, %d keys, median of %d rounds; one node = %s:%s\n\n",
+	       o.seeds, ops, dlen, keyspace, rounds, addr, colon + 1);
+
+	/* rounds interleave the clients, so that a load change on the machine hits them all */
+	for (int r = 0; r < rounds; r++) {
+		for (int t = 0; t < 3; t++) {
+			struct res (*x)[2] = res[t][r];
+
+			if (run_redis_benchmark(addr, colon + 1, threads[t], ops, keyspace, value,
+						x[ROW_RB]) ||
+			    run_lib(cl, true, threads[t], ops, keyspace, value, dlen, x[ROW_ONE]) ||
+			    run_lib(tcl, true, threads[t], ops, keyspace, value, dlen,
+				    x[ROW_TRACK]) ||
+			    run_lib(cl, false, threads[t], ops, keyspace, value, dlen,
+				    x[ROW_SPREAD]))
+				return 1;
+		}
+	}
+	printf("| %-18s | %-3s | %7s | %10s | %6s | %8s | %8s |\n", "client", "cmd", "threads",
+	       "ops/s", "ratio", "p50 us", "p99 us");
+	printf("|--------------------|-----|---------|------------|--------|----------|----------|\n");
+	for (int t = 0; t < 3; t++) {
+		for (int g = 0; g < 2; g++) {
+			struct res base = median(res[t], rounds, ROW_RB, g);
+
+			for (int w = 0; w < NROWS; w++) {
+				struct res m = median(res[t], rounds, w, g);
+
+				printf("| %-18s | %-3s | %7d | %10.0f | %6.2f | %8lld | %8lld |\n",
+				       row_name[w], g ? "GET" : "SET", threads[t], m.ops_s,
+				       m.ops_s / base.ops_s, (long long)m.p50, (long long)m.p99);
+			}
+		}
+	}
+
 	printf("\n| %-40s | %5s | %8s | %8s |\n", "invalidation latency", "n", "p50 us",
 	       "p99 us");
 	printf("|------------------------------------------|-------|----------|----------|\n");
@@ -376,6 +427,7 @@ int main(int argc, char **argv)
 	return 0;
 
 usage:
-	fprintf(stderr, "usage: hkv-cluster-bench SEEDS [-n OPS_PER_THREAD] [-d BYTES] [-r KEYS]\n");
+	fprintf(stderr,
+		"usage: hkv-cluster-bench SEEDS [-n OPS_PER_THREAD] [-d BYTES] [-r KEYS] [-R ROUNDS]\n");
 	return 2;
 }

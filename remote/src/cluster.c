@@ -870,9 +870,10 @@ static void free_replies(int n, struct hkv_resp_value **r)
 	}
 }
 
+/* a failure of the connection (retried), not of the request or of what the server said */
 static bool conn_error(int rc)
 {
-	return rc != -ENOMEM && rc != -EINVAL && rc != -EACCES;
+	return rc != -ENOMEM && rc != -EINVAL && rc != -EACCES && rc != -EIO;
 }
 
 int cl_exec(struct hkv_cluster *cl, int slot, unsigned int flags, int n,
@@ -965,7 +966,7 @@ int cl_exec(struct hkv_cluster *cl, int slot, unsigned int flags, int n,
 				goto out_log;
 			last = rc;
 			if (sent && (flags & HKV_CLUSTER_ONCE)) {
-				rc = -EIO;
+				rc = rc == -ETIMEDOUT ? rc : -EIO;
 				cl_log(cl, HKV_CLUSTER_LOG_ERR,
 				       "%s (slot %d) to %s: connection lost after sending (%s): outcome unknown",
 				       name, slot, node->addr, strerror(-last));

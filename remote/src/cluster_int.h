@@ -72,6 +72,7 @@ struct rnode {
 	int64_t trk_next;     /* when to try connecting again (TRK_WANT) */
 	int trk_backoff;
 	bool trk_connecting;
+	int trk_err;          /* a caller found tconn broken: the thread handles the loss */
 };
 
 struct hkv_cluster {

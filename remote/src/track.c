@@ -29,16 +29,23 @@
  *   1. trk_before_call(): a call to a master whose tracking connection is not LIVE waits
  *      (at most connect_timeout_ms, within the call's budget) until it is.
  *   2. trk_after_reply(): when the reply has arrived, if the node's tracking socket is
- *      readable (bytes, EOF or an error are waiting), the call waits until the thread has
- *      finished a round on it (trk_rounds moves), so everything that socket held went through
- *      the callback first. The thread reads and calls back under trk_lock, so a caller that
- *      saw the socket readable under the lock knows the next round includes those bytes.
- *   Redis writes the push for a write into the tracking connection's socket no later than
- *   the reply of any command it runs after that write (broadcasts are flushed in the same
- *   event-loop step, before the step that runs the later command). On one host the push is
- *   therefore in our socket before our later reply is: a read that returns never overtakes
- *   an invalidation, nor the loss of its tracking connection. Across a network, two TCP
- *   connections are not ordered with each other, and the window is that of the network.
+ *      readable, the calling thread itself reads it and makes the callbacks, under trk_lock
+ *      (so callbacks are never concurrent, and the thread and callers never read the socket
+ *      at once); this saves the two context switches of handing the work to the thread,
+ *      which cost a third of SET throughput with tracking on. If what it finds is EOF or an
+ *      error, it waits for the thread's round on that node (trk_rounds moves, or the state
+ *      leaves LIVE): losses are the thread's, which owns the socket and its poll set. Either
+ *      way, everything that socket held when the reply came went through the callback first.
+ *   Redis queues the push for a write (BCAST) in the event-loop iteration that ran the write
+ *   and flushes it before it sleeps again; a command run in a later iteration gets its reply
+ *   flushed later. On one host (loopback delivers a send() into the peer's socket at once)
+ *   the push is then in our tracking socket before our reply is in the data socket, and step
+ *   2 makes the callback before the call returns. A command run in the same iteration after
+ *   the write may have its reply flushed before the push: it then already saw the write, and
+ *   the push, a moment later, only drops a fresh value. The loss of a tracking connection
+ *   (CLIENT KILL, a server closing it) is a FIN sent before any later reply: the same holds.
+ *   Across a network, two TCP connections are not ordered with each other, and the window is
+ *   that of the network.
  *   What a cache must still do itself: a value being fetched when cb(key) arrives must not be
  *   stored (compare hkv_cluster_track_gen() or a per-key mark before and after the call).
  */
@@ -75,6 +82,7 @@ static void node_lost(struct rnode *n, enum trk_state to)
 {
 	rc_close(n->tconn);
 	n->tconn = NULL;
+	n->trk_err = 0;
 	n->trk = to;
 	if (to == TRK_WANT) {
 		n->trk_backoff = n->trk_backoff ? n->trk_backoff : TRK_BACKOFF_MIN;
@@ -192,8 +200,10 @@ static void *trk_main(void *arg)
 		bool drop = false;
 		int np = 1, nn, timeout;
 
-		if (cl->trk_epoch_seen != atomic_load(&cl->map_epoch))
+		if (cl->trk_epoch_seen != atomic_load(&cl->map_epoch)) {
 			drop = sync_map(cl);
+			pthread_cond_broadcast(&cl->trk_cond);
+		}
 		pthread_mutex_lock(&cl->nodes_lock);
 		nn = cl->nnodes;
 		pthread_mutex_unlock(&cl->nodes_lock);
@@ -288,9 +298,11 @@ static void *trk_main(void *arg)
 			struct rnode *node = pnode[i];
 			int rc;
 
-			if (!pfd[i].revents || node->trk != TRK_LIVE)
+			if ((!pfd[i].revents && !node->trk_err) || node->trk != TRK_LIVE)
 				continue;
-			rc = consume(cl, node);
+			/* a caller may have met the end of the stream first (trk_after_reply()) */
+			rc = node->trk_err ? node->trk_err : consume(cl, node);
+			node->trk_err = 0;
 			if (rc) {
 				cl_log(cl, HKV_CLUSTER_LOG_WARN,
 				       "tracking: connection to %s lost (%s); everything cached is dropped, reconnecting",
@@ -413,10 +425,15 @@ void trk_after_reply(struct hkv_cluster *cl, struct rnode *node, int64_t deadlin
 	if (node->trk == TRK_LIVE) {
 		struct pollfd p = { .fd = node->tconn->fd, .events = POLLIN | POLLRDHUP };
 
-		if (poll(&p, 1, 0) > 0) {
+		if (poll(&p, 1, 0) > 0 && (node->trk_err = consume(cl, node))) {
+			/* the connection is gone: the thread owns losses (it closes the socket
+			 * it polls); wake it and wait for it to have called back */
 			uint64_t r = node->trk_rounds;
 
-			while (node->trk_rounds == r && rc_now_ms() < deadline)
+			wake(cl);
+
+			while (node->trk_rounds == r && node->trk == TRK_LIVE &&
+			       rc_now_ms() < deadline)
 				timed_wait(cl, deadline);
 		}
 	}

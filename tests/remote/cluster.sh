@@ -80,7 +80,7 @@ start_node() {
 }
 
 cli() {
-	"$REDIS_CLI" -h 127.0.0.1 -p "$1" "${@:2}" 2>/dev/null
+	"$REDIS_CLI" -h 127.0.0.1 -p "$1" "${@:2}" </dev/null 2>/dev/null
 }
 
 wait_ping() {
@@ -104,7 +104,7 @@ healthy() {
 		info=$(cli "$port" CLUSTER INFO | tr -d '\r') || return 1
 		grep -qx 'cluster_state:ok' <<<"$info" || return 1
 		grep -qx 'cluster_slots_ok:16384' <<<"$info" || return 1
-		grep -qx "cluster_known_nodes:$(wc -l <"$dir/pids")" <<<"$info" || return 1
+		grep -qx "cluster_known_nodes:$(ports_of "$dir" | sort -u | wc -l)" <<<"$info" || return 1
 		[ -n "$replicas" ] || continue
 		info=$(cli "$port" INFO replication | tr -d '\r') || return 1
 		if grep -qx 'role:master' <<<"$info"; then
@@ -115,7 +115,7 @@ healthy() {
 	done <"$dir/pids"
 	first=$(while read -r pid port; do ours "$pid" "$port" && echo "$port"; done <"$dir/pids" | head -n1)
 	[ -n "$first" ] || return 1
-	"$REDIS_CLI" --cluster check "127.0.0.1:$first" 2>/dev/null |
+	"$REDIS_CLI" --cluster check "127.0.0.1:$first" </dev/null 2>/dev/null |
 		grep -q 'All nodes agree about slots configuration' || return 1
 	return 0
 }
@@ -129,7 +129,7 @@ wait_healthy() {
 }
 
 seeds() {
-	ports_of "$1" | sed 's/^/127.0.0.1:/' | paste -sd, -
+	ports_of "$1" | sort -un | sed 's/^/127.0.0.1:/' | paste -sd, -
 }
 
 cmd=${1:-}

@@ -26,6 +26,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 
 #include <cmocka.h>
@@ -1124,6 +1126,94 @@ static void t_failover(void **state)
 	free(acked);
 }
 
+/*
+ * A scan in progress when the master being scanned is killed: later calls may fail within
+ * their budget (never hang), the node's part is scanned again on the promoted replica
+ * (counted in hkv_cluster_scan_restarts()), and every key written (and acknowledged by a
+ * replica) before the scan is returned at least once.
+ */
+static void t_scan_failover(void **state)
+{
+	enum { NK = 3000 };
+	static unsigned char seen[NK];
+	struct hkv_cluster *cl;
+	struct hkv_cluster_scan *it;
+	struct hkv_resp_value *b;
+	int victim, witness, batches = 0, fails = 0, rc, missing = 0;
+	int64_t end;
+	bool killed = false;
+
+	(void)state;
+	/* the node t_failover killed is back as a replica: WAIT 1 can succeed everywhere */
+	{
+		char cmd[1024];
+
+		snprintf(cmd, sizeof(cmd), "%s wait %s replicas", harness, hdir);
+		assert_int_equal(system(cmd), 0);
+	}
+	assert_int_equal(open_with(&cl, seeds, FO_BUDGET), 0);
+	for (int i = 0; i < NK; i++) {
+		char k[32];
+		const char *set[] = { "SET", k, "v" };
+		size_t ls[3] = { 3, 0, 1 };
+		struct hkv_cluster_cmd cmd = { 3, set, ls };
+		struct hkv_resp_value *r;
+
+		ls[1] = (size_t)snprintf(k, sizeof(k), "sf:%d", i);
+		assert_int_equal(hkv_cluster_pipeline(cl, k, ls[1], HKV_CLUSTER_WAIT, 1, &cmd, &r),
+				 0);
+		hkv_resp_value_free(r);
+	}
+	/* the shards are scanned in the order of their lowest slot: slot 0's master is first */
+	witness = baseport;
+	while (!is_master(witness))
+		witness++;
+	victim = master_of_slot(witness, 0);
+	if (victim == witness)
+		witness = other_master(victim);
+	assert_int_equal(hkv_cluster_scan_open(cl, "sf:*", 4, NULL, 20, &it), 0);
+	end = now_ms() + 60000;
+	for (;;) {
+		int64_t t0 = now_ms();
+
+		rc = hkv_cluster_scan_next(it, &b);
+		assert_true(now_ms() - t0 <= FO_BUDGET + 300);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			if (rc != -ETIMEDOUT && rc != -EHOSTUNREACH && rc != -ECONNREFUSED &&
+			    rc != -EIO)
+				fail_msg("scan: unexpected error %d (%s)", rc, strerror(-rc));
+			assert_true(killed);
+			fails++;
+			assert_true(now_ms() < end);
+			continue;
+		}
+		for (size_t i = 0; i < b->nelem; i++) {
+			int idx = atoi(b->elem[i]->str + 3);
+
+			assert_true(idx >= 0 && idx < NK);
+			seen[idx] = 1;
+		}
+		hkv_resp_value_free(b);
+		if (++batches == 3) {
+			assert_int_equal(kill(node_pid(victim), SIGKILL), 0);
+			killed = true;
+		}
+	}
+	for (int i = 0; i < NK; i++)
+		missing += !seen[i];
+	fprintf(stderr, "scan across a failover: %d batches, %d calls failed in the gap, %u restarts\n",
+		batches, fails, hkv_cluster_scan_restarts(it));
+	assert_int_equal(missing, 0);
+	assert_true(hkv_cluster_scan_restarts(it) >= 1);
+	assert_true(log_has("scanning that node again from the start"));
+	hkv_cluster_scan_close(it);
+	hkv_cluster_close(cl);
+	/* leave the cluster whole: the killed node rejoins as a replica */
+	assert_int_equal(run_harness("restart", victim), 0);
+}
+
 /* ---------------------------------------------------------------------------------
  * standalone and bad input
  * --------------------------------------------------------------------------------- */
@@ -1263,6 +1353,81 @@ static void t_bad_seeds(void **state)
 	}
 }
 
+/* a fake standalone server that answers CLUSTER with "cluster support disabled" and closes
+ * the connection on any other command without answering; counts those commands */
+struct dropper {
+	int fd;
+	atomic_int dropped;
+	atomic_bool stop;
+};
+
+static void *dropper_main(void *arg)
+{
+	static const char nocluster[] = "-ERR This instance has cluster support disabled\r\n";
+	struct dropper *d = arg;
+
+	while (!atomic_load(&d->stop)) {
+		struct pollfd p = { .fd = d->fd, .events = POLLIN };
+		char buf[4096];
+		ssize_t n;
+		int c;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		c = accept(d->fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		while ((n = read(c, buf, sizeof(buf) - 1)) > 0) {
+			buf[n] = 0;
+			if (strstr(buf, "CLUSTER")) {
+				if (write(c, nocluster, sizeof(nocluster) - 1) < 0)
+					break;
+				continue;
+			}
+			atomic_fetch_add(&d->dropped, 1);
+			break;
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+/* a connection lost after sending: retried within the budget by default, -EIO at once with
+ * HKV_CLUSTER_ONCE (the command may have run) */
+static void t_once(void **state)
+{
+	struct dropper d = { .fd = listen_on(baseport + 3) };
+	const char *set[] = { "SET", "k", "v" };
+	size_t ls[] = { 3, 1, 1 };
+	struct hkv_cluster_cmd cmd = { 3, set, ls };
+	struct hkv_resp_value *r = NULL;
+	struct hkv_cluster *cl;
+	char seed[32];
+	pthread_t th;
+	int64_t t0;
+	int before;
+
+	(void)state;
+	assert_int_equal(pthread_create(&th, NULL, dropper_main, &d), 0);
+	snprintf(seed, sizeof(seed), "127.0.0.1:%d", baseport + 3);
+	assert_int_equal(open_with(&cl, seed, 1000), 0);
+	assert_false(hkv_cluster_is_cluster(cl));
+	t0 = now_ms();
+	assert_int_equal(hkv_cluster_pipeline(cl, "k", 1, 0, 1, &cmd, &r), -ETIMEDOUT);
+	assert_true(now_ms() - t0 < 1000 + 300);
+	assert_true(atomic_load(&d.dropped) > 1); /* resent */
+	before = atomic_load(&d.dropped);
+	log_clear();
+	assert_int_equal(hkv_cluster_pipeline(cl, "k", 1, HKV_CLUSTER_ONCE, 1, &cmd, &r), -EIO);
+	assert_null(r);
+	assert_int_equal(atomic_load(&d.dropped), before + 1); /* sent once */
+	assert_true(log_has("outcome unknown"));
+	hkv_cluster_close(cl);
+	atomic_store(&d.stop, true);
+	pthread_join(th, NULL);
+	close(d.fd);
+}
+
 /* the server's own password check: AUTH refused is -EACCES */
 static void t_auth(void **state)
 {
@@ -1320,10 +1485,12 @@ int main(int argc, char **argv)
 	};
 	const struct CMUnitTest failover[] = {
 		cmocka_unit_test(t_failover),
+		cmocka_unit_test(t_scan_failover),
 	};
 	const struct CMUnitTest standalone[] = {
 		cmocka_unit_test(t_standalone),
 		cmocka_unit_test(t_bad_seeds),
+		cmocka_unit_test(t_once),
 		cmocka_unit_test(t_auth),
 	};
 

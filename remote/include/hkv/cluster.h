@@ -174,7 +174,10 @@ struct hkv_cluster_cmd {
 /* Flags of hkv_cluster_pipeline(). */
 /** After the commands, WAIT opts.wait_replicas opts.wait_timeout_ms on the same connection. */
 #define HKV_CLUSTER_WAIT 0x1u
-/** Never send the commands twice: a connection lost after sending is -EIO (outcome unknown). */
+/**
+ * Never send the commands twice: a connection lost after sending is -EIO (outcome unknown),
+ * or -ETIMEDOUT when the budget ran out waiting for the replies.
+ */
 #define HKV_CLUSTER_ONCE 0x2u
 /** The commands may run twice: replay them whole after any redirect (see below). */
 #define HKV_CLUSTER_IDEMPOTENT 0x4u
@@ -309,9 +312,11 @@ void hkv_cluster_scan_close(struct hkv_cluster_scan *it);
  *              borrowed for the duration of the call; NULL, 0: anything read from the
  *              cluster may be stale, drop every cached value.
  *
- * Called from the tracking thread, one call at a time. It must not block for long (it delays
- * every other invalidation and the calls waiting for them) and must not call hkv_cluster_*()
- * functions.
+ * Called from the tracking thread, or from a thread inside a hkv_cluster_*() call that finds
+ * invalidations waiting when its reply arrives (they must go through before that reply is
+ * returned); never two calls at once (they run under the client's tracking lock). It must not
+ * block for long (it delays every other invalidation and the calls waiting for them) and must
+ * not call hkv_cluster_*() functions.
  */
 typedef void (*hkv_cluster_inval_fn)(void *arg, const void *key, size_t klen);
 
@@ -327,9 +332,10 @@ typedef void (*hkv_cluster_inval_fn)(void *arg, const void *key, size_t klen);
  * Ordering: a call to a master returns only after (1) that master's tracking connection is
  * subscribed (a call waits for it within its budget) and (2) everything that connection had
  * already received when the reply arrived (invalidations, or its loss) has gone through @cb.
- * On one host, where the server's earlier writes to the tracking socket are received before
- * its later reply, this means a read never returns before the invalidations of writes that
- * came before it. docs/remote-client.md gives the argument and what a cache must add.
+ * On one host this means that a call never returns before the invalidations of the writes
+ * that Redis ran in an earlier event-loop iteration, nor before the "drop everything" of a
+ * tracking connection that Redis closed before running the call. docs/remote-client.md gives
+ * the argument, the cases it does not cover, and what a cache must add.
  *
  * Return: 0; -EALREADY (tracking already on), -ENOMEM, -EAGAIN (thread creation failed).
  */
