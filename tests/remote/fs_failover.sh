@@ -6,8 +6,9 @@
 #  - no open/write/close call takes longer than its bound: each makes at most 3 store
 #    requests (lookup, create, commit), each bounded by timeout_ms, so 3 x 2 s + 1 s;
 #  - the errors seen in the gap are EIO, ETIMEDOUT or EHOSTUNREACH, each with a log line;
-#  - writes keep succeeding on the other masters during the gap, on every master once the
-#    replica took over and the killed node came back as its replica (WAIT 1 needs one);
+#  - writes keep succeeding while the killed node is down (on the masters that still have a
+#    replica; where the promoted replica has none, WAIT 1 fails: EIO), and on every master
+#    once the killed node came back as a replica;
 #  - the tracking loss is logged and the mount keeps working (a new file, read back).
 # The workload is one Python process (os.open/os.write/os.close: close reports the commit's
 # error, which a shell's redirection would not).
@@ -28,31 +29,32 @@ i = 0
 with open(log, "w", buffering=1) as out:
     while not os.path.exists(stop):
         i += 1
-        worst = 0.0
+        worst = [0.0]
         res = "ok"
-        try:
+
+        def timed(fn, *a):
             t = time.monotonic()
-            fd = os.open("%s/w%d" % (d, i), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            worst = max(worst, time.monotonic() - t)
             try:
-                t = time.monotonic()
-                os.write(fd, b"v%d\n" % i)
-                worst = max(worst, time.monotonic() - t)
+                return fn(*a)
             finally:
-                t = time.monotonic()
-                try:
-                    os.close(fd)
-                finally:
-                    worst = max(worst, time.monotonic() - t)
+                worst[0] = max(worst[0], time.monotonic() - t)
+
+        try:
+            fd = timed(os.open, "%s/w%d" % (d, i), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                timed(os.write, fd, b"v%d\n" % i)
+            finally:
+                timed(os.close, fd)
         except OSError as e:
             res = errno.errorcode.get(e.errno, str(e.errno))
-        out.write("%d %s %.1f %.3f\n" % (i, res, worst * 1000, time.monotonic()))
+        out.write("%d %s %.1f %.3f\n" % (i, res, worst[0] * 1000, time.monotonic()))
 EOF
 oks() { awk '$2 == "ok"' "$WORK/w.log" | wc -l; }
 python3 "$WORK/writer.py" "$M/w" "$WORK/stop" "$WORK/w.log" &
 WPID=$!
-trap 'touch "$WORK/stop"; kill $WPID 2>/dev/null || true; rfs_cleanup' EXIT
-poll 60 sh -c "[ \$(awk '\$2 == \"ok\"' '$WORK/w.log' | wc -l) -ge 100 ]" || fail "no steady writes before the kill"
+# the writer must be gone before the mount is unmounted; the test's status is kept
+trap 'rc=$?; touch "$WORK/stop"; kill $WPID 2>/dev/null || true; wait $WPID 2>/dev/null || true; (exit $rc) || rfs_cleanup; rfs_cleanup' EXIT
+poll 60 sh -c "[ \$(awk '\$2 == \"ok\"' '$WORK/w.log' 2>/dev/null | wc -l) -ge 100 ]" || fail "no steady writes before the kill"
 
 # kill -9 the master on the first port (the harness started it as a master)
 expect_eq "$(timeout "$T" redis-cli -p $PORT0 ROLE | head -n1)" master "role of port $PORT0"
@@ -63,8 +65,11 @@ kill -9 "$victim"
 # the replica takes over (cluster-node-timeout 1000 ms); bounded by the harness (60 s)
 "$HARNESS" wait "$RDIR" || fail "cluster did not recover after the kill"
 failover_t=$(python3 -c 'import time; print("%.3f" % time.monotonic())')
-# let the workload run on without the killed node: its slots now have a master and no replica
-poll 30 sh -c "[ \$(wc -l <'$WORK/w.log') -ge $((before + 60)) ]" || fail "workload stalled after failover"
+# let the workload run on without the killed node: its slots now have a master and no
+# replica, so there WAIT 1 fails (EIO) after timeout_ms / 2, and elsewhere writes go on
+after=$(wc -l <"$WORK/w.log")
+poll 60 sh -c "[ \$(wc -l <'$WORK/w.log') -ge $((after + 20)) ]" || fail "workload stalled after failover"
+restart_t=$(python3 -c 'import time; print("%.3f" % time.monotonic())')
 # the killed node comes back as a replica; WAIT 1 is satisfied again everywhere
 "$HARNESS" restart "$RDIR" $PORT0 || fail "restart of the killed node"
 "$HARNESS" wait "$RDIR" replicas || fail "cluster not healthy with replicas again"
@@ -88,14 +93,18 @@ awk -v lim=$((3 * TMO + 1000)) '$3 > lim {print; exit 1}' "$WORK/w.log" ||
 	fail "a call took longer than $((3 * TMO + 1000)) ms"
 # the last 100 writes (every master has a replica again) all succeeded
 tail -n 100 "$WORK/w.log" | awk '$2 != "ok" {print; exit 1}' || fail "writes fail after recovery"
-# during the gap, writes to the other masters went on: some succeeded between kill and recovery
-gap_ok=$(awk -v a="$kill_t" -v b="$failover_t" '$2 == "ok" && $4 > a && $4 < b' "$WORK/w.log" | wc -l)
-echo "acknowledged during the gap: $gap_ok"
-[ "$gap_ok" -gt 0 ] || fail "no write succeeded while the failover was under way"
+# while the killed node was down, the mount kept working: writes were acknowledged
+gap_ok=$(awk -v a="$kill_t" -v b="$restart_t" '$2 == "ok" && $4 > a && $4 < b' "$WORK/w.log" | wc -l)
+gap_all=$(awk -v a="$kill_t" -v b="$restart_t" '$4 > a && $4 < b' "$WORK/w.log" | wc -l)
+echo "while the killed master was down: $gap_ok of $gap_all writes acknowledged"
+[ "$gap_ok" -ge 5 ] || fail "the mount did not keep working after the failover"
 
 # every acknowledged write is in Redis (after the failover) and reads back through the mount
 awk '$2 == "ok" {printf "GET w/w%d\n", $1}' "$WORK/w.log" |
-	timeout 60 redis-cli -c -p $((PORT0 + 1)) >"$WORK/got"
+	timeout 60 redis-cli -c -p $((PORT0 + 1)) >"$WORK/got.raw"
+# redis-cli prints its redirects, and each value (which ends in a newline) then a newline;
+# an absent key would print an empty line, dropped here too, so the counts would differ
+grep -v -e '^-> Redirected' -e '^$' "$WORK/got.raw" >"$WORK/got" || true
 awk '$2 == "ok" {printf "v%d\n", $1}' "$WORK/w.log" >"$WORK/want"
 cmp -s "$WORK/got" "$WORK/want" || fail "acknowledged writes missing in Redis: $(diff "$WORK/want" "$WORK/got" | head -n 5)"
 python3 - "$M/w" "$WORK/w.log" <<'EOF' || fail "acknowledged writes do not read back through the mount"

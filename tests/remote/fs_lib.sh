@@ -14,6 +14,8 @@ PIDS=()
 
 rfs_cleanup() {
 	local rc=$? i drc
+	# everything below runs whatever fails: the servers and mounts must not outlive the test
+	set +e
 	for i in "${!PIDS[@]}"; do
 		[ -n "${PIDS[$i]}" ] || continue
 		if [ "$rc" = 0 ]; then
