@@ -1243,17 +1243,6 @@ static int rbe_persist(struct hkvfs_be *be, const void *key, size_t klen)
 	return rc;
 }
 
-static int rbe_cursor_after(struct hkvfs_be *be, struct hkv_cursor *cur, const void *key,
-			    size_t klen, bool is_prefix)
-{
-	(void)be;
-	(void)cur;
-	(void)key;
-	(void)klen;
-	(void)is_prefix;
-	return -EOPNOTSUPP; /* SCAN cursors are not positions */
-}
-
 /* ---------------------------------------------------------------------------------------- */
 /* extended attributes: fields "x:NAME" of the metadata hash                                 */
 

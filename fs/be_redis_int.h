@@ -173,6 +173,8 @@ int rbe_zwalk(struct hkvfs_be *be, const void *key, size_t klen, struct hkv_curs
 /* be_redis_scan.c */
 int rbe_scan(struct hkvfs_be *be, struct hkv_cursor *cur, const struct hkv_scan_opts *opts,
 	     hkv_scan_fn cb, void *arg);
+int rbe_cursor_after(struct hkvfs_be *be, struct hkv_cursor *cur, const void *key, size_t klen,
+		     bool is_prefix);
 void rbe_walks_free(struct rbe *r);
 
 #endif /* HKVFS_BE_REDIS_INT_H */

@@ -25,14 +25,17 @@
  *
  * hkv-remote's own SCAN iterator is an object, not a value; readdir keeps cursors per
  * directory offset and resumes from any of them, so the walk routes SCAN itself, per master,
- * with hkv_cluster_call() and the master's slot tag.
+ * with hkv_cluster_call() and the master's slot tag. hkvfs_be_cursor_after() gives the exact
+ * position after any entry of the walk's last batch (the walk remembers what that batch
+ * reported), so readdir can stop after any entry (a full getdents buffer) and resume there.
  *
  * Roll-up: with a delimiter, keys below a subdirectory are reported once as the prefix
  * "PREFIX part DELIM". SCAN's order is the hash table's, so one subdirectory's keys come
  * anywhere in the walk; the walk remembers the prefixes it reported (struct rbe_walk, by walk
  * id, with the position each was reported at, so a batch fetched again reports them again).
- * That memory is O(subdirectories of the listed directory) per walk; at most RBE_WALKS walks
- * are remembered (the least recently used is dropped: a prefix may then be reported again).
+ * That memory is O(subdirectories of the listed directory) plus one batch per walk; at most
+ * RBE_WALKS walks are remembered (the least recently used is dropped: a prefix may then be
+ * reported again, and cursor_after() falls back to -EOPNOTSUPP).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -45,7 +48,7 @@
 #define CUR_LEN 27
 #define PASSES 6
 #define SCAN_COUNT 1000
-#define RBE_WALKS 64
+#define RBE_WALKS 16
 
 static const char *const pass_type[PASSES] = { "string", "hash", "list", "set", "zset",
 					       "string" };
@@ -60,12 +63,30 @@ struct seen {
 	unsigned char p[];
 };
 
+/*
+ * The entries the last batch of a walk reported, with their index in the batch: what
+ * hkvfs_be_cursor_after() needs to give the exact position after any of them.
+ */
+struct batch_ent {
+	uint32_t idx;
+	bool is_prefix;
+	size_t off, len;
+};
+
 struct rbe_walk {
 	struct rbe_walk *next;
 	uint64_t id;
 	uint64_t used;
 	size_t nbuckets, n;
 	struct seen **b;
+	/* the last batch: its position (pass, slot, Redis cursor) and what it reported */
+	bool have_batch;
+	unsigned pass, slot;
+	uint64_t cur;
+	struct batch_ent *ents;
+	size_t nents, capents;
+	unsigned char *buf;
+	size_t blen, bcap;
 };
 
 /* the masters: first slot and node-id hash of each, in slot order */
@@ -97,6 +118,8 @@ static void walk_free(struct rbe_walk *w)
 		}
 	}
 	free(w->b);
+	free(w->ents);
+	free(w->buf);
 	free(w);
 }
 
@@ -149,22 +172,6 @@ static struct rbe_walk *walk_get(struct rbe *r, uint64_t id, bool create)
 	r->walks = w;
 	r->nwalks++;
 	return w;
-}
-
-static void walk_drop(struct rbe *r, uint64_t id)
-{
-	struct rbe_walk *w, **pp;
-
-	pthread_mutex_lock(&r->walk_lock);
-	for (pp = &r->walks; (w = *pp); pp = &w->next) {
-		if (w->id == id) {
-			*pp = w->next;
-			walk_free(w);
-			r->nwalks--;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&r->walk_lock);
 }
 
 /*
@@ -224,6 +231,66 @@ static int walk_first(struct rbe *r, uint64_t id, const unsigned char *pos, cons
 out:
 	pthread_mutex_unlock(&r->walk_lock);
 	return rc;
+}
+
+/* start recording the batch at (@pass, @slot, @cur) of walk @id */
+static void batch_begin(struct rbe *r, uint64_t id, unsigned pass, unsigned slot, uint64_t cur)
+{
+	struct rbe_walk *w;
+
+	pthread_mutex_lock(&r->walk_lock);
+	w = walk_get(r, id, true);
+	if (w) {
+		w->have_batch = true;
+		w->pass = pass;
+		w->slot = slot;
+		w->cur = cur;
+		w->nents = 0;
+		w->blen = 0;
+	}
+	pthread_mutex_unlock(&r->walk_lock);
+}
+
+/* remember that the batch reported @key (or prefix) at index @idx; on ENOMEM forget it all */
+static void batch_add(struct rbe *r, uint64_t id, uint32_t idx, const void *key, size_t klen,
+		      bool is_prefix)
+{
+	struct rbe_walk *w;
+
+	pthread_mutex_lock(&r->walk_lock);
+	w = walk_get(r, id, false);
+	if (!w || !w->have_batch)
+		goto out;
+	if (w->nents == w->capents) {
+		size_t c = w->capents ? w->capents * 2 : 64;
+		struct batch_ent *e = realloc(w->ents, c * sizeof(*e));
+
+		if (!e) {
+			w->have_batch = false;
+			goto out;
+		}
+		w->ents = e;
+		w->capents = c;
+	}
+	if (w->blen + klen > w->bcap) {
+		size_t c = w->bcap ? w->bcap * 2 : 4096;
+		unsigned char *b;
+
+		while (c < w->blen + klen)
+			c *= 2;
+		b = realloc(w->buf, c);
+		if (!b) {
+			w->have_batch = false;
+			goto out;
+		}
+		w->buf = b;
+		w->bcap = c;
+	}
+	memcpy(w->buf + w->blen, key, klen);
+	w->ents[w->nents++] = (struct batch_ent){ idx, is_prefix, w->blen, klen };
+	w->blen += klen;
+out:
+	pthread_mutex_unlock(&r->walk_lock);
 }
 
 /* the masters, in slot order, from CLUSTER SLOTS (a standalone server: one, slot 0) */
@@ -458,6 +525,7 @@ int rbe_scan(struct hkvfs_be *be, struct hkv_cursor *cur, const struct hkv_scan_
 		return -EIO;
 	}
 	items = v->elem[1];
+	batch_begin(r, p.walk, p.pass, p.slot, p.cur);
 	for (idx = p.skip; idx < items->nelem; idx++) {
 		const struct hkv_resp_value *it = items->elem[idx];
 		const unsigned char *key = (const unsigned char *)it->str;
@@ -516,6 +584,7 @@ int rbe_scan(struct hkvfs_be *be, struct hkv_cursor *cur, const struct hkv_scan_
 			if (!rc)
 				continue;
 		}
+		batch_add(r, p.walk, idx, key, klen, is_prefix);
 		rc = cb(arg, key, klen, type, is_prefix);
 		if (rc) {
 			p.skip = rc == HKV_SCAN_AGAIN ? idx : idx + 1;
@@ -549,13 +618,50 @@ int rbe_scan(struct hkvfs_be *be, struct hkv_cursor *cur, const struct hkv_scan_
 	}
 	if (p.pass >= PASSES) {
 		cur->done = true;
+		/* the walk's memory stays for cursor_after() on its last batch (LRU drops it) */
 		pos_put(&(struct pos){ .pass = PASSES - 1, .walk = p.walk }, cur);
-		walk_drop(r, p.walk);
 	} else {
 		pos_put(&p, cur);
 	}
 	rc = reported;
 out:
 	hkv_resp_value_free(v);
+	return rc;
+}
+
+/*
+ * The position right after @key of the last batch of @cur's walk, @cur being the position
+ * before it (readdir hands in the cursor it holds): the batch's Redis cursor with the index
+ * after @key's. -EOPNOTSUPP when the walk no longer remembers that batch.
+ */
+int rbe_cursor_after(struct hkvfs_be *be, struct hkv_cursor *cur, const void *key, size_t klen,
+		     bool is_prefix)
+{
+	struct rbe *r = rbe_of(be);
+	struct rbe_walk *w;
+	struct pos p;
+	size_t i;
+	int rc = -EOPNOTSUPP;
+
+	if (cur->len != CUR_LEN || cur->done)
+		return -EOPNOTSUPP;
+	pos_get(cur, &p);
+	pthread_mutex_lock(&r->walk_lock);
+	w = walk_get(r, p.walk, false);
+	if (!w || !w->have_batch || w->pass != p.pass || w->slot != p.slot || w->cur != p.cur)
+		goto out;
+	for (i = 0; i < w->nents; i++) {
+		const struct batch_ent *e = &w->ents[i];
+
+		if (e->idx < p.skip || e->is_prefix != is_prefix || e->len != klen ||
+		    memcmp(w->buf + e->off, key, klen))
+			continue;
+		p.skip = e->idx + 1;
+		pos_put(&p, cur);
+		rc = 0;
+		break;
+	}
+out:
+	pthread_mutex_unlock(&r->walk_lock);
 	return rc;
 }
