@@ -42,6 +42,12 @@ want=$(all_keys 'big/k*' | sed 's|^big/||' | sort)
 expect_eq "$(echo "$listing" | grep '^k')" "$want" "listing vs SCAN of every master"
 expect_eq "$(ls "$M/big/sub1" | paste -sd,)" f,g,h
 
+# a listing longer than one getdents buffer (32 KiB: about 1000 names) resumes exactly
+seq 1 3000 | sed 's|.*|SET many/entry-number-& x|' | timeout 60 redis-cli -c -p $PORT0 >/dev/null
+many=$(ls -f "$M/many" | grep -v '^\.\.\?$' | sort)
+expect_eq "$(echo "$many" | wc -l)" 3000 "entries of many/"
+expect_eq "$(echo "$many" | sort -u | wc -l)" 3000 "distinct entries of many/"
+
 # --- the side hash is in the key's slot -----------------------------------------------------------
 for k in big/k1 big/k2 big/k77 big/sub2/f; do
 	meta=$(meta_of "$k")
