@@ -754,8 +754,15 @@ static int eval_simple(struct rbe *r, const void *key, size_t klen, bool write,
 /* the type; metadata whose key is gone is stale: dropped here, as by the attribute read */
 static const char lua_type[] = LUA_PRELUDE
 	"local t = ktype()\n"
-	"if t == 'none' and redis.call('EXISTS', m) == 1 then redis.call('DEL', m) end\n"
+	"if t == 'none' and ARGV[5] == 'c' and redis.call('EXISTS', m) == 1 then "
+	"redis.call('DEL', m) end\n"
 	"return t\n";
+
+/* ARGV[5] of the reading scripts: "c" when they may delete stale names (not on -o ro) */
+static const char *cleanup_arg(struct rbe *r)
+{
+	return r->opts->ro ? "" : "c";
+}
 
 static int type_parse(const struct hkv_resp_value *v)
 {
@@ -772,10 +779,13 @@ static int type_parse(const struct hkv_resp_value *v)
 
 static int rbe_type(struct hkvfs_be *be, const void *key, size_t klen)
 {
+	const char *c = cleanup_arg(rbe_of(be));
+	const void *x[1] = { c };
+	size_t xl[1] = { strlen(c) };
 	struct hkv_resp_value *v;
 	int rc;
 
-	rc = eval_simple(rbe_of(be), key, klen, false, lua_type, NULL, 0, NULL, NULL, &v, "TYPE");
+	rc = eval_simple(rbe_of(be), key, klen, false, lua_type, NULL, 1, x, xl, &v, "TYPE");
 	if (rc)
 		return rc;
 	rc = type_parse(v);
@@ -906,6 +916,7 @@ static int rename_cross(struct rbe *r, const struct rbe_keys *s, const struct rb
 	struct hkv_resp_value *v = NULL, *w = NULL;
 	const void *x[9];
 	size_t xl[9];
+	char num[6][32];
 	int rc, i;
 
 	rc = rbe_eval(r, s, false, lua_rename_dump, NULL, 0, NULL, NULL, &v, "rename (copy)");
@@ -925,19 +936,13 @@ static int rename_cross(struct rbe *r, const struct rbe_keys *s, const struct rb
 		const struct hkv_resp_value *e = v->elem[1 + i];
 
 		if (e->type == HKV_RESP_INTEGER) {
-			char *b = malloc(32);
-
-			if (!b) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			snprintf(b, 32, "%lld", e->integer);
-			free(e->str);
-			((struct hkv_resp_value *)e)->str = b;
-			((struct hkv_resp_value *)e)->len = strlen(b);
+			snprintf(num[i], sizeof(num[i]), "%lld", e->integer);
+			x[3 + i] = num[i];
+			xl[3 + i] = strlen(num[i]);
+		} else {
+			x[3 + i] = e->str ? e->str : "";
+			xl[3 + i] = e->str ? e->len : 0;
 		}
-		x[3 + i] = e->str ? e->str : "";
-		xl[3 + i] = e->str ? e->len : 0;
 	}
 	rc = rbe_eval(r, d, true, lua_rename_restore, NULL, 9, x, xl, &w, "rename (restore)");
 	if (rc)
@@ -975,7 +980,7 @@ static int rbe_rename(struct hkvfs_be *be, const void *src, size_t slen, const v
 	struct rbe_keys s, d;
 	struct hkv_resp_value *v;
 	struct rbe_cmd c;
-	int rc, i;
+	int rc;
 
 	if (flags & ~(HKV_RENAME_NX | HKV_RENAME_SAMETYPE))
 		return -EINVAL;
@@ -1012,7 +1017,6 @@ static int rbe_rename(struct hkvfs_be *be, const void *src, size_t slen, const v
 		rbe_changed(r, src, slen, true);
 	}
 out:
-	(void)i;
 	rbe_keys_release(&s);
 	rbe_keys_release(&d);
 	return rc;
@@ -1021,8 +1025,9 @@ out:
 /* attributes: {type, size, pttl, mode, uid, gid, mtime, ctime} */
 static const char lua_attr[] = LUA_PRELUDE
 	"local t, emp = ktype()\n"
+	"local clean = ARGV[5] == 'c'\n"
 	"if t == 'none' then\n"
-	"  if redis.call('EXISTS', m) == 1 then redis.call('DEL', m) end\n"
+	"  if clean and redis.call('EXISTS', m) == 1 then redis.call('DEL', m) end\n"
 	"  return {'none'}\n"
 	"end\n"
 	"local n, src = 0, k\n"
@@ -1033,7 +1038,7 @@ static const char lua_attr[] = LUA_PRELUDE
 	"  elseif t == 'list' then n = redis.call('LLEN', k)\n"
 	"  elseif t == 'set' then n = redis.call('SCARD', k)\n"
 	"  elseif t == 'zset' then n = redis.call('ZCARD', k) end\n"
-	"  if redis.call('EXISTS', e) == 1 then redis.call('DEL', e) end\n"
+	"  if clean and redis.call('EXISTS', e) == 1 then redis.call('DEL', e) end\n"
 	"end\n"
 	"local a = redis.call('HMGET', m, 'mode', 'uid', 'gid', 'mtime', 'ctime')\n"
 	"return {t, n, redis.call('PTTL', src), a[1] or '', a[2] or '', a[3] or '', "
@@ -1064,12 +1069,15 @@ static bool field_ll(const struct hkv_resp_value *v, long long *out)
 static int rbe_attr_get(struct hkvfs_be *be, const void *key, size_t klen, struct hkv_attr *out)
 {
 	struct rbe *r = rbe_of(be);
+	const char *c = cleanup_arg(r);
+	const void *ca[1] = { c };
+	size_t cal[1] = { strlen(c) };
 	uint64_t ver = atomic_load(&r->vclock);
 	struct hkv_resp_value *v;
 	long long x;
 	int rc, t;
 
-	rc = eval_simple(r, key, klen, false, lua_attr, NULL, 0, NULL, NULL, &v, "attributes");
+	rc = eval_simple(r, key, klen, false, lua_attr, NULL, 1, ca, cal, &v, "attributes");
 	if (rc)
 		return rc;
 	rc = -EIO;

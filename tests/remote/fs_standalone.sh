@@ -161,6 +161,19 @@ rm "$M/es/m1"
 rmdir "$M/es"
 expect_eq "$(reserved_of hkvfs.empty: es)$(reserved_of hkvfs.meta: es)$(rcli EXISTS es)" 0 "rmdir leaves nothing"
 
+# --- a read-only mount with a read-only ACL user: lookups never write (stale metadata stays)
+rcli ACL SETUSER reader on '>r3ad' '~*' '&*' '+@read' '+@scripting' '+@connection' '+cluster' '+client' >/dev/null
+printf 'r3ad\n' >"$WORK/cred.reader"
+chmod 600 "$WORK/cred.reader"
+echo gone-soon >"$M/stale"
+smeta=$(meta_of stale)
+rcli DEL stale >/dev/null
+rmount 2 "ro,user=reader,credentials=$WORK/cred.reader"
+expect_eq "$(cat "$WORK/mnt2/s1")" v1 "read through the read-only mount"
+expect_err "No such file or directory" stat "$WORK/mnt2/stale"
+expect_eq "$(rcli EXISTS "$smeta")" 1 "a read-only mount deleted stale metadata"
+expect_err "Read-only file system" sh -c "echo x >'$WORK/mnt2/newfile'"
+
 # --- braces in key names -----------------------------------------------------------------------
 echo b >"$M/x{y}z"
 expect_eq "$(rcli GET 'x{y}z')" b
