@@ -22,6 +22,11 @@
  * Negative entries the kernel caches for names that did not exist are not known to the
  * daemon; they expire after the mount's timeout= like any entry. The RESP socket is not told
  * (it exists only over the local engine, which never reports this).
+ *
+ * The same event stands in for one the daemon failed to queue: when the allocation for a
+ * key's event fails, the statically allocated lost_ev ("everything may be stale") is queued
+ * instead (once: lost_queued says it is in the queue), so an out-of-memory condition costs
+ * the kernel its whole cache, never a stale entry, and the RESP socket still waits for it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -50,6 +55,25 @@ static pthread_t iq_thread;
 static bool iq_running;
 /* events queued so far, and the last one whose notifications were all sent (iq_lock) */
 static uint64_t iq_queued, iq_done;
+/* the event queued when allocating one failed (never freed), and whether it is queued */
+static struct inval_ev lost_ev = { .all = true };
+static bool lost_queued; /* iq_lock */
+
+/* append @ev to the queue (iq_lock held) */
+static void iq_push(struct inval_ev *ev)
+{
+	ev->next = NULL;
+	ev->seq = ++iq_queued;
+	*iq_tail = ev;
+	iq_tail = &ev->next;
+	pthread_cond_signal(&iq_cond);
+}
+
+static void ev_free(struct inval_ev *ev)
+{
+	if (ev != &lost_ev)
+		free(ev);
+}
 
 void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version)
 {
@@ -69,20 +93,23 @@ void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version)
 		return;
 	ev = malloc(sizeof(*ev) + klen);
 	if (!ev) {
+		/* this change cannot be named: drop everything instead (see the top) */
 		CNT(inval_errors);
+		pthread_mutex_lock(&iq_lock);
+		if (!lost_queued && !iq_stop) {
+			lost_queued = true;
+			iq_push(&lost_ev);
+		}
+		pthread_mutex_unlock(&iq_lock);
 		return;
 	}
-	ev->next = NULL;
 	ev->all = !key;
 	ev->version = version;
 	ev->klen = klen;
 	if (klen)
 		memcpy(ev->key, key, klen);
 	pthread_mutex_lock(&iq_lock);
-	ev->seq = ++iq_queued;
-	*iq_tail = ev;
-	iq_tail = &ev->next;
-	pthread_cond_signal(&iq_cond);
+	iq_push(ev);
 	pthread_mutex_unlock(&iq_lock);
 }
 
@@ -332,6 +359,7 @@ static void *inval_main(void *arg)
 	pthread_mutex_lock(&iq_lock);
 	for (;;) {
 		struct inval_ev *ev;
+		uint64_t seq;
 
 		while (!iq_head && !iq_stop)
 			pthread_cond_wait(&iq_cond, &iq_lock);
@@ -341,15 +369,19 @@ static void *inval_main(void *arg)
 		iq_head = ev->next;
 		if (!iq_head)
 			iq_tail = &iq_head;
+		/* lost_ev may be queued again while it is served: take what it says now */
+		seq = ev->seq;
+		if (ev == &lost_ev)
+			lost_queued = false;
 		pthread_mutex_unlock(&iq_lock);
 		if (ev->all)
 			inval_all(fs);
 		else
 			inval_key(fs, ev);
 		pthread_mutex_lock(&iq_lock);
-		iq_done = ev->seq;
+		iq_done = seq;
 		pthread_cond_broadcast(&iq_done_cond);
-		free(ev);
+		ev_free(ev);
 	}
 	iq_done = iq_queued;
 	pthread_cond_broadcast(&iq_done_cond);
@@ -389,8 +421,9 @@ void hkvfs_inval_stop(void)
 	/* the session is going away: drop what is left */
 	while ((ev = iq_head)) {
 		iq_head = ev->next;
-		free(ev);
+		ev_free(ev);
 	}
+	lost_queued = false;
 	iq_tail = &iq_head;
 	iq_done = iq_queued;
 	pthread_cond_signal(&iq_cond);

@@ -1,23 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * cluster.c - the handle of hkv/cluster.h: options, the node registry, the slot map, the
- * per-node connection pools, and the one routine every command goes through (cl_exec()).
+ * cluster.c - the handle of hkv/cluster.h (options, open, close) and the one routine every
+ * command goes through (cl_exec()); the node registry and pools are in node.c, the slot map
+ * in slotmap.c.
  *
- * Slot map. An array of 16384 atomic pointers to struct rnode, the master of each slot. A
- * call reads one entry without a lock; a refresh (one at a time, refresh_lock) computes a
- * whole new table from CLUSTER SHARDS (CLUSTER SLOTS on servers without it) and stores the
- * entries that changed, then increases map_epoch. A MOVED reply patches its one slot at once
- * and sets need_refresh, so the next call that finds refresh_lock free reloads the whole map
- * (a MOVED for one slot usually means many moved). Nodes live until hkv_cluster_close(), so a
- * pointer read from the map never dangles. A standalone server (CLUSTER answers "cluster
- * support disabled") owns every slot and is never refreshed.
- *
- * Pools. Each node keeps a LIFO stack of idle RESP2 connections (pool_lock). A call takes
- * one (or connects a new one), uses it alone, and gives it back only if the exchange ended
- * cleanly; more than opts.pool_idle_max idle ones are closed. An idle connection with
- * anything to read (the server closed it, or restarted) is discarded before use, so a stale
- * connection does not cost a failed attempt. The pool keeps N threads on N connections with
- * no lock held during I/O: tools/cluster-bench.c measures it against redis-benchmark.
+ * The map is read here one entry at a time, without a lock. A MOVED reply patches its one
+ * slot at once and sets need_refresh, so the next call that finds refresh_lock free reloads
+ * the whole map (a MOVED for one slot usually means many moved). A standalone server owns
+ * every slot and is never reloaded.
  *
  * cl_exec(): the retry loop. One budget (opts.io_timeout_ms) bounds the whole call: connects,
  * sends, reads, redirects, refreshes and backoff sleeps all use the same absolute deadline.
@@ -79,523 +69,6 @@ static const char *cmd_name(const struct hkv_cluster_cmd *cmd, char *buf, size_t
 	}
 	buf[n] = 0;
 	return buf;
-}
-
-/* ------------------------------------------------------------------------------------
- * Node registry
- * ------------------------------------------------------------------------------------ */
-
-int cl_parse_addr(const char *s, size_t len, char *host, size_t hostsz, int *port)
-{
-	const char *colon, *h = s;
-	size_t hlen;
-	char *end;
-	char num[8];
-	long p;
-
-	if (len && s[0] == '[') {
-		const char *rb = memchr(s, ']', len);
-
-		if (!rb || (size_t)(rb - s) + 1 >= len || rb[1] != ':')
-			return -EINVAL;
-		h = s + 1;
-		hlen = (size_t)(rb - h);
-		colon = rb + 1;
-	} else {
-		colon = NULL;
-		for (size_t i = len; i > 0; i--) {
-			if (s[i - 1] == ':') {
-				colon = s + i - 1;
-				break;
-			}
-		}
-		if (!colon)
-			return -EINVAL;
-		hlen = (size_t)(colon - s);
-	}
-	if (hlen == 0 || hlen >= hostsz)
-		return -EINVAL;
-	len -= (size_t)(colon + 1 - s);
-	if (len == 0 || len >= sizeof(num))
-		return -EINVAL;
-	memcpy(num, colon + 1, len);
-	num[len] = 0;
-	for (size_t i = 0; i < len; i++)
-		if (num[i] < '0' || num[i] > '9')
-			return -EINVAL;
-	p = strtol(num, &end, 10);
-	if (p < 1 || p > 65535)
-		return -EINVAL;
-	for (size_t i = 0; i < hlen; i++)
-		if (h[i] == ',' || h[i] == ' ' || h[i] == 0)
-			return -EINVAL;
-	memcpy(host, h, hlen);
-	host[hlen] = 0;
-	*port = (int)p;
-	return 0;
-}
-
-struct rnode *cl_node_get(struct hkv_cluster *cl, const char *host, int port)
-{
-	struct rnode *n = NULL;
-
-	pthread_mutex_lock(&cl->nodes_lock);
-	for (int i = 0; i < cl->nnodes; i++) {
-		if (cl->nodes[i]->port == port && !strcmp(cl->nodes[i]->host, host)) {
-			n = cl->nodes[i];
-			goto out_unlock;
-		}
-	}
-	if (cl->nnodes == cl->nodes_cap) {
-		int cap = cl->nodes_cap ? cl->nodes_cap * 2 : 8;
-		struct rnode **nn = realloc(cl->nodes, (size_t)cap * sizeof(*nn));
-
-		if (!nn)
-			goto out_unlock;
-		cl->nodes = nn;
-		cl->nodes_cap = cap;
-	}
-	n = calloc(1, sizeof(*n));
-	if (!n)
-		goto out_unlock;
-	n->host = strdup(host);
-	if (!n->host) {
-		free(n);
-		n = NULL;
-		goto out_unlock;
-	}
-	n->port = port;
-	snprintf(n->addr, sizeof(n->addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
-	pthread_mutex_init(&n->pool_lock, NULL);
-	cl->nodes[cl->nnodes++] = n;
-out_unlock:
-	pthread_mutex_unlock(&cl->nodes_lock);
-	return n;
-}
-
-static void node_free(struct rnode *n)
-{
-	for (int i = 0; i < n->nidle; i++)
-		rc_close(n->idle[i]);
-	free(n->idle);
-	rc_close(n->tconn);
-	pthread_mutex_destroy(&n->pool_lock);
-	free(n->host);
-	free(n);
-}
-
-/* ------------------------------------------------------------------------------------
- * Connections and pools
- * ------------------------------------------------------------------------------------ */
-
-static bool reply_is_error(const struct hkv_resp_value *v)
-{
-	return v->type == HKV_RESP_ERROR || v->type == HKV_RESP_BLOBERR;
-}
-
-int cl_connect(struct hkv_cluster *cl, struct rnode *node, bool resp3, int64_t deadline,
-	       struct rconn **out)
-{
-	int64_t cdl = rc_now_ms() + cl->connect_timeout_ms;
-	const char *argv[8];
-	size_t argvlen[8];
-	struct hkv_resp_value *r = NULL;
-	struct rconn *c;
-	int argc = 0, rc;
-
-	if (cdl > deadline)
-		cdl = deadline;
-	rc = rc_open(&c, node->host, node->port, cdl);
-	if (rc)
-		return rc;
-	if (resp3) {
-		argv[argc++] = "HELLO";
-		argv[argc++] = "3";
-		if (cl->password) {
-			argv[argc++] = "AUTH";
-			argv[argc++] = cl->user ? cl->user : "default";
-			argv[argc++] = cl->password;
-		}
-		/* named, so that CLIENT LIST shows which connections carry invalidations */
-		argv[argc++] = "SETNAME";
-		argv[argc++] = "hkv-track";
-	} else if (cl->password) {
-		argv[argc++] = "AUTH";
-		if (cl->user)
-			argv[argc++] = cl->user;
-		argv[argc++] = cl->password;
-	}
-	if (argc) {
-		for (int i = 0; i < argc; i++)
-			argvlen[i] = strlen(argv[i]);
-		rc = rc_call(c, argc, argv, argvlen, &r, cdl);
-		if (rc)
-			goto out_close;
-		if (reply_is_error(r)) {
-			cl_log(cl, HKV_CLUSTER_LOG_ERR, "%s: %s refused: %s", node->addr,
-			       resp3 ? "HELLO 3" : "AUTH", r->str);
-			rc = (!strncmp(r->str, "WRONGPASS", 9) || !strncmp(r->str, "NOAUTH", 6) ||
-			      strstr(r->str, "AUTH"))
-				     ? -EACCES
-				     : -EIO;
-			goto out_close;
-		}
-		hkv_resp_value_free(r);
-	}
-	*out = c;
-	return 0;
-
-out_close:
-	hkv_resp_value_free(r);
-	rc_close(c);
-	return rc;
-}
-
-static int pool_get(struct hkv_cluster *cl, struct rnode *node, int64_t deadline,
-		    struct rconn **out)
-{
-	for (;;) {
-		struct rconn *c = NULL;
-
-		pthread_mutex_lock(&node->pool_lock);
-		if (node->nidle)
-			c = node->idle[--node->nidle];
-		pthread_mutex_unlock(&node->pool_lock);
-		if (!c)
-			return cl_connect(cl, node, false, deadline, out);
-		if (!rc_stale(c)) {
-			*out = c;
-			return 0;
-		}
-		rc_close(c);
-	}
-}
-
-static void pool_put(struct hkv_cluster *cl, struct rnode *node, struct rconn *c)
-{
-	pthread_mutex_lock(&node->pool_lock);
-	if (node->nidle < cl->pool_idle_max) {
-		if (!node->idle) {
-			node->idle = calloc((size_t)cl->pool_idle_max, sizeof(*node->idle));
-			if (!node->idle)
-				goto out_close;
-		}
-		node->idle[node->nidle++] = c;
-		c = NULL;
-	}
-out_close:
-	pthread_mutex_unlock(&node->pool_lock);
-	rc_close(c);
-}
-
-/* ------------------------------------------------------------------------------------
- * Slot map
- * ------------------------------------------------------------------------------------ */
-
-/* field @name of a RESP2 flat map (or RESP3 map) */
-static const struct hkv_resp_value *map_get(const struct hkv_resp_value *m, const char *name)
-{
-	if (m->type != HKV_RESP_ARRAY && m->type != HKV_RESP_MAP)
-		return NULL;
-	for (size_t i = 0; i + 1 < m->nelem; i += 2) {
-		const struct hkv_resp_value *k = m->elem[i];
-
-		if ((k->type == HKV_RESP_BULK || k->type == HKV_RESP_STATUS) && !strcmp(k->str, name))
-			return m->elem[i + 1];
-	}
-	return NULL;
-}
-
-static bool is_str(const struct hkv_resp_value *v)
-{
-	return v && (v->type == HKV_RESP_BULK || v->type == HKV_RESP_STATUS ||
-		     v->type == HKV_RESP_VERBATIM);
-}
-
-/* the address to reach a node listed by @from: "" means "the host you asked" */
-static struct rnode *listed_node(struct hkv_cluster *cl, struct rnode *from, const char *host,
-				 long long port, const char *id)
-{
-	struct rnode *n;
-
-	if (port < 1 || port > 65535 || !strcmp(host, "?"))
-		return NULL;
-	n = cl_node_get(cl, host[0] ? host : from->host, (int)port);
-	if (n && id && id[0] && !n->id[0])
-		snprintf(n->id, sizeof(n->id), "%s", id);
-	return n;
-}
-
-static int parse_shards(struct hkv_cluster *cl, struct rnode *from,
-			const struct hkv_resp_value *r, struct rnode **map)
-{
-	if (r->type != HKV_RESP_ARRAY)
-		return -EIO;
-	for (size_t s = 0; s < r->nelem; s++) {
-		const struct hkv_resp_value *slots = map_get(r->elem[s], "slots");
-		const struct hkv_resp_value *nodes = map_get(r->elem[s], "nodes");
-		struct rnode *master = NULL;
-
-		if (!slots || !nodes || slots->type != HKV_RESP_ARRAY ||
-		    nodes->type != HKV_RESP_ARRAY || slots->nelem % 2)
-			return -EIO;
-		for (size_t i = 0; i < nodes->nelem && !master; i++) {
-			const struct hkv_resp_value *nd = nodes->elem[i];
-			const struct hkv_resp_value *role = map_get(nd, "role");
-			const struct hkv_resp_value *ep = map_get(nd, "endpoint");
-			const struct hkv_resp_value *ip = map_get(nd, "ip");
-			const struct hkv_resp_value *port = map_get(nd, "port");
-			const struct hkv_resp_value *id = map_get(nd, "id");
-			const char *host;
-
-			if (!is_str(role) || strcmp(role->str, "master"))
-				continue;
-			if (!port || port->type != HKV_RESP_INTEGER)
-				return -EIO;
-			host = is_str(ep) && ep->str[0] && strcmp(ep->str, "?") ? ep->str :
-			       is_str(ip) ? ip->str : "";
-			master = listed_node(cl, from, host, port->integer, is_str(id) ? id->str : NULL);
-			if (!master)
-				return -ENOMEM;
-		}
-		for (size_t i = 0; master && i < slots->nelem; i += 2) {
-			long long a = slots->elem[i]->integer, b = slots->elem[i + 1]->integer;
-
-			if (slots->elem[i]->type != HKV_RESP_INTEGER ||
-			    slots->elem[i + 1]->type != HKV_RESP_INTEGER || a < 0 || b < a ||
-			    b >= HKV_CLUSTER_SLOTS)
-				return -EIO;
-			for (long long k = a; k <= b; k++)
-				map[k] = master;
-		}
-	}
-	return 0;
-}
-
-static int parse_slots(struct hkv_cluster *cl, struct rnode *from,
-		       const struct hkv_resp_value *r, struct rnode **map)
-{
-	if (r->type != HKV_RESP_ARRAY)
-		return -EIO;
-	for (size_t s = 0; s < r->nelem; s++) {
-		const struct hkv_resp_value *e = r->elem[s], *m;
-		struct rnode *master;
-		long long a, b;
-
-		if (e->type != HKV_RESP_ARRAY || e->nelem < 3 ||
-		    e->elem[0]->type != HKV_RESP_INTEGER || e->elem[1]->type != HKV_RESP_INTEGER)
-			return -EIO;
-		m = e->elem[2];
-		if (m->type != HKV_RESP_ARRAY || m->nelem < 2 || !is_str(m->elem[0]) ||
-		    m->elem[1]->type != HKV_RESP_INTEGER)
-			return -EIO;
-		a = e->elem[0]->integer;
-		b = e->elem[1]->integer;
-		if (a < 0 || b < a || b >= HKV_CLUSTER_SLOTS)
-			return -EIO;
-		master = listed_node(cl, from, m->elem[0]->str, m->elem[1]->integer,
-				     m->nelem > 2 && is_str(m->elem[2]) ? m->elem[2]->str : NULL);
-		if (!master)
-			continue;
-		for (long long k = a; k <= b; k++)
-			map[k] = master;
-	}
-	return 0;
-}
-
-/*
- * Ask @node for the slot map. Return: 0 (@map filled; *@standalone set when the server is not
- * a cluster node), a connection -errno, -EIO (an answer that is no slot map), -ENOMEM.
- */
-static int load_map(struct hkv_cluster *cl, struct rnode *node, struct rnode **map,
-		    bool *standalone, int64_t deadline)
-{
-	static const char *const shards[] = { "CLUSTER", "SHARDS" };
-	static const char *const slots[] = { "CLUSTER", "SLOTS" };
-	static const size_t len[] = { 7, 6 };
-	static const size_t len2[] = { 7, 5 };
-	struct hkv_resp_value *r = NULL;
-	struct rconn *c;
-	int rc;
-
-	*standalone = false;
-	rc = pool_get(cl, node, deadline, &c);
-	if (rc)
-		return rc;
-	rc = rc_call(c, 2, shards, len, &r, deadline);
-	if (!rc && reply_is_error(r) && !strstr(r->str, "cluster support disabled")) {
-		/* Redis before 7.0: no SHARDS */
-		hkv_resp_value_free(r);
-		rc = rc_call(c, 2, slots, len2, &r, deadline);
-		if (!rc && !reply_is_error(r))
-			rc = parse_slots(cl, node, r, map);
-	} else if (!rc && !reply_is_error(r)) {
-		rc = parse_shards(cl, node, r, map);
-	}
-	if (rc) {
-		rc_close(c);
-		goto out_free;
-	}
-	pool_put(cl, node, c);
-	if (reply_is_error(r)) {
-		if (strstr(r->str, "cluster support disabled")) {
-			*standalone = true;
-		} else if (!strncmp(r->str, "NOAUTH", 6) || !strncmp(r->str, "WRONGPASS", 9)) {
-			cl_log(cl, HKV_CLUSTER_LOG_ERR, "%s: %s", node->addr, r->str);
-			rc = -EACCES;
-		} else {
-			cl_log(cl, HKV_CLUSTER_LOG_ERR, "%s: CLUSTER SLOTS: %s", node->addr, r->str);
-			rc = -EIO;
-		}
-	}
-out_free:
-	hkv_resp_value_free(r);
-	return rc;
-}
-
-/* Store @map; Return: whether anything changed */
-static bool store_map(struct hkv_cluster *cl, struct rnode **map)
-{
-	bool changed = false;
-
-	for (int i = 0; i < HKV_CLUSTER_SLOTS; i++) {
-		if (atomic_load(&cl->slots[i]) != map[i]) {
-			atomic_store(&cl->slots[i], map[i]);
-			changed = true;
-		}
-	}
-	if (changed) {
-		atomic_fetch_add(&cl->map_epoch, 1);
-		trk_map_changed(cl);
-	}
-	return changed;
-}
-
-int cl_masters(struct hkv_cluster *cl, struct rnode ***nodes, int **slots)
-{
-	struct rnode **ns = NULL;
-	int *ss = NULL, n = 0, cap = 0;
-
-	for (int i = 0; i < HKV_CLUSTER_SLOTS; i++) {
-		struct rnode *m = atomic_load(&cl->slots[i]);
-		int j;
-
-		if (!m)
-			continue;
-		for (j = 0; j < n && ns[j] != m; j++)
-			;
-		if (j < n)
-			continue;
-		if (n == cap) {
-			int nc = cap ? cap * 2 : 8;
-			struct rnode **nn = realloc(ns, (size_t)nc * sizeof(*nn));
-			int *sn;
-
-			if (!nn)
-				goto out_nomem;
-			ns = nn;
-			sn = realloc(ss, (size_t)nc * sizeof(*sn));
-			if (!sn)
-				goto out_nomem;
-			ss = sn;
-			cap = nc;
-		}
-		ns[n] = m;
-		ss[n++] = i;
-	}
-	*nodes = ns;
-	if (slots)
-		*slots = ss;
-	else
-		free(ss);
-	return n;
-
-out_nomem:
-	free(ns);
-	free(ss);
-	return -ENOMEM;
-}
-
-/*
- * Reload the map from the first node that answers: the masters of the current map first,
- * then every node ever seen (seeds included). @lazy: only if a refresh is still wanted and no
- * other thread is doing one (a call does not wait for another call's refresh).
- */
-static int refresh(struct hkv_cluster *cl, int64_t deadline, bool lazy)
-{
-	struct rnode **map = NULL, **cand = NULL, **ms = NULL;
-	int ncand = 0, nms, rc = -EHOSTUNREACH;
-	bool standalone;
-
-	if (!cl->cluster)
-		return 0;
-	if (lazy) {
-		if (pthread_mutex_trylock(&cl->refresh_lock))
-			return 0;
-		if (!atomic_load(&cl->need_refresh)) {
-			pthread_mutex_unlock(&cl->refresh_lock);
-			return 0;
-		}
-	} else {
-		pthread_mutex_lock(&cl->refresh_lock);
-	}
-	atomic_store(&cl->need_refresh, false);
-	map = calloc(HKV_CLUSTER_SLOTS, sizeof(*map));
-	nms = cl_masters(cl, &ms, NULL);
-	pthread_mutex_lock(&cl->nodes_lock);
-	cand = malloc(((size_t)cl->nnodes + (size_t)(nms > 0 ? nms : 0)) * sizeof(*cand));
-	if (cand) {
-		for (int i = 0; i < nms; i++)
-			cand[ncand++] = ms[i];
-		for (int i = 0; i < cl->nnodes; i++) {
-			int j;
-
-			for (j = 0; j < nms && ms[j] != cl->nodes[i]; j++)
-				;
-			if (j == nms)
-				cand[ncand++] = cl->nodes[i];
-		}
-	}
-	pthread_mutex_unlock(&cl->nodes_lock);
-	if (!cand || !map || nms < 0) {
-		rc = -ENOMEM;
-		goto out_unlock;
-	}
-	for (int i = 0; i < ncand && rc_now_ms() < deadline; i++) {
-		memset(map, 0, HKV_CLUSTER_SLOTS * sizeof(*map));
-		rc = load_map(cl, cand[i], map, &standalone, deadline);
-		if (rc == 0 && standalone)
-			rc = -EIO;
-		if (rc == 0) {
-			if (store_map(cl, map))
-				cl_log(cl, HKV_CLUSTER_LOG_INFO, "slot map reloaded from %s",
-				       cand[i]->addr);
-			break;
-		}
-	}
-out_unlock:
-	if (rc)
-		atomic_store(&cl->need_refresh, true);
-	pthread_mutex_unlock(&cl->refresh_lock);
-	if (nms > 0)
-		free(ms);
-	free(cand);
-	free(map);
-	return rc;
-}
-
-int cl_refresh(struct hkv_cluster *cl, int64_t deadline)
-{
-	return refresh(cl, deadline, false);
-}
-
-int hkv_cluster_refresh(struct hkv_cluster *cl)
-{
-	int rc = cl_refresh(cl, rc_now_ms() + cl->io_timeout_ms);
-
-	if (rc)
-		cl_log(cl, HKV_CLUSTER_LOG_ERR, "slot map refresh failed: %s", strerror(-rc));
-	return rc;
 }
 
 /* ------------------------------------------------------------------------------------
@@ -684,7 +157,7 @@ int hkv_cluster_open(struct hkv_cluster **out, const struct hkv_cluster_opts *o)
 		bool standalone;
 		int err;
 
-		err = load_map(cl, seed, map, &standalone,
+		err = cl_load_map(cl, seed, map, &standalone,
 			       rc_now_ms() + cl->connect_timeout_ms + cl->io_timeout_ms);
 		if (err == 0) {
 			if (standalone) {
@@ -692,7 +165,7 @@ int hkv_cluster_open(struct hkv_cluster **out, const struct hkv_cluster_opts *o)
 				for (int k = 0; k < HKV_CLUSTER_SLOTS; k++)
 					map[k] = seed;
 			}
-			store_map(cl, map);
+			cl_store_map(cl, map);
 			rc = 0;
 			break;
 		}
@@ -729,7 +202,7 @@ void hkv_cluster_close(struct hkv_cluster *cl)
 		return;
 	trk_stop(cl);
 	for (int i = 0; i < cl->nnodes; i++)
-		node_free(cl->nodes[i]);
+		cl_node_free(cl->nodes[i]);
 	free(cl->nodes);
 	pthread_mutex_destroy(&cl->nodes_lock);
 	pthread_mutex_destroy(&cl->refresh_lock);
@@ -808,7 +281,7 @@ static enum redir classify(struct hkv_cluster *cl, struct rnode *from,
 	int port;
 	bool ask;
 
-	if (!reply_is_error(v))
+	if (!cl_reply_is_error(v))
 		return R_NONE;
 	s = v->str;
 	if (!strncmp(s, "TRYAGAIN", 8) || !strncmp(s, "LOADING", 7) || !strncmp(s, "MASTERDOWN", 10))
@@ -851,7 +324,7 @@ static bool replayable(int n, const struct hkv_cluster_cmd *cmds, struct hkv_res
 			continue;
 		if (r[i]->type == HKV_RESP_STATUS && !strcmp(r[i]->str, "QUEUED"))
 			continue;
-		if (reply_is_error(r[i]) && !strncmp(r[i]->str, "EXECABORT", 9))
+		if (cl_reply_is_error(r[i]) && !strncmp(r[i]->str, "EXECABORT", 9))
 			continue;
 		if (cmd_is(&cmds[i], "MULTI") || cmd_is(&cmds[i], "WATCH") ||
 		    cmd_is(&cmds[i], "UNWATCH") || cmd_is(&cmds[i], "DISCARD") ||
@@ -925,7 +398,7 @@ int cl_exec(struct hkv_cluster *cl, int slot, unsigned int flags, int n,
 			goto out_free;
 		}
 		if (cl->cluster && atomic_load(&cl->need_refresh))
-			refresh(cl, deadline, true);
+			cl_refresh_from(cl, deadline, true);
 		if (ask_to) {
 			node = ask_to;
 		} else {
@@ -941,7 +414,7 @@ int cl_exec(struct hkv_cluster *cl, int slot, unsigned int flags, int n,
 			continue;
 		}
 		trk_before_call(cl, node, deadline);
-		rc = pool_get(cl, node, deadline, &c);
+		rc = cl_pool_get(cl, node, deadline, &c);
 		if (rc) {
 			if (!conn_error(rc))
 				goto out_log;
@@ -979,7 +452,7 @@ int cl_exec(struct hkv_cluster *cl, int slot, unsigned int flags, int n,
 			continue;
 		}
 		trk_after_reply(cl, node, deadline);
-		pool_put(cl, node, c);
+		cl_pool_put(cl, node, c);
 		if (ask_to) {
 			/* the ASKING reply is ours, not the caller's */
 			hkv_resp_value_free(r[0]);

@@ -47,7 +47,7 @@ int rc_call(struct rconn *c, int argc, const char *const *argv, const size_t *ar
 /* read what the socket has without blocking. Return: 0, -EAGAIN (nothing), -ECONNRESET... */
 int rc_fill(struct rconn *c);
 
-/* ---- nodes and slot map (cluster.c) ---- */
+/* ---- node.c, slotmap.c, cluster.c ---- */
 
 enum trk_state {
 	TRK_OFF = 0,    /* not a tracked master */
@@ -73,6 +73,7 @@ struct rnode {
 	int trk_backoff;
 	bool trk_connecting;
 	int trk_err;          /* a caller found tconn broken: the thread handles the loss */
+	atomic_bool trk_live; /* trk == TRK_LIVE, readable without trk_lock (fast path) */
 };
 
 struct hkv_cluster {
@@ -120,6 +121,23 @@ void cl_log(struct hkv_cluster *cl, int level, const char *fmt, ...)
 struct rnode *cl_node_get(struct hkv_cluster *cl, const char *host, int port);
 /* parse "host:port" or "[v6]:port". Return: 0, -EINVAL */
 int cl_parse_addr(const char *s, size_t len, char *host, size_t hostsz, int *port);
+void cl_node_free(struct rnode *n);
+bool cl_reply_is_error(const struct hkv_resp_value *v);
+/* an idle connection of @node, or a new one. Return: 0, a cl_connect() error */
+int cl_pool_get(struct hkv_cluster *cl, struct rnode *node, int64_t deadline,
+		struct rconn **out);
+/* give back a connection whose last exchange ended cleanly */
+void cl_pool_put(struct hkv_cluster *cl, struct rnode *node, struct rconn *c);
+
+/* ---- slotmap.c ---- */
+
+/* ask @node for the map. Return: 0 (*@standalone: not a cluster node), -errno */
+int cl_load_map(struct hkv_cluster *cl, struct rnode *node, struct rnode **map,
+		bool *standalone, int64_t deadline);
+/* store @map in cl->slots. Return: whether anything changed */
+bool cl_store_map(struct hkv_cluster *cl, struct rnode **map);
+/* reload the map; @lazy: only if still wanted and no other thread is reloading */
+int cl_refresh_from(struct hkv_cluster *cl, int64_t deadline, bool lazy);
 /* distinct masters of the slot map, each with the lowest slot it owns; malloc()ed arrays */
 int cl_masters(struct hkv_cluster *cl, struct rnode ***nodes, int **slots);
 /* run a pipeline on whatever node serves @slot now (-1: any master), with the whole

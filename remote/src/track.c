@@ -62,6 +62,7 @@
 
 #define TRK_BACKOFF_MIN 10
 #define TRK_BACKOFF_MAX 1000
+#define TRK_REFRESH_MS 200
 
 static void wake(struct hkv_cluster *cl)
 {
@@ -84,6 +85,7 @@ static void node_lost(struct rnode *n, enum trk_state to)
 	n->tconn = NULL;
 	n->trk_err = 0;
 	n->trk = to;
+	atomic_store(&n->trk_live, false);
 	if (to == TRK_WANT) {
 		n->trk_backoff = n->trk_backoff ? n->trk_backoff : TRK_BACKOFF_MIN;
 		n->trk_next = rc_now_ms() + n->trk_backoff;
@@ -194,12 +196,28 @@ static void *trk_main(void *arg)
 	struct rnode **pnode = NULL;
 	int pcap = 0;
 
+	int64_t refresh_at = 0;
+
 	pthread_mutex_lock(&cl->trk_lock);
 	while (!cl->trk_stop) {
 		int64_t now = rc_now_ms(), next = -1;
 		bool drop = false;
 		int np = 1, nn, timeout;
 
+		/*
+		 * A lost or unreachable master may have been failed over. Calls refresh the map
+		 * when they meet that, but an idle process makes no calls, and until the map
+		 * names the promoted replica nobody subscribes to it: its writes would go
+		 * unreported. So the thread refreshes too (outside trk_lock: a new map takes it),
+		 * at most every TRK_REFRESH_MS.
+		 */
+		if (cl->cluster && atomic_load(&cl->need_refresh) && now >= refresh_at) {
+			refresh_at = now + TRK_REFRESH_MS;
+			pthread_mutex_unlock(&cl->trk_lock);
+			cl_refresh(cl, now + cl->connect_timeout_ms + cl->io_timeout_ms);
+			pthread_mutex_lock(&cl->trk_lock);
+			now = rc_now_ms();
+		}
 		if (cl->trk_epoch_seen != atomic_load(&cl->map_epoch)) {
 			drop = sync_map(cl);
 			pthread_cond_broadcast(&cl->trk_cond);
@@ -225,6 +243,7 @@ static void *trk_main(void *arg)
 			if (rc == 0 && node->trk == TRK_WANT) {
 				node->tconn = c;
 				node->trk = TRK_LIVE;
+				atomic_store(&node->trk_live, true);
 				node->trk_backoff = 0;
 				drop = true;
 				cl_log(cl, HKV_CLUSTER_LOG_INFO, "tracking: subscribed to %s",
@@ -232,6 +251,7 @@ static void *trk_main(void *arg)
 			} else if (rc == 0) {
 				rc_close(c);
 			} else {
+				atomic_store(&cl->need_refresh, true);
 				if (node->trk_backoff == 0 || node->trk_backoff == TRK_BACKOFF_MIN)
 					cl_log(cl, HKV_CLUSTER_LOG_WARN,
 					       "tracking: %s: %s; retrying with backoff", node->addr,
@@ -283,6 +303,8 @@ static void *trk_main(void *arg)
 					next = node->trk_next;
 			}
 		}
+		if (cl->cluster && atomic_load(&cl->need_refresh) && (next < 0 || refresh_at < next))
+			next = refresh_at;
 		timeout = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
 		pthread_mutex_unlock(&cl->trk_lock);
 		poll(pfd, (nfds_t)np, timeout);
@@ -401,7 +423,9 @@ void trk_before_call(struct hkv_cluster *cl, struct rnode *node, int64_t deadlin
 {
 	int64_t until;
 
-	if (!atomic_load(&cl->trk_on))
+	/* the common case, without the lock: a subscription can only end in the thread, and a
+	 * loss found after the reply is handled by trk_after_reply() */
+	if (!atomic_load(&cl->trk_on) || atomic_load(&node->trk_live))
 		return;
 	until = rc_now_ms() + cl->connect_timeout_ms;
 	if (until > deadline)

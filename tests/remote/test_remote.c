@@ -608,6 +608,7 @@ static void t_ask(void **state)
 	(void)state;
 	lib_ok(ccl, moved, "SET", moved, "m", NULL);
 	lib_ok(ccl, stays, "SET", stays, "s", NULL);
+	lib_ok(ccl, "{ask}ctr", "SET", "{ask}ctr", "10", NULL);
 	from = owner_of(moved);
 	to = other_master(from);
 	move_slot(slot, from, to, false);
@@ -638,6 +639,24 @@ static void t_ask(void **state)
 		assert_int_equal(hkv_client_call(&c, 2, a2, l2, &r), 0);
 		expect_bulk(r, "f");
 		hkv_client_close(&c);
+	}
+	/* a pipeline that partly ran on the old owner (the key there) and got ASK for the other
+	 * (moved) is not sent again: the replies come back as they are, and a line is logged */
+	{
+		const char *incr[] = { "INCR", "{ask}ctr" }, *get[] = { "GET", moved };
+		size_t li[] = { 4, 8 }, lg[] = { 3, strlen(moved) };
+		struct hkv_cluster_cmd p2[] = { { 2, incr, li }, { 2, get, lg } };
+		struct hkv_resp_value *r2[2];
+
+		log_clear();
+		assert_int_equal(hkv_cluster_pipeline(ccl, "{ask}", 5, 0, 2, p2, r2), 0);
+		assert_int_equal(r2[0]->type, HKV_RESP_INTEGER);
+		assert_int_equal(r2[0]->integer, 11); /* ran once, not twice */
+		assert_int_equal(r2[1]->type, HKV_RESP_ERROR);
+		assert_memory_equal(r2[1]->str, "ASK ", 4);
+		assert_true(log_has("partly ran"));
+		hkv_resp_value_free(r2[0]);
+		hkv_resp_value_free(r2[1]);
 	}
 	/* finish the migration: MOVED from now on */
 	move_slot(slot, from, to, true);
@@ -1038,7 +1057,9 @@ static void t_failover(void **state)
 {
 	enum { MAXW = 200000 };
 	static unsigned char vslots[HKV_CLUSTER_SLOTS];
-	struct hkv_cluster *cl;
+	struct trk t = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	struct hkv_cluster *cl, *tcl;
+	uint64_t nulls_at_kill = 0;
 	char *acked = calloc(MAXW, 1);
 	int victim, witness, vwrites = 0, errors = 0, i, restarted = 0, nv;
 	int64_t killed_at = 0, promoted_at = 0, worst = 0, end, last_check = 0;
@@ -1047,6 +1068,10 @@ static void t_failover(void **state)
 	(void)state;
 	assert_non_null(acked);
 	assert_int_equal(open_with(&cl, seeds, FO_BUDGET), 0);
+	/* an idle tracking handle: it must find the promoted replica by itself */
+	assert_int_equal(open_with(&tcl, seeds, FO_BUDGET), 0);
+	assert_int_equal(hkv_cluster_track(tcl, trk_cb, &t), 0);
+	assert_true(wait_live(tcl, 10000));
 	victim = owner_of("fo:0");
 	witness = other_master(victim);
 	nv = master_slots(victim, vslots);
@@ -1090,6 +1115,7 @@ static void t_failover(void **state)
 			errors++;
 		}
 		if (!killed_at && i == 300) {
+			nulls_at_kill = trk_nulls(&t);
 			assert_int_equal(kill(pid, SIGKILL), 0);
 			killed_at = now_ms();
 		}
@@ -1098,6 +1124,13 @@ static void t_failover(void **state)
 			last_check = now_ms();
 			if (master_of_slot(witness, hkv_cluster_keyslot("fo:0", 4)) != victim) {
 				promoted_at = now_ms();
+				/* while the killed node is still down: the idle tracking handle
+				 * found the promoted replica by itself and reports its writes */
+				assert_true(trk_nulls(&t) > nulls_at_kill);
+				assert_true(wait_live(tcl, 5000));
+				assert_false(trk_has(&t, "{fo:0}trk"));
+				lib_ok(cl, "{fo:0}trk", "SET", "{fo:0}trk", "x", NULL);
+				assert_true(trk_wait(&t, "{fo:0}trk", 5000));
 				assert_int_equal(run_harness("restart", victim), 0);
 				restarted = 1;
 			}
@@ -1111,6 +1144,9 @@ static void t_failover(void **state)
 	assert_true(restarted);
 	assert_true(vwrites >= 300);
 	assert_true(errors > 0); /* the gap was seen */
+
+	hkv_cluster_close(tcl);
+	trk_free(&t);
 
 	/* every acknowledged write is there */
 	for (int j = 0; j < i && j < MAXW; j++) {
