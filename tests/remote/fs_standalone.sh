@@ -174,6 +174,28 @@ expect_err "No such file or directory" stat "$WORK/mnt2/stale"
 expect_eq "$(rcli EXISTS "$smeta")" 1 "a read-only mount deleted stale metadata"
 expect_err "Read-only file system" sh -c "echo x >'$WORK/mnt2/newfile'"
 
+# --- the mount helper: what mount -t hkvfs runs (the daemon detaches; mount returns once mounted)
+if [ -n "${MOUNT_HKVFS:-}" ]; then
+	# the helper runs the daemon next to it (else /sbin/hkvfs): put this build's side by side
+	mkdir -p "$WORK/mnt3" "$WORK/bin"
+	cp "$MOUNT_HKVFS" "$WORK/bin/mount.hkvfs"
+	ln -s "$(realpath "$HKVFS")" "$WORK/bin/hkvfs"
+	MOUNT_HKVFS=$WORK/bin/mount.hkvfs
+	expect_err "password= is refused" "$MOUNT_HKVFS" redis://127.0.0.1:7220 "$WORK/mnt3" -o password=x
+	m "$MOUNT_HKVFS" redis://127.0.0.1:7220 "$WORK/mnt3" -o "defaults,_netdev,log=$WORK/hkvfs-3.log,timeout_ms=2000"
+	# the detached daemon: its PID from its log line, for the cleanup to stop it
+	PIDS[3]=$(sed -n 's/.*hkvfs\[\([0-9]*\)\].*mounted redis:.*/\1/p' "$WORK/hkvfs-3.log" | head -n1)
+	MNTS[3]=$WORK/mnt3
+	[ -n "${PIDS[3]}" ] || fail "no daemon PID in $WORK/hkvfs-3.log"
+	grep -q " $WORK/mnt3 [^ ]* .*- fuse.hkvfs redis://127.0.0.1:7220 " /proc/self/mountinfo ||
+		fail "mount.hkvfs: not in mountinfo with its source"
+	expect_eq "$(cat "$WORK/mnt3/s1")" v1 "read through mount.hkvfs"
+	# the detached daemon is not our child: unmount, then wait for it to go
+	m fusermount3 -u "$WORK/mnt3"
+	timeout "$T" tail --pid="${PIDS[3]}" -f /dev/null || fail "daemon 3 still running after unmount"
+	PIDS[3]=
+fi
+
 # --- braces in key names -----------------------------------------------------------------------
 echo b >"$M/x{y}z"
 expect_eq "$(rcli GET 'x{y}z')" b
