@@ -6,7 +6,9 @@
 #    each Redis type written by redis-cli shows as its directory layout;
 #  - metadata: chmod/chown go to the side hash, redis-cli DEL leaves it stale, it is then
 #    ignored (defaults) and cleaned up; TTL is Redis's TTL, the side hash follows it;
-#  - listing under a prefix with glob metacharacters; empty collections; braces in names.
+#  - listing under a prefix with glob metacharacters; empty collections; braces in names;
+#  - -o ro with a read-only ACL user; sync=replicas without replicas (EIO, logged);
+#    mount.hkvfs (what mount -t hkvfs runs) with a redis:// source.
 # Port 7220.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/fs_lib.sh"
@@ -173,6 +175,15 @@ expect_eq "$(cat "$WORK/mnt2/s1")" v1 "read through the read-only mount"
 expect_err "No such file or directory" stat "$WORK/mnt2/stale"
 expect_eq "$(rcli EXISTS "$smeta")" 1 "a read-only mount deleted stale metadata"
 expect_err "Read-only file system" sh -c "echo x >'$WORK/mnt2/newfile'"
+
+# --- sync=replicas on a server without replicas: every write fails with EIO and a log line
+rmount 4 "sync=replicas,timeout_ms=1000"
+expect_err "Input/output error" python3 -c "
+import os
+fd = os.open('$WORK/mnt4/unreplicated', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.close(fd)"
+grep -q "not acknowledged by a replica (sync=replicas)" "$WORK/hkvfs-4.log" ||
+	fail "no log line for the unreplicated write"
 
 # --- the mount helper: what mount -t hkvfs runs (the daemon detaches; mount returns once mounted)
 if [ -n "${MOUNT_HKVFS:-}" ]; then
