@@ -402,8 +402,8 @@ int cl_exec(struct hkv_cluster *cl, int slot, unsigned int flags, int n,
 		if (ask_to) {
 			node = ask_to;
 		} else {
-			int s = slot >= 0 ? slot :
-					    (int)((atomic_fetch_add(&any_rr, 1) * 1031u) % HKV_CLUSTER_SLOTS);
+			unsigned int rr = atomic_fetch_add(&any_rr, 1) * 1031u;
+			int s = slot >= 0 ? slot : (int)(rr % HKV_CLUSTER_SLOTS);
 
 			node = atomic_load(&cl->slots[s]);
 		}

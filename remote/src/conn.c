@@ -148,7 +148,8 @@ bool rc_stale(struct rconn *c)
 static int writev_all(int fd, struct iovec *iov, int n, int64_t deadline)
 {
 	while (n > 0) {
-		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)(n > IOV_MAX ? IOV_MAX : n) };
+		struct msghdr msg = { .msg_iov = iov,
+				      .msg_iovlen = (size_t)(n > IOV_MAX ? IOV_MAX : n) };
 		ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL);
 		int rc;
 

@@ -26,7 +26,8 @@ static void crc16_init(void)
 		uint16_t crc = (uint16_t)(i << 8);
 
 		for (int b = 0; b < 8; b++)
-			crc = (crc & 0x8000) ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
+			crc = (crc & 0x8000) ? (uint16_t)((crc << 1) ^ 0x1021) :
+					       (uint16_t)(crc << 1);
 		crc16_table[i] = crc;
 	}
 }

@@ -139,7 +139,8 @@ int hkv_cluster_scan_next(struct hkv_cluster_scan *it, struct hkv_resp_value **b
 			it->restarts++;
 			continue;
 		}
-		if (r->type != HKV_RESP_ARRAY || r->nelem != 2 || r->elem[0]->type != HKV_RESP_BULK ||
+		if (r->type != HKV_RESP_ARRAY || r->nelem != 2 ||
+		    r->elem[0]->type != HKV_RESP_BULK ||
 		    r->elem[0]->len >= sizeof(sh->cursor) || r->elem[1]->type != HKV_RESP_ARRAY) {
 			cl_log(cl, HKV_CLUSTER_LOG_ERR, "scan: %s answered SCAN with %s", used->addr,
 			       r->type == HKV_RESP_ERROR ? r->str : "an unexpected reply");

@@ -37,7 +37,8 @@ static const struct hkv_resp_value *map_get(const struct hkv_resp_value *m, cons
 	for (size_t i = 0; i + 1 < m->nelem; i += 2) {
 		const struct hkv_resp_value *k = m->elem[i];
 
-		if ((k->type == HKV_RESP_BULK || k->type == HKV_RESP_STATUS) && !strcmp(k->str, name))
+		if ((k->type == HKV_RESP_BULK || k->type == HKV_RESP_STATUS) &&
+		    !strcmp(k->str, name))
 			return m->elem[i + 1];
 	}
 	return NULL;
@@ -91,7 +92,8 @@ static int parse_shards(struct hkv_cluster *cl, struct rnode *from,
 				return -EIO;
 			host = is_str(ep) && ep->str[0] && strcmp(ep->str, "?") ? ep->str :
 			       is_str(ip) ? ip->str : "";
-			master = listed_node(cl, from, host, port->integer, is_str(id) ? id->str : NULL);
+			master = listed_node(cl, from, host, port->integer,
+					     is_str(id) ? id->str : NULL);
 			if (!master)
 				return -ENOMEM;
 		}

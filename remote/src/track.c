@@ -303,7 +303,8 @@ static void *trk_main(void *arg)
 					next = node->trk_next;
 			}
 		}
-		if (cl->cluster && atomic_load(&cl->need_refresh) && (next < 0 || refresh_at < next))
+		if (cl->cluster && atomic_load(&cl->need_refresh) &&
+		    (next < 0 || refresh_at < next))
 			next = refresh_at;
 		timeout = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
 		pthread_mutex_unlock(&cl->trk_lock);

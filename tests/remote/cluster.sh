@@ -60,9 +60,17 @@ stop_dir() {
 	rm -f "$dir/pids"
 }
 
+# a port where something already listens would make a confusing failure later
+port_free() {
+	if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+		die "port $1 is in use (another test run? pick other ports)"
+	fi
+}
+
 # start_node DIR PORT CLUSTER(yes|no) [keep]: "keep" reuses the node's nodes.conf
 start_node() {
 	local dir=$1 port=$2 cluster=$3 nd="$1/node-$2" pid
+	port_free "$port"
 	mkdir -p "$nd"
 	if [ "${4:-}" != keep ]; then
 		rm -f "$nd/nodes.conf" "$nd/dump.rdb"

@@ -525,6 +525,65 @@ static void t_hashtags_pipeline(void **state)
 	}
 }
 
+/* a check-and-set on one held connection: WATCH, GET, decide, MULTI/SET/EXEC; a write by
+ * another client in between aborts it; a WATCH left open is not inherited by the pool */
+static void t_session(void **state)
+{
+	const char *watch[] = { "WATCH", "{cas}k" }, *get[] = { "GET", "{cas}k" };
+	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" }, *set[] = { "SET", "{cas}k", "3" };
+	size_t lw[] = { 5, 6 }, lg[] = { 3, 6 }, lm[] = { 5 }, le[] = { 4 }, ls[] = { 3, 6, 1 };
+	struct hkv_cluster_cmd wg[] = { { 2, watch, lw }, { 2, get, lg } };
+	struct hkv_cluster_cmd tx[] = { { 1, multi, lm }, { 3, set, ls }, { 1, exec, le } };
+	struct hkv_resp_value *r[3];
+	struct hkv_cluster_session *ss;
+
+	(void)state;
+	lib_ok(ccl, "{cas}k", "SET", "{cas}k", "1", NULL);
+
+	/* undisturbed: EXEC runs */
+	assert_int_equal(hkv_cluster_session_open(ccl, "{cas}k", 6, &ss), 0);
+	assert_int_equal(hkv_cluster_session_pipeline(ss, 0, 2, wg, r), 0);
+	expect_bulk(r[1], "1");
+	hkv_resp_value_free(r[0]);
+	assert_int_equal(hkv_cluster_session_pipeline(ss, HKV_CLUSTER_WAIT, 3, tx, r), 0);
+	assert_int_equal(r[2]->type, HKV_RESP_ARRAY);
+	for (int i = 0; i < 3; i++)
+		hkv_resp_value_free(r[i]);
+	hkv_cluster_session_close(ss);
+	expect_bulk(lib(ccl, "{cas}k", "GET", "{cas}k", NULL), "3");
+
+	/* another client writes between GET and EXEC: EXEC answers null, nothing written */
+	assert_int_equal(hkv_cluster_session_open(ccl, "{cas}k", 6, &ss), 0);
+	assert_int_equal(hkv_cluster_session_pipeline(ss, 0, 2, wg, r), 0);
+	hkv_resp_value_free(r[0]);
+	hkv_resp_value_free(r[1]);
+	direct_ok(owner_of("{cas}k"), "SET", "{cas}k", "other", NULL);
+	set[2] = "4";
+	assert_int_equal(hkv_cluster_session_pipeline(ss, 0, 3, tx, r), 0);
+	assert_int_equal(r[2]->type, HKV_RESP_NULL);
+	for (int i = 0; i < 3; i++)
+		hkv_resp_value_free(r[i]);
+	hkv_cluster_session_close(ss);
+	expect_bulk(lib(ccl, "{cas}k", "GET", "{cas}k", NULL), "other");
+
+	/* a session closed with its WATCH open: the pooled connection is reused (LIFO) by a
+	 * plain MULTI/EXEC after another client's write, which must not be aborted */
+	assert_int_equal(hkv_cluster_session_open(ccl, "{cas}k", 6, &ss), 0);
+	assert_int_equal(hkv_cluster_session_pipeline(ss, 0, 2, wg, r), 0);
+	hkv_resp_value_free(r[0]);
+	hkv_resp_value_free(r[1]);
+	hkv_cluster_session_close(ss);
+	direct_ok(owner_of("{cas}k"), "SET", "{cas}k", "again", NULL);
+	set[2] = "5";
+	assert_int_equal(hkv_cluster_pipeline(ccl, "{cas}k", 6, 0, 3, tx, r), 0);
+	assert_int_equal(r[2]->type, HKV_RESP_ARRAY);
+	for (int i = 0; i < 3; i++)
+		hkv_resp_value_free(r[i]);
+	expect_bulk(lib(ccl, "{cas}k", "GET", "{cas}k", NULL), "5");
+
+	assert_int_equal(hkv_cluster_session_open(ccl, NULL, 0, &ss), -EINVAL);
+}
+
 /* migrate the keys of @slot from @from to @to; finish with SETSLOT NODE on every master */
 static void move_slot(int slot, int from, int to, bool finish)
 {
@@ -975,10 +1034,12 @@ static void *thr_main(void *arg)
 		snprintf(v, sizeof(v), "%d-%d", i, t->id);
 		ls[0] = 3, ls[1] = strlen(k), ls[2] = strlen(v);
 		lg[0] = 3, lg[1] = strlen(k);
-		if (hkv_cluster_call(t->cl, k, strlen(k), 3, set, ls, &r) || r->type != HKV_RESP_STATUS)
+		if (hkv_cluster_call(t->cl, k, strlen(k), 3, set, ls, &r) ||
+		    r->type != HKV_RESP_STATUS)
 			t->errors++;
 		hkv_resp_value_free(r);
-		if (hkv_cluster_call(t->cl, k, strlen(k), 2, get, lg, &r) || r->type != HKV_RESP_BULK ||
+		if (hkv_cluster_call(t->cl, k, strlen(k), 2, get, lg, &r) ||
+		    r->type != HKV_RESP_BULK ||
 		    strcmp(r->str, v))
 			t->errors++;
 		hkv_resp_value_free(r);
@@ -1119,7 +1180,7 @@ static void t_failover(void **state)
 			assert_int_equal(kill(pid, SIGKILL), 0);
 			killed_at = now_ms();
 		}
-		/* once a replica took the slots over, bring the killed node back (as its replica) */
+		/* once a replica took the slots over, bring the killed node back (its replica) */
 		if (killed_at && !restarted && now_ms() - last_check > 100) {
 			last_check = now_ms();
 			if (master_of_slot(witness, hkv_cluster_keyslot("fo:0", 4)) != victim) {
@@ -1513,6 +1574,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(t_keyslot_vs_redis),
 		cmocka_unit_test(t_routing),
 		cmocka_unit_test(t_hashtags_pipeline),
+		cmocka_unit_test(t_session),
 		cmocka_unit_test(t_moved),
 		cmocka_unit_test(t_ask),
 		cmocka_unit_test(t_scan),

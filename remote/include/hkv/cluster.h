@@ -155,7 +155,8 @@ bool hkv_cluster_is_cluster(const struct hkv_cluster *cl);
  *
  * Return: 0 and *@reply; -EINVAL (@argc < 1), -ETIMEDOUT (budget spent before a reply),
  * -EHOSTUNREACH / -ECONNREFUSED (no node reachable and no budget left to wait), -EIO
- * (protocol error, too many redirects), -ENOMEM. On failure *@reply is NULL.
+ * (protocol error, too many redirects), -EACCES (a new connection's AUTH was refused),
+ * -ENOMEM. On failure *@reply is NULL.
  */
 int hkv_cluster_call(struct hkv_cluster *cl, const void *key, size_t klen, int argc,
 		     const char *const *argv, const size_t *argvlen,
@@ -190,8 +191,9 @@ struct hkv_cluster_cmd {
  * @n, @cmds:   the commands (@n >= 1); borrowed.
  * @replies:    array of @n; on success replies[i] is the reply to cmds[i], owned by the caller.
  *
- * This is how transactions are made: { WATCH k, GET k } then { MULTI, SET k v, EXEC }, or
- * { MULTI, ..., EXEC } alone, or { EVAL ... } with HKV_CLUSTER_WAIT.
+ * This is how transactions without a decision in the middle are made: { MULTI, ..., EXEC },
+ * or { EVAL ... } with HKV_CLUSTER_WAIT. A check-and-set (WATCH k, GET k, decide, then MULTI,
+ * SET k v, EXEC) needs the same connection across round trips: hkv_cluster_session_open().
  *
  * Redirects: when a reply is MOVED/ASK/TRYAGAIN/CLUSTERDOWN, the whole pipeline is sent
  * again to the right node (after ASKING for ASK) if nothing in it took effect: every other
@@ -210,6 +212,48 @@ struct hkv_cluster_cmd {
 int hkv_cluster_pipeline(struct hkv_cluster *cl, const void *key, size_t klen,
 			 unsigned int flags, int n, const struct hkv_cluster_cmd *cmds,
 			 struct hkv_resp_value **replies);
+
+/** Opaque handle of hkv_cluster_session_open(): one connection held across round trips. */
+struct hkv_cluster_session;
+
+/**
+ * hkv_cluster_session_open() - take one connection to the master of @key's slot and keep it
+ * for several round trips, for WATCH ... MULTI ... EXEC with a decision in the middle.
+ * @out: the session, owned by the caller until hkv_cluster_session_close(); one thread at a
+ *       time.
+ *
+ * Finding the master and connecting follow the rules of hkv_cluster_call() (refresh, retries
+ * within one budget). Nothing is sent. Commands then go to that connection only: no redirect
+ * is followed and nothing is sent twice, since a transaction cannot move to another node.
+ *
+ * Return: 0; -ETIMEDOUT, -EHOSTUNREACH, -ECONNREFUSED, -EACCES, -ENOMEM.
+ */
+int hkv_cluster_session_open(struct hkv_cluster *cl, const void *key, size_t klen,
+			     struct hkv_cluster_session **out);
+
+/**
+ * hkv_cluster_session_pipeline() - send @n commands on the session's connection and read the
+ * @n replies, within one budget (opts.io_timeout_ms).
+ * @flags:   HKV_CLUSTER_WAIT or 0.
+ * @replies: as for hkv_cluster_pipeline(); Redis error replies are returned there.
+ *
+ * Return: 0; -EAGAIN (a reply was MOVED, ASK, TRYAGAIN or CLUSTERDOWN: the slot is moving or
+ * the cluster is failing; close the session and run the whole transaction again later; a
+ * MOVED schedules a slot map reload), -EIO (connection lost or protocol error: the outcome of
+ * what was sent is unknown; WAIT short of replicas), -ETIMEDOUT, -EINVAL, -ENOMEM. After
+ * -EIO or -ETIMEDOUT the session is broken: every later call returns -EIO. On failure every
+ * replies[i] is NULL.
+ */
+int hkv_cluster_session_pipeline(struct hkv_cluster_session *s, unsigned int flags, int n,
+				 const struct hkv_cluster_cmd *cmds,
+				 struct hkv_resp_value **replies);
+
+/**
+ * hkv_cluster_session_close() - give the connection back (after UNWATCH or DISCARD if a WATCH
+ * or a MULTI was left open, so that no later user of the pooled connection inherits them),
+ * or close it if the session is broken. NULL-safe.
+ */
+void hkv_cluster_session_close(struct hkv_cluster_session *s);
 
 /**
  * typedef hkv_cluster_master_fn - called by hkv_cluster_call_masters() once per master.
@@ -324,10 +368,12 @@ typedef void (*hkv_cluster_inval_fn)(void *arg, const void *key, size_t klen);
  * hkv_cluster_track() - subscribe to the invalidations of every master.
  *
  * Starts the tracking thread: per master one RESP3 connection (HELLO 3, CLIENT TRACKING ON
- * BCAST; CLIENT LIST shows it with name=hkv-track), so that every write on that node by any client is reported, whether or not this
- * process read the key. When a tracking connection is lost, or the slot map changes (a node
- * gone, a failover), @cb(@arg, NULL, 0) is called, and the thread reconnects with backoff;
- * once a tracking connection is subscribed again, @cb(@arg, NULL, 0) is called again.
+ * BCAST; CLIENT LIST shows it with name=hkv-track), so that every write on that node by any
+ * client is reported, whether or not this process read the key. When a tracking connection
+ * is lost, or the slot map changes (a node gone, a failover), @cb(@arg, NULL, 0) is called,
+ * and the thread reconnects with backoff (reloading the slot map itself, so that an idle
+ * process finds a promoted replica); once a tracking connection is subscribed again,
+ * @cb(@arg, NULL, 0) is called again.
  *
  * Ordering: a call to a master returns only after (1) that master's tracking connection is
  * subscribed (a call waits for it within its budget) and (2) everything that connection had
