@@ -49,7 +49,9 @@ expect_eq "$(echo "$many" | wc -l)" 3000 "entries of many/"
 expect_eq "$(echo "$many" | sort -u | wc -l)" 3000 "distinct entries of many/"
 
 # --- the side hash is in the key's slot -----------------------------------------------------------
-for k in big/k1 big/k2 big/k77 big/sub2/f; do
+echo braces >"$M/a{b}c"
+echo braces >"$M/{}x"
+for k in big/k1 big/k2 big/k77 big/sub2/f 'a{b}c' '{}x'; do
 	meta=$(meta_of "$k")
 	[ -n "$meta" ] || fail "no side hash for $k"
 	expect_eq "$(keyslot "$meta")" "$(keyslot "$k")" "slot of $meta"
