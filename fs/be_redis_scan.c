@@ -2,19 +2,20 @@
 /*
  * be_redis_scan.c - listing (hkvfs_be_scan()) on a Redis Cluster or a standalone Redis.
  *
- * A directory listing of PREFIX is SCAN with MATCH "PREFIX*" (glob metacharacters of PREFIX
- * escaped) on every master, one after the other: O(keys in the cluster) per listing whatever
- * PREFIX matches, streaming, in constant memory for keys (one SCAN batch at a time). To report
- * each key's type without a round trip per key, the walk makes one pass per type (SCAN ...
- * TYPE string, then hash, list, set, zset: the server filters), and a last pass over the
- * empty-collection markers ("{*}hkvfs.empty:PREFIX*"). Reserved names (metadata, markers) are
- * never reported as keys.
+ * A directory listing of PREFIX is one SCAN walk over every master in turn, each batch one
+ * EVAL on that master (lua_scan): SCAN COUNT 1000, and for each key of the batch that starts
+ * with PREFIX its type (TYPE inside the script: no round trip per key), and the empty-collection
+ * markers "{TAG}hkvfs.empty:PREFIX...". O(keys in the cluster) per listing whatever PREFIX
+ * matches, streaming, constant memory for keys (one batch at a time). Reserved names are
+ * never reported as keys. The script needs Redis 7.0 (shebang flags allow-cross-slot-keys and
+ * no-writes).
  *
  * The cursor is a plain value (struct hkv_cursor.pos, little-endian):
  *
  *   offset size  field
- *   0      1     pass: 0..4 the types string, hash, list, set, zset; 5 the markers
- *   1      2     first slot of the master being scanned (its slot tag routes the SCAN)
+ *   0      1     0; 1 once the walk is done
+ *   1      2     first slot of the master being scanned (its slot tag routes the SCAN);
+ *                16384 in the cursor of a walk that has not chosen its first master
  *   3      8     that master's SCAN cursor
  *   11     4     entries of the batch at that cursor already reported (resume inside it:
  *                the batch is fetched again with the same MATCH, COUNT and TYPE)
@@ -46,15 +47,36 @@
 #include "be_redis_int.h"
 
 #define CUR_LEN 27
-#define PASSES 6
 #define SCAN_COUNT 1000
+#define PASSES 1 /* one pass over each master (the cursor's pass byte: 0, or 1 when done) */
 #define RBE_WALKS 16
 
-static const char *const pass_type[PASSES] = { "string", "hash", "list", "set", "zset",
-					       "string" };
-static const enum hkv_type pass_htype[PASSES] = { HKV_TYPE_STRING, HKV_TYPE_HASH,
-						  HKV_TYPE_LIST, HKV_TYPE_SET,
-						  HKV_TYPE_ZSET, HKV_TYPE_NONE };
+/*
+ * One batch of a master's keyspace: SCAN from ARGV[1] with COUNT ARGV[2], and for each key
+ * that starts with the prefix ARGV[3] its index in the batch, the key and its type; for each
+ * "{...}" ARGV[4] name whose rest starts with the prefix (an empty-collection marker, if its
+ * tag is canonical: checked by the caller) the same with the type "marker". One round trip and
+ * one pass over the keyspace per listing; the keys are this node's own (allow-cross-slot-keys
+ * lets the script read them whatever their slot; Redis 7.0 and later).
+ */
+static const char lua_scan[] =
+	"#!lua flags=no-writes,allow-cross-slot-keys\n"
+	"local r = redis.call('SCAN', ARGV[1], 'COUNT', ARGV[2])\n"
+	"local p, sfx = ARGV[3], ARGV[4]\n"
+	"local pl, sl = #p, #sfx\n"
+	"local out = {}\n"
+	"for i, k in ipairs(r[2]) do\n"
+	"  local c = string.sub(k, 1, 1) == '{' and string.find(k, '}', 2, true)\n"
+	"  if c and c <= 6 and string.sub(k, c + 1, c + sl) == sfx then\n"
+	"    if string.sub(k, c + sl + 1, c + sl + pl) == p then\n"
+	"      out[#out + 1] = i - 1; out[#out + 1] = k; out[#out + 1] = 'marker'\n"
+	"    end\n"
+	"  elseif string.sub(k, 1, pl) == p then\n"
+	"    out[#out + 1] = i - 1; out[#out + 1] = k\n"
+	"    out[#out + 1] = redis.call('TYPE', k)['ok']\n"
+	"  end\n"
+	"end\n"
+	"return {r[1], out}\n";
 
 struct seen {
 	struct seen *next;
@@ -82,6 +104,7 @@ struct rbe_walk {
 	/* the last batch: its position (pass, slot, Redis cursor) and what it reported */
 	bool have_batch;
 	unsigned pass, slot;
+	uint32_t idh;
 	uint64_t cur;
 	struct batch_ent *ents;
 	size_t nents, capents;
@@ -234,7 +257,8 @@ out:
 }
 
 /* start recording the batch at (@pass, @slot, @cur) of walk @id */
-static void batch_begin(struct rbe *r, uint64_t id, unsigned pass, unsigned slot, uint64_t cur)
+static void batch_begin(struct rbe *r, uint64_t id, unsigned pass, unsigned slot, uint32_t idh,
+			uint64_t cur)
 {
 	struct rbe_walk *w;
 
@@ -244,6 +268,7 @@ static void batch_begin(struct rbe *r, uint64_t id, unsigned pass, unsigned slot
 		w->have_batch = true;
 		w->pass = pass;
 		w->slot = slot;
+		w->idh = idh;
 		w->cur = cur;
 		w->nents = 0;
 		w->blen = 0;
@@ -351,27 +376,6 @@ static int masters_get(struct rbe *r, struct master *ms, int max)
 	return n ? n : -EIO;
 }
 
-/* @pat receives a MATCH pattern: @pre (glob metacharacters escaped) then '*' */
-static char *pattern(const char *pre, size_t prelen, const void *prefix, size_t plen)
-{
-	const unsigned char *p = prefix;
-	char *out = malloc(prelen + plen * 2 + 2), *o = out;
-	size_t i;
-
-	if (!out)
-		return NULL;
-	memcpy(o, pre, prelen);
-	o += prelen;
-	for (i = 0; i < plen; i++) {
-		if (p[i] == '*' || p[i] == '?' || p[i] == '[' || p[i] == ']' || p[i] == '\\')
-			*o++ = '\\';
-		*o++ = (char)p[i];
-	}
-	*o++ = '*';
-	*o = 0;
-	return out;
-}
-
 struct pos {
 	unsigned pass;
 	unsigned slot;
@@ -443,8 +447,9 @@ int rbe_scan(struct hkvfs_be *be, struct hkv_cursor *cur, const struct hkv_scan_
 	const struct hkv_resp_value *items;
 	struct pos p;
 	struct rbe_cmd c;
-	char *pat = NULL, cs[32], tagkey[RBE_TAG_MAX + 3];
+	char cs[32], tagkey[RBE_TAG_MAX + 3];
 	int nm, i, rc, reported = 0;
+	size_t i3;
 	uint32_t idx;
 	uint64_t next;
 
@@ -453,9 +458,15 @@ int rbe_scan(struct hkvfs_be *be, struct hkv_cursor *cur, const struct hkv_scan_
 	if (cur->done)
 		return 0;
 	if (cur->len == 0) {
+		/*
+		 * A new walk: hand back its identity before reporting anything, so that every
+		 * entry is reported from a cursor that names the walk (cursor_after() needs it).
+		 */
 		memset(&p, 0, sizeof(p));
 		p.walk = atomic_fetch_add(&r->walk_ids, 1) + 1;
-		p.slot = HKV_CLUSTER_SLOTS; /* "the first master" */
+		p.slot = HKV_CLUSTER_SLOTS; /* "the first master", resolved by the next call */
+		pos_put(&p, cur);
+		return 0;
 	} else if (cur->len == CUR_LEN) {
 		pos_get(cur, &p);
 		if (p.pass >= PASSES)
@@ -491,58 +502,63 @@ int rbe_scan(struct hkvfs_be *be, struct hkv_cursor *cur, const struct hkv_scan_
 			p.skip = 0;
 		}
 	}
-	/* a type filter scans that pass only (markers: collections) */
-	if (o->type != HKV_TYPE_NONE && p.pass < 5 && pass_htype[p.pass] != o->type &&
-	    p.cur == 0 && p.skip == 0) {
-		for (; p.pass < 5 && pass_htype[p.pass] != o->type; p.pass++)
-			;
-	}
-	if (p.pass == 5) {
-		pat = pattern("{*}" RBE_EMPTY_SFX, strlen("{*}" RBE_EMPTY_SFX), o->prefix,
-			      o->prefix_len);
-		/* "{" starts no glob class: the pattern's braces are literal */
-	} else {
-		pat = pattern("", 0, o->prefix, o->prefix_len);
-	}
-	if (!pat)
-		return -ENOMEM;
 	snprintf(cs, sizeof(cs), "%llu", (unsigned long long)p.cur);
 	snprintf(tagkey, sizeof(tagkey), "{%s}", r->tags[p.slot]);
-	rbe_cmd_init(&c, "SCAN");
+	rbe_cmd_init(&c, "EVAL");
+	rbe_arg_str(&c, lua_scan);
+	rbe_arg_str(&c, "0");
 	rbe_arg_str(&c, cs);
-	rbe_arg_str(&c, "MATCH");
-	rbe_arg_str(&c, pat);
-	rbe_arg_str(&c, "COUNT");
 	rbe_arg_ll(&c, SCAN_COUNT);
-	rbe_arg_str(&c, "TYPE");
-	rbe_arg_str(&c, pass_type[p.pass]);
+	rbe_arg(&c, o->prefix, o->prefix_len);
+	rbe_arg_str(&c, RBE_EMPTY_SFX);
 	rc = rbe_run(r, tagkey, strlen(tagkey), false, &c, &v, "SCAN");
-	free(pat);
 	if (rc)
 		return rc;
-	if (v->type != HKV_RESP_ARRAY || v->nelem != 2 || v->elem[1]->type != HKV_RESP_ARRAY) {
+	if (v->type != HKV_RESP_ARRAY || v->nelem != 2 || v->elem[1]->type != HKV_RESP_ARRAY ||
+	    v->elem[1]->nelem % 3) {
 		hkv_resp_value_free(v);
 		return -EIO;
 	}
 	items = v->elem[1];
-	batch_begin(r, p.walk, p.pass, p.slot, p.cur);
-	for (idx = p.skip; idx < items->nelem; idx++) {
-		const struct hkv_resp_value *it = items->elem[idx];
+	batch_begin(r, p.walk, p.pass, p.slot, p.idh, p.cur);
+	for (i3 = 0; i3 < items->nelem; i3 += 3) {
+		const struct hkv_resp_value *it = items->elem[i3 + 1], *ty = items->elem[i3 + 2];
 		const unsigned char *key = (const unsigned char *)it->str;
 		size_t klen = it->len, rl;
-		enum hkv_type type = pass_htype[p.pass];
-		bool is_prefix = false, emp;
-		const unsigned char *uk = rbe_reserved_key(r, key, klen, &rl, &emp);
+		enum hkv_type type;
+		bool is_prefix = false, emp, marker;
+		const unsigned char *uk;
 		unsigned char at[15];
 		int t;
 
-		if (p.pass == 5) {
-			if (!uk || !emp)
+		idx = (uint32_t)rbe_int(items->elem[i3]);
+		if (idx < p.skip || !ty->str)
+			continue;
+		marker = strcmp(ty->str, "marker") == 0;
+		uk = rbe_reserved_key(r, key, klen, &rl, &emp);
+		if (marker && (!uk || !emp)) {
+			/* an ordinary key that only looks like a marker (not the slot's tag) */
+			marker = false;
+			if (klen < o->prefix_len || memcmp(key, o->prefix, o->prefix_len))
 				continue;
+			t = hkvfs_be_type(be, key, klen);
+			if (t < 0) {
+				rc = t;
+				goto out;
+			}
+			if (t == HKV_TYPE_NONE)
+				continue;
+			type = (enum hkv_type)t;
+		} else if (marker) {
 			key = uk;
 			klen = rl;
-		} else if (uk) {
-			continue; /* metadata or a marker: not a key */
+			type = HKV_TYPE_NONE;
+		} else {
+			if (uk)
+				continue; /* metadata or a marker: not a key */
+			type = hkv_type_parse(ty->str, ty->len);
+			if (type == HKV_TYPE_NONE)
+				continue; /* streams, module types: not shown */
 		}
 		if (klen < o->prefix_len || memcmp(key, o->prefix, o->prefix_len))
 			continue;
@@ -558,7 +574,7 @@ int rbe_scan(struct hkvfs_be *be, struct hkv_cursor *cur, const struct hkv_scan_
 		}
 		if (!is_prefix && o->match && !hkv_glob_match(o->match, key, klen))
 			continue;
-		if (!is_prefix && p.pass == 5) {
+		if (!is_prefix && marker) {
 			t = marker_type(r, key, klen);
 			if (t < 0) {
 				rc = t;
@@ -567,17 +583,14 @@ int rbe_scan(struct hkvfs_be *be, struct hkv_cursor *cur, const struct hkv_scan_
 			if (t == HKV_TYPE_NONE)
 				continue;
 			type = (enum hkv_type)t;
-			if (o->type != HKV_TYPE_NONE && type != o->type)
-				continue;
 		}
+		if (!is_prefix && o->type != HKV_TYPE_NONE && type != o->type)
+			continue;
 		if (is_prefix) {
-			struct pos q = p;
-
-			q.skip = idx;
-			at[0] = (unsigned char)q.pass;
-			memcpy(at + 1, &q.slot, 2);
-			memcpy(at + 3, &q.cur, 8);
-			memcpy(at + 11, &q.skip, 4);
+			at[0] = (unsigned char)p.pass;
+			memcpy(at + 1, &p.slot, 2);
+			memcpy(at + 3, &p.cur, 8);
+			memcpy(at + 11, &idx, 4);
 			rc = walk_first(r, p.walk, at, key, klen);
 			if (rc < 0)
 				goto out;
@@ -593,7 +606,7 @@ int rbe_scan(struct hkvfs_be *be, struct hkv_cursor *cur, const struct hkv_scan_
 		}
 		reported++;
 	}
-	/* the batch is done: the next cursor, master, or pass */
+	/* the batch is done: the next cursor, or the next master */
 	next = strtoull(v->elem[0]->str, NULL, 10);
 	p.skip = 0;
 	if (next) {
@@ -606,14 +619,7 @@ int rbe_scan(struct hkvfs_be *be, struct hkv_cursor *cur, const struct hkv_scan_
 			p.slot = ms[i].slot;
 			p.idh = ms[i].idh;
 		} else {
-			p.slot = ms[0].slot;
-			p.idh = ms[0].idh;
-			p.pass++;
-			if (o->type != HKV_TYPE_NONE)
-				while (p.pass < 5 && pass_htype[p.pass] != o->type)
-					p.pass++;
-			if (o->type == HKV_TYPE_STRING && p.pass == 5)
-				p.pass = PASSES;
+			p.pass = PASSES;
 		}
 	}
 	if (p.pass >= PASSES) {
@@ -648,6 +654,11 @@ int rbe_cursor_after(struct hkvfs_be *be, struct hkv_cursor *cur, const void *ke
 	pos_get(cur, &p);
 	pthread_mutex_lock(&r->walk_lock);
 	w = walk_get(r, p.walk, false);
+	if (w && w->have_batch && p.slot == HKV_CLUSTER_SLOTS && p.cur == 0 && w->cur == 0) {
+		/* the walk's first batch, read from the cursor that had not chosen a master */
+		p.slot = w->slot;
+		p.idh = w->idh;
+	}
 	if (!w || !w->have_batch || w->pass != p.pass || w->slot != p.slot || w->cur != p.cur)
 		goto out;
 	for (i = 0; i < w->nents; i++) {
