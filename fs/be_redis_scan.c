@@ -48,6 +48,7 @@
 
 #define CUR_LEN 27
 #define SCAN_COUNT 1000
+#define SCAN_LIMIT 128 /* entries one call returns at most (readdir takes 64 at a time) */
 #define PASSES 1 /* one pass over each master (the cursor's pass byte: 0, or 1 when done) */
 #define RBE_WALKS 16
 
@@ -63,20 +64,26 @@ static const char lua_scan[] =
 	"#!lua flags=no-writes,allow-cross-slot-keys\n"
 	"local r = redis.call('SCAN', ARGV[1], 'COUNT', ARGV[2])\n"
 	"local p, sfx = ARGV[3], ARGV[4]\n"
+	"local skip, limit = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
 	"local pl, sl = #p, #sfx\n"
-	"local out = {}\n"
+	"local out, n = {}, 0\n"
 	"for i, k in ipairs(r[2]) do\n"
-	"  local c = string.sub(k, 1, 1) == '{' and string.find(k, '}', 2, true)\n"
-	"  if c and c <= 6 and string.sub(k, c + 1, c + sl) == sfx then\n"
-	"    if string.sub(k, c + sl + 1, c + sl + pl) == p then\n"
-	"      out[#out + 1] = i - 1; out[#out + 1] = k; out[#out + 1] = 'marker'\n"
+	"  if i - 1 >= skip then\n"
+	"    local c = string.sub(k, 1, 1) == '{' and string.find(k, '}', 2, true)\n"
+	"    local t = nil\n"
+	"    if c and c <= 6 and string.sub(k, c + 1, c + sl) == sfx then\n"
+	"      if string.sub(k, c + sl + 1, c + sl + pl) == p then t = 'marker' end\n"
+	"    elseif string.sub(k, 1, pl) == p then\n"
+	"      t = redis.call('TYPE', k)['ok']\n"
 	"    end\n"
-	"  elseif string.sub(k, 1, pl) == p then\n"
-	"    out[#out + 1] = i - 1; out[#out + 1] = k\n"
-	"    out[#out + 1] = redis.call('TYPE', k)['ok']\n"
+	"    if t then\n"
+	"      if n == limit then return {r[1], out, i - 1} end\n"
+	"      out[#out + 1] = i - 1; out[#out + 1] = k; out[#out + 1] = t\n"
+	"      n = n + 1\n"
+	"    end\n"
 	"  end\n"
 	"end\n"
-	"return {r[1], out}\n";
+	"return {r[1], out, -1}\n";
 
 struct seen {
 	struct seen *next;
@@ -511,10 +518,12 @@ int rbe_scan(struct hkvfs_be *be, struct hkv_cursor *cur, const struct hkv_scan_
 	rbe_arg_ll(&c, SCAN_COUNT);
 	rbe_arg(&c, o->prefix, o->prefix_len);
 	rbe_arg_str(&c, RBE_EMPTY_SFX);
+	rbe_arg_ll(&c, p.skip);
+	rbe_arg_ll(&c, SCAN_LIMIT);
 	rc = rbe_run(r, tagkey, strlen(tagkey), false, &c, &v, "SCAN");
 	if (rc)
 		return rc;
-	if (v->type != HKV_RESP_ARRAY || v->nelem != 2 || v->elem[1]->type != HKV_RESP_ARRAY ||
+	if (v->type != HKV_RESP_ARRAY || v->nelem != 3 || v->elem[1]->type != HKV_RESP_ARRAY ||
 	    v->elem[1]->nelem % 3) {
 		hkv_resp_value_free(v);
 		return -EIO;
@@ -605,6 +614,13 @@ int rbe_scan(struct hkvfs_be *be, struct hkv_cursor *cur, const struct hkv_scan_
 			goto out;
 		}
 		reported++;
+	}
+	/* the script stopped inside the batch (SCAN_LIMIT entries): go on from there */
+	if (rbe_int(v->elem[2]) >= 0) {
+		p.skip = (uint32_t)rbe_int(v->elem[2]);
+		pos_put(&p, cur);
+		rc = reported;
+		goto out;
 	}
 	/* the batch is done: the next cursor, or the next master */
 	next = strtoull(v->elem[0]->str, NULL, 10);
