@@ -43,6 +43,7 @@ void hkvfs_opts_init(struct hkvfs_opts *o)
 	o->hot_interval = 200;
 	o->wbuf_handle = HKVFS_WBUF_HANDLE_DEFAULT;
 	o->wbuf_total = HKVFS_WBUF_TOTAL_DEFAULT;
+	o->timeout_ms = 5000;
 }
 
 bool hkvfs_opt_mount_only(const char *opt, size_t len)
@@ -156,8 +157,29 @@ static int parse_one(struct hkvfs_opts *o, char *opt, char *err, size_t errsz)
 			o->sync = 1;
 		else if (strcmp(val, "none") == 0)
 			o->sync = 2;
+		else if (strcmp(val, "replicas") == 0)
+			o->sync_replicas = true;
 		else
-			return set_err(err, errsz, "sync=%s: expected always, everysec or none", val);
+			return set_err(err, errsz,
+				       "sync=%s: expected always, everysec, none or replicas", val);
+	} else if (strcmp(opt, "timeout_ms") == 0) {
+		NEEDVAL();
+		if (parse_u32(val, 10, 600000, &o->timeout_ms) || o->timeout_ms < 1)
+			return set_err(err, errsz, "timeout_ms=%s: expected 1..600000", val);
+	} else if (strcmp(opt, "user") == 0 && val) {
+		NEEDVAL();
+		if (strlen(val) >= sizeof(o->user))
+			return set_err(err, errsz, "user=%s: name too long", val);
+		strcpy(o->user, val);
+	} else if (strcmp(opt, "credentials") == 0) {
+		NEEDVAL();
+		if (strlen(val) >= sizeof(o->credentials) || val[0] != '/')
+			return set_err(err, errsz, "credentials=%s: expected an absolute path", val);
+		strcpy(o->credentials, val);
+	} else if (strcmp(opt, "password") == 0) {
+		return set_err(err, errsz, "password= is refused: a password in the options is "
+			       "visible to every user (ps, /etc/fstab); put it in a file readable "
+			       "only by its owner and use credentials=FILE%s", "");
 	} else if (strcmp(opt, "delimiter") == 0) {
 		NEEDVAL();
 		if (strlen(val) != 1 || val[0] == '%' || val[0] == 0)
@@ -347,12 +369,14 @@ size_t hkvfs_opts_format(const struct hkvfs_opts *o, char *buf, size_t sz)
 		     "timeout=%g\nallow_other=%d\nro=%d\nuid=%" PRIu32 "\ngid=%" PRIu32
 		     "\numask=%03" PRIo32 "\nlog=%s\nloglevel=%s\nhot=%s\nhot_k=%" PRIu32
 		     "\nhot_min=%" PRIu32 "\nhot_interval=%" PRIu32 "\nwbuf_handle=%" PRIu64
-		     "\nwbuf_total=%" PRIu64 "\nresp=%s\nresp_passfile=%s\nextra=%s\n",
+		     "\nwbuf_total=%" PRIu64 "\nresp=%s\nresp_passfile=%s\nextra=%s\n"
+		     "sync_replicas=%d\ntimeout_ms=%" PRIu32 "\nuser=%s\ncredentials=%s\n",
 		     syncs[o->sync], o->delim, o->compress ? "on" : "off", o->compress_level,
 		     caches[o->cache], o->timeout, o->allow_other, o->ro, o->uid, o->gid,
 		     o->umask, o->log[0] ? o->log : "stderr", lv[o->loglevel],
 		     o->hot ? "on" : "off", o->hot_k, o->hot_min, o->hot_interval, o->wbuf_handle,
-		     o->wbuf_total, resp, o->resp_passfile[0] ? o->resp_passfile : "none", o->fuse_extra);
+		     o->wbuf_total, resp, o->resp_passfile[0] ? o->resp_passfile : "none", o->fuse_extra,
+		     o->sync_replicas, o->timeout_ms, o->user, o->credentials[0] ? o->credentials : "none");
 	if (n < 0)
 		return 0;
 	return (size_t)n < sz ? (size_t)n : sz - 1;

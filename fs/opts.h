@@ -34,6 +34,13 @@ enum hkvfs_cache {
  * @resp_host:   resp=HOST:PORT: serve RESP on TCP too (besides DATA_DIR/hkvfs.sock); "" off.
  * @resp_port:   its port (1..65535), 0 when off.
  * @resp_passfile: file whose first line is the password RESP clients must give (AUTH), or "".
+ * @sync_replicas: sync=replicas (network backends): after each acknowledged write, WAIT for
+ *               one replica; @sync keeps its own value (local stores refuse the option).
+ * @timeout_ms:  timeout_ms= (network backends): the budget of one request to the store,
+ *               redirects and retries included (1..600000, default 5000).
+ * @user:        user= (network backends): the ACL user to authenticate as, or "".
+ * @credentials: credentials= (network backends): absolute path of the file whose first line
+ *               is the password, or "".
  */
 struct hkvfs_opts {
 	int sync;
@@ -56,6 +63,10 @@ struct hkvfs_opts {
 	char resp_host[256];
 	uint32_t resp_port;
 	char resp_passfile[512];
+	bool sync_replicas;
+	uint32_t timeout_ms;
+	char user[128];
+	char credentials[512];
 };
 
 /* defaults of wbuf_handle and wbuf_total */
