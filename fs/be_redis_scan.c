@@ -449,7 +449,7 @@ int rbe_scan(struct hkvfs_be *be, struct hkv_cursor *cur, const struct hkv_scan_
 {
 	static const struct hkv_scan_opts none;
 	struct rbe *r = rbe_of(be);
-	struct master ms[64];
+	struct master ms[64] = { 0 };
 	struct hkv_resp_value *v = NULL;
 	const struct hkv_resp_value *items;
 	struct pos p;
@@ -484,6 +484,8 @@ int rbe_scan(struct hkvfs_be *be, struct hkv_cursor *cur, const struct hkv_scan_
 	nm = masters_get(r, ms, 64);
 	if (nm < 0)
 		return nm;
+	if (nm == 0)
+		return -EHOSTUNREACH; /* no master known: nothing to scan yet */
 	/* where the cursor stands: its master, or the first one of a new walk */
 	if (p.slot == HKV_CLUSTER_SLOTS) {
 		p.slot = ms[0].slot;
