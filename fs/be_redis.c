@@ -806,20 +806,29 @@ static const char lua_del[] = LUA_PRELUDE
 	"if t == 'none' then return 0 end\n"
 	"return 1\n";
 
-static int rbe_del(struct hkvfs_be *be, const void *key, size_t klen)
+/*
+ * Run a write script on @key that answers 1 (changed) or 0 (nothing to do); a change is
+ * reported to the watch (@gone: the key no longer exists). Returns that answer or -errno.
+ */
+static int eval_changed(struct rbe *r, const void *key, size_t klen, const char *script,
+			const char *what, bool gone)
 {
-	struct rbe *r = rbe_of(be);
 	struct hkv_resp_value *v;
 	int rc;
 
-	rc = eval_simple(r, key, klen, true, lua_del, NULL, 0, NULL, NULL, &v, "DEL");
+	rc = eval_simple(r, key, klen, true, script, NULL, 0, NULL, NULL, &v, what);
 	if (rc)
 		return rc;
 	rc = (int)rbe_int(v);
 	hkv_resp_value_free(v);
 	if (rc)
-		rbe_changed(r, key, klen, true);
+		rbe_changed(r, key, klen, gone);
 	return rc;
+}
+
+static int rbe_del(struct hkvfs_be *be, const void *key, size_t klen)
+{
+	return eval_changed(rbe_of(be), key, klen, lua_del, "DEL", true);
 }
 
 static const char lua_create[] = LUA_PRELUDE
@@ -1237,18 +1246,7 @@ static const char lua_persist[] = LUA_PRELUDE
 
 static int rbe_persist(struct hkvfs_be *be, const void *key, size_t klen)
 {
-	struct rbe *r = rbe_of(be);
-	struct hkv_resp_value *v;
-	int rc;
-
-	rc = eval_simple(r, key, klen, true, lua_persist, NULL, 0, NULL, NULL, &v, "PERSIST");
-	if (rc)
-		return rc;
-	rc = (int)rbe_int(v);
-	hkv_resp_value_free(v);
-	if (rc)
-		rbe_changed(r, key, klen, false);
-	return rc;
+	return eval_changed(rbe_of(be), key, klen, lua_persist, "PERSIST", false);
 }
 
 /* ---------------------------------------------------------------------------------------- */
