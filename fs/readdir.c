@@ -21,6 +21,7 @@
 struct win_ent {
 	uint64_t off;
 	struct hkv_cursor *cur;
+	uint32_t skip;
 };
 
 /*
@@ -29,6 +30,11 @@ struct win_ent {
  * so the batch is used only while the directory's cursor is still there; any other cursor
  * (a seek, an entry put back because the reply was full) refetches from that cursor.
  * hkvfs_be_cursor_after() gives the cursor after each entry, exactly as the engine would.
+ *
+ * A backend may not know the cursor after an entry (hkvfs_be_cursor_after() fails, e.g. with
+ * -EOPNOTSUPP). A position is then the pair (cursor of the batch, entries of the batch already
+ * listed: @skip), and resuming from it fetches the batch from that cursor again and skips as
+ * many entries. @askip is the skip that goes with @at; @i is the batch's next entry.
  */
 #define PF_MAX 64
 
@@ -56,6 +62,7 @@ struct prefetch {
 	struct hkv_cursor end;
 	bool valid;
 	unsigned n, i;
+	uint32_t askip;
 	struct pf_ent e[PF_MAX];
 	unsigned char *buf;
 	size_t len, cap;
@@ -135,12 +142,14 @@ static void deep_clear(struct prefetch *pf)
 /**
  * struct hkvfs_dh - an open directory. @lock protects all fields.
  * @cur:   engine cursor after the entry at offset @off (or the start).
+ * @skip:  with @cur, entries of @cur's batch already listed (struct prefetch); usually 0.
  * @win:   cursors after each entry of the last reply, so any offset the kernel resumes from
  *         is found without walking again.
  */
 struct hkvfs_dh {
 	pthread_mutex_t lock;
 	struct hkv_cursor cur;
+	uint32_t skip;
 	uint64_t off;
 	struct win_ent *win;
 	size_t nwin, capwin;
@@ -150,6 +159,7 @@ struct hkvfs_dh {
 static void dh_reset(struct hkvfs_dh *dh)
 {
 	hkvfs_be_cursor_init(&dh->cur);
+	dh->skip = 0;
 	dh->off = 0;
 	dh->pf.valid = false;
 }
@@ -241,9 +251,12 @@ static bool cursor_eq(const struct hkv_cursor *a, const struct hkv_cursor *b)
 	return a->done == b->done && a->len == b->len && !memcmp(a->pos, b->pos, a->len);
 }
 
-/* The next raw entry of a prefix directory at @cur into @d; @cur then points after it. */
+/*
+ * The next raw entry of a prefix directory at (@cur, @skip) into @d; (@cur, @skip) then points
+ * after it.
+ */
 static int pf_next(struct hkvfs *fs, const struct hkvfs_ident *dir, struct prefetch *pf,
-		   struct hkv_cursor *cur, struct dent *d)
+		   struct hkv_cursor *cur, uint32_t *skip, struct dent *d)
 {
 	struct hkv_scan_opts so = {
 		.count = PF_MAX, .prefix = dir->key, .prefix_len = dir->klen,
@@ -252,7 +265,7 @@ static int pf_next(struct hkvfs *fs, const struct hkvfs_ident *dir, struct prefe
 	const struct pf_ent *e;
 	int rc;
 
-	if (!pf->valid || !cursor_eq(&pf->at, cur)) {
+	if (!pf->valid || !cursor_eq(&pf->at, cur) || pf->askip != *skip) {
 		pf->valid = false;
 		pf->n = pf->i = 0;
 		pf->len = 0;
@@ -261,21 +274,30 @@ static int pf_next(struct hkvfs *fs, const struct hkvfs_ident *dir, struct prefe
 		if (rc < 0)
 			return rc;
 		pf->at = *cur;
+		/* a batch that shrank since (keys deleted) ends where it ends now */
+		pf->i = *skip < pf->n ? *skip : pf->n;
+		pf->askip = *skip;
 		pf->valid = true;
 	}
 	if (pf->i == pf->n) {
-		/* nothing reported in this stretch (expired keys): go on from its end */
+		/* nothing (more) reported in this stretch (expired keys): go on from its end */
 		*cur = pf->end;
+		*skip = 0;
 		pf->valid = false;
 		return 0;
 	}
 	e = &pf->e[pf->i++];
-	if (pf->i == pf->n ||
-	    hkvfs_be_cursor_after(fs->be, cur, pf->buf + e->off, e->klen, e->is_prefix))
+	if (pf->i == pf->n) {
 		*cur = pf->end;
-	if (pf->i == pf->n)
+		*skip = 0;
 		pf->valid = false; /* the next call fetches from the end */
+	} else if (hkvfs_be_cursor_after(fs->be, cur, pf->buf + e->off, e->klen, e->is_prefix)) {
+		(*skip)++; /* no position of its own: the batch's cursor and one more skipped */
+	} else {
+		*skip = 0;
+	}
 	pf->at = *cur;
+	pf->askip = *skip;
 	memcpy(d->raw_key, pf->buf + e->off, e->klen);
 	d->raw_len = e->klen;
 	d->raw_type = e->type;
@@ -338,7 +360,8 @@ static int dent_z_cb(void *arg, const void *member, size_t mlen, double score)
  * Return: 1 and @d filled; 0 at the end; -errno.
  */
 static int next_entry(struct hkvfs *fs, const struct hkvfs_ident *dir, int type,
-		      struct hkv_cursor *cur, struct dent *d, struct prefetch *pf, uint64_t off)
+		      struct hkv_cursor *cur, uint32_t *skip, struct dent *d, struct prefetch *pf,
+		      uint64_t off)
 {
 	struct hkvfs_be *be = fs->be;
 	uint64_t rank;
@@ -352,7 +375,7 @@ static int next_entry(struct hkvfs *fs, const struct hkvfs_ident *dir, int type,
 			return 0;
 		if (dir->kind == HKVFS_ROOT || dir->kind == HKVFS_PREFIX) {
 			d->raw = false;
-			rc = pf_next(fs, dir, pf, cur, d);
+			rc = pf_next(fs, dir, pf, cur, skip, d);
 			if (rc > 0)
 				dent_prefix_filter(fs, d);
 			d->deep = d->have && d->raw_prefix && d->raw_len > HKV_ORDER_PREFIX;
@@ -410,7 +433,8 @@ static int next_entry(struct hkvfs *fs, const struct hkvfs_ident *dir, int type,
 	return 1;
 }
 
-static int win_push(struct hkvfs_dh *dh, uint64_t off, const struct hkv_cursor *cur)
+static int win_push(struct hkvfs_dh *dh, uint64_t off, const struct hkv_cursor *cur,
+		    uint32_t skip)
 {
 	size_t sz = offsetof(struct hkv_cursor, pos) + cur->len;
 	struct hkv_cursor *c;
@@ -430,6 +454,7 @@ static int win_push(struct hkvfs_dh *dh, uint64_t off, const struct hkv_cursor *
 	memcpy(c, cur, sz);
 	dh->win[dh->nwin].off = off;
 	dh->win[dh->nwin].cur = c;
+	dh->win[dh->nwin].skip = skip;
 	dh->nwin++;
 	return 0;
 }
@@ -443,6 +468,7 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct dent *d = malloc(sizeof(*d));
 	char *buf = malloc(size);
 	struct hkv_cursor save;
+	uint32_t save_skip;
 	uint64_t ndots, o;
 	size_t pos = 0, i;
 	int type = 0, rc = 0;
@@ -470,14 +496,15 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (i < dh->nwin) {
 			memcpy(&dh->cur, dh->win[i].cur,
 			       offsetof(struct hkv_cursor, pos) + dh->win[i].cur->len);
+			dh->skip = dh->win[i].skip;
 			dh->off = (uint64_t)off;
 		} else {
 			/* an offset we no longer hold: walk again from the start */
 			dh_reset(dh);
 			while (dh->off < (uint64_t)off) {
 				if (dh->off >= ndots) {
-					rc = next_entry(fs, id, type, &dh->cur, d, &dh->pf,
-							dh->off + 1);
+					rc = next_entry(fs, id, type, &dh->cur, &dh->skip, d,
+							&dh->pf, dh->off + 1);
 					if (rc <= 0)
 						break;
 					if (d->deep)
@@ -499,11 +526,12 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 		o = dh->off + 1;
 		save = dh->cur;
+		save_skip = dh->skip;
 		if (dh->off < ndots) {
 			name = dh->off == 0 ? "." : dh->off == 1 ? ".." : HKV_CTL_DIR;
 			st.st_mode = S_IFDIR;
 		} else {
-			rc = next_entry(fs, id, type, &dh->cur, d, &dh->pf, o);
+			rc = next_entry(fs, id, type, &dh->cur, &dh->skip, d, &dh->pf, o);
 			if (rc <= 0)
 				break;
 			name = d->name;
@@ -512,19 +540,22 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		st.st_ino = o + 1;
 		n = fuse_add_direntry(req, buf + pos, size - pos, name, &st, (off_t)o);
 		if (n > size - pos) {
-			dh->cur = save; /* did not fit: the next call starts with it again */
+			/* did not fit: the next call starts with it again */
+			dh->cur = save;
+			dh->skip = save_skip;
 			break;
 		}
 		if (dh->off >= ndots && d->deep &&
 		    deep_add(&dh->pf, d->raw_key, d->raw_len, o)) {
 			dh->cur = save;
+			dh->skip = save_skip;
 			rc = -ENOMEM;
 			break;
 		}
 		pos += n;
 		dh->off = o;
 		CNT(dirents);
-		if (win_push(dh, o, &dh->cur)) {
+		if (win_push(dh, o, &dh->cur, dh->skip)) {
 			rc = -ENOMEM;
 			break;
 		}
