@@ -77,10 +77,18 @@ int hkvfs_be_local_open(const char *source, const struct hkvfs_be_args *args,
 			struct hkvfs_be **out)
 {
 	const struct hkvfs_opts *o = args->opts;
+	const char *refused = hkvfs_opts_refused(o, HKVFS_OPTS_NETWORK);
 	struct hkv_options eo;
 	struct be_local *l;
+	char msg[256];
 	int rc;
 
+	if (refused) {
+		snprintf(msg, sizeof(msg), "option %s is for a network source (redis://HOST:PORT), "
+			 "not the store directory %s", refused, source);
+		args->log(args->log_arg, 0, msg);
+		return -EINVAL;
+	}
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;

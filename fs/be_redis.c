@@ -630,6 +630,13 @@ int hkvfs_be_redis_open(const char *source, const struct hkvfs_be_args *args,
 	rc = source_seeds(r, source, &seeds);
 	if (rc)
 		goto out_free;
+	if (hkvfs_opts_refused(r->opts, HKVFS_OPTS_LOCAL)) {
+		rbe_logf(r, 0, "option %s is for a local store directory, not a redis:// source "
+			 "(Redis's own configuration decides persistence; there is no RESP listener)",
+			 hkvfs_opts_refused(r->opts, HKVFS_OPTS_LOCAL));
+		rc = -EINVAL;
+		goto out_free;
+	}
 	if (r->opts->user[0] && !r->opts->credentials[0]) {
 		rbe_logf(r, 0, "user=%s needs credentials=FILE (the password)", r->opts->user);
 		rc = -EINVAL;

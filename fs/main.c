@@ -83,10 +83,18 @@ void hkvfs_log(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * The backend's log. While the store is being opened (@arg points at true), errors also go to
+ * the terminal that started the mount when the log itself goes elsewhere, so that a refused
+ * option or source says why, not only "Invalid argument".
+ */
 static void be_log(void *arg, int level, const char *msg)
 {
-	(void)arg;
+	const bool *opening = arg;
+
 	hkvfs_log(level < 0 ? 0 : level > 3 ? 3 : level, "%s", msg);
+	if (level <= 0 && opening && *opening && (log_syslog || log_file))
+		fprintf(stderr, "hkvfs: %s\n", msg);
 }
 
 static void promoter_log(void *arg, int level, const char *msg)
@@ -178,7 +186,8 @@ static void report(int fd, int status)
 
 static int run(int status_fd)
 {
-	struct hkvfs_be_args ba = { .opts = &hkvfs_g.opts, .log = be_log };
+	static bool opening;
+	struct hkvfs_be_args ba = { .opts = &hkvfs_g.opts, .log = be_log, .log_arg = &opening };
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *lc = NULL;
 	char fo[10240], fsname[8200];
@@ -189,7 +198,9 @@ static int run(int status_fd)
 		fprintf(stderr, "hkvfs: cannot create the inode table: %s\n", strerror(-rc));
 		goto out;
 	}
+	opening = true;
 	rc = hkvfs_be_open(hkvfs_g.source, &ba, &hkvfs_g.be);
+	opening = false;
 	if (rc) {
 		HLOG_ERR("cannot open store %s: %s", hkvfs_g.source, hkv_strerror(rc));
 		fprintf(stderr, "hkvfs: cannot open store %s: %s\n", hkvfs_g.source,

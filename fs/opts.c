@@ -46,6 +46,20 @@ void hkvfs_opts_init(struct hkvfs_opts *o)
 	o->timeout_ms = 5000;
 }
 
+const char *hkvfs_opts_refused(const struct hkvfs_opts *o, unsigned mask)
+{
+	static const char *const names[] = {
+		"sync=replicas", "timeout_ms=", "user=", "credentials=", "sync=always|everysec|none",
+		"compress=", "compress_level=", "resp=", "resp_passfile=",
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (o->given & mask & (1u << i))
+			return names[i];
+	return NULL;
+}
+
 bool hkvfs_opt_mount_only(const char *opt, size_t len)
 {
 	int i;
@@ -162,20 +176,25 @@ static int parse_one(struct hkvfs_opts *o, char *opt, char *err, size_t errsz)
 		else
 			return set_err(err, errsz,
 				       "sync=%s: expected always, everysec, none or replicas", val);
+		o->given |= strcmp(val, "replicas") == 0 ? HKVFS_OPT_SYNC_REPLICAS
+							  : HKVFS_OPT_SYNC_LOCAL;
 	} else if (strcmp(opt, "timeout_ms") == 0) {
 		NEEDVAL();
 		if (parse_u32(val, 10, 600000, &o->timeout_ms) || o->timeout_ms < 1)
 			return set_err(err, errsz, "timeout_ms=%s: expected 1..600000", val);
+		o->given |= HKVFS_OPT_TIMEOUT_MS;
 	} else if (strcmp(opt, "user") == 0 && val) {
 		NEEDVAL();
 		if (strlen(val) >= sizeof(o->user))
 			return set_err(err, errsz, "user=%s: name too long", val);
 		strcpy(o->user, val);
+		o->given |= HKVFS_OPT_USER;
 	} else if (strcmp(opt, "credentials") == 0) {
 		NEEDVAL();
 		if (strlen(val) >= sizeof(o->credentials) || val[0] != '/')
 			return set_err(err, errsz, "credentials=%s: expected an absolute path", val);
 		strcpy(o->credentials, val);
+		o->given |= HKVFS_OPT_CREDENTIALS;
 	} else if (strcmp(opt, "password") == 0) {
 		return set_err(err, errsz, "password= is refused: a password in the options is "
 			       "visible to every user (ps, /etc/fstab); put it in a file readable "
@@ -194,11 +213,13 @@ static int parse_one(struct hkvfs_opts *o, char *opt, char *err, size_t errsz)
 			o->compress = false;
 		else
 			return set_err(err, errsz, "compress=%s: expected on or off", val);
+		o->given |= HKVFS_OPT_COMPRESS;
 	} else if (strcmp(opt, "compress_level") == 0) {
 		NEEDVAL();
 		if (parse_u32(val, 10, 9, &u) || u < 1)
 			return set_err(err, errsz, "compress_level=%s: expected 1..9", val);
 		o->compress_level = (int)u;
+		o->given |= HKVFS_OPT_COMPRESS_LEVEL;
 	} else if (strcmp(opt, "cache") == 0) {
 		NEEDVAL();
 		if (strcmp(val, "on") == 0)
@@ -261,11 +282,13 @@ static int parse_one(struct hkvfs_opts *o, char *opt, char *err, size_t errsz)
 			return set_err(err, errsz,
 				       "resp=%s: expected HOST:PORT (port 1..65535, [ADDR]:PORT for IPv6)",
 				       val);
+		o->given |= HKVFS_OPT_RESP;
 	} else if (strcmp(opt, "resp_passfile") == 0) {
 		NEEDVAL();
 		if (strlen(val) >= sizeof(o->resp_passfile) || val[0] != '/')
 			return set_err(err, errsz, "resp_passfile=%s: expected an absolute path", val);
 		strcpy(o->resp_passfile, val);
+		o->given |= HKVFS_OPT_RESP_PASSFILE;
 	} else if (strcmp(opt, "allow_other") == 0) {
 		NOVAL();
 		o->allow_other = true;

@@ -41,6 +41,8 @@ enum hkvfs_cache {
  * @user:        user= (network backends): the ACL user to authenticate as, or "".
  * @credentials: credentials= (network backends): absolute path of the file whose first line
  *               is the password, or "".
+ * @given:       HKVFS_OPT_* bits of the backend-specific options that were given (not left at
+ *               their defaults): a backend refuses the ones that mean nothing to it.
  */
 struct hkvfs_opts {
 	int sync;
@@ -67,7 +69,35 @@ struct hkvfs_opts {
 	uint32_t timeout_ms;
 	char user[128];
 	char credentials[512];
+	unsigned given;
 };
+
+/*
+ * Backend-specific options (struct hkvfs_opts.given). HKVFS_OPTS_NETWORK: only a network
+ * backend (redis://) uses them; HKVFS_OPTS_LOCAL: only a local store directory does.
+ */
+#define HKVFS_OPT_SYNC_REPLICAS (1u << 0)
+#define HKVFS_OPT_TIMEOUT_MS (1u << 1)
+#define HKVFS_OPT_USER (1u << 2)
+#define HKVFS_OPT_CREDENTIALS (1u << 3)
+#define HKVFS_OPT_SYNC_LOCAL (1u << 4)
+#define HKVFS_OPT_COMPRESS (1u << 5)
+#define HKVFS_OPT_COMPRESS_LEVEL (1u << 6)
+#define HKVFS_OPT_RESP (1u << 7)
+#define HKVFS_OPT_RESP_PASSFILE (1u << 8)
+#define HKVFS_OPTS_NETWORK \
+	(HKVFS_OPT_SYNC_REPLICAS | HKVFS_OPT_TIMEOUT_MS | HKVFS_OPT_USER | HKVFS_OPT_CREDENTIALS)
+#define HKVFS_OPTS_LOCAL                                                          \
+	(HKVFS_OPT_SYNC_LOCAL | HKVFS_OPT_COMPRESS | HKVFS_OPT_COMPRESS_LEVEL | HKVFS_OPT_RESP | \
+	 HKVFS_OPT_RESP_PASSFILE)
+
+/**
+ * hkvfs_opts_refused() - the first option of @mask that was given to this mount, as the user
+ * wrote its name ("sync=replicas", "timeout_ms=", "compress=", ...), or NULL if none was.
+ * A backend calls it with the mask of the options it does not use, and refuses to open
+ * (-EINVAL, with a log line naming the option) rather than ignore what the user asked for.
+ */
+const char *hkvfs_opts_refused(const struct hkvfs_opts *o, unsigned mask);
 
 /* defaults of wbuf_handle and wbuf_total */
 #define HKVFS_WBUF_HANDLE_DEFAULT (64ULL << 20)
