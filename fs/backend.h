@@ -30,6 +30,16 @@
  * A backend logs the cause of an -EIO, -ETIMEDOUT or -EHOSTUNREACH once (not per call); the
  * caller turns the code into the FUSE reply (hkvfs_fserr()).
  *
+ * Requests and deadlines. One FUSE request may make several calls (a create looks the name
+ * up, creates the key, commits its metadata). The daemon brackets each request it serves with
+ * hkvfs_be_request_begin() and hkvfs_be_request_end() on the serving thread; a backend with a
+ * time budget (a network backend's timeout_ms=) then gives the whole request one deadline,
+ * set at the begin: every call of that thread until the end shares what is left of it, and a
+ * call made after it passed fails at once with -ETIMEDOUT. So one request, and the system call
+ * it serves, ends within the budget (plus the time to build the reply), whatever number of
+ * calls it makes. Calls outside a request (the invalidation and promotion threads, start-up,
+ * shutdown) each get the whole budget.
+ *
  * Threads. A struct hkvfs_be is used by every FUSE worker, the invalidation thread and the
  * promotion thread at once: every operation must be thread-safe, except where said.
  *
@@ -183,6 +193,8 @@ struct hkvfs_be_ops {
 	int (*session_begin)(struct hkvfs_be *be);
 	void (*session_end)(struct hkvfs_be *be);
 	struct hkv *(*engine)(struct hkvfs_be *be);
+	void (*request_begin)(struct hkvfs_be *be);
+	void (*request_end)(struct hkvfs_be *be);
 	int (*sync)(struct hkvfs_be *be);
 	int (*stats_get)(struct hkvfs_be *be, struct hkv_stats *out);
 	uint64_t (*version)(struct hkvfs_be *be);
@@ -313,6 +325,22 @@ static inline int hkvfs_be_session_begin(struct hkvfs_be *be)
 static inline void hkvfs_be_session_end(struct hkvfs_be *be)
 {
 	be->ops->session_end(be);
+}
+
+/**
+ * hkvfs_be_request_begin() - the calling thread starts serving one request (a FUSE
+ * operation): its calls on @be until hkvfs_be_request_end() share one deadline (see
+ * "Requests and deadlines"). The local backend has no deadline: a no-op. Not nested.
+ */
+static inline void hkvfs_be_request_begin(struct hkvfs_be *be)
+{
+	be->ops->request_begin(be);
+}
+
+/** hkvfs_be_request_end() - the calling thread finished its request (hkvfs_be_request_begin()). */
+static inline void hkvfs_be_request_end(struct hkvfs_be *be)
+{
+	be->ops->request_end(be);
 }
 
 /**

@@ -165,6 +165,12 @@ static void local_session_end(struct hkvfs_be *be)
 	l->live = false;
 }
 
+/* the engine has no time budget: nothing to bound */
+static void local_request_noop(struct hkvfs_be *be)
+{
+	(void)be;
+}
+
 static struct hkv *local_engine(struct hkvfs_be *be)
 {
 	return to_local(be)->tx ? NULL : ldb(be);
@@ -488,6 +494,8 @@ static const struct hkvfs_be_ops local_ops = {
 	.close = local_close,
 	.session_begin = local_session_begin,
 	.session_end = local_session_end,
+	.request_begin = local_request_noop,
+	.request_end = local_request_noop,
 	.engine = local_engine,
 	.sync = local_sync,
 	.stats_get = local_stats_get,

@@ -703,6 +703,19 @@ static void rbe_session_end(struct hkvfs_be *be)
 	(void)be;
 }
 
+/* one deadline, timeout_ms from now, for every call of this thread until the end */
+static void rbe_request_begin(struct hkvfs_be *be)
+{
+	struct rbe *r = rbe_of(be);
+
+	hkv_cluster_request_begin(r->cl, (int)r->opts->timeout_ms);
+}
+
+static void rbe_request_end(struct hkvfs_be *be)
+{
+	hkv_cluster_request_end(rbe_of(be)->cl);
+}
+
 static struct hkv *rbe_engine(struct hkvfs_be *be)
 {
 	(void)be;
@@ -1602,6 +1615,8 @@ const struct hkvfs_be_ops rbe_ops = {
 	.close = rbe_close,
 	.session_begin = rbe_session_begin,
 	.session_end = rbe_session_end,
+	.request_begin = rbe_request_begin,
+	.request_end = rbe_request_end,
 	.engine = rbe_engine,
 	.sync = rbe_sync,
 	.stats_get = rbe_stats_get,

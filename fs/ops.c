@@ -82,7 +82,7 @@ const struct fuse_ctx *hkvfs_ctx(fuse_req_t req)
 }
 /* ---------------------------------------------------------------------------------------- */
 
-static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+static void hkvfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkv_stats s = { 0 };
@@ -127,32 +127,84 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_READDIRPLUS;
 }
 
+/*
+ * One deadline per request (backend.h, "Requests and deadlines"): each operation that may
+ * reach the store runs between hkvfs_be_request_begin() and hkvfs_be_request_end() on its
+ * worker thread; the table below points at these wrappers. INIT and FORGET never reach it.
+ */
+#define REQUEST(op, params, args)                                                   \
+	static void req_##op params                                                 \
+	{                                                                           \
+		struct hkvfs_be *be = ((struct hkvfs *)fuse_req_userdata(req))->be; \
+                                                                                    \
+		hkvfs_be_request_begin(be);                                         \
+		hkvfs_op_##op args;                                                 \
+		hkvfs_be_request_end(be);                                           \
+	}
+
+REQUEST(lookup, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+REQUEST(getattr, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+REQUEST(setattr, (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+	struct fuse_file_info *fi), (req, ino, attr, to_set, fi))
+REQUEST(mknod, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev),
+	(req, parent, name, mode, rdev))
+REQUEST(mkdir, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode),
+	(req, parent, name, mode))
+REQUEST(unlink, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+REQUEST(rmdir, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+REQUEST(rename, (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+	const char *newname, unsigned int flags), (req, parent, name, newparent, newname, flags))
+REQUEST(open, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+REQUEST(read, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi),
+	(req, ino, size, off, fi))
+REQUEST(write, (fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
+	struct fuse_file_info *fi), (req, ino, data, size, off, fi))
+REQUEST(flush, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+REQUEST(release, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+REQUEST(fsync, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi),
+	(req, ino, datasync, fi))
+REQUEST(fsyncdir, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi),
+	(req, ino, datasync, fi))
+REQUEST(opendir, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+REQUEST(readdir, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	struct fuse_file_info *fi), (req, ino, size, off, fi))
+REQUEST(releasedir, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+REQUEST(statfs, (fuse_req_t req, fuse_ino_t ino), (req, ino))
+REQUEST(setxattr, (fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+	int flags), (req, ino, name, value, size, flags))
+REQUEST(getxattr, (fuse_req_t req, fuse_ino_t ino, const char *name, size_t size),
+	(req, ino, name, size))
+REQUEST(listxattr, (fuse_req_t req, fuse_ino_t ino, size_t size), (req, ino, size))
+REQUEST(removexattr, (fuse_req_t req, fuse_ino_t ino, const char *name), (req, ino, name))
+REQUEST(create, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+	struct fuse_file_info *fi), (req, parent, name, mode, fi))
+
 const struct fuse_lowlevel_ops hkvfs_ops = {
 	.init = op_init,
-	.lookup = hkvfs_op_lookup,
+	.lookup = req_lookup,
 	.forget = hkvfs_op_forget,
 	.forget_multi = hkvfs_op_forget_multi,
-	.getattr = hkvfs_op_getattr,
-	.setattr = hkvfs_op_setattr,
-	.mknod = hkvfs_op_mknod,
-	.mkdir = hkvfs_op_mkdir,
-	.unlink = hkvfs_op_unlink,
-	.rmdir = hkvfs_op_rmdir,
-	.rename = hkvfs_op_rename,
-	.open = hkvfs_op_open,
-	.read = hkvfs_op_read,
-	.write = hkvfs_op_write,
-	.flush = hkvfs_op_flush,
-	.release = hkvfs_op_release,
-	.fsync = hkvfs_op_fsync,
-	.fsyncdir = hkvfs_op_fsyncdir,
-	.opendir = hkvfs_op_opendir,
-	.readdir = hkvfs_op_readdir,
-	.releasedir = hkvfs_op_releasedir,
-	.statfs = op_statfs,
-	.setxattr = hkvfs_op_setxattr,
-	.getxattr = hkvfs_op_getxattr,
-	.listxattr = hkvfs_op_listxattr,
-	.removexattr = hkvfs_op_removexattr,
-	.create = hkvfs_op_create,
+	.getattr = req_getattr,
+	.setattr = req_setattr,
+	.mknod = req_mknod,
+	.mkdir = req_mkdir,
+	.unlink = req_unlink,
+	.rmdir = req_rmdir,
+	.rename = req_rename,
+	.open = req_open,
+	.read = req_read,
+	.write = req_write,
+	.flush = req_flush,
+	.release = req_release,
+	.fsync = req_fsync,
+	.fsyncdir = req_fsyncdir,
+	.opendir = req_opendir,
+	.readdir = req_readdir,
+	.releasedir = req_releasedir,
+	.statfs = req_statfs,
+	.setxattr = req_setxattr,
+	.getxattr = req_getxattr,
+	.listxattr = req_listxattr,
+	.removexattr = req_removexattr,
+	.create = req_create,
 };

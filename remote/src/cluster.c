@@ -253,6 +253,45 @@ int hkv_cluster_addr_of(struct hkv_cluster *cl, const void *key, size_t klen, ch
  * The retry loop
  * ------------------------------------------------------------------------------------ */
 
+/*
+ * The caller's request deadline (hkv_cluster_request_begin()): per thread, for one cluster.
+ * 0 when the thread is not inside a request.
+ */
+static _Thread_local struct {
+	const struct hkv_cluster *cl;
+	int64_t deadline;
+} req;
+
+void hkv_cluster_request_begin(struct hkv_cluster *cl, int budget_ms)
+{
+	req.cl = cl;
+	req.deadline = rc_now_ms() + (budget_ms > 0 ? budget_ms : cl->io_timeout_ms);
+}
+
+void hkv_cluster_request_end(struct hkv_cluster *cl)
+{
+	if (req.cl == cl) {
+		req.cl = NULL;
+		req.deadline = 0;
+	}
+}
+
+int64_t cl_deadline(const struct hkv_cluster *cl)
+{
+	int64_t d = rc_now_ms() + cl->io_timeout_ms;
+
+	return req.cl == cl && req.deadline < d ? req.deadline : d;
+}
+
+const char *cl_budget_name(const struct hkv_cluster *cl, int64_t deadline, char *buf)
+{
+	if (req.cl == cl && req.deadline == deadline)
+		return "the request's deadline";
+	/* @buf: the caller's scratch of at least 16 bytes */
+	snprintf(buf, 16, "%d ms", cl->io_timeout_ms);
+	return buf;
+}
+
 void cl_backoff(int attempt, int64_t deadline)
 {
 	int64_t ms = attempt >= 6 ? 500 : 10LL << attempt, left = deadline - rc_now_ms();
@@ -361,7 +400,7 @@ int cl_exec(struct hkv_cluster *cl, int slot, unsigned int flags, int n,
 	enum redir *kind = NULL;
 	struct rnode *node = NULL, *ask_to = NULL;
 	int attempt = 0, redirects = 0, rc = 0, last = 0, total, first;
-	char name[40], waitn[16], waitt[16];
+	char name[40], waitn[16], waitt[16], budget[16];
 	const char *waitv[3] = { "WAIT", waitn, waitt };
 	size_t waitl[3] = { 4 };
 
@@ -391,8 +430,8 @@ int cl_exec(struct hkv_cluster *cl, int slot, unsigned int flags, int n,
 		if (rc_now_ms() >= deadline) {
 			rc = last == -ECONNREFUSED || last == -EHOSTUNREACH ? last : -ETIMEDOUT;
 			cl_log(cl, HKV_CLUSTER_LOG_ERR,
-			       "%s (slot %d) to %s: budget of %d ms spent after %d attempts%s%s",
-			       name, slot, node ? node->addr : "no node", cl->io_timeout_ms,
+			       "%s (slot %d) to %s: %s spent after %d attempts%s%s", name, slot,
+			       node ? node->addr : "no node", cl_budget_name(cl, deadline, budget),
 			       attempt + 1, last ? ", last failure: " : "",
 			       last ? strerror(-last) : "");
 			goto out_free;
@@ -558,7 +597,7 @@ int hkv_cluster_pipeline(struct hkv_cluster *cl, const void *key, size_t klen,
 			return -EINVAL;
 		}
 	}
-	return cl_exec(cl, slot, flags, n, cmds, replies, rc_now_ms() + cl->io_timeout_ms, NULL);
+	return cl_exec(cl, slot, flags, n, cmds, replies, cl_deadline(cl), NULL);
 }
 
 int hkv_cluster_call(struct hkv_cluster *cl, const void *key, size_t klen, int argc,
@@ -575,7 +614,7 @@ int hkv_cluster_call_masters(struct hkv_cluster *cl, int argc, const char *const
 			     const size_t *argvlen, hkv_cluster_master_fn fn, void *arg)
 {
 	struct hkv_cluster_cmd cmd = { argc, argv, argvlen };
-	int64_t deadline = rc_now_ms() + cl->io_timeout_ms;
+	int64_t deadline = cl_deadline(cl);
 	struct rnode **ns;
 	int *slots, n, rc = 0;
 

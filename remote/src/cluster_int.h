@@ -146,6 +146,16 @@ int cl_exec(struct hkv_cluster *cl, int slot, unsigned int flags, int n,
 	    const struct hkv_cluster_cmd *cmds, struct hkv_resp_value **replies, int64_t deadline,
 	    struct rnode **used);
 void cl_backoff(int attempt, int64_t deadline);
+
+/*
+ * cl_deadline() - the absolute deadline (rc_now_ms() time) of a call starting now: its own
+ * budget (opts.io_timeout_ms), or the calling thread's request deadline if that comes first
+ * (hkv_cluster_request_begin()).
+ */
+int64_t cl_deadline(const struct hkv_cluster *cl);
+
+/* cl_budget_name() - what @deadline was, for a log line ("the request's deadline", "N ms") */
+const char *cl_budget_name(const struct hkv_cluster *cl, int64_t deadline, char *buf);
 int cl_refresh(struct hkv_cluster *cl, int64_t deadline);
 /* a new authenticated connection to @node (RESP2, or RESP3 when @resp3) */
 int cl_connect(struct hkv_cluster *cl, struct rnode *node, bool resp3, int64_t deadline,

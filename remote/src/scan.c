@@ -114,7 +114,7 @@ out_free:
 int hkv_cluster_scan_next(struct hkv_cluster_scan *it, struct hkv_resp_value **batch)
 {
 	struct hkv_cluster *cl = it->cl;
-	int64_t deadline = rc_now_ms() + cl->io_timeout_ms;
+	int64_t deadline = cl_deadline(cl);
 
 	*batch = NULL;
 	while (it->cur < it->nshards) {

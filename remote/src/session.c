@@ -44,7 +44,7 @@ static bool is_cmd(const struct hkv_cluster_cmd *c, const char *name)
 int hkv_cluster_session_open(struct hkv_cluster *cl, const void *key, size_t klen,
 			     struct hkv_cluster_session **out)
 {
-	int64_t deadline = rc_now_ms() + cl->io_timeout_ms;
+	int64_t deadline = cl_deadline(cl);
 	struct hkv_cluster_session *s;
 	int attempt = 0, last = 0, rc;
 
@@ -59,9 +59,11 @@ int hkv_cluster_session_open(struct hkv_cluster *cl, const void *key, size_t kle
 	for (;;) {
 		if (rc_now_ms() >= deadline) {
 			rc = last == -ECONNREFUSED || last == -EHOSTUNREACH ? last : -ETIMEDOUT;
+			char budget[16];
+
 			cl_log(cl, HKV_CLUSTER_LOG_ERR,
-			       "session (slot %d): no connection to its master within %d ms: %s",
-			       s->slot, cl->io_timeout_ms, strerror(-rc));
+			       "session (slot %d): no connection to its master within %s: %s",
+			       s->slot, cl_budget_name(cl, deadline, budget), strerror(-rc));
 			goto out_free;
 		}
 		if (cl->cluster && atomic_load(&cl->need_refresh))
@@ -107,7 +109,7 @@ int hkv_cluster_session_pipeline(struct hkv_cluster_session *s, unsigned int fla
 				 struct hkv_resp_value **replies)
 {
 	struct hkv_cluster *cl = s->cl;
-	int64_t deadline = rc_now_ms() + cl->io_timeout_ms;
+	int64_t deadline = cl_deadline(cl);
 	struct hkv_cluster_cmd *all;
 	struct hkv_resp_value **r;
 	char waitn[16], waitt[16];
@@ -207,7 +209,7 @@ void hkv_cluster_session_close(struct hkv_cluster_session *s)
 	if (!s->broken && s->watching)
 		reset[n++] = (struct hkv_cluster_cmd){ 1, unwatch, lu };
 	if (n) {
-		int64_t deadline = rc_now_ms() + s->cl->io_timeout_ms;
+		int64_t deadline = cl_deadline(s->cl);
 
 		rc = rc_send(s->c, n, reset, deadline);
 		for (int i = 0; !rc && i < n; i++) {

@@ -262,8 +262,10 @@ out_nomem:
  */
 int cl_refresh_from(struct hkv_cluster *cl, int64_t deadline, bool lazy)
 {
+	static atomic_uint rotation;
 	struct rnode **map = NULL, **cand = NULL, **ms = NULL;
 	int ncand = 0, nms, rc = -EHOSTUNREACH;
+	unsigned int start;
 	bool standalone;
 
 	if (!cl->cluster)
@@ -300,9 +302,18 @@ int cl_refresh_from(struct hkv_cluster *cl, int64_t deadline, bool lazy)
 		rc = -ENOMEM;
 		goto out_unlock;
 	}
-	for (int i = 0; i < ncand && rc_now_ms() < deadline; i++) {
+	/*
+	 * Each candidate gets at most the connect budget, and the walk starts at a different
+	 * candidate each time: a node that hangs (stopped, not failing) costs one connect budget
+	 * per refresh, not the whole deadline of every caller that refreshes.
+	 */
+	start = ncand ? atomic_fetch_add(&rotation, 1) % (unsigned int)ncand : 0;
+	for (int k = 0; k < ncand && rc_now_ms() < deadline; k++) {
+		int i = (int)((start + (unsigned int)k) % (unsigned int)ncand);
+		int64_t cdl = rc_now_ms() + cl->connect_timeout_ms;
+
 		memset(map, 0, HKV_CLUSTER_SLOTS * sizeof(*map));
-		rc = cl_load_map(cl, cand[i], map, &standalone, deadline);
+		rc = cl_load_map(cl, cand[i], map, &standalone, cdl < deadline ? cdl : deadline);
 		if (rc == 0 && standalone)
 			rc = -EIO;
 		if (rc == 0) {

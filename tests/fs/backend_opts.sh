@@ -24,9 +24,9 @@ refused() {
 for opt in sync=replicas timeout_ms=1000 user=fs credentials=/etc/hkvfs-cred; do
 	refused "$DATA" "$opt"
 done
-for opt in sync=always sync=none compress=on compress_level=3 resp=127.0.0.1:7226 \
+for opt in sync=always sync=none compress=on compress_level=3 resp=127.0.0.1:7223 \
 	resp_passfile=/etc/hkvfs-pass; do
-	refused redis://127.0.0.1:7226 "$opt"
+	refused redis://127.0.0.1:7223 "$opt"
 done
 
 # foreground: the same message reaches stderr through the log

@@ -140,6 +140,22 @@ void hkv_cluster_close(struct hkv_cluster *cl);
 bool hkv_cluster_is_cluster(const struct hkv_cluster *cl);
 
 /**
+ * hkv_cluster_request_begin() - give every call the calling thread makes on @cl from now until
+ * hkv_cluster_request_end() one shared deadline, @budget_ms from now (<= 0: opts.io_timeout_ms).
+ *
+ * A caller that serves one request of its own with several calls (a filesystem operation that
+ * looks up, writes and commits) bounds the whole request this way: each call ends by the
+ * earlier of this deadline and its own budget, redirects, reconnections, retries and
+ * tracking waits included, and a call made once the deadline has passed fails at once with
+ * -ETIMEDOUT (logged as "the request's deadline spent"). Only the calling thread is affected;
+ * the deadline is per thread and per @cl. A second begin replaces the first (no nesting).
+ */
+void hkv_cluster_request_begin(struct hkv_cluster *cl, int budget_ms);
+
+/** hkv_cluster_request_end() - the calling thread's calls on @cl get their own budgets again. */
+void hkv_cluster_request_end(struct hkv_cluster *cl);
+
+/**
  * hkv_cluster_call() - run one command on the master that owns @key's slot.
  * @key, @klen: the key that routes the command (normally one of @argv); NULL: any master
  *              (for commands without keys).
