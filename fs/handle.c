@@ -15,7 +15,8 @@
  * handle remembers the lock owners that wrote to it and commits at a FLUSH by one of them
  * (a close by the file table that wrote), at FSYNC, and at RELEASE (the last close); a FLUSH
  * by a table that never wrote commits nothing. A handle that was only truncated (O_TRUNC, no
- * write yet) commits at any FLUSH: it has no writer to wait for.
+ * write yet) commits at any FLUSH: it has no writer to wait for; except an empty sorted set
+ * member, whose empty content is no score: it waits for a write or for RELEASE.
  *
  * Truncation. The mount takes FUSE's atomic O_TRUNC: OPEN carries O_TRUNC and the new
  * buffer starts empty and dirty. The kernel sets its cached size to 0 when the open returns
@@ -791,13 +792,30 @@ out:
 	}
 }
 
+/*
+ * An only-truncated, still empty handle on a sorted set member: its empty content is no score,
+ * so a FLUSH leaves it for the write that follows (a shell's `echo 2.5 > z/m` opens, moves the
+ * descriptor with dup2 and closes the first copy before writing) or for RELEASE, which reports
+ * the empty score then. (fh->lock held)
+ */
+static bool flush_waits_for_score(struct hkvfs *fs, const struct hkvfs_fh *fh)
+{
+	struct hkvfs_ident id;
+
+	if (fh->nowners || fh->many_owners || fh->len)
+		return false;
+	hkvfs_itab_snapshot(fh->in, &id);
+	return id.kind == HKVFS_ELEM && hkvfs_key_type(fs, &id) == HKV_TYPE_ZSET;
+}
+
 /* does a FLUSH by lock owner @owner commit @fh? (fh->lock held) */
-static bool flush_commits(const struct hkvfs_fh *fh, uint64_t owner)
+static bool flush_commits(struct hkvfs *fs, const struct hkvfs_fh *fh, uint64_t owner)
 {
 	unsigned i;
 
 	if (fh->nowners == 0 || fh->many_owners)
-		return true; /* only truncated so far, or too many writers to tell */
+		/* only truncated so far, or too many writers to tell */
+		return !flush_waits_for_score(fs, fh);
 	for (i = 0; i < fh->nowners; i++)
 		if (fh->owners[i] == owner)
 			return true;
@@ -819,7 +837,7 @@ void hkvfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (fh) {
 		pthread_mutex_lock(&fh->lock);
-		if (fh->dirty && flush_commits(fh, fi->lock_owner))
+		if (fh->dirty && flush_commits(fs, fh, fi->lock_owner))
 			rc = fh_commit(fs, fh);
 		else if (fh->dirty)
 			HLOG_DBG("flush by lock owner %#" PRIx64 ", which did not write: no commit",
