@@ -771,6 +771,25 @@ static int eval_simple(struct rbe *r, const void *key, size_t klen, bool write,
 	return rc;
 }
 
+/*
+ * Run a write script on @key whose answer carries nothing (a Redis error reply is the failure):
+ * the key changed and is still there, which the watch hears. Returns 0 or -errno.
+ */
+static int eval_write(struct rbe *r, const void *key, size_t klen, const char *script,
+		      int nextra, const void *const *extra, const size_t *extralen,
+		      const char *what)
+{
+	struct hkv_resp_value *v;
+	int rc;
+
+	rc = eval_simple(r, key, klen, true, script, NULL, nextra, extra, extralen, &v, what);
+	if (rc)
+		return rc;
+	hkv_resp_value_free(v);
+	rbe_changed(r, key, klen, false);
+	return 0;
+}
+
 /* the type; metadata whose key is gone is stale: dropped here, as by the attribute read */
 static const char lua_type[] = LUA_PRELUDE
 	"local t = ktype()\n"
@@ -1156,8 +1175,7 @@ static int rbe_attr_set(struct hkvfs_be *be, const void *key, size_t klen, unsig
 	char b[5][32];
 	const void *x[5] = { b[0], b[1], b[2], b[3], b[4] };
 	size_t xl[5];
-	struct hkv_resp_value *v;
-	int rc, i;
+	int i;
 
 	snprintf(b[0], 32, "%u", which);
 	snprintf(b[1], 32, "%u", a->mode & 07777);
@@ -1166,12 +1184,7 @@ static int rbe_attr_set(struct hkvfs_be *be, const void *key, size_t klen, unsig
 	snprintf(b[4], 32, "%" PRId64, a->mtime_ns);
 	for (i = 0; i < 5; i++)
 		xl[i] = strlen(b[i]);
-	rc = eval_simple(r, key, klen, true, lua_attr_set, NULL, 5, x, xl, &v, "setattr");
-	if (rc)
-		return rc;
-	hkv_resp_value_free(v);
-	rbe_changed(r, key, klen, false);
-	return 0;
+	return eval_write(r, key, klen, lua_attr_set, 5, x, xl, "setattr");
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1332,7 +1345,6 @@ static int rbe_xattr_set(struct hkvfs_be *be, const void *key, size_t klen, cons
 	const char *fl = flags & HKV_XATTR_CREATE ? "c" : flags & HKV_XATTR_REPLACE ? "r" : "";
 	const void *x[3] = { f, val, fl };
 	size_t xl[3];
-	struct hkv_resp_value *v;
 	int rc;
 
 	if (vlen > XA_VALUE_MAX)
@@ -1345,12 +1357,7 @@ static int rbe_xattr_set(struct hkvfs_be *be, const void *key, size_t klen, cons
 	xl[0] = strlen(f);
 	xl[1] = vlen;
 	xl[2] = strlen(fl);
-	rc = eval_simple(r, key, klen, true, lua_xset, NULL, 3, x, xl, &v, "setxattr");
-	if (rc)
-		return rc;
-	hkv_resp_value_free(v);
-	rbe_changed(r, key, klen, false);
-	return 0;
+	return eval_write(r, key, klen, lua_xset, 3, x, xl, "setxattr");
 }
 
 static const char lua_xdel[] = LUA_PRELUDE
@@ -1367,19 +1374,13 @@ static int rbe_xattr_del(struct hkvfs_be *be, const void *key, size_t klen, cons
 	char f[300];
 	const void *x[1] = { f };
 	size_t xl[1];
-	struct hkv_resp_value *v;
 	int rc;
 
 	rc = xa_field(name, f, sizeof(f));
 	if (rc)
 		return rc;
 	xl[0] = strlen(f);
-	rc = eval_simple(r, key, klen, true, lua_xdel, NULL, 1, x, xl, &v, "removexattr");
-	if (rc)
-		return rc;
-	hkv_resp_value_free(v);
-	rbe_changed(r, key, klen, false);
-	return 0;
+	return eval_write(r, key, klen, lua_xdel, 1, x, xl, "removexattr");
 }
 
 static const char lua_xlist[] = LUA_PRELUDE
@@ -1596,19 +1597,12 @@ static int rbe_truncate(struct hkvfs_be *be, const void *key, size_t klen, uint6
 	char b[32];
 	const void *x[1] = { b };
 	size_t xl[1];
-	struct hkv_resp_value *v;
-	int rc;
 
 	if (len > HKV_VALUE_MAX)
 		return -EFBIG;
 	snprintf(b, sizeof(b), "%" PRIu64, len);
 	xl[0] = strlen(b);
-	rc = eval_simple(r, key, klen, true, lua_truncate, NULL, 1, x, xl, &v, "truncate");
-	if (rc)
-		return rc;
-	hkv_resp_value_free(v);
-	rbe_changed(r, key, klen, false);
-	return 0;
+	return eval_write(r, key, klen, lua_truncate, 1, x, xl, "truncate");
 }
 
 const struct hkvfs_be_ops rbe_ops = {

@@ -46,13 +46,13 @@ void cl_log(struct hkv_cluster *cl, int level, const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 
-	if (level > cl->log_level)
+	if (level > cl->o.log_level)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (cl->log)
-		cl->log(cl->log_arg, level, msg);
+	if (cl->o.log)
+		cl->o.log(cl->o.log_arg, level, msg);
 	else
 		fprintf(stderr, "hkv-remote: %s\n", msg);
 }
@@ -100,32 +100,32 @@ int hkv_cluster_open(struct hkv_cluster **out, const struct hkv_cluster_opts *o)
 	cl = calloc(1, sizeof(*cl));
 	if (!cl)
 		return -ENOMEM;
-	cl->connect_timeout_ms = opt_or(o->connect_timeout_ms, 1000);
-	cl->io_timeout_ms = opt_or(o->io_timeout_ms, 5000);
-	cl->max_redirects = opt_or(o->max_redirects, 16);
-	cl->pool_idle_max = opt_or(o->pool_idle_max, 32);
-	cl->wait_replicas = opt_or(o->wait_replicas, 1);
-	cl->wait_timeout_ms = opt_or(o->wait_timeout_ms, 1000);
-	cl->log = o->log;
-	cl->log_arg = o->log_arg;
-	cl->log_level = opt_or(o->log_level, HKV_CLUSTER_LOG_WARN);
+	cl->o.connect_timeout_ms = opt_or(o->connect_timeout_ms, 1000);
+	cl->o.io_timeout_ms = opt_or(o->io_timeout_ms, 5000);
+	cl->o.max_redirects = opt_or(o->max_redirects, 16);
+	cl->o.pool_idle_max = opt_or(o->pool_idle_max, 32);
+	cl->o.wait_replicas = opt_or(o->wait_replicas, 1);
+	cl->o.wait_timeout_ms = opt_or(o->wait_timeout_ms, 1000);
+	cl->o.log = o->log;
+	cl->o.log_arg = o->log_arg;
+	cl->o.log_level = opt_or(o->log_level, HKV_CLUSTER_LOG_WARN);
 	cl->cluster = true;
 	cl->trk_wake = -1;
 	pthread_mutex_init(&cl->nodes_lock, NULL);
 	pthread_mutex_init(&cl->refresh_lock, NULL);
 	pthread_mutex_init(&cl->trk_lock, NULL);
 	pthread_cond_init(&cl->trk_cond, NULL);
-	cl->seeds = strdup(o->seeds);
-	cl->user = o->user ? strdup(o->user) : NULL;
-	cl->password = o->password ? strdup(o->password) : NULL;
+	cl->o.seeds = strdup(o->seeds);
+	cl->o.user = o->user ? strdup(o->user) : NULL;
+	cl->o.password = o->password ? strdup(o->password) : NULL;
 	map = calloc(HKV_CLUSTER_SLOTS, sizeof(*map));
-	if (!cl->seeds || (o->user && !cl->user) || (o->password && !cl->password) || !map) {
+	if (!cl->o.seeds || (o->user && !cl->o.user) || (o->password && !cl->o.password) || !map) {
 		rc = -ENOMEM;
 		goto out_close;
 	}
 
 	/* every seed must parse before any is tried: a typo is an error, not a skipped seed */
-	for (p = cl->seeds; *p;) {
+	for (p = cl->o.seeds; *p;) {
 		const char *end = strchr(p, ',');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
 		char host[256];
@@ -134,7 +134,7 @@ int hkv_cluster_open(struct hkv_cluster **out, const struct hkv_cluster_opts *o)
 		if (cl_parse_addr(p, len, host, sizeof(host), &port)) {
 			cl_log(cl, HKV_CLUSTER_LOG_ERR,
 			       "bad seed \"%.*s\" in \"%s\": expected host:port[,host:port...]",
-			       (int)(len > 200 ? 200 : len), p, cl->seeds);
+			       (int)(len > 200 ? 200 : len), p, cl->o.seeds);
 			rc = -EINVAL;
 			goto out_close;
 		}
@@ -146,7 +146,7 @@ int hkv_cluster_open(struct hkv_cluster **out, const struct hkv_cluster_opts *o)
 		p += len;
 		if (*p == ',' && !*++p) {
 			cl_log(cl, HKV_CLUSTER_LOG_ERR, "bad seed list \"%s\": trailing comma",
-			       cl->seeds);
+			       cl->o.seeds);
 			rc = -EINVAL;
 			goto out_close;
 		}
@@ -158,7 +158,7 @@ int hkv_cluster_open(struct hkv_cluster **out, const struct hkv_cluster_opts *o)
 		int err;
 
 		err = cl_load_map(cl, seed, map, &standalone,
-			       rc_now_ms() + cl->connect_timeout_ms + cl->io_timeout_ms);
+			       rc_now_ms() + cl->o.connect_timeout_ms + cl->o.io_timeout_ms);
 		if (err == 0) {
 			if (standalone) {
 				cl->cluster = false;
@@ -176,7 +176,7 @@ int hkv_cluster_open(struct hkv_cluster **out, const struct hkv_cluster_opts *o)
 	}
 	if (rc) {
 		cl_log(cl, HKV_CLUSTER_LOG_ERR, "no seed of \"%s\" answered with a slot map: %s",
-		       cl->seeds, strerror(-rc));
+		       cl->o.seeds, strerror(-rc));
 		goto out_close;
 	}
 	for (int k = 0; k < HKV_CLUSTER_SLOTS; k++) {
@@ -208,9 +208,9 @@ void hkv_cluster_close(struct hkv_cluster *cl)
 	pthread_mutex_destroy(&cl->refresh_lock);
 	pthread_mutex_destroy(&cl->trk_lock);
 	pthread_cond_destroy(&cl->trk_cond);
-	free(cl->seeds);
-	free(cl->user);
-	free(cl->password);
+	free((char *)cl->o.seeds);
+	free((char *)cl->o.user);
+	free((char *)cl->o.password);
 	free(cl);
 }
 
@@ -265,7 +265,7 @@ static _Thread_local struct {
 void hkv_cluster_request_begin(struct hkv_cluster *cl, int budget_ms)
 {
 	req.cl = cl;
-	req.deadline = rc_now_ms() + (budget_ms > 0 ? budget_ms : cl->io_timeout_ms);
+	req.deadline = rc_now_ms() + (budget_ms > 0 ? budget_ms : cl->o.io_timeout_ms);
 }
 
 void hkv_cluster_request_end(struct hkv_cluster *cl)
@@ -278,7 +278,7 @@ void hkv_cluster_request_end(struct hkv_cluster *cl)
 
 int64_t cl_deadline(const struct hkv_cluster *cl)
 {
-	int64_t d = rc_now_ms() + cl->io_timeout_ms;
+	int64_t d = rc_now_ms() + cl->o.io_timeout_ms;
 
 	return req.cl == cl && req.deadline < d ? req.deadline : d;
 }
@@ -288,7 +288,7 @@ const char *cl_budget_name(const struct hkv_cluster *cl, int64_t deadline, char 
 	if (req.cl == cl && req.deadline == deadline)
 		return "the request's deadline";
 	/* @buf: the caller's scratch of at least 16 bytes */
-	snprintf(buf, 16, "%d ms", cl->io_timeout_ms);
+	snprintf(buf, 16, "%d ms", cl->o.io_timeout_ms);
 	return buf;
 }
 
@@ -416,8 +416,8 @@ int cl_exec(struct hkv_cluster *cl, int slot, unsigned int flags, int n,
 	}
 	all[0] = (struct hkv_cluster_cmd){ 1, asking, asking_len };
 	memcpy(all + 1, cmds, (size_t)n * sizeof(*cmds));
-	waitl[1] = (size_t)snprintf(waitn, sizeof(waitn), "%d", cl->wait_replicas);
-	waitl[2] = (size_t)snprintf(waitt, sizeof(waitt), "%d", cl->wait_timeout_ms);
+	waitl[1] = (size_t)snprintf(waitn, sizeof(waitn), "%d", cl->o.wait_replicas);
+	waitl[2] = (size_t)snprintf(waitt, sizeof(waitt), "%d", cl->o.wait_timeout_ms);
 	all[n + 1] = (struct hkv_cluster_cmd){ 3, waitv, waitl };
 
 	for (;;) {
@@ -514,11 +514,11 @@ int cl_exec(struct hkv_cluster *cl, int slot, unsigned int flags, int n,
 		    ((flags & HKV_CLUSTER_IDEMPOTENT) || replayable(n, cmds, r, kind))) {
 			free_replies(total, r);
 			if (worst == R_MOVED || worst == R_ASK) {
-				if (++redirects > cl->max_redirects) {
+				if (++redirects > cl->o.max_redirects) {
 					rc = -EIO;
 					cl_log(cl, HKV_CLUSTER_LOG_ERR,
 					       "%s (slot %d): more than %d redirects, last to %s", name,
-					       slot, cl->max_redirects, to->addr);
+					       slot, cl->o.max_redirects, to->addr);
 					goto out_free;
 				}
 				if (worst == R_MOVED) {
@@ -546,11 +546,11 @@ int cl_exec(struct hkv_cluster *cl, int slot, unsigned int flags, int n,
 		if (flags & HKV_CLUSTER_WAIT) {
 			struct hkv_resp_value *w = r[n];
 
-			if (w->type != HKV_RESP_INTEGER || w->integer < cl->wait_replicas) {
+			if (w->type != HKV_RESP_INTEGER || w->integer < cl->o.wait_replicas) {
 				rc = -EIO;
 				cl_log(cl, HKV_CLUSTER_LOG_ERR,
 				       "%s (slot %d) on %s: WAIT %d %d: %s", name, slot, node->addr,
-				       cl->wait_replicas, cl->wait_timeout_ms,
+				       cl->o.wait_replicas, cl->o.wait_timeout_ms,
 				       w->type == HKV_RESP_INTEGER ? "too few replicas acknowledged" :
 								     (w->str ? w->str : "bad reply"));
 				free_replies(total, r);

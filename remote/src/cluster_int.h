@@ -77,19 +77,8 @@ struct rnode {
 };
 
 struct hkv_cluster {
-	/* options, copied, read-only after open */
-	char *seeds;
-	char *user;
-	char *password;
-	int connect_timeout_ms;
-	int io_timeout_ms;
-	int max_redirects;
-	int pool_idle_max;
-	int wait_replicas;
-	int wait_timeout_ms;
-	hkv_cluster_log_fn log;
-	void *log_arg;
-	int log_level;
+	/* the options with their defaults applied; the strings are copies (malloc) */
+	struct hkv_cluster_opts o;
 	bool cluster;         /* false: standalone server, every slot on nodes[0] */
 
 	pthread_mutex_t nodes_lock; /* protects nodes, nnodes, cap (the registry only grows) */

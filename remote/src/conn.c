@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "cluster_int.h"
+#include "hkv/client.h"
 
 int64_t rc_now_ms(void)
 {
@@ -163,15 +164,7 @@ static int writev_all(int fd, struct iovec *iov, int n, int64_t deadline)
 				return rc;
 			continue;
 		}
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
+		hkv_iov_consume(&iov, &n, (size_t)w);
 	}
 	return 0;
 }

@@ -136,7 +136,7 @@ bool cl_reply_is_error(const struct hkv_resp_value *v)
 int cl_connect(struct hkv_cluster *cl, struct rnode *node, bool resp3, int64_t deadline,
 	       struct rconn **out)
 {
-	int64_t cdl = rc_now_ms() + cl->connect_timeout_ms;
+	int64_t cdl = rc_now_ms() + cl->o.connect_timeout_ms;
 	const char *argv[8];
 	size_t argvlen[8];
 	struct hkv_resp_value *r = NULL;
@@ -151,19 +151,19 @@ int cl_connect(struct hkv_cluster *cl, struct rnode *node, bool resp3, int64_t d
 	if (resp3) {
 		argv[argc++] = "HELLO";
 		argv[argc++] = "3";
-		if (cl->password) {
+		if (cl->o.password) {
 			argv[argc++] = "AUTH";
-			argv[argc++] = cl->user ? cl->user : "default";
-			argv[argc++] = cl->password;
+			argv[argc++] = cl->o.user ? cl->o.user : "default";
+			argv[argc++] = cl->o.password;
 		}
 		/* named, so that CLIENT LIST shows which connections carry invalidations */
 		argv[argc++] = "SETNAME";
 		argv[argc++] = "hkv-track";
-	} else if (cl->password) {
+	} else if (cl->o.password) {
 		argv[argc++] = "AUTH";
-		if (cl->user)
-			argv[argc++] = cl->user;
-		argv[argc++] = cl->password;
+		if (cl->o.user)
+			argv[argc++] = cl->o.user;
+		argv[argc++] = cl->o.password;
 	}
 	if (argc) {
 		for (int i = 0; i < argc; i++)
@@ -214,9 +214,9 @@ int cl_pool_get(struct hkv_cluster *cl, struct rnode *node, int64_t deadline,
 void cl_pool_put(struct hkv_cluster *cl, struct rnode *node, struct rconn *c)
 {
 	pthread_mutex_lock(&node->pool_lock);
-	if (node->nidle < cl->pool_idle_max) {
+	if (node->nidle < cl->o.pool_idle_max) {
 		if (!node->idle) {
-			node->idle = calloc((size_t)cl->pool_idle_max, sizeof(*node->idle));
+			node->idle = calloc((size_t)cl->o.pool_idle_max, sizeof(*node->idle));
 			if (!node->idle)
 				goto out_close;
 		}

@@ -133,8 +133,8 @@ int hkv_cluster_session_pipeline(struct hkv_cluster_session *s, unsigned int fla
 		goto out_free;
 	}
 	memcpy(all, cmds, (size_t)n * sizeof(*cmds));
-	waitl[1] = (size_t)snprintf(waitn, sizeof(waitn), "%d", cl->wait_replicas);
-	waitl[2] = (size_t)snprintf(waitt, sizeof(waitt), "%d", cl->wait_timeout_ms);
+	waitl[1] = (size_t)snprintf(waitn, sizeof(waitn), "%d", cl->o.wait_replicas);
+	waitl[2] = (size_t)snprintf(waitt, sizeof(waitt), "%d", cl->o.wait_timeout_ms);
 	if (flags & HKV_CLUSTER_WAIT)
 		all[n] = (struct hkv_cluster_cmd){ 3, waitv, waitl };
 
@@ -177,9 +177,9 @@ int hkv_cluster_session_pipeline(struct hkv_cluster_session *s, unsigned int fla
 		}
 	}
 	if (flags & HKV_CLUSTER_WAIT) {
-		if (r[n]->type != HKV_RESP_INTEGER || r[n]->integer < cl->wait_replicas) {
+		if (r[n]->type != HKV_RESP_INTEGER || r[n]->integer < cl->o.wait_replicas) {
 			cl_log(cl, HKV_CLUSTER_LOG_ERR, "session (slot %d) on %s: WAIT %d %d: %s",
-			       s->slot, s->node->addr, cl->wait_replicas, cl->wait_timeout_ms,
+			       s->slot, s->node->addr, cl->o.wait_replicas, cl->o.wait_timeout_ms,
 			       r[n]->type == HKV_RESP_INTEGER ? "too few replicas acknowledged" :
 								"bad reply");
 			free_all(cnt, r);

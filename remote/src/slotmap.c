@@ -310,7 +310,7 @@ int cl_refresh_from(struct hkv_cluster *cl, int64_t deadline, bool lazy)
 	start = ncand ? atomic_fetch_add(&rotation, 1) % (unsigned int)ncand : 0;
 	for (int k = 0; k < ncand && rc_now_ms() < deadline; k++) {
 		int i = (int)((start + (unsigned int)k) % (unsigned int)ncand);
-		int64_t cdl = rc_now_ms() + cl->connect_timeout_ms;
+		int64_t cdl = rc_now_ms() + cl->o.connect_timeout_ms;
 
 		memset(map, 0, HKV_CLUSTER_SLOTS * sizeof(*map));
 		rc = cl_load_map(cl, cand[i], map, &standalone, cdl < deadline ? cdl : deadline);
@@ -341,7 +341,7 @@ int cl_refresh(struct hkv_cluster *cl, int64_t deadline)
 
 int hkv_cluster_refresh(struct hkv_cluster *cl)
 {
-	int rc = cl_refresh(cl, rc_now_ms() + cl->io_timeout_ms);
+	int rc = cl_refresh(cl, rc_now_ms() + cl->o.io_timeout_ms);
 
 	if (rc)
 		cl_log(cl, HKV_CLUSTER_LOG_ERR, "slot map refresh failed: %s", strerror(-rc));

@@ -131,7 +131,7 @@ static int subscribe(struct hkv_cluster *cl, struct rnode *node, struct rconn **
 {
 	static const char *const argv[] = { "CLIENT", "TRACKING", "ON", "BCAST" };
 	static const size_t len[] = { 6, 8, 2, 5 };
-	int64_t deadline = rc_now_ms() + cl->connect_timeout_ms;
+	int64_t deadline = rc_now_ms() + cl->o.connect_timeout_ms;
 	struct hkv_resp_value *r = NULL;
 	struct rconn *c;
 	int rc;
@@ -214,7 +214,7 @@ static void *trk_main(void *arg)
 		if (cl->cluster && atomic_load(&cl->need_refresh) && now >= refresh_at) {
 			refresh_at = now + TRK_REFRESH_MS;
 			pthread_mutex_unlock(&cl->trk_lock);
-			cl_refresh(cl, now + cl->connect_timeout_ms + cl->io_timeout_ms);
+			cl_refresh(cl, now + cl->o.connect_timeout_ms + cl->o.io_timeout_ms);
 			pthread_mutex_lock(&cl->trk_lock);
 			now = rc_now_ms();
 		}
@@ -428,7 +428,7 @@ void trk_before_call(struct hkv_cluster *cl, struct rnode *node, int64_t deadlin
 	 * loss found after the reply is handled by trk_after_reply() */
 	if (!atomic_load(&cl->trk_on) || atomic_load(&node->trk_live))
 		return;
-	until = rc_now_ms() + cl->connect_timeout_ms;
+	until = rc_now_ms() + cl->o.connect_timeout_ms;
 	if (until > deadline)
 		until = deadline;
 	pthread_mutex_lock(&cl->trk_lock);

@@ -78,6 +78,19 @@ int hkv_client_connect_tcp(struct hkv_client *c, const char *host, int port)
 	return 0;
 }
 
+void hkv_iov_consume(struct iovec **iov, int *n, size_t w)
+{
+	while (*n > 0 && w >= (*iov)->iov_len) {
+		w -= (*iov)->iov_len;
+		(*iov)++;
+		(*n)--;
+	}
+	if (*n > 0) {
+		(*iov)->iov_base = (char *)(*iov)->iov_base + w;
+		(*iov)->iov_len -= w;
+	}
+}
+
 /* Write every byte of @iov[0..@n), advancing through short writes. */
 static int writev_all(int fd, struct iovec *iov, int n)
 {
@@ -90,15 +103,7 @@ static int writev_all(int fd, struct iovec *iov, int n)
 				continue;
 			return -errno;
 		}
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
+		hkv_iov_consume(&iov, &n, (size_t)w);
 	}
 	return 0;
 }

@@ -31,16 +31,9 @@
 #include "backend.h"
 #include "hkvfs_int.h"
 
-static int failures;
-static char last_log[1024];
+#include "testcheck.h"
 
-#define CHECK(c)                                                                    \
-	do {                                                                        \
-		if (!(c)) {                                                         \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); \
-			failures++;                                                 \
-		}                                                                   \
-	} while (0)
+static char last_log[1024];
 
 #define CHECK_EQ(a, b)                                                                     \
 	do {                                                                               \

@@ -27,16 +27,9 @@
 
 #include "ops_int.h"
 
-struct hkvfs hkvfs_g;
-static int failures;
+#include "testcheck.h"
 
-#define CHECK(c)                                                                    \
-	do {                                                                        \
-		if (!(c)) {                                                         \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); \
-			failures++;                                                 \
-		}                                                                   \
-	} while (0)
+struct hkvfs hkvfs_g;
 
 /* ---------------------------------------------------------------------------------------- */
 /* recorders                                                                                */

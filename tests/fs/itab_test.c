@@ -31,6 +31,8 @@
 #include <string.h>
 
 #include "hkvfs_int.h"
+#define TESTCHECK_HKVFS_LOG
+#include "testcheck.h"
 
 #define OWNERS 4
 #define LOOKERS 4
@@ -39,17 +41,6 @@
 
 static atomic_bool failed, done;
 static long rounds = 200000;
-
-void hkvfs_log(int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)level;
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void fail(const char *fmt, ...)

@@ -22,17 +22,10 @@
 #include <string.h>
 
 #include "ops_int.h"
+#define TESTCHECK_HKVFS_LOG
+#include "testcheck.h"
 
 struct hkvfs hkvfs_g;
-static int failures;
-
-#define CHECK(c)                                                                    \
-	do {                                                                        \
-		if (!(c)) {                                                         \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #c); \
-			failures++;                                                 \
-		}                                                                   \
-	} while (0)
 
 #define NKEYS 500
 
@@ -128,17 +121,6 @@ static struct hkvfs_be fake_be = { .ops = &fake_ops };
 
 /* ---------------------------------------------------------------------------------------- */
 /* the parts of the daemon readdir.c calls, and FUSE's replies                               */
-
-void hkvfs_log(int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)level;
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 bool hkvfs_is_marker(const unsigned char *c, size_t len)
 {

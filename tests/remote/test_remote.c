@@ -164,35 +164,39 @@ static void expect_bulk(struct hkv_resp_value *r, const char *want)
 }
 
 /* a command straight to one node, no routing: the cross-check */
-static struct hkv_resp_value *direct(int port, const char *first, ...)
+static struct hkv_resp_value *direct_v(int port, const char *first, va_list ap)
 {
 	struct hkv_resp_value *r = NULL;
 	struct hkv_client c;
 	struct args a;
-	va_list ap;
 
-	va_start(ap, first);
 	args_v(&a, first, ap);
-	va_end(ap);
 	assert_int_equal(hkv_client_connect_tcp(&c, "127.0.0.1", port), 0);
 	assert_int_equal(hkv_client_call(&c, a.argc, a.argv, a.len, &r), 0);
 	hkv_client_close(&c);
 	return r;
 }
 
-static void direct_ok(int port, const char *first, ...)
+static struct hkv_resp_value *direct(int port, const char *first, ...)
 {
-	struct hkv_resp_value *r = NULL;
-	struct hkv_client c;
-	struct args a;
+	struct hkv_resp_value *r;
 	va_list ap;
 
 	va_start(ap, first);
-	args_v(&a, first, ap);
+	r = direct_v(port, first, ap);
 	va_end(ap);
-	assert_int_equal(hkv_client_connect_tcp(&c, "127.0.0.1", port), 0);
-	assert_int_equal(hkv_client_call(&c, a.argc, a.argv, a.len, &r), 0);
-	hkv_client_close(&c);
+	return r;
+}
+
+/* direct(), and the reply must be a status or an integer */
+static void direct_ok(int port, const char *first, ...)
+{
+	struct hkv_resp_value *r;
+	va_list ap;
+
+	va_start(ap, first);
+	r = direct_v(port, first, ap);
+	va_end(ap);
 	if (r->type != HKV_RESP_STATUS && r->type != HKV_RESP_INTEGER)
 		fail_msg("port %d %s: %s", port, first, r->str ? r->str : "unexpected reply");
 	hkv_resp_value_free(r);

@@ -68,6 +68,15 @@ int hkv_client_call(struct hkv_client *c, int argc, const char *const *argv,
 /** hkv_client_close() - close the connection and free the reader. Safe to call twice. */
 void hkv_client_close(struct hkv_client *c);
 
+struct iovec;
+
+/**
+ * hkv_iov_consume() - after a short write of @w bytes from the @n buffers at *@iov, advance
+ * *@iov and *@n past what was written: the buffers then describe what is left (the first one
+ * shortened in place). @w must not exceed the buffers' total.
+ */
+void hkv_iov_consume(struct iovec **iov, int *n, size_t w);
+
 #ifdef __cplusplus
 }
 #endif
