@@ -267,6 +267,8 @@ struct hkvfs_be_ops {
 			 size_t vlen, const struct hkv_create_attr *ca);
 	int (*lpop)(struct hkvfs_be *be, const void *key, size_t klen, struct hkv_buf *out);
 	int (*rpop)(struct hkvfs_be *be, const void *key, size_t klen, struct hkv_buf *out);
+	int (*list_pop_at)(struct hkvfs_be *be, const void *key, size_t klen, int64_t index,
+			   struct hkv_buf *out);
 
 	/* sets */
 	int (*sadd)(struct hkvfs_be *be, const void *key, size_t klen, const void *member,
@@ -806,6 +808,22 @@ static inline int hkvfs_be_rpop(struct hkvfs_be *be, const void *key, size_t kle
 				struct hkv_buf *out)
 {
 	return be->ops->rpop(be, key, klen, out);
+}
+
+/**
+ * hkvfs_be_list_pop_at() - remove the element at @index of list @key if it is the first or
+ * the last one, in one step: the length is checked and the end popped atomically (local: one
+ * engine transaction; Redis: one script on the key's slot), so a concurrent push cannot make
+ * it remove another element than the one at @index. A list left empty is deleted, as by
+ * hkvfs_be_lpop().
+ * @out: the removed element (caller frees with hkvfs_be_buf_release()); may be NULL.
+ * Return: 0; -ENOENT (no key, or no element at @index); -EPERM (@index is neither 0 nor the
+ * last); -HKV_EWRONGTYPE.
+ */
+static inline int hkvfs_be_list_pop_at(struct hkvfs_be *be, const void *key, size_t klen,
+				       int64_t index, struct hkv_buf *out)
+{
+	return be->ops->list_pop_at(be, key, klen, index, out);
 }
 
 /** hkvfs_be_sadd() - as hkv_sadd(). Return: 1 (added), 0 (already a member). */

@@ -434,6 +434,41 @@ static int local_rpop(struct hkvfs_be *be, const void *key, size_t klen, struct 
 	return hkv_rpop(ldb(be), key, klen, out);
 }
 
+struct pop_at {
+	const void *key;
+	size_t klen;
+	int64_t index;
+	struct hkv_buf *out;
+};
+
+static int pop_at_txn(struct hkv *tx, void *arg)
+{
+	const struct pop_at *p = arg;
+	struct hkv_buf tmp = { 0 };
+	int64_t n = hkv_llen(tx, p->key, p->klen);
+	int rc;
+
+	if (n < 0)
+		return (int)n;
+	if (p->index < 0 || p->index >= n)
+		return -ENOENT;
+	if (p->index != 0 && p->index != n - 1)
+		return -EPERM;
+	rc = p->index == 0 ? hkv_lpop(tx, p->key, p->klen, p->out ? p->out : &tmp)
+			   : hkv_rpop(tx, p->key, p->klen, p->out ? p->out : &tmp);
+	hkv_buf_release(&tmp);
+	return rc;
+}
+
+/* inside a transaction of fs/ the engine nests it (undone alone if it fails) */
+static int local_list_pop_at(struct hkvfs_be *be, const void *key, size_t klen, int64_t index,
+			     struct hkv_buf *out)
+{
+	struct pop_at p = { key, klen, index, out };
+
+	return hkv_txn_run(ldb(be), pop_at_txn, &p);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* sets                                                                                     */
 
@@ -536,6 +571,7 @@ static const struct hkvfs_be_ops local_ops = {
 	.rpush = local_rpush,
 	.lpop = local_lpop,
 	.rpop = local_rpop,
+	.list_pop_at = local_list_pop_at,
 	.sadd = local_sadd,
 	.srem = local_srem,
 	.sismember = local_sismember,

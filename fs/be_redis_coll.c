@@ -17,6 +17,7 @@
  *                be skipped or repeated, as with ZRANGE paging in any client)
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,14 +38,26 @@ static const char lua_coll_write_fmt[] =
 	"fin(t == 'none')\n"
 	"return r\n";
 
-/* a removal: ARGV[5] type, ARGV[6] command, ARGV[7..] args; returns {reply, deleted} */
+/*
+ * a removal: ARGV[5] type, ARGV[6] command, ARGV[7..] args; returns {reply, deleted}. The
+ * command POPAT (ARGV[7]: an index) pops that index of a list if it is the first or the last,
+ * the length checked in the same script.
+ */
 static const char lua_coll_remove_fmt[] =
 	"local t, emp = ktype()\n"
 	"if t == 'none' or emp then return {false, 0} end\n"
 	"if t ~= ARGV[5] then return redis.error_reply('HKVFS EWRONGTYPE') end\n"
 	"local args = {}\n"
 	"for i = 7, #ARGV do args[#args + 1] = ARGV[i] end\n"
-	"local r = redis.call(ARGV[6], k, unpack(args))\n"
+	"local r\n"
+	"if ARGV[6] == 'POPAT' then\n"
+	"  local n, i = redis.call('LLEN', k), tonumber(ARGV[7])\n"
+	"  if i < 0 or i >= n then return {false, 0} end\n"
+	"  if i ~= 0 and i ~= n - 1 then return redis.error_reply('HKVFS EPERM') end\n"
+	"  r = redis.call(i == 0 and 'LPOP' or 'RPOP', k)\n"
+	"else\n"
+	"  r = redis.call(ARGV[6], k, unpack(args))\n"
+	"end\n"
 	"if r == 0 or not r then return {r, 0} end\n"
 	"return {r, gone()}\n";
 
@@ -413,6 +426,26 @@ int rbe_lpop(struct hkvfs_be *be, const void *key, size_t klen, struct hkv_buf *
 int rbe_rpop(struct hkvfs_be *be, const void *key, size_t klen, struct hkv_buf *out)
 {
 	return pop(be, key, klen, "RPOP", out);
+}
+
+int rbe_list_pop_at(struct hkvfs_be *be, const void *key, size_t klen, int64_t index,
+		    struct hkv_buf *out)
+{
+	struct hkv_buf tmp = { 0 };
+	struct hkv_resp_value *v;
+	char b[24];
+	const void *a[1] = { b };
+	size_t al[1];
+	int rc;
+
+	al[0] = (size_t)snprintf(b, sizeof(b), "%" PRId64, index);
+	rc = coll_op(rbe_of(be), key, klen, "list", true, "POPAT", 1, a, al, NULL, &v, NULL);
+	if (rc)
+		return rc;
+	rc = rbe_buf(v, out ? out : &tmp);
+	hkv_buf_release(&tmp);
+	hkv_resp_value_free(v);
+	return rc;
 }
 
 /* ---------------------------------------------------------------------------------------- */

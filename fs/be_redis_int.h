@@ -152,6 +152,8 @@ int64_t rbe_rpush(struct hkvfs_be *be, const void *key, size_t klen, const void 
 		  size_t vlen, const struct hkv_create_attr *ca);
 int rbe_lpop(struct hkvfs_be *be, const void *key, size_t klen, struct hkv_buf *out);
 int rbe_rpop(struct hkvfs_be *be, const void *key, size_t klen, struct hkv_buf *out);
+int rbe_list_pop_at(struct hkvfs_be *be, const void *key, size_t klen, int64_t index,
+		    struct hkv_buf *out);
 int rbe_sadd(struct hkvfs_be *be, const void *key, size_t klen, const void *member,
 	     size_t mlen, const struct hkv_create_attr *ca);
 int rbe_srem(struct hkvfs_be *be, const void *key, size_t klen, const void *member,

@@ -563,8 +563,7 @@ static int elem_unlink_txn(struct hkvfs_be *tx, void *arg)
 {
 	struct elem_unlink *u = arg;
 	const struct hkvfs_ident *id = u->id;
-	struct hkv_buf v = { 0 };
-	int64_t idx, len, r;
+	int64_t idx, r;
 	bool tail;
 	int rc;
 
@@ -591,17 +590,12 @@ static int elem_unlink_txn(struct hkvfs_be *tx, void *arg)
 		r = hkvfs_be_zrem(tx, id->key, id->klen, id->elem, id->elen);
 		break;
 	case HKV_TYPE_LIST:
-		len = hkvfs_be_llen(tx, id->key, id->klen);
-		if (len < 0)
-			return (int)len;
-		if (hkvfs_list_push_name(id, &tail) ||
-		    hkvfs_index_parse(id->elem, id->elen, &idx) || (idx != 0 && idx != len - 1)) {
+		/* the length check and the pop are one step (a push meanwhile cannot move N) */
+		r = hkvfs_list_push_name(id, &tail) || hkvfs_index_parse(id->elem, id->elen, &idx)
+			    ? -EPERM
+			    : hkvfs_be_list_pop_at(tx, id->key, id->klen, idx, NULL);
+		if (r == -EPERM)
 			HLOG_WARN("rm in a list may only pop index 0 or the last (EPERM)");
-			return -EPERM;
-		}
-		r = idx == 0 ? hkvfs_be_lpop(tx, id->key, id->klen, &v)
-			     : hkvfs_be_rpop(tx, id->key, id->klen, &v);
-		hkvfs_be_buf_release(&v);
 		r = r < 0 ? r : 1;
 		break;
 	default:
