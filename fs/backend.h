@@ -714,8 +714,11 @@ static inline int hkvfs_be_truncate(struct hkvfs_be *be, const void *key, size_t
  * Collections: as engine.h's. Each returns -HKV_EWRONGTYPE on a key of another type, -EINVAL
  * for bad lengths, and on writes -EROFS, -ENOSPC, -EIO. A write that creates the key takes
  * @ca (NULL: defaults); a write that removes the last element deletes the key (and reports
- * version 0 to the watch). Callbacks get borrowed bytes; a non-zero return stops the walk and
- * is returned.
+ * version 0 to the watch), except on a backend that keeps empty collections itself: there
+ * (Redis, whose removal script writes the empty-collection marker with the key's TTL and keeps
+ * its metadata, in the same step) the key still exists afterwards as an empty collection and
+ * hkvfs_be_exists() says so, so a caller re-creates the empty collection only if the key is
+ * gone. Callbacks get borrowed bytes; a non-zero return stops the walk and is returned.
  * ---------------------------------------------------------------------------------------
  */
 

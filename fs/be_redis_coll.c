@@ -7,8 +7,9 @@
  * check, the change, the metadata's times and, for a write that creates the key, its owner
  * and mode, and the expiry of the metadata kept equal to the key's. A write into an empty
  * collection (only its marker exists) removes the marker and gives the new key the marker's
- * expiry. A removal that takes the last element deletes the key, as Redis does, and its
- * metadata with it: the caller (fs/) re-creates the empty directory with hkvfs_be_create().
+ * expiry. A removal that takes the last element leaves the empty collection in the same
+ * script (Redis deletes the key; the script writes its marker with the key's TTL and keeps the
+ * metadata), so no client ever sees the directory absent in between (docs/remote.md).
  *
  * Cursors (hscan, sscan, zwalk) are plain values in struct hkv_cursor.pos:
  *   hscan/sscan  u64 Redis cursor, u32 entries of that batch already reported (the batch is
@@ -41,12 +42,16 @@ static const char lua_coll_write_fmt[] =
 /*
  * a removal: ARGV[5] type, ARGV[6] command, ARGV[7..] args; returns {reply, deleted}. The
  * command POPAT (ARGV[7]: an index) pops that index of a list if it is the first or the last,
- * the length checked in the same script.
+ * the length checked in the same script. A removal that takes the last element (Redis then
+ * deletes the key) leaves the empty collection in the same script: the marker with the key's
+ * type and its remaining TTL, the metadata (mode, owner, xattrs) kept with that TTL. The key
+ * is not gone for the filesystem (deleted 0).
  */
 static const char lua_coll_remove_fmt[] =
 	"local t, emp = ktype()\n"
 	"if t == 'none' or emp then return {false, 0} end\n"
 	"if t ~= ARGV[5] then return redis.error_reply('HKVFS EWRONGTYPE') end\n"
+	"local ttl = redis.call('PTTL', k)\n"
 	"local args = {}\n"
 	"for i = 7, #ARGV do args[#args + 1] = ARGV[i] end\n"
 	"local r\n"
@@ -59,7 +64,11 @@ static const char lua_coll_remove_fmt[] =
 	"  r = redis.call(ARGV[6], k, unpack(args))\n"
 	"end\n"
 	"if r == 0 or not r then return {r, 0} end\n"
-	"return {r, gone()}\n";
+	"if redis.call('EXISTS', k) == 1 then return {r, gone()} end\n"
+	"if ttl > 0 then redis.call('SET', e, t, 'PX', ttl) else redis.call('SET', e, t) end\n"
+	"redis.call('HSET', m, 'mtime', now, 'ctime', now)\n"
+	"syncttl(e)\n"
+	"return {r, 0}\n";
 
 /* ARGV[5] flags (words), ARGV[6] score, ARGV[7] member; returns {reply, score after or false} */
 static const char lua_zadd_body[] =

@@ -6,6 +6,10 @@
 #    succeeds must have removed that element, and no other: a length check apart from the pop
 #    would RPOP an element pushed in between instead of N. The pushed elements that are gone
 #    must be exactly the ones removed by index; the originals all stay;
+#  - removing a collection's last element leaves the empty directory in the same script: a
+#    redis-py client that reads the key and its empty-collection marker in one MULTI, without
+#    pause, while the mount removes and re-adds the last field fifty times, never finds both
+#    absent; the empty directory keeps the key's TTL, mode and xattrs;
 #  - `echo 2.5 > ZSET/member` logs no "invalid score" and leaves the score 2.5.
 # Port 7222.
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -69,6 +73,55 @@ if gone != set(named):
 if len(pushed) < 50 or not named:
     sys.exit("%d pushed, %d removed: no concurrency to check" % (len(pushed), len(named)))
 PY
+
+# --- the last element of a collection -------------------------------------------------------
+rcli HSET h f1 v >/dev/null
+chmod 700 "$M/h"
+setfattr -n user.color -v blue "$M/h"
+rcli EXPIRE h 100000 >/dev/null
+m rm "$M/h/f1" || fail "rm of the last field"
+marker=$(reserved_of hkvfs.empty: h)
+[ -n "$marker" ] || fail "no empty-collection marker for h"
+m /usr/bin/python3 - "$M/h" "$PORT0" "$marker" <<'PY' || fail "last element removal seen as a gap"
+import os, sys, threading
+import redis
+
+d, port, marker = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+stop = threading.Event()
+seen = {"gaps": 0, "reads": 0}
+
+
+def observer():
+    c = redis.Redis(port=port)
+    while not stop.is_set():
+        p = c.pipeline(transaction=True)
+        p.exists("h")
+        p.exists(marker)
+        k, e = p.execute()
+        seen["reads"] += 1
+        if not k and not e:
+            seen["gaps"] += 1
+
+
+t = threading.Thread(target=observer)
+t.start()
+try:
+    for i in range(50):
+        with open("%s/f1" % d, "w") as f:
+            f.write("v%d" % i)
+        os.unlink("%s/f1" % d)
+finally:
+    stop.set()
+    t.join()
+print("last element: %d reads, %d with neither the key nor its marker" % (seen["reads"], seen["gaps"]))
+if seen["gaps"] or seen["reads"] < 50:
+    sys.exit(1)
+PY
+[ "$(rcli EXISTS h)" = 0 ] || fail "h should be an empty collection"
+ttl=$(rcli PTTL "$marker")
+[ "$ttl" -gt 0 ] && [ "$ttl" -le 100000000 ] || fail "the empty collection lost the TTL: $ttl"
+expect_eq "$(stat -c %a "$M/h")" 700 "mode of the empty collection"
+expect_eq "$(getfattr --absolute-names --only-values -n user.color "$M/h")" blue "xattr of the empty collection"
 
 # --- echo SCORE > ZSET/member ----------------------------------------------------------------
 rcli ZADD z 1 a >/dev/null
