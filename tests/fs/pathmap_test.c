@@ -11,15 +11,7 @@
 
 #include "hkv/pathmap.h"
 
-static int failures;
-
-#define CHECK(c)                                                                             \
-	do {                                                                                 \
-		if (!(c)) {                                                                  \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); \
-			failures++;                                                          \
-		}                                                                            \
-	} while (0)
+#include "testcheck.h"
 
 static void example(const char *key, size_t klen, unsigned char d, const char *path)
 {
