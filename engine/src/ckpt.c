@@ -128,7 +128,16 @@ static int ckpt_apply(struct hkv *db, struct mem *m, uint64_t lsn)
 	rc = lmdb_err(mdb_txn_begin(db->env, NULL, 0, &txn));
 	for (int dbix = 0; dbix < KV_NDBI && !rc; dbix++) {
 		MDB_dbi dbi = db->dbis[dbix];
+		MDB_cursor *cur = NULL;
 
+		if (mem_next(mem_head(m, dbix)) == NULL)
+			continue;
+		/*
+		 * One cursor for the table's whole run of keys, in key order: LMDB first looks
+		 * for a key in the leaf page its cursor is on, so a key that falls on the page of
+		 * the one before is put without a search from the root.
+		 */
+		rc = lmdb_err(mdb_cursor_open(txn, dbi, &cur));
 		for (struct mem_node *x = mem_next(mem_head(m, dbix)); x && !rc; x = mem_next(x)) {
 			struct mem_ver *v = mem_visible(x, UINT64_MAX);
 			MDB_val k = { x->klen, (void *)mem_node_key(x) }, d;
@@ -136,17 +145,21 @@ static int ckpt_apply(struct hkv *db, struct mem *m, uint64_t lsn)
 			if (!v)
 				continue;
 			if (v->del) {
-				rc = mdb_del(txn, dbi, &k, NULL);
-				if (rc == MDB_NOTFOUND)
+				rc = mdb_cursor_get(cur, &k, &d, MDB_SET);
+				if (!rc)
+					rc = mdb_cursor_del(cur, 0);
+				else if (rc == MDB_NOTFOUND)
 					rc = 0;
 			} else {
 				d.mv_size = v->vlen;
 				d.mv_data = v->val;
-				rc = mdb_put(txn, dbi, &k, &d, 0);
+				rc = mdb_cursor_put(cur, &k, &d, 0);
 			}
 			rc = lmdb_err(rc);
 			n++;
 		}
+		if (cur)
+			mdb_cursor_close(cur);
 	}
 	if (!rc)
 		rc = ckpt_info_put(db, txn, &m->log_end, lsn);

@@ -40,6 +40,7 @@
  *  - a frozen memtable is never written again.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,13 +124,17 @@ static bool pool_give(struct mem_pool *p, struct mem_chunk *c)
 	return kept;
 }
 
-/* Arena allocation, 8-byte aligned. Writer only. */
-static void *arena_alloc(struct mem *m, size_t n)
+/* Arena allocation, 8-byte aligned (16 with @a16). Writer only. */
+static void *arena_alloc_at(struct mem *m, size_t n, bool a16)
 {
 	struct mem_chunk *c;
 	void *p;
 
 	n = (n + 7) & ~(size_t)7;
+	if (a16 && (uintptr_t)m->ap & 15 && m->aleft >= 8) {
+		m->ap += 8;
+		m->aleft -= 8;
+	}
 	if (n <= m->aleft) {
 		p = m->ap;
 		m->ap += n;
@@ -166,9 +171,20 @@ static void *arena_alloc(struct mem *m, size_t n)
 	return c->data;
 }
 
+static void *arena_alloc(struct mem *m, size_t n)
+{
+	return arena_alloc_at(m, n, false);
+}
+
+/* see struct mem_node: pfx and next[0] within one aligned 16 bytes */
+_Static_assert(offsetof(struct mem_node, pfx) % 16 == 0 &&
+	       offsetof(struct mem_node, next) == offsetof(struct mem_node, pfx) + 8,
+	       "mem_node layout");
+
 static struct mem_node *node_alloc(struct mem *m, int height, size_t klen)
 {
-	struct mem_node *n = arena_alloc(m, sizeof(*n) + height * sizeof(n->next[0]) + klen);
+	struct mem_node *n = arena_alloc_at(m, sizeof(*n) + height * sizeof(n->next[0]) + klen,
+					    true);
 
 	if (!n)
 		return NULL;
