@@ -32,8 +32,11 @@
  *    ours through libc is seen (close, dup2, dup3, close_range, closefrom), and an ioctl
  *    failing with EBADF or ENOTTY reopens /dev/hkv once.
  *
- * Mounts: mounts.c keeps a table that is never stale (mountinfo's change notification,
- * and the wrappers of chroot, unshare, setns and pivot_root below).
+ * Mounts: mounts.c keeps a table of the mounts that tells which opens may be served and
+ * with which namespace; the module checks each served open's path itself (HKV_IOC_OPEN with
+ * path_ptr: it walks the path as the caller and refuses with EXDEV if it does not lead to
+ * the key), so a stale table costs a refused ioctl and a re-read, never a wrong value. A
+ * module too old for the path check (E2BIG) is not used at all.
  */
 
 #include <dlfcn.h>
@@ -60,6 +63,7 @@ struct preload_real preload_real;
 
 static atomic_int devfd = -1;
 static bool disabled;
+static atomic_bool module_old; /* the module has no path check (E2BIG): serve nothing */
 static atomic_bool inited;
 
 static struct {
@@ -402,7 +406,8 @@ static int try_cache(int dirfd, const char *path, int flags)
 	size_t alen;
 	int fd, saved = errno, kflags;
 
-	if (disabled || !path || !preload_ready())
+	if (disabled || !path || !preload_ready() ||
+	    atomic_load_explicit(&module_old, memory_order_relaxed))
 		return -1;
 	/*
 	 * O_NOATIME: the VFS refuses it with EPERM to whoever does not own the file, before
@@ -428,6 +433,9 @@ static int try_cache(int dirfd, const char *path, int flags)
 	req.ns = m.ns;
 	req.key_ptr = (__u64)(uintptr_t)key;
 	req.key_len = (__u32)klen;
+	/* the module walks the path and serves the key only if it still leads there */
+	req.path_ptr = (__u64)(uintptr_t)abs;
+	req.path_off = (__u32)m.plen;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int dfd = dev_fd(attempt > 0);
 
@@ -443,6 +451,10 @@ static int try_cache(int dirfd, const char *path, int flags)
 			errno = saved;
 			return fd;
 		}
+		if (errno == EXDEV)
+			mounts_stale(m.ns); /* our table led us astray: re-read it */
+		else if (errno == E2BIG)
+			atomic_store_explicit(&module_old, true, memory_order_relaxed);
 		if (errno != EBADF && errno != ENOTTY)
 			break;
 	}

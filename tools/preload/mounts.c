@@ -18,16 +18,23 @@
  * mountinfo, which lists a namespace's mounts in the order they were attached) covers the
  * other. The path is served only if the walk ends on an hkvfs mount.
  *
- * Cost: only an open that the table says lies on an hkvfs mount - one that may be served -
- * asks the kernel whether anything changed (one poll(2)) before the table is trusted. Other
- * opens fall through on the table as it is, and look for changes at most once a second
- * (DISCOVER_NS): a stale table there can only make the shim miss a new hkvfs mount for up
- * to a second - a slower open, never a wrong one.
+ * Exactness does not rest on this table. An open it says lies on an hkvfs mount is served
+ * only through HKV_IOC_OPEN with the path: the module walks the path as the caller (root,
+ * mount namespace, credentials) and serves the key only if the walk ends on the filesystem
+ * the daemon bound the namespace to, at the path the key was derived from (kmod/bind.c).
+ * A table that led us astray - a mount on top, chroot, unshare, setns, a stacked mount,
+ * done through libc or with a raw system call - costs one refused ioctl (EXDEV), after which
+ * mounts_stale() makes the next lookup re-read the table. So a served open makes no system
+ * call besides the ioctl.
  *
- * Never stale where it matters: the table is re-read when
+ * Freshness (speed only): the table is re-read when
  *  - the kernel says the mount namespace changed: /proc/self/mountinfo is kept open and
- *    polled (POLLPRI/POLLERR, zero timeout) before every lookup; a poll consumes the event,
- *    so it first sets `dirty`, which only a completed re-read clears;
+ *    polled (POLLPRI/POLLERR, zero timeout) at most once a second (DISCOVER_NS) by
+ *    mounts_any(), and at the first use of a mount; a poll consumes the event, so it first
+ *    sets `dirty`, which only a completed re-read clears. Until then a new hkvfs mount is
+ *    not served (its opens fall through: slower, never wrong);
+ *  - the module refused a namespace (mounts_stale()): what was learnt about that mount is
+ *    forgotten too, its config is read again;
  *  - the root or the mount namespace may have changed: chroot, unshare, setns and
  *    pivot_root made through libc call mounts_root_changed() (hkv_preload.c), which makes the
  *    next lookup reopen mountinfo (its paths are relative to the opener's root, its events
@@ -37,8 +44,6 @@
  *    look like mountinfo's (it always says POLLIN and never POLLOUT).
  *  - a fork()ed child would share the descriptor (and so its events) with its parent: the
  *    child forgets it (pthread_atfork) and opens its own.
- * A change made with a raw system call (syscall(SYS_unshare), SYS_close of our descriptor)
- * is not seen; see docs/hot-path.md.
  *
  * Concurrency and signals: the table lives in static storage under a sequence lock
  * (`seq`, odd while written) and a writer flag that is only ever try-locked: a reader that
@@ -86,6 +91,7 @@ static atomic_int minfo = -1;       /* /proc/self/mountinfo, polled for changes 
 static atomic_bool dirty = true;    /* re-read before the next lookup */
 static atomic_uint cred_gen = 1;
 static atomic_int nhkvfs;           /* hkvfs mounts in the table */
+static atomic_ullong forget_ns;     /* a namespace the module refused: re-read its config */
 static atomic_llong last_check;     /* CLOCK_MONOTONIC_COARSE ns of mounts_any()'s last check */
 
 /* How often an open that cannot be served looks for new mounts (speed only, see the top). */
@@ -303,11 +309,18 @@ static void refresh(int fd)
 	if (ok && nh)
 		ok = scan(fd, false, nh, &n);
 	errno = saved;
-	/* keep what was learnt about an hkvfs mount that is still the same mount */
+	/*
+	 * Keep what was learnt about an hkvfs mount that is still the same mount, unless the
+	 * module refused its namespace (a new mount that reused the mount ID).
+	 */
+	uint64_t forget = atomic_exchange_explicit(&forget_ns, 0, memory_order_relaxed);
+
 	for (int i = 0; i < nh; i++) {
 		for (int j = 0; j < tab.n; j++) {
 			struct mnt *o = &tab.m[j];
 
+			if (o->hkvfs && o->state == 1 && o->ns == forget)
+				continue;
 			if (o->hkvfs && o->id == scratch[i].id && o->plen == scratch[i].plen &&
 			    !memcmp(o->path, scratch[i].path, o->plen)) {
 				scratch[i].state = o->state;
@@ -437,12 +450,14 @@ static void check_changes(void)
 	errno = saved;
 }
 
-/* Re-read if needed. Return: false if a re-read is due and could not be done now. */
-static bool ensure_fresh(void)
+/*
+ * Re-read if the table is known to be out of date (no system call otherwise). Return: false
+ * if a re-read is due and could not be done now.
+ */
+static bool ensure_current(void)
 {
 	int fd;
 
-	check_changes();
 	if (!atomic_load_explicit(&dirty, memory_order_acquire))
 		return true;
 	if (atomic_flag_test_and_set_explicit(&tab.busy, memory_order_acquire))
@@ -454,6 +469,19 @@ static bool ensure_fresh(void)
 		refresh(fd);
 	atomic_flag_clear_explicit(&tab.busy, memory_order_release);
 	return fd >= 0 && !atomic_load_explicit(&dirty, memory_order_acquire);
+}
+
+/* Ask the kernel whether the mounts changed, then re-read if needed. */
+static bool ensure_fresh(void)
+{
+	check_changes();
+	return ensure_current();
+}
+
+void mounts_stale(uint64_t ns)
+{
+	atomic_store_explicit(&forget_ns, ns, memory_order_relaxed);
+	atomic_store_explicit(&dirty, true, memory_order_release);
 }
 
 /* The walk (see the top of the file). Return: index of the top mount at @p, or -1. */
@@ -529,8 +557,11 @@ bool mounts_find(const char *p, struct preload_mount *out)
 	unsigned seq;
 	int idx = -1;
 
-	/* only a path we may serve needs the exact answer, and pays its poll(2) */
-	if (!under_hkvfs(p, len) || !ensure_fresh())
+	/*
+	 * No poll(2) here: the module checks the path itself (HKV_IOC_OPEN walks it), and tells
+	 * us when the table led us astray (mounts_stale()).
+	 */
+	if (!under_hkvfs(p, len) || !ensure_current())
 		return false;
 	for (int tries = 0; tries < 2; tries++) {
 		seq = atomic_load_explicit(&tab.seq, memory_order_acquire);
