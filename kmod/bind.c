@@ -100,7 +100,7 @@ int hkvm_bind_set(const struct file *owner, u64 ns, int fd)
 	struct file *file;
 	int rc = 0;
 
-	file = fget(fd);
+	file = fget_raw(fd);	/* O_PATH descriptors too */
 	if (!file)
 		return -EBADF;
 	sb = file_inode(file)->i_sb;
