@@ -285,6 +285,9 @@ if [ "$RUN_TESTS" = 1 ]; then
 		step "mount table: chroot" mc_ns chroot chroot:/tmp/chr
 		step "mount table: unshare" mc_ns unshare unshare
 		step "mount table: setns" mc_ns setns setns
+		# raw system calls: the shim's table stays stale, the module's path check decides
+		step "mount table: raw chroot" mc_ns rawchroot rawchroot:/tmp/chr
+		step "mount table: raw unshare" mc_ns rawunshare rawunshare
 		step "keys still cached" env LD_PRELOAD=$SHIM hotpath-test warm $MNT 20 $W
 		step "permissions" env LD_PRELOAD=$SHIM hotpath-test perm $MNT
 		step "directory chmod reaches the cache" env LD_PRELOAD=$SHIM hotpath-test dirperm $MNT
