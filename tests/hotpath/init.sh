@@ -333,8 +333,11 @@ if [ "$BENCH" != none ]; then
 		for i in $(seq 0 $((N - 1))); do W="$W $MNT/b-$(printf %02d $i)"; done
 		step "bench hkvfs+shim+module" timeout 120 sh -c "
 			LD_PRELOAD=$SHIM hotpath-test warm $MNT 20 $W &&
+			grep -E '^fs_(lookups|getattrs) ' $MNT/.hkv/stats &&
 			LD_PRELOAD=$SHIM taskset -c 0 hotpath-bench ops shim+module $MNT $N $ITERS &&
+			grep -E '^fs_(lookups|getattrs) ' $MNT/.hkv/stats &&
 			taskset -c 0 hotpath-bench kopen module-ioctl $MNT $N $ITERS &&
+			taskset -c 0 hotpath-bench kopenpath module-ioctl+path $MNT $N $ITERS &&
 			LD_PRELOAD=$SHIM taskset -c 0 hotpath-bench cat shim+module /usr/bin/cat $MNT $N $CAT_ITERS"
 		step "bench unmount hot" umount_hkvfs
 	fi
