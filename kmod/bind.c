@@ -1,7 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bind.c - which filesystem a namespace's keys belong to, and the path check
- * of HKV_IOC_OPEN.
+ * bind.c - the mount checks of HKV_IOC_OPEN: the mountinfo poll, and the path
+ * check (which filesystem a namespace's keys belong to).
+ *
+ * The mountinfo poll
+ * ------------------
+ * The preload shim resolves a path with its copy of the mount table and must
+ * learn, before each served open, whether the mounts changed.  poll(2) of
+ * /proc/self/mountinfo says so exactly (POLLPRI) but is a system call of its
+ * own.  HKV_IOC_OPEN with HKV_OPEN_CHECK_MOUNTS makes the same poll from the
+ * ioctl (vfs_poll() of the caller's descriptor, no wait queue) and refuses
+ * with -EXDEV on a change: one system call per served open.
  *
  * Why
  * ---
@@ -46,6 +55,13 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/poll.h>
+#include <linux/magic.h>
+
+/* fd_file() arrived with 6.12's struct fd; before it, the file was a field. */
+#ifndef fd_file
+#define fd_file(f) ((f).file)
+#endif
 
 #include "hkvm_int.h"
 
@@ -251,5 +267,43 @@ out_path:
 	path_put(&path);
 out_name:
 	__putname(name);
+	return rc;
+}
+
+/**
+ * hkvm_mounts_check() - poll the caller's mountinfo descriptor @fd.
+ * @fd: a descriptor of /proc/self/mountinfo (or /proc/PID/mountinfo).
+ *
+ * A proc file named "mountinfo" answers poll with POLLIN and never POLLOUT;
+ * POLLPRI (with POLLERR) means the mount namespace changed since the
+ * descriptor was last polled, and polling consumes that.  Process context;
+ * does not sleep.
+ *
+ * Return: 0 (no change), -EXDEV (changed), -EBADFD (@fd is not an open
+ * mountinfo descriptor).
+ */
+int hkvm_mounts_check(int fd)
+{
+	struct fd f = fdget(fd);
+	struct file *file = fd_file(f);
+	__poll_t mask;
+	int rc;
+
+	if (!file)
+		return -EBADFD;
+	if (file_inode(file)->i_sb->s_magic != PROC_SUPER_MAGIC ||
+	    !(file->f_mode & FMODE_READ) || !file->f_op->poll ||
+	    strcmp(file->f_path.dentry->d_name.name, "mountinfo")) {
+		fdput(f);
+		return -EBADFD;
+	}
+	mask = vfs_poll(file, NULL);
+	fdput(f);
+	if (!(mask & EPOLLIN) || (mask & EPOLLOUT))
+		rc = -EBADFD;
+	else if (mask & (EPOLLPRI | EPOLLERR))
+		rc = -EXDEV;
+	else
+		rc = 0;
 	return rc;
 }

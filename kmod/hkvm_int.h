@@ -159,6 +159,7 @@ static inline bool hkvm_expired_now(const struct hkvm_entry *e)
 {
 	return e->expire_ms && e->expire_ms <= hkvm_now_ms();
 }
+
 struct hkvm_entry *hkvm_entry_alloc(u32 key_len, u32 val_len);
 void hkvm_entry_put(struct hkvm_entry *e);
 struct hkvm_entry *hkvm_cache_find_rcu(u64 ns, const u8 *key, u32 key_len);
@@ -208,5 +209,6 @@ int hkvm_bind_set(const struct file *owner, u64 ns, int fd);
 int hkvm_bind_remove(u64 ns);
 void hkvm_bind_release(const struct file *owner);
 int hkvm_bind_check(u64 ns, const char __user *upath, u32 off, bool follow);
+int hkvm_mounts_check(int fd);
 
 #endif /* HKVM_INT_H */

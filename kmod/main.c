@@ -367,19 +367,26 @@ static long hkvm_ioc_open(struct file *file, void __user *uarg, u32 usize)
 	if (rc)
 		return rc;
 	if (a.reserved || a.reserved2 || (a.flags & ~HKVM_OPEN_FLAGS) ||
-	    (a.flags & O_ACCMODE) != O_RDONLY)
+	    (a.flags & O_ACCMODE) != O_RDONLY ||
+	    (a.checks & ~(HKV_OPEN_CHECK_PATH | HKV_OPEN_CHECK_MOUNTS)) ||
+	    (!(a.checks & HKV_OPEN_CHECK_PATH) && (a.path_ptr || a.path_off)) ||
+	    (!(a.checks & HKV_OPEN_CHECK_MOUNTS) && a.mnt_fd))
 		return -EINVAL;
 	/*
-	 * The walk comes first: a key is served only while its path leads to
-	 * it, and the walk may sleep (the filesystem revalidating a name).
+	 * The checks come before the lookup: a key is served only if the
+	 * mounts the caller resolved the path with are still current (the
+	 * walk may sleep: the filesystem revalidating a name).
 	 */
-	if (a.path_ptr) {
+	if (a.checks & HKV_OPEN_CHECK_MOUNTS) {
+		rc = hkvm_mounts_check(a.mnt_fd);
+		if (rc)
+			return rc;
+	}
+	if (a.checks & HKV_OPEN_CHECK_PATH) {
 		rc = hkvm_bind_check(a.ns, u64_to_user_ptr(a.path_ptr),
 				     a.path_off, !(a.flags & O_NOFOLLOW));
 		if (rc)
 			return rc;
-	} else if (a.path_off) {
-		return -EINVAL;
 	}
 	rc = hkvm_key_copy(&k, a.key_ptr, a.key_len);
 	if (rc)

@@ -119,6 +119,7 @@ static int one_kopen(const char *path, int k)
 	if (g_mnt_len) {
 		o.path_ptr = (uintptr_t)path;
 		o.path_off = (uint32_t)g_mnt_len;
+		o.checks = HKV_OPEN_CHECK_PATH;
 	}
 	fd = ioctl(g_dev, HKV_IOC_OPEN, &o);
 	if (fd < 0)

@@ -17,9 +17,10 @@
  *   skew     scan resistance of LFU vs LRU/FIFO; Zipf hit counts vs model
  *   stress   readers vs writers, DEL, CLEAR, evictions, policy switches:
  *            no torn, corrupt or stale read
- *   bind     HKV_IOC_BIND and the path check of HKV_IOC_OPEN: exact match,
- *            other filesystem at the same path, mounts on top, bind mounts,
- *            symlinks, chroot, unshare, search permission, binding lifetime
+ *   bind     HKV_IOC_BIND and the checks of HKV_IOC_OPEN: the path check (exact
+ *            match, other filesystem at the same path, mounts on top, bind
+ *            mounts, symlinks, chroot, unshare, search permission, binding
+ *            lifetime) and the mountinfo check (a change is seen once)
  *   fuzz     random ioctls, sizes and pointers, root and non-root
  *   busy     rmmod must fail while /dev/hkv or a snapshot is open
  *   audit    the read-denial path's capability checks are _noaudit (kprobe)
@@ -1735,9 +1736,25 @@ static int bt_open(int fd, uint64_t ns, const char *key, const char *path,
 		.size = sizeof(o), .ns = ns, .flags = flags,
 		.key_ptr = (uintptr_t)key, .key_len = strlen(key),
 		.path_ptr = (uintptr_t)path, .path_off = off,
+		.checks = path ? HKV_OPEN_CHECK_PATH : 0,
 	};
 
 	return hkv_ioc(fd, HKV_IOC_OPEN, &o);
+}
+
+/* HKV_IOC_OPEN of @key in @ns with the mountinfo check of @mfd. */
+static int bt_open_m(int fd, uint64_t ns, const char *key, int mfd)
+{
+	struct hkv_open o = {
+		.size = sizeof(o), .ns = ns, .flags = O_CLOEXEC,
+		.key_ptr = (uintptr_t)key, .key_len = strlen(key),
+		.checks = HKV_OPEN_CHECK_MOUNTS, .mnt_fd = mfd,
+	};
+	int rc = hkv_ioc(fd, HKV_IOC_OPEN, &o);
+
+	if (rc >= 0)
+		close(rc);
+	return rc < 0 ? rc : 0;
 }
 
 /* Opens @path as @key of @ns and checks the value read is @want. */
@@ -1863,7 +1880,24 @@ static void test_bind(void)
 	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/d/k", 6, 0), -EINVAL);
 	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/d/k", 11, 0), -EINVAL);
 	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/d/k", 500, 0), -EINVAL);
-	CHECK_RC(bt_open(fd, BT_NS, "d/k", NULL, 7, 0), -EINVAL);
+	{
+		struct hkv_open bad = { .size = sizeof(bad), .ns = BT_NS,
+					.key_ptr = (uintptr_t)"d/k", .key_len = 3,
+					.path_off = 7 };
+
+		CHECK_RC(hkv_ioc(fd, HKV_IOC_OPEN, &bad), -EINVAL);
+		bad.path_off = 0;
+		bad.path_ptr = (uintptr_t)"/tmp/bt/d/k";
+		CHECK_RC(hkv_ioc(fd, HKV_IOC_OPEN, &bad), -EINVAL);
+		bad.path_ptr = 0;
+		bad.mnt_fd = 3;
+		CHECK_RC(hkv_ioc(fd, HKV_IOC_OPEN, &bad), -EINVAL);
+		bad.mnt_fd = 0;
+		bad.checks = 0x4;
+		CHECK_RC(hkv_ioc(fd, HKV_IOC_OPEN, &bad), -EINVAL);
+		bad.checks = 0;
+		CHECK_RC(hkv_ioc(fd, HKV_IOC_OPEN, &bad) >= 0 ? 0 : -1, 0);
+	}
 	CHECK_RC(bt_open(fd, BT_NS, "d/k", (const char *)8, 0, 0), -EFAULT);
 	memset(big, 'a', sizeof(big));
 	big[0] = '/';
@@ -1873,7 +1907,8 @@ static void test_bind(void)
 	o = (struct hkv_open){ .size = sizeof(o), .ns = BT_NS,
 			       .key_ptr = (uintptr_t)"d/k", .key_len = 3,
 			       .path_ptr = (uintptr_t)"/tmp/bt/d/k",
-			       .path_off = 7, .reserved2 = 1 };
+			       .path_off = 7, .checks = HKV_OPEN_CHECK_PATH,
+			       .reserved2 = 1 };
 	CHECK_RC(hkv_ioc(fd, HKV_IOC_OPEN, &o), -EINVAL);
 
 	/* paths that do not lead to the key */
@@ -1908,6 +1943,28 @@ static void test_bind(void)
 	CHECK(mount("/tmp/bt", "/tmp/bd", NULL, MS_BIND, NULL) == 0, "bind all");
 	bt_served(fd, BT_NS, "d/k", "/tmp/bd/d/k", 7, "in bt");
 	CHECK(umount("/tmp/bd") == 0, "umount bind all");
+
+	/* the mountinfo check: a change is reported once, to the poller */
+	{
+		int mfd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+		int other = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+		CHECK(mfd >= 0 && other >= 0, "open proc files");
+		CHECK_RC(bt_open_m(fd, BT_NS, "d/k", mfd), 0);
+		CHECK_RC(bt_open_m(fd, BT_NS, "d/k", mfd), 0);
+		CHECK(mount("tmpfs", "/tmp/bd", "tmpfs", 0, NULL) == 0, "mount");
+		CHECK_RC(bt_open_m(fd, BT_NS, "d/k", mfd), -EXDEV);
+		CHECK_RC(bt_open_m(fd, BT_NS, "d/k", mfd), 0);
+		CHECK(umount("/tmp/bd") == 0, "umount");
+		CHECK_RC(bt_open_m(fd, BT_NS, "d/k", mfd), -EXDEV);
+		CHECK_RC(bt_open_m(fd, BT_NS + 5, "d/k", mfd), -ENOENT);
+		CHECK_RC(bt_open_m(fd, BT_NS, "d/k", other), -EBADFD);
+		CHECK_RC(bt_open_m(fd, BT_NS, "d/k", bt), -EBADFD);
+		CHECK_RC(bt_open_m(fd, BT_NS, "d/k", 999), -EBADFD);
+		CHECK_RC(bt_open_m(fd, BT_NS, "d/k", -1), -EBADFD);
+		close(other);
+		close(mfd);
+	}
 
 	in_child(child_bind_chroot, &fd);
 	in_child(child_bind_unshare, &fd);
@@ -2016,7 +2073,7 @@ static bool fz_is_command(unsigned long cmd)
 
 static void fz_run(uint64_t seed, int iters)
 {
-	static const uint32_t sizes[] = { 8, 16, 24, 32, 40, 72, 80, 88, 120 };
+	static const uint32_t sizes[] = { 8, 16, 24, 32, 40, 72, 80, 88, 96, 120 };
 	int fd = dev_open(), fds0 = count_fds(), i;
 	uint64_t dispatched = 0, refused = 0;
 	uint64_t arg[520];
@@ -2047,7 +2104,7 @@ static void fz_run(uint64_t seed, int iters)
 			if (m % 4 == 1 || m % 4 == 3)
 				dir = (m >> 8) % 4;
 			if (m % 4 == 2 || m % 4 == 3)
-				sz = (m >> 16) % 2 ? sizes[(m >> 24) % 9] :
+				sz = (m >> 16) % 2 ? sizes[(m >> 24) % 10] :
 						     fz_len(&seed) % 16384;
 			cmd = _IOC(dir, HKV_IOC_MAGIC, _IOC_NR(base), sz);
 			break;

@@ -18,23 +18,24 @@
  * mountinfo, which lists a namespace's mounts in the order they were attached) covers the
  * other. The path is served only if the walk ends on an hkvfs mount.
  *
- * Exactness does not rest on this table. An open it says lies on an hkvfs mount is served
- * only through HKV_IOC_OPEN with the path: the module walks the path as the caller (root,
- * mount namespace, credentials) and serves the key only if the walk ends on the filesystem
- * the daemon bound the namespace to, at the path the key was derived from (kmod/bind.c).
- * A table that led us astray - a mount on top, chroot, unshare, setns, a stacked mount,
- * done through libc or with a raw system call - costs one refused ioctl (EXDEV), after which
- * mounts_stale() makes the next lookup re-read the table. So a served open makes no system
- * call besides the ioctl.
+ * Exact at each served open: mountinfo's change notification says whether the mounts
+ * changed since the table was read, and the module makes that check inside the one
+ * HKV_IOC_OPEN (HKV_OPEN_CHECK_MOUNTS with our descriptor: vfs_poll() of it, EXDEV on a
+ * change), so a served open makes no system call besides the ioctl. With
+ * HKV_PRELOAD_PATHCHECK=1 the module instead walks the path as the caller and serves only if
+ * it ends at the key's file of the namespace's filesystem (HKV_OPEN_CHECK_PATH, kmod/bind.c):
+ * exact even after root or namespace changes made with raw system calls, but a kernel path
+ * walk per open. Either refusal (EXDEV) makes mounts_stale() re-read the table.
  *
- * Freshness (speed only): the table is re-read when
+ * The table is re-read when
  *  - the kernel says the mount namespace changed: /proc/self/mountinfo is kept open and
- *    polled (POLLPRI/POLLERR, zero timeout) at most once a second (DISCOVER_NS) by
- *    mounts_any(), and at the first use of a mount; a poll consumes the event, so it first
- *    sets `dirty`, which only a completed re-read clears. Until then a new hkvfs mount is
- *    not served (its opens fall through: slower, never wrong);
- *  - the module refused a namespace (mounts_stale()): what was learnt about that mount is
- *    forgotten too, its config is read again;
+ *    polled (POLLPRI/POLLERR, zero timeout) by the module at each open the table says may be
+ *    served, and by mounts_any() at most once a second (DISCOVER_NS: until then a new hkvfs
+ *    mount is not served, its opens fall through - slower, never wrong) and at the first use
+ *    of a mount; a poll consumes the event, so it first sets `dirty`, which only a completed
+ *    re-read clears;
+ *  - the module refused a path (HKV_PRELOAD_PATHCHECK, mounts_stale()): what was learnt
+ *    about that mount is forgotten too, its config is read again;
  *  - the root or the mount namespace may have changed: chroot, unshare, setns and
  *    pivot_root made through libc call mounts_root_changed() (hkv_preload.c), which makes the
  *    next lookup reopen mountinfo (its paths are relative to the opener's root, its events
@@ -558,8 +559,8 @@ bool mounts_find(const char *p, struct preload_mount *out)
 	int idx = -1;
 
 	/*
-	 * No poll(2) here: the module checks the path itself (HKV_IOC_OPEN walks it), and tells
-	 * us when the table led us astray (mounts_stale()).
+	 * No poll(2) here: HKV_IOC_OPEN polls our mountinfo descriptor itself (or walks the
+	 * path), and tells us when the mounts changed (mounts_stale()).
 	 */
 	if (!under_hkvfs(p, len) || !ensure_current())
 		return false;
@@ -618,5 +619,6 @@ bool mounts_find(const char *p, struct preload_mount *out)
 	out->ns = m.ns;
 	out->delim = m.delim;
 	out->plen = m.plen;
-	return true;
+	out->mnt_fd = atomic_load_explicit(&minfo, memory_order_acquire);
+	return out->mnt_fd >= 0;
 }
