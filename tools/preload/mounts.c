@@ -72,13 +72,20 @@ struct mnt {
 	unsigned long id;     /* mountinfo's mount ID */
 	unsigned long parent; /* mountinfo's parent ID */
 	bool hkvfs;
+	bool top;             /* its parent is not in the table: where the walk starts */
 	int state;            /* hkvfs: 0 config not read, 1 usable, -1 not usable */
 	uint64_t ns;
 	unsigned char delim;
 	unsigned ok_gen;      /* cred_gen at which the search check passed; 0 = never */
 	size_t plen;          /* mount point length; "/" is 0 */
-	char path[PATH_MAX];
+	char path[PATH_MAX];  /* last: the open path copies only what precedes it */
 };
+
+/* Copy what precedes the mount point's path: 4 KiB fewer per served open. */
+static void copy_head(struct mnt *dst, const struct mnt *src)
+{
+	memcpy(dst, src, offsetof(struct mnt, path));
+}
 
 static struct {
 	atomic_uint seq;   /* odd while the table is being written */
@@ -310,6 +317,11 @@ static void refresh(int fd)
 	if (ok && nh)
 		ok = scan(fd, false, nh, &n);
 	errno = saved;
+	for (int i = 0; i < n; i++) {
+		scratch[i].top = true;
+		for (int j = 0; j < n && scratch[i].top; j++)
+			scratch[i].top = j == i || scratch[j].id != scratch[i].parent;
+	}
 	/*
 	 * Keep what was learnt about an hkvfs mount that is still the same mount, unless the
 	 * module refused its namespace (a new mount that reused the mount ID).
@@ -499,13 +511,7 @@ static int walk(const char *p, size_t len)
 
 			if (i == cur || !covers(e->path, e->plen, p, len))
 				continue;
-			if (cur >= 0) {
-				child = e->parent == tab.m[cur].id;
-			} else {
-				child = true;
-				for (int j = 0; j < tab.n && j < MAX_MOUNTS && child; j++)
-					child = j == i || tab.m[j].id != e->parent;
-			}
+			child = cur >= 0 ? e->parent == tab.m[cur].id : e->top;
 			if (child)
 				next = i; /* later in mountinfo: attached later, on top */
 		}
@@ -570,7 +576,7 @@ bool mounts_find(const char *p, struct preload_mount *out)
 			return false;
 		idx = walk(p, len);
 		if (idx >= 0)
-			m = tab.m[idx];
+			copy_head(&m, &tab.m[idx]);
 		if (atomic_load_explicit(&tab.seq, memory_order_acquire) != seq || idx < 0 ||
 		    !m.hkvfs)
 			return false;
@@ -580,6 +586,7 @@ bool mounts_find(const char *p, struct preload_mount *out)
 		if (atomic_flag_test_and_set_explicit(&tab.busy, memory_order_acquire))
 			return false;
 		if (atomic_load_explicit(&tab.seq, memory_order_acquire) == seq) {
+			memcpy(m.path, tab.m[idx].path, m.plen + 1); /* stable: we hold busy */
 			read_config(&m);
 			/* a mount change meanwhile may mean we read another mount's config */
 			check_changes();
@@ -602,8 +609,12 @@ bool mounts_find(const char *p, struct preload_mount *out)
 
 	if (m.ok_gen != gen) {
 		int saved = errno;
-		bool ok = !faccessat(AT_FDCWD, m.plen ? m.path : "/", X_OK, AT_EACCESS);
+		bool ok;
 
+		memcpy(m.path, tab.m[idx].path, m.plen + 1);
+		if (atomic_load_explicit(&tab.seq, memory_order_acquire) != seq)
+			return false; /* the table changed while we copied */
+		ok = !faccessat(AT_FDCWD, m.plen ? m.path : "/", X_OK, AT_EACCESS);
 		errno = saved;
 		if (!ok)
 			return false;
