@@ -361,14 +361,14 @@ static void bench_get(void)
 	       "ratio, min..max");
 	printf("|-------------------|------------------|------------------|----------------|-------------------------|\n");
 	for (op = 0; op < OP_N; op++) {
-		double lo, hi;
+		char range[32];
 
 		qsort(q[op], GET_ROUNDS, sizeof(double), cmp_double);
-		lo = q[op][0];
-		hi = q[op][GET_ROUNDS - 1];
-		printf("| %-17s | %16.0f | %16.0f | %13.2fx | %9.2fx..%-11.2fx |\n",
+		snprintf(range, sizeof(range), "%.2fx..%.2fx", q[op][0],
+			 q[op][GET_ROUNDS - 1]);
+		printf("| %-17s | %16.0f | %16.0f | %13.2fx | %-23s |\n",
 		       get_op_name[op], median_rounds(r1[op]),
-		       median_rounds(r2[op]), q[op][GET_ROUNDS / 2], lo, hi);
+		       median_rounds(r2[op]), q[op][GET_ROUNDS / 2], range);
 	}
 }
 
