@@ -349,6 +349,7 @@ if [ "$BENCH" != none ]; then
 			grep -E '^fs_(lookups|getattrs) ' $MNT/.hkv/stats &&
 			taskset -c 0 hotpath-bench kopen module-ioctl $MNT $N $ITERS &&
 			taskset -c 0 hotpath-bench kopenpath module-ioctl+path $MNT $N $ITERS &&
+			taskset -c 0 hotpath-bench ops tmpfs-again /tmp/tmpfsb $N $ITERS &&
 			LD_PRELOAD=$SHIM taskset -c 0 hotpath-bench cat shim+module /usr/bin/cat $MNT $N $CAT_ITERS"
 		step "bench unmount hot" umount_hkvfs
 	fi
