@@ -126,6 +126,7 @@ static int start_promoter(void)
 	po.k = hkvfs_g.opts.hot_k;
 	po.min_rate = hkvfs_g.opts.hot_min;
 	po.interval_ms = hkvfs_g.opts.hot_interval;
+	po.mountpoint = hkvfs_g.mountpoint;
 	po.eligible = hkvfs_hot_eligible;
 	po.log = promoter_log;
 	return hkvfs_promoter_start(hkvfs_g.be, &po, hkvfs_g.ns, &hkvfs_g.prom);

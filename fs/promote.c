@@ -457,6 +457,23 @@ static int open_device(struct hkvfs_promoter *p)
 	return fd;
 }
 
+/*
+ * Bind the namespace to the mount's file system. An O_PATH open of the mount point sends
+ * nothing to the daemon (no FUSE request), so this is safe before the session loop runs.
+ */
+static void dev_bind(struct hkvfs_promoter *p)
+{
+	struct hkv_bind b = { .size = sizeof(b), .ns = p->ns };
+	int fd = open(p->o.mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || (b.fd = fd, ioctl(p->fd, HKV_IOC_BIND, &b)))
+		plog(p, 1, "kernel cache: cannot bind namespace %#llx to %s (%s): the preload "
+		     "shim will not be served", (unsigned long long)p->ns, p->o.mountpoint,
+		     strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 int hkvfs_promoter_start(struct hkvfs_be *be, const struct hkvfs_promote_opts *o, uint64_t ns,
 			 struct hkvfs_promoter **out)
 {
@@ -480,6 +497,8 @@ int hkvfs_promoter_start(struct hkvfs_be *be, const struct hkvfs_promote_opts *o
 	p->fd = o->enabled ? open_device(p) : -1;
 	if (p->fd >= 0)
 		dev_clear(p);
+	if (p->fd >= 0 && o->mountpoint)
+		dev_bind(p);
 	if (pthread_create(&p->thread, NULL, promoter_main, p)) {
 		if (p->fd >= 0)
 			close(p->fd);

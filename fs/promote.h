@@ -21,6 +21,9 @@ struct hkvfs_promoter;
  * @k:            how many of the hottest keys are candidates (hot_k, 1..4096, default 64).
  * @min_rate:     reads per second a key needs to be promoted (hot_min, default 10).
  * @device:       the kernel cache device (default "/dev/hkv").
+ * @mountpoint:   optional: the mount's path, already mounted; the namespace is bound to its
+ *                file system (HKV_IOC_BIND) so that the module serves the namespace's keys
+ *                only through paths that lead to this mount (the shim's opens).
  * @eligible:     optional: may the key at @key be served from the kernel cache? The daemon
  *                says no for keys whose path it would not resolve to that key, or whose
  *                directories are not searchable by everyone.
@@ -32,6 +35,7 @@ struct hkvfs_promote_opts {
 	unsigned k;
 	unsigned min_rate;
 	const char *device;
+	const char *mountpoint;
 	bool (*eligible)(void *arg, const void *key, size_t klen);
 	void (*log)(void *arg, int level, const char *msg);
 	void *arg;

@@ -6,6 +6,7 @@
  * evict.c   the eviction (FIFO, LRU, LFU) and expiry orders
  * snap.c    read-only snapshot files handed out by HKV_IOC_OPEN
  * events.c  the ring of eviction/expiry records read from /dev/hkv
+ * bind.c    namespace-to-filesystem bindings, the path check of OPEN
  * main.c    module parameters, /dev/hkv, ioctls, sysfs, init/exit
  */
 #ifndef HKVM_INT_H
@@ -149,6 +150,16 @@ int hkvm_cache_init(void);
 void hkvm_cache_exit(void);
 u64 hkvm_now_ms(void);
 bool hkvm_expired(const struct hkvm_entry *e, u64 now_ms);
+
+/*
+ * hkvm_expired_now() - hkvm_expired() at the current time; reads no clock for
+ * an entry without expiry (most hits).
+ */
+static inline bool hkvm_expired_now(const struct hkvm_entry *e)
+{
+	return e->expire_ms && e->expire_ms <= hkvm_now_ms();
+}
+
 struct hkvm_entry *hkvm_entry_alloc(u32 key_len, u32 val_len);
 void hkvm_entry_put(struct hkvm_entry *e);
 struct hkvm_entry *hkvm_cache_find_rcu(u64 ns, const u8 *key, u32 key_len);
@@ -191,5 +202,13 @@ ssize_t hkvm_events_read(u64 *next, char __user *buf, size_t count,
 			 bool nonblock);
 bool hkvm_events_pending(u64 next);
 struct wait_queue_head *hkvm_events_wq(void);
+
+/* bind.c */
+struct file;
+int hkvm_bind_set(const struct file *owner, u64 ns, int fd);
+int hkvm_bind_remove(u64 ns);
+void hkvm_bind_release(const struct file *owner);
+int hkvm_bind_check(u64 ns, const char __user *upath, u32 off, bool follow);
+int hkvm_mounts_check(int fd);
 
 #endif /* HKVM_INT_H */

@@ -258,7 +258,7 @@ static struct hkvm_entry *hkvm_lookup_readable(u64 ns, const struct hkvm_key *k)
 		hkvm_cache_count(false);
 		return ERR_PTR(-ENOENT);
 	}
-	if (hkvm_expired(e, hkvm_now_ms())) {
+	if (hkvm_expired_now(e)) {
 		hkvm_entry_put(e);
 		hkvm_cache_reap_async();
 		hkvm_cache_count(false);
@@ -313,7 +313,7 @@ static long hkvm_ioc_get(struct file *file, void __user *uarg, u32 usize)
 	rcu_read_lock();
 	e = hkvm_cache_find_rcu(a.ns, k.p, k.len);
 	if (e && e->val_len <= sizeof(small) && a.buf_len >= e->val_len &&
-	    !hkvm_expired(e, hkvm_now_ms()) && hkvm_mode_allows_read(e)) {
+	    !hkvm_expired_now(e) && hkvm_mode_allows_read(e)) {
 		len = e->val_len;
 		memcpy(small, hkvm_entry_val(e), len);
 		hkvm_get_meta(&a, e);
@@ -366,9 +366,28 @@ static long hkvm_ioc_open(struct file *file, void __user *uarg, u32 usize)
 	rc = hkvm_copy_arg(&a, sizeof(a), uarg, usize);
 	if (rc)
 		return rc;
-	if (a.reserved || (a.flags & ~HKVM_OPEN_FLAGS) ||
-	    (a.flags & O_ACCMODE) != O_RDONLY)
+	if (a.reserved || a.reserved2 || (a.flags & ~HKVM_OPEN_FLAGS) ||
+	    (a.flags & O_ACCMODE) != O_RDONLY ||
+	    (a.checks & ~(HKV_OPEN_CHECK_PATH | HKV_OPEN_CHECK_MOUNTS)) ||
+	    (!(a.checks & HKV_OPEN_CHECK_PATH) && (a.path_ptr || a.path_off)) ||
+	    (!(a.checks & HKV_OPEN_CHECK_MOUNTS) && a.mnt_fd))
 		return -EINVAL;
+	/*
+	 * The checks come before the lookup: a key is served only if the
+	 * mounts the caller resolved the path with are still current (the
+	 * walk may sleep: the filesystem revalidating a name).
+	 */
+	if (a.checks & HKV_OPEN_CHECK_MOUNTS) {
+		rc = hkvm_mounts_check(a.mnt_fd);
+		if (rc)
+			return rc;
+	}
+	if (a.checks & HKV_OPEN_CHECK_PATH) {
+		rc = hkvm_bind_check(a.ns, u64_to_user_ptr(a.path_ptr),
+				     a.path_off, !(a.flags & O_NOFOLLOW));
+		if (rc)
+			return rc;
+	}
 	rc = hkvm_key_copy(&k, a.key_ptr, a.key_len);
 	if (rc)
 		return rc;
@@ -575,6 +594,23 @@ static long hkvm_ioc_events(struct file *file, void __user *uarg, u32 usize)
 			     offsetof(struct hkv_events, next_seq));
 }
 
+static long hkvm_ioc_bind(struct file *file, void __user *uarg, u32 usize)
+{
+	struct hkv_bind a;
+	long rc;
+
+	if (!hkvm_may_write(file))
+		return -EPERM;
+	rc = hkvm_copy_arg(&a, sizeof(a), uarg, usize);
+	if (rc)
+		return rc;
+	if ((a.flags & ~HKV_BIND_REMOVE) || a.reserved || !a.ns)
+		return -EINVAL;
+	if (a.flags & HKV_BIND_REMOVE)
+		return a.fd ? -EINVAL : hkvm_bind_remove(a.ns);
+	return hkvm_bind_set(file, a.ns, a.fd);
+}
+
 /**
  * struct hkvm_ioc - one command of /dev/hkv.
  * @cmd: the published command; its direction is the one accepted, its size
@@ -607,6 +643,8 @@ static const struct hkvm_ioc hkvm_iocs[] = {
 				     hkvm_ioc_owner },
 	[_IOC_NR(HKV_IOC_EVENTS)] = { HKV_IOC_EVENTS, HKV_EVENTS_SIZE_VER0,
 				      hkvm_ioc_events },
+	[_IOC_NR(HKV_IOC_BIND)] = { HKV_IOC_BIND, HKV_BIND_SIZE_VER0,
+				    hkvm_ioc_bind },
 };
 
 static long hkvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -646,6 +684,7 @@ static int hkvm_release(struct inode *inode, struct file *file)
 {
 	struct hkvm_file *hf = file->private_data;
 
+	hkvm_bind_release(file);
 	hkvm_snap_put();
 	mutex_destroy(&hf->ev_lock);
 	kfree(hf);
@@ -804,7 +843,7 @@ static int __init hkvm_init(void)
 	int rc;
 
 	static_assert(sizeof(struct hkv_get) == HKV_GET_SIZE_VER1);
-	static_assert(sizeof(struct hkv_open) == HKV_OPEN_SIZE_VER1);
+	static_assert(sizeof(struct hkv_open) == HKV_OPEN_SIZE_VER2);
 	static_assert(sizeof(struct hkv_put) == HKV_PUT_SIZE_VER1);
 	static_assert(sizeof(struct hkv_del) == HKV_DEL_SIZE_VER0);
 	static_assert(sizeof(struct hkv_clear) == HKV_CLEAR_SIZE_VER0);
@@ -812,6 +851,7 @@ static int __init hkvm_init(void)
 	static_assert(sizeof(struct hkv_policy) == HKV_POLICY_SIZE_VER0);
 	static_assert(sizeof(struct hkv_owner) == HKV_OWNER_SIZE_VER0);
 	static_assert(sizeof(struct hkv_events) == HKV_EVENTS_SIZE_VER0);
+	static_assert(sizeof(struct hkv_bind) == HKV_BIND_SIZE_VER0);
 
 	rc = hkvm_check_params();
 	if (rc)

@@ -11,6 +11,10 @@
  *                                           HKV_IOC_OPEN + read + close of the same keys
  *                                           straight from /dev/hkv (namespace from
  *                                           MNT/.hkv/config): the floor under the shim
+ *   hotpath-bench kopenpath LABEL MNT NKEYS ITERS
+ *                                           the same with the module's path check (the
+ *                                           absolute path MNT/b-NN passed along, as the
+ *                                           shim does): the shim's floor
  *   hotpath-bench cat LABEL CAT DIR NKEYS ITERS
  *                                           a whole `CAT key` process per iteration
  *                                           (posix_spawn + wait, stdout to /dev/null)
@@ -97,8 +101,9 @@ static int one_cat(const char *cat, const char *path)
 /* Direct HKV_IOC_OPEN of key b-NN in namespace g_ns, read, close: the floor under the shim. */
 static uint64_t g_ns;
 static int g_dev = -1;
+static size_t g_mnt_len; /* kopenpath: the path check's offset; 0 = no path check */
 
-static int one_kopen(int k)
+static int one_kopen(const char *path, int k)
 {
 	char key[16], buf[256];
 	struct hkv_open o;
@@ -111,6 +116,11 @@ static int one_kopen(int k)
 	o.ns = g_ns;
 	o.key_ptr = (uintptr_t)key;
 	o.key_len = (uint32_t)strlen(key);
+	if (g_mnt_len) {
+		o.path_ptr = (uintptr_t)path;
+		o.path_off = (uint32_t)g_mnt_len;
+		o.checks = HKV_OPEN_CHECK_PATH;
+	}
 	fd = ioctl(g_dev, HKV_IOC_OPEN, &o);
 	if (fd < 0)
 		return -1;
@@ -139,7 +149,7 @@ static int kopen_setup(const char *mnt)
 static int one(const char *cat, const char *path, int k)
 {
 	if (g_dev >= 0)
-		return one_kopen(k);
+		return one_kopen(path, k);
 	return cat ? one_cat(cat, path) : one_read(path);
 }
 
@@ -190,7 +200,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "ops") && argc == 6)
 		return measure(argv[2], "open+read+close", NULL, argv[3], atoi(argv[4]),
 			       atoi(argv[5]));
-	if (!strcmp(cmd, "kopen") && argc == 6) {
+	if ((!strcmp(cmd, "kopen") || !strcmp(cmd, "kopenpath")) && argc == 6) {
+		if (cmd[5])
+			g_mnt_len = strlen(argv[3]);
 		if (kopen_setup(argv[3])) {
 			fprintf(stderr, "kopen: no namespace or no /dev/hkv\n");
 			return 1;
@@ -202,6 +214,6 @@ int main(int argc, char **argv)
 		return measure(argv[2], "cat-process", argv[3], argv[4], atoi(argv[5]),
 			       atoi(argv[6]));
 	fprintf(stderr, "usage: hotpath-bench setup DIR N | ops LABEL DIR N ITERS | "
-			"kopen LABEL MNT N ITERS | cat LABEL CAT DIR N ITERS\n");
+			"kopen[path] LABEL MNT N ITERS | cat LABEL CAT DIR N ITERS\n");
 	return 2;
 }

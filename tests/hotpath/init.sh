@@ -232,6 +232,15 @@ mc_ns() {
 	grep -q "^after: fnv=" /tmp/out/b.out
 }
 
+# mc_ns_pathcheck: mc_ns with the shim asking the module to walk each served path
+mc_ns_pathcheck() {
+	HKV_PRELOAD_PATHCHECK=1 && export HKV_PRELOAD_PATHCHECK
+	mc_ns "$@"
+	rc=$?
+	unset HKV_PRELOAD_PATHCHECK
+	return $rc
+}
+
 # compare_served: the shim's runs above were answered by the kernel cache
 compare_served() {
 	h0=$(hotpath-test hits)
@@ -285,6 +294,11 @@ if [ "$RUN_TESTS" = 1 ]; then
 		step "mount table: chroot" mc_ns chroot chroot:/tmp/chr
 		step "mount table: unshare" mc_ns unshare unshare
 		step "mount table: setns" mc_ns setns setns
+		# raw system calls: the shim's table stays stale and mountinfo (of the old root and
+		# namespace) says nothing; the module's path check (HKV_PRELOAD_PATHCHECK=1) decides
+		step "mount table: raw chroot (path check)" mc_ns_pathcheck rawchroot \
+			rawchroot:/tmp/chr
+		step "mount table: raw unshare (path check)" mc_ns_pathcheck rawunshare rawunshare
 		step "keys still cached" env LD_PRELOAD=$SHIM hotpath-test warm $MNT 20 $W
 		step "permissions" env LD_PRELOAD=$SHIM hotpath-test perm $MNT
 		step "directory chmod reaches the cache" env LD_PRELOAD=$SHIM hotpath-test dirperm $MNT
@@ -330,8 +344,12 @@ if [ "$BENCH" != none ]; then
 		for i in $(seq 0 $((N - 1))); do W="$W $MNT/b-$(printf %02d $i)"; done
 		step "bench hkvfs+shim+module" timeout 120 sh -c "
 			LD_PRELOAD=$SHIM hotpath-test warm $MNT 20 $W &&
+			grep -E '^fs_(lookups|getattrs) ' $MNT/.hkv/stats &&
 			LD_PRELOAD=$SHIM taskset -c 0 hotpath-bench ops shim+module $MNT $N $ITERS &&
+			grep -E '^fs_(lookups|getattrs) ' $MNT/.hkv/stats &&
 			taskset -c 0 hotpath-bench kopen module-ioctl $MNT $N $ITERS &&
+			taskset -c 0 hotpath-bench kopenpath module-ioctl+path $MNT $N $ITERS &&
+			taskset -c 0 hotpath-bench ops tmpfs-again /tmp/tmpfsb $N $ITERS &&
 			LD_PRELOAD=$SHIM taskset -c 0 hotpath-bench cat shim+module /usr/bin/cat $MNT $N $CAT_ITERS"
 		step "bench unmount hot" umount_hkvfs
 	fi

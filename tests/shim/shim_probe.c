@@ -30,7 +30,9 @@
  *   shim-probe waitread FILE READY GO read FILE, write a line to fifo READY, wait for a line
  *                                     on fifo GO, read FILE again (a mount change in between)
  *   shim-probe nscase KIND MNT FILE   read FILE, change root or mount namespace in-process
- *                                     (KIND chroot:DIR, unshare, setns), read FILE again
+ *                                     (KIND chroot:DIR, unshare, setns; rawchroot:DIR and
+ *                                     rawunshare make the system call directly, unseen by
+ *                                     the shim), read FILE again
  *   shim-probe mt THREADS ROUNDS FILE...
  *                                     THREADS threads each open+read every FILE ROUNDS
  *                                     times (open, fopen, openat); then fork() two children
@@ -705,9 +707,11 @@ static int write_file(const char *path, const char *text)
 }
 
 /* A private mount namespace with a tmpfs over @mnt holding @file with its own content. */
-static int private_tmpfs(const char *mnt, const char *file, const char *text)
+static int private_tmpfs(const char *mnt, const char *file, const char *text, bool raw)
 {
-	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	/* raw: a system call the shim cannot see, so its mount table stays as it was */
+	if ((raw ? syscall(SYS_unshare, CLONE_NEWNS) : unshare(CLONE_NEWNS)) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 	    mount("tmpfs", mnt, "tmpfs", 0, "mode=755")) {
 		fprintf(stderr, "unshare/mount: %s\n", strerror(errno));
 		return -1;
@@ -723,8 +727,13 @@ static int do_nscase(const char *kind, const char *mnt, const char *file)
 			fprintf(stderr, "chroot: %s\n", strerror(errno));
 			return 1;
 		}
-	} else if (!strcmp(kind, "unshare")) {
-		if (private_tmpfs(mnt, file, "in a new mount namespace\n"))
+	} else if (!strncmp(kind, "rawchroot:", 10)) {
+		if (syscall(SYS_chroot, kind + 10) || chdir("/")) {
+			fprintf(stderr, "chroot: %s\n", strerror(errno));
+			return 1;
+		}
+	} else if (!strcmp(kind, "unshare") || !strcmp(kind, "rawunshare")) {
+		if (private_tmpfs(mnt, file, "in a new mount namespace\n", kind[0] == 'r'))
 			return 1;
 	} else if (!strcmp(kind, "setns")) {
 		int p[2], q[2], fd, st;
@@ -739,7 +748,7 @@ static int do_nscase(const char *kind, const char *mnt, const char *file)
 		if (!pid) {
 			close(p[0]);
 			close(q[1]);
-			c = private_tmpfs(mnt, file, "in the child's mount namespace\n") ? 'x' : 'r';
+			c = private_tmpfs(mnt, file, "in the child's mount namespace\n", false) ? 'x' : 'r';
 			if (write(p[1], &c, 1) != 1 || c != 'r')
 				_exit(1);
 			_exit(read(q[0], &c, 1) < 0); /* until the parent is done */

@@ -17,8 +17,10 @@
  *                         and 1 (each with descriptors of its own), all
  *                         reading the same 64 keys; per-thread rate, and the
  *                         same for tmpfs pread of one file as the VM's own
- *                         scaling baseline; three interleaved rounds, the
- *                         median of each.
+ *                         scaling baseline, for GET hits of 32 keys per
+ *                         thread (no entry shared) and for GET misses (no
+ *                         entry at all: the ioctl's own floor); five
+ *                         interleaved rounds, the median of each.
  *
  * Latency mode rows (64-byte value, ITERS timed iterations after WARMUP
  * untimed ones, each timed alone with CLOCK_MONOTONIC, pinned to CPU 0):
@@ -225,14 +227,20 @@ static void bench_put(uint64_t n)
 /* ---------------------------------------------------- GET hits, 1 vs 2 CPUs */
 
 #define GET_KEYS 64
-#define GET_ITERS 200000
+#define GET_ITERS 100000
+
+enum get_op { OP_PREAD, OP_HIT, OP_HIT_OWN, OP_MISS, OP_N };
+
+static const char *const get_op_name[OP_N] = {
+	"tmpfs pread", "hkv GET hit", "GET hit, own keys", "hkv GET miss",
+};
 
 static atomic_int g_ready;
 static atomic_bool g_go;
 
 struct reader {
 	int cpu;
-	bool tmpfs;
+	enum get_op op;
 	uint64_t ns;
 };
 
@@ -255,12 +263,25 @@ static void *reader_fn(void *arg)
 		;
 	t0 = now_ns(CLOCK_MONOTONIC);
 	for (i = 0; i < GET_ITERS; i++) {
-		if (r->tmpfs) {
+		unsigned int k = (unsigned int)(i % GET_KEYS);
+
+		switch (r->op) {
+		case OP_PREAD:
 			CHECK(pread(tfd, buf, sizeof(buf), 0) == 64, "pread");
-		} else {
-			snprintf(key, sizeof(key), "g%02u", (unsigned)(i % GET_KEYS));
+			break;
+		case OP_HIT:
+		case OP_MISS:
+			snprintf(key, sizeof(key), "g%02u", k);
+			CHECK_RC(hkv_get_b(dev, r->op == OP_HIT ? 8 : 9, key, 3,
+					   buf, sizeof(buf), NULL),
+				 r->op == OP_HIT ? 0 : -ENOENT);
+			break;
+		default: /* thread 0 reads keys 0..31, thread 1 keys 32..63 */
+			snprintf(key, sizeof(key), "g%02u",
+				 k % (GET_KEYS / 2) + r->cpu * (GET_KEYS / 2));
 			CHECK_RC(hkv_get_b(dev, 8, key, 3, buf, sizeof(buf), NULL),
 				 0);
+			break;
 		}
 	}
 	r->ns = now_ns(CLOCK_MONOTONIC) - t0;
@@ -270,7 +291,7 @@ static void *reader_fn(void *arg)
 }
 
 /* Mean per-thread rate (ops/s) of one run with @n readers. */
-static double run_readers(int n, bool tmpfs)
+static double run_readers(int n, enum get_op op)
 {
 	struct reader r[2];
 	pthread_t t[2];
@@ -280,7 +301,7 @@ static double run_readers(int n, bool tmpfs)
 	atomic_store(&g_ready, 0);
 	atomic_store(&g_go, false);
 	for (i = 0; i < n; i++) {
-		r[i] = (struct reader){ .cpu = i, .tmpfs = tmpfs };
+		r[i] = (struct reader){ .cpu = i, .op = op };
 		CHECK(pthread_create(&t[i], NULL, reader_fn, &r[i]) == 0, "thread");
 	}
 	while (atomic_load(&g_ready) < n)
@@ -293,25 +314,26 @@ static double run_readers(int n, bool tmpfs)
 	return sum / n;
 }
 
-#define GET_ROUNDS 3
+#define GET_ROUNDS 5
 
-static double median3(const double *v)
+static int cmp_double(const void *a, const void *b)
 {
-	double a = v[0], b = v[1], c = v[2];
+	double x = *(const double *)a, y = *(const double *)b;
 
-	if ((a <= b && b <= c) || (c <= b && b <= a))
-		return b;
-	if ((b <= a && a <= c) || (c <= a && a <= b))
-		return a;
-	return c;
+	return x < y ? -1 : x > y;
+}
+
+static double median_rounds(double *v)
+{
+	qsort(v, GET_ROUNDS, sizeof(*v), cmp_double);
+	return v[GET_ROUNDS / 2];
 }
 
 static void bench_get(void)
 {
-	double rt1[GET_ROUNDS], rt2[GET_ROUNDS], rh1[GET_ROUNDS], rh2[GET_ROUNDS];
+	double r1[OP_N][GET_ROUNDS], r2[OP_N][GET_ROUNDS], q[OP_N][GET_ROUNDS];
 	char key[8], val[64];
-	double h1, h2, t1, t2;
-	int i;
+	int i, op;
 
 	memset(val, 'g', sizeof(val));
 	for (i = 0; i < GET_KEYS; i++) {
@@ -320,28 +342,34 @@ static void bench_get(void)
 				      0), 0);
 	}
 	/*
-	 * The host's load varies over seconds: the four configurations are
-	 * run in turn, GET_ROUNDS times, and each reports its median.
+	 * The host's load varies over seconds: the configurations are run in
+	 * turn, GET_ROUNDS times; each reports the median of its rates and the
+	 * median of its per-round ratios (1 and 2 readers of one round are
+	 * measured back to back, so the ratio is the steadier figure).
 	 */
 	for (i = 0; i < GET_ROUNDS; i++) {
-		rt1[i] = run_readers(1, true);
-		rh1[i] = run_readers(1, false);
-		rt2[i] = run_readers(2, true);
-		rh2[i] = run_readers(2, false);
+		for (op = 0; op < OP_N; op++) {
+			r1[op][i] = run_readers(1, op);
+			r2[op][i] = run_readers(2, op);
+			q[op][i] = r2[op][i] / r1[op][i];
+		}
 	}
-	t1 = median3(rt1);
-	t2 = median3(rt2);
-	h1 = median3(rh1);
-	h2 = median3(rh2);
 	printf("%d GETs (64-byte values, %d shared keys) or preads per thread; threads pinned to CPUs 0 and 1; median of %d interleaved rounds\n",
 	       GET_ITERS, GET_KEYS, GET_ROUNDS);
-	printf("| %-16s | %16s | %16s | %14s |\n", "operation",
-	       "1 reader, ops/s", "2 readers, ops/s", "per-CPU ratio");
-	printf("|------------------|------------------|------------------|----------------|\n");
-	printf("| %-16s | %16.0f | %16.0f | %13.2fx |\n", "tmpfs pread", t1, t2,
-	       t2 / t1);
-	printf("| %-16s | %16.0f | %16.0f | %13.2fx |\n", "hkv GET hit", h1, h2,
-	       h2 / h1);
+	printf("| %-17s | %16s | %16s | %14s | %-23s |\n", "operation",
+	       "1 reader, ops/s", "2 readers, ops/s", "per-CPU ratio",
+	       "ratio, min..max");
+	printf("|-------------------|------------------|------------------|----------------|-------------------------|\n");
+	for (op = 0; op < OP_N; op++) {
+		char range[32];
+
+		qsort(q[op], GET_ROUNDS, sizeof(double), cmp_double);
+		snprintf(range, sizeof(range), "%.2fx..%.2fx", q[op][0],
+			 q[op][GET_ROUNDS - 1]);
+		printf("| %-17s | %16.0f | %16.0f | %13.2fx | %-23s |\n",
+		       get_op_name[op], median_rounds(r1[op]),
+		       median_rounds(r2[op]), q[op][GET_ROUNDS / 2], range);
+	}
 }
 
 int main(int argc, char **argv)

@@ -17,6 +17,10 @@
  *   skew     scan resistance of LFU vs LRU/FIFO; Zipf hit counts vs model
  *   stress   readers vs writers, DEL, CLEAR, evictions, policy switches:
  *            no torn, corrupt or stale read
+ *   bind     HKV_IOC_BIND and the checks of HKV_IOC_OPEN: the path check (exact
+ *            match, other filesystem at the same path, mounts on top, bind
+ *            mounts, symlinks, chroot, unshare, search permission, binding
+ *            lifetime) and the mountinfo check (a change is seen once)
  *   fuzz     random ioctls, sizes and pointers, root and non-root
  *   busy     rmmod must fail while /dev/hkv or a snapshot is open
  *   audit    the read-denial path's capability checks are _noaudit (kprobe)
@@ -1712,6 +1716,291 @@ static void test_stress(int seconds)
 	close(s_fd);
 }
 
+/* ----------------------------------------------------------------- bind */
+
+#define BT_NS 0xb1d0001ull
+
+static int bt_bind(int fd, uint64_t ns, int target, uint32_t flags)
+{
+	struct hkv_bind b = { .size = sizeof(b), .flags = flags, .ns = ns,
+			      .fd = target };
+
+	return hkv_ioc(fd, HKV_IOC_BIND, &b);
+}
+
+/* HKV_IOC_OPEN of @key in @ns with path @path (NULL: none) at @off. */
+static int bt_open(int fd, uint64_t ns, const char *key, const char *path,
+		   uint32_t off, uint32_t flags)
+{
+	struct hkv_open o = {
+		.size = sizeof(o), .ns = ns, .flags = flags,
+		.key_ptr = (uintptr_t)key, .key_len = strlen(key),
+		.path_ptr = (uintptr_t)path, .path_off = off,
+		.checks = path ? HKV_OPEN_CHECK_PATH : 0,
+	};
+
+	return hkv_ioc(fd, HKV_IOC_OPEN, &o);
+}
+
+/* HKV_IOC_OPEN of @key in @ns with the mountinfo check of @mfd. */
+static int bt_open_m(int fd, uint64_t ns, const char *key, int mfd)
+{
+	struct hkv_open o = {
+		.size = sizeof(o), .ns = ns, .flags = O_CLOEXEC,
+		.key_ptr = (uintptr_t)key, .key_len = strlen(key),
+		.checks = HKV_OPEN_CHECK_MOUNTS, .mnt_fd = mfd,
+	};
+	int rc = hkv_ioc(fd, HKV_IOC_OPEN, &o);
+
+	if (rc >= 0)
+		close(rc);
+	return rc < 0 ? rc : 0;
+}
+
+/* Opens @path as @key of @ns and checks the value read is @want. */
+static void bt_served(int fd, uint64_t ns, const char *key, const char *path,
+		      uint32_t off, const char *want)
+{
+	char buf[64] = { 0 };
+	int sfd = bt_open(fd, ns, key, path, off, O_CLOEXEC);
+
+	CHECK(sfd >= 0, "open %s (off %u) as %s: %s", path, off, key,
+	      strerror(-sfd));
+	CHECK(read(sfd, buf, sizeof(buf) - 1) == (ssize_t)strlen(want) &&
+	      !strcmp(buf, want), "value of %s: \"%s\"", path, buf);
+	close(sfd);
+}
+
+static void bt_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	CHECK(fd >= 0 && write(fd, s, strlen(s)) == (ssize_t)strlen(s),
+	      "write %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+static void child_bind_user(void *arg)
+{
+	int fd = *(int *)arg, pfd = open("/tmp/bt", O_PATH | O_CLOEXEC);
+
+	become(1000, 1000, 0, NULL);
+	CHECK_RC(bt_bind(fd, BT_NS + 9, pfd, 0), -EPERM);
+	/* a reader needs no rights beyond the walk's and the entry's */
+	bt_served(fd, BT_NS, "d/k", "/tmp/bt/d/k", 7, "in bt");
+	CHECK(chmod("/tmp/bt/d", 0700) < 0 && errno == EPERM, "chmod as user");
+}
+
+static void child_bind_noexec(void *arg)
+{
+	int fd = *(int *)arg;
+
+	become(1000, 1000, 0, NULL);
+	/* the walk checks search permission as open(2) would */
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/d/k", 7, 0), -EACCES);
+}
+
+static void child_bind_chroot(void *arg)
+{
+	int fd = *(int *)arg;
+
+	CHECK(chroot("/tmp/bt") == 0 && chdir("/") == 0, "chroot: %s",
+	      strerror(errno));
+	/* the same file under another name: still that key */
+	bt_served(fd, BT_NS, "d/k", "/d/k", 0, "in bt");
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/d/k", 7, 0), -ENOENT);
+}
+
+static void child_bind_unshare(void *arg)
+{
+	int fd = *(int *)arg;
+
+	CHECK(unshare(CLONE_NEWNS) == 0, "unshare: %s", strerror(errno));
+	CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0,
+	      "make private: %s", strerror(errno));
+	CHECK(mount("tmpfs", "/tmp/bt/d", "tmpfs", 0, NULL) == 0, "mount");
+	bt_file("/tmp/bt/d/k", "private");
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/d/k", 7, 0), -EXDEV);
+}
+
+static void test_bind(void)
+{
+	int fd = dev_open(), fd2 = dev_open(), bt, bt2;
+	struct hkv_open o;
+	char big[5000];
+
+	CHECK(mkdir("/tmp/bt", 0755) == 0 && mkdir("/tmp/bt2", 0755) == 0 &&
+	      mkdir("/tmp/bd", 0755) == 0, "mkdir: %s", strerror(errno));
+	CHECK(mount("tmpfs", "/tmp/bt", "tmpfs", 0, "mode=755") == 0 &&
+	      mount("tmpfs", "/tmp/bt2", "tmpfs", 0, "mode=755") == 0,
+	      "mount: %s", strerror(errno));
+	CHECK(mkdir("/tmp/bt/d", 0755) == 0 && mkdir("/tmp/bt2/d", 0755) == 0,
+	      "mkdir d");
+	bt_file("/tmp/bt/d/k", "file");
+	bt_file("/tmp/bt2/d/k", "file2");
+	CHECK(symlink("d/k", "/tmp/bt/l") == 0, "symlink");
+	bt = open("/tmp/bt", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	bt2 = open("/tmp/bt2/d/k", O_RDONLY | O_CLOEXEC);
+	CHECK(bt >= 0 && bt2 >= 0, "open roots");
+	CHECK_RC(hkv_put_s(fd, BT_NS, "d/k", "in bt", 1), 0);
+	CHECK_RC(hkv_put_s(fd, BT_NS + 1, "d/k", "in bt2", 1), 0);
+
+	/* BIND's own errors */
+	CHECK_RC(bt_bind(fd, BT_NS, 999, 0), -EBADF);
+	CHECK_RC(bt_bind(fd, BT_NS, -1, 0), -EBADF);
+	CHECK_RC(bt_bind(fd, 0, bt, 0), -EINVAL);
+	CHECK_RC(bt_bind(fd, BT_NS, bt, 0x2), -EINVAL);
+	CHECK_RC(bt_bind(fd, BT_NS, bt, HKV_BIND_REMOVE), -EINVAL);
+	CHECK_RC(bt_bind(fd, BT_NS, 0, HKV_BIND_REMOVE), -ENOENT);
+	{
+		struct hkv_bind b = { .size = sizeof(b), .ns = BT_NS,
+				      .fd = bt, .reserved = 1 };
+
+		CHECK_RC(hkv_ioc(fd, HKV_IOC_BIND, &b), -EINVAL);
+		b.reserved = 0;
+		CHECK_RC(hkv_ioc(fd, _IOWR(HKV_IOC_MAGIC, 10, struct hkv_bind),
+				 &b), -ENOTTY);
+		CHECK_RC(hkv_ioc(fd, _IOC(_IOC_WRITE, HKV_IOC_MAGIC, 10, 16),
+				 &b), -ENOTTY);
+		b.size = 20;
+		CHECK_RC(hkv_ioc(fd, HKV_IOC_BIND, &b), -EINVAL);
+	}
+
+	/* not bound yet: nothing is served with a path, all is without */
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/d/k", 7, 0), -EXDEV);
+	CHECK_RC(bt_bind(fd, BT_NS, bt, 0), 0);
+	CHECK_RC(bt_bind(fd, BT_NS + 1, bt2, 0), 0);
+	bt_served(fd, BT_NS, "d/k", "/tmp/bt/d/k", 7, "in bt");
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp//bt/./d/k", 8, 0), -EXDEV);
+	bt_served(fd, BT_NS + 1, "d/k", "/tmp/bt2/d/k", 8, "in bt2");
+	bt_served(fd, BT_NS, "d/k", NULL, 0, "in bt");
+
+	/* the argument's own checks */
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "tmp/bt/d/k", 6, 0), -EINVAL);
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/d/k", 6, 0), -EINVAL);
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/d/k", 11, 0), -EINVAL);
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/d/k", 500, 0), -EINVAL);
+	{
+		struct hkv_open bad = { .size = sizeof(bad), .ns = BT_NS,
+					.key_ptr = (uintptr_t)"d/k", .key_len = 3,
+					.path_off = 7 };
+
+		CHECK_RC(hkv_ioc(fd, HKV_IOC_OPEN, &bad), -EINVAL);
+		bad.path_off = 0;
+		bad.path_ptr = (uintptr_t)"/tmp/bt/d/k";
+		CHECK_RC(hkv_ioc(fd, HKV_IOC_OPEN, &bad), -EINVAL);
+		bad.path_ptr = 0;
+		bad.mnt_fd = 3;
+		CHECK_RC(hkv_ioc(fd, HKV_IOC_OPEN, &bad), -EINVAL);
+		bad.mnt_fd = 0;
+		bad.checks = 0x4;
+		CHECK_RC(hkv_ioc(fd, HKV_IOC_OPEN, &bad), -EINVAL);
+		bad.checks = 0;
+		CHECK_RC(hkv_ioc(fd, HKV_IOC_OPEN, &bad) >= 0 ? 0 : -1, 0);
+	}
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", (const char *)8, 0, 0), -EFAULT);
+	memset(big, 'a', sizeof(big));
+	big[0] = '/';
+	big[sizeof(big) - 1] = 0;
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", big, 0, 0), -ENAMETOOLONG);
+	memset(&o, 0, sizeof(o));
+	o = (struct hkv_open){ .size = sizeof(o), .ns = BT_NS,
+			       .key_ptr = (uintptr_t)"d/k", .key_len = 3,
+			       .path_ptr = (uintptr_t)"/tmp/bt/d/k",
+			       .path_off = 7, .checks = HKV_OPEN_CHECK_PATH,
+			       .reserved2 = 1 };
+	CHECK_RC(hkv_ioc(fd, HKV_IOC_OPEN, &o), -EINVAL);
+
+	/* paths that do not lead to the key */
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/d/k", 0, 0), -EXDEV);
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt2/d/k", 8, 0), -EXDEV);
+	CHECK_RC(bt_open(fd, BT_NS + 1, "d/k", "/tmp/bt/d/k", 7, 0), -EXDEV);
+	CHECK_RC(bt_open(fd, BT_NS + 2, "d/k", "/tmp/bt/d/k", 7, 0), -EXDEV);
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/d/nope", 7, 0), -ENOENT);
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/d", 7, 0), -ENOENT);
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/d/k/x", 7, 0), -ENOTDIR);
+	/* a symbolic link leads to another path of the filesystem */
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/l", 7, 0), -EXDEV);
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/l", 7, O_NOFOLLOW), -ENOENT);
+	/* a mount on top of a directory on the way */
+	CHECK(mount("tmpfs", "/tmp/bt/d", "tmpfs", 0, NULL) == 0, "mount over");
+	bt_file("/tmp/bt/d/k", "over");
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/d/k", 7, 0), -EXDEV);
+	CHECK(umount("/tmp/bt/d") == 0, "umount over");
+	bt_served(fd, BT_NS, "d/k", "/tmp/bt/d/k", 7, "in bt");
+	/* a mount on top of the whole filesystem, then stacked twice */
+	CHECK(mount("tmpfs", "/tmp/bt", "tmpfs", 0, NULL) == 0, "mount on top");
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/d/k", 7, 0), -ENOENT);
+	CHECK(mount("/tmp/bt2", "/tmp/bt", NULL, MS_BIND, NULL) == 0, "stack");
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/d/k", 7, 0), -EXDEV);
+	CHECK(umount("/tmp/bt") == 0 && umount("/tmp/bt") == 0, "unstack");
+	bt_served(fd, BT_NS, "d/k", "/tmp/bt/d/k", 7, "in bt");
+	/* a bind mount of a subdirectory: the same files under other paths */
+	CHECK(mount("/tmp/bt/d", "/tmp/bd", NULL, MS_BIND, NULL) == 0, "bind");
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bd/k", 7, 0), -EXDEV);
+	CHECK(umount("/tmp/bd") == 0, "umount bind");
+	/* another mount of the same filesystem: the same keys */
+	CHECK(mount("/tmp/bt", "/tmp/bd", NULL, MS_BIND, NULL) == 0, "bind all");
+	bt_served(fd, BT_NS, "d/k", "/tmp/bd/d/k", 7, "in bt");
+	CHECK(umount("/tmp/bd") == 0, "umount bind all");
+
+	/* the mountinfo check: a change is reported once, to the poller */
+	{
+		int mfd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+		int other = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+		CHECK(mfd >= 0 && other >= 0, "open proc files");
+		CHECK_RC(bt_open_m(fd, BT_NS, "d/k", mfd), 0);
+		CHECK_RC(bt_open_m(fd, BT_NS, "d/k", mfd), 0);
+		CHECK(mount("tmpfs", "/tmp/bd", "tmpfs", 0, NULL) == 0, "mount");
+		CHECK_RC(bt_open_m(fd, BT_NS, "d/k", mfd), -EXDEV);
+		CHECK_RC(bt_open_m(fd, BT_NS, "d/k", mfd), 0);
+		CHECK(umount("/tmp/bd") == 0, "umount");
+		CHECK_RC(bt_open_m(fd, BT_NS, "d/k", mfd), -EXDEV);
+		CHECK_RC(bt_open_m(fd, BT_NS + 5, "d/k", mfd), -ENOENT);
+		CHECK_RC(bt_open_m(fd, BT_NS, "d/k", other), -EBADFD);
+		CHECK_RC(bt_open_m(fd, BT_NS, "d/k", bt), -EBADFD);
+		CHECK_RC(bt_open_m(fd, BT_NS, "d/k", 999), -EBADFD);
+		CHECK_RC(bt_open_m(fd, BT_NS, "d/k", -1), -EBADFD);
+		close(other);
+		close(mfd);
+	}
+
+	in_child(child_bind_chroot, &fd);
+	in_child(child_bind_unshare, &fd);
+	bt_served(fd, BT_NS, "d/k", "/tmp/bt/d/k", 7, "in bt");
+	in_child(child_bind_user, &fd);
+	CHECK(chmod("/tmp/bt/d", 0700) == 0, "chmod 700");
+	in_child(child_bind_noexec, &fd);
+	CHECK(chmod("/tmp/bt/d", 0755) == 0, "chmod 755");
+	in_child(child_bind_user, &fd);
+
+	/* binding again moves it */
+	CHECK_RC(bt_bind(fd, BT_NS, bt2, 0), 0);
+	CHECK_RC(bt_open(fd, BT_NS, "d/k", "/tmp/bt/d/k", 7, 0), -EXDEV);
+	bt_served(fd, BT_NS, "d/k", "/tmp/bt2/d/k", 8, "in bt");
+	CHECK_RC(bt_bind(fd, BT_NS, bt, 0), 0);
+	/* removal, and the owner descriptor's close, end a binding */
+	CHECK_RC(bt_bind(fd, BT_NS + 1, 0, HKV_BIND_REMOVE), 0);
+	CHECK_RC(bt_bind(fd, BT_NS + 1, 0, HKV_BIND_REMOVE), -ENOENT);
+	CHECK_RC(bt_open(fd, BT_NS + 1, "d/k", "/tmp/bt2/d/k", 8, 0), -EXDEV);
+	CHECK_RC(bt_bind(fd2, BT_NS + 1, bt2, 0), 0);
+	bt_served(fd, BT_NS + 1, "d/k", "/tmp/bt2/d/k", 8, "in bt2");
+	close(fd2);
+	CHECK_RC(bt_open(fd, BT_NS + 1, "d/k", "/tmp/bt2/d/k", 8, 0), -EXDEV);
+	bt_served(fd, BT_NS, "d/k", "/tmp/bt/d/k", 7, "in bt");
+	/* an unmounted filesystem: nothing leads to it any more */
+	close(bt2);
+	CHECK(umount("/tmp/bt2") == 0, "umount bt2");
+	CHECK_RC(bt_open(fd, BT_NS + 1, "d/k", "/tmp/bt2/d/k", 8, 0), -ENOENT);
+	close(bt);
+	CHECK(unlink("/tmp/bt/l") == 0 && unlink("/tmp/bt/d/k") == 0, "unlink");
+	CHECK(umount("/tmp/bt") == 0, "umount bt");
+	CHECK_RC(hkv_clear_ns(fd, 1, BT_NS, NULL), 0);
+	CHECK_RC(hkv_clear_ns(fd, 1, BT_NS + 1, NULL), 0);
+	close(fd);
+}
+
 /* ----------------------------------------------------------------- fuzz */
 
 static uint8_t *fz_page;	/* 1 mapped page followed by an unmapped one */
@@ -1764,6 +2053,7 @@ static const struct {
 	{ HKV_IOC_POLICY, HKV_POLICY_SIZE_VER0 },
 	{ HKV_IOC_OWNER, HKV_OWNER_SIZE_VER0 },
 	{ HKV_IOC_EVENTS, HKV_EVENTS_SIZE_VER0 },
+	{ HKV_IOC_BIND, HKV_BIND_SIZE_VER0 },
 };
 #define FZ_NCMDS (sizeof(fz_cmds) / sizeof(fz_cmds[0]))
 
@@ -1783,7 +2073,7 @@ static bool fz_is_command(unsigned long cmd)
 
 static void fz_run(uint64_t seed, int iters)
 {
-	static const uint32_t sizes[] = { 8, 16, 24, 32, 40, 72, 80, 88, 120 };
+	static const uint32_t sizes[] = { 8, 16, 24, 32, 40, 72, 80, 88, 96, 120 };
 	int fd = dev_open(), fds0 = count_fds(), i;
 	uint64_t dispatched = 0, refused = 0;
 	uint64_t arg[520];
@@ -1814,7 +2104,7 @@ static void fz_run(uint64_t seed, int iters)
 			if (m % 4 == 1 || m % 4 == 3)
 				dir = (m >> 8) % 4;
 			if (m % 4 == 2 || m % 4 == 3)
-				sz = (m >> 16) % 2 ? sizes[(m >> 24) % 9] :
+				sz = (m >> 16) % 2 ? sizes[(m >> 24) % 10] :
 						     fz_len(&seed) % 16384;
 			cmd = _IOC(dir, HKV_IOC_MAGIC, _IOC_NR(base), sz);
 			break;
@@ -1979,6 +2269,8 @@ int main(int argc, char **argv)
 		test_stress(argc > 2 ? atoi(argv[2]) : 4);
 	else if (!strcmp(c, "fuzz"))
 		test_fuzz();
+	else if (!strcmp(c, "bind"))
+		test_bind();
 	else if (!strcmp(c, "busy"))
 		test_busy();
 	else if (!strcmp(c, "audit"))
@@ -1993,7 +2285,7 @@ int main(int argc, char **argv)
 		return 127;
 	}
 	else {
-		fprintf(stderr, "usage: %s abi|perms|audit|expiry|evict|skew|stress [s]|fuzz|busy|unload-race KO N\n",
+		fprintf(stderr, "usage: %s abi|perms|audit|expiry|evict|skew|stress [s]|bind|fuzz|busy|unload-race KO N\n",
 			argv[0]);
 		return 2;
 	}

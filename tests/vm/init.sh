@@ -102,6 +102,7 @@ if [ "$RUN_TESTS" = 1 ]; then
 	step "load C" load max_items=24
 	step "defaults C" param_is buckets 4096
 	step "stress" hkv_vm_test stress "$STRESS_SECONDS"
+	step "bind" hkv_vm_test bind
 	step "fuzz" hkv_vm_test fuzz
 	step "hkvctl kernel" hkvctl-kernel.sh
 	step "unload C" unload

@@ -32,8 +32,15 @@
  *    ours through libc is seen (close, dup2, dup3, close_range, closefrom), and an ioctl
  *    failing with EBADF or ENOTTY reopens /dev/hkv once.
  *
- * Mounts: mounts.c keeps a table that is never stale (mountinfo's change notification,
- * and the wrappers of chroot, unshare, setns and pivot_root below).
+ * Mounts: mounts.c keeps a table of the mounts that tells which opens may be served and
+ * with which namespace. Each served open asks the module to check that the table is still
+ * current, inside the one ioctl: by default the module polls our /proc/self/mountinfo
+ * descriptor (HKV_OPEN_CHECK_MOUNTS: EXDEV if the mounts changed since our last look); with
+ * HKV_PRELOAD_PATHCHECK=1 it walks the path itself as the caller (HKV_OPEN_CHECK_PATH: EXDEV
+ * if the path does not lead to the key - exact even after changes of root or namespace
+ * made with raw system calls, at the price of a kernel path walk per open). A refusal costs
+ * a re-read of the table and a fall-through, never a wrong value. A module without these
+ * checks (E2BIG) is not used at all.
  */
 
 #include <dlfcn.h>
@@ -60,6 +67,8 @@ struct preload_real preload_real;
 
 static atomic_int devfd = -1;
 static bool disabled;
+static atomic_bool module_old; /* the module has no mount checks (E2BIG): serve nothing */
+static bool path_check;        /* HKV_PRELOAD_PATHCHECK: the module walks each served path */
 static atomic_bool inited;
 
 static struct {
@@ -98,6 +107,11 @@ __attribute__((constructor)) void preload_init(void)
 	if (atomic_load_explicit(&inited, memory_order_acquire))
 		return;
 	disabled = off && *off && strcmp(off, "0");
+	{
+		const char *pc = getenv("HKV_PRELOAD_PATHCHECK");
+
+		path_check = pc && *pc && strcmp(pc, "0");
+	}
 	RESOLVE(r->open, "open");
 	RESOLVE(r->open64, "open64");
 	RESOLVE(r->openat, "openat");
@@ -402,7 +416,8 @@ static int try_cache(int dirfd, const char *path, int flags)
 	size_t alen;
 	int fd, saved = errno, kflags;
 
-	if (disabled || !path || !preload_ready())
+	if (disabled || !path || !preload_ready() ||
+	    atomic_load_explicit(&module_old, memory_order_relaxed))
 		return -1;
 	/*
 	 * O_NOATIME: the VFS refuses it with EPERM to whoever does not own the file, before
@@ -428,6 +443,16 @@ static int try_cache(int dirfd, const char *path, int flags)
 	req.ns = m.ns;
 	req.key_ptr = (__u64)(uintptr_t)key;
 	req.key_len = (__u32)klen;
+	if (path_check) {
+		/* the module walks the path and serves the key only if it still leads there */
+		req.checks = HKV_OPEN_CHECK_PATH;
+		req.path_ptr = (__u64)(uintptr_t)abs;
+		req.path_off = (__u32)m.plen;
+	} else {
+		/* the module polls our mountinfo: no mount changed since the table was read */
+		req.checks = HKV_OPEN_CHECK_MOUNTS;
+		req.mnt_fd = m.mnt_fd;
+	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int dfd = dev_fd(attempt > 0);
 
@@ -443,6 +468,12 @@ static int try_cache(int dirfd, const char *path, int flags)
 			errno = saved;
 			return fd;
 		}
+		if (errno == EXDEV)
+			mounts_stale(path_check ? m.ns : 0); /* re-read the table */
+		else if (errno == EBADFD)
+			mounts_fd_closed(m.mnt_fd); /* not our mountinfo any more: reopen */
+		else if (errno == E2BIG)
+			atomic_store_explicit(&module_old, true, memory_order_relaxed);
 		if (errno != EBADF && errno != ENOTTY)
 			break;
 	}

@@ -18,16 +18,24 @@
  * mountinfo, which lists a namespace's mounts in the order they were attached) covers the
  * other. The path is served only if the walk ends on an hkvfs mount.
  *
- * Cost: only an open that the table says lies on an hkvfs mount - one that may be served -
- * asks the kernel whether anything changed (one poll(2)) before the table is trusted. Other
- * opens fall through on the table as it is, and look for changes at most once a second
- * (DISCOVER_NS): a stale table there can only make the shim miss a new hkvfs mount for up
- * to a second - a slower open, never a wrong one.
+ * Exact at each served open: mountinfo's change notification says whether the mounts
+ * changed since the table was read, and the module makes that check inside the one
+ * HKV_IOC_OPEN (HKV_OPEN_CHECK_MOUNTS with our descriptor: vfs_poll() of it, EXDEV on a
+ * change), so a served open makes no system call besides the ioctl. With
+ * HKV_PRELOAD_PATHCHECK=1 the module instead walks the path as the caller and serves only if
+ * it ends at the key's file of the namespace's filesystem (HKV_OPEN_CHECK_PATH, kmod/bind.c):
+ * exact even after root or namespace changes made with raw system calls, but a kernel path
+ * walk per open. Either refusal (EXDEV) makes mounts_stale() re-read the table.
  *
- * Never stale where it matters: the table is re-read when
+ * The table is re-read when
  *  - the kernel says the mount namespace changed: /proc/self/mountinfo is kept open and
- *    polled (POLLPRI/POLLERR, zero timeout) before every lookup; a poll consumes the event,
- *    so it first sets `dirty`, which only a completed re-read clears;
+ *    polled (POLLPRI/POLLERR, zero timeout) by the module at each open the table says may be
+ *    served, and by mounts_any() at most once a second (DISCOVER_NS: until then a new hkvfs
+ *    mount is not served, its opens fall through - slower, never wrong) and at the first use
+ *    of a mount; a poll consumes the event, so it first sets `dirty`, which only a completed
+ *    re-read clears;
+ *  - the module refused a path (HKV_PRELOAD_PATHCHECK, mounts_stale()): what was learnt
+ *    about that mount is forgotten too, its config is read again;
  *  - the root or the mount namespace may have changed: chroot, unshare, setns and
  *    pivot_root made through libc call mounts_root_changed() (hkv_preload.c), which makes the
  *    next lookup reopen mountinfo (its paths are relative to the opener's root, its events
@@ -37,8 +45,6 @@
  *    look like mountinfo's (it always says POLLIN and never POLLOUT).
  *  - a fork()ed child would share the descriptor (and so its events) with its parent: the
  *    child forgets it (pthread_atfork) and opens its own.
- * A change made with a raw system call (syscall(SYS_unshare), SYS_close of our descriptor)
- * is not seen; see docs/hot-path.md.
  *
  * Concurrency and signals: the table lives in static storage under a sequence lock
  * (`seq`, odd while written) and a writer flag that is only ever try-locked: a reader that
@@ -66,13 +72,20 @@ struct mnt {
 	unsigned long id;     /* mountinfo's mount ID */
 	unsigned long parent; /* mountinfo's parent ID */
 	bool hkvfs;
+	bool top;             /* its parent is not in the table: where the walk starts */
 	int state;            /* hkvfs: 0 config not read, 1 usable, -1 not usable */
 	uint64_t ns;
 	unsigned char delim;
 	unsigned ok_gen;      /* cred_gen at which the search check passed; 0 = never */
 	size_t plen;          /* mount point length; "/" is 0 */
-	char path[PATH_MAX];
+	char path[PATH_MAX];  /* last: the open path copies only what precedes it */
 };
+
+/* Copy what precedes the mount point's path: 4 KiB fewer per served open. */
+static void copy_head(struct mnt *dst, const struct mnt *src)
+{
+	memcpy(dst, src, offsetof(struct mnt, path));
+}
 
 static struct {
 	atomic_uint seq;   /* odd while the table is being written */
@@ -86,6 +99,7 @@ static atomic_int minfo = -1;       /* /proc/self/mountinfo, polled for changes 
 static atomic_bool dirty = true;    /* re-read before the next lookup */
 static atomic_uint cred_gen = 1;
 static atomic_int nhkvfs;           /* hkvfs mounts in the table */
+static atomic_ullong forget_ns;     /* a namespace the module refused: re-read its config */
 static atomic_llong last_check;     /* CLOCK_MONOTONIC_COARSE ns of mounts_any()'s last check */
 
 /* How often an open that cannot be served looks for new mounts (speed only, see the top). */
@@ -303,11 +317,23 @@ static void refresh(int fd)
 	if (ok && nh)
 		ok = scan(fd, false, nh, &n);
 	errno = saved;
-	/* keep what was learnt about an hkvfs mount that is still the same mount */
+	for (int i = 0; i < n; i++) {
+		scratch[i].top = true;
+		for (int j = 0; j < n && scratch[i].top; j++)
+			scratch[i].top = j == i || scratch[j].id != scratch[i].parent;
+	}
+	/*
+	 * Keep what was learnt about an hkvfs mount that is still the same mount, unless the
+	 * module refused its namespace (a new mount that reused the mount ID).
+	 */
+	uint64_t forget = atomic_exchange_explicit(&forget_ns, 0, memory_order_relaxed);
+
 	for (int i = 0; i < nh; i++) {
 		for (int j = 0; j < tab.n; j++) {
 			struct mnt *o = &tab.m[j];
 
+			if (o->hkvfs && o->state == 1 && o->ns == forget)
+				continue;
 			if (o->hkvfs && o->id == scratch[i].id && o->plen == scratch[i].plen &&
 			    !memcmp(o->path, scratch[i].path, o->plen)) {
 				scratch[i].state = o->state;
@@ -437,12 +463,14 @@ static void check_changes(void)
 	errno = saved;
 }
 
-/* Re-read if needed. Return: false if a re-read is due and could not be done now. */
-static bool ensure_fresh(void)
+/*
+ * Re-read if the table is known to be out of date (no system call otherwise). Return: false
+ * if a re-read is due and could not be done now.
+ */
+static bool ensure_current(void)
 {
 	int fd;
 
-	check_changes();
 	if (!atomic_load_explicit(&dirty, memory_order_acquire))
 		return true;
 	if (atomic_flag_test_and_set_explicit(&tab.busy, memory_order_acquire))
@@ -454,6 +482,19 @@ static bool ensure_fresh(void)
 		refresh(fd);
 	atomic_flag_clear_explicit(&tab.busy, memory_order_release);
 	return fd >= 0 && !atomic_load_explicit(&dirty, memory_order_acquire);
+}
+
+/* Ask the kernel whether the mounts changed, then re-read if needed. */
+static bool ensure_fresh(void)
+{
+	check_changes();
+	return ensure_current();
+}
+
+void mounts_stale(uint64_t ns)
+{
+	atomic_store_explicit(&forget_ns, ns, memory_order_relaxed);
+	atomic_store_explicit(&dirty, true, memory_order_release);
 }
 
 /* The walk (see the top of the file). Return: index of the top mount at @p, or -1. */
@@ -470,13 +511,7 @@ static int walk(const char *p, size_t len)
 
 			if (i == cur || !covers(e->path, e->plen, p, len))
 				continue;
-			if (cur >= 0) {
-				child = e->parent == tab.m[cur].id;
-			} else {
-				child = true;
-				for (int j = 0; j < tab.n && j < MAX_MOUNTS && child; j++)
-					child = j == i || tab.m[j].id != e->parent;
-			}
+			child = cur >= 0 ? e->parent == tab.m[cur].id : e->top;
 			if (child)
 				next = i; /* later in mountinfo: attached later, on top */
 		}
@@ -529,8 +564,11 @@ bool mounts_find(const char *p, struct preload_mount *out)
 	unsigned seq;
 	int idx = -1;
 
-	/* only a path we may serve needs the exact answer, and pays its poll(2) */
-	if (!under_hkvfs(p, len) || !ensure_fresh())
+	/*
+	 * No poll(2) here: HKV_IOC_OPEN polls our mountinfo descriptor itself (or walks the
+	 * path), and tells us when the mounts changed (mounts_stale()).
+	 */
+	if (!under_hkvfs(p, len) || !ensure_current())
 		return false;
 	for (int tries = 0; tries < 2; tries++) {
 		seq = atomic_load_explicit(&tab.seq, memory_order_acquire);
@@ -538,7 +576,7 @@ bool mounts_find(const char *p, struct preload_mount *out)
 			return false;
 		idx = walk(p, len);
 		if (idx >= 0)
-			m = tab.m[idx];
+			copy_head(&m, &tab.m[idx]);
 		if (atomic_load_explicit(&tab.seq, memory_order_acquire) != seq || idx < 0 ||
 		    !m.hkvfs)
 			return false;
@@ -548,6 +586,7 @@ bool mounts_find(const char *p, struct preload_mount *out)
 		if (atomic_flag_test_and_set_explicit(&tab.busy, memory_order_acquire))
 			return false;
 		if (atomic_load_explicit(&tab.seq, memory_order_acquire) == seq) {
+			memcpy(m.path, tab.m[idx].path, m.plen + 1); /* stable: we hold busy */
 			read_config(&m);
 			/* a mount change meanwhile may mean we read another mount's config */
 			check_changes();
@@ -570,8 +609,12 @@ bool mounts_find(const char *p, struct preload_mount *out)
 
 	if (m.ok_gen != gen) {
 		int saved = errno;
-		bool ok = !faccessat(AT_FDCWD, m.plen ? m.path : "/", X_OK, AT_EACCESS);
+		bool ok;
 
+		memcpy(m.path, tab.m[idx].path, m.plen + 1);
+		if (atomic_load_explicit(&tab.seq, memory_order_acquire) != seq)
+			return false; /* the table changed while we copied */
+		ok = !faccessat(AT_FDCWD, m.plen ? m.path : "/", X_OK, AT_EACCESS);
 		errno = saved;
 		if (!ok)
 			return false;
@@ -587,5 +630,6 @@ bool mounts_find(const char *p, struct preload_mount *out)
 	out->ns = m.ns;
 	out->delim = m.delim;
 	out->plen = m.plen;
-	return true;
+	out->mnt_fd = atomic_load_explicit(&minfo, memory_order_acquire);
+	return out->mnt_fd >= 0;
 }

@@ -88,6 +88,7 @@ struct preload_mount {
 	uint64_t ns;         /* the mount's cache namespace */
 	unsigned char delim; /* its key delimiter */
 	size_t plen;         /* length of its mount point's path ("/" counts as 0) */
+	int mnt_fd;          /* our /proc/self/mountinfo descriptor, for the module to poll */
 };
 
 /**
@@ -102,13 +103,23 @@ bool mounts_any(void);
  * mounts_find() - the hkvfs mount on top at absolute, normalised path @path.
  * @out: receives the mount's namespace, delimiter and path prefix length.
  *
- * If the table says @path lies on an hkvfs mount, first asks the kernel whether the mounts
- * changed (one poll(2)) and re-reads them if so; reads the mount's .hkv/config on first use; checks search permission on the mount point once per credentials generation.
+ * Answers from the table as it is (re-read first only if it is known to be out of date):
+ * no system call, except on a mount's first use (reads its .hkv/config) and once per
+ * credentials generation (search permission on the mount point). The answer is only good
+ * if the mounts did not change since the table was read: HKV_IOC_OPEN verifies that (it
+ * polls @out->mnt_fd, or walks the path); see mounts_stale().
  *
  * Return: true if @path lies on a usable hkvfs mount (no other file system mounted on top
  * of it on the way); false to fall through (not hkvfs, or any doubt, or a writer busy).
  */
 bool mounts_find(const char *path, struct preload_mount *out);
+
+/**
+ * mounts_stale() - the module said the mounts changed, or that a path mounts_find() gave it
+ * leads elsewhere: re-read the table (and, @ns non-zero, that mount's config) before the
+ * next lookup.
+ */
+void mounts_stale(uint64_t ns);
 
 /** mounts_init() - register the fork handler. Constructor only. */
 void mounts_init(void);

@@ -144,6 +144,31 @@ struct hkv_get {
  * @version: out: the snapshot's version.
  * @expire_ms: out: expiry in Unix milliseconds, 0 when none.
  * @mtime_ns: out: the key's modification time (Unix ns), 0 when unknown.
+ * @path_ptr: with HKV_OPEN_CHECK_PATH: the user address of the NUL-terminated
+ *	absolute path the caller is about to open(2) as this key, else 0 (not
+ *	in the VER0/VER1 structures).  The module then walks the path as
+ *	open(2) would (the caller's root, mount namespace and credentials:
+ *	search permission on every directory; the last component is followed
+ *	unless @flags has O_NOFOLLOW) and serves the key only if the walk ends
+ *	on a regular file of the filesystem bound to @ns (HKV_IOC_BIND) at
+ *	exactly the path @path_ptr + @path_off from that filesystem's root.
+ *	So a key is never served for a path that no longer leads to it: a
+ *	mount on top, a chroot, another mount namespace, a bind mount of a
+ *	subdirectory, a stacked mount all make the walk end elsewhere.
+ * @path_off: with HKV_OPEN_CHECK_PATH: offset in the path of the part below
+ *	the filesystem's root; it must start with '/' (e.g. 7 for
+ *	"/mnt/kv/a/b" when /mnt/kv is the mount point, 0 when the filesystem is
+ *	mounted on "/").  That part is compared byte for byte with the file's
+ *	path from the filesystem's root, so it must be in normal form (no "."
+ *	or ".." or empty components, no trailing '/').  Else 0.
+ * @checks: HKV_OPEN_CHECK_* bits; 0 for none.
+ * @mnt_fd: with HKV_OPEN_CHECK_MOUNTS: the caller's open descriptor of
+ *	/proc/self/mountinfo (or /proc/PID/mountinfo), else 0.  The module
+ *	polls it as poll(2) would (POLLPRI: the mount table changed since the
+ *	descriptor was last polled, which consumes the change) and fails with
+ *	-EXDEV if it changed, before looking the key up: the cheap form of
+ *	"poll mountinfo, then open", in one system call.
+ * @reserved2: must be 0.
  *
  * On success the ioctl returns a new file descriptor and fills the output
  * fields (as far as @size reaches) with the metadata of the very snapshot the
@@ -158,7 +183,15 @@ struct hkv_get {
  *
  * Return: a descriptor, or -ENOENT, -EACCES, -EPERM (O_NOATIME), -EMFILE,
  * -ENFILE, -ENOMEM, -EFAULT (also when the output fields cannot be written:
- * no descriptor is installed then), -EINVAL, -ENAMETOOLONG, -E2BIG.
+ * no descriptor is installed then), -EINVAL, -ENAMETOOLONG, -E2BIG.  With
+ * HKV_OPEN_CHECK_PATH also: -EXDEV when the walk ends outside the filesystem
+ * bound to @ns, or at another path in it, or @ns has no binding; -ENOENT
+ * when the path names no regular file; any error of the walk (-ENOENT,
+ * -EACCES, -ENOTDIR, -ELOOP, -ENAMETOOLONG, ...); -EINVAL when the path is
+ * not absolute or @path_off is past its end or not at a '/'.  With
+ * HKV_OPEN_CHECK_MOUNTS also: -EXDEV when the mount table changed, -EBADFD
+ * when @mnt_fd is not an open mountinfo descriptor.  Unknown @checks bits,
+ * or a field of a check that is not asked for being non-zero: -EINVAL.
  */
 struct hkv_open {
 	__u32 size;
@@ -174,10 +207,20 @@ struct hkv_open {
 	__u64 version;
 	__u64 expire_ms;
 	__u64 mtime_ns;
+	__u64 path_ptr;
+	__u32 path_off;
+	__u32 checks;
+	__s32 mnt_fd;
+	__u32 reserved2;
 };
 
 #define HKV_OPEN_SIZE_VER0	32	/* input fields only */
-#define HKV_OPEN_SIZE_VER1	72
+#define HKV_OPEN_SIZE_VER1	72	/* without the checks */
+#define HKV_OPEN_SIZE_VER2	96
+
+/* struct hkv_open.checks */
+#define HKV_OPEN_CHECK_PATH	0x1	/* @path_ptr leads to the key */
+#define HKV_OPEN_CHECK_MOUNTS	0x2	/* @mnt_fd reports no mount change */
 
 /**
  * struct hkv_put - HKV_IOC_PUT: insert or replace a value (owner only).
@@ -408,6 +451,41 @@ struct hkv_event {
 	__u8 key[HKV_DEV_KEY_MAX];
 };
 
+/* HKV_IOC_BIND flags */
+#define HKV_BIND_REMOVE		0x1	/* drop @ns's binding */
+
+/**
+ * struct hkv_bind - HKV_IOC_BIND: tell the module which filesystem a
+ *	namespace's keys are the files of (owner only).
+ * @size: sizeof(struct hkv_bind).
+ * @flags: 0 to bind, HKV_BIND_REMOVE to unbind.
+ * @ns: namespace id, non-zero.
+ * @fd: to bind: a descriptor of any file or directory of the filesystem (an
+ *	O_PATH descriptor of its root is enough); ignored (must be 0) with
+ *	HKV_BIND_REMOVE.
+ * @reserved: must be 0.
+ *
+ * HKV_IOC_OPEN with a path serves @ns's keys only for paths that lead to
+ * that filesystem (its superblock: every mount of it, in any namespace).
+ * Binding @ns again moves the binding.  A binding lives until it is removed
+ * or the owner descriptor that made it is closed (a daemon that dies takes
+ * its bindings with it, so a later filesystem can never be mistaken for the
+ * dead one's).  At most 4096 namespaces are bound at a time.
+ *
+ * Return: 0, -EPERM (not owner), -EBADF (@fd), -ENOENT (HKV_BIND_REMOVE of
+ * an unbound @ns), -ENOSPC (too many bindings), -ENOMEM, -EFAULT, -EINVAL,
+ * -E2BIG.
+ */
+struct hkv_bind {
+	__u32 size;
+	__u32 flags;
+	__u64 ns;
+	__s32 fd;
+	__u32 reserved;
+};
+
+#define HKV_BIND_SIZE_VER0	24
+
 /*
  * The commands.  Direction is from user space's view: _IOW structures are
  * only read by the module, _IOWR ones are also written back.
@@ -422,5 +500,6 @@ struct hkv_event {
 #define HKV_IOC_POLICY		_IOWR(HKV_IOC_MAGIC, 7, struct hkv_policy)
 #define HKV_IOC_OWNER		_IOW(HKV_IOC_MAGIC, 8, struct hkv_owner)
 #define HKV_IOC_EVENTS		_IOWR(HKV_IOC_MAGIC, 9, struct hkv_events)
+#define HKV_IOC_BIND		_IOW(HKV_IOC_MAGIC, 10, struct hkv_bind)
 
 #endif /* UAPI_LINUX_HKV_H */
