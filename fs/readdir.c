@@ -155,8 +155,6 @@ struct hkvfs_dh {
 	size_t nwin, capwin;
 	unsigned char *winbuf; /* the window's cursors (struct win_ent.at) */
 	size_t winlen, wincap;
-	char *reply;           /* the reply being built, kept for the next READDIR */
-	size_t replycap;
 	struct hkvfs_ident *id; /* the directory's identity, per READDIR */
 	struct dent *d;
 	struct prefetch pf;
@@ -198,7 +196,6 @@ void hkvfs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 	win_clear(dh);
 	free(dh->win);
 	free(dh->winbuf);
-	free(dh->reply);
 	free(dh->id);
 	free(dh->d);
 	free(dh->pf.buf);
@@ -474,22 +471,21 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int type = 0, rc = 0;
 
 	CNT(readdirs);
-	/* the buffers live in the handle: READDIRs of one handle are serialized by @dh->lock
-	 * (the kernel sends them one at a time; the lock makes that a rule) */
+	/*
+	 * The identity and the entry live in the handle and are used under @dh->lock only. The
+	 * reply buffer is the request's own: the kernel may send RELEASEDIR, which frees the
+	 * handle, before it has this reply, so nothing of the handle is touched after the lock
+	 * is dropped.
+	 */
+	buf = malloc(size);
+	save = malloc(sizeof(*save));
 	pthread_mutex_lock(&dh->lock);
 	if (!dh->id)
 		dh->id = malloc(sizeof(*dh->id));
 	if (!dh->d)
 		dh->d = malloc(sizeof(*dh->d));
-	if (dh->replycap < size) {
-		free(dh->reply);
-		dh->reply = malloc(size);
-		dh->replycap = dh->reply ? size : 0;
-	}
-	save = malloc(sizeof(*save));
 	id = dh->id;
 	d = dh->d;
-	buf = dh->reply;
 	if (!id || !d || !buf || !save) {
 		rc = -ENOMEM;
 		goto out_unlock;
@@ -572,14 +568,9 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 out_unlock:
 	pthread_mutex_unlock(&dh->lock);
 	free(save);
-	/*
-	 * The reply goes out of the handle's buffer after the lock is dropped: nothing else
-	 * touches it before the kernel has this reply (its next READDIR, or the RELEASEDIR that
-	 * frees the handle, can only come after it), and once the reply is sent the handle may
-	 * already be gone.
-	 */
 	if (rc < 0)
 		hkvfs_reply_err(req, rc);
 	else
 		fuse_reply_buf(req, buf, pos);
+	free(buf);
 }
