@@ -39,8 +39,10 @@ static int first_cb(void *arg, const void *key, size_t klen, enum hkv_type type,
 	return 1;
 }
 
-/* does any key (other than the directory marker with @skip_marker) start with @p? */
-int hkvfs_prefix_has_keys(struct hkvfs *fs, const void *p, size_t plen, bool skip_marker)
+/* does any key (other than the directory marker with @skip_marker) start with @p? Through
+ * @be: the store, or a transaction's handle. */
+static int prefix_has_keys(struct hkvfs *fs, struct hkvfs_be *be, const void *p, size_t plen,
+			   bool skip_marker)
 {
 	struct hkv_scan_opts so = { .count = 64, .prefix = p, .prefix_len = plen };
 	struct first_arg fa = { .skip_marker = skip_marker, .plen = plen };
@@ -53,11 +55,16 @@ int hkvfs_prefix_has_keys(struct hkvfs *fs, const void *p, size_t plen, bool ski
 	}
 	hkvfs_be_cursor_init(&cur);
 	while (!cur.done && !fa.found) {
-		rc = hkvfs_be_scan(fs->be, &cur, &so, first_cb, &fa);
+		rc = hkvfs_be_scan(be, &cur, &so, first_cb, &fa);
 		if (rc < 0)
 			return rc;
 	}
 	return fa.found;
+}
+
+int hkvfs_prefix_has_keys(struct hkvfs *fs, const void *p, size_t plen, bool skip_marker)
+{
+	return prefix_has_keys(fs, fs->be, p, plen, skip_marker);
 }
 
 size_t hkvfs_marker_key(const unsigned char *p, size_t plen, unsigned char *out)
@@ -81,12 +88,29 @@ size_t hkvfs_last_comp_start(struct hkvfs *fs, const unsigned char *key, size_t 
 }
 
 /*
- * Keep the directory holding @key alive after its last entry went away through the
- * filesystem, as a local filesystem would: write the marker of the parent prefix.
+ * A secondary write of a namespace operation (a parent's marker, its times) failed. Inside a
+ * transaction (HKVFS_BE_CAP_TXN) the whole operation fails with it and nothing is applied;
+ * without one the operation itself was already applied, so this is logged and it succeeds.
  */
-static void keep_parent(struct hkvfs *fs, const unsigned char *key, size_t klen)
+static int secondary(struct hkvfs_be *be, int rc, const char *what)
 {
-	unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
+	if (rc >= 0 || rc == -ENOENT || rc == -EEXIST)
+		return 0;
+	if (be->caps & HKVFS_BE_CAP_TXN)
+		return rc;
+	HLOG_WARN("%s: %s", what, hkv_strerror(rc));
+	return 0;
+}
+
+/*
+ * Keep the directory holding @key alive after its last entry went away through the
+ * filesystem, as a local filesystem would: write the marker of the parent prefix. Through @be
+ * (the operation's transaction). Return: 0, or the error secondary() keeps.
+ */
+static int keep_parent(struct hkvfs *fs, struct hkvfs_be *be, const unsigned char *key,
+		       size_t klen)
+{
+	unsigned char mk[HKV_KEY_MAX + 1];
 	size_t plen = hkvfs_last_comp_start(fs, key, klen);
 	struct hkv_create_attr ca = {
 		.mode = 0777 & ~fs->opts.umask,
@@ -96,32 +120,32 @@ static void keep_parent(struct hkvfs *fs, const unsigned char *key, size_t klen)
 	int rc;
 
 	if (plen == 0 || plen + HKVFS_MARKER_LEN > HKV_KEY_MAX)
-		return;
-	rc = hkvfs_prefix_has_keys(fs, key, plen, false);
+		return 0;
+	rc = prefix_has_keys(fs, be, key, plen, false);
 	if (rc != 0)
-		return;
-	rc = hkvfs_be_create(fs->be, mk, hkvfs_marker_key(key, plen, mk), HKV_TYPE_STRING, &ca);
-	if (rc < 0 && rc != -EEXIST)
-		HLOG_WARN("cannot keep directory marker: %s", hkv_strerror(rc));
+		return secondary(be, rc, "cannot keep directory marker");
+	rc = hkvfs_be_create(be, mk, hkvfs_marker_key(key, plen, mk), HKV_TYPE_STRING, &ca);
+	return secondary(be, rc, "cannot keep directory marker");
 }
+
 /*
  * A name was added to or removed from directory @dir: its mtime and ctime become now, as on
  * a local filesystem. A directory with a marker keeps its times there; an implicit directory
  * (no marker) and the root show the mount time; a collection's times are its key's, which
- * the engine updates with every element change.
+ * the engine updates with every element change. Through @be, the transaction of the change
+ * itself: a reader sees the new name and the new times together.
  */
-static void dir_changed(struct hkvfs *fs, const struct hkvfs_ident *dir)
+static int dir_changed(struct hkvfs *fs, struct hkvfs_be *be, const struct hkvfs_ident *dir)
 {
-	unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
+	unsigned char mk[HKV_KEY_MAX + 1];
 	struct hkv_attr a = { .mtime_ns = hkvfs_now_ns() };
-	int rc;
 
+	(void)fs;
 	if (dir->kind != HKVFS_PREFIX || dir->klen + HKVFS_MARKER_LEN > HKV_KEY_MAX)
-		return;
-	rc = hkvfs_be_attr_set(fs->be, mk, hkvfs_marker_key(dir->key, dir->klen, mk),
-			       HKV_ATTR_MTIME, &a);
-	if (rc && rc != -ENOENT)
-		HLOG_WARN("directory times not updated: %s", hkv_strerror(rc));
+		return 0;
+	return secondary(be, hkvfs_be_attr_set(be, mk, hkvfs_marker_key(dir->key, dir->klen, mk),
+					       HKV_ATTR_MTIME, &a),
+			 "directory times not updated");
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -284,6 +308,36 @@ static int parent_and_child(struct hkvfs *fs, fuse_ino_t parent, const char *nam
 	return rc;
 }
 
+/*
+ * Creating a string key is one transaction: no directory of that name (no key below it), the
+ * key, and its directory's times.
+ */
+struct create_key {
+	struct hkvfs *fs;
+	const struct hkvfs_ident *dir;
+	struct hkvfs_ident *id;
+	const struct hkv_create_attr *ca;
+	bool excl;
+};
+
+static int create_key_txn(struct hkvfs_be *tx, void *arg)
+{
+	struct create_key *ck = arg;
+	struct hkvfs_ident *id = ck->id;
+	int rc;
+
+	if (id->klen < HKV_KEY_MAX) {
+		id->key[id->klen] = ck->fs->opts.delim;
+		rc = prefix_has_keys(ck->fs, tx, id->key, id->klen + 1, false);
+		if (rc)
+			return rc > 0 ? (ck->excl ? -EEXIST : -EISDIR) : rc;
+	}
+	rc = hkvfs_be_create(tx, id->key, id->klen, HKV_TYPE_STRING, ck->ca);
+	if (rc)
+		return rc;
+	return dir_changed(ck->fs, tx, ck->dir);
+}
+
 /* create the node named @name in @dir: a string key, or an element */
 static int create_node(fuse_req_t req, const struct hkvfs_ident *dir, struct hkvfs_ident *id,
 		       mode_t mode, bool excl)
@@ -298,15 +352,9 @@ static int create_node(fuse_req_t req, const struct hkvfs_ident *dir, struct hkv
 	if (id->kind == HKVFS_PREFIX)
 		return excl ? -EEXIST : -EISDIR;
 	if (id->kind == HKVFS_KEY) {
-		if (id->klen < HKV_KEY_MAX) {
-			id->key[id->klen] = fs->opts.delim;
-			rc = hkvfs_prefix_has_keys(fs, id->key, id->klen + 1, false);
-			if (rc)
-				return rc > 0 ? (excl ? -EEXIST : -EISDIR) : rc;
-		}
-		rc = hkvfs_be_create(be, id->key, id->klen, HKV_TYPE_STRING, &ca);
-		if (rc == 0)
-			dir_changed(fs, dir);
+		struct create_key ck = { fs, dir, id, &ca, excl };
+
+		rc = hkvfs_be_txn_run(be, create_key_txn, &ck);
 		if (rc == -EEXIST && !excl)
 			rc = hkvfs_be_type(be, id->key, id->klen) == HKV_TYPE_STRING ? 0 : -EISDIR;
 		return hkvfs_fserr(rc);
@@ -422,13 +470,52 @@ void hkvfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 		fuse_reply_entry(req, &e);
 }
 
+/*
+ * mkdir is one transaction: the name is free (no key of that name, no key below it), the
+ * marker, and the parent's times.
+ */
+struct mkdir_op {
+	struct hkvfs *fs;
+	const struct hkvfs_ident *dir;
+	struct hkvfs_ident *id;
+	const struct hkv_create_attr *ca;
+	bool key_too; /* a key named as the directory (its prefix without the delimiter) */
+};
+
+static int mkdir_txn(struct hkvfs_be *tx, void *arg)
+{
+	struct mkdir_op *mo = arg;
+	struct hkvfs *fs = mo->fs;
+	struct hkvfs_ident *id = mo->id;
+	unsigned char *mk;
+	int rc;
+
+	if (mo->key_too) {
+		rc = hkvfs_be_exists(tx, id->key, id->klen - 1);
+		if (rc)
+			return rc > 0 ? -EEXIST : rc;
+	}
+	rc = prefix_has_keys(fs, tx, id->key, id->klen, false);
+	if (rc)
+		return rc > 0 ? -EEXIST : rc;
+	mk = malloc(HKV_KEY_MAX + 1);
+	if (!mk)
+		return -ENOMEM;
+	rc = hkvfs_be_create(tx, mk, hkvfs_marker_key(id->key, id->klen, mk), HKV_TYPE_STRING,
+			     mo->ca);
+	free(mk);
+	if (rc)
+		return rc;
+	return dir_changed(fs, tx, mo->dir);
+}
+
 void hkvfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct hkvfs *fs = fuse_req_userdata(req);
-	unsigned char *mk = NULL;
 	struct hkv_create_attr ca = { mode & 07777, hkvfs_ctx(req)->uid, hkvfs_ctx(req)->gid };
 	struct hkvfs_ident *dir, *id;
 	struct fuse_entry_param e;
+	bool key_too = false;
 	int rc;
 
 	CNT(creates);
@@ -441,12 +528,8 @@ void hkvfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 		goto out;
 	}
 	if (id->kind == HKVFS_KEY) {
-		/* a name whose key exists is taken; otherwise the directory is its prefix */
-		rc = hkvfs_be_exists(fs->be, id->key, id->klen);
-		if (rc > 0) {
-			rc = -EEXIST;
-			goto out;
-		}
+		/* a name whose key exists is taken (mkdir_txn() looks); otherwise the
+		 * directory is its prefix */
 		if (!hkv_pathmap_comp_ok(id->key + dir->klen, id->klen - dir->klen,
 					 fs->opts.delim, true)) {
 			rc = -EINVAL;
@@ -454,36 +537,28 @@ void hkvfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 		}
 		id->key[id->klen++] = fs->opts.delim;
 		id->kind = HKVFS_PREFIX;
+		key_too = true;
 	}
 	if (id->klen + HKVFS_MARKER_LEN > HKV_KEY_MAX) {
+		HLOG_WARN("mkdir: a directory key of %zu bytes and its marker exceed %d bytes "
+			  "(ENAMETOOLONG)", id->klen, HKV_KEY_MAX);
 		rc = -ENAMETOOLONG;
 		goto out;
 	}
-	rc = hkvfs_prefix_has_keys(fs, id->key, id->klen, false);
-	if (rc) {
-		rc = rc > 0 ? -EEXIST : rc;
-		goto out;
+	{
+		struct mkdir_op mo = { fs, dir, id, &ca, key_too };
+
+		rc = hkvfs_fserr(hkvfs_be_txn_run(fs->be, mkdir_txn, &mo));
 	}
-	mk = malloc(HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
-	if (!mk) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = hkvfs_fserr(hkvfs_be_create(fs->be, mk, hkvfs_marker_key(id->key, id->klen, mk),
-					 HKV_TYPE_STRING, &ca));
-	if (!rc)
-		dir_changed(fs, dir);
 	if (!rc)
 		rc = make_entry(fs, id, &e);
 out:
-	free(mk);
 	free(dir);
 	if (rc)
 		hkvfs_reply_err(req, rc);
 	else
 		fuse_reply_entry(req, &e);
 }
-
 
 /*
  * Removing an element (rm COLL/NAME) is one engine transaction: the list's length check and its
@@ -611,6 +686,76 @@ static int elem_unlink_txn(struct hkvfs_be *tx, void *arg)
 	return rc ? 0 : elem_unlink_keep(tx, u);
 }
 
+/*
+ * Removing a name (unlink of a string key, rmdir) is one transaction: the checks, the
+ * removal, the parent's marker when the parent would otherwise vanish (keep_parent()), and
+ * the parent's times.
+ */
+struct ns_remove {
+	struct hkvfs *fs;
+	const struct hkvfs_ident *dir, *id;
+};
+
+static int unlink_key_txn(struct hkvfs_be *tx, void *arg)
+{
+	struct ns_remove *nr = arg;
+	const struct hkvfs_ident *id = nr->id;
+	int rc, t;
+
+	t = hkvfs_be_type(tx, id->key, id->klen);
+	if (t != HKV_TYPE_STRING)
+		return t < 0 ? t : (t == HKV_TYPE_NONE ? -ENOENT : -EISDIR);
+	rc = hkvfs_be_del(tx, id->key, id->klen);
+	if (rc <= 0)
+		return rc < 0 ? rc : -ENOENT;
+	rc = keep_parent(nr->fs, tx, id->key, id->klen);
+	return rc ? rc : dir_changed(nr->fs, tx, nr->dir);
+}
+
+static int rmdir_txn(struct hkvfs_be *tx, void *arg)
+{
+	struct ns_remove *nr = arg;
+	struct hkvfs *fs = nr->fs;
+	const struct hkvfs_ident *id = nr->id;
+	unsigned char mk[HKV_KEY_MAX + 1];
+	struct hkv_attr a;
+	size_t plen;
+	int rc, t;
+
+	if (id->kind == HKVFS_KEY) {
+		/* a collection: removed when it has no element */
+		t = hkvfs_be_type(tx, id->key, id->klen);
+		if (t == HKV_TYPE_STRING)
+			return -ENOTDIR;
+		if (t == HKV_TYPE_NONE)
+			return -ENOENT;
+		if (t < 0)
+			return t;
+		rc = hkvfs_be_attr_get(tx, id->key, id->klen, &a);
+		if (rc)
+			return rc;
+		if (a.size)
+			return -ENOTEMPTY;
+		rc = hkvfs_be_del(tx, id->key, id->klen);
+		if (rc < 0)
+			return rc;
+		plen = id->klen;
+	} else {
+		/* a prefix directory: removed when only its marker is left */
+		rc = prefix_has_keys(fs, tx, id->key, id->klen, true);
+		if (rc)
+			return rc > 0 ? -ENOTEMPTY : rc;
+		if (id->klen + HKVFS_MARKER_LEN <= HKV_KEY_MAX) {
+			rc = hkvfs_be_del(tx, mk, hkvfs_marker_key(id->key, id->klen, mk));
+			if (rc < 0)
+				return rc;
+		}
+		plen = id->klen - 1;
+	}
+	rc = keep_parent(fs, tx, id->key, plen);
+	return rc ? rc : dir_changed(fs, tx, nr->dir);
+}
+
 void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct hkvfs *fs = fuse_req_userdata(req);
@@ -618,26 +763,19 @@ void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct hkvfs_be *be = fs->be;
 	struct hkv_attr a;
 	fuse_ino_t ino;
-	int rc, t;
+	int rc;
 
 	CNT(unlinks);
 	rc = parent_and_child(fs, parent, name, &dir, &id, true);
 	if (rc)
 		goto out;
 	if (id->kind == HKVFS_KEY) {
-		t = hkvfs_be_type(be, id->key, id->klen);
-		if (t != HKV_TYPE_STRING) {
-			rc = t < 0 ? t : (t == HKV_TYPE_NONE ? -ENOENT : -EISDIR);
-			goto out;
-		}
+		struct ns_remove nr = { fs, dir, id };
+
 		ino = hkvfs_itab_find(HKVFS_KEY, id->key, id->klen, NULL, 0);
-		rc = hkvfs_be_del(be, id->key, id->klen);
-		rc = rc < 0 ? rc : (rc ? 0 : -ENOENT);
-		if (!rc) {
+		rc = hkvfs_be_txn_run(be, unlink_key_txn, &nr);
+		if (!rc)
 			hkvfs_fh_orphan(ino);
-			keep_parent(fs, id->key, id->klen);
-			dir_changed(fs, dir);
-		}
 		goto out;
 	}
 	if (id->kind != HKVFS_ELEM) {
@@ -663,7 +801,6 @@ out:
 void hkvfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct hkvfs *fs = fuse_req_userdata(req);
-	unsigned char *mk = NULL;
 	struct hkvfs_ident *dir, *id;
 	int rc;
 
@@ -671,85 +808,40 @@ void hkvfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	rc = parent_and_child(fs, parent, name, &dir, &id, true);
 	if (rc)
 		goto out;
-	if (id->kind == HKVFS_KEY) {
-		int t = hkvfs_be_type(fs->be, id->key, id->klen);
-
-		if (t == HKV_TYPE_STRING) {
-			rc = -ENOTDIR;
-		} else if (t == HKV_TYPE_NONE) {
-			rc = -ENOENT;
-		} else if (t > 0) {
-			struct hkv_attr a;
-
-			rc = hkvfs_be_attr_get(fs->be, id->key, id->klen, &a);
-			if (!rc && a.size)
-				rc = -ENOTEMPTY;
-			if (!rc)
-				rc = hkvfs_be_del(fs->be, id->key, id->klen) < 0 ? -EIO : 0;
-			if (!rc)
-				keep_parent(fs, id->key, id->klen);
-			if (!rc)
-				dir_changed(fs, dir);
-		} else {
-			rc = t;
-		}
-		goto out;
-	}
-	if (id->kind != HKVFS_PREFIX) {
+	if (id->kind != HKVFS_KEY && id->kind != HKVFS_PREFIX) {
 		rc = -ENOTDIR;
 		goto out;
 	}
-	rc = hkvfs_prefix_has_keys(fs, id->key, id->klen, true);
-	if (rc) {
-		rc = rc > 0 ? -ENOTEMPTY : rc;
-		goto out;
+	{
+		struct ns_remove nr = { fs, dir, id };
+
+		rc = hkvfs_be_txn_run(fs->be, rmdir_txn, &nr);
 	}
-	mk = malloc(HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
-	if (!mk) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = hkvfs_be_del(fs->be, mk, hkvfs_marker_key(id->key, id->klen, mk));
-	rc = rc < 0 ? rc : 0;
-	if (!rc)
-		keep_parent(fs, id->key, id->klen - 1);
-	if (!rc)
-		dir_changed(fs, dir);
 out:
-	free(mk);
 	free(dir);
 	hkvfs_reply_err(req, hkvfs_fserr(rc));
 }
 
-/* A key's rename, and the removal of the empty directory it replaces, as one transaction. */
-struct rename_key {
-	const struct hkvfs_ident *src, *dst;
+/*
+ * RENAME is one transaction: the checks on source and destination, the move (one key, or
+ * every key below a directory), the removal of the empty directory it replaces, the marker
+ * that keeps the source's parent, and both parents' times. A reader sees the tree before or
+ * after, never half a directory moved; a failure (or a crash) moves nothing. Without
+ * HKVFS_BE_CAP_TXN the same calls run in the same order, each atomic on its own.
+ */
+struct rename_op {
+	struct hkvfs *fs;
+	const struct hkvfs_ident *dir, *src, *ndir;
+	struct hkvfs_ident *dst;
 	unsigned flags;
-	const unsigned char *mk; /* the replaced directory's marker key, if @mklen */
-	size_t mklen;
+	fuse_ino_t dino; /* the replaced key's node, if any */
 };
 
-static int rename_key_txn(struct hkvfs_be *tx, void *arg)
-{
-	struct rename_key *rk = arg;
-	int rc = hkvfs_be_rename(tx, rk->src->key, rk->src->klen, rk->dst->key, rk->dst->klen,
-				 rk->flags);
-
-	if (!rc && rk->mklen) {
-		rc = hkvfs_be_del(tx, rk->mk, rk->mklen);
-		rc = rc < 0 ? rc : 0;
-	}
-	return rc;
-}
+#define MV_BATCH 64
 
 struct mv_arg {
-	const unsigned char *from, *to;
-	size_t flen, tlen;
-	int err;
-	size_t moved;
-	unsigned char *nk;
 	unsigned char (*keys)[HKV_KEY_MAX + 1];
-	size_t *lens;
+	size_t lens[MV_BATCH];
 	size_t n;
 };
 
@@ -762,35 +854,41 @@ static int collect_cb(void *arg, const void *key, size_t klen, enum hkv_type typ
 	(void)is_prefix;
 	memcpy(m->keys[m->n], key, klen);
 	m->lens[m->n++] = klen;
-	return m->n == 64 ? 1 : 0;
+	return m->n == MV_BATCH ? 1 : 0;
 }
 
 /*
- * Rename every key under prefix @from to @to (+ the rest). Not atomic across keys: each key
- * moves atomically, a crash in the middle leaves some keys under each name (docs). Keys are
- * collected 64 at a time so the scan never sees a key it moved.
+ * Rename every key under prefix @from to @to (+ the rest), through @be (the rename's
+ * transaction). Keys are collected MV_BATCH at a time and moved between scans. With
+ * transactions the scan goes on from its cursor (a position after the last key returned: the
+ * keys moved before it are not seen again, and the destination is outside @from); without,
+ * each batch starts a new scan, which never sees a key it moved.
  */
-static int rename_prefix(struct hkvfs *fs, const unsigned char *from, size_t flen,
-			 const unsigned char *to, size_t tlen)
+static int rename_prefix(struct hkvfs *fs, struct hkvfs_be *be, const unsigned char *from,
+			 size_t flen, const unsigned char *to, size_t tlen)
 {
-	struct hkv_scan_opts so = { .count = 64, .prefix = from, .prefix_len = flen };
-	struct mv_arg m = { .from = from, .to = to, .flen = flen, .tlen = tlen };
+	struct hkv_scan_opts so = { .count = MV_BATCH, .prefix = from, .prefix_len = flen };
+	bool restart = !(be->caps & HKVFS_BE_CAP_TXN);
+	struct mv_arg m = { 0 };
 	struct hkv_cursor cur;
+	unsigned char *nk;
 	size_t i;
 	int rc = 0;
 
-	m.keys = malloc(64 * sizeof(*m.keys));
-	m.lens = malloc(64 * sizeof(*m.lens));
-	m.nk = malloc(2 * HKV_KEY_MAX + 1);
-	if (!m.keys || !m.lens || !m.nk) {
+	(void)fs;
+	m.keys = malloc(MV_BATCH * sizeof(*m.keys));
+	nk = malloc(HKV_KEY_MAX + 1);
+	if (!m.keys || !nk) {
 		rc = -ENOMEM;
 		goto out_free;
 	}
+	hkvfs_be_cursor_init(&cur);
 	for (;;) {
-		hkvfs_be_cursor_init(&cur);
+		if (restart)
+			hkvfs_be_cursor_init(&cur);
 		m.n = 0;
-		while (!cur.done && m.n < 64) {
-			rc = hkvfs_be_scan(fs->be, &cur, &so, collect_cb, &m);
+		while (!cur.done && m.n < MV_BATCH) {
+			rc = hkvfs_be_scan(be, &cur, &so, collect_cb, &m);
 			if (rc < 0)
 				goto out_free;
 		}
@@ -800,21 +898,126 @@ static int rename_prefix(struct hkvfs *fs, const unsigned char *from, size_t fle
 			size_t nl = m.lens[i] - flen + tlen;
 
 			if (nl > HKV_KEY_MAX) {
+				HLOG_WARN("rename: a key below the directory would be %zu bytes, "
+					  "over %d (ENAMETOOLONG)", nl, HKV_KEY_MAX);
 				rc = -ENAMETOOLONG;
 				goto out_free;
 			}
-			memcpy(m.nk, to, tlen);
-			memcpy(m.nk + tlen, m.keys[i] + flen, m.lens[i] - flen);
-			rc = hkvfs_be_rename(fs->be, m.keys[i], m.lens[i], m.nk, nl, 0);
+			memcpy(nk, to, tlen);
+			memcpy(nk + tlen, m.keys[i] + flen, m.lens[i] - flen);
+			rc = hkvfs_be_rename(be, m.keys[i], m.lens[i], nk, nl, 0);
 			if (rc < 0 && rc != -ENOENT)
 				goto out_free;
 		}
+		if (!restart && cur.done)
+			break;
 	}
 	rc = 0;
 out_free:
 	free(m.keys);
-	free(m.lens);
-	free(m.nk);
+	free(nk);
+	return rc;
+}
+
+/* a key (string or collection) renamed: checks, the move, the empty directory it replaces */
+static int rename_key(struct rename_op *ro, struct hkvfs_be *tx)
+{
+	struct hkvfs *fs = ro->fs;
+	const struct hkvfs_ident *src = ro->src;
+	struct hkvfs_ident *dst = ro->dst;
+	unsigned char mk[HKV_KEY_MAX + 1];
+	int full = 0, any = 0, st, dt, rc;
+
+	st = hkvfs_be_type(tx, src->key, src->klen);
+	if (st < 0)
+		return st;
+	if (st == HKV_TYPE_NONE)
+		return -ENOENT;
+	if (dst->kind == HKVFS_PREFIX)
+		return st == HKV_TYPE_STRING ? -EISDIR : -ENOTEMPTY;
+	if (dst->klen + 1 + HKVFS_MARKER_LEN <= HKV_KEY_MAX) {
+		dst->key[dst->klen] = fs->opts.delim;
+		full = prefix_has_keys(fs, tx, dst->key, dst->klen + 1, true);
+		if (full < 0)
+			return full;
+		any = prefix_has_keys(fs, tx, dst->key, dst->klen + 1, false);
+		if (any < 0)
+			return any;
+	}
+	if (full > 0 || (any > 0 && st == HKV_TYPE_STRING))
+		return st == HKV_TYPE_STRING ? -EISDIR : -ENOTEMPTY;
+	if (any > 0 && (ro->flags & RENAME_NOREPLACE))
+		return -EEXIST; /* an empty directory is there */
+	dt = hkvfs_be_type(tx, dst->key, dst->klen);
+	if (dt < 0)
+		return dt;
+	if (dt > 0 && (ro->flags & RENAME_NOREPLACE))
+		return -EEXIST;
+	if (dt > 0 && (dt == HKV_TYPE_STRING) != (st == HKV_TYPE_STRING))
+		return st == HKV_TYPE_STRING ? -EISDIR : -ENOTDIR;
+	if (dt > 0 && dt != HKV_TYPE_STRING) {
+		struct hkv_attr a;
+
+		if (hkvfs_be_attr_get(tx, dst->key, dst->klen, &a) == 0 && a.size)
+			return -ENOTEMPTY;
+	}
+	ro->dino = dt > 0 ? hkvfs_itab_find(HKVFS_KEY, dst->key, dst->klen, NULL, 0) : 0;
+	rc = hkvfs_be_rename(tx, src->key, src->klen, dst->key, dst->klen,
+			     (ro->flags & RENAME_NOREPLACE) ? HKV_RENAME_NX : 0);
+	if (rc)
+		return rc;
+	/* the empty mkdir'd directory it replaces */
+	if (any > 0) {
+		rc = hkvfs_be_del(tx, mk, hkvfs_marker_key(dst->key, dst->klen + 1, mk));
+		if (rc < 0)
+			return rc;
+	}
+	return keep_parent(fs, tx, src->key, src->klen);
+}
+
+/* a directory (prefix) renamed: the destination must be absent or an empty directory */
+static int rename_dir(struct rename_op *ro, struct hkvfs_be *tx)
+{
+	struct hkvfs *fs = ro->fs;
+	const struct hkvfs_ident *src = ro->src;
+	struct hkvfs_ident *dst = ro->dst;
+	unsigned char mk[HKV_KEY_MAX + 1];
+	int rc;
+
+	if (dst->kind == HKVFS_KEY) {
+		rc = hkvfs_be_exists(tx, dst->key, dst->klen);
+		if (rc)
+			return rc > 0 ? -ENOTDIR : rc;
+		dst->key[dst->klen++] = fs->opts.delim;
+		dst->kind = HKVFS_PREFIX;
+	}
+	if (dst->klen >= src->klen && memcmp(dst->key, src->key, src->klen) == 0)
+		return -EINVAL;
+	rc = prefix_has_keys(fs, tx, dst->key, dst->klen, true);
+	if (rc)
+		return rc > 0 ? ((ro->flags & RENAME_NOREPLACE) ? -EEXIST : -ENOTEMPTY) : rc;
+	if (dst->klen + HKVFS_MARKER_LEN <= HKV_KEY_MAX) {
+		rc = hkvfs_be_del(tx, mk, hkvfs_marker_key(dst->key, dst->klen, mk));
+		if (rc < 0)
+			return rc;
+	}
+	rc = rename_prefix(fs, tx, src->key, src->klen, dst->key, dst->klen);
+	if (rc)
+		return rc;
+	return keep_parent(fs, tx, src->key, src->klen - 1);
+}
+
+static int rename_txn(struct hkvfs_be *tx, void *arg)
+{
+	struct rename_op *ro = arg;
+	int rc;
+
+	rc = ro->src->kind == HKVFS_KEY ? rename_key(ro, tx) : rename_dir(ro, tx);
+	if (!rc)
+		rc = dir_changed(ro->fs, tx, ro->dir);
+	if (!rc && (ro->ndir->klen != ro->dir->klen ||
+		    memcmp(ro->ndir->key, ro->dir->key, ro->dir->klen)))
+		rc = dir_changed(ro->fs, tx, ro->ndir);
 	return rc;
 }
 
@@ -823,8 +1026,7 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 {
 	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_ident *dir, *src, *ndir, *dst;
-	fuse_ino_t dino;
-	int rc, st, dt;
+	int rc;
 
 	CNT(renames);
 	ndir = NULL;
@@ -842,99 +1044,23 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 		rc = -EXDEV; /* mv copies; rename(2) of elements is not supported (docs) */
 		goto out;
 	}
-	if (src->kind == HKVFS_KEY) {
-		unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
-		int full = 0, any = 0;
-
-		st = hkvfs_be_type(fs->be, src->key, src->klen);
-		if (dst->kind == HKVFS_PREFIX) {
-			rc = st == HKV_TYPE_STRING ? -EISDIR : -ENOTEMPTY;
-			goto out;
-		}
-		if (dst->klen + 1 + HKVFS_MARKER_LEN <= HKV_KEY_MAX) {
-			dst->key[dst->klen] = fs->opts.delim;
-			full = hkvfs_prefix_has_keys(fs, dst->key, dst->klen + 1, true);
-			any = hkvfs_prefix_has_keys(fs, dst->key, dst->klen + 1, false);
-		}
-		if (full > 0 || (any > 0 && st == HKV_TYPE_STRING)) {
-			rc = st == HKV_TYPE_STRING ? -EISDIR : -ENOTEMPTY;
-			goto out;
-		}
-		if (any > 0 && (flags & RENAME_NOREPLACE)) {
-			rc = -EEXIST; /* an empty directory is there */
-			goto out;
-		}
-		dt = hkvfs_be_type(fs->be, dst->key, dst->klen);
-		if (dt > 0 && (flags & RENAME_NOREPLACE)) {
-			rc = -EEXIST;
-			goto out;
-		}
-		if (dt > 0 && (dt == HKV_TYPE_STRING) != (st == HKV_TYPE_STRING)) {
-			rc = st == HKV_TYPE_STRING ? -EISDIR : -ENOTDIR;
-			goto out;
-		}
-		if (dt > 0 && dt != HKV_TYPE_STRING) {
-			struct hkv_attr a;
-
-			if (hkvfs_be_attr_get(fs->be, dst->key, dst->klen, &a) == 0 && a.size) {
-				rc = -ENOTEMPTY;
-				goto out;
-			}
-		}
-		dino = dt > 0 ? hkvfs_itab_find(HKVFS_KEY, dst->key, dst->klen, NULL, 0) : 0;
-		{
-			struct rename_key rk = { src, dst, (flags & RENAME_NOREPLACE) ?
-							   HKV_RENAME_NX : 0, mk, 0 };
-
-			/* the empty mkdir'd directory it replaces goes in the same transaction */
-			if (any > 0)
-				rk.mklen = hkvfs_marker_key(dst->key, dst->klen + 1, mk);
-			rc = hkvfs_be_txn_run(fs->be, rename_key_txn, &rk);
-		}
-		if (rc)
-			goto out;
-		hkvfs_fh_orphan(dino);
-		hkvfs_itab_move(HKVFS_KEY, src->key, src->klen, dst->key, dst->klen);
-		keep_parent(fs, src->key, src->klen);
-		goto out_changed;
-	}
-	if (src->kind != HKVFS_PREFIX) {
+	if (src->kind != HKVFS_KEY && src->kind != HKVFS_PREFIX) {
 		rc = -EPERM;
 		goto out;
 	}
-	/* directory (prefix) rename: the destination must be absent or an empty directory */
-	if (dst->kind == HKVFS_KEY) {
-		if (hkvfs_be_exists(fs->be, dst->key, dst->klen) > 0) {
-			rc = -ENOTDIR;
-			goto out;
-		}
-		dst->key[dst->klen++] = fs->opts.delim;
-		dst->kind = HKVFS_PREFIX;
-	}
-	if (dst->klen >= src->klen && memcmp(dst->key, src->key, src->klen) == 0) {
-		rc = -EINVAL;
-		goto out;
-	}
-	rc = hkvfs_prefix_has_keys(fs, dst->key, dst->klen, true);
-	if (rc) {
-		rc = rc > 0 ? ((flags & RENAME_NOREPLACE) ? -EEXIST : -ENOTEMPTY) : rc;
-		goto out;
-	}
 	{
-		unsigned char mk[HKV_KEY_MAX + HKVFS_MARKER_LEN + 1];
+		struct rename_op ro = { fs, dir, src, ndir, dst, flags, 0 };
 
-		if (dst->klen + HKVFS_MARKER_LEN <= HKV_KEY_MAX)
-			hkvfs_be_del(fs->be, mk, hkvfs_marker_key(dst->key, dst->klen, mk));
+		rc = hkvfs_be_txn_run(fs->be, rename_txn, &ro);
+		if (rc)
+			goto out;
+		if (src->kind == HKVFS_KEY) {
+			hkvfs_fh_orphan(ro.dino);
+			hkvfs_itab_move(HKVFS_KEY, src->key, src->klen, dst->key, dst->klen);
+		} else {
+			hkvfs_itab_rename_prefix(src->key, src->klen, dst->key, dst->klen);
+		}
 	}
-	rc = rename_prefix(fs, src->key, src->klen, dst->key, dst->klen);
-	if (rc)
-		goto out;
-	hkvfs_itab_rename_prefix(src->key, src->klen, dst->key, dst->klen);
-	keep_parent(fs, src->key, src->klen - 1);
-out_changed:
-	dir_changed(fs, dir);
-	if (ndir->klen != dir->klen || memcmp(ndir->key, dir->key, dir->klen))
-		dir_changed(fs, ndir);
 out:
 	free(dir);
 	free(ndir);

@@ -18,11 +18,20 @@
 /* ---------------------------------------------------------------------------------------- */
 /* readdir                                                                                  */
 
+/* the cursors after each entry of the last reply, in one buffer of the handle (@at: offset
+ * of the cursor's bytes there), so a reply allocates nothing per entry */
 struct win_ent {
 	uint64_t off;
-	struct hkv_cursor *cur;
+	size_t at;
 	uint32_t skip;
 };
+
+/* copy the used part of a cursor (a struct hkv_cursor is HKV_CURSOR_MAX bytes; most of it
+ * is unused), once per directory entry and more */
+static inline void cur_copy(struct hkv_cursor *dst, const struct hkv_cursor *src)
+{
+	memcpy(dst, src, offsetof(struct hkv_cursor, pos) + src->len);
+}
 
 /*
  * struct prefetch - entries of a key-prefix directory taken from one hkvfs_be_scan() call and
@@ -153,6 +162,10 @@ struct hkvfs_dh {
 	uint64_t off;
 	struct win_ent *win;
 	size_t nwin, capwin;
+	unsigned char *winbuf; /* the window's cursors (struct win_ent.at) */
+	size_t winlen, wincap;
+	struct hkvfs_ident *id; /* the directory's identity, per READDIR */
+	struct dent *d;
 	struct prefetch pf;
 };
 
@@ -181,11 +194,8 @@ void hkvfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 static void win_clear(struct hkvfs_dh *dh)
 {
-	size_t i;
-
-	for (i = 0; i < dh->nwin; i++)
-		free(dh->win[i].cur);
 	dh->nwin = 0;
+	dh->winlen = 0;
 }
 
 void hkvfs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -195,6 +205,9 @@ void hkvfs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 	(void)ino;
 	win_clear(dh);
 	free(dh->win);
+	free(dh->winbuf);
+	free(dh->id);
+	free(dh->d);
 	free(dh->pf.buf);
 	deep_clear(&dh->pf);
 	free(dh->pf.deep);
@@ -269,11 +282,11 @@ static int pf_next(struct hkvfs *fs, const struct hkvfs_ident *dir, struct prefe
 		pf->valid = false;
 		pf->n = pf->i = 0;
 		pf->len = 0;
-		pf->end = *cur;
+		cur_copy(&pf->end, cur);
 		rc = hkvfs_be_scan(fs->be, &pf->end, &so, pf_cb, pf);
 		if (rc < 0)
 			return rc;
-		pf->at = *cur;
+		cur_copy(&pf->at, cur);
 		/* a batch that shrank since (keys deleted) ends where it ends now */
 		pf->i = *skip < pf->n ? *skip : pf->n;
 		pf->askip = *skip;
@@ -281,14 +294,14 @@ static int pf_next(struct hkvfs *fs, const struct hkvfs_ident *dir, struct prefe
 	}
 	if (pf->i == pf->n) {
 		/* nothing (more) reported in this stretch (expired keys): go on from its end */
-		*cur = pf->end;
+		cur_copy(cur, &pf->end);
 		*skip = 0;
 		pf->valid = false;
 		return 0;
 	}
 	e = &pf->e[pf->i++];
 	if (pf->i == pf->n) {
-		*cur = pf->end;
+		cur_copy(cur, &pf->end);
 		*skip = 0;
 		pf->valid = false; /* the next call fetches from the end */
 	} else if (hkvfs_be_cursor_after(fs->be, cur, pf->buf + e->off, e->klen, e->is_prefix)) {
@@ -296,7 +309,7 @@ static int pf_next(struct hkvfs *fs, const struct hkvfs_ident *dir, struct prefe
 	} else {
 		*skip = 0;
 	}
-	pf->at = *cur;
+	cur_copy(&pf->at, cur);
 	pf->askip = *skip;
 	memcpy(d->raw_key, pf->buf + e->off, e->klen);
 	d->raw_len = e->klen;
@@ -436,8 +449,8 @@ static int next_entry(struct hkvfs *fs, const struct hkvfs_ident *dir, int type,
 static int win_push(struct hkvfs_dh *dh, uint64_t off, const struct hkv_cursor *cur,
 		    uint32_t skip)
 {
-	size_t sz = offsetof(struct hkv_cursor, pos) + cur->len;
-	struct hkv_cursor *c;
+	/* aligned, so a stored cursor can be read in place */
+	size_t sz = (offsetof(struct hkv_cursor, pos) + cur->len + 7) & ~(size_t)7;
 
 	if (dh->nwin == dh->capwin) {
 		size_t cap = dh->capwin ? dh->capwin * 2 : 64;
@@ -448,13 +461,23 @@ static int win_push(struct hkvfs_dh *dh, uint64_t off, const struct hkv_cursor *
 		dh->win = w;
 		dh->capwin = cap;
 	}
-	c = malloc(sz);
-	if (!c)
-		return -ENOMEM;
-	memcpy(c, cur, sz);
+	if (dh->winlen + sz > dh->wincap) {
+		size_t cap = dh->wincap ? dh->wincap * 2 : 16384;
+		unsigned char *b;
+
+		while (cap < dh->winlen + sz)
+			cap *= 2;
+		b = realloc(dh->winbuf, cap);
+		if (!b)
+			return -ENOMEM;
+		dh->winbuf = b;
+		dh->wincap = cap;
+	}
+	memcpy(dh->winbuf + dh->winlen, cur, offsetof(struct hkv_cursor, pos) + cur->len);
 	dh->win[dh->nwin].off = off;
-	dh->win[dh->nwin].cur = c;
+	dh->win[dh->nwin].at = dh->winlen;
 	dh->win[dh->nwin].skip = skip;
+	dh->winlen += sz;
 	dh->nwin++;
 	return 0;
 }
@@ -464,38 +487,51 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_dh *dh = (struct hkvfs_dh *)(uintptr_t)fi->fh;
-	struct hkvfs_ident *id = malloc(sizeof(*id));
-	struct dent *d = malloc(sizeof(*d));
-	char *buf = malloc(size);
-	struct hkv_cursor save;
+	struct hkvfs_ident *id;
+	struct dent *d;
+	struct hkv_cursor *save = NULL;
 	uint32_t save_skip;
+	char *buf;
 	uint64_t ndots, o;
 	size_t pos = 0, i;
 	int type = 0, rc = 0;
 
 	CNT(readdirs);
-	if (!id || !d || !buf) {
+	/*
+	 * The identity and the entry live in the handle and are used under @dh->lock only. The
+	 * reply buffer is the request's own: the kernel may send RELEASEDIR, which frees the
+	 * handle, before it has this reply, so nothing of the handle is touched after the lock
+	 * is dropped.
+	 */
+	buf = malloc(size);
+	save = malloc(sizeof(*save));
+	pthread_mutex_lock(&dh->lock);
+	if (!dh->id)
+		dh->id = malloc(sizeof(*dh->id));
+	if (!dh->d)
+		dh->d = malloc(sizeof(*dh->d));
+	id = dh->id;
+	d = dh->d;
+	if (!id || !d || !buf || !save) {
 		rc = -ENOMEM;
-		goto out_free;
+		goto out_unlock;
 	}
 	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
 	if (id->kind == HKVFS_KEY) {
 		type = hkvfs_key_type(fs, id);
 		if (type < 0) {
 			rc = type;
-			goto out_free;
+			goto out_unlock;
 		}
 	}
 	ndots = id->kind == HKVFS_ROOT ? 3 : 2;
-	pthread_mutex_lock(&dh->lock);
 	/* find the cursor for @off */
 	if ((uint64_t)off != dh->off) {
 		for (i = 0; i < dh->nwin; i++)
 			if (dh->win[i].off == (uint64_t)off)
 				break;
 		if (i < dh->nwin) {
-			memcpy(&dh->cur, dh->win[i].cur,
-			       offsetof(struct hkv_cursor, pos) + dh->win[i].cur->len);
+			cur_copy(&dh->cur, (const struct hkv_cursor *)(dh->winbuf + dh->win[i].at));
 			dh->skip = dh->win[i].skip;
 			dh->off = (uint64_t)off;
 		} else {
@@ -525,7 +561,7 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		size_t n;
 
 		o = dh->off + 1;
-		save = dh->cur;
+		cur_copy(save, &dh->cur);
 		save_skip = dh->skip;
 		if (dh->off < ndots) {
 			name = dh->off == 0 ? "." : dh->off == 1 ? ".." : HKV_CTL_DIR;
@@ -541,13 +577,13 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		n = fuse_add_direntry(req, buf + pos, size - pos, name, &st, (off_t)o);
 		if (n > size - pos) {
 			/* did not fit: the next call starts with it again */
-			dh->cur = save;
+			cur_copy(&dh->cur, save);
 			dh->skip = save_skip;
 			break;
 		}
 		if (dh->off >= ndots && d->deep &&
 		    deep_add(&dh->pf, d->raw_key, d->raw_len, o)) {
-			dh->cur = save;
+			cur_copy(&dh->cur, save);
 			dh->skip = save_skip;
 			rc = -ENOMEM;
 			break;
@@ -560,13 +596,12 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 		}
 	}
+out_unlock:
 	pthread_mutex_unlock(&dh->lock);
-out_free:
+	free(save);
 	if (rc < 0)
 		hkvfs_reply_err(req, rc);
 	else
 		fuse_reply_buf(req, buf, pos);
 	free(buf);
-	free(d);
-	free(id);
 }

@@ -19,7 +19,7 @@
  *   value: off  size        field
  *          ---  ----------  -----------------------------------------------------------
  *            0  2           only for a long member: its length, little-endian
- *            2  449..4096   only for a long member: its bytes
+ *            2  449..4160   only for a long member: its bytes (HKV_KEY_MAX)
  *            -  rest        payload: hash = the field's value; set = nothing;
  *                           zset = the score, 8 bytes in the sortable encoding below
  *

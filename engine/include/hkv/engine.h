@@ -50,8 +50,12 @@
 extern "C" {
 #endif
 
-/** Longest key, field or member, in bytes. */
-#define HKV_KEY_MAX 4096
+/**
+ * Longest key, field or member, in bytes: Linux's PATH_MAX (4096) and 64 more, so that the
+ * filesystem can store any path within PATH_MAX of its mount root as a key, a directory's
+ * with its delimiter and its 8-byte directory marker.
+ */
+#define HKV_KEY_MAX (4096 + 64)
 /** Largest value, in bytes (512 MiB, as Redis). */
 #define HKV_VALUE_MAX (512u * 1024 * 1024)
 /** Largest opaque cursor produced by the scan functions. */
