@@ -230,22 +230,30 @@ struct dent {
 	unsigned char raw_key[HKV_KEY_MAX + 1];
 };
 
+/* grow *@buf (capacity *@cap, doubled from 16 KiB) to hold at least @need bytes */
+static int buf_reserve(unsigned char **buf, size_t *cap, size_t need)
+{
+	size_t c = *cap ? *cap : 16384;
+	unsigned char *b;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	b = realloc(*buf, c);
+	if (!b)
+		return -ENOMEM;
+	*buf = b;
+	*cap = c;
+	return 0;
+}
+
 static int pf_cb(void *arg, const void *key, size_t klen, enum hkv_type type, bool is_prefix)
 {
 	struct prefetch *pf = arg;
 
-	if (pf->len + klen > pf->cap) {
-		size_t cap = pf->cap ? pf->cap * 2 : 16384;
-		unsigned char *b;
-
-		while (cap < pf->len + klen)
-			cap *= 2;
-		b = realloc(pf->buf, cap);
-		if (!b)
-			return pf->n ? HKV_SCAN_AGAIN : -ENOMEM;
-		pf->buf = b;
-		pf->cap = cap;
-	}
+	if (buf_reserve(&pf->buf, &pf->cap, pf->len + klen))
+		return pf->n ? HKV_SCAN_AGAIN : -ENOMEM;
 	memcpy(pf->buf + pf->len, key, klen);
 	pf->e[pf->n].off = pf->len;
 	pf->e[pf->n].klen = klen;
@@ -461,18 +469,8 @@ static int win_push(struct hkvfs_dh *dh, uint64_t off, const struct hkv_cursor *
 		dh->win = w;
 		dh->capwin = cap;
 	}
-	if (dh->winlen + sz > dh->wincap) {
-		size_t cap = dh->wincap ? dh->wincap * 2 : 16384;
-		unsigned char *b;
-
-		while (cap < dh->winlen + sz)
-			cap *= 2;
-		b = realloc(dh->winbuf, cap);
-		if (!b)
-			return -ENOMEM;
-		dh->winbuf = b;
-		dh->wincap = cap;
-	}
+	if (buf_reserve(&dh->winbuf, &dh->wincap, dh->winlen + sz))
+		return -ENOMEM;
 	memcpy(dh->winbuf + dh->winlen, cur, offsetof(struct hkv_cursor, pos) + cur->len);
 	dh->win[dh->nwin].off = off;
 	dh->win[dh->nwin].at = dh->winlen;
