@@ -199,6 +199,15 @@ static bool hkvm_may_write(struct file *file)
 	return READ_ONCE(hf->owner) || capable(CAP_SYS_ADMIN);
 }
 
+/* hkvm_copy_arg() for a command that changes the cache: owner or CAP_SYS_ADMIN only. */
+static int hkvm_copy_warg(struct file *file, void *karg, size_t ksize,
+			  void __user *uarg, u32 usize)
+{
+	if (!hkvm_may_write(file))
+		return -EPERM;
+	return hkvm_copy_arg(karg, ksize, uarg, usize);
+}
+
 /* The mode-bits part of the VFS's read check; never sleeps. */
 static bool hkvm_mode_allows_read(const struct hkvm_entry *e)
 {
@@ -435,9 +444,7 @@ static long hkvm_ioc_put(struct file *file, void __user *uarg, u32 usize)
 	kgid_t gid;
 	long rc;
 
-	if (!hkvm_may_write(file))
-		return -EPERM;
-	rc = hkvm_copy_arg(&a, sizeof(a), uarg, usize);
+	rc = hkvm_copy_warg(file, &a, sizeof(a), uarg, usize);
 	if (rc)
 		return rc;
 	if (a.flags || a.reserved || (a.mode & ~07777))
@@ -480,9 +487,7 @@ static long hkvm_ioc_del(struct file *file, void __user *uarg, u32 usize)
 	struct hkvm_key k;
 	long rc;
 
-	if (!hkvm_may_write(file))
-		return -EPERM;
-	rc = hkvm_copy_arg(&a, sizeof(a), uarg, usize);
+	rc = hkvm_copy_warg(file, &a, sizeof(a), uarg, usize);
 	if (rc)
 		return rc;
 	if (a.flags || a.reserved)
@@ -500,9 +505,7 @@ static long hkvm_ioc_clear(struct file *file, void __user *uarg, u32 usize)
 	struct hkv_clear a;
 	long rc;
 
-	if (!hkvm_may_write(file))
-		return -EPERM;
-	rc = hkvm_copy_arg(&a, sizeof(a), uarg, usize);
+	rc = hkvm_copy_warg(file, &a, sizeof(a), uarg, usize);
 	if (rc)
 		return rc;
 	if ((a.flags & ~HKV_CLEAR_NS) || (!(a.flags & HKV_CLEAR_NS) && a.ns))
@@ -578,9 +581,7 @@ static long hkvm_ioc_events(struct file *file, void __user *uarg, u32 usize)
 	struct hkv_events a;
 	long rc;
 
-	if (!hkvm_may_write(file))
-		return -EPERM;
-	rc = hkvm_copy_arg(&a, sizeof(a), uarg, usize);
+	rc = hkvm_copy_warg(file, &a, sizeof(a), uarg, usize);
 	if (rc)
 		return rc;
 	if (a.flags)
@@ -599,9 +600,7 @@ static long hkvm_ioc_bind(struct file *file, void __user *uarg, u32 usize)
 	struct hkv_bind a;
 	long rc;
 
-	if (!hkvm_may_write(file))
-		return -EPERM;
-	rc = hkvm_copy_arg(&a, sizeof(a), uarg, usize);
+	rc = hkvm_copy_warg(file, &a, sizeof(a), uarg, usize);
 	if (rc)
 		return rc;
 	if ((a.flags & ~HKV_BIND_REMOVE) || a.reserved || !a.ns)
