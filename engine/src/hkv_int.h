@@ -35,7 +35,10 @@
  * then by hash. (A store created by format 1 has no "hashkey" and keeps the unkeyed hash it
  * was written with: util.c.)
  *
- * Key record, little-endian:
+ * Key record. Two layouts, told apart by KF_VARINT in the flags byte; both are read, format 3
+ * writes only the second.
+ *
+ * Fixed layout (formats 1 and 2), little-endian:
  *
  *   off  size  field
  *   ---  ----  -----------------------------------------------------------------
@@ -55,6 +58,19 @@
  *    72     8  list tail index (one past the last), else 0
  *    80     -  full key if KF_LONGKEY; then the inline value (KF_INLINE) or a vlog_ref
  *              (KF_VLOG, VLOG_REF_SIZE bytes)
+ *
+ * Varint layout (KF_VARINT, format 3): byte 0 the type, byte 1 the flags, then unsigned
+ * LEB128 varints (7 bits a byte, low group first, at most 10 bytes), signed ones zigzag-coded
+ * first (0, -1, 1, -2 ... as 0, 1, 2, 3 ...):
+ *
+ *   full key length (only if KF_LONGKEY), mode, uid, gid, id, version, mtime_ns (signed),
+ *   ctime_ns - mtime_ns (signed, modulo 2^64), expire_at (signed), size, head (signed),
+ *   tail (signed)
+ *
+ * then the full key, the inline value or the vlog_ref as in the fixed layout. A 64-byte
+ * string's record is about 92 bytes instead of 144; the index is that much smaller and a
+ * lookup touches fewer pages (docs/engine-storage.md, "Key records"). The header is at most
+ * KREC_HDR_MAX bytes.
  *
  * Writes: every mutation is a function run inside an LMDB write transaction by hkv_write();
  * concurrent callers are combined into one transaction (group commit). Such a function must
@@ -79,19 +95,23 @@
 /*
  * Format 2: long strings are named with SipHash under the store's own key (info "hashkey").
  * Format 1 stores open (and become format 2) keeping their unkeyed hash.
+ * Format 3: key records are written in the varint layout (KF_VARINT); records of the fixed
+ * layout are still read, so a format 1 or 2 store opens and becomes format 3.
  */
-#define HKV_FORMAT_VERSION 2
+#define HKV_FORMAT_VERSION 3
 
 #define EKEY_SHORT HKV_ORDER_PREFIX
 #define EKEY_HASH 16
 #define EKEY_LONG (EKEY_SHORT + EKEY_HASH)
-#define KREC_HDR 80
+#define KREC_HDR 80      /* the fixed layout's header */
+#define KREC_HDR_MAX 104 /* the longest varint header: 2 + 3 + 3 * 5 + 8 * 10 + slack */
 #define KEY_ID_LEN 8
 
 /* key record flags */
 #define KF_INLINE 0x01
 #define KF_VLOG 0x02
 #define KF_LONGKEY 0x04
+#define KF_VARINT 0x08 /* the record uses the varint layout (format 3) */
 
 /**
  * struct ekey - the LMDB encoding of a byte string (see the top of this file).

@@ -17,18 +17,85 @@
 
 #include "hkv_int.h"
 
-int kmeta_decode(const MDB_val *v, struct kmeta *m)
+/* Append @v as an unsigned LEB128 varint at @p. Return: the bytes written (1..10). */
+static size_t uv_put(unsigned char *p, uint64_t v)
 {
-	const unsigned char *p = v->mv_data;
-	size_t n = v->mv_size, off = KREC_HDR;
+	size_t n = 0;
 
+	while (v >= 0x80) {
+		p[n++] = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (unsigned char)v;
+	return n;
+}
+
+/* Append the signed @v zigzag-coded (see hkv_int.h). */
+static size_t sv_put(unsigned char *p, int64_t v)
+{
+	return uv_put(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+/* Read a varint at *@off of @p (@n bytes) into @v. Return: false if it runs past @n or 10 bytes. */
+static bool uv_get(const unsigned char *p, size_t n, size_t *off, uint64_t *v)
+{
+	uint64_t x = 0;
+	unsigned shift = 0;
+
+	while (*off < n && shift < 70) {
+		unsigned char b = p[(*off)++];
+
+		if (shift == 63 && b > 1)
+			return false;
+		x |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = x;
+			return true;
+		}
+		shift += 7;
+	}
+	return false;
+}
+
+static bool sv_get(const unsigned char *p, size_t n, size_t *off, int64_t *v)
+{
+	uint64_t u;
+
+	if (!uv_get(p, n, off, &u))
+		return false;
+	*v = (int64_t)((u >> 1) ^ (~(u & 1) + 1));
+	return true;
+}
+
+/* Encode @m's header in the varint layout into @p (KREC_HDR_MAX bytes). Return: its length. */
+static size_t krec_hdr_encode(unsigned char *p, const struct kmeta *m, uint8_t flags,
+			      size_t longlen)
+{
+	size_t n = 2;
+
+	p[0] = m->type;
+	p[1] = flags | KF_VARINT;
+	if (flags & KF_LONGKEY)
+		n += uv_put(p + n, longlen);
+	n += uv_put(p + n, m->mode);
+	n += uv_put(p + n, m->uid);
+	n += uv_put(p + n, m->gid);
+	n += uv_put(p + n, m->id);
+	n += uv_put(p + n, m->version);
+	n += sv_put(p + n, m->mtime_ns);
+	n += sv_put(p + n, (int64_t)((uint64_t)m->ctime_ns - (uint64_t)m->mtime_ns));
+	n += sv_put(p + n, m->expire_at);
+	n += uv_put(p + n, m->size);
+	n += sv_put(p + n, m->head);
+	n += sv_put(p + n, m->tail);
+	return n;
+}
+
+/* Decode the fixed layout's header. Return: its length (with the full key's), 0 if corrupt. */
+static size_t krec_hdr_fixed(const unsigned char *p, size_t n, struct kmeta *m, size_t *kl)
+{
 	if (n < KREC_HDR)
-		return -HKV_ECORRUPT;
-	m->type = p[0];
-	m->flags = p[1];
-	if (m->type < HKV_TYPE_STRING || m->type > HKV_TYPE_ZSET ||
-	    (m->flags & KF_INLINE && m->flags & KF_VLOG))
-		return -HKV_ECORRUPT;
+		return 0;
 	m->mode = get_le32(p + 4);
 	m->uid = get_le32(p + 8);
 	m->gid = get_le32(p + 12);
@@ -40,13 +107,64 @@ int kmeta_decode(const MDB_val *v, struct kmeta *m)
 	m->size = get_le64(p + 56);
 	m->head = (int64_t)get_le64(p + 64);
 	m->tail = (int64_t)get_le64(p + 72);
+	*kl = get_le16(p + 2);
+	return KREC_HDR;
+}
+
+/* Decode the varint layout's header. Return: its length, 0 if corrupt. */
+static size_t krec_hdr_varint(const unsigned char *p, size_t n, struct kmeta *m, size_t *kl)
+{
+	size_t off = 2;
+	uint64_t u[6], kl64 = 0;
+	int64_t s[5];
+
+	if (m->flags & KF_LONGKEY && !uv_get(p, n, &off, &kl64))
+		return 0;
+	for (int i = 0; i < 5; i++)
+		if (!uv_get(p, n, &off, &u[i]))
+			return 0;
+	if (!sv_get(p, n, &off, &s[0]) || !sv_get(p, n, &off, &s[1]) ||
+	    !sv_get(p, n, &off, &s[2]) || !uv_get(p, n, &off, &u[5]) ||
+	    !sv_get(p, n, &off, &s[3]) || !sv_get(p, n, &off, &s[4]))
+		return 0;
+	if (u[0] > UINT32_MAX || u[1] > UINT32_MAX || u[2] > UINT32_MAX || kl64 > HKV_KEY_MAX)
+		return 0;
+	m->mode = (uint32_t)u[0];
+	m->uid = (uint32_t)u[1];
+	m->gid = (uint32_t)u[2];
+	m->id = u[3];
+	m->version = u[4];
+	m->mtime_ns = s[0];
+	m->ctime_ns = (int64_t)((uint64_t)s[0] + (uint64_t)s[1]);
+	m->expire_at = s[2];
+	m->size = u[5];
+	m->head = s[3];
+	m->tail = s[4];
+	*kl = (size_t)kl64;
+	return off;
+}
+
+int kmeta_decode(const MDB_val *v, struct kmeta *m)
+{
+	const unsigned char *p = v->mv_data;
+	size_t n = v->mv_size, off, kl = 0;
+
+	if (n < 2)
+		return -HKV_ECORRUPT;
+	m->type = p[0];
+	m->flags = p[1];
+	if (m->type < HKV_TYPE_STRING || m->type > HKV_TYPE_ZSET ||
+	    (m->flags & KF_INLINE && m->flags & KF_VLOG) ||
+	    m->flags & ~(KF_INLINE | KF_VLOG | KF_LONGKEY | KF_VARINT))
+		return -HKV_ECORRUPT;
+	off = m->flags & KF_VARINT ? krec_hdr_varint(p, n, m, &kl) : krec_hdr_fixed(p, n, m, &kl);
+	if (!off)
+		return -HKV_ECORRUPT;
 	m->fullkey = NULL;
 	m->fullkey_len = 0;
 	m->key = NULL;
 	m->klen = 0;
 	if (m->flags & KF_LONGKEY) {
-		uint16_t kl = get_le16(p + 2);
-
 		if (kl <= EKEY_SHORT || kl > HKV_KEY_MAX || off + kl > n)
 			return -HKV_ECORRUPT;
 		m->fullkey = p + off;
@@ -67,7 +185,7 @@ int kmeta_decode(const MDB_val *v, struct kmeta *m)
 		vlog_ref_decode(p + off, &m->ref);
 		if (m->ref.vlen != m->size)
 			return -HKV_ECORRUPT;
-	} else if (m->type == HKV_TYPE_STRING && m->size) {
+	} else if (n != off || (m->type == HKV_TYPE_STRING && m->size)) {
 		return -HKV_ECORRUPT;
 	}
 	return 0;
@@ -227,9 +345,9 @@ int krec_put(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
 	     const struct kmeta *m, const void *inl, size_t inl_len)
 {
 	bool is_long = ek->len == EKEY_LONG;
-	size_t n = KREC_HDR + (is_long ? klen : 0);
+	size_t n, hlen;
 	MDB_val k = { ek->len, (void *)ek->b }, v;
-	unsigned char *p;
+	unsigned char *p, hdr[KREC_HDR_MAX];
 	uint8_t flags = m->flags & (KF_INLINE | KF_VLOG);
 	unsigned char stackbuf[1024];
 	void *tmp = NULL;
@@ -270,6 +388,8 @@ int krec_put(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
 		}
 		flags |= KF_LONGKEY;
 	}
+	hlen = krec_hdr_encode(hdr, m, flags, klen);
+	n = hlen + (is_long ? klen : 0);
 	if (flags & KF_INLINE)
 		n += inl_len;
 	else if (flags & KF_VLOG)
@@ -281,23 +401,8 @@ int krec_put(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
 		return lmdb_err(rc);
 	}
 	p = v.mv_data;
-	memset(p, 0, KREC_HDR);
-	p[0] = m->type;
-	p[1] = flags;
-	if (is_long)
-		put_le16(p + 2, (uint16_t)klen);
-	put_le32(p + 4, m->mode);
-	put_le32(p + 8, m->uid);
-	put_le32(p + 12, m->gid);
-	put_le64(p + 16, m->id);
-	put_le64(p + 24, m->version);
-	put_le64(p + 32, (uint64_t)m->mtime_ns);
-	put_le64(p + 40, (uint64_t)m->ctime_ns);
-	put_le64(p + 48, (uint64_t)m->expire_at);
-	put_le64(p + 56, m->size);
-	put_le64(p + 64, (uint64_t)m->head);
-	put_le64(p + 72, (uint64_t)m->tail);
-	p += KREC_HDR;
+	memcpy(p, hdr, hlen);
+	p += hlen;
 	if (is_long) {
 		memcpy(p, key, klen);
 		p += klen;

@@ -313,15 +313,20 @@ static int open_dbs(struct hkv *db)
 	} else if (rc) {
 		goto out_abort;
 	}
-	if (format == 1 && !db->opt.read_only) {
-		/* format 2 only adds the hash key, which a format-1 store goes on without */
-		hkv_log(db, 2, "%s: store format 1 upgraded to %d", db->dir, HKV_FORMAT_VERSION);
+	if ((format == 1 || format == 2) && !db->opt.read_only) {
+		/*
+		 * format 2 only adds the hash key, which a format-1 store goes on without;
+		 * format 3 writes key records in the varint layout and still reads the fixed one
+		 */
+		hkv_log(db, 2, "%s: store format %llu upgraded to %d", db->dir,
+			(unsigned long long)format, HKV_FORMAT_VERSION);
 		format = HKV_FORMAT_VERSION;
 		rc = raw_put_u64(txn, db->dbi_info, "format", format);
 		if (rc)
 			goto out_abort;
 	}
-	if (format != HKV_FORMAT_VERSION && !(format == 1 && db->opt.read_only)) {
+	if (format != HKV_FORMAT_VERSION &&
+	    !((format == 1 || format == 2) && db->opt.read_only)) {
 		hkv_log(db, 0, "%s: store format %llu, this build reads format %d", db->dir,
 			(unsigned long long)format, HKV_FORMAT_VERSION);
 		rc = -HKV_EFORMAT;

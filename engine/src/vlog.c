@@ -1965,7 +1965,7 @@ static int repoint_fn(struct wtx *w, void *arg)
 {
 	struct cbatch *b = arg;
 	struct hkv *db = w->db;
-	unsigned char nb[KREC_HDR + HKV_KEY_MAX + VLOG_REF_SIZE];
+	unsigned char nb[KREC_HDR_MAX + HKV_KEY_MAX + VLOG_REF_SIZE];
 	struct seg_rec r = { 0 };
 	int rc = 0;
 
@@ -1988,9 +1988,10 @@ static int repoint_fn(struct wtx *w, void *arg)
 		}
 		if (kmeta_decode(&v, &km) || !(km.flags & KF_VLOG) || !ref_eq(&km.ref, &m->from))
 			continue; /* changed since the copy: the copy is dead */
-		pos = KREC_HDR + (km.flags & KF_LONGKEY ? km.fullkey_len : 0);
-		if (pos + VLOG_REF_SIZE > v.mv_size || v.mv_size > sizeof(nb))
+		/* in either layout a record's vlog_ref is its last VLOG_REF_SIZE bytes */
+		if (v.mv_size < VLOG_REF_SIZE || v.mv_size > sizeof(nb))
 			continue;
+		pos = v.mv_size - VLOG_REF_SIZE;
 		memcpy(nb, v.mv_data, v.mv_size);
 		vlog_ref_encode(nb + pos, &m->to);
 		nv.mv_size = v.mv_size;

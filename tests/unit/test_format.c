@@ -153,8 +153,9 @@ static unsigned char *be_sortable_double(unsigned char *p, double d)
 }
 
 /*
- * A key record as the table of docs/engine.md lays it out. @tail: what follows the 80-byte
- * header (full key, inline value or value-log reference). Return: its length.
+ * A key record in the fixed layout of formats 1 and 2 (still read by format 3). @rest: what
+ * follows the 80-byte header (full key, inline value or value-log reference).
+ * Return: its length.
  */
 static size_t krec(unsigned char *out, unsigned type, unsigned flags, unsigned kl,
 		   uint32_t mode, uint32_t uid, uint32_t gid, uint64_t id, uint64_t version,
@@ -180,6 +181,55 @@ static size_t krec(unsigned char *out, unsigned type, unsigned flags, unsigned k
 	assert_int_equal(p - out, 80);
 	memcpy(p, rest, restlen);
 	return 80 + restlen;
+}
+
+/* Unsigned LEB128, and zigzag for signed values, written out here as hkv_int.h documents. */
+static unsigned char *uleb(unsigned char *p, uint64_t v)
+{
+	do {
+		*p = (unsigned char)(v & 0x7f);
+		v >>= 7;
+		if (v)
+			*p |= 0x80;
+		p++;
+	} while (v);
+	return p;
+}
+
+static unsigned char *sleb(unsigned char *p, int64_t v)
+{
+	return uleb(p, v < 0 ? 2 * (~(uint64_t)v) + 1 : 2 * (uint64_t)v);
+}
+
+/*
+ * A key record in the varint layout (format 3): type, flags | 0x08, then the varints in the
+ * documented order, then @rest (full key, inline value or value-log reference).
+ * Return: its length.
+ */
+static size_t krecv(unsigned char *out, unsigned type, unsigned flags, unsigned kl,
+		    uint32_t mode, uint32_t uid, uint32_t gid, uint64_t id, uint64_t version,
+		    int64_t mtime_ns, int64_t ctime_ns, int64_t expire_at, uint64_t size,
+		    int64_t head, int64_t tail, const void *rest, size_t restlen)
+{
+	unsigned char *p = out;
+
+	*p++ = (unsigned char)type;
+	*p++ = (unsigned char)(flags | 0x08);
+	if (flags & KF_LONGKEY)
+		p = uleb(p, kl);
+	p = uleb(p, mode);
+	p = uleb(p, uid);
+	p = uleb(p, gid);
+	p = uleb(p, id);
+	p = uleb(p, version);
+	p = sleb(p, mtime_ns);
+	p = sleb(p, ctime_ns - mtime_ns);
+	p = sleb(p, expire_at);
+	p = uleb(p, size);
+	p = sleb(p, head);
+	p = sleb(p, tail);
+	memcpy(p, rest, restlen);
+	return (size_t)(p - out) + restlen;
 }
 
 static void attr(struct hkv *db, const char *key, size_t klen, struct hkv_attr *a)
@@ -221,10 +271,10 @@ static void test_written_bytes(void **state)
 	f->db = NULL;
 	raw_open(f, false);
 
-	/* info: format 2, a 16-byte hash key, counter reservations at or above what was used */
+	/* info: format 3, a 16-byte hash key, counter reservations at or above what was used */
 	v = raw_get(f, "info", "format", 6);
 	assert_int_equal(v.mv_size, 8);
-	assert_int_equal(rd_le(v.mv_data, 8), 2);
+	assert_int_equal(rd_le(v.mv_data, 8), 3);
 	v = raw_get(f, "info", "version", 7);
 	assert_int_equal(v.mv_size, 8);
 	assert_true(rd_le(v.mv_data, 8) >= az.version);
@@ -235,7 +285,7 @@ static void test_written_bytes(void **state)
 	uint64_t hk[2] = { rd_le(v.mv_data, 8), rd_le((unsigned char *)v.mv_data + 8, 8) };
 
 	/* an inline string with an expiry */
-	n = krec(exp, HKV_TYPE_STRING, KF_INLINE, 0, 0640, 1000, 1001, ak.id, ak.version,
+	n = krecv(exp, HKV_TYPE_STRING, KF_INLINE, 0, 0640, 1000, 1001, ak.id, ak.version,
 		 T0 * 1000000, T0 * 1000000, T0 + 5000, 5, 0, 0, "hello", 5);
 	v = raw_get(f, "keys", "k", 1);
 	assert_int_equal(v.mv_size, n);
@@ -247,9 +297,9 @@ static void test_written_bytes(void **state)
 
 	/* a string in the value log: the reference, then the record it names */
 	v = raw_get(f, "keys", "big", 3);
-	assert_int_equal(v.mv_size, 80 + 24);
+	assert_true(v.mv_size > 24);
 	{
-		const unsigned char *r = (const unsigned char *)v.mv_data + 80;
+		const unsigned char *r = (const unsigned char *)v.mv_data + v.mv_size - 24;
 		uint32_t sid = (uint32_t)rd_le(r, 4), rlen = (uint32_t)rd_le(r + 4, 4);
 		uint64_t off = rd_le(r + 8, 8), vlen = rd_le(r + 16, 8);
 		unsigned char ref[24];
@@ -257,8 +307,9 @@ static void test_written_bytes(void **state)
 		assert_int_equal(rlen, 24 + 3 + sizeof(big));
 		assert_int_equal(vlen, sizeof(big));
 		le(le(le(le(ref, sid, 4), rlen, 4), off, 8), vlen, 8);
-		n = krec(exp, HKV_TYPE_STRING, KF_VLOG, 0, 0640, 1000, 1001, abig.id,
+		n = krecv(exp, HKV_TYPE_STRING, KF_VLOG, 0, 0640, 1000, 1001, abig.id,
 			 abig.version, T0 * 1000000, T0 * 1000000, 0, sizeof(big), 0, 0, ref, 24);
+		assert_int_equal(v.mv_size, n);
 		assert_memory_equal(v.mv_data, exp, n);
 
 		/* segment record: "HKVR", CRC-32 of bytes 8.., flags, 0, klen, vlen, slen */
@@ -310,7 +361,7 @@ static void test_written_bytes(void **state)
 		p[sizeof(field)] = 'v';
 		assert_int_equal(v.mv_size, 2 + sizeof(field) + 1);
 		assert_memory_equal(v.mv_data, exp, v.mv_size);
-		n = krec(exp, HKV_TYPE_HASH, 0, 0, 0640, 1000, 1001, ah.id, ah.version,
+		n = krecv(exp, HKV_TYPE_HASH, 0, 0, 0640, 1000, 1001, ah.id, ah.version,
 			 T0 * 1000000, T0 * 1000000, 0, 1, 0, 0, "", 0);
 		v = raw_get(f, "keys", "h", 1);
 		assert_int_equal(v.mv_size, n);
@@ -318,7 +369,7 @@ static void test_written_bytes(void **state)
 	}
 
 	/* a list of one element: head 0, tail 1, the element at index 0 */
-	n = krec(exp, HKV_TYPE_LIST, 0, 0, 0640, 1000, 1001, al.id, al.version, T0 * 1000000,
+	n = krecv(exp, HKV_TYPE_LIST, 0, 0, 0640, 1000, 1001, al.id, al.version, T0 * 1000000,
 		 T0 * 1000000, 0, 1, 0, 1, "", 0);
 	v = raw_get(f, "keys", "l", 1);
 	assert_int_equal(v.mv_size, n);
@@ -365,6 +416,25 @@ static void test_read_hand_built(void **state)
 	n = krec(rec, HKV_TYPE_ZSET, 0, 0, 0644, 0, 0, 1001, 78, T0 * 1000000, T0 * 1000000,
 		 0, 2, 0, 0, "", 0);
 	raw_put(f, "keys", "zz", 2, rec, n);
+	/* the varint layout, with a negative mtime, a ctime before it and a list's indices */
+	n = krecv(rec, HKV_TYPE_STRING, KF_INLINE, 0, 0100644, 70000, 4000000000u, 1ull << 40,
+		  (1ull << 62) + 5, -1234567891234ll, -1234567891235ll, 0, 4, 0, 0, "wxyz", 4);
+	raw_put(f, "keys", "vhand", 5, rec, n);
+	n = krecv(rec, HKV_TYPE_LIST, 0, 0, 0700, 0, 0, 1002, 79, T0 * 1000000,
+		  T0 * 1000000, 0, 0, -300, -300, "", 0);
+	raw_put(f, "keys", "vlist", 5, rec, n);
+	/* damaged varint headers: cut short, a varint that never ends, one over 64 bits */
+	n = krecv(rec, HKV_TYPE_STRING, KF_INLINE, 0, 0644, 1, 1, 1003, 80, T0 * 1000000,
+		  T0 * 1000000, 0, 2, 0, 0, "ok", 2);
+	raw_put(f, "keys", "cut", 3, rec, 9);
+	memset(rec + 2, 0xff, 40);
+	raw_put(f, "keys", "endless", 7, rec, 42);
+	memset(rec + 2, 0xff, 9);
+	rec[11] = 0x7f;
+	raw_put(f, "keys", "wide", 4, rec, n);
+	/* a store written by format 2: it must open, read both layouts and become format 3 */
+	le(rec, 2, 8);
+	raw_put(f, "info", "format", 6, rec, 8);
 	for (int i = 0; i < 2; i++) {
 		double sc = i ? 1e300 : -0.25;
 		const char *m = i ? "y" : "x";
@@ -398,6 +468,26 @@ static void test_read_hand_built(void **state)
 	assert_int_equal(a.expire_at, T0 + 60000);
 	assert_int_equal(a.size, 3);
 	assert_int_equal(hkv_pttl(f->db, "hand", 4), 60000);
+	assert_int_equal(hkv_get(f->db, "vhand", 5, &b), 0);
+	assert_int_equal(b.len, 4);
+	assert_memory_equal(b.data, "wxyz", 4);
+	hkv_buf_release(&b);
+	attr(f->db, "vhand", 5, &a);
+	assert_int_equal(a.type, HKV_TYPE_STRING);
+	assert_int_equal(a.mode, 0100644);
+	assert_int_equal(a.uid, 70000);
+	assert_int_equal(a.gid, 4000000000u);
+	assert_int_equal(a.id, 1ull << 40);
+	assert_int_equal(a.version, (1ull << 62) + 5);
+	assert_int_equal(a.mtime_ns, -1234567891234ll);
+	assert_int_equal(a.ctime_ns, -1234567891235ll);
+	assert_int_equal(a.expire_at, 0);
+	assert_int_equal(hkv_get(f->db, "cut", 3, &b), -HKV_ECORRUPT);
+	assert_int_equal(hkv_get(f->db, "endless", 7, &b), -HKV_ECORRUPT);
+	assert_int_equal(hkv_get(f->db, "wide", 4, &b), -HKV_ECORRUPT);
+	assert_int_equal(hkv_llen(f->db, "vlist", 5), 0);
+	assert_int_equal(hkv_rpush(f->db, "vlist", 5, "e", 1, NULL), 1);
+	assert_int_equal(hkv_llen(f->db, "vlist", 5), 1);
 	assert_int_equal(hkv_zcard(f->db, "zz", 2), 2);
 	assert_int_equal(hkv_zscore(f->db, "zz", 2, "x", 1, &score), 0);
 	assert_true(score == -0.25);
@@ -408,6 +498,25 @@ static void test_read_hand_built(void **state)
 	f->clk.now = T0 + 60000;
 	assert_int_equal(hkv_expire_cycle(f->db, 10), 1);
 	assert_int_equal(hkv_exists(f->db, "hand", 4), 0);
+	/* the list pushed to above was rewritten in the varint layout, at its new tail */
+	{
+		MDB_val v;
+		unsigned char exp[64];
+		struct hkv_attr al;
+		size_t n;
+
+		attr(f->db, "vlist", 5, &al);
+		assert_int_equal(hkv_close(f->db), 0);
+		f->db = NULL;
+		raw_open(f, false);
+		v = raw_get(f, "info", "format", 6);
+		assert_int_equal(rd_le(v.mv_data, 8), 3);
+		n = krecv(exp, HKV_TYPE_LIST, 0, 0, 0700, 0, 0, 1002, al.version, al.mtime_ns,
+			  al.ctime_ns, 0, 1, -300, -299, "", 0);
+		v = raw_get(f, "keys", "vlist", 5);
+		assert_int_equal(v.mv_size, n);
+		assert_memory_equal(v.mv_data, exp, n);
+	}
 }
 
 int main(void)
