@@ -145,8 +145,12 @@ void unblock_client(struct client *c, bool timed_out)
 	if (timed_out)
 		reply_timeout(c);
 	/* the blocking command is accounted once, now */
-	if (c->bs.cmd)
+	if (c->bs.cmd) {
 		c->bs.cmd->calls++;
+		/* served with an error (XREADGROUP's NOGROUP): a failed call, as Redis counts it */
+		if (!timed_out && c->cmd_failed)
+			c->bs.cmd->failed++;
+	}
 	block_state_free(c);
 	if (!(c->flags & (CL_UNBLOCKED | CL_FAKE | CL_CLOSE_ASAP))) {
 		c->flags |= CL_UNBLOCKED;
@@ -212,7 +216,10 @@ static bool serve_one(struct client *c, const char *key, size_t klen)
 {
 	struct serve_arg a = { c, key, klen, false };
 	size_t before = c->out.len;
-	int rc = hkv_txn_run(c->srv->db, serve_body, &a);
+	int rc;
+
+	c->cmd_failed = false;
+	rc = hkv_txn_run(c->srv->db, serve_body, &a);
 
 	if (rc < 0) {
 		srv_log(c->srv, 0, "serving a blocked client failed: %s", hkv_strerror(rc));

@@ -493,6 +493,15 @@ static void flush_generic(struct client *c)
 		return;
 	}
 	c->srv->st.dirty++;
+	/* every key with blocked clients is gone: XREADGROUP readers learn it (signalFlushedDb) */
+	{
+		struct dict_iter it;
+		struct dict_entry *e;
+
+		dict_iter_init(&it, &c->srv->blocking);
+		while ((e = dict_iter_next(&it)))
+			signal_key_ready(c->srv, e->key, e->klen);
+	}
 	add_ok(c);
 }
 

@@ -1592,13 +1592,17 @@ bool stream_serve_blocked(struct client *c, const char *key, size_t klen)
 			idx = i;
 			break;
 		}
-	if (idx < 0 || !c->bs.xids || hkv_type(c->db, key, klen) != HKV_TYPE_STREAM)
+	if (idx < 0 || !c->bs.xids)
+		return false;
+	rc = hkv_type(c->db, key, klen);
+	if (rc < 0 || (rc != HKV_TYPE_STREAM && !rg.name))
 		return false;
 	gt = sid_get(c->bs.xids + 16 * idx);
 	if (rg.name) {
 		struct group g;
 
-		rc = group_load(c->db, key, klen, rg.name, rg.nlen, &g);
+		/* the key deleted, replaced by another type, or the group destroyed */
+		rc = rc != HKV_TYPE_STREAM ? 0 : group_load(c->db, key, klen, rg.name, rg.nlen, &g);
 		if (rc < 0)
 			return false;
 		if (!rc) {
