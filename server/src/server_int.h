@@ -587,6 +587,8 @@ void flag_transaction(struct client *c);
 /* scripting (script.c) */
 /** script_timedout() - a script runs past busy-reply-threshold: others get -BUSY. */
 bool script_timedout(struct hkv_server *srv);
+/** script_client() - whether @c is the client scripts run their commands through. */
+bool script_client(const struct client *c);
 /** script_release() - free the Lua interpreter and the script cache (server teardown). */
 void script_release(struct hkv_server *srv);
 

@@ -1365,6 +1365,11 @@ static void xread_generic(struct client *c, bool xreadgroup)
 		int more = c->argc - i - 1;
 
 		if (arg_eq(c, i, "block") && more) {
+			if (script_client(c)) {
+				add_errorf(c, "%.*s command is not allowed with BLOCK option from "
+					      "scripts", (int)c->argvlen[0], c->argv[0]);
+				return;
+			}
 			i++;
 			if (!get_ll_or_reply(c, i, &timeout,
 					     "timeout is not an integer or out of range"))
