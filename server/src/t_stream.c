@@ -21,6 +21,8 @@
  *   'C' glen(2) group consumer          consumer: seen time (ms, 8)
  *   'P' glen(2) group ID                pending entry: delivery time(8), delivery
  *                                       count(8), owner (consumer name bytes)
+ *   'Q' glen(2) group clen(1) consumer  the consumer's index of its pending entries:
+ *       ID                              empty (one per 'P' record, under its owner)
  *
  * Nodes: Redis keeps entries in listpack nodes of at most stream-node-max-entries entries
  * (counting deleted ones) and about stream-node-max-bytes bytes, and MAXLEN/MINID "~"
@@ -32,9 +34,11 @@
  * not at all, and readers never see half of it. A stream outlives its last entry (as in
  * Redis); only DEL (or an expiry) removes it.
  *
- * Costs: entries and ranges are B-tree walks (O(log n + returned)); per-consumer questions
- * (XPENDING ... consumer, XREADGROUP history, XINFO CONSUMERS' pending counts, XGROUP
- * DELCONSUMER) walk the group's whole pending list: O(group PEL).
+ * Costs: entries and ranges are B-tree walks (O(log n + returned)); a consumer's pending
+ * entries (XPENDING ... consumer, XREADGROUP history, XGROUP DELCONSUMER, the counts of XINFO
+ * and XPENDING) are walked through its 'Q' records: O(log n + its entries). Invariant: every
+ * 'P' record has exactly one 'Q' record, under the consumer the 'P' record names, and no 'Q'
+ * record exists without its 'P' (pend_store() and pend_del() keep both).
  *
  * Blocking XREAD/XREADGROUP use blocking.c (BLOCK_STREAM): a client waits on its keys with
  * the IDs it asked for; any write to one of them makes the key ready, and stream_serve_blocked()
@@ -57,6 +61,7 @@
 #define REC_GROUP 'G'
 #define REC_CONS 'C'
 #define REC_PEL 'P'
+#define REC_CPEL 'Q'
 #define META_LEN 40
 #define NODE_LEN 40
 #define GROUP_LEN 24
@@ -1116,38 +1121,6 @@ static void pend_decode(const struct rec *r, size_t glen, struct pend *p)
 	p->olen = r->vlen >= 16 ? r->vlen - 16 : 0;
 }
 
-static int pend_store(struct hkv *db, const char *key, size_t klen, const char *g,
-		      size_t glen, struct sid id, int64_t dtime, uint64_t count,
-		      const void *owner, size_t olen)
-{
-	unsigned char rk[3 + NAME_MAX_LEN + 16], idb[16], *v;
-	size_t n;
-	int rc;
-
-	sid_put(idb, id);
-	n = rk_group(rk, REC_PEL, g, glen, idb, 16);
-	v = malloc(16 + olen + 1);
-	if (!v)
-		return -ENOMEM;
-	put64(v, (uint64_t)dtime);
-	put64(v + 8, count);
-	memcpy(v + 16, owner, olen);
-	rc = hkv_xrec_put(db, key, klen, rk, n, v, 16 + olen, NULL);
-	free(v);
-	return rc < 0 ? rc : 0;
-}
-
-static int pend_del(struct hkv *db, const char *key, size_t klen, const char *g, size_t glen,
-		    struct sid id)
-{
-	unsigned char rk[3 + NAME_MAX_LEN + 16], idb[16];
-	size_t n;
-
-	sid_put(idb, id);
-	n = rk_group(rk, REC_PEL, g, glen, idb, 16);
-	return hkv_xrec_del(db, key, klen, rk, n);
-}
-
 /** The group's pending entries with IDs in [start, end] (at most @limit). */
 static int pend_range(struct hkv *db, const char *key, size_t klen, const char *g,
 		      size_t glen, struct sid start, struct sid end, size_t limit,
@@ -1175,6 +1148,120 @@ static int pend_get(struct hkv *db, const char *key, size_t klen, const char *g,
 		return 0;
 	pend_decode(&r->v[0], glen, p);
 	return 1;
+}
+
+/** Record key of the consumer index: 'Q' glen(2) group clen(1) consumer ID(16). */
+static size_t rk_cpel(unsigned char *rk, const char *g, size_t glen, const void *cons,
+		      size_t clen, const unsigned char *idb)
+{
+	size_t n = rk_group(rk, REC_CPEL, g, glen, NULL, 0);
+
+	rk[n++] = (unsigned char)clen;
+	memcpy(rk + n, cons, clen);
+	n += clen;
+	if (idb) {
+		memcpy(rk + n, idb, 16);
+		n += 16;
+	}
+	return n;
+}
+
+#define CPEL_KEY_MAX (4 + 2 * NAME_MAX_LEN + 16)
+
+/*
+ * Store the pending entry @id of group @g, owned by @owner; the consumer index follows its
+ * owner (the old owner's 'Q' record goes, the new one's is put).
+ */
+static int pend_store(struct hkv *db, const char *key, size_t klen, const char *g,
+		      size_t glen, struct sid id, int64_t dtime, uint64_t count,
+		      const void *owner, size_t olen)
+{
+	unsigned char rk[3 + NAME_MAX_LEN + 16], qk[CPEL_KEY_MAX], idb[16], *v;
+	struct recs old;
+	struct pend p;
+	bool same = false;
+	size_t n;
+	int rc;
+
+	if (olen > NAME_MAX_LEN)
+		return -EINVAL;
+	sid_put(idb, id);
+	rc = pend_get(db, key, klen, g, glen, id, &old, &p);
+	if (rc == 1) {
+		same = p.olen == olen && !memcmp(p.owner, owner, olen);
+		if (!same && p.olen <= NAME_MAX_LEN)
+			rc = hkv_xrec_del(db, key, klen, qk,
+					  rk_cpel(qk, g, glen, p.owner, p.olen, idb));
+	}
+	recs_free(&old);
+	if (rc < 0)
+		return rc;
+	if (!same) {
+		rc = hkv_xrec_put(db, key, klen, qk, rk_cpel(qk, g, glen, owner, olen, idb), "", 0,
+				  NULL);
+		if (rc < 0)
+			return rc;
+	}
+	n = rk_group(rk, REC_PEL, g, glen, idb, 16);
+	v = malloc(16 + olen + 1);
+	if (!v)
+		return -ENOMEM;
+	put64(v, (uint64_t)dtime);
+	put64(v + 8, count);
+	memcpy(v + 16, owner, olen);
+	rc = hkv_xrec_put(db, key, klen, rk, n, v, 16 + olen, NULL);
+	free(v);
+	return rc < 0 ? rc : 0;
+}
+
+/** Delete the pending entry @id of group @g and its index record. Return: 1, 0, <0. */
+static int pend_del(struct hkv *db, const char *key, size_t klen, const char *g, size_t glen,
+		    struct sid id)
+{
+	unsigned char rk[3 + NAME_MAX_LEN + 16], qk[CPEL_KEY_MAX], idb[16];
+	struct recs old;
+	struct pend p;
+	int rc;
+
+	sid_put(idb, id);
+	rc = pend_get(db, key, klen, g, glen, id, &old, &p);
+	if (rc == 1 && p.olen <= NAME_MAX_LEN)
+		rc = hkv_xrec_del(db, key, klen, qk, rk_cpel(qk, g, glen, p.owner, p.olen, idb));
+	recs_free(&old);
+	if (rc <= 0)
+		return rc;
+	return hkv_xrec_del(db, key, klen, rk, rk_group(rk, REC_PEL, g, glen, idb, 16));
+}
+
+/** The IDs @cons has pending in group @g from @start on, as 'Q' records (at most @limit). */
+static int cpel_range(struct hkv *db, const char *key, size_t klen, const char *g, size_t glen,
+		      const void *cons, size_t clen, struct sid start, size_t limit,
+		      struct recs *r)
+{
+	unsigned char lo[CPEL_KEY_MAX], hi[CPEL_KEY_MAX], b[16];
+	size_t ln, hn;
+
+	memset(r, 0, sizeof(*r));
+	if (clen > NAME_MAX_LEN)
+		return 0;
+	sid_put(b, start);
+	ln = rk_cpel(lo, g, glen, cons, clen, b);
+	memset(b, 0xff, sizeof(b));
+	hn = rk_cpel(hi, g, glen, cons, clen, b);
+	return recs_range(db, key, klen, lo, ln, hi, hn, false, limit, r);
+}
+
+/** How many entries @cons has pending in group @g (0 on error). */
+static size_t cons_pending(struct hkv *db, const char *key, size_t klen, const char *g,
+			   size_t glen, const void *cons, size_t clen)
+{
+	struct recs r;
+	size_t n = cpel_range(db, key, klen, g, glen, cons, clen, (struct sid){ 0, 0 }, 0, &r)
+			   ? 0
+			   : r.n;
+
+	recs_free(&r);
+	return n;
 }
 
 /** Every consumer record of group @g. */
@@ -1294,6 +1381,36 @@ out:
 	return rc;
 }
 
+/*
+ * The pending entries of group @g with IDs from @start on, owned by @cons (NULL: anyone), as
+ * 'P' records in ID order. A consumer's are found through its index records.
+ */
+static int pend_of(struct hkv *db, const char *key, size_t klen, const char *g, size_t glen,
+		   const char *cons, size_t clen, struct sid start, struct recs *out)
+{
+	struct recs q;
+	int rc;
+
+	if (!cons)
+		return pend_range(db, key, klen, g, glen, start, SID_MAX, 0, out);
+	memset(out, 0, sizeof(*out));
+	rc = cpel_range(db, key, klen, g, glen, cons, clen, start, 0, &q);
+	for (size_t i = 0; !rc && i < q.n; i++) {
+		struct recs one;
+		struct pend p;
+		int has = pend_get(db, key, klen, g, glen, sid_get(q.v[i].rk + q.v[i].rklen - 16),
+				   &one, &p);
+
+		if (has < 0)
+			rc = has;
+		else if (has)
+			rc = recs_add(out, one.v[0].rk, one.v[0].rklen, one.v[0].v, one.v[0].vlen);
+		recs_free(&one);
+	}
+	recs_free(&q);
+	return rc;
+}
+
 /* XREADGROUP with an ID: the consumer's own pending entries after @start. */
 static int reply_history(struct client *c, const char *key, size_t klen, struct sid start,
 			 long long count, const struct read_group *rg)
@@ -1304,7 +1421,7 @@ static int reply_history(struct client *c, const char *key, size_t klen, struct 
 	int64_t now = srv_now_ms();
 	int rc;
 
-	rc = pend_range(c->db, key, klen, rg->name, rg->nlen, start, SID_MAX, 0, &pr);
+	rc = pend_of(c->db, key, klen, rg->name, rg->nlen, rg->consumer, rg->clen, start, &pr);
 	if (rc)
 		goto out;
 	pos = add_deferred(c);
@@ -1313,8 +1430,6 @@ static int reply_history(struct client *c, const char *key, size_t klen, struct 
 		struct recs er;
 
 		pend_decode(&pr.v[i], rg->nlen, &p);
-		if (p.olen != rg->clen || memcmp(p.owner, rg->consumer, p.olen))
-			continue;
 		rc = entries_range(c->db, key, klen, p.id, p.id, false, 1, &er);
 		if (rc) {
 			recs_free(&er);
@@ -1749,26 +1864,6 @@ static long long delete_range(struct hkv *db, const char *key, size_t klen, cons
 	return rc < 0 ? rc : n;
 }
 
-/* The pending entries of the group owned by @cons (NULL: all), as records. */
-static int pend_of(struct hkv *db, const char *key, size_t klen, const char *g, size_t glen,
-		   const char *cons, size_t clen, struct recs *out)
-{
-	struct recs all;
-	int rc = pend_range(db, key, klen, g, glen, (struct sid){ 0, 0 }, SID_MAX, 0, &all);
-
-	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; !rc && i < all.n; i++) {
-		struct pend p;
-
-		pend_decode(&all.v[i], glen, &p);
-		if (cons && (p.olen != clen || memcmp(p.owner, cons, clen)))
-			continue;
-		rc = recs_add(out, all.v[i].rk, all.v[i].rklen, all.v[i].v, all.v[i].vlen);
-	}
-	recs_free(&all);
-	return rc;
-}
-
 void xgroup_command(struct client *c)
 {
 	const char *key = c->argc > 2 ? c->argv[2] : NULL;
@@ -1897,7 +1992,7 @@ void xgroup_command(struct client *c)
 		add_ok(c);
 		key_modified(c, NOTIFY_STREAM, "xgroup-setid", key, klen);
 	} else if (arg_eq(c, 1, "destroy") && c->argc == 4) {
-		unsigned char lo[3 + NAME_MAX_LEN + 16], hi[4 + 2 * NAME_MAX_LEN];
+		unsigned char lo[3 + NAME_MAX_LEN + 16], hi[CPEL_KEY_MAX + 1];
 		unsigned char grk[1 + NAME_MAX_LEN];
 		size_t ln, hn;
 		long long n;
@@ -1919,6 +2014,12 @@ void xgroup_command(struct client *c)
 			memcpy(hi, lo, ln);
 			memset(hi + ln, 0xff, NAME_MAX_LEN + 1);
 			n = delete_range(c->db, key, klen, lo, ln, hi, ln + NAME_MAX_LEN + 1);
+		}
+		if (n >= 0) {
+			ln = rk_group(lo, REC_CPEL, g, glen, NULL, 0);
+			memcpy(hi, lo, ln);
+			memset(hi + ln, 0xff, 1 + NAME_MAX_LEN + 16);
+			n = delete_range(c->db, key, klen, lo, ln, hi, ln + 1 + NAME_MAX_LEN + 16);
 		}
 		if (n < 0) {
 			add_err_engine(c, (int)n);
@@ -1957,11 +2058,13 @@ void xgroup_command(struct client *c)
 				add_int(c, 0);
 			return;
 		}
-		rc = pend_of(c->db, key, klen, g, glen, c->argv[4], c->argvlen[4], &pr);
+		rc = pend_of(c->db, key, klen, g, glen, c->argv[4], c->argvlen[4],
+			     (struct sid){ 0, 0 }, &pr);
 		pending = (long long)pr.n;
-		for (size_t i = 0; !rc && i < pr.n; i++)
-			rc = hkv_xrec_del(c->db, key, klen, pr.v[i].rk, pr.v[i].rklen) < 0 ? -EIO
-											    : 0;
+		for (size_t i = 0; !rc && i < pr.n; i++) {
+			rc = pend_del(c->db, key, klen, g, glen, sid_get(pr.v[i].rk + 3 + glen));
+			rc = rc < 0 ? rc : 0;
+		}
 		recs_free(&pr);
 		if (rc) {
 			add_err_engine(c, rc);
@@ -2089,7 +2192,7 @@ void xpending_command(struct client *c)
 		struct recs cr;
 		size_t pos, n = 0;
 
-		rc = pend_of(c->db, key, klen, g, glen, NULL, 0, &pr);
+		rc = pend_of(c->db, key, klen, g, glen, NULL, 0, (struct sid){ 0, 0 }, &pr);
 		if (rc) {
 			recs_free(&pr);
 			add_err_engine(c, rc);
@@ -2111,14 +2214,8 @@ void xpending_command(struct client *c)
 		for (size_t i = 0; !rc && i < cr.n; i++) {
 			const unsigned char *name = cr.v[i].rk + 3 + glen;
 			size_t nl = cr.v[i].rklen - 3 - glen;
-			long long cnt = 0;
+			long long cnt = (long long)cons_pending(c->db, key, klen, g, glen, name, nl);
 
-			for (size_t j = 0; j < pr.n; j++) {
-				struct pend p;
-
-				pend_decode(&pr.v[j], glen, &p);
-				cnt += p.olen == nl && !memcmp(p.owner, name, nl);
-			}
 			if (!cnt)
 				continue;
 			add_array(c, 2);
@@ -2131,7 +2228,7 @@ void xpending_command(struct client *c)
 		recs_free(&pr);
 		return;
 	}
-	rc = pend_of(c->db, key, klen, g, glen, cons, clen, &pr);
+	rc = pend_of(c->db, key, klen, g, glen, cons, clen, start, &pr);
 	if (rc) {
 		recs_free(&pr);
 		add_err_engine(c, rc);
@@ -2468,19 +2565,6 @@ static void group_decode(const struct rec *r, struct group *g)
 	g->entries_read = r->vlen >= GROUP_LEN ? (int64_t)get64(r->v + 16) : ENTRIES_READ_INVALID;
 }
 
-static size_t count_owned(const struct recs *pr, size_t glen, const void *name, size_t nl)
-{
-	size_t n = 0;
-
-	for (size_t j = 0; j < pr->n; j++) {
-		struct pend p;
-
-		pend_decode(&pr->v[j], glen, &p);
-		n += p.olen == nl && !memcmp(p.owner, name, nl);
-	}
-	return n;
-}
-
 static int xinfo_stream(struct client *c, const char *key, size_t klen)
 {
 	long long count = 10;
@@ -2561,7 +2645,7 @@ static int xinfo_stream(struct client *c, const char *key, size_t klen)
 		long long k;
 
 		group_decode(&groups.v[gi], &g);
-		pend_of(c->db, key, klen, gname, glen, NULL, 0, &pr);
+		pend_of(c->db, key, klen, gname, glen, NULL, 0, (struct sid){ 0, 0 }, &pr);
 		consumers_all(c->db, key, klen, gname, glen, &cr);
 		add_map(c, 7);
 		add_bulk_str(c, "name");
@@ -2593,6 +2677,7 @@ static int xinfo_stream(struct client *c, const char *key, size_t klen)
 			const unsigned char *name = cr.v[ci].rk + 3 + glen;
 			size_t nl = cr.v[ci].rklen - 3 - glen;
 			long long shown = 0;
+			struct recs cp;
 			size_t pos;
 
 			add_map(c, 4);
@@ -2601,15 +2686,16 @@ static int xinfo_stream(struct client *c, const char *key, size_t klen)
 			add_bulk_str(c, "seen-time");
 			add_int(c, cr.v[ci].vlen >= 8 ? (long long)get64(cr.v[ci].v) : 0);
 			add_bulk_str(c, "pel-count");
-			add_int(c, (long long)count_owned(&pr, glen, name, nl));
+			add_int(c, (long long)cons_pending(c->db, key, klen, gname, glen, name,
+							      nl));
 			add_bulk_str(c, "pending");
 			pos = add_deferred(c);
-			for (size_t j = 0; j < pr.n && (!count || shown < count); j++) {
+			pend_of(c->db, key, klen, gname, glen, (const char *)name, nl,
+				(struct sid){ 0, 0 }, &cp);
+			for (size_t j = 0; j < cp.n && (!count || shown < count); j++) {
 				struct pend p;
 
-				pend_decode(&pr.v[j], glen, &p);
-				if (p.olen != nl || memcmp(p.owner, name, nl))
-					continue;
+				pend_decode(&cp.v[j], glen, &p);
 				add_array(c, 3);
 				add_sid(c, p.id);
 				add_int(c, p.dtime);
@@ -2617,6 +2703,7 @@ static int xinfo_stream(struct client *c, const char *key, size_t klen)
 				shown++;
 			}
 			set_deferred(c, pos, '*', shown);
+			recs_free(&cp);
 		}
 		recs_free(&pr);
 		recs_free(&cr);
@@ -2657,7 +2744,7 @@ void xinfo_command(struct client *c)
 		const char *g = c->argv[3];
 		size_t glen = c->argvlen[3];
 		struct group grp;
-		struct recs cr, pr;
+		struct recs cr;
 		int64_t now = srv_now_ms();
 
 		if (group_load(c->db, key, klen, g, glen, &grp) != 1) {
@@ -2666,8 +2753,6 @@ void xinfo_command(struct client *c)
 			return;
 		}
 		rc = consumers_all(c->db, key, klen, g, glen, &cr);
-		if (!rc)
-			rc = pend_of(c->db, key, klen, g, glen, NULL, 0, &pr);
 		if (!rc) {
 			add_array(c, (long long)cr.n);
 			for (size_t i = 0; i < cr.n; i++) {
@@ -2680,11 +2765,11 @@ void xinfo_command(struct client *c)
 				add_bulk_str(c, "name");
 				add_bulk(c, name, nl);
 				add_bulk_str(c, "pending");
-				add_int(c, (long long)count_owned(&pr, glen, name, nl));
+				add_int(c, (long long)cons_pending(c->db, key, klen, g, glen, name,
+								  nl));
 				add_bulk_str(c, "idle");
 				add_int(c, idle < 0 ? 0 : idle);
 			}
-			recs_free(&pr);
 		}
 		recs_free(&cr);
 	} else if (arg_eq(c, 1, "groups") && c->argc == 3) {
@@ -2704,7 +2789,7 @@ void xinfo_command(struct client *c)
 			struct group g;
 
 			group_decode(&groups.v[i], &g);
-			pend_of(c->db, key, klen, gname, glen, NULL, 0, &pr);
+			pend_of(c->db, key, klen, gname, glen, NULL, 0, (struct sid){ 0, 0 }, &pr);
 			consumers_all(c->db, key, klen, gname, glen, &cr);
 			add_map(c, 6);
 			add_bulk_str(c, "name");
@@ -2771,6 +2856,8 @@ bool stream_record_valid(const void *rk, size_t rklen)
 	case REC_CONS:
 	case REC_PEL:
 		return rklen >= 3 && (size_t)(p[1] << 8 | p[2]) + 3 <= rklen;
+	case REC_CPEL:
+		return rklen >= 3 && (size_t)(p[1] << 8 | p[2]) + 4 + 16 <= rklen;
 	default:
 		return false;
 	}

@@ -187,6 +187,12 @@ try:
     ck.eq("xpending idle filter", r.xpending_range("q", "g", "-", "+", 10, idle=100000), [])
     ck.eq("xack", r.xack("q", "g", "1-0", "9-0"), 1)
     ck.eq("xclaim", r.xclaim("q", "g", "bob", 0, ["2-0"]), [(b"2-0", {b"n": b"2"})])
+    ck.eq("claimed entry left alice", r.xpending_range("q", "g", "-", "+", 10, "alice"), [])
+    ck.eq("claimed entry is bob's", [e["message_id"] for e in
+                                     r.xpending_range("q", "g", "-", "+", 10, "bob")],
+          [b"2-0", b"3-0"])
+    ck.eq("bob's history", r.xreadgroup("g", "bob", {"q": "0"}),
+          [[b"q", [(b"2-0", {b"n": b"2"}), (b"3-0", {b"n": b"3"})]]])
     ck.eq("xclaim justid", r.xclaim("q", "g", "alice", 0, ["2-0"], justid=True), [b"2-0"])
     ck.eq("xclaim force", r.xclaim("q", "g", "carol", 0, ["4-0"], force=True, justid=True),
           [b"4-0"])
