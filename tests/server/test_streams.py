@@ -3,8 +3,9 @@
 # Debian's python3-redis): XADD's IDs and trimming, ranges, XREAD (blocking, served, timed
 # out, unblocked, inside MULTI), consumer groups (XREADGROUP, XPENDING, XACK, XCLAIM,
 # XAUTOCLAIM, XINFO), the keyspace commands on a stream (TYPE, SCAN TYPE, COPY, RENAME,
-# DUMP/RESTORE, EXPIRE, OBJECT ENCODING), keyspace events, and a stream with its groups
-# surviving a restart of the server. Replies and errors are Redis 7.0's, exactly.
+# DUMP/RESTORE, EXPIRE, OBJECT ENCODING), keyspace events, a stream with its groups
+# surviving a restart of the server, and every acknowledged stream write surviving kill -9
+# under appendfsync always. Replies and errors are Redis 7.0's, exactly.
 #
 # Usage: test_streams.py HKV_SERVER   (port: HKV_TEST_PORT, default 17016)
 import os
@@ -24,9 +25,21 @@ binary = sys.argv[1]
 port = int(os.environ.get("HKV_TEST_PORT", "17016"))
 srv = Server(binary, port)
 srv2 = None
+servers = []
 ck = Checks()
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 BADID = "Invalid stream ID specified as stream command argument"
+
+
+def wait_loaded(r):
+    """A server started on an existing directory may answer -LOADING at first."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            r.ping()
+            return
+        except redis.BusyLoadingError:
+            time.sleep(0.02)
 
 
 def wait_blocked(r, n):
@@ -297,22 +310,43 @@ try:
     ck.eq("stop", srv.stop(), 0)
     srv2 = Server(binary, port, "--dir", srv.dir)
     r = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # the store opens after the port (-LOADING until then)
-        try:
-            r.ping()
-            break
-        except redis.BusyLoadingError:
-            time.sleep(0.02)
+    wait_loaded(r)
     ck.eq("stream after restart", r.xinfo_stream("q", full=True), before)
     after = r.xpending_range("q", "g", "-", "+", 10)
     ck.eq("pending after restart", [(e["message_id"], e["consumer"], e["times_delivered"])
                                     for e in after],
           [(e["message_id"], e["consumer"], e["times_delivered"]) for e in pend])
     ck.eq("xadd after restart", r.xadd("q", {"n": "7"}, id="100-*"), b"100-2")
+
+    # kill -9 under appendfsync always: every acknowledged stream write is there after it
+    r.close()
+    ck.eq("stop before the kill", srv2.stop(), 0)
+    servers.append(srv2)
+    srv2 = Server(binary, port, "--dir", srv.dir, "--appendfsync", "always")
+    r = redis.Redis(port=port)
+    wait_loaded(r)
+    for i in range(1, 201):
+        r.xadd("k9", {"i": str(i)}, id=f"{i}-0")
+    r.xgroup_create("k9", "g", id="0")
+    r.xreadgroup("g", "c1", {"k9": ">"}, count=50)
+    r.xack("k9", "g", "1-0", "2-0")
+    r.xdel("k9", "100-0")
+    srv2.proc.kill()
+    srv2.proc.wait()
+    r.close()
+    servers.append(srv2)
+    srv2 = Server(binary, port, "--dir", srv.dir)
+    r = redis.Redis(port=port)
+    wait_loaded(r)
+    ck.eq("xlen after kill -9", r.xlen("k9"), 199)
+    ck.eq("pending after kill -9", r.xpending("k9", "g")["pending"], 48)
+    ck.eq("group after kill -9", r.xinfo_groups("k9")[0]["last-delivered-id"], b"50-0")
+    ck.eq("entry after kill -9", r.xrange("k9", "200", "200"), [(b"200-0", {b"i": b"200"})])
 finally:
     status = (srv2 or srv).stop()
     ck.eq("exit status after SIGTERM", status, 0)
+    for s_ in servers:
+        s_.cleanup()
     if srv2:
         srv2.cleanup()
     srv.cleanup()
