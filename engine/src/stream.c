@@ -19,6 +19,9 @@
  *   'G' + group                    one consumer group: last delivered ID, entries read
  *   'C' + len(2 BE) + group + consumer   one consumer: seen and active times
  *   'P' + len(2 BE) + group + ID(16)     one pending entry: owner, delivery time and count
+ *   'Q' + len(2 BE) + group + len(1) + consumer + ID(16)   a consumer's index of its pending
+ *                                  entries (empty value)
+ *   'N' + ID of its first entry    one listpack node's bookkeeping (for MAXLEN/MINID ~)
  *
  * Big-endian IDs make record order ID order, so XRANGE/XREVRANGE are cursor walks and the
  * entries of one stream are one contiguous range, as are one group's consumers and pending
