@@ -892,6 +892,11 @@ static const char *encoding_of(struct client *c, const char *key, size_t klen, i
 	const char *enc = NULL;
 	int t, rc;
 
+	/* a stream has one encoding whatever its size: no need to load it */
+	if (hkv_type(c->db, key, klen) == HKV_TYPE_STREAM) {
+		*err = 0;
+		return "stream";
+	}
 	elems_init(&e);
 	rc = read_value(c->db, key, klen, &t, &e, &str, &exp);
 	*err = rc;
@@ -903,9 +908,6 @@ static const char *encoding_of(struct client *c, const char *key, size_t klen, i
 		break;
 	case HKV_TYPE_LIST:
 		enc = "quicklist";
-		break;
-	case HKV_TYPE_STREAM:
-		enc = "stream";
 		break;
 	case HKV_TYPE_HASH: {
 		long long ent = config_get_ll(srv, "hash-max-listpack-entries", 128);
