@@ -468,6 +468,9 @@ int hkvfs_fill_attr(struct hkvfs *fs, const struct hkvfs_ident *id, fuse_ino_t i
 		} else {
 			/* a collection is searchable wherever it is readable, whoever made it */
 			st->st_mode = S_IFDIR | hkvfs_coll_mode(a.mode);
+			/* a stream is read-only through the mount */
+			if (a.type == HKV_TYPE_STREAM)
+				st->st_mode &= ~(mode_t)0222;
 			st->st_nlink = 2;
 		}
 		st->st_size = (off_t)a.size;
@@ -490,7 +493,7 @@ int hkvfs_fill_attr(struct hkvfs *fs, const struct hkvfs_ident *id, fuse_ino_t i
 			st->st_mode = S_IFREG | (a.mode & 0222);
 			return 0;
 		}
-		st->st_mode = S_IFREG | (a.mode & 0666);
+		st->st_mode = S_IFREG | (a.mode & (a.type == HKV_TYPE_STREAM ? 0444 : 0666));
 		rc = hkvfs_elem_get(fs, id, a.type, &v);
 		if (rc)
 			return hkvfs_fserr(rc);

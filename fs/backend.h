@@ -66,6 +66,7 @@
 #ifndef HKVFS_BACKEND_H
 #define HKVFS_BACKEND_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -290,6 +291,10 @@ struct hkvfs_be_ops {
 		      size_t mlen, double *out);
 	int (*zwalk)(struct hkvfs_be *be, const void *key, size_t klen, struct hkv_cursor *cur,
 		     size_t count, hkv_zrange_fn cb, void *arg);
+
+	/* streams (read-only through the mount); NULL where the backend hides streams */
+	int (*xrec_range)(struct hkvfs_be *be, const void *key, size_t klen, const void *lo,
+			  size_t lolen, const void *hi, size_t hilen, hkv_xrec_fn cb, void *arg);
 };
 
 /*
@@ -898,6 +903,21 @@ static inline int hkvfs_be_zwalk(struct hkvfs_be *be, const void *key, size_t kl
 				 void *arg)
 {
 	return be->ops->zwalk(be, key, klen, cur, count, cb, arg);
+}
+
+/**
+ * hkvfs_be_xrec_range() - as hkv_xrec_range() in ascending order: the records of stream @key
+ * with record keys in [@lo, @hi]. readdir and reads of a stream's entries use it.
+ * Return: 0, the callback's value; -ENOENT (no key), -HKV_EWRONGTYPE, -EIO; -EOPNOTSUPP from a
+ * backend that has no streams (it never reports a key of type stream).
+ */
+static inline int hkvfs_be_xrec_range(struct hkvfs_be *be, const void *key, size_t klen,
+				      const void *lo, size_t lolen, const void *hi, size_t hilen,
+				      hkv_xrec_fn cb, void *arg)
+{
+	if (!be->ops->xrec_range)
+		return -EOPNOTSUPP;
+	return be->ops->xrec_range(be, key, klen, lo, lolen, hi, hilen, cb, arg);
 }
 
 #endif /* HKVFS_BACKEND_H */

@@ -525,6 +525,12 @@ static int local_zwalk(struct hkvfs_be *be, const void *key, size_t klen,
 	return hkv_zwalk(ldb(be), key, klen, cur, count, cb, arg);
 }
 
+static int local_xrec_range(struct hkvfs_be *be, const void *key, size_t klen, const void *lo,
+			    size_t lolen, const void *hi, size_t hilen, hkv_xrec_fn cb, void *arg)
+{
+	return hkv_xrec_range(ldb(be), key, klen, lo, lolen, hi, hilen, false, cb, arg);
+}
+
 static const struct hkvfs_be_ops local_ops = {
 	.close = local_close,
 	.session_begin = local_session_begin,
@@ -580,4 +586,5 @@ static const struct hkvfs_be_ops local_ops = {
 	.zrem = local_zrem,
 	.zscore = local_zscore,
 	.zwalk = local_zwalk,
+	.xrec_range = local_xrec_range,
 };

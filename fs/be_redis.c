@@ -813,7 +813,7 @@ static int type_parse(const struct hkv_resp_value *v)
 		return HKV_TYPE_NONE;
 	t = hkv_type_parse(v->str, v->len);
 	/* streams and module types have no layout: the mount does not show them */
-	return t;
+	return t == HKV_TYPE_STREAM ? HKV_TYPE_NONE : t;
 }
 
 static int rbe_type(struct hkvfs_be *be, const void *key, size_t klen)

@@ -440,6 +440,8 @@ static int marker_type(struct rbe *r, const void *key, size_t klen)
 	if (rc)
 		return rc;
 	rc = v->type == HKV_RESP_BULK ? (int)hkv_type_parse(v->str, v->len) : -EIO;
+	if (rc == HKV_TYPE_STREAM)
+		rc = HKV_TYPE_NONE; /* streams are not shown */
 	hkv_resp_value_free(v);
 	return rc;
 }
@@ -568,7 +570,7 @@ int rbe_scan(struct hkvfs_be *be, struct hkv_cursor *cur, const struct hkv_scan_
 			if (uk)
 				continue; /* metadata or a marker: not a key */
 			type = hkv_type_parse(ty->str, ty->len);
-			if (type == HKV_TYPE_NONE)
+			if (type == HKV_TYPE_NONE || type == HKV_TYPE_STREAM)
 				continue; /* streams, module types: not shown */
 		}
 		if (klen < o->prefix_len || memcmp(key, o->prefix, o->prefix_len))

@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * elem.c - collection elements as file content: a hash field's value, a set member (empty), a
- * zset member's score as text, a list element by index, and the list push names.
+ * zset member's score as text, a list element by index, the list push names, and a stream
+ * entry (read-only) by its ID.
+ *
+ * A stream entry's file holds one line per field: the field, a tab, the value, a newline,
+ * bytes as stored. It is decoded from the entry record of the stream (docs/engine-storage.md,
+ * "Streams"): pairs (4 bytes, big-endian), then per field and per value a 4-byte big-endian
+ * length and the bytes. A record that does not decode is -EIO and a log line.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +68,116 @@ int hkvfs_index_parse(const unsigned char *s, size_t len, int64_t *out)
 	return 0;
 }
 
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* strict decimal u64: digits only, no sign, no leading zero */
+static bool parse_u64(const unsigned char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!n || n > 20 || (n > 1 && s[0] == '0'))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - (s[i] - '0')) / 10)
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+int hkvfs_stream_id_parse(const unsigned char *s, size_t n, unsigned char rk[17])
+{
+	const unsigned char *dash = memchr(s, '-', n);
+	uint64_t ms, seq;
+
+	if (!dash || !parse_u64(s, (size_t)(dash - s), &ms) ||
+	    !parse_u64(dash + 1, n - (size_t)(dash - s) - 1, &seq))
+		return -ENOENT;
+	rk[0] = HKV_XREC_ENTRY;
+	for (int i = 0; i < 8; i++) {
+		rk[1 + i] = (unsigned char)(ms >> (56 - 8 * i));
+		rk[9 + i] = (unsigned char)(seq >> (56 - 8 * i));
+	}
+	return 0;
+}
+
+struct entry_copy {
+	struct hkv_buf *out;
+	int rc;
+};
+
+static int entry_render(void *arg, const void *rk, size_t rklen, const void *val, size_t vlen)
+{
+	struct entry_copy *ec = arg;
+	const unsigned char *p = val, *end = p + vlen;
+	uint32_t pairs;
+	size_t total = 0;
+	unsigned char *o;
+
+	(void)rk;
+	(void)rklen;
+	ec->rc = -EIO;
+	if (vlen < 4)
+		goto bad;
+	pairs = be32(p);
+	p += 4;
+	/* one pass to check and size, one to copy */
+	for (uint64_t i = 0; i < 2ull * pairs; i++) {
+		uint32_t n;
+
+		if (end - p < 4)
+			goto bad;
+		n = be32(p);
+		if ((size_t)(end - p - 4) < n)
+			goto bad;
+		total += n + 1;
+		p += 4 + n;
+	}
+	o = malloc(total + 1);
+	if (!o) {
+		ec->rc = -ENOMEM;
+		return 1;
+	}
+	ec->out->data = o;
+	ec->out->len = total;
+	p = (const unsigned char *)val + 4;
+	for (uint64_t i = 0; i < 2ull * pairs; i++) {
+		uint32_t n = be32(p);
+
+		memcpy(o, p + 4, n);
+		o += n;
+		*o++ = i % 2 ? '\n' : '\t';
+		p += 4 + n;
+	}
+	*o = 0;
+	ec->rc = 0;
+	return 1;
+bad:
+	HLOG_WARN("a stream entry record does not decode (%zu bytes): EIO", vlen);
+	return 1;
+}
+
+/* The file content of the stream entry named by @id->elem ("MS-SEQ"). */
+static int stream_entry_get(struct hkvfs_be *be, const struct hkvfs_ident *id,
+			    struct hkv_buf *out)
+{
+	struct entry_copy ec = { out, -ENOENT };
+	unsigned char rk[17];
+	int rc;
+
+	if (hkvfs_stream_id_parse(id->elem, id->elen, rk))
+		return -ENOENT;
+	rc = hkvfs_be_xrec_range(be, id->key, id->klen, rk, sizeof(rk), rk, sizeof(rk),
+				 entry_render, &ec);
+	if (rc < 0)
+		return rc;
+	return ec.rc;
+}
+
 /* value of an element as its file content; @out owned by caller */
 int hkvfs_elem_get(struct hkvfs *fs, const struct hkvfs_ident *id, enum hkv_type type,
 		   struct hkv_buf *out)
@@ -99,6 +216,8 @@ int hkvfs_elem_get(struct hkvfs *fs, const struct hkvfs_ident *id, enum hkv_type
 		if (hkvfs_index_parse(id->elem, id->elen, &idx))
 			return -ENOENT;
 		return hkvfs_be_lindex(be, id->key, id->klen, idx, out);
+	case HKV_TYPE_STREAM:
+		return stream_entry_get(be, id, out);
 	default:
 		return -ENOENT;
 	}
@@ -126,6 +245,11 @@ int hkvfs_elem_put(struct hkvfs_be *be, const struct hkvfs_ident *id, enum hkv_t
 	double s;
 	int rc;
 
+	if (type == HKV_TYPE_STREAM) {
+		HLOG_WARN("write into a stream entry refused: streams are read-only through the "
+			  "mount (EPERM)");
+		return -EPERM;
+	}
 	switch (type) {
 	case HKV_TYPE_HASH:
 		rc = hkvfs_be_hset(be, id->key, id->klen, id->elem, id->elen, data, len, ca);

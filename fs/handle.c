@@ -514,6 +514,13 @@ void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	rc = hkvfs_fill_attr(fs, id, ino, &fh->st, &t);
 	if (rc)
 		goto out_free;
+	if (fh->write && id->kind == HKVFS_ELEM && hkvfs_key_type(fs, id) == HKV_TYPE_STREAM) {
+		/* refused at open, also for root, rather than at the commit */
+		HLOG_WARN("open for writing of a stream entry refused: streams are read-only "
+			  "through the mount (EPERM)");
+		rc = -EPERM;
+		goto out_free;
+	}
 	if (id->kind == HKVFS_ELEM && hkvfs_key_type(fs, id) == HKV_TYPE_LIST &&
 	    hkvfs_list_push_name(id, &tail)) {
 		if (acc != O_WRONLY) {

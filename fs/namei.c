@@ -384,6 +384,10 @@ static int create_node(fuse_req_t req, const struct hkvfs_ident *dir, struct hkv
 		HLOG_WARN("list directories only take '%s', '%s' or an existing index (EINVAL)",
 			 HKVFS_LIST_APPEND, HKVFS_LIST_PREPEND);
 		return -EINVAL;
+	case HKV_TYPE_STREAM:
+		HLOG_WARN("create in a stream refused: streams are read-only through the mount "
+			  "(EPERM)");
+		return -EPERM;
 	default:
 		return -ENOTDIR;
 	}
@@ -673,6 +677,10 @@ static int elem_unlink_txn(struct hkvfs_be *tx, void *arg)
 			HLOG_WARN("rm in a list may only pop index 0 or the last (EPERM)");
 		r = r < 0 ? r : 1;
 		break;
+	case HKV_TYPE_STREAM:
+		HLOG_WARN("rm of a stream entry refused: streams are read-only through the mount "
+			  "(EPERM)");
+		return -EPERM;
 	default:
 		return -ENOENT;
 	}
@@ -731,6 +739,12 @@ static int rmdir_txn(struct hkvfs_be *tx, void *arg)
 			return -ENOENT;
 		if (t < 0)
 			return t;
+		if (t == HKV_TYPE_STREAM) {
+			/* an empty stream still has its last ID and groups: only DEL drops it */
+			HLOG_WARN("rmdir of a stream refused: streams are read-only through the "
+				  "mount (EPERM)");
+			return -EPERM;
+		}
 		rc = hkvfs_be_attr_get(tx, id->key, id->klen, &a);
 		if (rc)
 			return rc;
@@ -955,6 +969,11 @@ static int rename_key(struct rename_op *ro, struct hkvfs_be *tx)
 		return -EEXIST;
 	if (dt > 0 && (dt == HKV_TYPE_STRING) != (st == HKV_TYPE_STRING))
 		return st == HKV_TYPE_STRING ? -EISDIR : -ENOTDIR;
+	if (dt == HKV_TYPE_STREAM) {
+		HLOG_WARN("rename over a stream refused: streams are read-only through the mount "
+			  "(EPERM)");
+		return -EPERM;
+	}
 	if (dt > 0 && dt != HKV_TYPE_STRING) {
 		struct hkv_attr a;
 

@@ -172,6 +172,11 @@ int hkvfs_elem_get(struct hkvfs *fs, const struct hkvfs_ident *id, enum hkv_type
 int hkvfs_elem_put(struct hkvfs_be *be, const struct hkvfs_ident *id, enum hkv_type type,
 		   const void *data, size_t len, const struct hkv_create_attr *ca);
 int hkvfs_index_parse(const unsigned char *s, size_t len, int64_t *out);
+/**
+ * hkvfs_stream_id_parse() - the entry record key ('E' + ms + seq, big-endian) of a stream
+ * entry's file name "MS-SEQ" (decimal, no sign, no leading zero). Return: 0, -ENOENT.
+ */
+int hkvfs_stream_id_parse(const unsigned char *s, size_t n, unsigned char rk[17]);
 
 /* inval.c */
 void hkvfs_inval_children(struct hkvfs *fs, const unsigned char *key, size_t klen);

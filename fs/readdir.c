@@ -376,6 +376,78 @@ static int dent_z_cb(void *arg, const void *member, size_t mlen, double score)
 	return dent_elem_cb(arg, member, mlen, NULL, 0);
 }
 
+/* The file name "MS-SEQ" of a stream entry record key ('E' + ms + seq, big-endian). */
+static int stream_id_format(const unsigned char *rk, size_t rklen, char *out, size_t sz)
+{
+	uint64_t ms = 0, seq = 0;
+
+	if (rklen != 17 || rk[0] != HKV_XREC_ENTRY)
+		return -EIO;
+	for (int i = 0; i < 8; i++) {
+		ms = ms << 8 | rk[1 + i];
+		seq = seq << 8 | rk[9 + i];
+	}
+	return snprintf(out, sz, "%" PRIu64 "-%" PRIu64, ms, seq);
+}
+
+struct first_rec {
+	unsigned char rk[HKV_XREC_KEY_MAX];
+	size_t rklen;
+	bool found;
+};
+
+static int first_rec_cb(void *arg, const void *rk, size_t rklen, const void *val, size_t vlen)
+{
+	struct first_rec *f = arg;
+
+	(void)val;
+	(void)vlen;
+	memcpy(f->rk, rk, rklen);
+	f->rklen = rklen;
+	f->found = true;
+	return 1;
+}
+
+/* The stream entry after the one @cur names (or the first); 1 and @d, 0 at the end, -errno. */
+static int next_stream_entry(struct hkvfs_be *be, const struct hkvfs_ident *dir,
+			     struct hkv_cursor *cur, struct dent *d)
+{
+	unsigned char lo[18], hi[17];
+	struct first_rec f = { .found = false };
+	size_t lolen = 1;
+	int rc;
+
+	lo[0] = HKV_XREC_ENTRY;
+	if (cur->len == 17) {
+		/* the smallest record key above the last one reported: it with a 0 byte after */
+		memcpy(lo, cur->pos, 17);
+		lo[17] = 0;
+		lolen = 18;
+	} else if (cur->len) {
+		return -EINVAL;
+	}
+	hi[0] = HKV_XREC_ENTRY;
+	memset(hi + 1, 0xff, 16);
+	rc = hkvfs_be_xrec_range(be, dir->key, dir->klen, lo, lolen, hi, sizeof(hi), first_rec_cb,
+				 &f);
+	if (rc == -ENOENT)
+		rc = 0;
+	if (rc < 0)
+		return rc;
+	if (!f.found) {
+		cur->done = true;
+		return 0;
+	}
+	rc = stream_id_format(f.rk, f.rklen, d->name, sizeof(d->name));
+	if (rc < 0)
+		return rc;
+	memcpy(cur->pos, f.rk, 17);
+	cur->len = 17;
+	d->mode = S_IFREG;
+	d->have = true;
+	return 1;
+}
+
 /*
  * next_entry() - advance @cur past the next entry of directory @dir.
  * Return: 1 and @d filled; 0 at the end; -errno.
@@ -445,6 +517,9 @@ static int next_entry(struct hkvfs *fs, const struct hkvfs_ident *dir, int type,
 			memcpy(cur->pos, &rank, sizeof(rank));
 			cur->len = sizeof(rank);
 			return 1;
+		} else if (type == HKV_TYPE_STREAM) {
+			/* entries in ID order: the cursor holds the record key of the last one */
+			return next_stream_entry(be, dir, cur, d);
 		} else {
 			return -ENOTDIR;
 		}

@@ -69,6 +69,11 @@ static int set_dir_type(struct hkvfs *fs, fuse_ino_t ino, struct hkvfs_ident *id
 		HLOG_WARN("user.hkv.type can only be set on an empty directory (EPERM)");
 		return -EPERM;
 	}
+	if (t == HKV_TYPE_STREAM) {
+		HLOG_WARN("user.hkv.type stream refused: streams are read-only through the mount, "
+			  "made over RESP (EPERM)");
+		return -EPERM;
+	}
 	rc = hkvfs_prefix_has_keys(fs, id->key, id->klen, true);
 	if (rc) {
 		if (rc > 0)

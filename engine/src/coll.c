@@ -201,6 +201,7 @@ int coll_delete_all(struct wtx *w, const struct kmeta *m)
 	case HKV_TYPE_LIST:
 	case HKV_TYPE_SET:
 	case HKV_TYPE_ZSET:
+	case HKV_TYPE_STREAM:
 		break;
 	default:
 		return 0;

@@ -153,7 +153,7 @@ int kmeta_decode(const MDB_val *v, struct kmeta *m)
 		return -HKV_ECORRUPT;
 	m->type = p[0];
 	m->flags = p[1];
-	if (m->type < HKV_TYPE_STRING || m->type > HKV_TYPE_ZSET ||
+	if (m->type < HKV_TYPE_STRING || m->type > HKV_TYPE_STREAM ||
 	    (m->flags & KF_INLINE && m->flags & KF_VLOG) ||
 	    m->flags & ~(KF_INLINE | KF_VLOG | KF_LONGKEY | KF_VARINT))
 		return -HKV_ECORRUPT;

@@ -749,7 +749,7 @@ int hkv_create(struct hkv *db, const void *key, size_t klen, enum hkv_type type,
 
 	if (key_args_init(db, &a, key, klen))
 		return -EINVAL;
-	if (type < HKV_TYPE_STRING || type > HKV_TYPE_ZSET)
+	if (type < HKV_TYPE_STRING || type > HKV_TYPE_STREAM)
 		return -EINVAL;
 	a.type = type;
 	a.ca = ca;

@@ -46,6 +46,7 @@ const char *hkv_strerror(int err)
 static const char *const type_names[] = {
 	[HKV_TYPE_NONE] = "none", [HKV_TYPE_STRING] = "string", [HKV_TYPE_HASH] = "hash",
 	[HKV_TYPE_LIST] = "list", [HKV_TYPE_SET] = "set",       [HKV_TYPE_ZSET] = "zset",
+	[HKV_TYPE_STREAM] = "stream",
 };
 
 const char *hkv_type_name(enum hkv_type type)
@@ -57,7 +58,7 @@ const char *hkv_type_name(enum hkv_type type)
 
 enum hkv_type hkv_type_parse(const char *name, size_t len)
 {
-	for (unsigned t = HKV_TYPE_STRING; t <= HKV_TYPE_ZSET; t++)
+	for (unsigned t = HKV_TYPE_STRING; t <= HKV_TYPE_STREAM; t++)
 		if (strlen(type_names[t]) == len && !memcmp(type_names[t], name, len))
 			return (enum hkv_type)t;
 	return HKV_TYPE_NONE;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * blocking.c - clients blocked in BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN,
- * BZPOPMAX and BZMPOP.
+ * BZPOPMAX, BZMPOP, XREAD and XREADGROUP.
  *
  * A blocked client is registered under each of its keys (server dict key -> clients in arrival
  * order) and in a list scanned for timeouts. Every change of a key that has blocked clients
@@ -9,7 +9,7 @@
  * After each command (never inside one, so a MULTI/EXEC or a variadic push is seen whole) the
  * ready keys are served in the order they became ready: for each, its blocked clients in
  * arrival order get an element while the key holds some, exactly Redis 7.0's
- * serveClientsBlockedOnListKey/SortedSetKey. Serving BLMOVE pushes to the destination, which
+ * serveClientsBlockedOnListKey/SortedSetKey/StreamKey. Serving BLMOVE pushes to the destination, which
  * may make that key ready in turn; the loop runs until no key is ready.
  *
  * A served or timed-out client is put on the server's "unblocked" list: the commands it had
@@ -24,6 +24,7 @@
 
 extern bool list_serve_blocked(struct client *c, const char *key, size_t klen);
 extern bool zset_serve_blocked(struct client *c, const char *key, size_t klen);
+extern bool stream_serve_blocked(struct client *c, const char *key, size_t klen);
 
 void block_state_free(struct client *c)
 {
@@ -38,6 +39,13 @@ void block_state_free(struct client *c)
 	free(c->bs.target);
 	c->bs.target = NULL;
 	c->bs.target_len = 0;
+	free(c->bs.xids);
+	free(c->bs.xgroup);
+	free(c->bs.xconsumer);
+	c->bs.xids = NULL;
+	c->bs.xgroup = c->bs.xconsumer = NULL;
+	c->bs.xglen = c->bs.xclen = 0;
+	c->bs.xnoack = false;
 	c->bs.type = BLOCK_NONE;
 }
 
@@ -137,8 +145,12 @@ void unblock_client(struct client *c, bool timed_out)
 	if (timed_out)
 		reply_timeout(c);
 	/* the blocking command is accounted once, now */
-	if (c->bs.cmd)
+	if (c->bs.cmd) {
 		c->bs.cmd->calls++;
+		/* served with an error (XREADGROUP's NOGROUP): a failed call, as Redis counts it */
+		if (!timed_out && c->cmd_failed)
+			c->bs.cmd->failed++;
+	}
 	block_state_free(c);
 	if (!(c->flags & (CL_UNBLOCKED | CL_FAKE | CL_CLOSE_ASAP))) {
 		c->flags |= CL_UNBLOCKED;
@@ -190,6 +202,8 @@ static int serve_body(struct hkv *tx, void *arg)
 		a->served = list_serve_blocked(c, a->key, a->klen);
 	else if (c->bs.type == BLOCK_ZSET)
 		a->served = zset_serve_blocked(c, a->key, a->klen);
+	else if (c->bs.type == BLOCK_STREAM)
+		a->served = stream_serve_blocked(c, a->key, a->klen);
 	c->db = c->srv->db;
 	return 0;
 }
@@ -202,7 +216,10 @@ static bool serve_one(struct client *c, const char *key, size_t klen)
 {
 	struct serve_arg a = { c, key, klen, false };
 	size_t before = c->out.len;
-	int rc = hkv_txn_run(c->srv->db, serve_body, &a);
+	int rc;
+
+	c->cmd_failed = false;
+	rc = hkv_txn_run(c->srv->db, serve_body, &a);
 
 	if (rc < 0) {
 		srv_log(c->srv, 0, "serving a blocked client failed: %s", hkv_strerror(rc));
@@ -240,10 +257,15 @@ static void serve_key(struct hkv_server *srv, const char *key, size_t klen)
 			continue;
 		srv->exec_client = c;
 		srv->touches_all = true;
+		bool stream = c->bs.type == BLOCK_STREAM;
+
 		served = serve_one(c, key, klen);
 		drain_watch_events(srv);
 		srv->exec_client = NULL;
 		srv->touches_all = false;
+		/* a stream is not consumed: a reader not served leaves the next one its turn */
+		if (!served && stream)
+			continue;
 		if (!served)
 			break; /* the key is empty (or of another type): the rest keep waiting */
 		srv->st.blocked_keys_served++;

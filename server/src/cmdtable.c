@@ -90,6 +90,72 @@ static int getkeys_sort(struct client *c, int *out, int max)
 	return cnt;
 }
 
+/* XREAD/XREADGROUP: the first half of the arguments after STREAMS. */
+static int getkeys_xread(struct client *c, int *out, int max)
+{
+	int cnt = 0;
+
+	for (int i = 1; i < c->argc; i++) {
+		if (arg_eq(c, i, "streams")) {
+			int n = (c->argc - i - 1) / 2;
+
+			for (int k = 0; k < n && cnt < max; k++)
+				out[cnt++] = i + 1 + k;
+			break;
+		}
+	}
+	return cnt;
+}
+#define getkeys_xreadgroup getkeys_xread
+
+static struct cmd xgroup_subcommands[] = {
+	{ .name = "create", .arity = -5, .flags = CMD_WRITE|CMD_DENYOOM,
+	  .acl = ACL_STREAM, .first = 2, .last = 2, .step = 1, .proc = xgroup_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Create a consumer group", .sub = NULL },
+	{ .name = "createconsumer", .arity = 5, .flags = CMD_WRITE|CMD_DENYOOM,
+	  .acl = ACL_STREAM, .first = 2, .last = 2, .step = 1, .proc = xgroup_command,
+	  .getkeys = NULL, .group = "stream", .since = "6.2.0",
+	  .summary = "Create a consumer in a consumer group", .sub = NULL },
+	{ .name = "delconsumer", .arity = 5, .flags = CMD_WRITE,
+	  .acl = ACL_STREAM, .first = 2, .last = 2, .step = 1, .proc = xgroup_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Delete a consumer from a consumer group", .sub = NULL },
+	{ .name = "destroy", .arity = 4, .flags = CMD_WRITE,
+	  .acl = ACL_STREAM, .first = 2, .last = 2, .step = 1, .proc = xgroup_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Destroy a consumer group", .sub = NULL },
+	{ .name = "help", .arity = 2, .flags = CMD_LOADING|CMD_STALE,
+	  .acl = ACL_STREAM, .first = 0, .last = 0, .step = 0, .proc = xgroup_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Help for XGROUP", .sub = NULL },
+	{ .name = "setid", .arity = -5, .flags = CMD_WRITE,
+	  .acl = ACL_STREAM, .first = 2, .last = 2, .step = 1, .proc = xgroup_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Set the last delivered ID of a consumer group", .sub = NULL },
+	{ 0 }
+};
+
+static struct cmd xinfo_subcommands[] = {
+	{ .name = "consumers", .arity = 4, .flags = CMD_READONLY,
+	  .acl = ACL_STREAM, .first = 2, .last = 2, .step = 1, .proc = xinfo_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Consumers of a consumer group", .sub = NULL },
+	{ .name = "groups", .arity = 3, .flags = CMD_READONLY,
+	  .acl = ACL_STREAM, .first = 2, .last = 2, .step = 1, .proc = xinfo_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Consumer groups of a stream", .sub = NULL },
+	{ .name = "help", .arity = 2, .flags = CMD_LOADING|CMD_STALE,
+	  .acl = ACL_STREAM, .first = 0, .last = 0, .step = 0, .proc = xinfo_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Help for XINFO", .sub = NULL },
+	{ .name = "stream", .arity = -3, .flags = CMD_READONLY,
+	  .acl = ACL_STREAM, .first = 2, .last = 2, .step = 1, .proc = xinfo_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Information about a stream", .sub = NULL },
+	{ 0 }
+};
+
 static struct cmd object_subcommands[] = {
 	{ .name = "encoding", .arity = 3, .flags = CMD_READONLY,
 	  .acl = ACL_KEYSPACE, .first = 2, .last = 2, .step = 1, .proc = object_encoding_command,
@@ -851,6 +917,66 @@ static struct cmd cmd_table[] = {
 	  .acl = ACL_KEYSPACE, .first = 1, .last = 1, .step = 1, .proc = move_command,
 	  .getkeys = NULL, .group = "generic", .since = "1.0.0",
 	  .summary = "Move a key to another database", .sub = NULL },
+	{ .name = "xack", .arity = -4, .flags = CMD_WRITE|CMD_FAST,
+	  .acl = ACL_STREAM, .first = 1, .last = 1, .step = 1, .proc = xack_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Acknowledge entries of a consumer group", .sub = NULL },
+	{ .name = "xadd", .arity = -5, .flags = CMD_WRITE|CMD_DENYOOM|CMD_FAST,
+	  .acl = ACL_STREAM, .first = 1, .last = 1, .step = 1, .proc = xadd_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Append an entry to a stream", .sub = NULL },
+	{ .name = "xautoclaim", .arity = -6, .flags = CMD_WRITE|CMD_FAST,
+	  .acl = ACL_STREAM, .first = 1, .last = 1, .step = 1, .proc = xautoclaim_command,
+	  .getkeys = NULL, .group = "stream", .since = "6.2.0",
+	  .summary = "Claim idle pending entries", .sub = NULL },
+	{ .name = "xclaim", .arity = -6, .flags = CMD_WRITE|CMD_FAST,
+	  .acl = ACL_STREAM, .first = 1, .last = 1, .step = 1, .proc = xclaim_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Change the owner of pending entries", .sub = NULL },
+	{ .name = "xdel", .arity = -3, .flags = CMD_WRITE|CMD_FAST,
+	  .acl = ACL_STREAM, .first = 1, .last = 1, .step = 1, .proc = xdel_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Delete entries of a stream", .sub = NULL },
+	{ .name = "xgroup", .arity = -2, .flags = 0,
+	  .acl = 0, .first = 0, .last = 0, .step = 0, .proc = NULL,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Manage consumer groups", .sub = xgroup_subcommands },
+	{ .name = "xinfo", .arity = -2, .flags = 0,
+	  .acl = 0, .first = 0, .last = 0, .step = 0, .proc = NULL,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Inspect streams and consumer groups", .sub = xinfo_subcommands },
+	{ .name = "xlen", .arity = 2, .flags = CMD_READONLY|CMD_FAST,
+	  .acl = ACL_STREAM, .first = 1, .last = 1, .step = 1, .proc = xlen_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Number of entries in a stream", .sub = NULL },
+	{ .name = "xpending", .arity = -3, .flags = CMD_READONLY,
+	  .acl = ACL_STREAM, .first = 1, .last = 1, .step = 1, .proc = xpending_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Pending entries of a consumer group", .sub = NULL },
+	{ .name = "xrange", .arity = -4, .flags = CMD_READONLY,
+	  .acl = ACL_STREAM, .first = 1, .last = 1, .step = 1, .proc = xrange_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Entries in an ID range", .sub = NULL },
+	{ .name = "xread", .arity = -4, .flags = CMD_READONLY|CMD_BLOCKING|CMD_MOVABLE_KEYS,
+	  .acl = ACL_STREAM, .first = 0, .last = 0, .step = 0, .proc = xread_command,
+	  .getkeys = getkeys_xread, .group = "stream", .since = "5.0.0",
+	  .summary = "Read entries from streams, blocking", .sub = NULL },
+	{ .name = "xreadgroup", .arity = -7, .flags = CMD_WRITE|CMD_BLOCKING|CMD_MOVABLE_KEYS,
+	  .acl = ACL_STREAM, .first = 0, .last = 0, .step = 0, .proc = xreadgroup_command,
+	  .getkeys = getkeys_xreadgroup, .group = "stream", .since = "5.0.0",
+	  .summary = "Read entries as a consumer of a group", .sub = NULL },
+	{ .name = "xrevrange", .arity = -4, .flags = CMD_READONLY,
+	  .acl = ACL_STREAM, .first = 1, .last = 1, .step = 1, .proc = xrevrange_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Entries in an ID range, newest first", .sub = NULL },
+	{ .name = "xsetid", .arity = -3, .flags = CMD_WRITE|CMD_DENYOOM|CMD_FAST,
+	  .acl = ACL_STREAM, .first = 1, .last = 1, .step = 1, .proc = xsetid_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Set the last ID of a stream", .sub = NULL },
+	{ .name = "xtrim", .arity = -4, .flags = CMD_WRITE,
+	  .acl = ACL_STREAM, .first = 1, .last = 1, .step = 1, .proc = xtrim_command,
+	  .getkeys = NULL, .group = "stream", .since = "5.0.0",
+	  .summary = "Trim a stream", .sub = NULL },
 	{ .name = "object", .arity = -2, .flags = 0,
 	  .acl = 0, .first = 0, .last = 0, .step = 0, .proc = NULL,
 	  .getkeys = NULL, .group = "generic", .since = "2.2.3",

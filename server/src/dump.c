@@ -11,13 +11,16 @@
  * Payload layout (all integers little-endian; "varint" is LEB128, at most 10 bytes):
  *
  *   offset   size     field
- *   0        1        type: 0 string, 1 list, 2 set, 3 sorted set, 4 hash
+ *   0        1        type: 0 string, 1 list, 2 set, 3 sorted set, 4 hash, 5 stream
  *   1        ...      string: varint length, bytes
  *                     list, set: varint count (> 0), count x (varint length, bytes)
  *                     sorted set: varint count (> 0), count x (varint length, bytes,
  *                       8-byte IEEE-754 score, not NaN)
  *                     hash: varint count (> 0), count x (varint length, field bytes,
  *                       varint length, value bytes)
+ *                     stream (type 5): varint count, count x (varint length, record key,
+ *                       varint length, record value): the stream's records in record
+ *                       order (t_stream.c has their formats)
  *   end-10   2        payload format version (1)
  *   end-8    4        "hkvD"
  *   end-4    4        CRC-32 (zlib) of every byte before it
@@ -87,7 +90,7 @@ static void ob_bytes(struct obuf *b, const void *p, size_t n)
 
 static const unsigned char type_code[] = {
 	[HKV_TYPE_STRING] = 0, [HKV_TYPE_LIST] = 1, [HKV_TYPE_SET] = 2,
-	[HKV_TYPE_ZSET] = 3,   [HKV_TYPE_HASH] = 4,
+	[HKV_TYPE_ZSET] = 3,   [HKV_TYPE_HASH] = 4, [HKV_TYPE_STREAM] = 5,
 };
 
 void dump_command(struct client *c)
@@ -124,7 +127,7 @@ void dump_command(struct client *c)
 				for (int k = 0; k < 8; k++)
 					d[k] = (unsigned char)(u >> (8 * k));
 				ob_put(&b, d, 8);
-			} else if (t == HKV_TYPE_HASH) {
+			} else if (t == HKV_TYPE_HASH || t == HKV_TYPE_STREAM) {
 				ob_bytes(&b, elem_b(&e, i), e.v[i].blen);
 			}
 		}
@@ -223,10 +226,13 @@ static bool payload_decode(const unsigned char *p, size_t n, int *t, struct elem
 	case 4:
 		*t = HKV_TYPE_HASH;
 		break;
+	case 5:
+		*t = HKV_TYPE_STREAM;
+		break;
 	default:
 		return false;
 	}
-	if (!ib_varint(&b, &count) || !count || count > b.len)
+	if (!ib_varint(&b, &count) || (!count && *t != HKV_TYPE_STREAM) || count > b.len)
 		return false;
 	for (uint64_t i = 0; i < count; i++) {
 		const unsigned char *a, *v = NULL;
@@ -248,6 +254,9 @@ static bool payload_decode(const unsigned char *p, size_t n, int *t, struct elem
 				return false;
 		} else if (*t == HKV_TYPE_HASH) {
 			if (!ib_bytes(&b, &v, &vlen))
+				return false;
+		} else if (*t == HKV_TYPE_STREAM) {
+			if (!ib_bytes(&b, &v, &vlen) || !stream_record_valid(a, alen))
 				return false;
 		}
 		if (elems_push(e, a, alen, v, vlen, score))

@@ -119,3 +119,13 @@ int elems_load_zrange(struct hkv *db, const void *key, size_t klen,
 {
 	return hkv_zrange(db, key, klen, o, zcb, e);
 }
+
+int elems_load_stream(struct hkv *db, const void *key, size_t klen, struct elems *e)
+{
+	unsigned char lo[1] = { 0 }, hi[HKV_XREC_KEY_MAX];
+	int rc;
+
+	memset(hi, 0xff, sizeof(hi));
+	rc = hkv_xrec_range(db, key, klen, lo, 1, hi, sizeof(hi), false, pair_cb, e);
+	return rc == -ENOENT ? 0 : rc;
+}

@@ -35,6 +35,8 @@ int elems_load_hash(struct hkv *db, const void *key, size_t klen, struct elems *
 int elems_load_set(struct hkv *db, const void *key, size_t klen, struct elems *e);
 int elems_load_list(struct hkv *db, const void *key, size_t klen, struct elems *e);
 int elems_load_zset(struct hkv *db, const void *key, size_t klen, struct elems *e);
+/** elems_load_stream() - every record of a stream: @a the record key, @b its value. */
+int elems_load_stream(struct hkv *db, const void *key, size_t klen, struct elems *e);
 int elems_load_zrange(struct hkv *db, const void *key, size_t klen,
 		      const struct hkv_zrange_opts *o, struct elems *e);
 

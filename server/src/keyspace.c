@@ -493,6 +493,15 @@ static void flush_generic(struct client *c)
 		return;
 	}
 	c->srv->st.dirty++;
+	/* every key with blocked clients is gone: XREADGROUP readers learn it (signalFlushedDb) */
+	{
+		struct dict_iter it;
+		struct dict_entry *e;
+
+		dict_iter_init(&it, &c->srv->blocking);
+		while ((e = dict_iter_next(&it)))
+			signal_key_ready(c->srv, e->key, e->klen);
+	}
 	add_ok(c);
 }
 
@@ -667,6 +676,15 @@ int write_value(struct hkv *db, const char *dst, size_t dlen, int t,
 			rc = hkv_zadd(db, dst, dlen, e->v[i].score, elem_a(e, i), e->v[i].alen,
 				      0, NULL, NULL);
 		break;
+	case HKV_TYPE_STREAM:
+		/* a stream is its records (t_stream.c); an empty one still exists */
+		rc = hkv_create(db, dst, dlen, HKV_TYPE_STREAM, NULL);
+		for (size_t i = 0; rc >= 0 && i < e->n; i++)
+			rc = hkv_xrec_put(db, dst, dlen, elem_a(e, i), e->v[i].alen, elem_b(e, i),
+					  e->v[i].blen, NULL);
+		if (rc >= 0 && expire_at)
+			rc = hkv_pexpireat(db, dst, dlen, expire_at, 0);
+		return rc < 0 ? rc : 0;
 	default:
 		return -EINVAL;
 	}
@@ -700,6 +718,8 @@ int read_value(struct hkv *db, const char *key, size_t klen, int *type,
 		return elems_load_set(db, key, klen, e);
 	case HKV_TYPE_ZSET:
 		return elems_load_zset(db, key, klen, e);
+	case HKV_TYPE_STREAM:
+		return elems_load_stream(db, key, klen, e);
 	default:
 		return -HKV_ECORRUPT;
 	}
@@ -872,6 +892,11 @@ static const char *encoding_of(struct client *c, const char *key, size_t klen, i
 	const char *enc = NULL;
 	int t, rc;
 
+	/* a stream has one encoding whatever its size: no need to load it */
+	if (hkv_type(c->db, key, klen) == HKV_TYPE_STREAM) {
+		*err = 0;
+		return "stream";
+	}
 	elems_init(&e);
 	rc = read_value(c->db, key, klen, &t, &e, &str, &exp);
 	*err = rc;

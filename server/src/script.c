@@ -2020,3 +2020,10 @@ void script_help_command(struct client *c)
 
 	add_help(c, help);
 }
+
+bool script_client(const struct client *c)
+{
+	const struct lua_ctx *ctx = c->srv->lua;
+
+	return ctx && ctx->sc == c;
+}

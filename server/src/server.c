@@ -282,6 +282,7 @@ static const char *foreign_write_event(struct hkv_server *srv, const void *key, 
 	case HKV_TYPE_LIST: *type = NOTIFY_LIST; return "rpush";
 	case HKV_TYPE_SET: *type = NOTIFY_SET; return "sadd";
 	case HKV_TYPE_ZSET: *type = NOTIFY_ZSET; return "zadd";
+	case HKV_TYPE_STREAM: *type = NOTIFY_STREAM; return "xadd";
 	default: return NULL;
 	}
 }

@@ -168,7 +168,7 @@ struct watched {
 	char key[];
 };
 
-enum block_type { BLOCK_NONE, BLOCK_LIST, BLOCK_ZSET, BLOCK_SLEEP };
+enum block_type { BLOCK_NONE, BLOCK_LIST, BLOCK_ZSET, BLOCK_SLEEP, BLOCK_STREAM };
 
 /**
  * struct bstate - what a blocked client waits for.
@@ -192,6 +192,11 @@ struct bstate {
 	long count;
 	bool zmax;
 	bool mpop;
+	/* XREAD/XREADGROUP (t_stream.c): 16 bytes of ID per key of @order; the group */
+	unsigned char *xids;
+	char *xgroup, *xconsumer;
+	size_t xglen, xclen;
+	bool xnoack;
 };
 
 /**
@@ -582,6 +587,8 @@ void flag_transaction(struct client *c);
 /* scripting (script.c) */
 /** script_timedout() - a script runs past busy-reply-threshold: others get -BUSY. */
 bool script_timedout(struct hkv_server *srv);
+/** script_client() - whether @c is the client scripts run their commands through. */
+bool script_client(const struct client *c);
 /** script_release() - free the Lua interpreter and the script cache (server teardown). */
 void script_release(struct hkv_server *srv);
 
@@ -636,6 +643,15 @@ PROC(getset); PROC(mget); PROC(mset); PROC(msetnx); PROC(append); PROC(strlen);
 PROC(getrange); PROC(setrange); PROC(incr); PROC(decr); PROC(incrby); PROC(decrby);
 PROC(incrbyfloat); PROC(setbit); PROC(getbit); PROC(bitcount); PROC(lcs); PROC(bitpos);
 PROC(bitop);
+/* t_stream.c */
+PROC(xadd); PROC(xlen); PROC(xrange); PROC(xrevrange); PROC(xdel); PROC(xtrim); PROC(xread);
+PROC(xreadgroup); PROC(xsetid); PROC(xgroup); PROC(xack); PROC(xpending); PROC(xclaim);
+PROC(xautoclaim); PROC(xinfo);
+int stream_walk_records(struct hkv *db, const char *key, size_t klen,
+			int (*cb)(void *arg, const void *rk, size_t rklen, const void *v,
+				  size_t vlen),
+			void *arg);
+bool stream_record_valid(const void *rk, size_t rklen);
 /* t_hash.c */
 PROC(hset); PROC(hsetnx); PROC(hget); PROC(hmget); PROC(hmset); PROC(hdel); PROC(hlen); PROC(hstrlen);
 PROC(hexists); PROC(hkeys); PROC(hvals); PROC(hgetall); PROC(hincrby); PROC(hincrbyfloat);

@@ -29,7 +29,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 EXC=$here/redis-tcl.exceptions
 UNITS_DEFAULT="unit/type/string unit/type/incr unit/type/hash unit/type/list unit/type/set
 unit/type/zset unit/multi unit/pubsub unit/protocol unit/info-command unit/keyspace
-unit/expire unit/scan unit/quit unit/auth"
+unit/expire unit/scan unit/quit unit/auth
+unit/type/stream unit/type/stream-cgroups"
 
 list=0
 if [ "${1:-}" = --list-failures ]; then

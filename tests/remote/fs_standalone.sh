@@ -98,6 +98,10 @@ expect_eq "$(cat "$M/z1/c")" 3
 expect_eq "$(getfattr --only-values -n user.hkv.type "$M/z1")" zset
 rm "$M/l1/0"
 expect_eq "$(rcli LRANGE l1 0 -1 | paste -sd,)" e1,e2 "rm LIST/0 is LPOP"
+# a stream has no layout on this backend: not listed, not found
+rcli XADD x1 1-1 f v >/dev/null
+ls "$M" | grep -qx x1 && fail "a stream is listed"
+[ -e "$M/x1" ] && fail "a stream is found"
 
 # --- metadata in the side hash ----------------------------------------------------------------
 echo data >"$M/owned"

@@ -93,10 +93,12 @@ enum hkv_type {
 	HKV_TYPE_LIST = 3,
 	HKV_TYPE_SET = 4,
 	HKV_TYPE_ZSET = 5,
+	HKV_TYPE_STREAM = 6, /* a Redis stream: records of hkv_xrec_*() (docs/engine-storage.md) */
 };
 
 /**
- * hkv_type_name() - Redis name of a type ("string", "hash", "list", "set", "zset", "none").
+ * hkv_type_name() - Redis name of a type ("string", "hash", "list", "set", "zset", "stream",
+ * "none").
  * Return: a static string; "none" for unknown values.
  */
 const char *hkv_type_name(enum hkv_type type);
@@ -858,6 +860,63 @@ int hkv_zwalk(struct hkv *db, const void *key, size_t klen, struct hkv_cursor *c
 /** hkv_zscan() - ZSCAN over members in member byte order; @cb(member, score). */
 int hkv_zscan(struct hkv *db, const void *key, size_t klen, struct hkv_cursor *cur,
 	      const char *match, size_t count, hkv_zrange_fn cb, void *arg);
+
+/*
+ * ---------------------------------------------------------------------------------------
+ * Streams (stream.c; layout in docs/engine-storage.md)
+ * ---------------------------------------------------------------------------------------
+ *
+ * A stream is a key of type HKV_TYPE_STREAM that holds an ordered map of records. A record is
+ * named by a record key of 1..HKV_XREC_KEY_MAX bytes, compared bytewise; its first byte is its
+ * class. Records of class HKV_XREC_ENTRY are the stream's entries: the key's size
+ * (hkv_attr.size, XLEN) is their number. The other classes (metadata, consumer groups,
+ * consumers, pending entries) are the caller's, who gives every record its meaning; the
+ * engine stores them with the key, deletes them with it, carries them through rename, and
+ * changes them atomically inside a transaction (hkv_txn_run()) like any other write.
+ *
+ * Unlike the other collections, a stream is not deleted when its last entry goes: as in
+ * Redis, an empty stream keeps its last ID and its groups until DEL.
+ */
+
+/** Longest stream record key, in bytes (LMDB's key limit less the key id, with margin). */
+#define HKV_XREC_KEY_MAX 480
+/** Class byte of the record keys that are stream entries (counted in the key's size). */
+#define HKV_XREC_ENTRY 'E'
+
+/**
+ * hkv_xrec_get() - copy the value of record @rk of stream @key into @out (caller frees).
+ * Return: 0; -ENOENT (no such key or record), -HKV_EWRONGTYPE, -EINVAL (lengths), -ENOMEM,
+ * -EIO.
+ */
+int hkv_xrec_get(struct hkv *db, const void *key, size_t klen, const void *rk, size_t rklen,
+		 struct hkv_buf *out);
+
+/**
+ * hkv_xrec_put() - store @val as record @rk of stream @key, creating the stream (with @ca, or
+ * the store's defaults when NULL) if the key is absent.
+ * Return: 1 (new record), 0 (replaced); -HKV_EWRONGTYPE, -EINVAL, -EROFS, -ENOSPC, -EIO.
+ */
+int hkv_xrec_put(struct hkv *db, const void *key, size_t klen, const void *rk, size_t rklen,
+		 const void *val, size_t vlen, const struct hkv_create_attr *ca);
+
+/**
+ * hkv_xrec_del() - delete record @rk of stream @key. The stream stays, also when empty.
+ * Return: 1 (deleted), 0 (no such key or record); -HKV_EWRONGTYPE, -EINVAL, -EROFS, -EIO.
+ */
+int hkv_xrec_del(struct hkv *db, const void *key, size_t klen, const void *rk, size_t rklen);
+
+/** hkv_xrec_fn - one record of a walk: borrowed bytes, valid during the call only. */
+typedef int (*hkv_xrec_fn)(void *arg, const void *rk, size_t rklen, const void *val,
+			   size_t vlen);
+
+/**
+ * hkv_xrec_range() - call @cb for every record of stream @key whose record key lies in
+ * [@lo, @hi] (inclusive, bytewise), in ascending order, or descending with @rev. @cb must not
+ * call into the engine; a non-zero return stops the walk and is returned.
+ * Return: 0, @cb's value; -ENOENT (no such key), -HKV_EWRONGTYPE, -EINVAL, -EIO.
+ */
+int hkv_xrec_range(struct hkv *db, const void *key, size_t klen, const void *lo, size_t lolen,
+		   const void *hi, size_t hilen, bool rev, hkv_xrec_fn cb, void *arg);
 
 /*
  * ---------------------------------------------------------------------------------------
