@@ -19,8 +19,17 @@
  *                         same for tmpfs pread of one file as the VM's own
  *                         scaling baseline, for GET hits of 32 keys per
  *                         thread (no entry shared) and for GET misses (no
- *                         entry at all: the ioctl's own floor); five
- *                         interleaved rounds, the median of each.
+ *                         entry at all: the ioctl's own floor), and a
+ *                         user-space loop (the host's share of a second
+ *                         CPU, which every ratio is also divided by); five
+ *                         interleaved rounds, the median of each.  A second
+ *                         table compares the median time of one operation
+ *                         with 1 and 2 readers, which the host's preemption
+ *                         of a vCPU (whole time slices) does not move.
+ * hkv_vm_bench getone OP N ITERS
+ *                         one configuration (OP: loop, pread, hit, own,
+ *                         miss, orc = HKV_IOC_OPEN+read+close, torc = tmpfs
+ *                         open+read+close; N readers) for run-vm.sh --trace.
  *
  * Latency mode rows (64-byte value, ITERS timed iterations after WARMUP
  * untimed ones, each timed alone with CLOCK_MONOTONIC, pinned to CPU 0):
@@ -261,6 +270,8 @@ struct reader {
 	int cpu;
 	enum get_op op;
 	uint64_t ns;
+	uint64_t *lat;		/* per-operation times, g_get_iters of them */
+	uint64_t median;	/* of @lat */
 };
 
 static void *reader_fn(void *arg)
@@ -283,6 +294,7 @@ static void *reader_fn(void *arg)
 	t0 = now_ns(CLOCK_MONOTONIC);
 	for (i = 0; i < g_get_iters; i++) {
 		unsigned int k = (unsigned int)(i % GET_KEYS);
+		uint64_t t1 = now_ns(CLOCK_MONOTONIC);
 
 		switch (r->op) {
 		case OP_LOOP: {
@@ -324,25 +336,36 @@ static void *reader_fn(void *arg)
 				 0);
 			break;
 		}
+		r->lat[i] = now_ns(CLOCK_MONOTONIC) - t1;
 	}
 	r->ns = now_ns(CLOCK_MONOTONIC) - t0;
+	qsort(r->lat, g_get_iters, sizeof(r->lat[0]), cmp_u64);
+	r->median = r->lat[g_get_iters / 2];
 	close(tfd);
 	close(dev);
 	return NULL;
 }
 
-/* Mean per-thread rate (ops/s) of one run with @n readers. */
-static double run_readers(int n, enum get_op op)
+/*
+ * Mean per-thread rate (ops/s) of one run with @n readers; *@median gets the
+ * mean of the threads' median operation times (ns).
+ */
+static double run_readers(int n, enum get_op op, double *median)
 {
+	static uint64_t *lat[2];
 	struct reader r[2];
 	pthread_t t[2];
-	double sum = 0;
+	double sum = 0, msum = 0;
 	int i;
 
 	atomic_store(&g_ready, 0);
 	atomic_store(&g_go, false);
 	for (i = 0; i < n; i++) {
-		r[i] = (struct reader){ .cpu = i, .op = op };
+		if (!lat[i]) {
+			lat[i] = calloc(g_get_iters, sizeof(*lat[i]));
+			CHECK(lat[i], "latency buffer");
+		}
+		r[i] = (struct reader){ .cpu = i, .op = op, .lat = lat[i] };
 		CHECK(pthread_create(&t[i], NULL, reader_fn, &r[i]) == 0, "thread");
 	}
 	while (atomic_load(&g_ready) < n)
@@ -351,7 +374,10 @@ static double run_readers(int n, enum get_op op)
 	for (i = 0; i < n; i++) {
 		pthread_join(t[i], NULL);
 		sum += g_get_iters * 1e9 / (double)r[i].ns;
+		msum += (double)r[i].median;
 	}
+	if (median)
+		*median = msum / n;
 	return sum / n;
 }
 
@@ -399,13 +425,15 @@ static void bench_getone(const char *opname, int n, uint64_t iters)
 	g_get_iters = iters;
 	get_fill();
 	printf("getone %s readers=%d iters=%llu: %.0f ops/s per thread\n",
-	       opname, n, (unsigned long long)iters, run_readers(n, op));
+	       opname, n, (unsigned long long)iters,
+	       run_readers(n, op, NULL));
 }
 
 static void bench_get(void)
 {
 	double r1[OP_N][GET_ROUNDS], r2[OP_N][GET_ROUNDS], q[OP_N][GET_ROUNDS];
-	double qn[OP_N][GET_ROUNDS];
+	double qn[OP_N][GET_ROUNDS], m1[OP_N][GET_ROUNDS], m2[OP_N][GET_ROUNDS];
+	double qm[OP_N][GET_ROUNDS];
 	int i, op;
 
 	get_fill();
@@ -417,9 +445,10 @@ static void bench_get(void)
 	 */
 	for (i = 0; i < GET_ROUNDS; i++) {
 		for (op = 0; op < OP_N; op++) {
-			r1[op][i] = run_readers(1, op);
-			r2[op][i] = run_readers(2, op);
+			r1[op][i] = run_readers(1, op, &m1[op][i]);
+			r2[op][i] = run_readers(2, op, &m2[op][i]);
 			q[op][i] = r2[op][i] / r1[op][i];
+			qm[op][i] = m1[op][i] / m2[op][i];
 			qn[op][i] = q[op][i] / q[OP_LOOP][i];
 		}
 	}
@@ -443,6 +472,26 @@ static void bench_get(void)
 		       get_op_name[op], median_rounds(r1[op]),
 		       median_rounds(r2[op]), q[op][GET_ROUNDS / 2], range,
 		       qn[op][GET_ROUNDS / 2], nrange);
+	}
+	/*
+	 * The host takes a vCPU away for whole time slices: that stretches a few
+	 * operations and the rates above, not the median operation.  A line
+	 * that bounces between the CPUs would slow the median operation itself.
+	 */
+	printf("\nmedian time of one operation (us), mean over the threads; per-CPU ratio = 1-reader median / 2-reader median (1.00x: the second reader costs the first nothing)\n");
+	printf("| %-17s | %10s | %10s | %14s | %-23s |\n", "operation",
+	       "1 reader", "2 readers", "per-CPU ratio", "ratio, min..max");
+	printf("|-------------------|------------|------------|----------------|-------------------------|\n");
+	for (op = 0; op < OP_N; op++) {
+		char range[32];
+
+		qsort(qm[op], GET_ROUNDS, sizeof(double), cmp_double);
+		snprintf(range, sizeof(range), "%.2fx..%.2fx", qm[op][0],
+			 qm[op][GET_ROUNDS - 1]);
+		printf("| %-17s | %10.3f | %10.3f | %13.2fx | %-23s |\n",
+		       get_op_name[op], median_rounds(m1[op]) / 1000.0,
+		       median_rounds(m2[op]) / 1000.0, qm[op][GET_ROUNDS / 2],
+		       range);
 	}
 }
 
