@@ -3,7 +3,8 @@
 #
 # init.sh - PID 1 of the test VM (copied to /init of the initramfs by
 # run-vm.sh).  Loads hkv.ko with the parameters each case needs, runs the
-# cases of hkv_vm_test, load/unload cycles and, if asked, the benchmark, then
+# cases of hkv_vm_test, load/unload cycles and, if asked, the benchmark and the
+# trace (TRACE=1: run-vm.sh --trace), then
 # prints exactly one line "HKV-VM-RESULT: PASS n/m" or "HKV-VM-RESULT: FAIL
 # n/m" and powers the VM off.
 
