@@ -25,7 +25,11 @@
  * superblock of it holds a reference on the module from its creation until
  * put_filesystem(), the very last thing the VFS does when the superblock
  * dies; ->kill_sb is the VFS's kill_anon_super(), and no callback of this
- * module runs after that reference is gone.  The module therefore cannot be
+ * module runs after that reference is gone.  A snapshot file holds its
+ * mount and dentry, hence the superblock, until __fput() has called
+ * ->release(), so the file operations need no module reference of their own
+ * (hkvm_snap_fops has no .owner: an open costs no atomic on the module's
+ * reference count).  The module therefore cannot be
  * unloaded while a snapshot file, a snapshot dentry or the mount exists, and
  * a final close racing with rmmod only delays the unload.
  *
@@ -105,8 +109,13 @@ static int hkvm_snap_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * No .owner: a snapshot file pins the module through its superblock (see
+ * "Lifetime and unloading"), which outlives ->release(), so the per-open
+ * try_module_get()/module_put() pair of fops_get()/fops_put() (two atomics
+ * on the module's shared reference count) would buy nothing.
+ */
 static const struct file_operations hkvm_snap_fops = {
-	.owner = THIS_MODULE,
 	.open = hkvm_snap_fop_open,
 	.read_iter = hkvm_snap_read_iter,
 	.llseek = hkvm_snap_llseek,

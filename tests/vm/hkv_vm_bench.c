@@ -19,8 +19,17 @@
  *                         same for tmpfs pread of one file as the VM's own
  *                         scaling baseline, for GET hits of 32 keys per
  *                         thread (no entry shared) and for GET misses (no
- *                         entry at all: the ioctl's own floor); five
- *                         interleaved rounds, the median of each.
+ *                         entry at all: the ioctl's own floor), and a
+ *                         user-space loop (the host's share of a second
+ *                         CPU, which every ratio is also divided by); five
+ *                         interleaved rounds, the median of each.  A second
+ *                         table compares the median time of one operation
+ *                         with 1 and 2 readers, which the host's preemption
+ *                         of a vCPU (whole time slices) does not move.
+ * hkv_vm_bench getone OP N ITERS
+ *                         one configuration (OP: loop, pread, hit, own,
+ *                         miss, orc = HKV_IOC_OPEN+read+close, torc = tmpfs
+ *                         open+read+close; N readers) for run-vm.sh --trace.
  *
  * Latency mode rows (64-byte value, ITERS timed iterations after WARMUP
  * untimed ones, each timed alone with CLOCK_MONOTONIC, pinned to CPU 0):
@@ -229,11 +238,30 @@ static void bench_put(uint64_t n)
 #define GET_KEYS 64
 #define GET_ITERS 100000
 
-enum get_op { OP_PREAD, OP_HIT, OP_HIT_OWN, OP_MISS, OP_N };
+/* Iterations per reader thread: GET_ITERS, or the trace mode's count. */
+static uint64_t g_get_iters = GET_ITERS;
+
+/*
+ * OP_LOOP is a loop in user space that touches no shared memory and makes no
+ * system call: its per-CPU ratio is the share of a second host CPU the VM got
+ * in that round, the floor every other row is divided by.  OP_ORC and
+ * OP_TORC (HKV_IOC_OPEN+read+close, tmpfs open+read+close) are for the trace
+ * mode only.
+ */
+enum get_op { OP_LOOP, OP_PREAD, OP_HIT, OP_HIT_OWN, OP_MISS, OP_N,
+	      OP_ORC = OP_N, OP_TORC, OP_ALL };
 
 static const char *const get_op_name[OP_N] = {
-	"tmpfs pread", "hkv GET hit", "GET hit, own keys", "hkv GET miss",
+	"user-space loop", "tmpfs pread", "hkv GET hit", "GET hit, own keys",
+	"hkv GET miss",
 };
+
+static const char *const get_op_short[OP_ALL] = {
+	"loop", "pread", "hit", "own", "miss", "orc", "torc",
+};
+
+/* About as long as a GET under TCG; only the 1- vs 2-thread ratio matters. */
+#define LOOP_STEPS 400
 
 static atomic_int g_ready;
 static atomic_bool g_go;
@@ -242,6 +270,8 @@ struct reader {
 	int cpu;
 	enum get_op op;
 	uint64_t ns;
+	uint64_t *lat;		/* per-operation times, g_get_iters of them */
+	uint64_t median;	/* of @lat */
 };
 
 static void *reader_fn(void *arg)
@@ -262,10 +292,33 @@ static void *reader_fn(void *arg)
 	while (!atomic_load(&g_go))
 		;
 	t0 = now_ns(CLOCK_MONOTONIC);
-	for (i = 0; i < GET_ITERS; i++) {
+	for (i = 0; i < g_get_iters; i++) {
 		unsigned int k = (unsigned int)(i % GET_KEYS);
+		uint64_t t1 = now_ns(CLOCK_MONOTONIC);
 
 		switch (r->op) {
+		case OP_LOOP: {
+			volatile uint64_t x = i + 1;
+			int j;
+
+			for (j = 0; j < LOOP_STEPS; j++)
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			break;
+		}
+		case OP_ORC: {
+			int fd = hkv_open_b(dev, 8, "g00", 3, O_CLOEXEC);
+
+			CHECK(fd >= 0 && read(fd, buf, sizeof(buf)) == 64, "orc");
+			close(fd);
+			break;
+		}
+		case OP_TORC: {
+			int fd = open(g_path, O_RDONLY | O_CLOEXEC);
+
+			CHECK(fd >= 0 && read(fd, buf, sizeof(buf)) == 64, "torc");
+			close(fd);
+			break;
+		}
 		case OP_PREAD:
 			CHECK(pread(tfd, buf, sizeof(buf), 0) == 64, "pread");
 			break;
@@ -276,32 +329,43 @@ static void *reader_fn(void *arg)
 					   buf, sizeof(buf), NULL),
 				 r->op == OP_HIT ? 0 : -ENOENT);
 			break;
-		default: /* thread 0 reads keys 0..31, thread 1 keys 32..63 */
+		default: /* OP_HIT_OWN: thread 0 reads keys 0..31, thread 1 32..63 */
 			snprintf(key, sizeof(key), "g%02u",
 				 k % (GET_KEYS / 2) + r->cpu * (GET_KEYS / 2));
 			CHECK_RC(hkv_get_b(dev, 8, key, 3, buf, sizeof(buf), NULL),
 				 0);
 			break;
 		}
+		r->lat[i] = now_ns(CLOCK_MONOTONIC) - t1;
 	}
 	r->ns = now_ns(CLOCK_MONOTONIC) - t0;
+	qsort(r->lat, g_get_iters, sizeof(r->lat[0]), cmp_u64);
+	r->median = r->lat[g_get_iters / 2];
 	close(tfd);
 	close(dev);
 	return NULL;
 }
 
-/* Mean per-thread rate (ops/s) of one run with @n readers. */
-static double run_readers(int n, enum get_op op)
+/*
+ * Mean per-thread rate (ops/s) of one run with @n readers; *@median gets the
+ * mean of the threads' median operation times (ns).
+ */
+static double run_readers(int n, enum get_op op, double *median)
 {
+	static uint64_t *lat[2];
 	struct reader r[2];
 	pthread_t t[2];
-	double sum = 0;
+	double sum = 0, msum = 0;
 	int i;
 
 	atomic_store(&g_ready, 0);
 	atomic_store(&g_go, false);
 	for (i = 0; i < n; i++) {
-		r[i] = (struct reader){ .cpu = i, .op = op };
+		if (!lat[i]) {
+			lat[i] = calloc(g_get_iters, sizeof(*lat[i]));
+			CHECK(lat[i], "latency buffer");
+		}
+		r[i] = (struct reader){ .cpu = i, .op = op, .lat = lat[i] };
 		CHECK(pthread_create(&t[i], NULL, reader_fn, &r[i]) == 0, "thread");
 	}
 	while (atomic_load(&g_ready) < n)
@@ -309,8 +373,11 @@ static double run_readers(int n, enum get_op op)
 	atomic_store(&g_go, true);
 	for (i = 0; i < n; i++) {
 		pthread_join(t[i], NULL);
-		sum += GET_ITERS * 1e9 / (double)r[i].ns;
+		sum += g_get_iters * 1e9 / (double)r[i].ns;
+		msum += (double)r[i].median;
 	}
+	if (median)
+		*median = msum / n;
 	return sum / n;
 }
 
@@ -329,11 +396,10 @@ static double median_rounds(double *v)
 	return v[GET_ROUNDS / 2];
 }
 
-static void bench_get(void)
+static void get_fill(void)
 {
-	double r1[OP_N][GET_ROUNDS], r2[OP_N][GET_ROUNDS], q[OP_N][GET_ROUNDS];
 	char key[8], val[64];
-	int i, op;
+	int i;
 
 	memset(val, 'g', sizeof(val));
 	for (i = 0; i < GET_KEYS; i++) {
@@ -341,6 +407,36 @@ static void bench_get(void)
 		CHECK_RC(hkv_put_full(g_dev, 8, key, 3, val, 64, 1, 0, 0, 0, 0644,
 				      0), 0);
 	}
+}
+
+/*
+ * One configuration of bench_get(), for tracing it (tests/vm/init.sh with
+ * TRACE=1): "hkv_vm_bench getone OP READERS ITERS", OP one of loop, pread,
+ * hit, own, miss, orc, torc.  Prints the per-thread rate.
+ */
+static void bench_getone(const char *opname, int n, uint64_t iters)
+{
+	int op;
+
+	for (op = 0; op < OP_ALL && strcmp(opname, get_op_short[op]); op++)
+		;
+	CHECK(op < OP_ALL && (n == 1 || n == 2) && iters > 0,
+	      "getone arguments");
+	g_get_iters = iters;
+	get_fill();
+	printf("getone %s readers=%d iters=%llu: %.0f ops/s per thread\n",
+	       opname, n, (unsigned long long)iters,
+	       run_readers(n, op, NULL));
+}
+
+static void bench_get(void)
+{
+	double r1[OP_N][GET_ROUNDS], r2[OP_N][GET_ROUNDS], q[OP_N][GET_ROUNDS];
+	double qn[OP_N][GET_ROUNDS], m1[OP_N][GET_ROUNDS], m2[OP_N][GET_ROUNDS];
+	double qm[OP_N][GET_ROUNDS];
+	int i, op;
+
+	get_fill();
 	/*
 	 * The host's load varies over seconds: the configurations are run in
 	 * turn, GET_ROUNDS times; each reports the median of its rates and the
@@ -349,26 +445,53 @@ static void bench_get(void)
 	 */
 	for (i = 0; i < GET_ROUNDS; i++) {
 		for (op = 0; op < OP_N; op++) {
-			r1[op][i] = run_readers(1, op);
-			r2[op][i] = run_readers(2, op);
+			r1[op][i] = run_readers(1, op, &m1[op][i]);
+			r2[op][i] = run_readers(2, op, &m2[op][i]);
 			q[op][i] = r2[op][i] / r1[op][i];
+			qm[op][i] = m1[op][i] / m2[op][i];
+			qn[op][i] = q[op][i] / q[OP_LOOP][i];
 		}
 	}
 	printf("%d GETs (64-byte values, %d shared keys) or preads per thread; threads pinned to CPUs 0 and 1; median of %d interleaved rounds\n",
 	       GET_ITERS, GET_KEYS, GET_ROUNDS);
-	printf("| %-17s | %16s | %16s | %14s | %-23s |\n", "operation",
-	       "1 reader, ops/s", "2 readers, ops/s", "per-CPU ratio",
-	       "ratio, min..max");
-	printf("|-------------------|------------------|------------------|----------------|-------------------------|\n");
+	printf("per-CPU ratio = 2-reader rate per thread / 1-reader rate; / loop = that ratio divided by the user-space loop's of the same round (the host's share)\n");
+	printf("| %-17s | %16s | %16s | %14s | %-23s | %8s | %-15s |\n",
+	       "operation", "1 reader, ops/s", "2 readers, ops/s",
+	       "per-CPU ratio", "ratio, min..max", "/ loop", "/ loop, min..max");
+	printf("|-------------------|------------------|------------------|----------------|-------------------------|----------|-----------------|\n");
+	for (op = 0; op < OP_N; op++) {
+		char range[32], nrange[32];
+
+		qsort(q[op], GET_ROUNDS, sizeof(double), cmp_double);
+		qsort(qn[op], GET_ROUNDS, sizeof(double), cmp_double);
+		snprintf(range, sizeof(range), "%.2fx..%.2fx", q[op][0],
+			 q[op][GET_ROUNDS - 1]);
+		snprintf(nrange, sizeof(nrange), "%.2fx..%.2fx", qn[op][0],
+			 qn[op][GET_ROUNDS - 1]);
+		printf("| %-17s | %16.0f | %16.0f | %13.2fx | %-23s | %7.2fx | %-15s |\n",
+		       get_op_name[op], median_rounds(r1[op]),
+		       median_rounds(r2[op]), q[op][GET_ROUNDS / 2], range,
+		       qn[op][GET_ROUNDS / 2], nrange);
+	}
+	/*
+	 * The host takes a vCPU away for whole time slices: that stretches a few
+	 * operations and the rates above, not the median operation.  A line
+	 * that bounces between the CPUs would slow the median operation itself.
+	 */
+	printf("\nmedian time of one operation (us), mean over the threads; per-CPU ratio = 1-reader median / 2-reader median (1.00x: the second reader costs the first nothing)\n");
+	printf("| %-17s | %10s | %10s | %14s | %-23s |\n", "operation",
+	       "1 reader", "2 readers", "per-CPU ratio", "ratio, min..max");
+	printf("|-------------------|------------|------------|----------------|-------------------------|\n");
 	for (op = 0; op < OP_N; op++) {
 		char range[32];
 
-		qsort(q[op], GET_ROUNDS, sizeof(double), cmp_double);
-		snprintf(range, sizeof(range), "%.2fx..%.2fx", q[op][0],
-			 q[op][GET_ROUNDS - 1]);
-		printf("| %-17s | %16.0f | %16.0f | %13.2fx | %-23s |\n",
-		       get_op_name[op], median_rounds(r1[op]),
-		       median_rounds(r2[op]), q[op][GET_ROUNDS / 2], range);
+		qsort(qm[op], GET_ROUNDS, sizeof(double), cmp_double);
+		snprintf(range, sizeof(range), "%.2fx..%.2fx", qm[op][0],
+			 qm[op][GET_ROUNDS - 1]);
+		printf("| %-17s | %10.3f | %10.3f | %13.2fx | %-23s |\n",
+		       get_op_name[op], median_rounds(m1[op]) / 1000.0,
+		       median_rounds(m2[op]) / 1000.0, qm[op][GET_ROUNDS / 2],
+		       range);
 	}
 }
 
@@ -389,6 +512,10 @@ int main(int argc, char **argv)
 	CHECK(g_dev >= 0, "open " HKV_DEV);
 	if (argc > 2 && !strcmp(argv[1], "put")) {
 		bench_put(strtoull(argv[2], NULL, 10));
+		return 0;
+	}
+	if (argc > 4 && !strcmp(argv[1], "getone")) {
+		bench_getone(argv[2], atoi(argv[3]), strtoull(argv[4], NULL, 10));
 		return 0;
 	}
 	if (argc > 1 && !strcmp(argv[1], "get")) {

@@ -3,7 +3,8 @@
 #
 # init.sh - PID 1 of the test VM (copied to /init of the initramfs by
 # run-vm.sh).  Loads hkv.ko with the parameters each case needs, runs the
-# cases of hkv_vm_test, load/unload cycles and, if asked, the benchmark, then
+# cases of hkv_vm_test, load/unload cycles and, if asked, the benchmark and the
+# trace (TRACE=1: run-vm.sh --trace), then
 # prints exactly one line "HKV-VM-RESULT: PASS n/m" or "HKV-VM-RESULT: FAIL
 # n/m" and powers the VM off.
 
@@ -139,6 +140,69 @@ if [ "$RUN_BENCH" = 1 ]; then
 		step "bench put $n" hkv_vm_bench put "$n"
 		echo "HKV-BENCH-END"
 		step "bench put unload $n" unload
+	done
+fi
+
+# TRACE=1 (run-vm.sh --trace): where the time of the benchmark's operations
+# goes.  ftrace function_graph of the system calls (depth TRACE_DEPTH), for
+# each OP:READERS of TRACE_OPS run by "hkv_vm_bench getone"; per function:
+# calls, median and p90 (us, tracing overhead included).  With
+# /lib/hkv/hkv-base.ko (HKV_VM_BASE_KO), the latency benchmark and the trace
+# run with that module too, in the same boot.
+trace_one() {
+	t=/sys/kernel/tracing
+	echo 0 >$t/tracing_on
+	echo >$t/trace
+	echo 1 >$t/tracing_on
+	hkv_vm_bench getone "$1" "$2" "$TRACE_ITERS" || return 1
+	echo 0 >$t/tracing_on
+	echo "HKV-TRACE $3 $1 readers=$2"
+	awk -F'|' '
+		/=>|<=|-----|CPU:/ { next }
+		{
+			d = $1; sub(/^ *[0-9]+\)/, "", d); gsub(/[-+!#*@$ ]/, "", d)
+			if (d !~ /us$/) next
+			sub(/us$/, "", d)
+			f = $2
+			if (f ~ /\/\*/) { sub(/.*\/\* */, "", f); sub(/ *\*\/.*/, "", f) }
+			else { sub(/^ */, "", f); sub(/\(\).*/, "", f) }
+			sub(/ \[hkv\]/, "", f)
+			print f, d
+		}' $t/trace | sort -k1,1 -k2,2n | awk '
+		function flush() { if (n) printf "  %-32s %8d %8.3f %8.3f\n", f, n, v[int(n / 2)], v[int(n * 9 / 10)] }
+		$1 != f { flush(); f = $1; n = 0 }
+		{ v[n++] = $2 }
+		END { flush() }'
+}
+
+trace_ops() {
+	t=/sys/kernel/tracing
+	[ -d $t/options ] || mount -t tracefs nodev $t || return 1
+	echo 65536 >$t/buffer_size_kb
+	echo "__x64_sys_ioctl __x64_sys_openat __x64_sys_read __x64_sys_close __fput" \
+		>$t/set_graph_function || return 1
+	echo "$TRACE_DEPTH" >$t/max_graph_depth
+	echo 1 >$t/options/funcgraph-tail
+	echo 0 >$t/options/funcgraph-irqs
+	echo function_graph >$t/current_tracer || return 1
+	for c in $TRACE_OPS; do
+		trace_one "${c%:*}" "${c#*:}" "$1" || return 1
+	done
+	echo nop >$t/current_tracer
+	echo 0 >$t/max_graph_depth
+}
+
+if [ "${TRACE:-0}" = 1 ]; then
+	for ko in $KO /lib/hkv/hkv-base.ko; do
+		[ -f "$ko" ] || continue
+		kname=${ko##*/}
+		step "trace load $kname" insmod $ko
+		echo "HKV-BENCH-BEGIN"
+		echo "module $kname"
+		step "trace bench $kname" hkv_vm_bench
+		step "trace $kname" trace_ops "$kname"
+		echo "HKV-BENCH-END"
+		step "trace unload $kname" unload
 	done
 fi
 

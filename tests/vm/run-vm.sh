@@ -5,19 +5,27 @@
 # kernel under QEMU (TCG) with a busybox initramfs, run the module tests (and
 # optionally the benchmark) inside, and judge the serial log.
 #
-# Usage: run-vm.sh [--kernel SERIES] [--bench] [--bench-only] [--build-dir DIR]
+# Usage: run-vm.sh [--kernel SERIES] [--bench] [--bench-only] [--trace]
+#                  [--build-dir DIR]
 #
 #   --kernel      the cloud kernel series to build for and boot, e.g. 6.1 or
 #                 6.12 (default: $HKV_VM_KERNEL, else the first one installed)
 #   --bench       also run hkv_vm_bench after the tests
 #   --bench-only  boot, load the module and run only the benchmark
+#   --trace       after the rest, ftrace function_graph of the benchmark's
+#                 operations with one and two readers: per-function medians
 #   --build-dir   where objects, the initramfs and the log go
 #                 (default: $HKV_VM_BUILD_DIR or ./hkv-vm-build)
 #
 # Environment: HKV_VM_BUILD_DIR, HKV_VM_TIMEOUT (seconds, default 240),
 # HKV_VM_STRESS_SECONDS (default 4), HKV_VM_UNLOAD_CYCLES (load/unload cycles
 # racing snapshot closes, default 200), HKV_VM_PUT_SIZES (max_items of the
-# PUT benchmark's rows, default "1000 100000 1000000"), HKV_VM_QEMU.
+# PUT benchmark's rows, default "1000 100000 1000000"), HKV_VM_QEMU,
+# HKV_VM_TRACE_DEPTH (--trace: function_graph depth below each system call,
+# default 5), HKV_VM_TRACE_ITERS (operations per thread, default 5000),
+# HKV_VM_TRACE_OPS (OP:READERS list, default "hit:1 hit:2 own:1 own:2 miss:1
+# miss:2 orc:1 torc:1"), HKV_VM_BASE_KO (another build of hkv.ko for the same
+# kernel: --trace also runs the latency benchmark and the trace with it).
 #
 # Exit: 0 pass, 1 fail, 77 skip (QEMU, the cloud kernel image or its headers,
 # busybox-static or a static libc missing) - unless CI=true, where anything
@@ -32,6 +40,7 @@ set -u
 SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${HKV_VM_BUILD_DIR:-$PWD/hkv-vm-build}
 MODE=test
+TRACE=0
 TIMEOUT=${HKV_VM_TIMEOUT:-240}
 STRESS_SECONDS=${HKV_VM_STRESS_SECONDS:-4}
 UNLOAD_CYCLES=${HKV_VM_UNLOAD_CYCLES:-200}
@@ -41,9 +50,10 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--bench) MODE=test+bench ;;
 	--bench-only) MODE=bench ;;
+	--trace) TRACE=1 ;;
 	--build-dir) BUILD=$2; shift ;;
 	--kernel) HKV_VM_KERNEL=$2; shift ;;
-	-h|--help) sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run-vm.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -82,6 +92,9 @@ if grep -q 'warning:' "$BUILD/kbuild.log"; then
 	fail "kbuild warnings"
 fi
 cp "$BUILD/kmod/hkv.ko" "$ROOT/lib/hkv/" || fail "no hkv.ko"
+if [ "$TRACE" = 1 ] && [ -n "${HKV_VM_BASE_KO:-}" ]; then
+	cp "$HKV_VM_BASE_KO" "$ROOT/lib/hkv/hkv-base.ko" || fail "no $HKV_VM_BASE_KO"
+fi
 
 CFLAGS="-static -O2 -g0 -Wall -Wextra -Werror -pthread -I$SRC_DIR/kmod/include/uapi"
 for p in hkv_vm_test hkv_vm_bench; do
@@ -106,6 +119,10 @@ RUN_BENCH=$RUN_BENCH
 STRESS_SECONDS=$STRESS_SECONDS
 UNLOAD_CYCLES=$UNLOAD_CYCLES
 PUT_BENCH_SIZES="$PUT_BENCH_SIZES"
+TRACE=$TRACE
+TRACE_DEPTH=${HKV_VM_TRACE_DEPTH:-5}
+TRACE_ITERS=${HKV_VM_TRACE_ITERS:-5000}
+TRACE_OPS="${HKV_VM_TRACE_OPS:-hit:1 hit:2 own:1 own:2 miss:1 miss:2 orc:1 torc:1}"
 EOF
 cp "$SRC_DIR/tests/vm/init.sh" "$ROOT/init" && chmod 755 "$ROOT/init" || fail "init"
 
@@ -117,6 +134,7 @@ cp "$SRC_DIR/tests/vm/init.sh" "$ROOT/init" && chmod 755 "$ROOT/init" || fail "i
 # The PUT benchmark holds up to a million entries: give it room.
 MEM=512
 [ "$RUN_BENCH" = 1 ] && MEM=2048
+[ "$TRACE" = 1 ] && MEM=2048
 vm_boot "$BUILD/initramfs.cpio" "$LOG" "$TIMEOUT" "$MEM"
 
 # --- verdict -------------------------------------------------------------
