@@ -420,8 +420,7 @@ void hkvfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		bool tail;
 
 		if (!fh || !nid) {
-			if (fh)
-				hkvfs_fh_free(fh);
+			hkvfs_fh_put(fh);
 			free(nid);
 			hkvfs_itab_forget(hkvfs_ino(e.ino), 1);
 			hkvfs_reply_err(req, ENOMEM);
@@ -438,9 +437,14 @@ void hkvfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		if (fi->flags & O_TRUNC)
 			fh->st.st_size = 0;
 		free(nid);
-		hkvfs_fh_publish(fh, fi);
+		if (hkvfs_fh_publish(fh, fi)) {
+			hkvfs_fh_put(fh);
+			hkvfs_itab_forget(hkvfs_ino(e.ino), 1);
+			hkvfs_reply_err(req, ENOMEM);
+			return;
+		}
 		if (fuse_reply_create(req, &e, fi) == -ENOENT)
-			hkvfs_fh_reply_failed(fh);
+			hkvfs_fh_reply_failed(fi);
 	}
 }
 
