@@ -56,10 +56,11 @@
  * RELEASE can be served on one worker thread while a READ, WRITE, FLUSH, FSYNC or SETATTR
  * carrying the same number is still served on another. Invariant: every request that uses a
  * handle holds a reference to it from hkvfs_fh_get() to hkvfs_fh_put(), taken through the
- * table under its lock and dropped after the request's last access to the handle, its reply
- * included; the table holds one more from OPEN/CREATE to RELEASE. RELEASE takes the handle
- * out of the table (the number then answers EBADF), commits, marks it @released under its
- * lock, and drops the table's reference; whoever drops the last reference frees the handle.
+ * table under its lock and dropped after the request's last access to the handle (a reply
+ * built from its buffer included); the table holds one more from OPEN/CREATE to RELEASE.
+ * RELEASE takes the handle out of the table (the number then answers EBADF), commits, marks
+ * it @released and frees its buffer and budget under its lock, and drops the table's
+ * reference before it replies; whoever drops the last reference frees the handle.
  * A request that finds its handle @released answers EBADF: nothing written after the last
  * commit could be committed any more.
  *
@@ -108,6 +109,17 @@ static void fh_free(struct hkvfs_href *h)
 	pthread_mutex_destroy(&fh->lock);
 	free(fh->buf);
 	free(fh);
+}
+
+/* drop a released handle's buffer and its charge (fh->lock held) */
+static void fh_uncharge(struct hkvfs_fh *fh)
+{
+	if (fh->charged)
+		atomic_fetch_sub(&wbuf_used, fh->charged);
+	fh->charged = 0;
+	free(fh->buf);
+	fh->buf = NULL;
+	fh->len = fh->cap = 0;
 }
 
 /*
@@ -386,13 +398,26 @@ static int fh_store(struct hkvfs *fs, struct hkvfs_fh *fh)
 	return hkvfs_fserr(rc);
 }
 
-/* commit a handle and drop the kernel's cached pages and attributes before replying */
+/*
+ * Commit a handle and drop the kernel's cached pages and attributes before replying. The
+ * commit runs in a commit window on the inode (inode.c): the watch event of the write is
+ * handed to this request rather than to the invalidation thread, and the request does here
+ * what the thread would have done (the inode, and its directory if its link count changed).
+ */
 static int fh_commit(struct hkvfs *fs, struct hkvfs_fh *fh)
 {
 	bool was_dirty = fh->dirty && !fh->orphan;
-	int rc = fh_store(fs, fh);
+	unsigned handed;
+	int rc;
 
-	if (!rc && was_dirty)
+	if (!was_dirty)
+		return fh_store(fs, fh);
+	hkvfs_itab_commit_begin(fh->in);
+	rc = fh_store(fs, fh);
+	handed = hkvfs_itab_commit_end(fh->in);
+	if (handed)
+		hkvfs_inval_handed(fs, fh->in, handed); /* the inode included */
+	else if (!rc)
 		hkvfs_inval_now(fs, hkvfs_ino_id(fh->in));
 	return rc;
 }
@@ -951,10 +976,14 @@ void hkvfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		pthread_mutex_lock(&fh->lock);
 		rc = fh_commit(fs, fh);
 		fh->released = true;
+		/* nothing is read or written through it any more: its budget is free at once,
+		 * even while a request that raced this one still holds a reference */
+		fh_uncharge(fh);
 		pthread_mutex_unlock(&fh->lock);
 	}
-	hkvfs_reply_err(req, rc);
+	/* before the reply, as the close(2) that sent this may already write to another file */
 	hkvfs_fh_put(fh);
+	hkvfs_reply_err(req, rc);
 }
 
 void hkvfs_flush_all(void)

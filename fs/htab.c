@@ -16,7 +16,8 @@
  *    table's: a handle in the table holds one reference for it ("the table's reference").
  *  - hkvfs_htab_get() takes a reference under the table lock, only while the handle is in the
  *    table; every request that uses a handle takes one at its start and drops it at its end
- *    (hkvfs_href_put()), after its last access to the handle, reply included.
+ *    (hkvfs_href_put()), after its last access to the handle (a reply built
+ *    from its buffer included).
  *  - A release takes the handle out of the table (hkvfs_htab_remove()): later lookups of the
  *    number fail (EBADF), and the table's reference passes to the caller, who drops it when
  *    done. Whoever drops the last reference frees the handle (@free), so a handle is freed

@@ -155,6 +155,13 @@ bool hkvfs_fh_getattr(struct hkvfs_inode *in, pid_t caller, bool gone, struct st
 void hkvfs_fh_link_locked(struct hkvfs_fh *fh);
 void hkvfs_fh_unlink_locked(struct hkvfs_fh *fh);
 void hkvfs_inval_now(struct hkvfs *fs, fuse_ino_t ino);
+/**
+ * hkvfs_inval_handed() - with @n, what hkvfs_itab_commit_end() on @in returned: if watch
+ * events were handed to the caller, drop on the caller's thread what the invalidation thread
+ * would have dropped for them (inval.c, "Changes a request invalidates itself"). Call it
+ * before replying, holding no lock a request in flight could wait for besides the handle's.
+ */
+void hkvfs_inval_handed(struct hkvfs *fs, struct hkvfs_inode *in, unsigned n);
 void hkvfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void hkvfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

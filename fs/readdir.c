@@ -238,8 +238,8 @@ void hkvfs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 	if (!h)
 		HLOG_WARN("release of directory handle %#" PRIx64 ", which is not open (EBADF)",
 			  (uint64_t)fi->fh);
-	hkvfs_reply_err(req, h ? 0 : EBADF);
 	hkvfs_href_put(h);
+	hkvfs_reply_err(req, h ? 0 : EBADF);
 }
 
 /* one directory entry produced by next_entry() */
