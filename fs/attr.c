@@ -607,7 +607,9 @@ static int setattr_size(struct hkvfs *fs, fuse_ino_t ino, pid_t tid, const struc
 
 	if (fh && fh->write) {
 		pthread_mutex_lock(&fh->lock);
-		if (fh->append_only) {
+		if (fh->released) {
+			rc = -EBADF;
+		} else if (fh->append_only) {
 			/* O_TRUNC on a list's push name is meaningless: each close pushes */
 			rc = size == 0 ? 0 : -EINVAL;
 		} else {
@@ -663,7 +665,7 @@ void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 		       struct fuse_file_info *fi)
 {
 	struct hkvfs *fs = fuse_req_userdata(req);
-	struct hkvfs_fh *fh = fi ? (struct hkvfs_fh *)(uintptr_t)fi->fh : NULL;
+	struct hkvfs_fh *fh = NULL;
 	struct hkvfs_ident *id = malloc(sizeof(*id) + HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
 	unsigned char *ak;
 	struct hkv_attr a = { 0 };
@@ -680,6 +682,9 @@ void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 		return;
 	}
 	ak = (unsigned char *)(id + 1);
+	rc = hkvfs_fh_get(fi, &fh); /* a reference until the reply: RELEASE may run meanwhile */
+	if (rc)
+		goto out;
 	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
 	HLOG_DBG("setattr valid %#x size %lld fh %d tid %d", (unsigned)to_set,
 		 (long long)attr->st_size, fh != NULL, (int)hkvfs_ctx(req)->pid);
@@ -756,4 +761,5 @@ out:
 		hkvfs_reply_err(req, rc);
 	else
 		fuse_reply_attr(req, &st, t);
+	hkvfs_fh_put(fh);
 }

@@ -52,8 +52,21 @@
  * stays coherent through the invalidations every committed change sends (inval.c); an -o ro
  * store cannot change at all while mounted.
  *
+ * Lifetime. The kernel's fi->fh is a number in the handle table (htab.c), never an address:
+ * RELEASE can be served on one worker thread while a READ, WRITE, FLUSH, FSYNC or SETATTR
+ * carrying the same number is still served on another. Invariant: every request that uses a
+ * handle holds a reference to it from hkvfs_fh_get() to hkvfs_fh_put(), taken through the
+ * table under its lock and dropped after the request's last access to the handle (a reply
+ * built from its buffer included); the table holds one more from OPEN/CREATE to RELEASE.
+ * RELEASE takes the handle out of the table (the number then answers EBADF), commits, marks
+ * it @released and frees its buffer and budget under its lock, and drops the table's
+ * reference before it replies; whoever drops the last reference frees the handle.
+ * A request that finds its handle @released answers EBADF: nothing written after the last
+ * commit could be committed any more.
+ *
  * Locking: hkvfs_fh_lock protects the handle list (hkvfs_fh_list); each handle's lock
  * protects its fields. Take hkvfs_fh_lock before a handle lock, never the other way round.
+ * The table's lock (htab.c) is taken alone.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -84,15 +97,29 @@ void hkvfs_fh_unlink_locked(struct hkvfs_fh *fh)
 	fh->next = fh->prev = fh;
 }
 
-void hkvfs_fh_free(struct hkvfs_fh *fh)
+/* the last reference is gone (struct hkvfs_href.free) */
+static void fh_free(struct hkvfs_href *h)
 {
-	if (fh->write)
+	struct hkvfs_fh *fh = (struct hkvfs_fh *)h;
+
+	if (fh->counted)
 		atomic_fetch_sub(&nwritable, 1);
 	if (fh->charged)
 		atomic_fetch_sub(&wbuf_used, fh->charged);
 	pthread_mutex_destroy(&fh->lock);
 	free(fh->buf);
 	free(fh);
+}
+
+/* drop a released handle's buffer and its charge (fh->lock held) */
+static void fh_uncharge(struct hkvfs_fh *fh)
+{
+	if (fh->charged)
+		atomic_fetch_sub(&wbuf_used, fh->charged);
+	fh->charged = 0;
+	free(fh->buf);
+	fh->buf = NULL;
+	fh->len = fh->cap = 0;
 }
 
 /*
@@ -371,13 +398,26 @@ static int fh_store(struct hkvfs *fs, struct hkvfs_fh *fh)
 	return hkvfs_fserr(rc);
 }
 
-/* commit a handle and drop the kernel's cached pages and attributes before replying */
+/*
+ * Commit a handle and drop the kernel's cached pages and attributes before replying. The
+ * commit runs in a commit window on the inode (inode.c): the watch event of the write is
+ * handed to this request rather than to the invalidation thread, and the request does here
+ * what the thread would have done (the inode, and its directory if its link count changed).
+ */
 static int fh_commit(struct hkvfs *fs, struct hkvfs_fh *fh)
 {
 	bool was_dirty = fh->dirty && !fh->orphan;
-	int rc = fh_store(fs, fh);
+	unsigned handed;
+	int rc;
 
-	if (!rc && was_dirty)
+	if (!was_dirty)
+		return fh_store(fs, fh);
+	hkvfs_itab_commit_begin(fh->in);
+	rc = fh_store(fs, fh);
+	handed = hkvfs_itab_commit_end(fh->in);
+	if (handed)
+		hkvfs_inval_handed(fs, fh->in, handed); /* the inode included */
+	else if (!rc)
 		hkvfs_inval_now(fs, hkvfs_ino_id(fh->in));
 	return rc;
 }
@@ -388,6 +428,8 @@ struct hkvfs_fh *hkvfs_fh_new(struct hkvfs_inode *in, fuse_req_t req, mode_t mod
 
 	if (!fh)
 		return NULL;
+	atomic_init(&fh->ref.refs, 1);
+	fh->ref.free = fh_free;
 	pthread_mutex_init(&fh->lock, NULL);
 	fh->next = fh->prev = fh;
 	fh->in = in;
@@ -397,25 +439,57 @@ struct hkvfs_fh *hkvfs_fh_new(struct hkvfs_inode *in, fuse_req_t req, mode_t mod
 	return fh;
 }
 
-void hkvfs_fh_publish(struct hkvfs_fh *fh, struct fuse_file_info *fi)
+void hkvfs_fh_put(struct hkvfs_fh *fh)
 {
+	if (fh)
+		hkvfs_href_put(&fh->ref);
+}
+
+int hkvfs_fh_get(const struct fuse_file_info *fi, struct hkvfs_fh **out)
+{
+	*out = NULL;
+	if (!fi || !fi->fh)
+		return 0;
+	*out = (struct hkvfs_fh *)hkvfs_htab_get(fi->fh);
+	if (!*out) {
+		HLOG_WARN("request on file handle %#" PRIx64 ", which is not open (EBADF)",
+			  (uint64_t)fi->fh);
+		return -EBADF;
+	}
+	return 0;
+}
+
+int hkvfs_fh_publish(struct hkvfs_fh *fh, struct fuse_file_info *fi)
+{
+	uint64_t num;
+	int rc = hkvfs_htab_add(&fh->ref, &num);
+
+	if (rc)
+		return rc;
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
 	fi->noflush = !fh->write;
-	fi->fh = (uint64_t)(uintptr_t)fh;
-	if (fh->write)
+	fi->fh = num;
+	if (fh->write) {
+		fh->counted = true;
 		atomic_fetch_add(&nwritable, 1);
+	}
 	pthread_mutex_lock(&hkvfs_fh_lock);
 	hkvfs_fh_link_locked(fh);
 	pthread_mutex_unlock(&hkvfs_fh_lock);
+	return 0;
 }
 
-void hkvfs_fh_reply_failed(struct hkvfs_fh *fh)
+void hkvfs_fh_reply_failed(const struct fuse_file_info *fi)
 {
+	struct hkvfs_fh *fh = (struct hkvfs_fh *)hkvfs_htab_remove(fi->fh);
+
+	if (!fh)
+		return;
 	pthread_mutex_lock(&hkvfs_fh_lock);
 	hkvfs_fh_unlink_locked(fh);
 	pthread_mutex_unlock(&hkvfs_fh_lock);
-	hkvfs_fh_free(fh);
+	hkvfs_fh_put(fh);
 }
 
 void hkvfs_fh_orphan(fuse_ino_t ino)
@@ -548,15 +622,14 @@ void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 				goto out_free;
 		}
 	}
-	hkvfs_fh_publish(fh, fi);
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		hkvfs_fh_reply_failed(fh);
-		return;
-	}
+	rc = hkvfs_fh_publish(fh, fi);
+	if (rc)
+		goto out_free;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		hkvfs_fh_reply_failed(fi);
 	return;
 out_free:
-	if (fh)
-		hkvfs_fh_free(fh);
+	hkvfs_fh_put(fh);
 	hkvfs_reply_err(req, rc);
 }
 
@@ -621,34 +694,35 @@ void hkvfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
 	struct hkvfs *fs = fuse_req_userdata(req);
-	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
+	struct hkvfs_fh *fh;
 	struct hkvfs_ident ident, *id = &ident;
 	char *out = NULL;
 	size_t n = 0;
-	int rc = 0;
+	int rc;
 
 	CNT(reads);
+	rc = hkvfs_fh_get(fi, &fh);
 	if (fh) {
 		pthread_mutex_lock(&fh->lock);
-		if (fh->append_only) {
+		if (fh->released || fh->append_only) {
 			rc = -EBADF;
 		} else if (fh->loaded) {
 			reply_slice(req, fh->buf, fh->len, size, off);
 			pthread_mutex_unlock(&fh->lock);
-			return;
+			goto out_put;
 		}
 		pthread_mutex_unlock(&fh->lock);
 	}
 	hkvfs_itab_snapshot(fh ? fh->in : hkvfs_ino(ino), id);
 	if (fh && fh->write && !rc) {
 		pthread_mutex_lock(&fh->lock);
-		rc = hkvfs_fh_load(fs, fh, id);
+		rc = fh->released ? -EBADF : hkvfs_fh_load(fs, fh, id);
 		if (!rc)
 			reply_slice(req, fh->buf, fh->len, size, off);
 		pthread_mutex_unlock(&fh->lock);
 		if (rc)
 			hkvfs_reply_err(req, rc);
-		return;
+		goto out_put;
 	}
 	if (!fh && id->kind == HKVFS_KEY && off == 0)
 		hkvfs_promoter_read(fs->prom, id->key, id->klen);
@@ -660,6 +734,8 @@ void hkvfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		CNTN(read_bytes, n);
 		fuse_reply_buf(req, out, n);
 	}
+out_put:
+	hkvfs_fh_put(fh);
 	free(out);
 }
 
@@ -748,31 +824,35 @@ void hkvfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t siz
 		    struct fuse_file_info *fi)
 {
 	struct hkvfs *fs = fuse_req_userdata(req);
-	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
+	struct hkvfs_fh *fh;
 	struct hkvfs_ident ident, *id = &ident;
-	bool privs;
-	int rc = 0;
+	bool privs = true;
+	int rc;
 
 	CNT(writes);
-	if (!fh) {
-		/* no handle: only cache=noopen, which is read-only through the filesystem */
-		hkvfs_reply_err(req, EROFS);
-		return;
-	}
+	rc = hkvfs_fh_get(fi, &fh);
+	if (!rc && !fh)
+		rc = -EROFS; /* no handle: only cache=noopen, read-only through the filesystem */
+	if (rc)
+		goto out;
 	hkvfs_itab_snapshot(fh->in, id);
 	rc = check_writable(fs, id, size);
 	if (rc)
 		goto out;
 	pthread_mutex_lock(&fh->lock);
-	privs = fh->privs;
-	fh->privs = true;
-	if (fh->append_only) {
+	if (fh->released) {
+		rc = -EBADF;
+	} else if (fh->append_only) {
+		privs = fh->privs;
+		fh->privs = true;
 		rc = buf_reserve(fs, fh, fh->len + size);
 		if (!rc) {
 			memcpy(fh->buf + fh->len, data, size);
 			fh->len += size;
 		}
 	} else {
+		privs = fh->privs;
+		fh->privs = true;
 		rc = hkvfs_fh_load(fs, fh, id);
 		if (!rc && (fi->flags & O_APPEND))
 			off = (off_t)fh->len;
@@ -797,6 +877,7 @@ out:
 		CNTN(write_bytes, size);
 		fuse_reply_write(req, size);
 	}
+	hkvfs_fh_put(fh);
 }
 
 /*
@@ -832,7 +913,7 @@ static bool flush_commits(struct hkvfs *fs, const struct hkvfs_fh *fh, uint64_t 
 void hkvfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct hkvfs *fs = fuse_req_userdata(req);
-	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
+	struct hkvfs_fh *fh = NULL;
 	int rc = 0;
 
 	(void)ino;
@@ -842,9 +923,12 @@ void hkvfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		hkvfs_reply_err(req, ENOSYS);
 		return;
 	}
+	rc = hkvfs_fh_get(fi, &fh);
 	if (fh) {
 		pthread_mutex_lock(&fh->lock);
-		if (fh->dirty && flush_commits(fs, fh, fi->lock_owner))
+		if (fh->released)
+			rc = -EBADF;
+		else if (fh->dirty && flush_commits(fs, fh, fi->lock_owner))
 			rc = fh_commit(fs, fh);
 		else if (fh->dirty)
 			HLOG_DBG("flush by lock owner %#" PRIx64 ", which did not write: no commit",
@@ -852,43 +936,60 @@ void hkvfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		pthread_mutex_unlock(&fh->lock);
 	}
 	hkvfs_reply_err(req, rc);
+	hkvfs_fh_put(fh);
 }
 
 void hkvfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	struct hkvfs *fs = fuse_req_userdata(req);
-	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
-	int rc = 0;
+	struct hkvfs_fh *fh;
+	int rc;
 
 	(void)ino;
 	(void)datasync;
+	rc = hkvfs_fh_get(fi, &fh);
 	if (fh) {
 		pthread_mutex_lock(&fh->lock);
-		rc = fh_commit(fs, fh);
+		rc = fh->released ? -EBADF : fh_commit(fs, fh);
 		pthread_mutex_unlock(&fh->lock);
 	}
 	if (!rc)
 		rc = hkvfs_be_sync(fs->be);
 	hkvfs_reply_err(req, rc);
+	hkvfs_fh_put(fh);
 }
 
 void hkvfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct hkvfs *fs = fuse_req_userdata(req);
-	struct hkvfs_fh *fh = (struct hkvfs_fh *)(uintptr_t)fi->fh;
+	struct hkvfs_fh *fh = NULL;
 	int rc = 0;
 
 	(void)ino;
 	CNT(releases);
+	if (fi->fh) {
+		/* the table's reference: requests still using the handle hold their own */
+		fh = (struct hkvfs_fh *)hkvfs_htab_remove(fi->fh);
+		if (!fh) {
+			HLOG_WARN("release of file handle %#" PRIx64 ", which is not open (EBADF)",
+				  (uint64_t)fi->fh);
+			rc = -EBADF;
+		}
+	}
 	if (fh) {
 		pthread_mutex_lock(&hkvfs_fh_lock);
 		hkvfs_fh_unlink_locked(fh);
 		pthread_mutex_unlock(&hkvfs_fh_lock);
 		pthread_mutex_lock(&fh->lock);
 		rc = fh_commit(fs, fh);
+		fh->released = true;
+		/* nothing is read or written through it any more: its budget is free at once,
+		 * even while a request that raced this one still holds a reference */
+		fh_uncharge(fh);
 		pthread_mutex_unlock(&fh->lock);
-		hkvfs_fh_free(fh);
 	}
+	/* before the reply, as the close(2) that sent this may already write to another file */
+	hkvfs_fh_put(fh);
 	hkvfs_reply_err(req, rc);
 }
 

@@ -153,6 +153,27 @@ int hkvfs_itab_move(enum hkvfs_kind kind, const void *from, size_t flen, const v
  */
 int hkvfs_itab_rename_prefix(const void *from, size_t flen, const void *to, size_t tlen);
 /**
+ * hkvfs_itab_commit_begin() - open a commit window on @in: the caller is about to commit a
+ * change and will invalidate what the kernel caches of @in after it (inode.c, "Commit
+ * windows"). Every begin is paired with one hkvfs_itab_commit_end().
+ */
+void hkvfs_itab_commit_begin(struct hkvfs_inode *in);
+/**
+ * hkvfs_itab_commit_end() - close the window. Return: how many watch events were handed to the
+ * caller meanwhile (hkvfs_itab_claim()); if any, it must now invalidate for them
+ * (hkvfs_inval_handed()).
+ */
+unsigned hkvfs_itab_commit_end(struct hkvfs_inode *in);
+enum { HKVFS_CLAIM_NONE, HKVFS_CLAIM_KNOWN, HKVFS_CLAIM_TAKEN };
+/**
+ * hkvfs_itab_claim() - hand a watch event to the request committing on the live inode
+ * (@kind, @key) (HKVFS_ROOT: the root), if one has a window open on it; with @leaf only if
+ * the inode has no live element inodes. Lock-free; calls neither the engine nor the kernel.
+ * Return: HKVFS_CLAIM_TAKEN (the request invalidates for it), HKVFS_CLAIM_KNOWN (the kernel
+ * knows the inode and no request took the event), HKVFS_CLAIM_NONE (no live inode).
+ */
+int hkvfs_itab_claim(enum hkvfs_kind kind, const void *key, size_t klen, bool leaf);
+/**
  * hkvfs_itab_children() - call @cb for each live ELEM inode of @key, inside an RCU read-side
  * section: @cb must not block and must only copy what it needs (@elem is borrowed for the
  * call).

@@ -30,6 +30,8 @@
  * |                       | Static inodes: atomic, never freed                                    |
  * | hkvfs_inode.all_*     | itab_lock (every dynamic inode, for shutdown)                         |
  * | hkvfs_inode.is_static | immutable                                                             |
+ * | hkvfs_inode.commits,  | win_lock_of(inode): a request's commit windows and the watch events   |
+ * |   .handed             | handed to it (hkvfs_itab_commit_begin(), hkvfs_itab_claim(); below)   |
  * | itab_ent identity     | immutable from publication until freed                                |
  * | itab_ent.in, .hash    | immutable                                                             |
  * | itab_ent.hashed, .mv  | itab_lock (writers only)                                              |
@@ -62,6 +64,17 @@
  * enters, so a lock-free lookup in between misses both names; a LOOKUP that misses then waits
  * for itab_lock and finds the new one. Each inode's identity changes atomically; a directory
  * rename moves its inodes one by one.
+ *
+ * Commit windows. A request that commits a change and then invalidates what the kernel caches
+ * for it itself (the commit of an open file, a CREATE) brackets the engine call with
+ * hkvfs_itab_commit_begin()/_end() on the inode it will invalidate. The engine's watch
+ * callback (inval.c), on whatever thread runs it, claims an event whose invalidation that
+ * request will do (hkvfs_itab_claim(): @handed grows while @commits is non-zero), instead of
+ * waking the invalidation thread; _end() tells the request it was handed events, and the
+ * request invalidates after _end(), so after every commit it was handed, foreign ones
+ * included. A claim and _end() take the same lock (one of a few, by inode address), so a claim
+ * either finds the window open and is counted in what _end() returns, or finds it closed and
+ * the event goes to the thread as before.
  *
  * URCU flavour: the default one (urcu-memb: membarrier, read side a compiler barrier). It
  * needs every reading thread registered. libfuse creates and retires worker threads itself,
@@ -109,12 +122,14 @@ struct itab_ent {
  * @ent:       current identity (RCU pointer).
  * @nlookup:   the kernel's lookup count = reference count (atomic, 0 is final).
  * @is_static: root, .hkv and its files (immutable).
+ * @commits:   commit windows open on it; @handed: watch events claimed in them (see above).
  * @all_next, @all_pprev: every dynamic inode, for shutdown (itab_lock).
  * @rcu:       deferred free after the last FORGET.
  */
 struct hkvfs_inode {
 	struct itab_ent *ent;
 	_Atomic uint64_t nlookup;
+	unsigned commits, handed;
 	bool is_static;
 	struct hkvfs_inode *all_next, **all_pprev;
 	struct rcu_head rcu;
@@ -691,4 +706,73 @@ void hkvfs_itab_children(const void *key, size_t klen,
 			cb(arg, hkvfs_ino_id(e->in), e->elem, e->elen);
 	}
 	rcu_read_unlock();
+}
+
+/* the locks of the commit windows (see the top), by inode address */
+#define WIN_LOCKS 16
+static pthread_mutex_t win_locks[WIN_LOCKS] = { [0 ... WIN_LOCKS - 1] = PTHREAD_MUTEX_INITIALIZER };
+
+static pthread_mutex_t *win_lock_of(const struct hkvfs_inode *in)
+{
+	return &win_locks[((uintptr_t)in / sizeof(*in)) % WIN_LOCKS];
+}
+
+void hkvfs_itab_commit_begin(struct hkvfs_inode *in)
+{
+	pthread_mutex_lock(win_lock_of(in));
+	in->commits++;
+	pthread_mutex_unlock(win_lock_of(in));
+}
+
+unsigned hkvfs_itab_commit_end(struct hkvfs_inode *in)
+{
+	unsigned handed;
+
+	pthread_mutex_lock(win_lock_of(in));
+	in->commits--;
+	handed = in->handed;
+	in->handed = 0;
+	pthread_mutex_unlock(win_lock_of(in));
+	return handed;
+}
+
+int hkvfs_itab_claim(enum hkvfs_kind kind, const void *key, size_t klen, bool leaf)
+{
+	struct itab_query q = { kind, key, klen, NULL, 0 };
+	struct cds_lfht_iter it;
+	struct hkvfs_inode *in = NULL;
+	struct itab_ent *e;
+	int rc = HKVFS_CLAIM_KNOWN;
+
+	rcu_enter();
+	rcu_read_lock();
+	if (kind == HKVFS_ROOT) {
+		in = &hkvfs_root;
+	} else {
+		e = lookup_rcu(&q);
+		if (e && atomic_load_explicit(&e->in->nlookup, memory_order_relaxed))
+			in = e->in;
+	}
+	if (!in) {
+		rc = HKVFS_CLAIM_NONE;
+		goto out_unlock;
+	}
+	if (leaf) {
+		/* a collection with element inodes: their entries are the thread's to drop */
+		q.kind = HKVFS_ELEM;
+		cds_lfht_for_each_entry_duplicate(itab, hash_key(key, klen), match_child, &q,
+						  &it, e, node) {
+			if (atomic_load_explicit(&e->in->nlookup, memory_order_relaxed))
+				goto out_unlock;
+		}
+	}
+	pthread_mutex_lock(win_lock_of(in));
+	if (in->commits) {
+		in->handed++;
+		rc = HKVFS_CLAIM_TAKEN;
+	}
+	pthread_mutex_unlock(win_lock_of(in));
+out_unlock:
+	rcu_read_unlock();
+	return rc;
 }

@@ -23,6 +23,18 @@
  * daemon; they expire after the mount's timeout= like any entry. The RESP socket is not told
  * (it exists only over the local engine, which never reports this).
  *
+ * Changes a request invalidates itself. The commit of an open file and a CREATE open a commit
+ * window on the inode they invalidate after their engine call (inode.c, "Commit windows").
+ * The watch callback hands them, instead of the thread, the write events (not deletes) whose
+ * whole invalidation they then do on their own thread, after the commit and before the
+ * reply: the write of a string key whose inode has a window open and no element inodes (the
+ * committing request runs what inval_key() would, hkvfs_inval_handed()), and the write of a
+ * key the kernel has no inode for, whose directory has a window open (the CREATE drops that
+ * directory's attributes, which is all inval_key() could do for such a key). Anything else
+ * wakes the thread as before, so a create and the commit of its file do not wake it. The RESP
+ * socket, which waits before its reply until the kernel was told of the changes it made,
+ * also waits for the requests that were handed events by then (claims_taken, claims_done).
+ *
  * The same event stands in for one the daemon failed to queue: when the allocation for a
  * key's event fails, the statically allocated lost_ev ("everything may be stale") is queued
  * instead (once: lost_queued says it is in the queue), so an out-of-memory condition costs
@@ -55,6 +67,8 @@ static pthread_t iq_thread;
 static bool iq_running;
 /* events queued so far, and the last one whose notifications were all sent (iq_lock) */
 static uint64_t iq_queued, iq_done;
+/* watch events handed to requests so far, and those the requests have invalidated (iq_lock) */
+static uint64_t claims_taken, claims_done;
 /* the event queued when allocating one failed (never freed), and whether it is queued */
 static struct inval_ev lost_ev = { .all = true };
 static bool lost_queued; /* iq_lock */
@@ -75,6 +89,35 @@ static void ev_free(struct inval_ev *ev)
 		free(ev);
 }
 
+/* a change cannot be named (no memory for its event): drop everything instead (see the top) */
+static void queue_lost(struct hkvfs *fs)
+{
+	CNT(inval_errors);
+	pthread_mutex_lock(&iq_lock);
+	if (!lost_queued && !iq_stop) {
+		lost_queued = true;
+		iq_push(&lost_ev);
+	}
+	pthread_mutex_unlock(&iq_lock);
+}
+
+/*
+ * Does a request in flight invalidate for this write itself (see the top)? The key's own
+ * inode first: known and not claimed means the thread must drop it.
+ */
+static bool watch_claimed(struct hkvfs *fs, const unsigned char *key, size_t klen)
+{
+	int c = hkvfs_itab_claim(HKVFS_KEY, key, klen, true);
+	size_t start;
+
+	if (c != HKVFS_CLAIM_NONE)
+		return c == HKVFS_CLAIM_TAKEN;
+	start = hkvfs_last_comp_start(fs, key, klen);
+	if (start == 0)
+		return hkvfs_itab_claim(HKVFS_ROOT, NULL, 0, false) == HKVFS_CLAIM_TAKEN;
+	return hkvfs_itab_claim(HKVFS_PREFIX, key, start, false) == HKVFS_CLAIM_TAKEN;
+}
+
 void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version)
 {
 	struct hkvfs *fs = arg; /* main.c installs the watch with the daemon's state */
@@ -91,16 +134,15 @@ void hkvfs_watch(void *arg, const void *key, size_t klen, uint64_t version)
 	hkvfs_nlink_event(fs, key, klen, version);
 	if (!hkvfs_caching(fs))
 		return;
+	if (key && klen && version != 0 && watch_claimed(fs, key, klen)) {
+		pthread_mutex_lock(&iq_lock);
+		claims_taken++;
+		pthread_mutex_unlock(&iq_lock);
+		return;
+	}
 	ev = malloc(sizeof(*ev) + klen);
 	if (!ev) {
-		/* this change cannot be named: drop everything instead (see the top) */
-		CNT(inval_errors);
-		pthread_mutex_lock(&iq_lock);
-		if (!lost_queued && !iq_stop) {
-			lost_queued = true;
-			iq_push(&lost_ev);
-		}
-		pthread_mutex_unlock(&iq_lock);
+		queue_lost(fs);
 		return;
 	}
 	ev->all = !key;
@@ -207,7 +249,12 @@ static void inval_known_ancestor(struct hkvfs *fs, const unsigned char *key, siz
 	}
 }
 
-static void inval_key(struct hkvfs *fs, const struct inval_ev *ev)
+/*
+ * Drop what the kernel caches for a change of key @ev->key. @children: also the entries of its
+ * element inodes (a request thread passes false: it sends no entry notification, which waits
+ * for the directory's lock; hkvfs_inval_handed() queues those for the thread).
+ */
+static void inval_key(struct hkvfs *fs, const struct inval_ev *ev, bool children)
 {
 	char name[HKV_NAME_MAX + 1];
 	struct child_list cl = { 0 };
@@ -220,7 +267,8 @@ static void inval_key(struct hkvfs *fs, const struct inval_ev *ev)
 		notify_inode(fs, ino);
 		if (ev->version == 0 && parent)
 			notify_entry(fs, parent, name);
-		hkvfs_itab_children(ev->key, ev->klen, collect_child_cb, &cl);
+		if (children)
+			hkvfs_itab_children(ev->key, ev->klen, collect_child_cb, &cl);
 		for (i = 0; i < cl.n; i++) {
 			notify_inode(fs, cl.c[i].ino);
 			notify_entry(fs, ino, cl.c[i].name);
@@ -377,7 +425,7 @@ static void *inval_main(void *arg)
 		if (ev->all)
 			inval_all(fs);
 		else
-			inval_key(fs, ev);
+			inval_key(fs, ev, true);
 		pthread_mutex_lock(&iq_lock);
 		iq_done = seq;
 		pthread_cond_broadcast(&iq_done_cond);
@@ -389,13 +437,70 @@ static void *inval_main(void *arg)
 	return NULL;
 }
 
+static void count_child_cb(void *arg, fuse_ino_t ino, const unsigned char *elem, size_t elen)
+{
+	(void)ino;
+	(void)elem;
+	(void)elen;
+	(*(size_t *)arg)++;
+}
+
+/* what inval_key() would do for the events handed to the window on @in */
+static void handed_inval(struct hkvfs *fs, struct hkvfs_inode *in)
+{
+	struct hkvfs_ident *id = malloc(sizeof(*id));
+	struct inval_ev *ev = NULL;
+	size_t nchildren = 0;
+
+	if (id)
+		hkvfs_itab_snapshot(in, id);
+	if (id && id->kind == HKVFS_KEY)
+		ev = malloc(sizeof(*ev) + id->klen);
+	if (!id || (id->kind == HKVFS_KEY && !ev)) {
+		free(id);
+		queue_lost(fs);
+		return;
+	}
+	if (id->kind != HKVFS_KEY) {
+		/* a directory's window (CREATE): new keys change nothing cached but its attributes */
+		notify_inode(fs, hkvfs_ino_id(in));
+		free(id);
+		return;
+	}
+	ev->all = false;
+	ev->version = 1; /* a write: any non-zero version */
+	ev->klen = id->klen;
+	memcpy(ev->key, id->key, id->klen);
+	free(id);
+	inval_key(fs, ev, false);
+	hkvfs_itab_children(ev->key, ev->klen, count_child_cb, &nchildren);
+	pthread_mutex_lock(&iq_lock);
+	if (nchildren && !iq_stop)
+		iq_push(ev); /* element inodes appeared: the thread drops their entries */
+	else
+		free(ev);
+	pthread_mutex_unlock(&iq_lock);
+}
+
+void hkvfs_inval_handed(struct hkvfs *fs, struct hkvfs_inode *in, unsigned n)
+{
+	if (!n)
+		return;
+	handed_inval(fs, in);
+	pthread_mutex_lock(&iq_lock);
+	claims_done += n;
+	pthread_cond_broadcast(&iq_done_cond);
+	pthread_mutex_unlock(&iq_lock);
+}
+
 void hkvfs_inval_wait(void)
 {
-	uint64_t target;
+	uint64_t target, claims;
 
 	pthread_mutex_lock(&iq_lock);
 	target = iq_queued;
-	while (iq_done < target && !iq_stop)
+	claims = claims_taken;
+	while ((iq_done < target || claims_done < claims) && !iq_stop)
 		pthread_cond_wait(&iq_done_cond, &iq_lock);
 	pthread_mutex_unlock(&iq_lock);
 }

@@ -406,8 +406,17 @@ void hkvfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 
 	CNT(creates);
 	rc = parent_and_child(fs, parent, name, &dir, &id, false);
-	if (!rc)
+	if (!rc) {
+		/*
+		 * A commit window on the directory (inode.c): the writes of the create (the new
+		 * key, the directory's times) are handed to this request, which drops the
+		 * directory's cached attributes itself, instead of waking the invalidation thread.
+		 */
+		hkvfs_itab_commit_begin(hkvfs_ino(parent));
 		rc = create_node(req, dir, id, mode, fi->flags & O_EXCL);
+		hkvfs_inval_handed(fs, hkvfs_ino(parent),
+				   hkvfs_itab_commit_end(hkvfs_ino(parent)));
+	}
 	if (!rc)
 		rc = make_entry(fs, id, &e);
 	if (rc) {
@@ -424,8 +433,7 @@ void hkvfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		bool tail;
 
 		if (!fh || !nid) {
-			if (fh)
-				hkvfs_fh_free(fh);
+			hkvfs_fh_put(fh);
 			free(nid);
 			hkvfs_itab_forget(hkvfs_ino(e.ino), 1);
 			hkvfs_reply_err(req, ENOMEM);
@@ -442,9 +450,14 @@ void hkvfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		if (fi->flags & O_TRUNC)
 			fh->st.st_size = 0;
 		free(nid);
-		hkvfs_fh_publish(fh, fi);
+		if (hkvfs_fh_publish(fh, fi)) {
+			hkvfs_fh_put(fh);
+			hkvfs_itab_forget(hkvfs_ino(e.ino), 1);
+			hkvfs_reply_err(req, ENOMEM);
+			return;
+		}
 		if (fuse_reply_create(req, &e, fi) == -ENOENT)
-			hkvfs_fh_reply_failed(fh);
+			hkvfs_fh_reply_failed(fi);
 	}
 }
 

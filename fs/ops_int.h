@@ -28,6 +28,41 @@ static inline unsigned hkvfs_coll_mode(unsigned mode)
 	return (mode & 07777) | ((mode & 0444) >> 2);
 }
 
+/*
+ * Handles and their numbers (htab.c). An open file (struct hkvfs_fh) and an open directory
+ * (readdir.c) start with a struct hkvfs_href; the kernel's fi->fh is the number the table
+ * gave it, never its address.
+ */
+/**
+ * struct hkvfs_href - the reference count of a handle.
+ * @refs: the table's reference while the handle is in the table, plus one per request using
+ *        it; the last hkvfs_href_put() calls @free.
+ * @free: frees the handle that embeds this.
+ */
+struct hkvfs_href {
+	atomic_uint refs;
+	void (*free)(struct hkvfs_href *h);
+};
+
+/**
+ * hkvfs_htab_add() - enter handle @h in the table: the caller's reference (@h->refs is 1)
+ * becomes the table's.
+ * Return: 0 and its number in *@num (never 0); -ENOMEM.
+ */
+int hkvfs_htab_add(struct hkvfs_href *h, uint64_t *num);
+/**
+ * hkvfs_htab_get() - the handle numbered @num with a new reference for the caller.
+ * Return: the handle; NULL if no handle has that number (released, or never issued).
+ */
+struct hkvfs_href *hkvfs_htab_get(uint64_t num);
+/**
+ * hkvfs_htab_remove() - take the handle numbered @num out of the table: later lookups fail.
+ * Return: the handle with the table's reference, now the caller's to drop; NULL if none.
+ */
+struct hkvfs_href *hkvfs_htab_remove(uint64_t num);
+/** hkvfs_href_put() - drop a reference to @h (NULL: nothing); the last one frees it. */
+void hkvfs_href_put(struct hkvfs_href *h);
+
 /* lock owners (file tables) a handle remembers as writers before it commits at every FLUSH */
 #define HKVFS_FH_OWNERS 4
 
@@ -40,6 +75,8 @@ static inline unsigned hkvfs_coll_mode(unsigned mode)
  *            and at RELEASE.
  * @dirty:    @buf differs from the committed value.
  * @loaded:   @buf holds the committed value (or its replacement, after O_TRUNC).
+ * @released: RELEASE has committed and taken the handle out of the table; a request still
+ *            holding a reference answers EBADF.
  * @orphan:   the name was removed (unlink, rename over it) while open: nothing is committed
  *            any more and fstat answers from @st.
  * @owners:   lock owners of the WRITEs so far (@nowners of them; @many_owners when more wrote
@@ -52,10 +89,12 @@ static inline unsigned hkvfs_coll_mode(unsigned mode)
  * @buf:      the snapshot (read-only handles) or the new content (writable handles).
  */
 struct hkvfs_fh {
+	struct hkvfs_href ref; /* first: hkvfs_fh_of() */
 	struct hkvfs_fh *next, *prev;
 	struct hkvfs_inode *in;
 	pthread_mutex_t lock;
-	bool write, append_only, dirty, loaded, orphan, many_owners, privs;
+	bool write, append_only, dirty, loaded, orphan, many_owners, privs, released;
+	bool counted; /* counted in the open writable handles (handle.c) */
 	unsigned nowners;
 	uint64_t owners[HKVFS_FH_OWNERS];
 	unsigned nwtids;
@@ -82,10 +121,25 @@ int hkvfs_fh_load(struct hkvfs *fs, struct hkvfs_fh *fh, const struct hkvfs_iden
 int hkvfs_fh_resize(struct hkvfs *fs, struct hkvfs_fh *fh, size_t size);
 int hkvfs_key_type(struct hkvfs *fs, const struct hkvfs_ident *id);
 struct hkvfs_fh *hkvfs_fh_new(struct hkvfs_inode *in, fuse_req_t req, mode_t mode);
-/** hkvfs_fh_publish() - link a new handle into the list and set @fi for the reply. */
-void hkvfs_fh_publish(struct hkvfs_fh *fh, struct fuse_file_info *fi);
-/** hkvfs_fh_reply_failed() - the open/create reply did not reach the kernel: drop @fh. */
-void hkvfs_fh_reply_failed(struct hkvfs_fh *fh);
+/**
+ * hkvfs_fh_publish() - enter a new handle in the handle table (its creator's reference
+ * becomes the table's) and the list, and set @fi for the reply.
+ * Return: 0; -ENOMEM (the handle is still the caller's to drop).
+ */
+int hkvfs_fh_publish(struct hkvfs_fh *fh, struct fuse_file_info *fi);
+/**
+ * hkvfs_fh_reply_failed() - the open/create reply did not reach the kernel: take the handle
+ * numbered @fi->fh out of the table and the list, and drop the table's reference.
+ */
+void hkvfs_fh_reply_failed(const struct fuse_file_info *fi);
+/**
+ * hkvfs_fh_get() - the handle of a request with a reference for it (drop it with
+ * hkvfs_fh_put() after the reply). Return: 0 and *@out (NULL when @fi carries no handle, as
+ * in cache=noopen); -EBADF, with a log line, when @fi->fh names no open handle.
+ */
+int hkvfs_fh_get(const struct fuse_file_info *fi, struct hkvfs_fh **out);
+/** hkvfs_fh_put() - drop a reference to @fh (NULL: nothing); the last one frees it. */
+void hkvfs_fh_put(struct hkvfs_fh *fh);
 /**
  * hkvfs_fh_orphan() - the name of node @ino was removed: its open handles commit nothing any
  * more (a removed name never comes back at a close) and answer fstat from their own state.
@@ -98,10 +152,16 @@ void hkvfs_fh_orphan(fuse_ino_t ino);
  * state of an open orphan (nlink 0). Return: true if @st was filled from a handle.
  */
 bool hkvfs_fh_getattr(struct hkvfs_inode *in, pid_t caller, bool gone, struct stat *st);
-void hkvfs_fh_free(struct hkvfs_fh *fh);
 void hkvfs_fh_link_locked(struct hkvfs_fh *fh);
 void hkvfs_fh_unlink_locked(struct hkvfs_fh *fh);
 void hkvfs_inval_now(struct hkvfs *fs, fuse_ino_t ino);
+/**
+ * hkvfs_inval_handed() - with @n, what hkvfs_itab_commit_end() on @in returned: if watch
+ * events were handed to the caller, drop on the caller's thread what the invalidation thread
+ * would have dropped for them (inval.c, "Changes a request invalidates itself"). Call it
+ * before replying, holding no lock a request in flight could wait for besides the handle's.
+ */
+void hkvfs_inval_handed(struct hkvfs *fs, struct hkvfs_inode *in, unsigned n);
 void hkvfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void hkvfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

@@ -149,13 +149,18 @@ static void deep_clear(struct prefetch *pf)
 }
 
 /**
- * struct hkvfs_dh - an open directory. @lock protects all fields.
+ * struct hkvfs_dh - an open directory. @lock protects all fields below it.
+ * @ref:   its references (htab.c): the table's from OPENDIR to RELEASEDIR, and one per
+ *         READDIR from its start to after its reply. RELEASEDIR can be served while a
+ *         READDIR on the same handle still is (another worker thread): it only takes the
+ *         handle out of the table and drops the table's reference; the last one frees.
  * @cur:   engine cursor after the entry at offset @off (or the start).
  * @skip:  with @cur, entries of @cur's batch already listed (struct prefetch); usually 0.
  * @win:   cursors after each entry of the last reply, so any offset the kernel resumes from
  *         is found without walking again.
  */
 struct hkvfs_dh {
+	struct hkvfs_href ref; /* first */
 	pthread_mutex_t lock;
 	struct hkv_cursor cur;
 	uint32_t skip;
@@ -177,19 +182,45 @@ static void dh_reset(struct hkvfs_dh *dh)
 	dh->pf.valid = false;
 }
 
+/* the last reference is gone (struct hkvfs_href.free) */
+static void dh_free(struct hkvfs_href *h)
+{
+	struct hkvfs_dh *dh = (struct hkvfs_dh *)h;
+
+	free(dh->win);
+	free(dh->winbuf);
+	free(dh->id);
+	free(dh->d);
+	free(dh->pf.buf);
+	deep_clear(&dh->pf);
+	free(dh->pf.deep);
+	pthread_mutex_destroy(&dh->lock);
+	free(dh);
+}
+
 void hkvfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct hkvfs_dh *dh = calloc(1, sizeof(*dh));
+	uint64_t num;
 
 	(void)ino;
 	if (!dh) {
 		hkvfs_reply_err(req, ENOMEM);
 		return;
 	}
+	atomic_init(&dh->ref.refs, 1);
+	dh->ref.free = dh_free;
 	pthread_mutex_init(&dh->lock, NULL);
 	dh_reset(dh);
-	fi->fh = (uint64_t)(uintptr_t)dh;
-	fuse_reply_open(req, fi);
+	if (hkvfs_htab_add(&dh->ref, &num)) {
+		hkvfs_href_put(&dh->ref);
+		hkvfs_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = num;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		/* the opener is gone: no RELEASEDIR will come for this handle */
+		hkvfs_href_put(hkvfs_htab_remove(num));
 }
 
 static void win_clear(struct hkvfs_dh *dh)
@@ -200,20 +231,15 @@ static void win_clear(struct hkvfs_dh *dh)
 
 void hkvfs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct hkvfs_dh *dh = (struct hkvfs_dh *)(uintptr_t)fi->fh;
+	/* the table's reference; a READDIR still running holds its own (struct hkvfs_dh) */
+	struct hkvfs_href *h = hkvfs_htab_remove(fi->fh);
 
 	(void)ino;
-	win_clear(dh);
-	free(dh->win);
-	free(dh->winbuf);
-	free(dh->id);
-	free(dh->d);
-	free(dh->pf.buf);
-	deep_clear(&dh->pf);
-	free(dh->pf.deep);
-	pthread_mutex_destroy(&dh->lock);
-	free(dh);
-	fuse_reply_err(req, 0);
+	if (!h)
+		HLOG_WARN("release of directory handle %#" PRIx64 ", which is not open (EBADF)",
+			  (uint64_t)fi->fh);
+	hkvfs_href_put(h);
+	hkvfs_reply_err(req, h ? 0 : EBADF);
 }
 
 /* one directory entry produced by next_entry() */
@@ -559,7 +585,7 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	struct hkvfs *fs = fuse_req_userdata(req);
-	struct hkvfs_dh *dh = (struct hkvfs_dh *)(uintptr_t)fi->fh;
+	struct hkvfs_dh *dh = (struct hkvfs_dh *)hkvfs_htab_get(fi->fh);
 	struct hkvfs_ident *id;
 	struct dent *d;
 	struct hkv_cursor *save = NULL;
@@ -570,11 +596,16 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int type = 0, rc = 0;
 
 	CNT(readdirs);
+	if (!dh) {
+		HLOG_WARN("readdir on directory handle %#" PRIx64 ", which is not open (EBADF)",
+			  (uint64_t)fi->fh);
+		hkvfs_reply_err(req, EBADF);
+		return;
+	}
 	/*
-	 * The identity and the entry live in the handle and are used under @dh->lock only. The
-	 * reply buffer is the request's own: the kernel may send RELEASEDIR, which frees the
-	 * handle, before it has this reply, so nothing of the handle is touched after the lock
-	 * is dropped.
+	 * The identity and the entry live in the handle and are used under @dh->lock only; this
+	 * request's reference (taken above, dropped after the reply) keeps the handle alive
+	 * through a RELEASEDIR served meanwhile. The reply buffer is the request's own.
 	 */
 	buf = malloc(size);
 	save = malloc(sizeof(*save));
@@ -677,4 +708,5 @@ out_unlock:
 	else
 		fuse_reply_buf(req, buf, pos);
 	free(buf);
+	hkvfs_href_put(&dh->ref);
 }

@@ -365,7 +365,7 @@ struct client *client_new(struct hkv_server *srv, int fd, bool unix_sock)
 		if (srv->clients)
 			srv->clients->prev = c;
 		srv->clients = c;
-		srv->nclients++;
+		__atomic_add_fetch(&srv->nclients, 1, __ATOMIC_SEQ_CST); /* hkv_server_watch() */
 	}
 	return c;
 }
@@ -495,7 +495,7 @@ void client_free(struct client *c)
 			srv->clients = c->next;
 		if (c->next)
 			c->next->prev = c->prev;
-		srv->nclients--;
+		__atomic_sub_fetch(&srv->nclients, 1, __ATOMIC_SEQ_CST);
 	}
 	if (srv->current == c)
 		srv->current = NULL;

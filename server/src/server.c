@@ -264,7 +264,16 @@ void hkv_server_watch(void *arg, const void *key, size_t klen, uint64_t version)
 	*srv->ev_tail = e;
 	srv->ev_tail = &e->next;
 	pthread_mutex_unlock(&srv->ev_lock);
-	if (!atomic_exchange(&srv->ev_pending, true) && srv->wakefd >= 0) {
+	/*
+	 * With no client connected nobody waits for the event (no subscriber, WATCH or blocked
+	 * pop): the loop takes it at its next round (next_timeout(): at most 1/hz later, and
+	 * before a new client's first command), without a wake-up per write. The loop counts a
+	 * client in before it looks at ev_pending (both sequentially consistent), so either it
+	 * sees this event pending or this sees the client and wakes it.
+	 */
+	atomic_store(&srv->ev_pending, true);
+	if (__atomic_load_n(&srv->nclients, __ATOMIC_SEQ_CST) &&
+	    !atomic_exchange(&srv->ev_woken, true) && srv->wakefd >= 0) {
 		if (write(srv->wakefd, &one, sizeof(one)) < 0) {
 			/* the counter is saturated: the loop is awake anyway */
 		}
@@ -296,6 +305,7 @@ void drain_watch_events(struct hkv_server *srv)
 		return;
 	pthread_mutex_lock(&srv->ev_lock);
 	atomic_store(&srv->ev_pending, false);
+	atomic_store(&srv->ev_woken, false);
 	e = srv->ev_head;
 	srv->ev_head = NULL;
 	srv->ev_tail = &srv->ev_head;
@@ -593,7 +603,7 @@ static int next_timeout(struct hkv_server *srv)
 {
 	int64_t t = 1000 / srv->cfg.hz, d;
 
-	if (srv->unblocked || srv->ev_head)
+	if (srv->unblocked || atomic_load(&srv->ev_pending))
 		return 0;
 	d = next_block_deadline(srv);
 	if (d > 0) {

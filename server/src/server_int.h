@@ -376,6 +376,7 @@ struct hkv_server {
 	pthread_mutex_t ev_lock;
 	struct wev *ev_head, **ev_tail;
 	atomic_bool ev_pending;
+	atomic_bool ev_woken; /* the wake-up eventfd was written since the last drain */
 	/* the command being executed: its own engine events are recognised by its argv */
 	struct client *exec_client;
 	/* a client's pipeline running as one engine transaction (net.c): keys it modified */

@@ -15,10 +15,20 @@
  * (malloc wrapped to fail once) is counted as an invalidation error and handled as
  * "everything may be stale", which hkvfs_inval_wait() still waits for.
  *
+ * Commit windows (inode.c): a write event of a key whose inode has a window open, and one of a
+ * key without an inode in a directory with a window open, are handed to the window's request
+ * (hkvfs_itab_commit_end() counts them, the thread sends nothing for them), another client's
+ * write landing in the window too; hkvfs_inval_handed() then sends what the thread would have;
+ * a deletion, a write outside any window and a write of another known key still go to the
+ * thread. hkvfs_inval_wait() (the RESP socket's wait) returns only after the handed events
+ * were invalidated: the waiter is known to be waiting (pthread_cond_wait wrapped) before the
+ * request invalidates.
+ *
  * Usage: inval_test   (exit 0, or 1 with a message per failed check)
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -45,6 +55,18 @@ static struct {
 static int nentry;
 static int prom_all, prom_key, resp_calls, nlink_all, nlink_key;
 static _Atomic bool fail_next_malloc;
+/* the thread that waits in hkvfs_inval_wait(), and whether it reached pthread_cond_wait */
+static pthread_t waiter;
+static _Atomic bool waiter_set, waiter_waiting;
+
+int __real_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m);
+int __wrap_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m);
+int __wrap_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+	if (atomic_load(&waiter_set) && pthread_equal(pthread_self(), waiter))
+		atomic_store(&waiter_waiting, true);
+	return __real_pthread_cond_wait(c, m);
+}
 
 void *__real_malloc(size_t size);
 void *__wrap_malloc(size_t size);
@@ -215,6 +237,101 @@ static struct hkvfs_inode *ref(enum hkvfs_kind kind, const char *key, const char
 	return in;
 }
 
+static _Atomic int waiter_saw_key;
+static _Atomic bool waiter_done;
+
+static void *wait_main(void *arg)
+{
+	fuse_ino_t ikey = *(fuse_ino_t *)arg;
+
+	waiter = pthread_self();
+	atomic_store(&waiter_set, true);
+	hkvfs_inval_wait();
+	pthread_mutex_lock(&rec_lock);
+	atomic_store(&waiter_saw_key, inode_count(ikey));
+	pthread_mutex_unlock(&rec_lock);
+	atomic_store(&waiter_done, true);
+	return NULL;
+}
+
+static void commit_windows(struct hkvfs_inode *dir, struct hkvfs_inode *key, fuse_ino_t idir,
+			   fuse_ino_t ikey, fuse_ino_t icoll)
+{
+	pthread_t t;
+	unsigned n;
+
+	/* the commit of a/k's handle, and another client's write of a/k landing meanwhile */
+	rec_reset();
+	hkvfs_itab_commit_begin(key);
+	hkvfs_watch(&hkvfs_g, "a/k", 3, 50);
+	hkvfs_watch(&hkvfs_g, "a/k", 3, 51);
+	hkvfs_watch(&hkvfs_g, "h", 1, 52); /* a known key without a window: the thread's */
+	n = hkvfs_itab_commit_end(key);
+	CHECK(n == 2);
+	hkvfs_inval_handed(&hkvfs_g, key, n);
+	pthread_mutex_lock(&rec_lock);
+	CHECK(inode_count(ikey) == 1);
+	CHECK(inode_count(idir) >= 1); /* its link count may have changed (the stub says so) */
+	pthread_mutex_unlock(&rec_lock);
+	hkvfs_inval_wait();
+	pthread_mutex_lock(&rec_lock);
+	CHECK(inode_count(icoll) == 1);
+	CHECK(inode_count(ikey) == 1); /* handed: the thread sent nothing more for a/k */
+	CHECK(entry_count(idir, "k") == 0 && entry_count(icoll, "f1") == 1 && nentry == 1);
+	pthread_mutex_unlock(&rec_lock);
+
+	/* a deletion in the window and a write after it: the thread's */
+	rec_reset();
+	hkvfs_itab_commit_begin(key);
+	hkvfs_watch(&hkvfs_g, "a/k", 3, 0);
+	CHECK(hkvfs_itab_commit_end(key) == 0);
+	hkvfs_watch(&hkvfs_g, "a/k", 3, 53);
+	hkvfs_inval_wait();
+	pthread_mutex_lock(&rec_lock);
+	CHECK(inode_count(ikey) == 2);
+	CHECK(entry_count(idir, "k") == 1);
+	pthread_mutex_unlock(&rec_lock);
+
+	/* a CREATE in a/: the new key (no inode) and the directory's marker are handed */
+	rec_reset();
+	hkvfs_itab_commit_begin(dir);
+	hkvfs_watch(&hkvfs_g, "a/new", 5, 54);
+	hkvfs_watch(&hkvfs_g, "a/" HKVFS_MARKER, 2 + HKVFS_MARKER_LEN, 55);
+	hkvfs_watch(&hkvfs_g, "b/new", 5, 56); /* another directory: the thread's */
+	n = hkvfs_itab_commit_end(dir);
+	CHECK(n == 2);
+	hkvfs_inval_handed(&hkvfs_g, dir, n);
+	pthread_mutex_lock(&rec_lock);
+	CHECK(inode_count(idir) == 1);
+	pthread_mutex_unlock(&rec_lock);
+	hkvfs_inval_wait();
+	pthread_mutex_lock(&rec_lock);
+	CHECK(inode_count(FUSE_ROOT_ID) == 1); /* b/ is unknown: its nearest known ancestor */
+	CHECK(inode_count(idir) == 1);
+	pthread_mutex_unlock(&rec_lock);
+
+	/* the RESP socket's wait covers a handed event until the request invalidated it */
+	rec_reset();
+	hkvfs_itab_commit_begin(key);
+	hkvfs_watch(&hkvfs_g, "a/k", 3, 57);
+	n = hkvfs_itab_commit_end(key);
+	CHECK(n == 1);
+	atomic_store(&waiter_waiting, false);
+	if (pthread_create(&t, NULL, wait_main, &ikey)) {
+		fprintf(stderr, "FAIL: cannot start the waiting thread\n");
+		failures++;
+		hkvfs_inval_handed(&hkvfs_g, key, n);
+		return;
+	}
+	/* until the waiter is inside hkvfs_inval_wait() (or, wrongly, back from it) */
+	while (!atomic_load(&waiter_waiting) && !atomic_load(&waiter_done))
+		sched_yield();
+	hkvfs_inval_handed(&hkvfs_g, key, n);
+	pthread_join(t, NULL);
+	atomic_store(&waiter_set, false);
+	CHECK(atomic_load(&waiter_saw_key) == 1);
+}
+
 int main(void)
 {
 	struct hkvfs_inode *dir, *key, *coll, *el, *gone;
@@ -291,6 +408,8 @@ int main(void)
 	CHECK(inode_count(iel) == 1);
 	CHECK(nentry == 4);
 	pthread_mutex_unlock(&rec_lock);
+
+	commit_windows(dir, key, idir, ikey, icoll);
 
 	hkvfs_inval_stop();
 	hkvfs_itab_forget(dir, 1);

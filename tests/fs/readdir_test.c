@@ -13,9 +13,17 @@
  * (as after seekdir) continues with the entry after that offset. The same with an exact
  * cursor_after(), the backend's usual case.
  *
+ * Handle lifetime: RELEASEDIR served on one thread while a READDIR of the same handle is in
+ * the middle of its scan on another (the backend's scan waits on a barrier while the main
+ * thread releases the handle). The READDIR must finish with a handle that is still whole
+ * (under AddressSanitizer, any use of the freed handle aborts the test) and list its entries;
+ * afterwards the released number answers EBADF to READDIR and RELEASEDIR, also once a new
+ * directory handle reuses the table's slot.
+ *
  * Usage: readdir_test   (exit 0, or 1 with a message per failed check)
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +43,10 @@ struct hkvfs hkvfs_g;
 enum after_mode { AFTER_NEVER, AFTER_ALTERNATE, AFTER_EXACT };
 static enum after_mode after_mode;
 static unsigned after_calls;
+
+/* set: the next scan stops between the two barriers (the handle is in use meanwhile) */
+static atomic_bool hold_scan;
+static pthread_barrier_t in_scan, scan_go_on;
 
 static void key_name(unsigned i, char *out)
 {
@@ -68,6 +80,10 @@ static int fake_scan(struct hkvfs_be *be, struct hkv_cursor *cur,
 	int rc;
 
 	(void)be;
+	if (atomic_exchange(&hold_scan, false)) {
+		pthread_barrier_wait(&in_scan);
+		pthread_barrier_wait(&scan_go_on);
+	}
 	if (cur->done)
 		return 0;
 	if (end > NKEYS)
@@ -278,6 +294,73 @@ static void list_all(size_t size, const char *what)
 	hkvfs_op_releasedir(NULL, FUSE_ROOT_ID, &fi);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* RELEASEDIR while a READDIR of the same handle runs                                       */
+
+struct race_reader {
+	struct fuse_file_info *fi;
+	struct ent e[64];
+	int n;
+};
+
+static void *race_read(void *arg)
+{
+	struct race_reader *r = arg;
+
+	r->n = readdir_once(r->fi, 1000, 0, r->e, 64);
+	return NULL;
+}
+
+static void release_during_readdir(void)
+{
+	struct fuse_file_info fi = { 0 }, fi2 = { 0 };
+	struct race_reader r = { .fi = &fi };
+	struct ent e[64];
+	pthread_t t;
+	int n;
+
+	after_mode = AFTER_EXACT;
+	pthread_barrier_init(&in_scan, NULL, 2);
+	pthread_barrier_init(&scan_go_on, NULL, 2);
+	hkvfs_op_opendir(NULL, FUSE_ROOT_ID, &fi);
+	CHECK(fi.fh != 0);
+	atomic_store(&hold_scan, true);
+	if (pthread_create(&t, NULL, race_read, &r)) {
+		fprintf(stderr, "FAIL: cannot start the reader thread\n");
+		failures++;
+		return;
+	}
+	/* the READDIR is inside the backend's scan, holding the handle */
+	pthread_barrier_wait(&in_scan);
+	reply_errno = -1;
+	hkvfs_op_releasedir(NULL, FUSE_ROOT_ID, &fi);
+	CHECK(reply_errno == 0);
+	pthread_barrier_wait(&scan_go_on);
+	pthread_join(t, NULL);
+	/* the READDIR that was running lists what it found: ".", "..", ".hkv", k00000, ... */
+	CHECK(r.n > 4);
+	if (r.n > 4) {
+		CHECK(r.e[0].off == 1 && !strcmp(r.e[0].name, "."));
+		CHECK(r.e[3].off == 4 && !strcmp(r.e[3].name, "k00000"));
+	}
+	/* the number is gone: EBADF, never the freed handle */
+	CHECK(readdir_once(&fi, 1000, 0, e, 64) == -EBADF);
+	reply_errno = 0;
+	hkvfs_op_releasedir(NULL, FUSE_ROOT_ID, &fi);
+	CHECK(reply_errno == EBADF);
+	/* a new handle takes the freed slot; the old number still finds nothing */
+	hkvfs_op_opendir(NULL, FUSE_ROOT_ID, &fi2);
+	CHECK(fi2.fh != 0 && fi2.fh != fi.fh);
+	CHECK(readdir_once(&fi, 1000, 0, e, 64) == -EBADF);
+	n = readdir_once(&fi2, 1000, 0, e, 64);
+	CHECK(n > 4 && !strcmp(e[3].name, "k00000"));
+	reply_errno = -1;
+	hkvfs_op_releasedir(NULL, FUSE_ROOT_ID, &fi2);
+	CHECK(reply_errno == 0);
+	pthread_barrier_destroy(&in_scan);
+	pthread_barrier_destroy(&scan_go_on);
+}
+
 int main(void)
 {
 	static const size_t sizes[] = { 100, 200, 330, 1000, 4096 };
@@ -303,6 +386,7 @@ int main(void)
 		for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
 			list_all(sizes[s], modes[m].what);
 	}
+	release_during_readdir();
 	hkvfs_itab_destroy();
 	if (failures)
 		fprintf(stderr, "%d checks failed\n", failures);
