@@ -51,8 +51,9 @@
  *    40     8  ctime_ns
  *    48     8  expire_at (Unix ms, 0 = none)
  *    56     8  size (string bytes, or element count)
- *    64     8  list head index (lists), else 0
- *    72     8  list tail index (one past the last), else 0
+ *    64     8  list head index (lists); hash flags (hashes: hash.c); else 0
+ *    72     8  list tail index (one past the last); next field sequence number (hashes);
+ *              else 0
  *    80     -  full key if KF_LONGKEY; then the inline value (KF_INLINE) or a vlog_ref
  *              (KF_VLOG, VLOG_REF_SIZE bytes)
  *
@@ -78,9 +79,11 @@
 
 /*
  * Format 2: long strings are named with SipHash under the store's own key (info "hashkey").
- * Format 1 stores open (and become format 2) keeping their unkeyed hash.
+ * Format 1 stores open (and become format 3) keeping their unkeyed hash.
+ * Format 3: hash fields carry a sequence number (insertion order, hash.c). Format 1 and 2
+ * stores open (and become format 3): their hashes keep field byte order until emptied.
  */
-#define HKV_FORMAT_VERSION 2
+#define HKV_FORMAT_VERSION 3
 
 #define EKEY_SHORT HKV_ORDER_PREFIX
 #define EKEY_HASH 16
@@ -406,6 +409,9 @@ struct hkv {
 	void *watch_arg;
 
 	struct hkv_counters st;
+
+	/* hkv_hash_limits(): a hash beyond them is large (hash.c); read through db->root */
+	_Atomic uint64_t hash_max_entries, hash_max_value;
 };
 
 /* store.c */

@@ -313,15 +313,21 @@ static int open_dbs(struct hkv *db)
 	} else if (rc) {
 		goto out_abort;
 	}
-	if (format == 1 && !db->opt.read_only) {
-		/* format 2 only adds the hash key, which a format-1 store goes on without */
-		hkv_log(db, 2, "%s: store format 1 upgraded to %d", db->dir, HKV_FORMAT_VERSION);
+	/*
+	 * Format 2 added the hash key, which a format-1 store goes on without; format 3 the
+	 * sequence numbers of hash fields, which a hash written before goes on without (it keeps
+	 * byte order, hash.c). The number goes up so that an older build refuses a newer store.
+	 */
+	if ((format == 1 || format == 2) && !db->opt.read_only) {
+		hkv_log(db, 2, "%s: store format %llu upgraded to %d", db->dir,
+			(unsigned long long)format, HKV_FORMAT_VERSION);
 		format = HKV_FORMAT_VERSION;
 		rc = raw_put_u64(txn, db->dbi_info, "format", format);
 		if (rc)
 			goto out_abort;
 	}
-	if (format != HKV_FORMAT_VERSION && !(format == 1 && db->opt.read_only)) {
+	if (format != HKV_FORMAT_VERSION &&
+	    !((format == 1 || format == 2) && db->opt.read_only)) {
 		hkv_log(db, 0, "%s: store format %llu, this build reads format %d", db->dir,
 			(unsigned long long)format, HKV_FORMAT_VERSION);
 		rc = -HKV_EFORMAT;
@@ -463,6 +469,8 @@ int hkv_open(const char *dir, const struct hkv_options *opt, struct hkv **out)
 	if (!db)
 		return -ENOMEM;
 	db->root = db;
+	atomic_init(&db->hash_max_entries, 128);
+	atomic_init(&db->hash_max_value, 64);
 	if (opt)
 		db->opt = *opt;
 	else

@@ -193,7 +193,7 @@ static void test_written_bytes(void **state)
 	struct fixture *f = *state;
 	const struct hkv_create_attr ca = { .mode = 0640, .uid = 1000, .gid = 1001 };
 	const struct hkv_set_opts so = { .ca = &ca };
-	struct hkv_attr ak, abig, ah, al, az;
+	struct hkv_attr ak, abig, ah, ahl, al, az;
 	unsigned char exp[8192], big[100], field[500], *p;
 	unsigned char seghdr[24], *seg;
 	MDB_val v;
@@ -209,22 +209,26 @@ static void test_written_bytes(void **state)
 	assert_int_equal(hkv_set(f->db, "k", 1, "hello", 5, &so), 1);
 	assert_int_equal(hkv_pexpireat(f->db, "k", 1, T0 + 5000, 0), 1);
 	assert_int_equal(hkv_set(f->db, "big", 3, big, sizeof(big), &so), 1);
+	hkv_hash_limits(f->db, 128, 4096);
 	assert_int_equal(hkv_hset(f->db, "h", 1, field, sizeof(field), "v", 1, &ca), 1);
+	hkv_hash_limits(f->db, 128, 64);
+	assert_int_equal(hkv_hset(f->db, "hl", 2, "f", 1, big, sizeof(big), &ca), 1);
 	assert_int_equal(hkv_rpush(f->db, "l", 1, "e1", 2, &ca), 1);
 	assert_int_equal(hkv_zadd(f->db, "z", 1, -2.5, "m", 1, 0, NULL, &ca), 1);
 	attr(f->db, "k", 1, &ak);
 	attr(f->db, "big", 3, &abig);
 	attr(f->db, "h", 1, &ah);
+	attr(f->db, "hl", 2, &ahl);
 	attr(f->db, "l", 1, &al);
 	attr(f->db, "z", 1, &az);
 	assert_int_equal(hkv_close(f->db), 0);
 	f->db = NULL;
 	raw_open(f, false);
 
-	/* info: format 2, a 16-byte hash key, counter reservations at or above what was used */
+	/* info: format 3, a 16-byte hash key, counter reservations at or above what was used */
 	v = raw_get(f, "info", "format", 6);
 	assert_int_equal(v.mv_size, 8);
-	assert_int_equal(rd_le(v.mv_data, 8), 2);
+	assert_int_equal(rd_le(v.mv_data, 8), 3);
 	v = raw_get(f, "info", "version", 7);
 	assert_int_equal(v.mv_size, 8);
 	assert_true(rd_le(v.mv_data, 8) >= az.version);
@@ -295,7 +299,12 @@ static void test_written_bytes(void **state)
 		assert_memory_equal(v.mv_data, exp, 32);
 	}
 
-	/* a hash with a long field: id + prefix + SipHash-128 (BE) -> u16 length + field + value */
+	/*
+	 * a hash with a long field: id + prefix + SipHash-128 (BE) -> u16 length + field +
+	 * sequence number (8, LE) + value; the key record's head holds the hash flags (1: fields
+	 * carry a sequence number; 2, a hash beyond the limits, not here: the field is 500 bytes
+	 * but the store's limits were raised), its tail the next sequence number
+	 */
 	{
 		uint64_t h[2];
 		unsigned char k[8 + 448 + 16];
@@ -307,15 +316,30 @@ static void test_written_bytes(void **state)
 		v = raw_get(f, "elems", k, sizeof(k));
 		p = le(exp, sizeof(field), 2);
 		memcpy(p, field, sizeof(field));
-		p[sizeof(field)] = 'v';
-		assert_int_equal(v.mv_size, 2 + sizeof(field) + 1);
+		p = le(p + sizeof(field), 0, 8);
+		*p = 'v';
+		assert_int_equal(v.mv_size, 2 + sizeof(field) + 8 + 1);
 		assert_memory_equal(v.mv_data, exp, v.mv_size);
 		n = krec(exp, HKV_TYPE_HASH, 0, 0, 0640, 1000, 1001, ah.id, ah.version,
-			 T0 * 1000000, T0 * 1000000, 0, 1, 0, 0, "", 0);
+			 T0 * 1000000, T0 * 1000000, 0, 1, 1, 1, "", 0);
 		v = raw_get(f, "keys", "h", 1);
 		assert_int_equal(v.mv_size, n);
 		assert_memory_equal(v.mv_data, exp, n);
 	}
+
+	/* a hash beyond the limits (a 100-byte value, limit 64): flags 1 | 2, sequence 0 */
+	n = krec(exp, HKV_TYPE_HASH, 0, 0, 0640, 1000, 1001, ahl.id, ahl.version,
+		 T0 * 1000000, T0 * 1000000, 0, 1, 3, 1, "", 0);
+	v = raw_get(f, "keys", "hl", 2);
+	assert_int_equal(v.mv_size, n);
+	assert_memory_equal(v.mv_data, exp, n);
+	p = be(exp, ahl.id, 8);
+	*p = 'f';
+	v = raw_get(f, "elems", exp, 9);
+	p = le(exp, 0, 8);
+	memcpy(p, big, sizeof(big));
+	assert_int_equal(v.mv_size, 8 + sizeof(big));
+	assert_memory_equal(v.mv_data, exp, v.mv_size);
 
 	/* a list of one element: head 0, tail 1, the element at index 0 */
 	n = krec(exp, HKV_TYPE_LIST, 0, 0, 0640, 1000, 1001, al.id, al.version, T0 * 1000000,
@@ -339,6 +363,71 @@ static void test_written_bytes(void **state)
 	*p = 'm';
 	v = raw_get(f, "zidx", exp, 17);
 	assert_int_equal(v.mv_size, 0);
+}
+
+struct hcat {
+	char s[64];
+	size_t n;
+};
+
+static int hcat_cb(void *arg, const void *a, size_t alen, const void *b, size_t blen)
+{
+	struct hcat *h = arg;
+
+	assert_true(h->n + alen + blen + 3 < sizeof(h->s));
+	h->n += (size_t)sprintf(h->s + h->n, "%s%.*s=%.*s", h->n ? "," : "", (int)alen,
+				(const char *)a, (int)blen, (const char *)b);
+	return 0;
+}
+
+static void expect_fields(struct hkv *db, const char *key, const char *want)
+{
+	struct hcat h = { "", 0 };
+
+	assert_int_equal(hkv_hgetall(db, key, strlen(key), hcat_cb, &h), 0);
+	assert_string_equal(h.s, want);
+}
+
+/* The hand-built hashes of test_read_hand_built(): the old layout, and sequence order. */
+static void hash_order_check(struct fixture *f)
+{
+	struct hkv_buf b;
+	MDB_val v;
+
+	/* format 2's hash: byte order, values whole; it takes writes and keeps its layout */
+	assert_int_equal(hkv_hsmall(f->db, "h2", 2), 0);
+	expect_fields(f->db, "h2", "x=x,y=vy,z=z");
+	assert_int_equal(hkv_hget(f->db, "h2", 2, "y", 1, &b), 0);
+	assert_int_equal(b.len, 2);
+	assert_memory_equal(b.data, "vy", 2);
+	hkv_buf_release(&b);
+	assert_int_equal(hkv_hset(f->db, "h2", 2, "a", 1, "new", 3, NULL), 1);
+	assert_int_equal(hkv_hset(f->db, "h2", 2, "z", 1, "Z", 1, NULL), 0);
+	expect_fields(f->db, "h2", "a=new,x=x,y=vy,z=Z");
+	/* the sequence numbers order the format-3 hash; a new field takes the record's tail */
+	assert_int_equal(hkv_hsmall(f->db, "h3", 2), 1);
+	expect_fields(f->db, "h3", "c=C,b=B,a=A");
+	assert_int_equal(hkv_hset(f->db, "h3", 2, "0", 1, "N", 1, NULL), 1);
+	expect_fields(f->db, "h3", "c=C,b=B,a=A,0=N");
+	/* until emptied: then the old hash takes the new layout */
+	for (const char *p = "axyz"; *p; p++)
+		assert_int_equal(hkv_hdel(f->db, "h2", 2, p, 1), 1);
+	assert_int_equal(hkv_hset(f->db, "h2", 2, "q", 1, "1", 1, NULL), 1);
+	assert_int_equal(hkv_hset(f->db, "h2", 2, "p", 1, "2", 1, NULL), 1);
+	assert_int_equal(hkv_hsmall(f->db, "h2", 2), 1);
+	expect_fields(f->db, "h2", "q=1,p=2");
+	assert_int_equal(hkv_close(f->db), 0);
+	f->db = NULL;
+	/* the store was upgraded to format 3; h3's tail moved past the new field's 9 */
+	raw_open(f, false);
+	v = raw_get(f, "info", "format", 6);
+	assert_int_equal(rd_le(v.mv_data, 8), 3);
+	v = raw_get(f, "keys", "h3", 2);
+	assert_int_equal(v.mv_size, 80);
+	assert_int_equal(rd_le((unsigned char *)v.mv_data + 64, 8), 1);
+	assert_int_equal(rd_le((unsigned char *)v.mv_data + 72, 8), 10);
+	raw_close(f);
+	f->db = test_open(f->dir, &f->opt);
 }
 
 /* Records built from the documented layout and put into the index by hand read back. */
@@ -377,11 +466,39 @@ static void test_read_hand_built(void **state)
 		*p = (unsigned char)m[0];
 		raw_put(f, "zidx", k, 17, "", 0);
 	}
+	/*
+	 * a hash as format 2 wrote it (head and tail 0, values without a sequence number), in a
+	 * store marked format 2; and a hash of format 3 whose sequence numbers are not in field
+	 * byte order
+	 */
+	n = krec(rec, HKV_TYPE_HASH, 0, 0, 0644, 0, 0, 1002, 79, T0 * 1000000, T0 * 1000000,
+		 0, 3, 0, 0, "", 0);
+	raw_put(f, "keys", "h2", 2, rec, n);
+	for (int i = 0; i < 3; i++) {
+		static const char *const val[] = { "vy", "x", "z" };
+
+		p = be(k, 1002, 8);
+		*p = (unsigned char)("yxz"[i]);
+		raw_put(f, "elems", k, 9, val[i], strlen(val[i]));
+	}
+	n = krec(rec, HKV_TYPE_HASH, 0, 0, 0644, 0, 0, 1003, 80, T0 * 1000000, T0 * 1000000,
+		 0, 3, 1, 9, "", 0);
+	raw_put(f, "keys", "h3", 2, rec, n);
+	for (int i = 0; i < 3; i++) {
+		p = be(k, 1003, 8);
+		*p = (unsigned char)("abc"[i]);
+		p = le(rec, (uint64_t)(8 - 3 * i), 8); /* c (2), b (5), a (8) */
+		*p = (unsigned char)("ABC"[i]);
+		raw_put(f, "elems", k, 9, rec, 9);
+	}
+	p = le(rec, 2, 8);
+	raw_put(f, "info", "format", 6, rec, 8);
 	assert_int_equal(mdb_txn_commit(f->txn), 0);
 	f->txn = NULL;
 	raw_close(f);
 
 	f->db = test_open(f->dir, &f->opt);
+	hash_order_check(f);
 	assert_int_equal(hkv_get(f->db, "hand", 4, &b), 0);
 	assert_int_equal(b.len, 3);
 	assert_memory_equal(b.data, "abc", 3);
