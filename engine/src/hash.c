@@ -320,8 +320,8 @@ int hkv_hsmall(struct hkv *db, const void *key, size_t klen)
 	if (rc)
 		return rc;
 	rc = h_check(db, &rd.m);
-	if (!rc)
-		rc = h_small(&rd.m);
+	if (!rc) /* a hash without fields takes the current layout at its first write */
+		rc = h_small(&rd.m) || !rd.m.size;
 	coll_rd_end(db, &rd);
 	return rc;
 }

@@ -368,6 +368,7 @@ static void test_hash_order_updates(void **state)
 
 	/* a hash made empty by hkv_create() takes the order from its first field */
 	assert_int_equal(hkv_create(f->db, S("e"), HKV_TYPE_HASH, NULL), 0);
+	assert_int_equal(hkv_hsmall(f->db, S("e")), 1);
 	assert_int_equal(hkv_hset(f->db, S("e"), S("y"), S("1"), NULL), 1);
 	assert_int_equal(hkv_hset(f->db, S("e"), S("x"), S("2"), NULL), 1);
 	assert_int_equal(hkv_hsmall(f->db, S("e")), 1);

@@ -747,8 +747,8 @@ int hkv_hscan(struct hkv *db, const void *key, size_t klen, struct hkv_cursor *c
 void hkv_hash_limits(struct hkv *db, uint64_t max_entries, uint64_t max_value);
 /**
  * hkv_hsmall() - whether the hash @key keeps insertion order (Redis's "listpack" encoding).
- * Return: 1 (small), 0 (large, or written by an older version of the store: byte order);
- * -ENOENT, -HKV_EWRONGTYPE, -EINVAL, -HKV_ECORRUPT.
+ * Return: 1 (small, or without fields), 0 (large, or written by an older version of the
+ * store: byte order); -ENOENT, -HKV_EWRONGTYPE, -EINVAL, -HKV_ECORRUPT.
  */
 int hkv_hsmall(struct hkv *db, const void *key, size_t klen);
 /**
