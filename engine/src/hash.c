@@ -8,10 +8,14 @@
  * field if long] + [sequence number] + the field's value. The key record's list fields are
  * the hash's order state:
  *
- *   head  flags: HASH_SEQ (1): every field's value starts with its sequence number, 8 bytes
- *         little-endian; HASH_LARGE (2): the hash has been beyond the limits of a small hash.
- *         Other bits are never set (a record with one is corrupt).
+ *   head  flags: HASH_SEQ (1): every field's value starts with its sequence number;
+ *         HASH_LARGE (2): the hash has been beyond the limits of a small hash. Other bits are
+ *         never set (a record with one is corrupt).
  *   tail  the sequence number the next new field takes; 0 without HASH_SEQ.
+ *
+ * A sequence number is stored as an unsigned LEB128 varint: 7 bits per byte, the low group
+ * first, the top bit set on every byte but the last; 1 byte below 128, 2 below 16384, at most
+ * 10. (A fixed 8 bytes would add a third to a small field of a few bytes.)
  *
  * A field takes the sequence number tail (then tail + 1) when it is added, and keeps it when
  * its value is replaced; deleting it frees nothing, so a field deleted and set again comes
@@ -54,7 +58,7 @@
 #define HASH_SEQ   1u
 #define HASH_LARGE 2u
 #define HASH_FLAGS (HASH_SEQ | HASH_LARGE)
-#define HSEQ_LEN   8
+#define HSEQ_MAX   10 /* bytes of the longest varint of a u64 */
 
 void hkv_hash_limits(struct hkv *db, uint64_t max_entries, uint64_t max_value)
 {
@@ -109,14 +113,43 @@ static void h_note(struct hkv *db, struct kmeta *m, size_t flen, size_t vlen)
 		m->head = (int64_t)((uint64_t)m->head | HASH_LARGE);
 }
 
+/* Bytes of the varint of @v. */
+static size_t seq_len(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >>= 7)
+		n++;
+	return n;
+}
+
+static void seq_put(unsigned char *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	*p = (unsigned char)v;
+}
+
 /* Split the sequence number off a field's payload. */
 static int h_unseq(const void **pay, size_t *plen, uint64_t *seq)
 {
-	if (*plen < HSEQ_LEN)
+	const unsigned char *p = *pay;
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < *plen && i < HSEQ_MAX; i++) {
+		v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (!(p[i] & 0x80))
+			break;
+	}
+	/* truncated, longer than 10 bytes, or a 10th byte beyond bit 63 */
+	if (i == *plen || i == HSEQ_MAX || (i == HSEQ_MAX - 1 && p[i] > 1))
 		return -HKV_ECORRUPT;
-	*seq = get_le64(*pay);
-	*pay = (const unsigned char *)*pay + HSEQ_LEN;
-	*plen -= HSEQ_LEN;
+	*seq = v;
+	*pay = p + i + 1;
+	*plen -= i + 1;
 	return 0;
 }
 
@@ -141,7 +174,7 @@ static int hfind(struct hkv *db, struct kvtx *txn, const struct kmeta *m, const 
 static int hval_put(struct wtx *w, const struct kmeta *m, struct elem_ref *e, uint64_t seq,
 		    const void *field, size_t flen, const void *val, size_t vlen)
 {
-	size_t hdr = e->is_long ? 2 + flen : 0, sl = h_seq(m) ? HSEQ_LEN : 0;
+	size_t hdr = e->is_long ? 2 + flen : 0, sl = h_seq(m) ? seq_len(seq) : 0;
 	unsigned char *p;
 	MDB_val v;
 	int rc;
@@ -159,7 +192,7 @@ static int hval_put(struct wtx *w, const struct kmeta *m, struct elem_ref *e, ui
 		p[1] = (unsigned char)(flen >> 8);
 		memcpy(p + 2, field, flen);
 	}
-	put_le64(p + hdr, seq);
+	seq_put(p + hdr, seq);
 	if (vlen)
 		memcpy(p + hdr + sl, val, vlen);
 	return 0;

@@ -301,7 +301,8 @@ static void test_written_bytes(void **state)
 
 	/*
 	 * a hash with a long field: id + prefix + SipHash-128 (BE) -> u16 length + field +
-	 * sequence number (8, LE) + value; the key record's head holds the hash flags (1: fields
+	 * sequence number (LEB128 varint: 0 is one byte 0) + value; the key record's head holds
+	 * the hash flags (1: fields
 	 * carry a sequence number; 2, a hash beyond the limits, not here: the field is 500 bytes
 	 * but the store's limits were raised), its tail the next sequence number
 	 */
@@ -316,9 +317,9 @@ static void test_written_bytes(void **state)
 		v = raw_get(f, "elems", k, sizeof(k));
 		p = le(exp, sizeof(field), 2);
 		memcpy(p, field, sizeof(field));
-		p = le(p + sizeof(field), 0, 8);
+		p = le(p + sizeof(field), 0, 1);
 		*p = 'v';
-		assert_int_equal(v.mv_size, 2 + sizeof(field) + 8 + 1);
+		assert_int_equal(v.mv_size, 2 + sizeof(field) + 1 + 1);
 		assert_memory_equal(v.mv_data, exp, v.mv_size);
 		n = krec(exp, HKV_TYPE_HASH, 0, 0, 0640, 1000, 1001, ah.id, ah.version,
 			 T0 * 1000000, T0 * 1000000, 0, 1, 1, 1, "", 0);
@@ -336,9 +337,9 @@ static void test_written_bytes(void **state)
 	p = be(exp, ahl.id, 8);
 	*p = 'f';
 	v = raw_get(f, "elems", exp, 9);
-	p = le(exp, 0, 8);
+	p = le(exp, 0, 1);
 	memcpy(p, big, sizeof(big));
-	assert_int_equal(v.mv_size, 8 + sizeof(big));
+	assert_int_equal(v.mv_size, 1 + sizeof(big));
 	assert_memory_equal(v.mv_data, exp, v.mv_size);
 
 	/* a list of one element: head 0, tail 1, the element at index 0 */
@@ -406,9 +407,9 @@ static void hash_order_check(struct fixture *f)
 	expect_fields(f->db, "h2", "a=new,x=x,y=vy,z=Z");
 	/* the sequence numbers order the format-3 hash; a new field takes the record's tail */
 	assert_int_equal(hkv_hsmall(f->db, "h3", 2), 1);
-	expect_fields(f->db, "h3", "c=C,b=B,a=A");
+	expect_fields(f->db, "h3", "c=C,a=A,b=B");
 	assert_int_equal(hkv_hset(f->db, "h3", 2, "0", 1, "N", 1, NULL), 1);
-	expect_fields(f->db, "h3", "c=C,b=B,a=A,0=N");
+	expect_fields(f->db, "h3", "c=C,a=A,b=B,0=N");
 	/* until emptied: then the old hash takes the new layout */
 	for (const char *p = "axyz"; *p; p++)
 		assert_int_equal(hkv_hdel(f->db, "h2", 2, p, 1), 1);
@@ -418,14 +419,23 @@ static void hash_order_check(struct fixture *f)
 	expect_fields(f->db, "h2", "q=1,p=2");
 	assert_int_equal(hkv_close(f->db), 0);
 	f->db = NULL;
-	/* the store was upgraded to format 3; h3's tail moved past the new field's 9 */
+	/* the store was upgraded to format 3; h3's tail moved past the new field's 301, which
+	 * is stored as the varint ad 02 */
 	raw_open(f, false);
 	v = raw_get(f, "info", "format", 6);
 	assert_int_equal(rd_le(v.mv_data, 8), 3);
 	v = raw_get(f, "keys", "h3", 2);
 	assert_int_equal(v.mv_size, 80);
 	assert_int_equal(rd_le((unsigned char *)v.mv_data + 64, 8), 1);
-	assert_int_equal(rd_le((unsigned char *)v.mv_data + 72, 8), 10);
+	assert_int_equal(rd_le((unsigned char *)v.mv_data + 72, 8), 302);
+	{
+		unsigned char k0[9], want[3] = { 0xad, 0x02, 'N' };
+
+		*be(k0, 1003, 8) = '0';
+		v = raw_get(f, "elems", k0, 9);
+		assert_int_equal(v.mv_size, 3);
+		assert_memory_equal(v.mv_data, want, 3);
+	}
 	raw_close(f);
 	f->db = test_open(f->dir, &f->opt);
 }
@@ -482,14 +492,21 @@ static void test_read_hand_built(void **state)
 		raw_put(f, "elems", k, 9, val[i], strlen(val[i]));
 	}
 	n = krec(rec, HKV_TYPE_HASH, 0, 0, 0644, 0, 0, 1003, 80, T0 * 1000000, T0 * 1000000,
-		 0, 3, 1, 9, "", 0);
+		 0, 3, 1, 301, "", 0);
 	raw_put(f, "keys", "h3", 2, rec, n);
 	for (int i = 0; i < 3; i++) {
 		p = be(k, 1003, 8);
 		*p = (unsigned char)("abc"[i]);
-		p = le(rec, (uint64_t)(8 - 3 * i), 8); /* c (2), b (5), a (8) */
-		*p = (unsigned char)("ABC"[i]);
-		raw_put(f, "elems", k, 9, rec, 9);
+		/* c (2), b (300: varint ac 02), a (8) */
+		p = rec;
+		if (i == 1) {
+			*p++ = 0xac;
+			*p++ = 0x02;
+		} else {
+			*p++ = (unsigned char)(8 - 3 * i);
+		}
+		*p++ = (unsigned char)("ABC"[i]);
+		raw_put(f, "elems", k, 9, rec, (size_t)(p - rec));
 	}
 	p = le(rec, 2, 8);
 	raw_put(f, "info", "format", 6, rec, 8);

@@ -366,6 +366,19 @@ static void test_hash_order_updates(void **state)
 	assert_int_equal(hkv_hset(f->db, S("h2"), S("0"), S("9"), NULL), 1);
 	assert_hfields(f->db, "h2", "a=8,b=3,c=4,d=5,e=6,0=9");
 
+	/* sequence numbers past one varint byte (128) and two (16384) keep the order */
+	assert_int_equal(hkv_hset(f->db, S("c"), S("first"), S("1"), NULL), 1);
+	assert_int_equal(hkv_hset(f->db, S("c"), S("x"), S("0"), NULL), 1);
+	for (int i = 0; i < 16400; i++) {
+		/* y replaces x, then x replaces y: each add takes a new number */
+		assert_int_equal(hkv_hset(f->db, S("c"), i & 1 ? "x" : "y", 1, S("v"), NULL), 1);
+		assert_int_equal(hkv_hdel(f->db, S("c"), i & 1 ? "y" : "x", 1), 1);
+	}
+	assert_int_equal(hkv_hset(f->db, S("c"), S("last"), S("2"), NULL), 1);
+	assert_hfields(f->db, "c", "first=1,x=v,last=2");
+	cfix_reopen(f);
+	assert_hfields(f->db, "c", "first=1,x=v,last=2");
+
 	/* a hash made empty by hkv_create() takes the order from its first field */
 	assert_int_equal(hkv_create(f->db, S("e"), HKV_TYPE_HASH, NULL), 0);
 	assert_int_equal(hkv_hsmall(f->db, S("e")), 1);
