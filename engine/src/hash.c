@@ -366,11 +366,31 @@ struct hent {
 	size_t flen, vlen;
 };
 
+/* Fields a walk of a small hash sorts without allocating (the default limit is 128). */
+#define HWALK_STACK 64
+
 static int hent_cmp(const void *a, const void *b)
 {
 	const struct hent *x = a, *y = b;
 
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Sort by sequence: insertion sort for the usual few dozen fields, else qsort(). */
+static void hent_sort(struct hent *e, size_t n)
+{
+	if (n > HWALK_STACK) {
+		qsort(e, n, sizeof(*e), hent_cmp);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct hent t = e[i];
+		size_t j = i;
+
+		for (; j && e[j - 1].seq > t.seq; j--)
+			e[j] = e[j - 1];
+		e[j] = t;
+	}
 }
 
 /*
@@ -383,8 +403,9 @@ static int hwalk(struct hkv *db, struct coll_rd *rd, bool small_only, hkv_elem_f
 {
 	unsigned char idk[KEY_ID_LEN];
 	bool small = h_small(&rd->m), seq = h_seq(&rd->m);
-	struct hent *ents = NULL;
-	size_t n = 0, cap = 0;
+	struct hent stack_ents[HWALK_STACK], *ents = stack_ents;
+	size_t n = 0, cap = HWALK_STACK;
+	bool sorted = true;
 	struct kvcur *c;
 	MDB_val k, v;
 	int rc;
@@ -417,16 +438,20 @@ static int hwalk(struct hkv *db, struct coll_rd *rd, bool small_only, hkv_elem_f
 			continue;
 		}
 		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : (rd->m.size && rd->m.size < 4096 ? rd->m.size : 64);
-			struct hent *ne = realloc(ents, ncap * sizeof(*ents));
+			struct hent *ne = malloc(2 * cap * sizeof(*ents));
 
 			if (!ne) {
 				rc = -ENOMEM;
 				goto out;
 			}
+			memcpy(ne, ents, n * sizeof(*ents));
+			if (ents != stack_ents)
+				free(ents);
 			ents = ne;
-			cap = ncap;
+			cap *= 2;
 		}
+		if (n && h.seq < ents[n - 1].seq)
+			sorted = false;
 		ents[n++] = h;
 	}
 	if (rc && rc != MDB_NOTFOUND) {
@@ -434,12 +459,13 @@ static int hwalk(struct hkv *db, struct coll_rd *rd, bool small_only, hkv_elem_f
 		goto out;
 	}
 	rc = 0;
-	if (n > 1)
-		qsort(ents, n, sizeof(*ents), hent_cmp);
+	if (!sorted)
+		hent_sort(ents, n);
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = cb(arg, ents[i].f, ents[i].flen, ents[i].v, ents[i].vlen);
 out:
-	free(ents);
+	if (ents != stack_ents)
+		free(ents);
 	kv_cursor_close(c);
 	return rc ? rc : 1;
 }

@@ -379,6 +379,28 @@ static void test_hash_order_updates(void **state)
 	cfix_reopen(f);
 	assert_hfields(f->db, "c", "first=1,x=v,last=2");
 
+	/* 100 fields (more than a walk keeps on its stack), added in reverse byte order */
+	for (int i = 99; i >= 0; i--) {
+		char fl[8];
+
+		snprintf(fl, sizeof(fl), "r%02d", i);
+		assert_int_equal(hkv_hset(f->db, S("r"), S(fl), S(fl), NULL), 1);
+	}
+	{
+		struct clist l = { 0 };
+
+		assert_int_equal(hkv_hsmall(f->db, S("r")), 1);
+		assert_int_equal(hkv_hgetall(f->db, S("r"), clist_elem_cb, &l), 0);
+		assert_int_equal(l.n, 100);
+		for (int i = 0; i < 100; i++) {
+			char fl[8];
+
+			snprintf(fl, sizeof(fl), "r%02d", 99 - i);
+			assert_true(citem_is(&l.v[i], S(fl)));
+		}
+		clist_free(&l);
+	}
+
 	/* a hash made empty by hkv_create() takes the order from its first field */
 	assert_int_equal(hkv_create(f->db, S("e"), HKV_TYPE_HASH, NULL), 0);
 	assert_int_equal(hkv_hsmall(f->db, S("e")), 1);
