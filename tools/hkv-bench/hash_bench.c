@@ -187,6 +187,9 @@ int bench_hash_main(int argc, char **argv)
 	rc = hkv_open(dir, &opt, &db);
 	if (rc) {
 		fprintf(stderr, "hkv-bench hash: hkv_open %s: %s\n", dir, hkv_strerror(rc));
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd))
+			fprintf(stderr, "hkv-bench hash: could not remove %s\n", dir);
 		return 1;
 	}
 	perm = malloc(nkeys * sizeof(*perm));
