@@ -380,6 +380,13 @@ int coll_scan(struct hkv *db, const void *key, size_t klen, enum hkv_type type,
 	      struct hkv_cursor *cur, const char *match, size_t count, coll_emit_fn emit,
 	      void *arg)
 {
+	return coll_scan_prep(db, key, klen, type, cur, match, count, NULL, emit, arg);
+}
+
+int coll_scan_prep(struct hkv *db, const void *key, size_t klen, enum hkv_type type,
+		   struct hkv_cursor *cur, const char *match, size_t count,
+		   int (*prep)(void *arg, const struct kmeta *m), coll_emit_fn emit, void *arg)
+{
 	unsigned char seek[ELEM_KEY_MAX];
 	struct coll_rd rd;
 	struct kvcur *c;
@@ -402,6 +409,11 @@ int coll_scan(struct hkv *db, const void *key, size_t klen, enum hkv_type type,
 	}
 	if (rc)
 		return rc;
+	if (prep) {
+		rc = prep(arg, &rd.m);
+		if (rc)
+			goto out_end;
+	}
 	rc = kv_cursor_open(rd.txn, db->dbi_elems, &c);
 	if (rc) {
 		rc = lmdb_err(rc);

@@ -133,6 +133,15 @@ int coll_scan(struct hkv *db, const void *key, size_t klen, enum hkv_type type,
 	      void *arg);
 
 /**
+ * coll_scan_prep() - coll_scan() that first calls @prep(@arg, key record) in the scan's read
+ * transaction, before any @emit (a type whose element layout depends on its key record reads
+ * it there). A non-zero return of @prep ends the scan with that value.
+ */
+int coll_scan_prep(struct hkv *db, const void *key, size_t klen, enum hkv_type type,
+		   struct hkv_cursor *cur, const char *match, size_t count,
+		   int (*prep)(void *arg, const struct kmeta *m), coll_emit_fn emit, void *arg);
+
+/**
  * buf_set() - make @out a malloc()ed, NUL-terminated copy of @n bytes at @p, freeing what
  * @out held before (so that a write function that is run again does not leak).
  * Return: 0, -ENOMEM.

@@ -54,8 +54,9 @@
  *    40     8  ctime_ns
  *    48     8  expire_at (Unix ms, 0 = none)
  *    56     8  size (string bytes, or element count)
- *    64     8  list head index (lists), else 0
- *    72     8  list tail index (one past the last), else 0
+ *    64     8  list head index (lists); hash flags (hashes: hash.c); else 0
+ *    72     8  list tail index (one past the last); next field sequence number (hashes);
+ *              else 0
  *    80     -  full key if KF_LONGKEY; then the inline value (KF_INLINE) or a vlog_ref
  *              (KF_VLOG, VLOG_REF_SIZE bytes)
  *
@@ -65,7 +66,7 @@
  *
  *   full key length (only if KF_LONGKEY), mode, uid, gid, id, version, mtime_ns (signed),
  *   ctime_ns - mtime_ns (signed, modulo 2^64), expire_at (signed), size, head (signed),
- *   tail (signed)
+ *   tail (signed); head and tail mean what they mean in the fixed layout
  *
  * then the full key, the inline value or the vlog_ref as in the fixed layout. A 64-byte
  * string's record is about 92 bytes instead of 144; the index is that much smaller and a
@@ -94,9 +95,14 @@
 
 /*
  * Format 2: long strings are named with SipHash under the store's own key (info "hashkey").
- * Format 1 stores open (and become format 2) keeping their unkeyed hash.
- * Format 3: key records are written in the varint layout (KF_VARINT); records of the fixed
- * layout are still read, so a format 1 or 2 store opens and becomes format 3.
+ * Format 1 stores open (and become format 3) keeping their unkeyed hash.
+ * Format 3, one step with three additions, each of which an older build would misread:
+ *  - key records are written in the varint layout (KF_VARINT, keys.c); records of the fixed
+ *    layout are still read, and rewritten in the varint layout as they change;
+ *  - hash fields carry a sequence number (insertion order, hash.c); a hash written before
+ *    keeps field byte order until emptied;
+ *  - the stream type (HKV_TYPE_STREAM, stream.c).
+ * Format 1 and 2 stores open and become format 3.
  */
 #define HKV_FORMAT_VERSION 3
 
@@ -426,6 +432,9 @@ struct hkv {
 	void *watch_arg;
 
 	struct hkv_counters st;
+
+	/* hkv_hash_limits(): a hash beyond them is large (hash.c); read through db->root */
+	_Atomic uint64_t hash_max_entries, hash_max_value;
 };
 
 /* store.c */

@@ -313,11 +313,13 @@ static int open_dbs(struct hkv *db)
 	} else if (rc) {
 		goto out_abort;
 	}
+	/*
+	 * Format 2 added the hash key, which a format-1 store goes on without; format 3 the
+	 * varint key records, the sequence numbers of hash fields and streams, which a store
+	 * written before goes on without (fixed-layout records are read; its hashes keep byte
+	 * order, hash.c). The number goes up so that an older build refuses a newer store.
+	 */
 	if ((format == 1 || format == 2) && !db->opt.read_only) {
-		/*
-		 * format 2 only adds the hash key, which a format-1 store goes on without;
-		 * format 3 writes key records in the varint layout and still reads the fixed one
-		 */
 		hkv_log(db, 2, "%s: store format %llu upgraded to %d", db->dir,
 			(unsigned long long)format, HKV_FORMAT_VERSION);
 		format = HKV_FORMAT_VERSION;
@@ -468,6 +470,8 @@ int hkv_open(const char *dir, const struct hkv_options *opt, struct hkv **out)
 	if (!db)
 		return -ENOMEM;
 	db->root = db;
+	atomic_init(&db->hash_max_entries, 128);
+	atomic_init(&db->hash_max_value, 64);
 	if (opt)
 		db->opt = *opt;
 	else

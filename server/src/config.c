@@ -597,6 +597,17 @@ static const char *config_check(struct hkv_server *srv, const struct cdef *d, co
 	return NULL;
 }
 
+/* Hand the hash-max-listpack-* settings to the store, which keeps small hashes in order. */
+static void hash_limits_apply(struct hkv_server *srv)
+{
+	long long ent = config_get_ll(srv, "hash-max-listpack-entries", 128);
+	long long val = config_get_ll(srv, "hash-max-listpack-value", 64);
+
+	if (srv->db)
+		hkv_hash_limits(srv->db, (uint64_t)(ent < 0 ? 0 : ent),
+				(uint64_t)(val < 0 ? 0 : val));
+}
+
 static int config_apply(struct hkv_server *srv, const struct pending *p)
 {
 	struct hkv_server_config *cfg = &srv->cfg;
@@ -625,6 +636,13 @@ static int config_apply(struct hkv_server *srv, const struct pending *p)
 				low[i] = (char)tolower((unsigned char)v[i]);
 			low[i] = 0;
 			return opaque_put(srv, p->d->name, low);
+		}
+		if (!strncmp(p->d->name, "hash-max-listpack-", 18)) {
+			int rc = opaque_put(srv, p->d->name, v);
+
+			if (!rc)
+				hash_limits_apply(srv);
+			return rc;
 		}
 		return opaque_put(srv, p->d->name, v);
 	}
@@ -707,6 +725,7 @@ int config_apply_defaults(struct hkv_server *srv)
 	}
 	srv->slowlog_slower_than = 10000;
 	srv->slowlog_max_len = 128;
+	hash_limits_apply(srv);
 	return 0;
 }
 

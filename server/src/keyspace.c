@@ -375,10 +375,21 @@ void scan_collection(struct client *c, enum hkv_type type)
 	k.e = &e;
 	k.o = &o;
 	k.pairs = type != HKV_TYPE_SET;
-	if (type == HKV_TYPE_HASH)
-		rc = hkv_hscan(c->db, c->argv[1], c->argvlen[1], &cur, NULL, o.count,
-			       collect_elem, &k);
-	else if (type == HKV_TYPE_SET)
+	if (type == HKV_TYPE_HASH) {
+		/*
+		 * A small hash is given whole by its first call, in insertion order, as Redis
+		 * gives a listpack; a large one is walked by the cursor (docs/resp.md).
+		 */
+		rc = 0;
+		if (!cur.len) {
+			rc = hkv_hgetall_small(c->db, c->argv[1], c->argvlen[1], collect_elem, &k);
+			if (rc == 1)
+				cur.done = true;
+		}
+		if (!rc)
+			rc = hkv_hscan(c->db, c->argv[1], c->argvlen[1], &cur, NULL, o.count,
+				       collect_elem, &k);
+	} else if (type == HKV_TYPE_SET)
 		rc = hkv_sscan(c->db, c->argv[1], c->argvlen[1], &cur, NULL, o.count,
 			       collect_elem, &k);
 	else
@@ -882,6 +893,7 @@ static bool is_int_string(const char *s, size_t len)
 /*
  * The encoding Redis 7.0 would use for this value with the current encoding settings
  * (hkvfs stores every type the same way; clients and tools read this field as a size hint).
+ * A hash is "listpack" while the store keeps it small, in insertion order (hkv_hsmall()).
  */
 static const char *encoding_of(struct client *c, const char *key, size_t klen, int *err)
 {
@@ -909,16 +921,15 @@ static const char *encoding_of(struct client *c, const char *key, size_t klen, i
 	case HKV_TYPE_LIST:
 		enc = "quicklist";
 		break;
-	case HKV_TYPE_HASH: {
-		long long ent = config_get_ll(srv, "hash-max-listpack-entries", 128);
-		long long val = config_get_ll(srv, "hash-max-listpack-value", 64);
-
-		enc = (long long)e.n <= ent ? "listpack" : "hashtable";
-		for (size_t i = 0; i < e.n && enc[0] == 'l'; i++)
-			if ((long long)e.v[i].alen > val || (long long)e.v[i].blen > val)
-				enc = "hashtable";
+	case HKV_TYPE_HASH:
+		/* the store's own state: a hash that went beyond the limits once stays large */
+		rc = hkv_hsmall(c->db, key, klen);
+		if (rc < 0) {
+			*err = rc;
+			goto out;
+		}
+		enc = rc ? "listpack" : "hashtable";
 		break;
-	}
 	case HKV_TYPE_SET: {
 		long long ent = config_get_ll(srv, "set-max-intset-entries", 512);
 

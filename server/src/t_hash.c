@@ -393,7 +393,13 @@ void hrandfield_command(struct client *c)
 			add_error(c, "-OOM out of memory");
 			goto out;
 		}
-		random_pick(c->srv, idx, e.n, k);
+		/* the whole hash is given in its own order, as Redis does (its case 1) */
+		if (k == e.n) {
+			for (size_t j = 0; j < k; j++)
+				idx[j] = j;
+		} else {
+			random_pick(c->srv, idx, e.n, k);
+		}
 		add_array(c, (long long)(withvalues && c->out.proto == 2 ? k * 2 : k));
 		for (size_t j = 0; j < k; j++) {
 			size_t i = idx[j];

@@ -9,11 +9,12 @@
  * Each cycle forks a child that opens the store (sync=always unless --sync says otherwise:
  * a kill -9 must lose nothing under any policy, since every write is in the kernel before the
  * call returns) and performs operations on strings (inline and value-log values,
- * SET/APPEND/DEL), hashes, sets and lists. After each call returns success the child writes
- * the operation's number to a pipe. The parent SIGKILLs the child after a pseudo-random number
- * of acknowledgements (or, with --compact, while a compaction thread in the child is at one of
- * its steps; with --checkpoint, while a thread checkpointing again and again, over a 1 MiB
- * memtable budget, is at one of the checkpoint's steps), reopens the store and checks every
+ * SET/APPEND/DEL), hashes (whose fields must come back in insertion order), sets and lists.
+ * After each call returns success the child writes the operation's number to a pipe. The
+ * parent SIGKILLs the child after a pseudo-random number of acknowledgements (or, with
+ * --compact, while a compaction thread in the child is at one of its steps; with --checkpoint,
+ * while a thread checkpointing again and again, over a 1 MiB memtable budget, is at one of
+ * the checkpoint's steps), reopens the store and checks every
  * object against its model: each acknowledged operation is there, the one that was in flight
  * may or may not be, nothing else changed, every value reads back with a good checksum.
  *
@@ -61,6 +62,7 @@ struct str_obj {
 struct model {
 	struct str_obj str[NSTR];
 	int64_t hash[NHASH][NFIELD]; /* generation of the field's value, -1 absent */
+	uint64_t hadd[NHASH][NFIELD]; /* generation of the HSET that added the field */
 	bool set[NSET][NMEMB];
 	uint64_t list[NLIST][LMAX];
 	int llen[NLIST];
@@ -148,6 +150,7 @@ static void model_copy(struct model *dst, const struct model *src)
 		dst->str[i].data = keep;
 	}
 	memcpy(dst->hash, src->hash, sizeof(dst->hash));
+	memcpy(dst->hadd, src->hadd, sizeof(dst->hadd));
 	memcpy(dst->set, src->set, sizeof(dst->set));
 	memcpy(dst->list, src->list, sizeof(dst->list));
 	memcpy(dst->llen, src->llen, sizeof(dst->llen));
@@ -234,6 +237,8 @@ static void op_apply_model(struct model *m, const struct op *o)
 		m->str[o->obj].len = 0;
 		break;
 	case OP_HSET:
+		if (m->hash[o->obj][o->sub] < 0)
+			m->hadd[o->obj][o->sub] = o->gen;
 		m->hash[o->obj][o->sub] = (int64_t)o->gen;
 		break;
 	case OP_HDEL:
@@ -416,6 +421,8 @@ static void child(struct model *m, uint64_t base)
 		fprintf(stderr, "child: hkv_open: %s\n", hkv_strerror(rc));
 		_exit(3);
 	}
+	/* values reach 2000 bytes: keep every hash small, so that its order is insertion order */
+	hkv_hash_limits(g.db, 128, 4096);
 	if (g.compact && pthread_create(&th, NULL, compact_main, NULL))
 		_exit(3);
 	if (g.checkpoint && pthread_create(&th, NULL, ckpt_main, NULL))
@@ -446,6 +453,7 @@ struct cmp_ctx {
 	int count;
 	bool bad;
 	int idx;
+	uint64_t last_add; /* hashes: generation of the previous field's HSET-add */
 };
 
 static int hash_cb(void *arg, const void *a, size_t alen, const void *b, size_t blen)
@@ -478,6 +486,10 @@ static int hash_cb(void *arg, const void *a, size_t alen, const void *b, size_t 
 	bytes_of(want, blen, (uint64_t)gen);
 	if (memcmp(want, b, blen))
 		c->bad = true;
+	/* a small hash gives its fields in the order they were added */
+	if (c->count && c->m->hadd[c->obj][f] <= c->last_add)
+		c->bad = true;
+	c->last_add = c->m->hadd[c->obj][f];
 	c->count++;
 	return 0;
 }

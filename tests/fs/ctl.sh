@@ -12,8 +12,9 @@ ctl hset h f8bin x:0100000000000000 >/dev/null
 ctl hset h fempty "" >/dev/null
 ctl hset h f7 1234567 >/dev/null
 ctl hset h f9 123456789 >/dev/null
+# (a small hash: its fields in insertion order)
 expect_eq "$(ctl hgetall h | hex)" \
-	"$(printf 'f7\n1234567\nf8\n12345678\nf8bin\n\001\0\0\0\0\0\0\0\nf9\n123456789\nfempty\n\n' | hex)" \
+	"$(printf 'f8\n12345678\nf8bin\n\001\0\0\0\0\0\0\0\nfempty\n\nf7\n1234567\nf9\n123456789\n' | hex)" \
 	"hgetall with 8-byte and empty values"
 expect_eq "$(ctl hget h f8)" 12345678 "hget of an 8-byte value"
 # the same hash through the mount

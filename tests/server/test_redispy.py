@@ -61,6 +61,45 @@ try:
     ck.raises("hget on string", lambda: r.hget("s", "x"), WRONGTYPE)
     ck.raises("hincrby not int", lambda: r.hincrby("h", "f3", 1), "hash value is not an integer")
 
+    # hash field order: insertion order while small (Redis's listpack), byte order once large
+    r.hset("ho", mapping={"c": "1", "a": "2", "b": "3"})
+    ck.eq("hgetall insertion order", list(r.hgetall("ho").items()),
+          [(b"c", b"1"), (b"a", b"2"), (b"b", b"3")])
+    r.hset("ho", "c", "10")
+    r.hdel("ho", "a")
+    r.hset("ho", "a", "4")
+    r.hincrby("ho", "n", 5)
+    ck.eq("hkeys after update, re-add", r.hkeys("ho"), [b"c", b"b", b"a", b"n"])
+    ck.eq("hvals after update, re-add", r.hvals("ho"), [b"10", b"3", b"4", b"5"])
+    ck.eq("hscan small: whole, cursor 0", r.hscan("ho", 0, count=1),
+          (0, {b"c": b"10", b"b": b"3", b"a": b"4", b"n": b"5"}))
+    ck.eq("hscan small order", list(r.hscan("ho", 0, count=1)[1]), [b"c", b"b", b"a", b"n"])
+    ck.eq("hscan small match", r.hscan("ho", 0, match="[ab]"), (0, {b"b": b"3", b"a": b"4"}))
+    ck.eq("hrandfield whole hash", r.hrandfield("ho", 10), [b"c", b"b", b"a", b"n"])
+    ck.eq("object encoding small", r.object("encoding", "ho"), b"listpack")
+    r.restore("ho-restored", 0, r.dump("ho"))
+    ck.eq("restore keeps order", r.hkeys("ho-restored"), [b"c", b"b", b"a", b"n"])
+    r.copy("ho", "ho-copy")
+    ck.eq("copy keeps order", r.hkeys("ho-copy"), [b"c", b"b", b"a", b"n"])
+    r.rename("ho", "ho-renamed")
+    ck.eq("rename keeps order", r.hkeys("ho-renamed"), [b"c", b"b", b"a", b"n"])
+    ck.eq("config set entries", r.config_set("hash-max-ziplist-entries", "4"), True)
+    r.hset("ho-renamed", "m", "6")
+    ck.eq("object encoding large", r.object("encoding", "ho-renamed"), b"hashtable")
+    ck.eq("large: byte order", r.hkeys("ho-renamed"), [b"a", b"b", b"c", b"m", b"n"])
+    r.hdel("ho-renamed", "a", "b", "m")
+    ck.eq("large stays large", (r.object("encoding", "ho-renamed"), r.hkeys("ho-renamed")),
+          (b"hashtable", [b"c", b"n"]))
+    cursor, page = r.hscan("ho-renamed", 0, count=1)
+    ck.true("hscan large: paged", cursor != 0 and len(page) == 1)
+    ck.eq("config set value", r.config_set("hash-max-listpack-value", "3"), True)
+    r.hset("hv", mapping={"z": "abc", "y": "abcd"})
+    ck.eq("value limit", (r.object("encoding", "hv"), r.hkeys("hv")),
+          (b"hashtable", [b"y", b"z"]))
+    r.config_set("hash-max-listpack-entries", "128")
+    r.config_set("hash-max-listpack-value", "64")
+    r.delete("ho-restored", "ho-copy", "ho-renamed", "hv")
+
     # lists
     ck.eq("rpush", r.rpush("l", "a", "b", "c"), 3)
     ck.eq("lpush", r.lpush("l", "z"), 4)

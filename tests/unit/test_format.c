@@ -243,7 +243,7 @@ static void test_written_bytes(void **state)
 	struct fixture *f = *state;
 	const struct hkv_create_attr ca = { .mode = 0640, .uid = 1000, .gid = 1001 };
 	const struct hkv_set_opts so = { .ca = &ca };
-	struct hkv_attr ak, abig, ah, al, az;
+	struct hkv_attr ak, abig, ah, ahl, al, az;
 	unsigned char exp[8192], big[100], field[500], *p;
 	unsigned char seghdr[24], *seg;
 	MDB_val v;
@@ -259,12 +259,16 @@ static void test_written_bytes(void **state)
 	assert_int_equal(hkv_set(f->db, "k", 1, "hello", 5, &so), 1);
 	assert_int_equal(hkv_pexpireat(f->db, "k", 1, T0 + 5000, 0), 1);
 	assert_int_equal(hkv_set(f->db, "big", 3, big, sizeof(big), &so), 1);
+	hkv_hash_limits(f->db, 128, 4096);
 	assert_int_equal(hkv_hset(f->db, "h", 1, field, sizeof(field), "v", 1, &ca), 1);
+	hkv_hash_limits(f->db, 128, 64);
+	assert_int_equal(hkv_hset(f->db, "hl", 2, "f", 1, big, sizeof(big), &ca), 1);
 	assert_int_equal(hkv_rpush(f->db, "l", 1, "e1", 2, &ca), 1);
 	assert_int_equal(hkv_zadd(f->db, "z", 1, -2.5, "m", 1, 0, NULL, &ca), 1);
 	attr(f->db, "k", 1, &ak);
 	attr(f->db, "big", 3, &abig);
 	attr(f->db, "h", 1, &ah);
+	attr(f->db, "hl", 2, &ahl);
 	attr(f->db, "l", 1, &al);
 	attr(f->db, "z", 1, &az);
 	assert_int_equal(hkv_close(f->db), 0);
@@ -346,7 +350,13 @@ static void test_written_bytes(void **state)
 		assert_memory_equal(v.mv_data, exp, 32);
 	}
 
-	/* a hash with a long field: id + prefix + SipHash-128 (BE) -> u16 length + field + value */
+	/*
+	 * a hash with a long field: id + prefix + SipHash-128 (BE) -> u16 length + field +
+	 * sequence number (LEB128 varint: 0 is one byte 0) + value; the key record's head holds
+	 * the hash flags (1: fields
+	 * carry a sequence number; 2, a hash beyond the limits, not here: the field is 500 bytes
+	 * but the store's limits were raised), its tail the next sequence number
+	 */
 	{
 		uint64_t h[2];
 		unsigned char k[8 + 448 + 16];
@@ -358,15 +368,30 @@ static void test_written_bytes(void **state)
 		v = raw_get(f, "elems", k, sizeof(k));
 		p = le(exp, sizeof(field), 2);
 		memcpy(p, field, sizeof(field));
-		p[sizeof(field)] = 'v';
-		assert_int_equal(v.mv_size, 2 + sizeof(field) + 1);
+		p = le(p + sizeof(field), 0, 1);
+		*p = 'v';
+		assert_int_equal(v.mv_size, 2 + sizeof(field) + 1 + 1);
 		assert_memory_equal(v.mv_data, exp, v.mv_size);
 		n = krecv(exp, HKV_TYPE_HASH, 0, 0, 0640, 1000, 1001, ah.id, ah.version,
-			 T0 * 1000000, T0 * 1000000, 0, 1, 0, 0, "", 0);
+			  T0 * 1000000, T0 * 1000000, 0, 1, 1, 1, "", 0);
 		v = raw_get(f, "keys", "h", 1);
 		assert_int_equal(v.mv_size, n);
 		assert_memory_equal(v.mv_data, exp, n);
 	}
+
+	/* a hash beyond the limits (a 100-byte value, limit 64): flags 1 | 2, sequence 0 */
+	n = krecv(exp, HKV_TYPE_HASH, 0, 0, 0640, 1000, 1001, ahl.id, ahl.version,
+		  T0 * 1000000, T0 * 1000000, 0, 1, 3, 1, "", 0);
+	v = raw_get(f, "keys", "hl", 2);
+	assert_int_equal(v.mv_size, n);
+	assert_memory_equal(v.mv_data, exp, n);
+	p = be(exp, ahl.id, 8);
+	*p = 'f';
+	v = raw_get(f, "elems", exp, 9);
+	p = le(exp, 0, 1);
+	memcpy(p, big, sizeof(big));
+	assert_int_equal(v.mv_size, 1 + sizeof(big));
+	assert_memory_equal(v.mv_data, exp, v.mv_size);
 
 	/* a list of one element: head 0, tail 1, the element at index 0 */
 	n = krecv(exp, HKV_TYPE_LIST, 0, 0, 0640, 1000, 1001, al.id, al.version, T0 * 1000000,
@@ -390,6 +415,80 @@ static void test_written_bytes(void **state)
 	*p = 'm';
 	v = raw_get(f, "zidx", exp, 17);
 	assert_int_equal(v.mv_size, 0);
+}
+
+struct hcat {
+	char s[64];
+	size_t n;
+};
+
+static int hcat_cb(void *arg, const void *a, size_t alen, const void *b, size_t blen)
+{
+	struct hcat *h = arg;
+
+	assert_true(h->n + alen + blen + 3 < sizeof(h->s));
+	h->n += (size_t)sprintf(h->s + h->n, "%s%.*s=%.*s", h->n ? "," : "", (int)alen,
+				(const char *)a, (int)blen, (const char *)b);
+	return 0;
+}
+
+static void expect_fields(struct hkv *db, const char *key, const char *want)
+{
+	struct hcat h = { "", 0 };
+
+	assert_int_equal(hkv_hgetall(db, key, strlen(key), hcat_cb, &h), 0);
+	assert_string_equal(h.s, want);
+}
+
+/* The hand-built hashes of test_read_hand_built(): the old layout, and sequence order. */
+static void hash_order_check(struct fixture *f)
+{
+	struct hkv_buf b;
+	MDB_val v;
+
+	/* format 2's hash: byte order, values whole; it takes writes and keeps its layout */
+	assert_int_equal(hkv_hsmall(f->db, "h2", 2), 0);
+	expect_fields(f->db, "h2", "x=x,y=vy,z=z");
+	assert_int_equal(hkv_hget(f->db, "h2", 2, "y", 1, &b), 0);
+	assert_int_equal(b.len, 2);
+	assert_memory_equal(b.data, "vy", 2);
+	hkv_buf_release(&b);
+	assert_int_equal(hkv_hset(f->db, "h2", 2, "a", 1, "new", 3, NULL), 1);
+	assert_int_equal(hkv_hset(f->db, "h2", 2, "z", 1, "Z", 1, NULL), 0);
+	expect_fields(f->db, "h2", "a=new,x=x,y=vy,z=Z");
+	/* the sequence numbers order the format-3 hash; a new field takes the record's tail */
+	assert_int_equal(hkv_hsmall(f->db, "h3", 2), 1);
+	expect_fields(f->db, "h3", "c=C,a=A,b=B");
+	assert_int_equal(hkv_hset(f->db, "h3", 2, "0", 1, "N", 1, NULL), 1);
+	expect_fields(f->db, "h3", "c=C,a=A,b=B,0=N");
+	/* until emptied: then the old hash takes the new layout */
+	for (const char *p = "axyz"; *p; p++)
+		assert_int_equal(hkv_hdel(f->db, "h2", 2, p, 1), 1);
+	assert_int_equal(hkv_hset(f->db, "h2", 2, "q", 1, "1", 1, NULL), 1);
+	assert_int_equal(hkv_hset(f->db, "h2", 2, "p", 1, "2", 1, NULL), 1);
+	assert_int_equal(hkv_hsmall(f->db, "h2", 2), 1);
+	expect_fields(f->db, "h2", "q=1,p=2");
+	assert_int_equal(hkv_close(f->db), 0);
+	f->db = NULL;
+	/* the store was upgraded to format 3; h3's tail moved past the new field's 301, which
+	 * is stored as the varint ad 02 */
+	raw_open(f, false);
+	v = raw_get(f, "info", "format", 6);
+	assert_int_equal(rd_le(v.mv_data, 8), 3);
+	v = raw_get(f, "keys", "h3", 2);
+	assert_int_equal(v.mv_size, 80);
+	assert_int_equal(rd_le((unsigned char *)v.mv_data + 64, 8), 1);
+	assert_int_equal(rd_le((unsigned char *)v.mv_data + 72, 8), 302);
+	{
+		unsigned char k0[9], want[3] = { 0xad, 0x02, 'N' };
+
+		*be(k0, 1003, 8) = '0';
+		v = raw_get(f, "elems", k0, 9);
+		assert_int_equal(v.mv_size, 3);
+		assert_memory_equal(v.mv_data, want, 3);
+	}
+	raw_close(f);
+	f->db = test_open(f->dir, &f->opt);
 }
 
 /* Records built from the documented layout and put into the index by hand read back. */
@@ -420,11 +519,11 @@ static void test_read_hand_built(void **state)
 	n = krecv(rec, HKV_TYPE_STRING, KF_INLINE, 0, 0100644, 70000, 4000000000u, 1ull << 40,
 		  (1ull << 62) + 5, -1234567891234ll, -1234567891235ll, 0, 4, 0, 0, "wxyz", 4);
 	raw_put(f, "keys", "vhand", 5, rec, n);
-	n = krecv(rec, HKV_TYPE_LIST, 0, 0, 0700, 0, 0, 1002, 79, T0 * 1000000,
+	n = krecv(rec, HKV_TYPE_LIST, 0, 0, 0700, 0, 0, 1010, 81, T0 * 1000000,
 		  T0 * 1000000, 0, 0, -300, -300, "", 0);
 	raw_put(f, "keys", "vlist", 5, rec, n);
 	/* damaged varint headers: cut short, a varint that never ends, one over 64 bits */
-	n = krecv(rec, HKV_TYPE_STRING, KF_INLINE, 0, 0644, 1, 1, 1003, 80, T0 * 1000000,
+	n = krecv(rec, HKV_TYPE_STRING, KF_INLINE, 0, 0644, 1, 1, 1011, 82, T0 * 1000000,
 		  T0 * 1000000, 0, 2, 0, 0, "ok", 2);
 	raw_put(f, "keys", "cut", 3, rec, 9);
 	memset(rec + 2, 0xff, 40);
@@ -432,9 +531,6 @@ static void test_read_hand_built(void **state)
 	memset(rec + 2, 0xff, 9);
 	rec[11] = 0x7f;
 	raw_put(f, "keys", "wide", 4, rec, n);
-	/* a store written by format 2: it must open, read both layouts and become format 3 */
-	le(rec, 2, 8);
-	raw_put(f, "info", "format", 6, rec, 8);
 	for (int i = 0; i < 2; i++) {
 		double sc = i ? 1e300 : -0.25;
 		const char *m = i ? "y" : "x";
@@ -447,11 +543,46 @@ static void test_read_hand_built(void **state)
 		*p = (unsigned char)m[0];
 		raw_put(f, "zidx", k, 17, "", 0);
 	}
+	/*
+	 * a hash as format 2 wrote it (head and tail 0, values without a sequence number), in a
+	 * store marked format 2; and a hash of format 3 whose sequence numbers are not in field
+	 * byte order
+	 */
+	n = krec(rec, HKV_TYPE_HASH, 0, 0, 0644, 0, 0, 1002, 79, T0 * 1000000, T0 * 1000000,
+		 0, 3, 0, 0, "", 0);
+	raw_put(f, "keys", "h2", 2, rec, n);
+	for (int i = 0; i < 3; i++) {
+		static const char *const val[] = { "vy", "x", "z" };
+
+		p = be(k, 1002, 8);
+		*p = (unsigned char)("yxz"[i]);
+		raw_put(f, "elems", k, 9, val[i], strlen(val[i]));
+	}
+	n = krec(rec, HKV_TYPE_HASH, 0, 0, 0644, 0, 0, 1003, 80, T0 * 1000000, T0 * 1000000,
+		 0, 3, 1, 301, "", 0);
+	raw_put(f, "keys", "h3", 2, rec, n);
+	for (int i = 0; i < 3; i++) {
+		p = be(k, 1003, 8);
+		*p = (unsigned char)("abc"[i]);
+		/* c (2), b (300: varint ac 02), a (8) */
+		p = rec;
+		if (i == 1) {
+			*p++ = 0xac;
+			*p++ = 0x02;
+		} else {
+			*p++ = (unsigned char)(8 - 3 * i);
+		}
+		*p++ = (unsigned char)("ABC"[i]);
+		raw_put(f, "elems", k, 9, rec, (size_t)(p - rec));
+	}
+	p = le(rec, 2, 8);
+	raw_put(f, "info", "format", 6, rec, 8);
 	assert_int_equal(mdb_txn_commit(f->txn), 0);
 	f->txn = NULL;
 	raw_close(f);
 
 	f->db = test_open(f->dir, &f->opt);
+	hash_order_check(f);
 	assert_int_equal(hkv_get(f->db, "hand", 4, &b), 0);
 	assert_int_equal(b.len, 3);
 	assert_memory_equal(b.data, "abc", 3);
@@ -511,7 +642,7 @@ static void test_read_hand_built(void **state)
 		raw_open(f, false);
 		v = raw_get(f, "info", "format", 6);
 		assert_int_equal(rd_le(v.mv_data, 8), 3);
-		n = krecv(exp, HKV_TYPE_LIST, 0, 0, 0700, 0, 0, 1002, al.version, al.mtime_ns,
+		n = krecv(exp, HKV_TYPE_LIST, 0, 0, 0700, 0, 0, 1010, al.version, al.mtime_ns,
 			  al.ctime_ns, 0, 1, -300, -299, "", 0);
 		v = raw_get(f, "keys", "vlist", 5);
 		assert_int_equal(v.mv_size, n);

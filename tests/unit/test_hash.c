@@ -240,6 +240,30 @@ static void test_hash_incrby(void **state)
 	assert_int_equal(hkv_type(f->db, S("str")), HKV_TYPE_STRING);
 }
 
+/* Fields of @key by hkv_hgetall(), as "name=value" joined by ',' into @out. */
+static void hfields(struct hkv *db, const char *key, char *out, size_t cap)
+{
+	struct clist l = { 0 };
+	size_t off = 0;
+
+	assert_int_equal(hkv_hgetall(db, key, strlen(key), clist_elem_cb, &l), 0);
+	out[0] = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		int n = snprintf(out + off, cap - off, "%s%s=%s", i ? "," : "", l.v[i].a, l.v[i].b);
+
+		assert_true(n > 0 && (size_t)n < cap - off);
+		off += (size_t)n;
+	}
+	clist_free(&l);
+}
+
+#define assert_hfields(db, key, want)                                                      \
+	do {                                                                               \
+		char got_[1024];                                                           \
+		hfields(db, key, got_, sizeof(got_));                                      \
+		assert_string_equal(got_, want);                                           \
+	} while (0)
+
 static void test_hash_getall_order(void **state)
 {
 	struct cfix *f = *state;
@@ -247,32 +271,225 @@ static void test_hash_getall_order(void **state)
 	static const char *sorted[] = { "", "\x01", "B", "a", "ab", "b", "\xff" };
 	struct clist l = { 0 };
 
+	/* a small hash gives its fields in insertion order */
 	for (size_t i = 0; i < 7; i++) {
 		char v[8];
 
 		snprintf(v, sizeof(v), "v%zu", i);
 		assert_int_equal(hkv_hset(f->db, S("h"), S(fields[i]), S(v), NULL), 1);
 	}
+	assert_int_equal(hkv_hsmall(f->db, S("h")), 1);
 	assert_int_equal(hkv_hgetall(f->db, S("h"), clist_elem_cb, &l), 0);
 	assert_int_equal(l.n, 7);
 	for (size_t i = 0; i < 7; i++) {
-		assert_true(citem_is(&l.v[i], S(sorted[i])));
-		for (size_t j = 0; j < 7; j++) {
-			char v[8];
+		char v[8];
 
-			snprintf(v, sizeof(v), "v%zu", j);
-			if (!strcmp(fields[j], sorted[i]))
-				assert_memory_equal(l.v[i].b, v, l.v[i].blen);
-		}
+		snprintf(v, sizeof(v), "v%zu", i);
+		assert_true(citem_is(&l.v[i], S(fields[i])));
+		assert_int_equal(l.v[i].blen, strlen(v));
+		assert_memory_equal(l.v[i].b, v, l.v[i].blen);
 	}
 	clist_free(&l);
 	/* a callback's non-zero value stops the walk and is returned */
 	l.stop_after = 3;
 	assert_int_equal(hkv_hgetall(f->db, S("h"), clist_elem_cb, &l), 7);
 	assert_int_equal(l.n, 3);
+	assert_true(citem_is(&l.v[2], S("")));
 	clist_free(&l);
 	assert_int_equal(hkv_hgetall(f->db, S("absent"), clist_elem_cb, &l), 0);
 	assert_int_equal(l.n, 0);
+
+	/* beyond the entries limit, the hash is large: field byte order */
+	hkv_hash_limits(f->db, 7, 64);
+	assert_int_equal(hkv_hset(f->db, S("h"), S("b"), S("v0b"), NULL), 0);
+	assert_int_equal(hkv_hsmall(f->db, S("h")), 1); /* 7 fields: still small */
+	assert_int_equal(hkv_hset(f->db, S("h"), S("c"), S("v7"), NULL), 1);
+	assert_int_equal(hkv_hsmall(f->db, S("h")), 0);
+	assert_int_equal(hkv_hgetall(f->db, S("h"), clist_elem_cb, &l), 0);
+	assert_int_equal(l.n, 8);
+	for (size_t i = 0, j = 0; i < 8; i++) {
+		/* sorted[] with "c" in its place (between "b" and "\xff") */
+		const char *want = i == 6 ? "c" : sorted[j++];
+
+		assert_true(citem_is(&l.v[i], S(want)));
+		if (!strcmp(want, "b"))
+			assert_memory_equal(l.v[i].b, "v0b", 3);
+		if (!strcmp(want, "c"))
+			assert_memory_equal(l.v[i].b, "v7", 2);
+	}
+	clist_free(&l);
+	/* ... and stays large when it shrinks back, as Redis's hashtable never converts back */
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(hkv_hdel(f->db, S("h"), S(fields[i])), 1);
+	assert_int_equal(hkv_hlen(f->db, S("h")), 3);
+	assert_int_equal(hkv_hsmall(f->db, S("h")), 0);
+	assert_hfields(f->db, "h", "\x01=v5,B=v6,c=v7");
+	/* once deleted, the key is made again small */
+	assert_int_equal(hkv_del(f->db, S("h")), 1);
+	assert_int_equal(hkv_hset(f->db, S("h"), S("z"), S("1"), NULL), 1);
+	assert_int_equal(hkv_hset(f->db, S("h"), S("y"), S("2"), NULL), 1);
+	assert_int_equal(hkv_hsmall(f->db, S("h")), 1);
+	assert_hfields(f->db, "h", "z=1,y=2");
+}
+
+/* Updates keep a field's place; a field deleted and set again goes to the end. */
+static void test_hash_order_updates(void **state)
+{
+	struct cfix *f = *state;
+	struct hkv_attr a;
+	int64_t v;
+
+	assert_int_equal(hkv_hset(f->db, S("h"), S("c"), S("1"), NULL), 1);
+	assert_int_equal(hkv_hset(f->db, S("h"), S("a"), S("2"), NULL), 1);
+	assert_int_equal(hkv_hset(f->db, S("h"), S("b"), S("3"), NULL), 1);
+	assert_hfields(f->db, "h", "c=1,a=2,b=3");
+	assert_int_equal(hkv_hset(f->db, S("h"), S("c"), S("10"), NULL), 0);
+	assert_int_equal(hkv_hsetnx(f->db, S("h"), S("a"), S("x"), NULL), 0);
+	assert_int_equal(hkv_hincrby(f->db, S("h"), S("a"), 5, &v), 0);
+	assert_hfields(f->db, "h", "c=10,a=7,b=3");
+	assert_int_equal(hkv_hdel(f->db, S("h"), S("c")), 1);
+	assert_int_equal(hkv_hset(f->db, S("h"), S("c"), S("4"), NULL), 1);
+	assert_int_equal(hkv_hsetnx(f->db, S("h"), S("d"), S("5"), NULL), 1);
+	assert_int_equal(hkv_hincrby(f->db, S("h"), S("e"), 6, &v), 0);
+	assert_hfields(f->db, "h", "a=7,b=3,c=4,d=5,e=6");
+	/* the deletes and re-adds leave the count right */
+	assert_int_equal(hkv_attr_get(f->db, S("h"), &a), 0);
+	assert_int_equal(a.size, 5);
+	assert_int_equal(hkv_hlen(f->db, S("h")), 5);
+
+	/* the order survives a restart and a rename (the record and its id move together) */
+	cfix_reopen(f);
+	assert_hfields(f->db, "h", "a=7,b=3,c=4,d=5,e=6");
+	assert_int_equal(hkv_rename(f->db, S("h"), S("h2"), 0), 0);
+	assert_hfields(f->db, "h2", "a=7,b=3,c=4,d=5,e=6");
+	assert_int_equal(hkv_hset(f->db, S("h2"), S("a"), S("8"), NULL), 0);
+	assert_int_equal(hkv_hset(f->db, S("h2"), S("0"), S("9"), NULL), 1);
+	assert_hfields(f->db, "h2", "a=8,b=3,c=4,d=5,e=6,0=9");
+
+	/* sequence numbers past one varint byte (128) and two (16384) keep the order */
+	assert_int_equal(hkv_hset(f->db, S("c"), S("first"), S("1"), NULL), 1);
+	assert_int_equal(hkv_hset(f->db, S("c"), S("x"), S("0"), NULL), 1);
+	for (int i = 0; i < 16400; i++) {
+		/* y replaces x, then x replaces y: each add takes a new number */
+		assert_int_equal(hkv_hset(f->db, S("c"), i & 1 ? "x" : "y", 1, S("v"), NULL), 1);
+		assert_int_equal(hkv_hdel(f->db, S("c"), i & 1 ? "y" : "x", 1), 1);
+	}
+	assert_int_equal(hkv_hset(f->db, S("c"), S("last"), S("2"), NULL), 1);
+	assert_hfields(f->db, "c", "first=1,x=v,last=2");
+	cfix_reopen(f);
+	assert_hfields(f->db, "c", "first=1,x=v,last=2");
+
+	/* 100 fields (more than a walk keeps on its stack), added in reverse byte order */
+	for (int i = 99; i >= 0; i--) {
+		char fl[8];
+
+		snprintf(fl, sizeof(fl), "r%02d", i);
+		assert_int_equal(hkv_hset(f->db, S("r"), S(fl), S(fl), NULL), 1);
+	}
+	{
+		struct clist l = { 0 };
+
+		assert_int_equal(hkv_hsmall(f->db, S("r")), 1);
+		assert_int_equal(hkv_hgetall(f->db, S("r"), clist_elem_cb, &l), 0);
+		assert_int_equal(l.n, 100);
+		for (int i = 0; i < 100; i++) {
+			char fl[8];
+
+			snprintf(fl, sizeof(fl), "r%02d", 99 - i);
+			assert_true(citem_is(&l.v[i], S(fl)));
+		}
+		clist_free(&l);
+	}
+
+	/* a hash made empty by hkv_create() takes the order from its first field */
+	assert_int_equal(hkv_create(f->db, S("e"), HKV_TYPE_HASH, NULL), 0);
+	assert_int_equal(hkv_hsmall(f->db, S("e")), 1);
+	assert_int_equal(hkv_hset(f->db, S("e"), S("y"), S("1"), NULL), 1);
+	assert_int_equal(hkv_hset(f->db, S("e"), S("x"), S("2"), NULL), 1);
+	assert_int_equal(hkv_hsmall(f->db, S("e")), 1);
+	assert_hfields(f->db, "e", "y=1,x=2");
+}
+
+/* The value limit, limit changes, and hkv_hgetall_small() (HSCAN of a small hash). */
+static void test_hash_order_limits(void **state)
+{
+	struct cfix *f = *state;
+	char big[65];
+	struct hkv_cursor cur;
+	struct clist l = { 0 };
+
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(hkv_hsmall(f->db, S("nokey")), -ENOENT);
+	assert_int_equal(hkv_set(f->db, S("str"), S("1"), NULL), 1);
+	assert_int_equal(hkv_hsmall(f->db, S("str")), -HKV_EWRONGTYPE);
+	assert_int_equal(hkv_hgetall_small(f->db, S("str"), clist_elem_cb, &l), -HKV_EWRONGTYPE);
+	assert_int_equal(hkv_hgetall_small(f->db, S("nokey"), clist_elem_cb, &l), 1);
+	assert_int_equal(l.n, 0);
+
+	/* a value of 64 bytes (the default limit) is small, 65 is not; same for a field name */
+	assert_int_equal(hkv_hset(f->db, S("v"), S("f"), big, 64, NULL), 1);
+	assert_int_equal(hkv_hsmall(f->db, S("v")), 1);
+	assert_int_equal(hkv_hset(f->db, S("v"), S("g"), big, 65, NULL), 1);
+	assert_int_equal(hkv_hsmall(f->db, S("v")), 0);
+	assert_int_equal(hkv_hset(f->db, S("n"), big, 64, S("1"), NULL), 1);
+	assert_int_equal(hkv_hsmall(f->db, S("n")), 1);
+	assert_int_equal(hkv_hset(f->db, S("n"), big, 65, S("1"), NULL), 1);
+	assert_int_equal(hkv_hsmall(f->db, S("n")), 0);
+	/* a large hash stays large when its long value is replaced */
+	assert_int_equal(hkv_hset(f->db, S("v"), S("g"), S("short"), NULL), 0);
+	assert_int_equal(hkv_hsmall(f->db, S("v")), 0);
+	/* hkv_hgetall_small() gives nothing for a large hash */
+	assert_int_equal(hkv_hgetall_small(f->db, S("v"), clist_elem_cb, &l), 0);
+	assert_int_equal(l.n, 0);
+
+	/* new limits apply from a hash's next write on; raising them converts nothing back */
+	assert_int_equal(hkv_hset(f->db, S("s"), S("k2"), S("a"), NULL), 1);
+	assert_int_equal(hkv_hset(f->db, S("s"), S("k1"), S("b"), NULL), 1);
+	assert_int_equal(hkv_hset(f->db, S("s"), S("k0"), S("c"), NULL), 1);
+	hkv_hash_limits(f->db, 2, 64);
+	assert_int_equal(hkv_hsmall(f->db, S("s")), 1);
+	assert_int_equal(hkv_hgetall_small(f->db, S("s"), clist_elem_cb, &l), 1);
+	assert_int_equal(l.n, 3);
+	assert_true(citem_is(&l.v[0], S("k2")) && citem_is(&l.v[2], S("k0")));
+	assert_memory_equal(l.v[0].b, "a", 1);
+	clist_free(&l);
+	l.stop_after = 1;
+	assert_int_equal(hkv_hgetall_small(f->db, S("s"), clist_elem_cb, &l), 7);
+	clist_free(&l);
+	assert_int_equal(hkv_hset(f->db, S("s"), S("k1"), S("B"), NULL), 0);
+	assert_int_equal(hkv_hsmall(f->db, S("s")), 0);
+	assert_hfields(f->db, "s", "k0=c,k1=B,k2=a");
+	hkv_hash_limits(f->db, 128, 64);
+	assert_int_equal(hkv_hset(f->db, S("s"), S("k3"), S("d"), NULL), 1);
+	assert_int_equal(hkv_hsmall(f->db, S("s")), 0);
+	/* a limit of 0 entries makes every hash large from its first field (Redis's rule) */
+	hkv_hash_limits(f->db, 0, 64);
+	assert_int_equal(hkv_hset(f->db, S("z"), S("f"), S("1"), NULL), 1);
+	assert_int_equal(hkv_hsmall(f->db, S("z")), 0);
+
+	/* HSCAN's cursor walks byte order, small or large, and reads the values right */
+	hkv_hash_limits(f->db, 128, 64);
+	assert_int_equal(hkv_hset(f->db, S("o"), S("b"), S("1"), NULL), 1);
+	assert_int_equal(hkv_hset(f->db, S("o"), S("a"), S("2"), NULL), 1);
+	assert_int_equal(hkv_hset(f->db, S("o"), S("c"), S("3"), NULL), 1);
+	hkv_cursor_init(&cur);
+	while (!cur.done)
+		assert_true(hkv_hscan(f->db, S("o"), &cur, NULL, 2, clist_elem_cb, &l) >= 0);
+	assert_int_equal(l.n, 3);
+	assert_true(citem_is(&l.v[0], S("a")) && citem_is(&l.v[1], S("b")) &&
+		    citem_is(&l.v[2], S("c")));
+	assert_memory_equal(l.v[0].b, "2", 1);
+	assert_memory_equal(l.v[1].b, "1", 1);
+	assert_int_equal(l.v[2].blen, 1);
+	clist_free(&l);
+	/* and so does a long field: its value comes after the name and the sequence number */
+	{
+		unsigned char *lf = long_member(500, 'l', 1);
+
+		assert_int_equal(hkv_hset(f->db, S("o"), lf, 500, S("lv"), NULL), 1);
+		assert_hget(f->db, "o", lf, 500, S("lv"));
+		free(lf);
+	}
 }
 
 static void test_hash_long_fields(void **state)
@@ -522,6 +739,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hash_create_empty, cfix_setup, cfix_teardown),
 		cmocka_unit_test_setup_teardown(test_hash_incrby, cfix_setup, cfix_teardown),
 		cmocka_unit_test_setup_teardown(test_hash_getall_order, cfix_setup, cfix_teardown),
+		cmocka_unit_test_setup_teardown(test_hash_order_updates, cfix_setup, cfix_teardown),
+		cmocka_unit_test_setup_teardown(test_hash_order_limits, cfix_setup, cfix_teardown),
 		cmocka_unit_test_setup_teardown(test_hash_long_fields, cfix_setup, cfix_teardown),
 		cmocka_unit_test_setup_teardown(test_hash_scan, cfix_setup, cfix_teardown),
 		cmocka_unit_test_setup_teardown(test_hash_persist_expire, cfix_setup,

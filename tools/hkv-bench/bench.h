@@ -4,5 +4,6 @@
 #define HKV_BENCH_H
 
 int bench_engine_main(int argc, char **argv);
+int bench_hash_main(int argc, char **argv);
 
 #endif /* HKV_BENCH_H */

@@ -3,6 +3,7 @@
  * main.c - hkv-bench: benchmarks of hkvfs, one sub-command per layer.
  *
  *   hkv-bench engine [OPTIONS]   the embedded engine next to raw LMDB (engine_bench.c)
+ *   hkv-bench hash [OPTIONS]     the engine's hash operations (hash_bench.c)
  *   hkv-bench fs [OPTIONS]       the mounted filesystem (bench_fs.c, when built)
  */
 #include <stdio.h>
@@ -17,6 +18,7 @@ int bench_fs_main(int argc, char **argv);
 static void usage(FILE *f)
 {
 	fputs("Usage: hkv-bench engine [OPTIONS]   engine vs raw LMDB (hkv-bench engine --help)\n"
+	      "       hkv-bench hash [OPTIONS]     hash operations (hkv-bench hash --help)\n"
 #ifdef HKV_HAVE_BENCH_FS
 	      "       hkv-bench fs [OPTIONS]       filesystem (hkv-bench fs --help)\n"
 #endif
@@ -35,6 +37,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "engine"))
 		return bench_engine_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "hash"))
+		return bench_hash_main(argc - 1, argv + 1);
 #ifdef HKV_HAVE_BENCH_FS
 	if (!strcmp(argv[1], "fs"))
 		return bench_fs_main(argc - 1, argv + 1);

@@ -715,7 +715,10 @@ int hkv_hdel(struct hkv *db, const void *key, size_t klen, const void *field, si
 int hkv_hexists(struct hkv *db, const void *key, size_t klen, const void *field, size_t flen);
 /** hkv_hlen() - HLEN. Return: number of fields (0 if no key). */
 int64_t hkv_hlen(struct hkv *db, const void *key, size_t klen);
-/** hkv_hgetall() - HGETALL: @cb(field, value) for every field in field byte order. */
+/**
+ * hkv_hgetall() - HGETALL: @cb(field, value) for every field, in insertion order while the
+ * hash is small (see hkv_hash_limits()), in field byte order once it has been large.
+ */
 int hkv_hgetall(struct hkv *db, const void *key, size_t klen, hkv_elem_fn cb, void *arg);
 /**
  * hkv_hincrby() - HINCRBY. Return: 0 and *@out; -HKV_ENOTINT.
@@ -728,6 +731,36 @@ int hkv_hincrby(struct hkv *db, const void *key, size_t klen, const void *field,
  */
 int hkv_hscan(struct hkv *db, const void *key, size_t klen, struct hkv_cursor *cur,
 	      const char *match, size_t count, hkv_elem_fn cb, void *arg);
+
+/*
+ * Field order. A hash is "small" while it has at most max_entries fields and no field name or
+ * value longer than max_value bytes (Redis's hash-max-listpack-entries and
+ * hash-max-listpack-value): its fields then come back from hkv_hgetall() in insertion order
+ * (an update keeps a field's place, a field deleted and set again goes to the end). The first
+ * write that takes a hash beyond either limit makes it "large" for the rest of its life, as
+ * Redis converts a listpack to a hashtable and never back: its fields come back in byte order.
+ * hkv_hscan() walks fields in byte order in both cases, so that its cursor keeps the exactly-once
+ * guarantee of hkv_scan().
+ */
+/**
+ * hkv_hash_limits() - set the limits of a small hash (defaults 128 entries, 64 bytes). They
+ * apply from the next write of each hash on; a hash already large stays large. Thread-safe.
+ */
+void hkv_hash_limits(struct hkv *db, uint64_t max_entries, uint64_t max_value);
+/**
+ * hkv_hsmall() - whether the hash @key keeps insertion order (Redis's "listpack" encoding).
+ * Return: 1 (small, or without fields), 0 (large, or written by an older version of the
+ * store: byte order); -ENOENT, -HKV_EWRONGTYPE, -EINVAL, -HKV_ECORRUPT.
+ */
+int hkv_hsmall(struct hkv *db, const void *key, size_t klen);
+/**
+ * hkv_hgetall_small() - the first HSCAN call on a small hash (Redis returns a listpack whole):
+ * if @key is a small hash, @cb(field, value) for every field in insertion order, in one read
+ * transaction; if it is large, no call (the caller walks it with hkv_hscan()).
+ * Return: 1 (done: every field given, also for an absent key), 0 (large: nothing given),
+ * @cb's non-zero value, -HKV_EWRONGTYPE, -EINVAL, -ENOMEM, -HKV_ECORRUPT, -EIO.
+ */
+int hkv_hgetall_small(struct hkv *db, const void *key, size_t klen, hkv_elem_fn cb, void *arg);
 
 /* Lists ------------------------------------------------------------------------------- */
 
