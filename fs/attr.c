@@ -512,12 +512,17 @@ void hkvfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_ident ident, *id = &ident; /* on the stack: nothing allocated per request */
 	struct stat st;
+	unsigned long seq;
 	double t;
-	int rc;
+	int rc, tries = 0;
 
 	CNT(getattrs);
-	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
-	rc = hkvfs_fill_attr(fs, id, ino, &st, &t);
+	seq = hkvfs_ns_seq();
+	do {
+		/* a rename of the node or a directory above it may be in flight: try again */
+		hkvfs_itab_snapshot(hkvfs_ino(ino), id);
+		rc = hkvfs_fill_attr(fs, id, ino, &st, &t);
+	} while (rc == -ENOENT && hkvfs_ns_retry(&seq, &tries));
 	/*
 	 * The writer's own stat shows what it wrote, an unlinked open file what it holds (FUSE's
 	 * fstat carries no handle: the caller's thread decides). Not cached (timeout 0).
@@ -674,8 +679,9 @@ void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 	struct stat st;
 	size_t aklen;
 	bool deferred = false;
+	unsigned long seq = 0;
 	double t;
-	int rc = 0;
+	int rc = 0, tries = 0;
 
 	if (!id) {
 		hkvfs_reply_err(req, ENOMEM);
@@ -685,6 +691,8 @@ void hkvfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 	rc = hkvfs_fh_get(fi, &fh); /* a reference until the reply: RELEASE may run meanwhile */
 	if (rc)
 		goto out;
+	seq = hkvfs_ns_seq();
+again:
 	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
 	HLOG_DBG("setattr valid %#x size %lld fh %d tid %d", (unsigned)to_set,
 		 (long long)attr->st_size, fh != NULL, (int)hkvfs_ctx(req)->pid);
@@ -754,6 +762,14 @@ out:
 	/* the committed attributes: a buffered truncation must not reach the shared inode */
 	if (!rc)
 		rc = hkvfs_fill_attr(fs, id, ino, &st, &t);
+	if (rc == -ENOENT && hkvfs_ns_retry(&seq, &tries)) {
+		/* renamed meanwhile (inode.c, "The namespace lock"): again, under the new name */
+		which = 0;
+		memset(&a, 0, sizeof(a));
+		memset(&sa, 0, sizeof(sa));
+		rc = 0;
+		goto again;
+	}
 	if (!rc && hkvfs_fh_getattr(hkvfs_ino(ino), hkvfs_ctx(req)->pid, false, &st))
 		t = 0; /* the caller's own descriptor shows its size */
 	free(id);

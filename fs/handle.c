@@ -222,13 +222,11 @@ int hkvfs_key_type(struct hkvfs *fs, const struct hkvfs_ident *id)
 }
 
 /* current committed content of @id into the handle buffer */
-int hkvfs_fh_load(struct hkvfs *fs, struct hkvfs_fh *fh, const struct hkvfs_ident *id)
+static int fh_load_id(struct hkvfs *fs, struct hkvfs_fh *fh, const struct hkvfs_ident *id)
 {
 	struct hkv_buf v = { 0 };
 	int rc, t;
 
-	if (fh->loaded)
-		return 0;
 	if (id->kind == HKVFS_CTLFILE) {
 		char *t = NULL;
 		ssize_t n = hkvfs_ctl_text(id->ctl, &t);
@@ -265,6 +263,26 @@ int hkvfs_fh_load(struct hkvfs *fs, struct hkvfs_fh *fh, const struct hkvfs_iden
 		fh->cap = 0;
 	fh->loaded = true;
 	return 0;
+}
+
+int hkvfs_fh_load(struct hkvfs *fs, struct hkvfs_fh *fh, const struct hkvfs_ident *id)
+{
+	struct hkvfs_ident cur;
+	int rc;
+
+	if (fh->loaded)
+		return 0;
+	if (!fh->write || id->kind == HKVFS_CTLFILE)
+		return fh_load_id(fs, fh, id);
+	/*
+	 * A writer's handle reads "absent" as removed while open, and starts empty: under the
+	 * namespace lock, from the inode's name now, that is never a rename in flight.
+	 */
+	hkvfs_ns_read_lock();
+	hkvfs_itab_snapshot(fh->in, &cur);
+	rc = fh_load_id(fs, fh, &cur);
+	hkvfs_ns_read_unlock();
+	return rc;
 }
 
 void hkvfs_inval_now(struct hkvfs *fs, fuse_ino_t ino)
@@ -344,6 +362,19 @@ static int fh_store(struct hkvfs *fs, struct hkvfs_fh *fh)
 
 	if (!fh->dirty || fh->orphan)
 		return 0;
+	/*
+	 * Under the namespace lock the inode's name is the key's: a rename of the file or of a
+	 * directory above it is either done (engine and table) or not begun. An inode out of the
+	 * table was renamed over: its file is gone, as if unlinked while open.
+	 */
+	hkvfs_ns_read_lock();
+	if (!hkvfs_itab_current(fh->in)) {
+		hkvfs_ns_read_unlock();
+		HLOG_INFO("a file renamed over while open was closed: its content is dropped");
+		fh->orphan = true;
+		fh->dirty = false;
+		return 0;
+	}
 	hkvfs_itab_snapshot(fh->in, id);
 	if (id->kind == HKVFS_KEY) {
 		if (fh->append_only) {
@@ -389,6 +420,7 @@ static int fh_store(struct hkvfs *fs, struct hkvfs_fh *fh)
 	} else {
 		rc = -EBADF;
 	}
+	hkvfs_ns_read_unlock();
 	if (rc == 0) {
 		fh->dirty = false;
 		CNT(commits);
@@ -561,8 +593,9 @@ void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct hkvfs_fh *fh;
 	int acc = fi->flags & O_ACCMODE;
 	bool tail;
+	unsigned long seq;
 	double t;
-	int rc;
+	int rc, tries = 0;
 
 	CNT(opens);
 	if (hkvfs_opts_fs_ro(&fs->opts)) {
@@ -575,6 +608,8 @@ void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc = -ENOMEM;
 		goto out_free;
 	}
+	seq = hkvfs_ns_seq();
+retry:
 	hkvfs_itab_snapshot(in, id);
 	fh->write = acc != O_RDONLY;
 	if (fh->write && (id->kind == HKVFS_CTLFILE || id->kind == HKVFS_CTLDIR)) {
@@ -586,6 +621,8 @@ void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto out_free;
 	}
 	rc = hkvfs_fill_attr(fs, id, ino, &fh->st, &t);
+	if (rc == -ENOENT && hkvfs_ns_retry(&seq, &tries))
+		goto retry; /* renamed meanwhile (inode.c, "The namespace lock") */
 	if (rc)
 		goto out_free;
 	if (fh->write && id->kind == HKVFS_ELEM && hkvfs_key_type(fs, id) == HKV_TYPE_STREAM) {
@@ -618,6 +655,8 @@ void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		/* one open reads one version: a snapshot, read with direct I/O (see top) */
 		if ((uint64_t)fh->st.st_size <= SNAPSHOT_MAX) {
 			rc = hkvfs_fh_load(fs, fh, id);
+			if (rc == -ENOENT && hkvfs_ns_retry(&seq, &tries))
+				goto retry;
 			if (rc)
 				goto out_free;
 		}

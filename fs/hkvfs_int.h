@@ -153,6 +153,39 @@ int hkvfs_itab_move(enum hkvfs_kind kind, const void *from, size_t flen, const v
  */
 int hkvfs_itab_rename_prefix(const void *from, size_t flen, const void *to, size_t tlen);
 /**
+ * hkvfs_ns_read_lock() - hold the namespace lock shared (inode.c, "The namespace lock"): from
+ * the snapshot of a parent's identity until the inode the operation makes is referenced. Not
+ * recursive; the holder takes no handle lock and sends the kernel no notification.
+ */
+void hkvfs_ns_read_lock(void);
+/** hkvfs_ns_read_unlock() - release what hkvfs_ns_read_lock() took. */
+void hkvfs_ns_read_unlock(void);
+/**
+ * hkvfs_ns_write_lock() - hold the namespace lock exclusive: a rename or a retype, from its
+ * snapshots until its inodes are re-keyed. The sequence count is odd meanwhile.
+ */
+void hkvfs_ns_write_lock(void);
+/** hkvfs_ns_write_unlock() - release what hkvfs_ns_write_lock() took. */
+void hkvfs_ns_write_unlock(void);
+/** hkvfs_ns_seq() - the namespace sequence count, before a snapshot taken without the lock. */
+unsigned long hkvfs_ns_seq(void);
+/**
+ * hkvfs_ns_moved() - did a rename or retype run since hkvfs_ns_seq() returned @seq (or was
+ * one running then)? An ENOENT found from a snapshot taken then may be the rename's; retry.
+ */
+bool hkvfs_ns_moved(unsigned long seq);
+/**
+ * hkvfs_ns_retry() - after an ENOENT from a snapshot taken when the count was *@seq: if a
+ * rename or retype ran meanwhile, wait for it to end, refresh *@seq and return true (take a
+ * new snapshot and try again); false when none did, or after 100 tries (*@tries counts them).
+ */
+bool hkvfs_ns_retry(unsigned long *seq, int *tries);
+/**
+ * hkvfs_itab_current() - does @in still hold its identity in the table (not renamed over,
+ * retyped away or forgotten)? Lock-free; stable under the namespace lock.
+ */
+bool hkvfs_itab_current(struct hkvfs_inode *in);
+/**
  * hkvfs_itab_commit_begin() - open a commit window on @in: the caller is about to commit a
  * change and will invalidate what the kernel caches of @in after it (inode.c, "Commit
  * windows"). Every begin is paired with one hkvfs_itab_commit_end().

@@ -76,6 +76,20 @@
  * either finds the window open and is counted in what _end() returns, or finds it closed and
  * the event goes to the thread as before.
  *
+ * The namespace lock. An operation that turns a parent's identity into a key and then acts on
+ * the engine and the table (LOOKUP, CREATE, MKNOD, MKDIR, SYMLINK, LINK, UNLINK, RMDIR, the
+ * commit of an open file) holds it shared from the snapshot until its inode is referenced;
+ * a rename or a retype (the writers that re-key inodes) holds it exclusive from its
+ * snapshots until the table matches the engine again. Without it a LOOKUP that copied the old
+ * name of a directory being renamed answered from the engine after the keys had moved: a
+ * negative entry, or a new inode under the old name, under the renamed directory; a CREATE
+ * made a key under the old name (the directory came back), a commit was dropped as if its
+ * file had been removed. The lock is writer-preferring (renames are not starved by a stream of
+ * lookups) and not recursive: a holder never takes it again, never takes a handle's lock
+ * (a commit holds that lock and then takes this one), and never notifies the kernel. A
+ * sequence count, odd while a writer holds it, lets the operations that do not take it (OPEN,
+ * GETATTR) tell an ENOENT caused by a rename in flight from a real one and retry.
+ *
  * URCU flavour: the default one (urcu-memb: membarrier, read side a compiler barrier). It
  * needs every reading thread registered. libfuse creates and retires worker threads itself,
  * so each thread registers itself on its first table access (a thread-local flag) and a
@@ -775,4 +789,66 @@ int hkvfs_itab_claim(enum hkvfs_kind kind, const void *key, size_t klen, bool le
 out_unlock:
 	rcu_read_unlock();
 	return rc;
+}
+
+/* the namespace lock and its sequence count (see the top) */
+static pthread_rwlock_t ns_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+static _Atomic unsigned long ns_seq;
+
+void hkvfs_ns_read_lock(void)
+{
+	pthread_rwlock_rdlock(&ns_lock);
+}
+
+void hkvfs_ns_write_lock(void)
+{
+	pthread_rwlock_wrlock(&ns_lock);
+	atomic_fetch_add(&ns_seq, 1);
+}
+
+void hkvfs_ns_read_unlock(void)
+{
+	pthread_rwlock_unlock(&ns_lock);
+}
+
+void hkvfs_ns_write_unlock(void)
+{
+	atomic_fetch_add(&ns_seq, 1);
+	pthread_rwlock_unlock(&ns_lock);
+}
+
+unsigned long hkvfs_ns_seq(void)
+{
+	return atomic_load(&ns_seq);
+}
+
+bool hkvfs_ns_moved(unsigned long seq)
+{
+	return (seq & 1) || atomic_load(&ns_seq) != seq;
+}
+
+bool hkvfs_ns_retry(unsigned long *seq, int *tries)
+{
+	if (!hkvfs_ns_moved(*seq) || ++*tries > 100)
+		return false;
+	/* the rename or retype in flight, if any, is over once the lock is had */
+	pthread_rwlock_rdlock(&ns_lock);
+	*seq = atomic_load(&ns_seq);
+	pthread_rwlock_unlock(&ns_lock);
+	return true;
+}
+
+bool hkvfs_itab_current(struct hkvfs_inode *in)
+{
+	struct itab_ent *e;
+	bool cur;
+
+	if (in->is_static)
+		return true;
+	rcu_enter();
+	rcu_read_lock();
+	e = rcu_dereference(in->ent);
+	cur = e && CMM_LOAD_SHARED(e->hashed);
+	rcu_read_unlock();
+	return cur;
 }

@@ -256,12 +256,15 @@ void hkvfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int rc;
 
 	CNT(lookups);
+	/* the parent's name, the engine and the new inode agree: no rename in between */
+	hkvfs_ns_read_lock();
 	hkvfs_itab_snapshot(hkvfs_ino(parent), dir);
 	rc = resolve(fs, dir, name, id, true);
 	if (rc == -EINVAL)
 		rc = -ENOENT;
 	if (!rc)
 		rc = make_entry(fs, id, &e);
+	hkvfs_ns_read_unlock();
 	if (rc) {
 		if (rc == -ENOENT)
 			CNT(lookup_miss);
@@ -405,20 +408,25 @@ void hkvfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	int rc;
 
 	CNT(creates);
+	hkvfs_ns_read_lock();
 	rc = parent_and_child(fs, parent, name, &dir, &id, false);
 	if (!rc) {
 		/*
 		 * A commit window on the directory (inode.c): the writes of the create (the new
 		 * key, the directory's times) are handed to this request, which drops the
-		 * directory's cached attributes itself, instead of waking the invalidation thread.
+		 * directory's cached attributes itself, instead of waking the invalidation thread
+		 * (after the namespace lock: its holders notify the kernel of nothing).
 		 */
 		hkvfs_itab_commit_begin(hkvfs_ino(parent));
 		rc = create_node(req, dir, id, mode, fi->flags & O_EXCL);
+		if (!rc)
+			rc = make_entry(fs, id, &e);
+		hkvfs_ns_read_unlock();
 		hkvfs_inval_handed(fs, hkvfs_ino(parent),
 				   hkvfs_itab_commit_end(hkvfs_ino(parent)));
+	} else {
+		hkvfs_ns_read_unlock();
 	}
-	if (!rc)
-		rc = make_entry(fs, id, &e);
 	if (rc) {
 		hkvfs_reply_err(req, rc);
 		free(dir);
@@ -475,11 +483,13 @@ void hkvfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 		hkvfs_reply_err(req, EPERM);
 		return;
 	}
+	hkvfs_ns_read_lock();
 	rc = parent_and_child(fs, parent, name, &dir, &id, false);
 	if (!rc)
 		rc = create_node(req, dir, id, mode, true);
 	if (!rc)
 		rc = make_entry(fs, id, &e);
+	hkvfs_ns_read_unlock();
 	free(dir);
 	if (rc)
 		hkvfs_reply_err(req, rc);
@@ -536,6 +546,7 @@ void hkvfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 	int rc;
 
 	CNT(creates);
+	hkvfs_ns_read_lock();
 	rc = parent_and_child(fs, parent, name, &dir, &id, false);
 	if (rc)
 		goto out;
@@ -570,6 +581,7 @@ void hkvfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 	if (!rc)
 		rc = make_entry(fs, id, &e);
 out:
+	hkvfs_ns_read_unlock();
 	free(dir);
 	if (rc)
 		hkvfs_reply_err(req, rc);
@@ -793,21 +805,23 @@ void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int rc;
 
 	CNT(unlinks);
+	hkvfs_ns_read_lock();
 	rc = parent_and_child(fs, parent, name, &dir, &id, true);
 	if (rc)
-		goto out;
+		goto out_unlock;
 	if (id->kind == HKVFS_KEY) {
 		struct ns_remove nr = { fs, dir, id };
 
 		ino = hkvfs_itab_find(HKVFS_KEY, id->key, id->klen, NULL, 0);
 		rc = hkvfs_be_txn_run(be, unlink_key_txn, &nr);
+		hkvfs_ns_read_unlock(); /* before the handles' locks */
 		if (!rc)
 			hkvfs_fh_orphan(ino);
 		goto out;
 	}
 	if (id->kind != HKVFS_ELEM) {
 		rc = id->kind == HKVFS_PREFIX ? -EISDIR : -EPERM;
-		goto out;
+		goto out_unlock;
 	}
 	{
 		struct elem_unlink u = { .id = id };
@@ -816,10 +830,14 @@ void hkvfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		a = u.a;
 		elem_unlink_free(&u);
 	}
+	hkvfs_ns_read_unlock();
 	if (!rc && a.type != HKV_TYPE_LIST)
 		hkvfs_fh_orphan(hkvfs_itab_find(HKVFS_ELEM, id->key, id->klen, id->elem, id->elen));
 	if (!rc && a.type == HKV_TYPE_LIST)
 		hkvfs_inval_children(fs, id->key, id->klen);
+	goto out;
+out_unlock:
+	hkvfs_ns_read_unlock();
 out:
 	free(dir);
 	hkvfs_reply_err(req, hkvfs_fserr(rc));
@@ -832,6 +850,7 @@ void hkvfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int rc;
 
 	CNT(unlinks);
+	hkvfs_ns_read_lock();
 	rc = parent_and_child(fs, parent, name, &dir, &id, true);
 	if (rc)
 		goto out;
@@ -845,6 +864,7 @@ void hkvfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = hkvfs_be_txn_run(fs->be, rmdir_txn, &nr);
 	}
 out:
+	hkvfs_ns_read_unlock();
 	free(dir);
 	hkvfs_reply_err(req, hkvfs_fserr(rc));
 }
@@ -1062,6 +1082,8 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 
 	CNT(renames);
 	ndir = NULL;
+	/* exclusive: no operation turns an old name into a key while the keys and inodes move */
+	hkvfs_ns_write_lock();
 	rc = parent_and_child(fs, parent, name, &dir, &src, true);
 	if (rc)
 		goto out;
@@ -1086,14 +1108,21 @@ void hkvfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 		rc = hkvfs_be_txn_run(fs->be, rename_txn, &ro);
 		if (rc)
 			goto out;
-		if (src->kind == HKVFS_KEY) {
-			hkvfs_fh_orphan(ro.dino);
+		if (src->kind == HKVFS_KEY)
 			hkvfs_itab_move(HKVFS_KEY, src->key, src->klen, dst->key, dst->klen);
-		} else {
+		else
 			hkvfs_itab_rename_prefix(src->key, src->klen, dst->key, dst->klen);
-		}
+		hkvfs_ns_write_unlock();
+		/*
+		 * The file renamed over: its open handles commit nothing any more. A commit
+		 * before this finds its inode out of the table (fh_store()) and drops too.
+		 */
+		hkvfs_fh_orphan(ro.dino);
+		goto out_unlocked;
 	}
 out:
+	hkvfs_ns_write_unlock();
+out_unlocked:
 	free(dir);
 	free(ndir);
 	hkvfs_reply_err(req, hkvfs_fserr(rc));

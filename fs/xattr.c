@@ -91,7 +91,6 @@ static int set_dir_type(struct hkvfs *fs, fuse_ino_t ino, struct hkvfs_ident *id
 		return hkvfs_fserr(rc);
 	hkvfs_be_del(fs->be, mk, mklen);
 	hkvfs_itab_rekey(hkvfs_ino(ino), HKVFS_KEY, id->key, id->klen - 1);
-	hkvfs_inval_now(fs, ino);
 	return 0;
 }
 
@@ -121,7 +120,13 @@ void hkvfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const c
 		goto out;
 	}
 	if (strcmp(name, XA_TYPE) == 0) {
+		/* a retype re-keys the inode: exclusive, from a snapshot taken under the lock */
+		hkvfs_ns_write_lock();
+		hkvfs_itab_snapshot(hkvfs_ino(ino), id);
 		rc = set_dir_type(fs, ino, id, value, size);
+		hkvfs_ns_write_unlock();
+		if (!rc)
+			hkvfs_inval_now(fs, ino);
 		goto out;
 	}
 	if (id->kind == HKVFS_ELEM || id->kind == HKVFS_CTLDIR || id->kind == HKVFS_CTLFILE ||
