@@ -737,7 +737,8 @@ void hkvfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct hkvfs_ident ident, *id = &ident;
 	char *out = NULL;
 	size_t n = 0;
-	int rc;
+	unsigned long seq;
+	int rc, tries = 0;
 
 	CNT(reads);
 	rc = hkvfs_fh_get(fi, &fh);
@@ -752,6 +753,7 @@ void hkvfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 		pthread_mutex_unlock(&fh->lock);
 	}
+	seq = hkvfs_ns_seq();
 	hkvfs_itab_snapshot(fh ? fh->in : hkvfs_ino(ino), id);
 	if (fh && fh->write && !rc) {
 		pthread_mutex_lock(&fh->lock);
@@ -767,6 +769,13 @@ void hkvfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		hkvfs_promoter_read(fs->prom, id->key, id->klen);
 	if (!rc)
 		rc = read_direct(fs, id, size, off, &out, &n);
+	while (rc == -ENOENT && hkvfs_ns_retry(&seq, &tries)) {
+		/* renamed meanwhile (inode.c, "The namespace lock"): read under the new name */
+		free(out);
+		out = NULL;
+		hkvfs_itab_snapshot(fh ? fh->in : hkvfs_ino(ino), id);
+		rc = read_direct(fs, id, size, off, &out, &n);
+	}
 	if (rc) {
 		hkvfs_reply_err(req, rc);
 	} else {

@@ -40,6 +40,8 @@
 #include <unistd.h>
 
 #include "hkv/ctlclient.h"
+#define TESTCHECK_FAIL
+#include "testcheck.h"
 
 #define OWNERS 6
 #define READERS 4
@@ -52,22 +54,8 @@
 
 static const char *mnt, *sock;
 static long nops;
-static atomic_bool done, failed;
+static atomic_bool done;
 static atomic_long checks;
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (atomic_exchange(&failed, true))
-		return;
-	va_start(ap, fmt);
-	fprintf(stderr, "FAIL: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-}
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -114,40 +102,6 @@ static bool valid_value(const char *tag, const char *buf, size_t n)
 		if (buf[i] != 'a' + (int)(seq % 26))
 			return false;
 	return true;
-}
-
-static int write_file(const char *path, const char *buf, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), rc = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, buf, len);
-	if (n < 0)
-		rc = -errno;
-	else if (n != (ssize_t)len)
-		rc = -EIO;
-	if (close(fd) && !rc)
-		rc = -errno;
-	return rc;
-}
-
-/* read a whole file: its length, or -errno */
-static ssize_t read_file(const char *path, char *buf, size_t cap)
-{
-	int fd = open(path, O_RDONLY);
-	size_t n = 0;
-	ssize_t r = 0;
-
-	if (fd < 0)
-		return -errno;
-	while (n < cap && (r = read(fd, buf + n, cap - n)) > 0)
-		n += (size_t)r;
-	if (r < 0)
-		n = (size_t)-errno;
-	close(fd);
-	return (ssize_t)n;
 }
 
 /* ------------------------------------------------------------------------------------- */
@@ -207,7 +161,7 @@ static void owner_write(struct owner *o, const char *path, char *model)
 	int rc;
 
 	model[len] = 0;
-	rc = write_file(path, model, len);
+	rc = write_file(path, model, len, O_CREAT | O_TRUNC);
 	if (rc)
 		fail("write %s: %s", path, strerror(-rc));
 }

@@ -32,6 +32,7 @@
 
 #include "hkvfs_int.h"
 #define TESTCHECK_HKVFS_LOG
+#define TESTCHECK_FAIL
 #include "testcheck.h"
 
 #define OWNERS 4
@@ -39,22 +40,8 @@
 #define NKEYS 6
 #define NELEMS 3
 
-static atomic_bool failed, done;
+static atomic_bool done;
 static long rounds = 200000;
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (atomic_exchange(&failed, true))
-		return;
-	va_start(ap, fmt);
-	fprintf(stderr, "FAIL: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 static uint64_t rnd(uint64_t *s)
 {

@@ -36,27 +36,16 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#define TESTCHECK_FAIL
+#include "testcheck.h"
+
 #define LOOKERS 3
 #define NX 3
 #define NCREATE 400
 
 static const char *mnt;
 static long rounds;
-static atomic_bool done, failed;
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (atomic_exchange(&failed, true))
-		return;
-	va_start(ap, fmt);
-	fprintf(stderr, "FAIL: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-}
+static atomic_bool done;
 
 static void path(char *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void path(char *p, const char *fmt, ...)
@@ -67,37 +56,6 @@ static void path(char *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p + n, 4096 - (size_t)n, fmt, ap);
 	va_end(ap);
-}
-
-static int write_file(const char *p, const char *v, int flags)
-{
-	int fd = open(p, O_WRONLY | flags, 0644), rc = 0;
-	size_t len = strlen(v);
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, v, len) != (ssize_t)len)
-		rc = -EIO;
-	if (close(fd) && !rc)
-		rc = -errno;
-	return rc;
-}
-
-/* the file's content into @buf (NUL-terminated): its length, or -errno */
-static ssize_t read_file(const char *p, char *buf, size_t cap)
-{
-	int fd = open(p, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, cap - 1);
-	if (n < 0)
-		n = -errno;
-	else
-		buf[n] = 0;
-	close(fd);
-	return n;
 }
 
 static void expect(const char *what, const char *p, const char *want)
@@ -172,13 +130,13 @@ static void *mover_main(void *arg)
 		k = (int)(r % NX);
 		snprintf(xv[k], sizeof(xv[k]), "x%d.%ld", k, r);
 		path(p, "%s/x%d", dname[n], k);
-		if (write_file(p, xv[k], O_TRUNC))
+		if (write_file(p, xv[k], strlen(xv[k]), O_TRUNC))
 			fail("write %s: %s", p, strerror(errno));
 		k = (int)(r % 2);
 		snprintf(hv[k], sizeof(hv[k]), "%c.%ld", 'a' + k, r);
 		path(p, "%s/%c", hname[n], 'a' + k);
 		snprintf(v, sizeof(v), "%s", hv[k]);
-		if (write_file(p, v, O_TRUNC))
+		if (write_file(p, v, strlen(v), O_TRUNC))
 			fail("write %s: %s", p, strerror(errno));
 	}
 	atomic_store(&done, true);
@@ -239,7 +197,7 @@ static void *writer_main(void *arg)
 		snprintf(v, sizeof(v), "w.%u", ++seq);
 		for (side = 0; side < 2 && rc == -ENOENT; side++) {
 			path(p, "%s/f", wname[side]);
-			rc = write_file(p, v, O_TRUNC);
+			rc = write_file(p, v, strlen(v), O_TRUNC);
 		}
 		if (rc == -ENOENT) {
 			seq--;
@@ -269,7 +227,7 @@ static void *creator_main(void *arg)
 		snprintf(leaf, sizeof(leaf), "c%d", n);
 		for (side = 0; side < 2 && rc == -ENOENT; side++) {
 			path(p, "%s/%s", dname[side], leaf);
-			rc = write_file(p, leaf, O_CREAT | O_EXCL);
+			rc = write_file(p, leaf, strlen(leaf), O_CREAT | O_EXCL);
 		}
 		if (rc == -ENOENT) {
 			n--;
@@ -305,7 +263,7 @@ int main(int argc, char **argv)
 	for (k = 0; k < NX; k++) {
 		path(p, "%s/x%d", dname[0], k);
 		snprintf(v, sizeof(v), "x%d.0", k);
-		if (write_file(p, v, O_CREAT | O_TRUNC))
+		if (write_file(p, v, strlen(v), O_CREAT | O_TRUNC))
 			fail("write %s", p);
 	}
 	path(p, "%s", hname[0]);
@@ -314,14 +272,14 @@ int main(int argc, char **argv)
 	for (k = 0; k < 2; k++) {
 		path(p, "%s/%c", hname[0], 'a' + k);
 		snprintf(v, sizeof(v), "%c.0", 'a' + k);
-		if (write_file(p, v, O_CREAT | O_TRUNC))
+		if (write_file(p, v, strlen(v), O_CREAT | O_TRUNC))
 			fail("write %s", p);
 	}
 	path(p, "%s", wname[0]);
 	if (mkdir(p, 0755))
 		fail("mkdir %s: %s", p, strerror(errno));
 	path(p, "%s/f", wname[0]);
-	if (write_file(p, "w.0", O_CREAT | O_TRUNC))
+	if (write_file(p, "w.0", strlen("w.0"), O_CREAT | O_TRUNC))
 		fail("write %s", p);
 	if (atomic_load(&failed))
 		return 1;
