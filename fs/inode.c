@@ -76,19 +76,19 @@
  * either finds the window open and is counted in what _end() returns, or finds it closed and
  * the event goes to the thread as before.
  *
- * The namespace lock. An operation that turns a parent's identity into a key and then acts on
- * the engine and the table (LOOKUP, CREATE, MKNOD, MKDIR, SYMLINK, LINK, UNLINK, RMDIR, the
- * commit of an open file) holds it shared from the snapshot until its inode is referenced;
- * a rename or a retype (the writers that re-key inodes) holds it exclusive from its
- * snapshots until the table matches the engine again. Without it a LOOKUP that copied the old
- * name of a directory being renamed answered from the engine after the keys had moved: a
- * negative entry, or a new inode under the old name, under the renamed directory; a CREATE
- * made a key under the old name (the directory came back), a commit was dropped as if its
- * file had been removed. The lock is writer-preferring (renames are not starved by a stream of
- * lookups) and not recursive: a holder never takes it again, never takes a handle's lock
- * (a commit holds that lock and then takes this one), and never notifies the kernel. A
- * sequence count, odd while a writer holds it, lets the operations that do not take it (OPEN,
- * READ, GETATTR, SETATTR) tell an ENOENT caused by a rename in flight from a real one and retry.
+ * The namespace lock. An operation that turns an inode's identity into a key and then acts on
+ * the engine and the table (LOOKUP, CREATE, MKNOD, MKDIR, UNLINK, RMDIR, the commit of an open
+ * file, a writer's first load) holds it shared from the snapshot until its engine call is done
+ * and its inode referenced; a rename or a retype (the writers that re-key inodes) holds it
+ * exclusive from its snapshots until the table matches the engine again. Without it a LOOKUP
+ * that copied the old name of a directory being renamed answered from the engine after the keys
+ * had moved: a negative entry, or a new inode under the old name, under the renamed directory;
+ * a CREATE made a key under the old name (the directory came back), a commit was dropped as if
+ * its file had been removed. The lock is writer-preferring (renames are not starved by a stream
+ * of lookups) and not recursive: a holder never takes it again, never takes a handle's lock (a
+ * commit holds that lock and then takes this one), and never notifies the kernel. A sequence
+ * count, odd while a writer holds it, lets the operations that do not take it (OPEN, READ,
+ * GETATTR, SETATTR) tell an ENOENT caused by a rename in flight from a real one and retry.
  *
  * URCU flavour: the default one (urcu-memb: membarrier, read side a compiler barrier). It
  * needs every reading thread registered. libfuse creates and retires worker threads itself,
