@@ -88,7 +88,8 @@
  * of lookups) and not recursive: a holder never takes it again, never takes a handle's lock (a
  * commit holds that lock and then takes this one), and never notifies the kernel. A sequence
  * count, odd while a writer holds it, lets the operations that do not take it (OPEN, READ,
- * GETATTR, SETATTR) tell an ENOENT caused by a rename in flight from a real one and retry.
+ * GETATTR, SETATTR, the xattr operations) tell an ENOENT (for an attribute, also ENODATA)
+ * caused by a rename in flight from a real one and retry.
  *
  * URCU flavour: the default one (urcu-memb: membarrier, read side a compiler barrier). It
  * needs every reading thread registered. libfuse creates and retires worker threads itself,

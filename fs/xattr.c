@@ -101,8 +101,9 @@ void hkvfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const c
 	struct hkvfs_ident *id = malloc(sizeof(*id) + HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
 	unsigned char *ak;
 	size_t aklen;
+	unsigned long seq;
 	int64_t v;
-	int rc;
+	int rc, tries = 0;
 
 	CNT(xattrs);
 	if (!id) {
@@ -110,6 +111,8 @@ void hkvfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const c
 		return;
 	}
 	ak = (unsigned char *)(id + 1);
+	seq = hkvfs_ns_seq();
+again:
 	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
 	if (strncmp(name, "user.", 5) != 0) {
 		rc = -EOPNOTSUPP;
@@ -127,7 +130,7 @@ void hkvfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const c
 		hkvfs_ns_write_unlock();
 		if (!rc)
 			hkvfs_inval_now(fs, ino);
-		goto out;
+		goto out_reply; /* its snapshot was taken under the lock: nothing to retry */
 	}
 	if (id->kind == HKVFS_ELEM || id->kind == HKVFS_CTLDIR || id->kind == HKVFS_CTLFILE ||
 	    id->kind == HKVFS_ROOT) {
@@ -171,6 +174,9 @@ void hkvfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const c
 	if (rc == -E2BIG || rc == -ERANGE)
 		HLOG_WARN("xattr %s: too large (%s)", name, hkv_strerror(rc));
 out:
+	if (rc == -ENOENT && hkvfs_ns_retry(&seq, &tries))
+		goto again; /* renamed meanwhile (inode.c, "The namespace lock") */
+out_reply:
 	free(id);
 	hkvfs_reply_err(req, hkvfs_fserr(rc));
 }
@@ -193,7 +199,8 @@ void hkvfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 	struct hkv_buf v = { 0 };
 	struct hkv_attr a;
 	char tmp[64];
-	int rc = 0;
+	unsigned long seq;
+	int rc = 0, tries = 0;
 
 	CNT(xattrs);
 	if (!id) {
@@ -201,6 +208,8 @@ void hkvfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 		return;
 	}
 	ak = (unsigned char *)(id + 1);
+	seq = hkvfs_ns_seq();
+again:
 	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
 	if (strncmp(name, "user.", 5) != 0) {
 		rc = -ENODATA;
@@ -253,6 +262,11 @@ void hkvfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 		return;
 	}
 out:
+	/* a directory's attributes live on its marker: ENODATA too may be a rename in flight */
+	if ((rc == -ENOENT || rc == -ENODATA) && hkvfs_ns_retry(&seq, &tries)) {
+		rc = 0;
+		goto again;
+	}
 	free(id);
 	hkvfs_reply_err(req, hkvfs_fserr(rc));
 }
@@ -293,12 +307,15 @@ void hkvfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_ident *id = malloc(sizeof(*id) + HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
 	struct xl x = { 0 };
-	int rc = 0;
+	unsigned long seq;
+	int rc = 0, tries = 0;
 
 	if (!id) {
 		hkvfs_reply_err(req, ENOMEM);
 		return;
 	}
+	seq = hkvfs_ns_seq();
+again:
 	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
 	if (id->kind == HKVFS_KEY) {
 		rc = xl_add(&x, XA_TYPE, "");
@@ -313,9 +330,15 @@ void hkvfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		size_t l = hkvfs_marker_key(id->key, id->klen, ak);
 
 		rc = hkvfs_be_xattr_list(fs->be, ak, l, xl_cb, &x);
-		if (rc == -ENOENT)
-			rc = 0;
 	}
+	if (rc == -ENOENT && hkvfs_ns_retry(&seq, &tries)) {
+		free(x.buf); /* renamed meanwhile (inode.c, "The namespace lock") */
+		memset(&x, 0, sizeof(x));
+		rc = 0;
+		goto again;
+	}
+	if (rc == -ENOENT && id->kind == HKVFS_PREFIX)
+		rc = 0; /* a directory without a marker has no attributes */
 	if (rc)
 		hkvfs_reply_err(req, hkvfs_fserr(rc));
 	else
@@ -328,12 +351,15 @@ void hkvfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_ident *id = malloc(sizeof(*id) + HKV_KEY_MAX + HKVFS_MARKER_LEN + 1);
-	int rc;
+	unsigned long seq;
+	int rc, tries = 0;
 
 	if (!id) {
 		hkvfs_reply_err(req, ENOMEM);
 		return;
 	}
+	seq = hkvfs_ns_seq();
+again:
 	hkvfs_itab_snapshot(hkvfs_ino(ino), id);
 	if (strncmp(name, "user.", 5) != 0 ||
 	    (id->kind != HKVFS_KEY && id->kind != HKVFS_PREFIX) ||
@@ -359,6 +385,8 @@ void hkvfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		if (rc == -ENOENT)
 			rc = -ENODATA;
 	}
+	if ((rc == -ENOENT || rc == -ENODATA) && hkvfs_ns_retry(&seq, &tries))
+		goto again; /* renamed meanwhile (inode.c, "The namespace lock") */
 	free(id);
 	hkvfs_reply_err(req, hkvfs_fserr(rc));
 }

@@ -12,7 +12,9 @@
  *
  *  - lookers (LOOKERS threads) stat and read the same names under both parents at random,
  *    so the kernel looks names up in the renamed inode while it is renamed: a lookup answered
- *    for the old name must never leave a negative or stale entry under the new one;
+ *    for the old name must never leave a negative or stale entry under the new one; they also
+ *    read the user.tag attribute of the directory and of the hash under either name: it is
+ *    there, or the name is absent (never ENODATA: the attribute moves with its node);
  *  - the writer renames nothing but writes a file w/f in a third directory ("w" or "v",
  *    renamed by the mover too): it opens whichever name exists, writes a new value, closes,
  *    and the value must then be found under one of the two names (a commit that raced the
@@ -56,6 +58,23 @@ static void path(char *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p + n, 4096 - (size_t)n, fmt, ap);
 	va_end(ap);
+}
+
+/* @p's user.tag must read @want, or (@absent_ok) @p be absent */
+static void expect_tag(const char *what, const char *p, const char *want, bool absent_ok)
+{
+	char buf[64];
+	ssize_t n = getxattr(p, "user.tag", buf, sizeof(buf) - 1);
+
+	if (n < 0 && absent_ok && errno == ENOENT)
+		return;
+	if (n < 0) {
+		fail("%s: %s: getxattr user.tag: %s", what, p, strerror(errno));
+		return;
+	}
+	buf[n] = 0;
+	if (strcmp(buf, want))
+		fail("%s: %s: user.tag '%s', expected '%s'", what, p, buf, want);
 }
 
 static void expect(const char *what, const char *p, const char *want)
@@ -114,6 +133,10 @@ static void *mover_main(void *arg)
 			break;
 		}
 		side = n;
+		path(p, "%s", dname[n]);
+		expect_tag("after directory rename", p, "dir", false);
+		path(p, "%s", hname[n]);
+		expect_tag("after hash rename", p, "hash", false);
 		for (k = 0; k < NX; k++) {
 			path(p, "%s/x%d", dname[n], k);
 			expect("after directory rename", p, xv[k]);
@@ -156,7 +179,17 @@ static void *looker_main(void *arg)
 		s ^= s >> 7;
 		s ^= s << 17;
 		side = (int)(s & 1);
-		k = (int)((s >> 8) % (NX + 2));
+		k = (int)((s >> 8) % (NX + 4));
+		if (k == NX + 2) {
+			path(p, "%s", dname[side]);
+			expect_tag("looker", p, "dir", true);
+			continue;
+		}
+		if (k == NX + 3) {
+			path(p, "%s", hname[side]);
+			expect_tag("looker", p, "hash", true);
+			continue;
+		}
 		if (k < NX)
 			path(p, "%s/x%d", dname[side], k);
 		else
@@ -266,8 +299,12 @@ int main(int argc, char **argv)
 		if (write_file(p, v, strlen(v), O_CREAT | O_TRUNC))
 			fail("write %s", p);
 	}
+	path(p, "%s", dname[0]);
+	if (setxattr(p, "user.tag", "dir", 3, 0))
+		fail("setxattr %s: %s", p, strerror(errno));
 	path(p, "%s", hname[0]);
-	if (mkdir(p, 0755) || setxattr(p, "user.hkv.type", "hash", 4, 0))
+	if (mkdir(p, 0755) || setxattr(p, "user.hkv.type", "hash", 4, 0) ||
+	    setxattr(p, "user.tag", "hash", 4, 0))
 		fail("hash %s: %s", p, strerror(errno));
 	for (k = 0; k < 2; k++) {
 		path(p, "%s/%c", hname[0], 'a' + k);
