@@ -2565,6 +2565,31 @@ static void group_decode(const struct rec *r, struct group *g)
 	g->entries_read = r->vlen >= GROUP_LEN ? (int64_t)get64(r->v + 16) : ENTRIES_READ_INVALID;
 }
 
+/* a group record of groups_all() @gr: its state, its pending entries and its consumers */
+static void group_with_pending(struct client *c, const char *key, size_t klen,
+			       const struct rec *gr, struct group *g, struct recs *pend,
+			       struct recs *cons)
+{
+	const char *gname = (const char *)gr->rk + 1;
+	size_t glen = gr->rklen - 1;
+
+	group_decode(gr, g);
+	pend_of(c->db, key, klen, gname, glen, NULL, 0, (struct sid){ 0, 0 }, pend);
+	consumers_all(c->db, key, klen, gname, glen, cons);
+}
+
+/* XINFO's "last-delivered-id", "entries-read" and "lag" of group @g (six reply items) */
+static void add_group_position(struct client *c, const char *key, size_t klen,
+			       const struct smeta *m, const struct group *g)
+{
+	add_bulk_str(c, "last-delivered-id");
+	add_sid(c, g->last);
+	add_bulk_str(c, "entries-read");
+	add_entries_read(c, g);
+	add_bulk_str(c, "lag");
+	add_lag(c, key, klen, m, g);
+}
+
 static int xinfo_stream(struct client *c, const char *key, size_t klen)
 {
 	long long count = 10;
@@ -2644,18 +2669,11 @@ static int xinfo_stream(struct client *c, const char *key, size_t klen)
 		struct group g;
 		long long k;
 
-		group_decode(&groups.v[gi], &g);
-		pend_of(c->db, key, klen, gname, glen, NULL, 0, (struct sid){ 0, 0 }, &pr);
-		consumers_all(c->db, key, klen, gname, glen, &cr);
+		group_with_pending(c, key, klen, &groups.v[gi], &g, &pr, &cr);
 		add_map(c, 7);
 		add_bulk_str(c, "name");
 		add_bulk(c, gname, glen);
-		add_bulk_str(c, "last-delivered-id");
-		add_sid(c, g.last);
-		add_bulk_str(c, "entries-read");
-		add_entries_read(c, &g);
-		add_bulk_str(c, "lag");
-		add_lag(c, key, klen, &m, &g);
+		add_group_position(c, key, klen, &m, &g);
 		add_bulk_str(c, "pel-count");
 		add_int(c, (long long)pr.n);
 		add_bulk_str(c, "pending");
@@ -2788,9 +2806,7 @@ void xinfo_command(struct client *c)
 			struct recs pr, cr;
 			struct group g;
 
-			group_decode(&groups.v[i], &g);
-			pend_of(c->db, key, klen, gname, glen, NULL, 0, (struct sid){ 0, 0 }, &pr);
-			consumers_all(c->db, key, klen, gname, glen, &cr);
+			group_with_pending(c, key, klen, &groups.v[i], &g, &pr, &cr);
 			add_map(c, 6);
 			add_bulk_str(c, "name");
 			add_bulk(c, gname, glen);
@@ -2798,12 +2814,7 @@ void xinfo_command(struct client *c)
 			add_int(c, (long long)cr.n);
 			add_bulk_str(c, "pending");
 			add_int(c, (long long)pr.n);
-			add_bulk_str(c, "last-delivered-id");
-			add_sid(c, g.last);
-			add_bulk_str(c, "entries-read");
-			add_entries_read(c, &g);
-			add_bulk_str(c, "lag");
-			add_lag(c, key, klen, &m, &g);
+			add_group_position(c, key, klen, &m, &g);
 			recs_free(&pr);
 			recs_free(&cr);
 		}
