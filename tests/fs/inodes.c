@@ -57,17 +57,6 @@ static long nops;
 static atomic_bool done;
 static atomic_long checks;
 
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
 /* a value for @tag: "<tag> <seq> <len> " then a fill byte, <len> bytes in all */
 static size_t make_value(const char *tag, unsigned seq, uint64_t *rs, char *buf)
 {

@@ -43,17 +43,6 @@
 static atomic_bool done;
 static long rounds = 200000;
 
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
 /* a name: j+1 copies of one byte, then a check character over them */
 static size_t name(char *out, char base, int j)
 {

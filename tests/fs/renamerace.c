@@ -175,9 +175,7 @@ static void *looker_main(void *arg)
 	while (!atomic_load(&done) && !atomic_load(&failed)) {
 		int side, k;
 
-		s ^= s << 13;
-		s ^= s >> 7;
-		s ^= s << 17;
+		rnd(&s);
 		side = (int)(s & 1);
 		k = (int)((s >> 8) % (NX + 4));
 		if (k == NX + 2) {

@@ -5,7 +5,8 @@
  * test that defines TESTCHECK_HKVFS_LOG before including it, the daemon's hkvfs_log()
  * printing to stderr, and, for a threaded test that defines TESTCHECK_FAIL, fail(): the first
  * failure of any thread reported, `failed` set for every thread to see and stop, and
- * write_file()/read_file(): a whole value written or read through one descriptor. Include it
+ * write_file()/read_file(): a whole value written or read through one descriptor, and rnd():
+ * the xorshift64 step every fixed-seed test draws from. Include it
  * once per test binary, from its main source file.
  */
 #ifndef HKVFS_TESTCHECK_H
@@ -60,8 +61,21 @@ static void fail(const char *fmt, ...)
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+/* the next value of the xorshift64 generator whose state is *@s (never 0) */
+static uint64_t __attribute__((unused)) rnd(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
 
 /* open(@path, O_WRONLY | @flags, 0644), write @len bytes, close: 0 or -errno (-EIO short) */
 static int __attribute__((unused)) write_file(const char *path, const void *buf, size_t len,
