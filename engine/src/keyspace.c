@@ -453,6 +453,58 @@ int hkv_expire_cycle(struct hkv *db, unsigned max)
 	return total;
 }
 
+int hkv_expiring(struct hkv *db, unsigned max,
+		 int (*fn)(void *arg, const void *key, size_t klen, int64_t expire_at), void *arg)
+{
+	int64_t now = hkv_now_ms(db);
+	struct kvtx *txn;
+	struct kvcur *cur;
+	unsigned n = 0;
+	MDB_val k, v;
+	int rc, err = 0, stop = 0;
+
+	if (!fn)
+		return -EINVAL;
+	rc = rtx_begin(db, &txn);
+	if (rc)
+		return rc;
+	rc = lmdb_err(kv_cursor_open(txn, db->dbi_exp, &cur));
+	if (rc) {
+		rtx_end(db, txn);
+		return rc;
+	}
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_FIRST); !rc && n < max && !stop;
+	     rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct ekey ek = { 0 };
+		struct kmeta m;
+		int r;
+
+		if (k.mv_size < 8 || k.mv_size > 8 + EKEY_LONG) {
+			hkv_log(db, 0, "malformed expiry index entry (%zu bytes)", k.mv_size);
+			err = -HKV_ECORRUPT;
+			break;
+		}
+		ek.len = k.mv_size - 8;
+		memcpy(ek.b, (const char *)k.mv_data + 8, ek.len);
+		r = key_lookup(db, txn, &ek, now, &m);
+		if (r == -ENOENT)
+			continue; /* expired, not swept yet */
+		if (r) {
+			err = r;
+			break;
+		}
+		stop = fn(arg, m.key, m.klen, m.expire_at);
+		n++;
+	}
+	kv_cursor_close(cur);
+	rtx_end(db, txn);
+	if (!err && rc && rc != MDB_NOTFOUND && n < max && !stop)
+		err = lmdb_err(rc);
+	if (err)
+		return err;
+	return stop < 0 ? stop : (int)n;
+}
+
 /*
  * The smallest byte string greater than every string starting with @p: drop trailing 0xff
  * bytes and increment the last one. Return: its length, 0 if there is none (p is all 0xff).

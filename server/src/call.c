@@ -35,14 +35,15 @@ static void reject(struct client *c, struct cmd *cmd, const char *msg)
 /*
  * maxmemory with the noeviction policy, as Redis: over the limit, commands that may grow the
  * data (CMD_DENYOOM) are refused, and so is queueing inside MULTI (EXEC is refused if it
- * holds such a command). Memory is the process's allocated heap.
+ * holds such a command). Memory is the process's allocated heap, as last sampled
+ * (srv_mem_sample()).
  */
 static bool oom_rejects(struct client *c, struct cmd *cmd)
 {
 	bool deny = (cmd->flags & CMD_DENYOOM) != 0;
 	bool is_exec = !cmd->parent && !strcmp(cmd->name, "exec");
 
-	if (!c->srv->maxmemory || mem_used() <= c->srv->maxmemory)
+	if (!srv_over_maxmemory(c->srv))
 		return false;
 	if (is_exec && (c->flags & CL_MULTI))
 		for (int i = 0; i < c->mcount && !deny; i++)

@@ -699,6 +699,8 @@ static int config_apply(struct hkv_server *srv, const struct pending *p)
 		return 0;
 	case LV_MAXMEMORY:
 		srv->maxmemory = (uint64_t)p->ll;
+		if (srv->maxmemory)
+			srv_mem_sample(srv); /* the checks read the sample: take one now */
 		return 0;
 	case LV_SLOWLOG_SLOWER:
 		srv->slowlog_slower_than = p->ll;

@@ -6,15 +6,19 @@
  * keyspace event and counts in INFO's evicted_keys.
  *
  * Choice of the victim: the store keeps no access clock per key, so the LRU and LFU policies
- * are approximated by a random choice, like allkeys-random: a key found from a random
- * position in key order (volatile-*: the first such key with an expiry; volatile-ttl: the
- * one with the nearest expiry among a sample of 16). The heap is the server's own memory;
+ * are approximated by a random choice, like allkeys-random: the first key from a random
+ * position in key order. The volatile policies take from the engine's expiry index
+ * (hkv_expiring()), so a key with an expiry is found however few there are: volatile-ttl the
+ * key with the nearest expiry, the others one at random among the EVICT_SAMPLE nearest. The
+ * heap is the server's own memory;
  * the store's data lives on disk and in the engine's bounded memtable, so eviction bounds
  * what clients make the server hold, and evicting keeps the store small.
  *
  * It runs before each command and from the periodic task (so that lowering maxmemory evicts
  * without waiting for a command). One pass deletes at most EVICT_MAX_PER_CALL keys, so that
- * a command never waits for a whole keyspace to go.
+ * a command never waits for a whole keyspace to go. Whether the heap is over the limit is read
+ * from the last sample (srv_mem_sample(): measuring costs up to a millisecond), and a pass
+ * measures again after each EVICT_BATCH deletions and at its end.
  */
 #include <errno.h>
 #include <string.h>
@@ -23,6 +27,7 @@
 #include "server_int.h"
 
 #define EVICT_MAX_PER_CALL 64
+#define EVICT_BATCH 16 /* deletions between two measures of the heap (srv_mem_sample()) */
 #define EVICT_SAMPLE 16
 
 struct sample {
@@ -63,29 +68,37 @@ static int sample_keys(struct hkv_server *srv, struct elems *e)
 	return rc < 0 ? rc : 0;
 }
 
-/* The victim among @e for @policy: its index, or -1 if none qualifies. */
-static long pick(struct hkv_server *srv, struct elems *e, const char *policy)
+static int take_expiring(void *arg, const void *key, size_t klen, int64_t expire_at)
 {
-	bool volatile_only = !strncmp(policy, "volatile-", 9);
-	bool by_ttl = !strcmp(policy, "volatile-ttl");
-	int64_t best_at = 0;
-	long best = -1;
+	struct sample *s = arg;
 
-	for (size_t i = 0; i < e->n; i++) {
-		struct hkv_attr a;
-
-		if (!volatile_only)
-			return (long)i;
-		if (hkv_attr_get(srv->db, elem_a(e, i), e->v[i].alen, &a) || !a.expire_at)
-			continue;
-		if (!by_ttl)
-			return (long)i;
-		if (best < 0 || a.expire_at < best_at) {
-			best = (long)i;
-			best_at = a.expire_at;
-		}
+	(void)expire_at;
+	if (elems_push(s->e, key, klen, NULL, 0, 0)) {
+		s->err = -ENOMEM;
+		return 1;
 	}
-	return best;
+	return 0;
+}
+
+/*
+ * Candidates for @policy into @e and the victim among them: its index, or -1 if there is
+ * none (nothing left that the policy may take, or an error).
+ */
+static long choose(struct hkv_server *srv, struct elems *e, const char *policy)
+{
+	struct sample s = { e, 0 };
+	int rc;
+
+	if (strncmp(policy, "volatile-", 9)) {
+		rc = sample_keys(srv, e);
+		return rc || !e->n ? -1 : 0;
+	}
+	/* from the expiry index, nearest first: volatile-ttl takes the nearest */
+	rc = hkv_expiring(srv->db, strcmp(policy, "volatile-ttl") ? EVICT_SAMPLE : 1,
+			  take_expiring, &s);
+	if (rc < 0 || s.err || !e->n)
+		return -1;
+	return (long)(srv_rand(srv) % e->n);
 }
 
 void evict_if_needed(struct hkv_server *srv, struct client *c)
@@ -94,20 +107,19 @@ void evict_if_needed(struct hkv_server *srv, struct client *c)
 	struct client *prev_exec = srv->exec_client;
 	bool prev_all = srv->touches_all;
 
-	if (!srv->maxmemory || srv->in_batch || mem_used() <= srv->maxmemory ||
-	    !strcmp(policy, "noeviction") || srv->flush_error)
+	if (srv->in_batch || !srv_over_maxmemory(srv) || !strcmp(policy, "noeviction") ||
+	    srv->flush_error)
 		return;
 	/* the deletions are the server's own: no foreign-write events for them */
 	srv->exec_client = c;
 	srv->touches_all = true;
-	for (int n = 0; n < EVICT_MAX_PER_CALL && mem_used() > srv->maxmemory; n++) {
+	for (int n = 0; n < EVICT_MAX_PER_CALL; n++) {
 		struct elems e;
 		long victim;
 		int rc;
 
 		elems_init(&e);
-		rc = sample_keys(srv, &e);
-		victim = rc ? -1 : pick(srv, &e, policy);
+		victim = choose(srv, &e, policy);
 		if (victim < 0) {
 			elems_free(&e);
 			break;
@@ -122,7 +134,10 @@ void evict_if_needed(struct hkv_server *srv, struct client *c)
 		elems_free(&e);
 		if (rc < 0)
 			break;
+		if (n % EVICT_BATCH == EVICT_BATCH - 1 && srv_mem_sample(srv) <= srv->maxmemory)
+			break;
 	}
+	srv_mem_sample(srv); /* what the next command's check reads */
 	drain_watch_events(srv);
 	srv->exec_client = prev_exec;
 	srv->touches_all = prev_all;

@@ -81,7 +81,6 @@ void stats_cron(struct hkv_server *srv)
 {
 	int64_t now = srv_now_ms();
 	struct ops_sample *s;
-	uint64_t mem;
 
 	if (now - srv->ops_last_ms < 100)
 		return;
@@ -91,9 +90,8 @@ void stats_cron(struct hkv_server *srv)
 	s->commands = srv->st.commands;
 	s->net_in = srv->st.net_in;
 	s->net_out = srv->st.net_out;
-	mem = mem_used();
-	if (mem > srv->stat_peak_mem)
-		srv->stat_peak_mem = mem;
+	if (srv->maxmemory)
+		srv_mem_sample(srv);
 }
 
 /* Mean rate of a counter over the kept samples, per second. */
@@ -141,6 +139,40 @@ uint64_t mem_used(void)
 	uint64_t used = (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
 
 	return used ? used : mem_rss();
+}
+
+/**
+ * srv_mem_sample() - measure the heap (mem_used()) for the maxmemory checks and the peak.
+ * @srv: the server.
+ *
+ * mem_used() walks the allocator's free lists with each arena locked: about a millisecond in
+ * the filesystem daemon, whose worker threads have an arena each, and a stall for any thread
+ * allocating meanwhile. Far too dear for every command, so the checks read the last sample
+ * instead (srv_over_maxmemory()), which is taken only while maxmemory is set: by the periodic
+ * task (every 100 ms), when maxmemory is set, and by eviction between its batches of
+ * deletions. INFO and MEMORY STATS measure afresh. A command can therefore pass the check up
+ * to one period after the heap went over the limit; the data itself lives on disk, so what a
+ * period can add to the heap is client buffers, bounded by their own limits.
+ *
+ * Return: the heap in bytes; @srv->mem_sampled and the peak are updated.
+ */
+uint64_t srv_mem_sample(struct hkv_server *srv)
+{
+	uint64_t m = mem_used();
+
+	srv->mem_sampled = m;
+	if (m > srv->stat_peak_mem)
+		srv->stat_peak_mem = m;
+	return m;
+}
+
+/**
+ * srv_over_maxmemory() - whether maxmemory is set and the last sample of the heap is over it.
+ * @srv: the server.
+ */
+bool srv_over_maxmemory(const struct hkv_server *srv)
+{
+	return srv->maxmemory && srv->mem_sampled > srv->maxmemory;
 }
 
 static uint64_t total_system_memory(void)
@@ -336,8 +368,8 @@ static void info_clients(struct hkv_server *srv, struct ibuf *b)
 
 static void info_memory(struct hkv_server *srv, struct ibuf *b)
 {
-	uint64_t used = mem_used(), rss = mem_rss(), sys = total_system_memory();
-	uint64_t peak = srv->stat_peak_mem > used ? srv->stat_peak_mem : used;
+	uint64_t used = srv_mem_sample(srv), rss = mem_rss(), sys = total_system_memory();
+	uint64_t peak = srv->stat_peak_mem;
 	struct hkv_stats st = { 0 };
 	char h1[32], h2[32], h3[32], h4[32], h5[32];
 
@@ -899,7 +931,7 @@ void latency_help_command(struct client *c)
 void memory_stats_command(struct client *c)
 {
 	struct hkv_server *srv = c->srv;
-	uint64_t used = mem_used(), rss = mem_rss(), clients = 0;
+	uint64_t used = srv_mem_sample(srv), rss = mem_rss(), clients = 0;
 	struct hkv_stats st = { 0 };
 
 	hkv_stats_get(srv->db, &st);
@@ -907,7 +939,7 @@ void memory_stats_command(struct client *c)
 		clients += sizeof(*cl) + cl->qcap + cl->out.cap;
 	add_map(c, 9);
 	add_bulk_str(c, "peak.allocated");
-	add_int(c, (long long)(srv->stat_peak_mem > used ? srv->stat_peak_mem : used));
+	add_int(c, (long long)srv->stat_peak_mem);
 	add_bulk_str(c, "total.allocated");
 	add_int(c, (long long)used);
 	add_bulk_str(c, "clients.normal");

@@ -693,7 +693,7 @@ static int script_command(lua_State *L, struct lua_ctx *ctx)
 		err = "-MISCONF Errors writing to the store's disk: a flush failed, so writes are "
 		      "refused until the server is restarted. Check the server log.";
 	else if ((cmd->flags & CMD_DENYOOM) && !run->dirty && !run->allow_oom &&
-		 srv->maxmemory && mem_used() > srv->maxmemory)
+		 srv_over_maxmemory(srv))
 		err = "-OOM command not allowed when used memory > 'maxmemory'.";
 	if (err) {
 		if (cmd)
@@ -1816,8 +1816,7 @@ static void script_run(struct client *c, struct lua_ctx *ctx, struct script *s, 
 				return;
 			}
 		}
-		if (srv->maxmemory && !(s->flags & (SF_ALLOW_OOM | SF_NO_WRITES)) &&
-		    mem_used() > srv->maxmemory) {
+		if (!(s->flags & (SF_ALLOW_OOM | SF_NO_WRITES)) && srv_over_maxmemory(srv)) {
 			add_error(c, "-OOM allow-oom flag is not set on the script, can not run it "
 				     "when used memory > 'maxmemory'");
 			return;

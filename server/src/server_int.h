@@ -405,6 +405,7 @@ struct hkv_server {
 
 	struct srv_stats st;
 	uint64_t stat_peak_mem;
+	uint64_t mem_sampled;   /* srv_mem_sample()'s last measure, what maxmemory checks read */
 	struct ops_sample ops_samples[OPS_SAMPLES];
 	unsigned ops_idx;
 	int64_t ops_last_ms;
@@ -607,6 +608,8 @@ void slowlog_free(struct hkv_server *srv);
 void bgjob_reap(struct hkv_server *srv, bool wait);
 uint64_t mem_rss(void);
 uint64_t mem_used(void);
+uint64_t srv_mem_sample(struct hkv_server *srv);
+bool srv_over_maxmemory(const struct hkv_server *srv);
 
 /* config (config.c) */
 int config_apply_defaults(struct hkv_server *srv);

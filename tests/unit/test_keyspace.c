@@ -219,6 +219,76 @@ static void test_lazy_and_active_expiry(void **state)
 	assert_int_equal(hkv_pttl(f->db, "w", 1), -1);
 }
 
+struct expiring {
+	char keys[8][400];
+	size_t klen[8];
+	int64_t at[8];
+	int n, stop_after;
+};
+
+static int expiring_cb(void *arg, const void *key, size_t klen, int64_t expire_at)
+{
+	struct expiring *x = arg;
+
+	assert_true(x->n < 8 && klen < sizeof(x->keys[0]));
+	memcpy(x->keys[x->n], key, klen);
+	x->klen[x->n] = klen;
+	x->at[x->n++] = expire_at;
+	return x->n == x->stop_after ? 1 : 0;
+}
+
+/* hkv_expiring(): the nearest expiries first, from the index; expired and persisted keys out */
+static void test_expiring(void **state)
+{
+	struct fx *f = *state;
+	struct expiring x = { .stop_after = 0 };
+	int64_t t0 = f->clk.now;
+	char longkey[300];
+
+	for (int i = 0; i < 50; i++) {
+		char k[16];
+
+		snprintf(k, sizeof(k), "plain%02d", i);
+		put(f->db, k, "v");
+	}
+	put(f->db, "far", "v");
+	assert_int_equal(hkv_pexpire(f->db, "far", 3, 9000, 0), 1);
+	put(f->db, "near", "v");
+	assert_int_equal(hkv_pexpire(f->db, "near", 4, 1000, 0), 1);
+	put(f->db, "gone", "v");
+	assert_int_equal(hkv_pexpire(f->db, "gone", 4, 10, 0), 1);
+	put(f->db, "kept", "v");
+	assert_int_equal(hkv_pexpire(f->db, "kept", 4, 500, 0), 1);
+	assert_int_equal(hkv_persist(f->db, "kept", 4), 1);
+	memset(longkey, 'L', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = 0;
+	put(f->db, longkey, "v");
+	assert_int_equal(hkv_pexpire(f->db, longkey, strlen(longkey), 5000, 0), 1);
+	f->clk.now += 10; /* "gone" expired, not swept */
+
+	assert_int_equal(hkv_expiring(f->db, 8, expiring_cb, &x), 3);
+	assert_int_equal(x.klen[0], 4);
+	assert_memory_equal(x.keys[0], "near", 4);
+	assert_int_equal(x.at[0], t0 + 1000);
+	/* a long key comes back whole, not as its index encoding */
+	assert_int_equal(x.klen[1], strlen(longkey));
+	assert_memory_equal(x.keys[1], longkey, strlen(longkey));
+	assert_int_equal(x.at[1], t0 + 5000);
+	assert_memory_equal(x.keys[2], "far", 3);
+
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(hkv_expiring(f->db, 1, expiring_cb, &x), 1);
+	assert_memory_equal(x.keys[0], "near", 4);
+	memset(&x, 0, sizeof(x));
+	x.stop_after = 2;
+	assert_int_equal(hkv_expiring(f->db, 8, expiring_cb, &x), 2);
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(hkv_expiring(f->db, 0, expiring_cb, &x), 0);
+	assert_int_equal(hkv_expiring(f->db, 8, NULL, NULL), -EINVAL);
+	f->clk.now = t0 + 9000;
+	assert_int_equal(hkv_expiring(f->db, 8, expiring_cb, &x), 0);
+}
+
 struct collect {
 	char **keys;
 	size_t n, cap;
@@ -730,6 +800,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expire_family, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lazy_and_active_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_prefix_delim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_concurrent, setup, teardown),

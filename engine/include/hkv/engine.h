@@ -589,6 +589,22 @@ int hkv_persist(struct hkv *db, const void *key, size_t klen);
 int hkv_expire_cycle(struct hkv *db, unsigned max);
 
 /**
+ * hkv_expiring() - the live keys with the nearest expiries, nearest first, from the expiry
+ * index (no scan of the keyspace): what eviction policies that only take keys with an expiry
+ * (Redis's volatile-*) choose from.
+ * @db:  the store.
+ * @max: at most this many keys are reported.
+ * @fn:  called once per key, in one read snapshot, with the key and its expiry (Unix ms);
+ *       returns 0 to go on, 1 to stop, or a negative errno to stop with that error. It must
+ *       not call the engine. Keys already expired (not yet swept) are left out.
+ * @arg: passed to @fn.
+ * Return: the number of keys reported; -EINVAL (@fn NULL), -HKV_ECORRUPT, -EIO, or @fn's
+ * error.
+ */
+int hkv_expiring(struct hkv *db, unsigned max,
+		 int (*fn)(void *arg, const void *key, size_t klen, int64_t expire_at), void *arg);
+
+/**
  * struct hkv_cursor - an opaque, stateless scan position. Zero it (or hkv_cursor_init()) to
  * start; a scan sets @done when it has returned everything. It is a plain value: copy it,
  * store it, resume from it in another thread or after reopening the store.
