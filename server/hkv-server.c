@@ -11,8 +11,12 @@
  * on the command line come after it and override it. Keys: port, bind (one or more
  * addresses), unixsocket, unixsocketperm (octal), dir, requirepass, appendfsync
  * (always|everysec|no), maxclients, timeout (seconds, 0 = never), protected-mode (yes|no),
- * notify-keyspace-events, hz. An unknown key or a bad value is an error: a message naming it
- * on stderr and exit status 1, before anything is opened.
+ * notify-keyspace-events, hz; an unknown key or a bad value of these is an error: a message
+ * naming it on stderr and exit status 1, before anything is opened. Every other parameter of
+ * CONFIG SET (maxmemory, maxmemory-policy, slowlog-log-slower-than...; several values are
+ * joined with spaces, as redis-server does) is applied as CONFIG SET would, in order, once
+ * the server exists and before it listens: a value CONFIG SET refuses stops the server with
+ * CONFIG SET's error and exit status 1, before any client is served.
  *
  * The store (DIR, default ".") is opened with the engine's sync policy "none": the server
  * decides when a write is acknowledged (appendfsync): "always" flushes once per event-loop
@@ -46,6 +50,14 @@ static void on_signal(int sig)
 		hkv_server_stop(the_server);
 }
 
+/* Parameters left to CONFIG SET (hkv_server_config_set()), in the order given. */
+struct deferred {
+	char *key, *val, *where;
+};
+
+static struct deferred *deferred;
+static size_t ndeferred;
+
 /* Strings the configuration points at live until main() returns (kept_free()). */
 static char **kept;
 static size_t nkept;
@@ -71,6 +83,56 @@ static void kept_free(void)
 	free(kept);
 	kept = NULL;
 	nkept = 0;
+	free(deferred);
+	deferred = NULL;
+	ndeferred = 0;
+}
+
+/* Keep "KEY VALUE..." for CONFIG SET, the values joined with single spaces. */
+static void defer(const char *where, const char *key, int n, char **val)
+{
+	struct deferred *v = realloc(deferred, (ndeferred + 1) * sizeof(*v));
+	size_t len = 1;
+	char *s;
+
+	if (!v) {
+		fprintf(stderr, "hkv-server: out of memory\n");
+		exit(1);
+	}
+	deferred = v;
+	for (int i = 0; i < n; i++)
+		len += strlen(val[i]) + 1;
+	s = malloc(len);
+	if (!s) {
+		fprintf(stderr, "hkv-server: out of memory\n");
+		exit(1);
+	}
+	*s = 0;
+	for (int i = 0; i < n; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, val[i]);
+	}
+	v[ndeferred].key = keep(key);
+	v[ndeferred].val = keep(s);
+	v[ndeferred].where = keep(where);
+	ndeferred++;
+	free(s);
+}
+
+/* CONFIG SET each deferred parameter. Return: 0, or -1 after a message naming it. */
+static int apply_deferred(struct hkv_server *srv)
+{
+	char err[1024];
+
+	for (size_t i = 0; i < ndeferred; i++) {
+		if (hkv_server_config_set(srv, deferred[i].key, deferred[i].val, err,
+					  sizeof(err))) {
+			fprintf(stderr, "hkv-server: %s: %s\n", deferred[i].where, err);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int parse_uint(const char *s, unsigned long max, int base, unsigned long *out)
@@ -156,6 +218,9 @@ static int apply(struct hkv_server_config *cfg, const char **dir, const char *wh
 		if (parse_uint(val[0], 500, 10, &u) || u == 0)
 			goto bad;
 		cfg->hz = (uint32_t)u;
+	} else if (hkv_server_config_known(key)) {
+		defer(where, key, n, val);
+		return 0;
 	} else {
 		fprintf(stderr, "hkv-server: %s: unknown option '%s'\n", where, key);
 		return -1;
@@ -237,7 +302,8 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: hkv-server [CONFIG_FILE] [--KEY VALUE...]\n"
 		   "Serves the store in --dir (default .) over RESP, as redis-server.\n"
 		   "Keys: port bind unixsocket unixsocketperm dir requirepass appendfsync\n"
-		   "      maxclients timeout protected-mode notify-keyspace-events hz\n");
+		   "      maxclients timeout protected-mode notify-keyspace-events hz,\n"
+		   "      and every other parameter of CONFIG SET (maxmemory...)\n");
 }
 
 int main(int argc, char **argv)
@@ -287,6 +353,11 @@ int main(int argc, char **argv)
 	rc = hkv_server_new(db, &cfg, &the_server);
 	if (!rc)
 		rc = hkv_server_add_hkvfs(the_server, db, NULL);
+	if (!rc && apply_deferred(the_server)) {
+		hkv_server_free(the_server);
+		hkv_close(db);
+		return 1;
+	}
 	if (!rc) {
 		hkv_set_watch(db, hkv_server_watch, the_server);
 		rc = hkv_server_listen(the_server);

@@ -818,6 +818,11 @@ int hkv_server_config_set(struct hkv_server *srv, const char *name, const char *
 	return config_set_pairs(srv, 1, &n, &v, err, errlen);
 }
 
+bool hkv_server_config_known(const char *name)
+{
+	return def_find(name) != NULL;
+}
+
 void config_set_command(struct client *c)
 {
 	int n = (c->argc - 2) / 2;

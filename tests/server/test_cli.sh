@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_cli.sh - hkv-server with redis-cli (Debian's redis-tools): exact replies over TCP and
 # the unix socket, redis-server-style flags and a configuration file, requirepass,
-# appendfsync, maxclients, the idle timeout, bad options, data kept across a restart, and a
-# clean SIGTERM (exit 0, socket file removed).
+# appendfsync, maxclients, the idle timeout, any other CONFIG SET parameter as a flag or a
+# file line, bad options, data kept across a restart, and a clean SIGTERM (exit 0, socket
+# file removed).
 #
 # Usage: test_cli.sh HKV_SERVER   (port: HKV_TEST_PORT, default 17013)
 set -u
@@ -164,6 +165,28 @@ printf 'port %s\nfrobnicate yes\n' "$PORT" >"$T/bad.conf"
 check "bad config status" "$?" 1
 check "bad config message" "$(cat "$T/out")" \
 	"hkv-server: $T/bad.conf:2: unknown option 'frobnicate'"
+
+
+# any other CONFIG SET parameter, from the file and the command line (values joined with
+# spaces, the command line last), applied as CONFIG SET would
+printf 'maxmemory 1gb\nmaxmemory-policy volatile-ttl\n' >"$T/more.conf"
+start "$T/more.conf" --port "$PORT" --dir "$T/data" --maxmemory 100mb \
+	--client-output-buffer-limit normal 1mb 512kb 60
+check "maxmemory from the command line" "$(redis-cli -p "$PORT" config get maxmemory)" "maxmemory
+104857600"
+check "maxmemory-policy from the file" "$(redis-cli -p "$PORT" config get maxmemory-policy)" \
+	"maxmemory-policy
+volatile-ttl"
+check "a parameter of several values" \
+	"$(redis-cli -p "$PORT" config get client-output-buffer-limit)" "client-output-buffer-limit
+normal 1048576 524288 60 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+stop
+"$SERVER" --port "$PORT" --dir "$T/data" --maxmemory-policy sometimes >"$T/out" 2>&1
+check "bad CONFIG SET value status" "$?" 1
+check "bad CONFIG SET value message" "$(cat "$T/out")" \
+	"hkv-server: command line: CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction"
+check "nothing served after a bad value" "$(redis-cli -p "$PORT" ping 2>&1 | head -c 5)" \
+	"Could"
 
 echo "test_cli: $((CHECKS - FAILS))/$CHECKS checks passed"
 [ "$FAILS" = 0 ]

@@ -271,6 +271,12 @@ int hkv_server_add_hkvfs(struct hkv_server *srv, struct hkv *db,
 int hkv_server_config_set(struct hkv_server *srv, const char *name, const char *value,
 			  char *err, size_t errlen);
 
+/**
+ * hkv_server_config_known() - whether @name (or its alias) is a parameter of CONFIG GET/SET.
+ * Needs no server: for a front end that checks its options before it opens the store.
+ */
+bool hkv_server_config_known(const char *name);
+
 #ifdef __cplusplus
 }
 #endif
