@@ -3,9 +3,12 @@
  * inode.c - the table of inodes the kernel holds.
  *
  * An inode's FUSE node id is its address (the root is node 1). Inodes are found by identity
- * (kind, key, element) through an RCU hash table (liburcu's cds_lfht) whose hash is computed
- * from the key bytes alone, so a collection key and all its element inodes share one hash:
- * "every element of key K" is one walk over K's duplicates.
+ * (kind, key, element) through an RCU hash table (liburcu's cds_lfht), itab, whose hash covers
+ * the key and, for an element, the element: a lookup costs the same however many elements of
+ * one collection the kernel holds. A second table, ctab, indexes the element entries alone by
+ * the hash of their key, so that "every element of key K" is one walk over K's duplicates
+ * there. An element entry is in ctab exactly while it is in itab (mark_hashed(),
+ * mark_unhashed(), under itab_lock).
  *
  * Identity. An inode's identity lives in a separate, immutable object, struct itab_ent, that
  * is also the hash table node. Renaming an inode never rewrites bytes in place: the writer
@@ -108,10 +111,11 @@
 
 /*
  * struct itab_ent - one identity of one inode; the hash table node.
- * @node:   cds_lfht linkage (while hashed).
+ * @node:   itab linkage (while hashed).
+ * @cnode:  ctab linkage (while hashed, elements only).
  * @rcu:    call_rcu() linkage when the entry is retired.
  * @in:     the inode it names (immutable).
- * @hash:   hash of the key bytes (immutable).
+ * @hash:   itab hash: of the key, and of the element for an element (immutable).
  * @hashed: in the table (itab_lock).
  * @mv:     writer's temporary list link while re-keying (itab_lock).
  * @kind, @ctl, @klen, @elen, @key, @elem: the identity (immutable); @key and @elem point into
@@ -119,6 +123,7 @@
  */
 struct itab_ent {
 	struct cds_lfht_node node;
+	struct cds_lfht_node cnode;
 	struct rcu_head rcu;
 	struct hkvfs_inode *in;
 	unsigned long hash;
@@ -161,6 +166,7 @@ struct itab_query {
 
 static pthread_mutex_t itab_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cds_lfht *itab;
+static struct cds_lfht *ctab; /* element entries by the hash of their key (see the top) */
 static struct hkvfs_inode *itab_all; /* every dynamic inode not yet forgotten (itab_lock) */
 static pthread_key_t rcu_key;
 static bool rcu_key_made;
@@ -239,6 +245,23 @@ static unsigned long hash_key(const void *key, size_t klen)
 	return (unsigned long)h;
 }
 
+/* itab's hash of an identity: the key's, extended by the element's bytes for an element */
+static unsigned long hash_ident(enum hkvfs_kind kind, const void *key, size_t klen,
+				const void *elem, size_t elen)
+{
+	const unsigned char *p = elem;
+	uint64_t h = hash_key(key, klen);
+
+	if (kind != HKVFS_ELEM)
+		return (unsigned long)h;
+	for (size_t i = 0; i < elen; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return (unsigned long)h;
+}
+
 static int match_ident(struct cds_lfht_node *node, const void *arg)
 {
 	const struct itab_ent *e = caa_container_of(node, struct itab_ent, node);
@@ -249,13 +272,61 @@ static int match_ident(struct cds_lfht_node *node, const void *arg)
 	       (!q->elen || memcmp(e->elem, q->elem, q->elen) == 0);
 }
 
-/* element inodes of the collection key q->key */
+/* element inodes of the collection key q->key (a ctab node) */
 static int match_child(struct cds_lfht_node *node, const void *arg)
 {
-	const struct itab_ent *e = caa_container_of(node, struct itab_ent, node);
+	const struct itab_ent *e = caa_container_of(node, struct itab_ent, cnode);
 	const struct itab_query *q = arg;
 
 	return e->kind == HKVFS_ELEM && e->klen == q->klen && memcmp(e->key, q->key, q->klen) == 0;
+}
+
+/*
+ * Walk the element entries of key q->key in ctab (hash @h: hash_key() of the key). Not
+ * liburcu's cds_lfht_for_each_entry_duplicate(): its container_of() of the NULL that ends the
+ * walk is undefined for a member at a non-zero offset, as cnode is.
+ */
+static struct itab_ent *child_at(struct cds_lfht_iter *it)
+{
+	struct cds_lfht_node *n = cds_lfht_iter_get_node(it);
+
+	return n ? caa_container_of(n, struct itab_ent, cnode) : NULL;
+}
+
+static struct itab_ent *child_first(const struct itab_query *q, unsigned long h,
+				    struct cds_lfht_iter *it)
+{
+	cds_lfht_lookup(ctab, h, match_child, q, it);
+	return child_at(it);
+}
+
+static struct itab_ent *child_next(const struct itab_query *q, struct cds_lfht_iter *it)
+{
+	cds_lfht_next_duplicate(ctab, match_child, q, it);
+	return child_at(it);
+}
+
+#define for_each_child(q, h, it, e) \
+	for ((e) = child_first((q), (h), (it)); (e); (e) = child_next((q), (it)))
+
+/* @e has just entered itab: an element enters ctab too */
+static void mark_hashed(struct itab_ent *e)
+{
+	assert_writer();
+	e->hashed = true;
+	if (e->kind == HKVFS_ELEM)
+		cds_lfht_add(ctab, hash_key(e->key, e->klen), &e->cnode);
+}
+
+/* @e has just left itab (deleted or replaced there): an element leaves ctab too */
+static void mark_unhashed(struct itab_ent *e)
+{
+	assert_writer();
+	if (!e->hashed)
+		return;
+	e->hashed = false;
+	if (e->kind == HKVFS_ELEM)
+		cds_lfht_del(ctab, &e->cnode);
 }
 
 int hkvfs_itab_init(void)
@@ -267,8 +338,15 @@ int hkvfs_itab_init(void)
 		return rc;
 	rcu_key_made = true;
 	itab = cds_lfht_new(1024, 1024, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
-	if (!itab)
+	ctab = cds_lfht_new(1024, 1024, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+	if (!itab || !ctab) {
+		if (itab)
+			cds_lfht_destroy(itab, NULL);
+		if (ctab)
+			cds_lfht_destroy(ctab, NULL);
+		itab = ctab = NULL;
 		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -286,7 +364,7 @@ void hkvfs_itab_destroy(void)
 	rcu_read_lock();
 	cds_lfht_for_each_entry(itab, &it, e, node) {
 		cds_lfht_del(itab, &e->node);
-		e->hashed = false;
+		mark_unhashed(e);
 	}
 	rcu_read_unlock();
 	in = itab_all;
@@ -298,9 +376,9 @@ void hkvfs_itab_destroy(void)
 		free(in->ent);
 		free(in);
 	}
-	if (cds_lfht_destroy(itab, NULL))
+	if (cds_lfht_destroy(itab, NULL) || cds_lfht_destroy(ctab, NULL))
 		HLOG_WARN("inode table not empty at shutdown");
-	itab = NULL;
+	itab = ctab = NULL;
 	rcu_thread_exit(NULL);
 }
 
@@ -328,7 +406,7 @@ static struct itab_ent *ent_new(struct hkvfs_inode *in, enum hkvfs_kind kind, co
 	memset(e, 0, sizeof(*e));
 	cds_lfht_node_init(&e->node);
 	e->in = in;
-	e->hash = hash_key(key, klen);
+	e->hash = hash_ident(kind, key, klen, elem, elen);
 	e->kind = kind;
 	e->klen = klen;
 	e->elen = elen;
@@ -375,7 +453,8 @@ static struct itab_ent *lookup_rcu(const struct itab_query *q)
 	struct cds_lfht_node *node;
 
 	assert_reader();
-	cds_lfht_lookup(itab, hash_key(q->key, q->klen), match_ident, q, &it);
+	cds_lfht_lookup(itab, hash_ident(q->kind, q->key, q->klen, q->elem, q->elen), match_ident,
+			q, &it);
 	node = cds_lfht_iter_get_node(&it);
 	return node ? caa_container_of(node, struct itab_ent, node) : NULL;
 }
@@ -386,7 +465,7 @@ static void unhash(struct itab_ent *e)
 	if (!e->hashed)
 		return;
 	cds_lfht_del(itab, &e->node);
-	e->hashed = false;
+	mark_unhashed(e);
 }
 
 /* hash @e, replacing (and unhashing) an entry of the same identity */
@@ -397,9 +476,9 @@ static void hash_replace(struct itab_ent *e)
 
 	assert_writer();
 	old = cds_lfht_add_replace(itab, e->hash, match_ident, &q, &e->node);
-	e->hashed = true;
+	mark_hashed(e);
 	if (old)
-		caa_container_of(old, struct itab_ent, node)->hashed = false;
+		mark_unhashed(caa_container_of(old, struct itab_ent, node));
 }
 
 static struct hkvfs_inode *static_inode(const struct hkvfs_ident *id)
@@ -472,13 +551,13 @@ int hkvfs_itab_ref(const struct hkvfs_ident *id, struct hkvfs_inode **out)
 		}
 		/* dead, its FORGET waiting for the lock: take its place atomically */
 		if (cds_lfht_replace(itab, &it, e->hash, match_ident, &q, &e->node) == 0) {
-			old->hashed = false;
-			e->hashed = true;
+			mark_unhashed(old);
+			mark_hashed(e);
 		}
 	}
 	if (!e->hashed) {
 		cds_lfht_add(itab, e->hash, &e->node);
-		e->hashed = true;
+		mark_hashed(e);
 	}
 	in->all_next = itab_all;
 	if (itab_all)
@@ -589,8 +668,7 @@ static struct itab_ent *collect_children(const void *key, size_t klen)
 	struct cds_lfht_iter it;
 
 	assert_writer();
-	cds_lfht_for_each_entry_duplicate(itab, hash_key(key, klen), match_child, &q, &it, e,
-					  node) {
+	for_each_child(&q, hash_key(key, klen), &it, e) {
 		e->mv = list;
 		list = e;
 	}
@@ -715,8 +793,7 @@ void hkvfs_itab_children(const void *key, size_t klen,
 
 	rcu_enter();
 	rcu_read_lock();
-	cds_lfht_for_each_entry_duplicate(itab, hash_key(key, klen), match_child, &q, &it, e,
-					  node) {
+	for_each_child(&q, hash_key(key, klen), &it, e) {
 		if (atomic_load_explicit(&e->in->nlookup, memory_order_relaxed))
 			cb(arg, hkvfs_ino_id(e->in), e->elem, e->elen);
 	}
@@ -775,8 +852,7 @@ int hkvfs_itab_claim(enum hkvfs_kind kind, const void *key, size_t klen, bool le
 	if (leaf) {
 		/* a collection with element inodes: their entries are the thread's to drop */
 		q.kind = HKVFS_ELEM;
-		cds_lfht_for_each_entry_duplicate(itab, hash_key(key, klen), match_child, &q,
-						  &it, e, node) {
+		for_each_child(&q, hash_key(key, klen), &it, e) {
 			if (atomic_load_explicit(&e->in->nlookup, memory_order_relaxed))
 				goto out_unlock;
 		}
