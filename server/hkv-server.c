@@ -16,7 +16,10 @@
  * CONFIG SET (maxmemory, maxmemory-policy, slowlog-log-slower-than...; several values are
  * joined with spaces, as redis-server does) is applied as CONFIG SET would, in order, once
  * the server exists and before it listens: a value CONFIG SET refuses stops the server with
- * CONFIG SET's error and exit status 1, before any client is served.
+ * CONFIG SET's error and exit status 1, before any client is served. A parameter CONFIG SET
+ * may not change (daemonize, databases, logfile...) is accepted with the value in use, and
+ * refused with any other (hkv_server_config_start()).
+
  *
  * The store (DIR, default ".") is opened with the engine's sync policy "none": the server
  * decides when a write is acknowledged (appendfsync): "always" flushes once per event-loop
@@ -126,8 +129,8 @@ static int apply_deferred(struct hkv_server *srv)
 	char err[1024];
 
 	for (size_t i = 0; i < ndeferred; i++) {
-		if (hkv_server_config_set(srv, deferred[i].key, deferred[i].val, err,
-					  sizeof(err))) {
+		if (hkv_server_config_start(srv, deferred[i].key, deferred[i].val, err,
+					    sizeof(err))) {
 			fprintf(stderr, "hkv-server: %s: %s\n", deferred[i].where, err);
 			return -1;
 		}

@@ -337,6 +337,8 @@ static bool enum_ok(const struct cdef *d, const char *v)
 	const char *p = d->enums;
 	size_t n = strlen(v);
 
+	if (!p) /* an immutable one lists no values: only the value in use is accepted */
+		return true;
 	while (*p) {
 		const char *e = strchr(p, ' ');
 		size_t len = e ? (size_t)(e - p) : strlen(p);
@@ -514,16 +516,15 @@ struct pending {
 	struct hkv_server_obuf_limit on, op;
 };
 
-/* Validate @val for @d. Return: NULL, or the reason (Redis's words). */
-static const char *config_check(struct hkv_server *srv, const struct cdef *d, const char *val,
-				struct pending *p, char *why, size_t whysize)
+/* Validate @val for @d, mutable or not. Return: NULL, or the reason (Redis's words). */
+static const char *config_check_value(struct hkv_server *srv, const struct cdef *d,
+				      const char *val, struct pending *p, char *why,
+				      size_t whysize)
 {
 	const char *w = NULL;
 
 	p->d = d;
 	p->val = val;
-	if (d->flags & CF_IMMUTABLE)
-		return "can't set immutable config";
 	switch (d->kind) {
 	case CK_BOOL:
 		if (!parse_bool(val, &p->b))
@@ -595,6 +596,15 @@ static const char *config_check(struct hkv_server *srv, const struct cdef *d, co
 		break;
 	}
 	return NULL;
+}
+
+/* Validate @val for @d as CONFIG SET does. Return: NULL, or the reason (Redis's words). */
+static const char *config_check(struct hkv_server *srv, const struct cdef *d, const char *val,
+				struct pending *p, char *why, size_t whysize)
+{
+	if (d->flags & CF_IMMUTABLE)
+		return "can't set immutable config";
+	return config_check_value(srv, d, val, p, why, whysize);
 }
 
 /* Hand the hash-max-listpack-* settings to the store, which keeps small hashes in order. */
@@ -816,6 +826,42 @@ int hkv_server_config_set(struct hkv_server *srv, const char *name, const char *
 	char *n = (char *)name, *v = (char *)value;
 
 	return config_set_pairs(srv, 1, &n, &v, err, errlen);
+}
+
+int hkv_server_config_start(struct hkv_server *srv, const char *name, const char *value,
+			    char *err, size_t errlen)
+{
+	const struct cdef *d = def_find(name);
+	struct pending p = { 0 };
+	char why[512], buf[512];
+	const char *msg, *cur;
+	long long ll;
+	bool b, same;
+
+	if (!d || !(d->flags & CF_IMMUTABLE))
+		return hkv_server_config_set(srv, name, value, err, errlen);
+	msg = config_check_value(srv, d, value, &p, why, sizeof(why));
+	if (!msg) {
+		cur = config_value(srv, d, buf, sizeof(buf));
+		if (!cur)
+			cur = "";
+		if (d->kind == CK_BOOL)
+			same = parse_bool(cur, &b) && b == p.b;
+		else if (d->kind == CK_INT || d->kind == CK_MEM)
+			same = (d->kind == CK_MEM ? parse_mem(cur, &ll)
+						  : str2ll(cur, strlen(cur), &ll)) && ll == p.ll;
+		else
+			same = !strcasecmp(cur, value);
+		if (!same) {
+			snprintf(why, sizeof(why), "hkv-server keeps it at '%s'", cur);
+			msg = why;
+		}
+	}
+	if (msg) {
+		snprintf(err, errlen, "bad value '%s' for '%s': %s", value, name, msg);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 bool hkv_server_config_known(const char *name)

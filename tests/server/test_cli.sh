@@ -187,6 +187,22 @@ check "bad CONFIG SET value message" "$(cat "$T/out")" \
 	"hkv-server: command line: CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction"
 check "nothing served after a bad value" "$(redis-cli -p "$PORT" ping 2>&1 | head -c 5)" \
 	"Could"
+# parameters CONFIG SET may not change: the value in use states what hkv-server does and is
+# accepted; another is refused rather than ignored
+start --port "$PORT" --dir "$T/data" --daemonize no --supervised no --databases 1
+check "immutable parameters at their values" "$(redis-cli -p "$PORT" config get daemonize)" \
+	"daemonize
+no"
+stop
+"$SERVER" --port "$PORT" --dir "$T/data" --daemonize yes >"$T/out" 2>&1
+check "daemonize yes status" "$?" 1
+check "daemonize yes message" "$(cat "$T/out")" \
+	"hkv-server: command line: bad value 'yes' for 'daemonize': hkv-server keeps it at 'no'"
+printf 'databases 16\n' >"$T/db.conf"
+"$SERVER" "$T/db.conf" --port "$PORT" --dir "$T/data" >"$T/out" 2>&1
+check "databases 16 status" "$?" 1
+check "databases 16 message" "$(cat "$T/out")" \
+	"hkv-server: $T/db.conf:1: bad value '16' for 'databases': hkv-server keeps it at '1'"
 
 echo "test_cli: $((CHECKS - FAILS))/$CHECKS checks passed"
 [ "$FAILS" = 0 ]

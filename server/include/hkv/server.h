@@ -272,6 +272,17 @@ int hkv_server_config_set(struct hkv_server *srv, const char *name, const char *
 			  char *err, size_t errlen);
 
 /**
+ * hkv_server_config_start() - a parameter given at start (a configuration file, a flag):
+ * hkv_server_config_set() for a parameter CONFIG SET may change; for one it may not (Redis's
+ * immutable ones: daemonize, databases, logfile...), the value is validated as Redis does and
+ * accepted only if it is the one in use, which hkv-server keeps (`--daemonize no` states what
+ * it does; `--daemonize yes` is refused rather than ignored).
+ * Return: 0; -EINVAL with a message in @err.
+ */
+int hkv_server_config_start(struct hkv_server *srv, const char *name, const char *value,
+			    char *err, size_t errlen);
+
+/**
  * hkv_server_config_known() - whether @name (or its alias) is a parameter of CONFIG GET/SET.
  * Needs no server: for a front end that checks its options before it opens the store.
  */
