@@ -107,8 +107,9 @@ extern struct hkvfs_inode hkvfs_root, hkvfs_ctldir, hkvfs_ctl_stats, hkvfs_ctl_c
  * -EAGAIN (no thread-specific key left). */
 int hkvfs_itab_init(void);
 /** hkvfs_itab_destroy() - free the table and every inode; no other thread may use it any
- * more. Safe after a failed or missing hkvfs_itab_init(). */
-void hkvfs_itab_destroy(void);
+ * more. Safe after a failed or missing hkvfs_itab_init(). Return: 0, or -EBUSY (logged) if an
+ * entry was left in a table after they were emptied (a broken invariant; tests check it). */
+int hkvfs_itab_destroy(void);
 /** hkvfs_ino() - the inode of node id @ino; the kernel's reference keeps it alive. */
 struct hkvfs_inode *hkvfs_ino(fuse_ino_t ino);
 fuse_ino_t hkvfs_ino_id(const struct hkvfs_inode *in);

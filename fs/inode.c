@@ -350,14 +350,15 @@ int hkvfs_itab_init(void)
 	return 0;
 }
 
-void hkvfs_itab_destroy(void)
+int hkvfs_itab_destroy(void)
 {
+	int rc = 0;
 	struct hkvfs_inode *in, *next;
 	struct cds_lfht_iter it;
 	struct itab_ent *e;
 
 	if (!itab)
-		return;
+		return 0;
 	rcu_enter();
 	/* no FUSE worker is left: empty the table, then free what was retired and what lives */
 	lock_itab();
@@ -376,10 +377,16 @@ void hkvfs_itab_destroy(void)
 		free(in->ent);
 		free(in);
 	}
-	if (cds_lfht_destroy(itab, NULL) || cds_lfht_destroy(ctab, NULL))
+	/* both tables are empty now; an element left in ctab alone would be a broken invariant */
+	if (cds_lfht_destroy(itab, NULL))
+		rc = -EBUSY;
+	if (cds_lfht_destroy(ctab, NULL))
+		rc = -EBUSY;
+	if (rc)
 		HLOG_WARN("inode table not empty at shutdown");
 	itab = ctab = NULL;
 	rcu_thread_exit(NULL);
+	return rc;
 }
 
 struct hkvfs_inode *hkvfs_ino(fuse_ino_t ino)

@@ -479,6 +479,14 @@ int main(int argc, char **argv)
 				if (hkvfs_itab_find(HKVFS_KEY, id.key, id.klen, NULL, 0))
 					fail("'%.*s' still found after its last forget",
 					     (int)id.klen, id.key);
+				{
+					struct child_seen c = { .n = 0, .t = i };
+
+					hkvfs_itab_children(id.key, id.klen, child_cb, &c);
+					if (c.n)
+						fail("'%.*s' still lists %d element(s) after the "
+						     "last forget", (int)id.klen, id.key, c.n);
+				}
 				for (m = 0; m < NELEMS; m++) {
 					elem_ident(&id, i, d, j, m);
 					if (hkvfs_itab_find(HKVFS_ELEM, id.key, id.klen, id.elem,
@@ -488,7 +496,9 @@ int main(int argc, char **argv)
 			}
 	if (!atomic_load(&failed))
 		each_check();
-	hkvfs_itab_destroy();
+	/* an element entry left in the children index alone would leave it non-empty */
+	if (hkvfs_itab_destroy())
+		fail("the tables were not empty at destroy");
 	if (atomic_load(&failed))
 		return 1;
 	printf("ok\n");
