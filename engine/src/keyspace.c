@@ -473,11 +473,17 @@ int hkv_expiring(struct hkv *db, unsigned max,
 		rtx_end(db, txn);
 		return rc;
 	}
-	for (rc = kv_cursor_get(cur, &k, &v, MDB_FIRST); !rc && n < max && !stop;
-	     rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (MDB_cursor_op op = MDB_FIRST; n < max && !stop; op = MDB_NEXT) {
 		struct ekey ek = { 0 };
 		struct kmeta m;
 		int r;
+
+		rc = kv_cursor_get(cur, &k, &v, op);
+		if (rc) {
+			if (rc != MDB_NOTFOUND)
+				err = lmdb_err(rc);
+			break;
+		}
 
 		if (k.mv_size < 8 || k.mv_size > 8 + EKEY_LONG) {
 			hkv_log(db, 0, "malformed expiry index entry (%zu bytes)", k.mv_size);
@@ -498,8 +504,6 @@ int hkv_expiring(struct hkv *db, unsigned max,
 	}
 	kv_cursor_close(cur);
 	rtx_end(db, txn);
-	if (!err && rc && rc != MDB_NOTFOUND && n < max && !stop)
-		err = lmdb_err(rc);
 	if (err)
 		return err;
 	return stop < 0 ? stop : (int)n;
