@@ -30,7 +30,9 @@
  * reply: the write of a string key whose inode has a window open and no element inodes (the
  * committing request runs what inval_key() would, hkvfs_inval_handed()), and the write of a
  * key the kernel has no inode for, whose directory has a window open (the CREATE drops that
- * directory's attributes, which is all inval_key() could do for such a key). Anything else
+ * directory's attributes, which is all inval_key() could do for such a key, unless its own
+ * new file was all it was handed: that changes nothing cached for the directory, whose times,
+ * where it keeps any, are another event, its marker's; hkvfs_inval_created()). Anything else
  * wakes the thread as before, so a create and the commit of its file do not wake it. The RESP
  * socket, which waits before its reply until the kernel was told of the changes it made,
  * also waits for the requests that were handed events by then (claims_taken, claims_done).
@@ -484,9 +486,20 @@ static void handed_inval(struct hkvfs *fs, struct hkvfs_inode *in)
 
 void hkvfs_inval_handed(struct hkvfs *fs, struct hkvfs_inode *in, unsigned n)
 {
+	hkvfs_inval_created(fs, in, n, 0);
+}
+
+void hkvfs_inval_created(struct hkvfs *fs, struct hkvfs_inode *in, unsigned n, unsigned own)
+{
 	if (!n)
 		return;
-	handed_inval(fs, in);
+	/*
+	 * Only the caller's own new string keys: they change nothing the kernel caches for the
+	 * directory (a file is no link; an implicit directory and the root show the mount time,
+	 * and a mkdir'd one's new times are one more event, its marker's).
+	 */
+	if (n > own)
+		handed_inval(fs, in);
 	pthread_mutex_lock(&iq_lock);
 	claims_done += n;
 	pthread_cond_broadcast(&iq_done_cond);

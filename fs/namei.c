@@ -341,9 +341,12 @@ static int create_key_txn(struct hkvfs_be *tx, void *arg)
 	return dir_changed(ck->fs, tx, ck->dir);
 }
 
-/* create the node named @name in @dir: a string key, or an element */
+/*
+ * create the node named @name in @dir: a string key, or an element. *@own (if not NULL) is
+ * set to 1 when a new string key was written, else 0 (hkvfs_inval_created()).
+ */
 static int create_node(fuse_req_t req, const struct hkvfs_ident *dir, struct hkvfs_ident *id,
-		       mode_t mode, bool excl)
+		       mode_t mode, bool excl, unsigned *own)
 {
 	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkv_create_attr ca = { mode & 07777, hkvfs_ctx(req)->uid, hkvfs_ctx(req)->gid };
@@ -352,12 +355,16 @@ static int create_node(fuse_req_t req, const struct hkvfs_ident *dir, struct hkv
 	bool tail;
 	int rc, t;
 
+	if (own)
+		*own = 0;
 	if (id->kind == HKVFS_PREFIX)
 		return excl ? -EEXIST : -EISDIR;
 	if (id->kind == HKVFS_KEY) {
 		struct create_key ck = { fs, dir, id, &ca, excl };
 
 		rc = hkvfs_be_txn_run(be, create_key_txn, &ck);
+		if (rc == 0 && own)
+			*own = 1;
 		if (rc == -EEXIST && !excl)
 			rc = hkvfs_be_type(be, id->key, id->klen) == HKV_TYPE_STRING ? 0 : -EISDIR;
 		return hkvfs_fserr(rc);
@@ -405,6 +412,7 @@ void hkvfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct hkvfs *fs = fuse_req_userdata(req);
 	struct hkvfs_ident *dir, *id;
 	struct fuse_entry_param e;
+	unsigned own;
 	int rc;
 
 	CNT(creates);
@@ -415,15 +423,17 @@ void hkvfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		 * A commit window on the directory (inode.c): the writes of the create (the new
 		 * key, the directory's times) are handed to this request, which drops the
 		 * directory's cached attributes itself, instead of waking the invalidation thread
-		 * (after the namespace lock: its holders notify the kernel of nothing).
+		 * (after the namespace lock: its holders notify the kernel of nothing), and only
+		 * if they changed: its new file alone changes nothing cached for the directory
+		 * (hkvfs_inval_created()).
 		 */
 		hkvfs_itab_commit_begin(hkvfs_ino(parent));
-		rc = create_node(req, dir, id, mode, fi->flags & O_EXCL);
+		rc = create_node(req, dir, id, mode, fi->flags & O_EXCL, &own);
 		if (!rc)
 			rc = make_entry(fs, id, &e);
 		hkvfs_ns_read_unlock();
-		hkvfs_inval_handed(fs, hkvfs_ino(parent),
-				   hkvfs_itab_commit_end(hkvfs_ino(parent)));
+		hkvfs_inval_created(fs, hkvfs_ino(parent),
+				    hkvfs_itab_commit_end(hkvfs_ino(parent)), own);
 	} else {
 		hkvfs_ns_read_unlock();
 	}
@@ -486,7 +496,7 @@ void hkvfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 	hkvfs_ns_read_lock();
 	rc = parent_and_child(fs, parent, name, &dir, &id, false);
 	if (!rc)
-		rc = create_node(req, dir, id, mode, true);
+		rc = create_node(req, dir, id, mode, true, NULL);
 	if (!rc)
 		rc = make_entry(fs, id, &e);
 	hkvfs_ns_read_unlock();

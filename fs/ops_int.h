@@ -162,6 +162,14 @@ void hkvfs_inval_now(struct hkvfs *fs, fuse_ino_t ino);
  * before replying, holding no lock a request in flight could wait for besides the handle's.
  */
 void hkvfs_inval_handed(struct hkvfs *fs, struct hkvfs_inode *in, unsigned n);
+/**
+ * hkvfs_inval_created() - hkvfs_inval_handed() for the window a CREATE opened on its
+ * directory @in, where @own of the @n events handed are the caller's writes of new string
+ * keys named in @in. Those change nothing the kernel caches for @in (a file adds no link, and
+ * a directory's times that do change are written to its marker, another event), so the
+ * directory's attributes are dropped only if something else was handed too.
+ */
+void hkvfs_inval_created(struct hkvfs *fs, struct hkvfs_inode *in, unsigned n, unsigned own);
 void hkvfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void hkvfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void hkvfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

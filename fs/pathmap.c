@@ -74,6 +74,16 @@ int hkv_pathmap_encode(const void *comp, size_t len, int delim, char *out)
 		all_dots = true;
 	else if (len >= 4 && memcmp(c, HKV_CTL_DIR, 4) == 0)
 		ctl = true;
+	if (!all_dots && !ctl && len <= HKV_NAME_MAX) {
+		/* the common case, no byte to escape: the name is the component */
+		for (i = 0; i < len && !needs_escape(c[i], delim); i++)
+			;
+		if (i == len) {
+			memcpy(out, c, len);
+			out[len] = 0;
+			return (int)len;
+		}
+	}
 	for (i = 0; i < len; i++) {
 		bool esc = needs_escape(c[i], delim) || all_dots || (ctl && i == 0);
 
@@ -165,13 +175,52 @@ int hkv_pathmap_key_to_path(const void *key, size_t klen, unsigned char delim, c
 	return (int)o;
 }
 
+/*
+ * The common case of hkv_pathmap_path_to_key(): a path none of whose names has an escape, a
+ * byte that needs one, or a name encode() treats specially ("." and "..", a name starting
+ * with the control directory's); then its key is the path with '/' turned into @delim.
+ * Return: the key's length, or 0 when the path is not such a path (or its key does not fit),
+ * which the general decoder then judges.
+ */
+static size_t path_to_key_plain(const char *path, unsigned char delim, unsigned char *k,
+				size_t outsz)
+{
+	size_t n, start = 0;
+
+	for (n = 0;; n++) {
+		unsigned char b = (unsigned char)path[n];
+		const char *c = path + start;
+		size_t len = n - start;
+
+		if (b != '/' && b != 0) {
+			if (b == '%' || b == delim)
+				return 0;
+			continue;
+		}
+		if (len == 0 || len > HKV_NAME_MAX ||
+		    (c[0] == '.' && (len == 1 || (len == 2 && c[1] == '.') ||
+				     (len >= 4 && memcmp(c, HKV_CTL_DIR, 4) == 0))))
+			return 0;
+		if (b == 0)
+			break;
+		start = n + 1;
+	}
+	if (n > outsz)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		k[i] = path[i] == '/' ? delim : (unsigned char)path[i];
+	return n;
+}
+
 ssize_t hkv_pathmap_path_to_key(const char *path, unsigned char delim, void *out, size_t outsz)
 {
 	unsigned char *k = out;
 	char name[HKV_NAME_MAX + 1];
 	const char *p = path;
-	size_t n = 0;
+	size_t n = path_to_key_plain(path, delim, k, outsz);
 
+	if (n)
+		return (ssize_t)n;
 	if (!*p)
 		return -EINVAL;
 	while (*p) {

@@ -581,6 +581,15 @@ static int win_push(struct hkvfs_dh *dh, uint64_t off, const struct hkv_cursor *
 	return 0;
 }
 
+/* put the directory's position back to the last one in the window (dh->lock held) */
+static void win_back(struct hkvfs_dh *dh)
+{
+	const struct win_ent *w = &dh->win[dh->nwin - 1];
+
+	cur_copy(&dh->cur, (const struct hkv_cursor *)(dh->winbuf + w->at));
+	dh->skip = w->skip;
+}
+
 void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
@@ -588,8 +597,7 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct hkvfs_dh *dh = (struct hkvfs_dh *)hkvfs_htab_get(fi->fh);
 	struct hkvfs_ident *id;
 	struct dent *d;
-	struct hkv_cursor *save = NULL;
-	uint32_t save_skip;
+	struct stat st;
 	char *buf;
 	uint64_t ndots, o;
 	size_t pos = 0, i;
@@ -608,7 +616,6 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	 * through a RELEASEDIR served meanwhile. The reply buffer is the request's own.
 	 */
 	buf = malloc(size);
-	save = malloc(sizeof(*save));
 	pthread_mutex_lock(&dh->lock);
 	if (!dh->id)
 		dh->id = malloc(sizeof(*dh->id));
@@ -616,7 +623,7 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		dh->d = malloc(sizeof(*dh->d));
 	id = dh->id;
 	d = dh->d;
-	if (!id || !d || !buf || !save) {
+	if (!id || !d || !buf) {
 		rc = -ENOMEM;
 		goto out_unlock;
 	}
@@ -658,15 +665,21 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			rc = rc < 0 ? rc : 0;
 		}
 	}
+	/*
+	 * The window: the position after each entry of this reply, and first the one it starts
+	 * from, which is also where an entry that does not fit puts the cursor back (the last
+	 * position pushed is the one before that entry).
+	 */
 	win_clear(dh);
+	if (rc >= 0 && win_push(dh, dh->off, &dh->cur, dh->skip))
+		rc = -ENOMEM;
+	/* fuse_add_direntry() reads st_ino and st_mode only */
+	memset(&st, 0, sizeof(st));
 	while (rc >= 0) {
-		struct stat st = { 0 };
 		const char *name;
 		size_t n;
 
 		o = dh->off + 1;
-		cur_copy(save, &dh->cur);
-		save_skip = dh->skip;
 		if (dh->off < ndots) {
 			name = dh->off == 0 ? "." : dh->off == 1 ? ".." : HKV_CTL_DIR;
 			st.st_mode = S_IFDIR;
@@ -681,14 +694,12 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		n = fuse_add_direntry(req, buf + pos, size - pos, name, &st, (off_t)o);
 		if (n > size - pos) {
 			/* did not fit: the next call starts with it again */
-			cur_copy(&dh->cur, save);
-			dh->skip = save_skip;
+			win_back(dh);
 			break;
 		}
 		if (dh->off >= ndots && d->deep &&
 		    deep_add(&dh->pf, d->raw_key, d->raw_len, o)) {
-			cur_copy(&dh->cur, save);
-			dh->skip = save_skip;
+			win_back(dh);
 			rc = -ENOMEM;
 			break;
 		}
@@ -702,7 +713,6 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 out_unlock:
 	pthread_mutex_unlock(&dh->lock);
-	free(save);
 	if (rc < 0)
 		hkvfs_reply_err(req, rc);
 	else

@@ -77,6 +77,15 @@ int main(void)
 	refused("%", '/');       /* empty key component */
 	refused("abc%", '/');
 	refused("%2", '/');
+	refused("a/./b", '/');   /* "." and ".." are never names of keys */
+	refused("a/../b", '/');
+	refused("..", '/');
+	refused("a/", '/');      /* a trailing slash */
+	refused(".hkvx", '/');   /* spelt "%2Ehkvx" */
+	refused("a/.hkv", '/');  /* spelt "a/%2Ehkv" */
+	refused("a:b", ':');     /* a literal delimiter inside a name: "a%3Ab" */
+	example(".hk", 3, '/', ".hk");
+	example("a/..b/.c", 8, '/', "a/..b/.c");
 	/* element names: delimiter not escaped, empty name is "%" */
 	CHECK(hkv_pathmap_encode("", 0, -1, name) == 1 && strcmp(name, "%") == 0);
 	CHECK(hkv_pathmap_decode("%", -1, back, sizeof(back)) == 0);
@@ -115,6 +124,36 @@ int main(void)
 			CHECK(n == (ssize_t)len && memcmp(back, key, len) == 0);
 			if (n != (ssize_t)len || memcmp(back, key, len)) {
 				fprintf(stderr, "  round trip failed for path '%s'\n", path);
+				break;
+			}
+		}
+	}
+	/*
+	 * random paths over the bytes the decoder treats specially: whatever key a path gives,
+	 * that key's path is the path itself (only canonical paths are taken, plain ones
+	 * included, and they name the key they spell)
+	 */
+	for (d = 0; d < 2; d++) {
+		static const char alpha[] = "ahkv.%/:2EF3A";
+
+		for (i = 0; i < 200000; i++) {
+			size_t len = 1 + next() % 12;
+			ssize_t n;
+			int rc;
+
+			for (j = 0; j < (int)len; j++)
+				path[j] = alpha[next() % (sizeof(alpha) - 1)];
+			path[len] = 0;
+			n = hkv_pathmap_path_to_key(path, (unsigned char)delims[d], back,
+						    sizeof(back));
+			if (n < 0)
+				continue;
+			rc = hkv_pathmap_key_to_path(back, (size_t)n, (unsigned char)delims[d],
+						     name, sizeof(name));
+			CHECK(rc == (int)len && strcmp(name, path) == 0);
+			if (rc != (int)len || strcmp(name, path)) {
+				fprintf(stderr, "  path '%s' (delimiter '%c') gave a key whose path is "
+					"'%s'\n", path, delims[d], rc < 0 ? "(error)" : name);
 				break;
 			}
 		}
