@@ -16,7 +16,10 @@
  * child mounted at a prefix of the path - stacked mounts are children of the mount they
  * cover, and among siblings both covering the path the one mounted later (later in
  * mountinfo, which lists a namespace's mounts in the order they were attached) covers the
- * other. The path is served only if the walk ends on an hkvfs mount.
+ * other. The path is served only if the walk ends on an hkvfs mount. An hkvfs mount the
+ * walk reaches at its own mount point, with nothing else mounted at or under that point, is
+ * marked `direct` when the table is read: the walk ends there for every path under it, so a
+ * path under it is resolved by the one pass that finds its hkvfs mount, without the walk.
  *
  * Exact at each served open: mountinfo's change notification says whether the mounts
  * changed since the table was read, and the module makes that check inside the one
@@ -77,6 +80,8 @@ struct mnt {
 	uint64_t ns;
 	unsigned char delim;
 	unsigned ok_gen;      /* cred_gen at which the search check passed; 0 = never */
+	bool direct;          /* hkvfs, visible at its mount point, nothing mounted at or under
+			       * it: every path under it is on it, no walk needed */
 	size_t plen;          /* mount point length; "/" is 0 */
 	char path[PATH_MAX];  /* last: the open path copies only what precedes it */
 };
@@ -204,6 +209,8 @@ static bool covers(const char *a, size_t alen, const char *b, size_t blen)
 	return alen <= blen && !memcmp(a, b, alen) && (alen == blen || b[alen] == '/');
 }
 
+static int walk_in(const struct mnt *m, int n, const char *p, size_t len);
+
 /*
  * Split one mountinfo line; fill @e with its IDs, mount point and type.
  * Return: false for a line that is not understood (then the table is not trusted).
@@ -296,6 +303,7 @@ static bool scan(int fd, bool want_hkvfs, int nh, int *n)
 			e.ns = 0;
 			e.delim = '/';
 			e.ok_gen = 0;
+			e.direct = false;
 			scratch[(*n)++] = e;
 		}
 	}
@@ -321,6 +329,18 @@ static void refresh(int fd)
 		scratch[i].top = true;
 		for (int j = 0; j < n && scratch[i].top; j++)
 			scratch[i].top = j == i || scratch[j].id != scratch[i].parent;
+	}
+	/*
+	 * An hkvfs mount that the walk reaches at its own mount point, with no other mount at
+	 * or under that point, is where the walk ends for every path under it: the walk to
+	 * such a path passes only mounts whose points are prefixes of the path, and those
+	 * below the hkvfs mount's point would be at or under it.
+	 */
+	for (int i = 0; ok && i < nh; i++) {
+		scratch[i].direct = walk_in(scratch, n, scratch[i].path, scratch[i].plen) == i;
+		for (int j = 0; j < n && scratch[i].direct; j++)
+			scratch[i].direct = j == i || !covers(scratch[i].path, scratch[i].plen,
+							      scratch[j].path, scratch[j].plen);
 	}
 	/*
 	 * Keep what was learnt about an hkvfs mount that is still the same mount, unless the
@@ -498,20 +518,20 @@ void mounts_stale(uint64_t ns)
 }
 
 /* The walk (see the top of the file). Return: index of the top mount at @p, or -1. */
-static int walk(const char *p, size_t len)
+static int walk_in(const struct mnt *m, int n, const char *p, size_t len)
 {
 	int cur = -1;
 
 	for (int depth = 0; depth <= MAX_MOUNTS; depth++) {
 		int next = -1;
 
-		for (int i = 0; i < tab.n && i < MAX_MOUNTS; i++) {
-			const struct mnt *e = &tab.m[i];
+		for (int i = 0; i < n && i < MAX_MOUNTS; i++) {
+			const struct mnt *e = &m[i];
 			bool child;
 
 			if (i == cur || !covers(e->path, e->plen, p, len))
 				continue;
-			child = cur >= 0 ? e->parent == tab.m[cur].id : e->top;
+			child = cur >= 0 ? e->parent == m[cur].id : e->top;
 			if (child)
 				next = i; /* later in mountinfo: attached later, on top */
 		}
@@ -520,6 +540,11 @@ static int walk(const char *p, size_t len)
 		cur = next;
 	}
 	return -1; /* a cycle: mountinfo changed under us */
+}
+
+static int walk(const char *p, size_t len)
+{
+	return walk_in(tab.m, tab.n, p, len);
 }
 
 static long long now_ns(void)
@@ -545,15 +570,26 @@ bool mounts_any(void)
 }
 
 /* Does an hkvfs mount point of the table cover @p (@len bytes)? A cheap first look. */
-static bool under_hkvfs(const char *p, size_t len)
+/*
+ * Is @p under an hkvfs mount point? *@direct receives the index of a direct one (struct
+ * mnt) covering it, or -1, and *@dseq the table generation that answer belongs to.
+ */
+static bool under_hkvfs(const char *p, size_t len, int *direct, unsigned *dseq)
 {
 	unsigned seq = atomic_load_explicit(&tab.seq, memory_order_acquire);
 	bool hit = false;
 
+	*direct = -1;
 	if (seq & 1)
 		return false;
-	for (int i = 0; i < tab.n && i < MAX_MOUNTS && !hit; i++)
-		hit = tab.m[i].hkvfs && covers(tab.m[i].path, tab.m[i].plen, p, len);
+	for (int i = 0; i < tab.n && i < MAX_MOUNTS && *direct < 0; i++) {
+		if (!tab.m[i].hkvfs || !covers(tab.m[i].path, tab.m[i].plen, p, len))
+			continue;
+		hit = true;
+		if (tab.m[i].direct)
+			*direct = i;
+	}
+	*dseq = seq;
 	return hit && atomic_load_explicit(&tab.seq, memory_order_acquire) == seq;
 }
 
@@ -561,20 +597,21 @@ bool mounts_find(const char *p, struct preload_mount *out)
 {
 	size_t len = strlen(p);
 	struct mnt m;
-	unsigned seq;
-	int idx = -1;
+	unsigned seq, dseq;
+	int idx = -1, direct;
 
 	/*
 	 * No poll(2) here: HKV_IOC_OPEN polls our mountinfo descriptor itself (or walks the
 	 * path), and tells us when the mounts changed (mounts_stale()).
 	 */
-	if (!under_hkvfs(p, len) || !ensure_current())
+	if (!under_hkvfs(p, len, &direct, &dseq) || !ensure_current())
 		return false;
 	for (int tries = 0; tries < 2; tries++) {
 		seq = atomic_load_explicit(&tab.seq, memory_order_acquire);
 		if (seq & 1 || tab.overflow)
 			return false;
-		idx = walk(p, len);
+		/* under a direct mount, found by under_hkvfs() in this same table: no walk */
+		idx = direct >= 0 && seq == dseq ? direct : walk(p, len);
 		if (idx >= 0)
 			copy_head(&m, &tab.m[idx]);
 		if (atomic_load_explicit(&tab.seq, memory_order_acquire) != seq || idx < 0 ||
