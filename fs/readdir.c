@@ -37,15 +37,19 @@ static inline void cur_copy(struct hkv_cursor *dst, const struct hkv_cursor *src
  * struct prefetch - entries of a key-prefix directory taken from one hkvfs_be_scan() call and
  * handed out one by one. @at is the engine cursor of the next entry (the position before it),
  * so the batch is used only while the directory's cursor is still there; any other cursor
- * (a seek, an entry put back because the reply was full) refetches from that cursor.
- * hkvfs_be_cursor_after() gives the cursor after each entry, exactly as the engine would.
+ * (a seek) refetches from that cursor. An entry put back because the reply was full is put
+ * back into its batch too (@gen tells that the batch it came from is still the one held), so
+ * the next READDIR goes on from the batch. hkvfs_be_cursor_after() gives the cursor after
+ * each entry, exactly as the engine would. A batch is as large as the replies of a kernel
+ * that asks for one page's worth of entries (about 128 short names), or a quarter of those of
+ * one that follows the size of the caller's buffer (32 KiB for glibc's readdir).
  *
  * A backend may not know the cursor after an entry (hkvfs_be_cursor_after() fails, e.g. with
  * -EOPNOTSUPP). A position is then the pair (cursor of the batch, entries of the batch already
  * listed: @skip), and resuming from it fetches the batch from that cursor again and skips as
  * many entries. @askip is the skip that goes with @at; @i is the batch's next entry.
  */
-#define PF_MAX 64
+#define PF_MAX 256
 
 struct pf_ent {
 	size_t off, klen;
@@ -72,6 +76,7 @@ struct prefetch {
 	bool valid;
 	unsigned n, i;
 	uint32_t askip;
+	uint64_t gen; /* batches fetched so far */
 	struct pf_ent e[PF_MAX];
 	unsigned char *buf;
 	size_t len, cap;
@@ -317,6 +322,7 @@ static int pf_next(struct hkvfs *fs, const struct hkvfs_ident *dir, struct prefe
 		pf->n = pf->i = 0;
 		pf->len = 0;
 		cur_copy(&pf->end, cur);
+		pf->gen++;
 		rc = hkvfs_be_scan(fs->be, &pf->end, &so, pf_cb, pf);
 		if (rc < 0)
 			return rc;
@@ -581,13 +587,24 @@ static int win_push(struct hkvfs_dh *dh, uint64_t off, const struct hkv_cursor *
 	return 0;
 }
 
-/* put the directory's position back to the last one in the window (dh->lock held) */
-static void win_back(struct hkvfs_dh *dh)
+/*
+ * Put the directory's position back to the last one in the window (dh->lock held), and the
+ * entry taken since into the prefetched batch it came from, if that batch (number @gen, from
+ * which the entry was entry @i) is still the one held.
+ */
+static void win_back(struct hkvfs_dh *dh, bool from_batch, uint64_t gen, unsigned i)
 {
 	const struct win_ent *w = &dh->win[dh->nwin - 1];
+	struct prefetch *pf = &dh->pf;
 
 	cur_copy(&dh->cur, (const struct hkv_cursor *)(dh->winbuf + w->at));
 	dh->skip = w->skip;
+	if (from_batch && pf->gen == gen && i < pf->n) {
+		pf->i = i;
+		cur_copy(&pf->at, &dh->cur);
+		pf->askip = dh->skip;
+		pf->valid = true;
+	}
 }
 
 void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -676,6 +693,10 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	/* fuse_add_direntry() reads st_ino and st_mode only */
 	memset(&st, 0, sizeof(st));
 	while (rc >= 0) {
+		/* the batch and its entry next_entry() starts from, and whether it uses one */
+		uint64_t pf_gen = dh->pf.gen;
+		unsigned pf_i = dh->pf.i;
+		bool batch = false;
 		const char *name;
 		size_t n;
 
@@ -684,6 +705,8 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			name = dh->off == 0 ? "." : dh->off == 1 ? ".." : HKV_CTL_DIR;
 			st.st_mode = S_IFDIR;
 		} else {
+			batch = (id->kind == HKVFS_ROOT || id->kind == HKVFS_PREFIX) &&
+				dh->pf.valid;
 			rc = next_entry(fs, id, type, &dh->cur, &dh->skip, d, &dh->pf, o);
 			if (rc <= 0)
 				break;
@@ -694,12 +717,12 @@ void hkvfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		n = fuse_add_direntry(req, buf + pos, size - pos, name, &st, (off_t)o);
 		if (n > size - pos) {
 			/* did not fit: the next call starts with it again */
-			win_back(dh);
+			win_back(dh, batch, pf_gen, pf_i);
 			break;
 		}
 		if (dh->off >= ndots && d->deep &&
 		    deep_add(&dh->pf, d->raw_key, d->raw_len, o)) {
-			win_back(dh);
+			win_back(dh, batch, pf_gen, pf_i);
 			rc = -ENOMEM;
 			break;
 		}
