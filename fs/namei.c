@@ -187,10 +187,13 @@ static int resolve(struct hkvfs *fs, const struct hkvfs_ident *dir, const char *
 		out->klen = dir->klen + (size_t)c;
 		if (hkv_pathmap_comp_ok(comp, (size_t)c, fs->opts.delim, false)) {
 			out->kind = HKVFS_KEY;
+			/* a name to create needs no lookup: the creating transaction checks */
+			if (!must_exist)
+				return 0;
 			rc = hkvfs_be_exists(fs->be, out->key, out->klen);
 			if (rc < 0)
 				return rc;
-			if (rc > 0 || !must_exist)
+			if (rc > 0)
 				return 0;
 		}
 		if (!hkv_pathmap_comp_ok(comp, (size_t)c, fs->opts.delim, true))
