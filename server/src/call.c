@@ -176,11 +176,12 @@ void call(struct client *c, struct cmd *cmd)
 	struct hkv_server *srv = c->srv;
 	struct client *prev_exec = srv->exec_client;
 	bool prev_all = srv->touches_all;
-	int64_t start = srv_now_us(), dur;
+	int64_t start = srv->call_start_us ? srv->call_start_us : srv_now_us(), dur;
 
 	c->cmd = cmd;
 	c->lastcmd = cmd;
 	c->cmd_failed = false;
+	srv->call_start_us = 0; /* a call() nested in this one reads the clock */
 	srv->exec_client = c;
 	srv->touches_all = (cmd->flags & CMD_TOUCHES_ALL) != 0;
 	if (needs_txn(c, cmd))
@@ -190,7 +191,8 @@ void call(struct client *c, struct cmd *cmd)
 	drain_watch_events(srv);
 	srv->exec_client = prev_exec;
 	srv->touches_all = prev_all;
-	dur = srv_now_us() - start;
+	srv->call_end_us = srv_now_us();
+	dur = srv->call_end_us - start;
 	if (cmd->flags & CMD_WRITE)
 		write_done(srv);
 	/* a command that blocked is counted once, when it is served or times out */

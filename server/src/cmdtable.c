@@ -1284,11 +1284,22 @@ struct cmd *cmd_lookup_name(struct hkv_server *srv, const char *name, size_t len
 
 	if (len >= sizeof(low))
 		return NULL;
+	/* the same name again (a pipeline of one command): no hashing */
+	if (srv && len == srv->cmd_memo.len && srv->cmd_memo.cmd &&
+	    !memcmp(srv->cmd_memo.name, name, len))
+		return srv->cmd_memo.cmd;
 	for (size_t i = 0; i < len; i++)
 		low[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
 	e = dict_find(&cmd_dict, low, len);
-	if (e)
+	if (e) {
+		/* the static table never changes: its entries can be remembered */
+		if (srv && len <= sizeof(srv->cmd_memo.name)) {
+			memcpy(srv->cmd_memo.name, name, len);
+			srv->cmd_memo.len = len;
+			srv->cmd_memo.cmd = e->val;
+		}
 		return e->val;
+	}
 	for (int i = 0; srv && i < srv->next_ext; i++)
 		if (strlen(srv->ext_cmds[i].name) == len && !memcmp(srv->ext_cmds[i].name, low, len))
 			return &srv->ext_cmds[i];

@@ -103,12 +103,15 @@ static long choose(struct hkv_server *srv, struct elems *e, const char *policy)
 
 void evict_if_needed(struct hkv_server *srv, struct client *c)
 {
-	const char *policy = config_get_str(srv, "maxmemory-policy");
 	struct client *prev_exec = srv->exec_client;
 	bool prev_all = srv->touches_all;
+	const char *policy;
 
-	if (srv->in_batch || !srv_over_maxmemory(srv) || !strcmp(policy, "noeviction") ||
-	    srv->flush_error)
+	/* the cheap checks first: this runs before every command */
+	if (srv->in_batch || !srv_over_maxmemory(srv) || srv->flush_error)
+		return;
+	policy = config_get_str(srv, "maxmemory-policy");
+	if (!strcmp(policy, "noeviction"))
 		return;
 	/* the deletions are the server's own: no foreign-write events for them */
 	srv->exec_client = c;

@@ -635,7 +635,10 @@ static int batch_body(struct hkv *tx, void *arg)
 	c->db = tx;
 	for (;;) {
 		srv->current = c;
+		/* back to back: the previous command's end is this one's start */
+		srv->call_start_us = b->n ? srv->call_end_us : 0;
 		process_command(c);
+		srv->call_start_us = 0;
 		srv->current = NULL;
 		b->n++;
 		consume(c);

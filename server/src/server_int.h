@@ -382,6 +382,18 @@ struct hkv_server {
 	/* a client's pipeline running as one engine transaction (net.c): keys it modified */
 	bool in_batch;
 	struct dict batch_keys;
+	/*
+	 * Command timing in a batch: call() ends each command with one clock reading
+	 * (call_end_us); the batch hands it to the next command as its start (call_start_us,
+	 * 0 = read the clock), so commands run back to back read the clock once each.
+	 */
+	int64_t call_start_us, call_end_us;
+	/* the last command name looked up in the static table, as sent, and its command */
+	struct {
+		char name[32];
+		size_t len;
+		struct cmd *cmd;
+	} cmd_memo;
 	bool touches_all;
 	struct dict volatile_keys;     /* daemon mode: key -> (int64) expire_at seen */
 
