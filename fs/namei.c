@@ -346,7 +346,12 @@ static int create_key_txn(struct hkvfs_be *tx, void *arg)
 
 /*
  * create the node named @name in @dir: a string key, or an element. *@own (if not NULL) is
- * set to 1 when a new string key was written, else 0 (hkvfs_inval_created()).
+ * set to 1 when a new string key was written whose watch event goes to @dir's commit window,
+ * else 0 (hkvfs_inval_created()). The event goes there when the kernel knows no inode of the
+ * key: one it still holds (a file removed while open, then created again) takes the event
+ * itself, and counting it here would let a foreign event in the window go unnoticed. No
+ * inode of the key can appear meanwhile: the kernel holds the directory's lock through a
+ * CREATE, and a LOOKUP of that name needs it.
  */
 static int create_node(fuse_req_t req, const struct hkvfs_ident *dir, struct hkvfs_ident *id,
 		       mode_t mode, bool excl, unsigned *own)
@@ -364,9 +369,10 @@ static int create_node(fuse_req_t req, const struct hkvfs_ident *dir, struct hkv
 		return excl ? -EEXIST : -EISDIR;
 	if (id->kind == HKVFS_KEY) {
 		struct create_key ck = { fs, dir, id, &ca, excl };
+		bool known = own && hkvfs_itab_find(HKVFS_KEY, id->key, id->klen, NULL, 0);
 
 		rc = hkvfs_be_txn_run(be, create_key_txn, &ck);
-		if (rc == 0 && own)
+		if (rc == 0 && own && !known)
 			*own = 1;
 		if (rc == -EEXIST && !excl)
 			rc = hkvfs_be_type(be, id->key, id->klen) == HKV_TYPE_STRING ? 0 : -EISDIR;
