@@ -703,6 +703,13 @@ extern int (*ckpt_test_commit_fault)(struct hkv *db);
  */
 extern uint64_t wtx_test_reserve;
 
+/**
+ * wtx_test_rotate_hook - if set, called by the write leader in mem_rotate() between taking
+ * the current view and reading it (tests: the checkpointer installs a new view right there).
+ * NULL in production.
+ */
+extern void (*wtx_test_rotate_hook)(struct hkv *db);
+
 /** fsync_parent() - fsync the directory that contains @path (a new entry in it). */
 int fsync_parent(const char *path);
 

@@ -648,9 +648,15 @@ int hkv_sync(struct hkv *db)
  */
 static bool close_is_clean(struct hkv *db)
 {
-	struct mview *v = atomic_load(&db->view);
+	struct mview *v;
+	bool clean;
 
-	return v->n == 1 && !v->mem[0]->nodes;
+	/* the checkpointer still runs and installs views under ckpt_lock */
+	pthread_mutex_lock(&db->ckpt_lock);
+	v = atomic_load(&db->view);
+	clean = v->n == 1 && !v->mem[0]->nodes;
+	pthread_mutex_unlock(&db->ckpt_lock);
+	return clean;
 }
 
 int hkv_close(struct hkv *db)

@@ -70,6 +70,7 @@ static __thread struct hkv *leading;
 #define COUNTER_RESERVE (1ull << 20)
 
 uint64_t wtx_test_reserve;
+void (*wtx_test_rotate_hook)(struct hkv *db);
 
 struct wq_item {
 	wtx_fn fn;
@@ -164,16 +165,26 @@ uint32_t mem_buckets(const struct hkv *db)
  */
 static int mem_rotate(struct hkv *db)
 {
-	struct mview *v = atomic_load(&db->view), *nv;
-	struct mem *a = v->mem[0], *mems[MVIEW_MAX], *fresh;
-	bool forced = atomic_exchange(&db->freeze_req, false);
+	struct mview *v, *nv;
+	struct mem *a, *mems[MVIEW_MAX], *fresh;
+	bool forced = atomic_exchange(&db->freeze_req, false), due;
 	int rc = 0;
 
-	if (!a->nodes)
-		return 0;
-	if (!forced && atomic_load(&a->bytes) < db->opt.ckpt_bytes &&
-	    !(db->opt.ckpt_interval_ms &&
-	      mono_ms() - a->created_ms >= (int64_t)db->opt.ckpt_interval_ms))
+	/*
+	 * Whether the active memtable is due, on a pinned view: the checkpointer installs views
+	 * too (under ckpt_lock, which this check does not take) and frees the retired ones that
+	 * no hazard pointer holds, so an unpinned view can be freed under the reader.
+	 */
+	v = view_pin(db, &db->whp);
+	if (wtx_test_rotate_hook)
+		wtx_test_rotate_hook(db);
+	a = v->mem[0];
+	due = a->nodes &&
+	      (forced || atomic_load(&a->bytes) >= db->opt.ckpt_bytes ||
+	       (db->opt.ckpt_interval_ms &&
+		mono_ms() - a->created_ms >= (int64_t)db->opt.ckpt_interval_ms));
+	view_unpin(&db->whp);
+	if (!due)
 		return 0;
 	pthread_mutex_lock(&db->ckpt_lock);
 	while (atomic_load(&db->view)->n >= MVIEW_MAX && !(rc = hkv_writable(db)) &&
@@ -181,7 +192,9 @@ static int mem_rotate(struct hkv *db)
 		pthread_cond_wait(&db->ckpt_cond, &db->ckpt_lock);
 	if (rc)
 		goto out_unlock;
+	/* under ckpt_lock the view cannot change: only this leader and the checkpointer install */
 	v = atomic_load(&db->view);
+	a = v->mem[0];
 	if (v->n >= MVIEW_MAX)
 		goto out_unlock; /* no checkpointer (read-only store): nothing to do */
 	fresh = mem_new(mem_buckets(db), db->hkey[0] ^ db->seq_last, db->mpool);

@@ -40,6 +40,7 @@ static int teardown(void **state)
 	ckpt_test_hook = NULL;
 	ckpt_test_commit_fault = NULL;
 	wtx_test_reserve = 0;
+	wtx_test_rotate_hook = NULL;
 	return test_store_teardown(state);
 }
 
@@ -916,6 +917,84 @@ static void test_readers_see_whole_writes(void **state)
 	assert_true(atomic_load(&fl.seen) > 0);
 }
 
+/* ---------------------------------------------------------------------------------------
+ * The leader's look at the current view while the checkpointer installs a new one
+ */
+
+static bool race_installed, race_armed;
+
+static void race_ckpt_hook(struct hkv *db, enum ckpt_stage stage)
+{
+	gate_hook(db, stage);
+	if (stage != CKPT_STAGE_INSTALLED)
+		return;
+	pthread_mutex_lock(&gate_lock);
+	race_installed = true;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+}
+
+/* in mem_rotate(), holding the view it took: let the checkpointer retire it meanwhile */
+static void race_rotate_hook(struct hkv *db)
+{
+	(void)db;
+	if (!race_armed)
+		return;
+	race_armed = false;
+	gate_set(false);
+	pthread_mutex_lock(&gate_lock);
+	while (!race_installed)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+}
+
+static void *race_checkpoint(void *arg)
+{
+	assert_int_equal(hkv_checkpoint(arg), 0);
+	return NULL;
+}
+
+/*
+ * The write leader decides whether to freeze the active memtable from the current view
+ * without the checkpointer's lock. The checkpointer, finishing a frozen memtable, installs a
+ * view without it and frees the old one once no hazard pointer holds it: the leader's look
+ * must hold one (under AddressSanitizer, reading a freed view aborts the test).
+ */
+static void test_rotate_check_during_install(void **state)
+{
+	struct test_store *f = *state;
+	struct hkv_buf v = { 0 };
+	pthread_t t;
+
+	race_installed = false;
+	race_armed = false;
+	gate_set(true);
+	ckpt_test_hook = race_ckpt_hook;
+	wtx_test_rotate_hook = race_rotate_hook;
+	test_store_open(f);
+	assert_int_equal(hkv_set(f->db, "before", 6, "1", 1, NULL), 1);
+	/* a frozen memtable; the checkpointer holds at the gate before applying it */
+	assert_int_equal(pthread_create(&t, NULL, race_checkpoint, f->db), 0);
+	pthread_mutex_lock(&gate_lock);
+	while (!gate_waiting)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+	assert_int_equal(view_size(f->db), 2);
+	/* this write's leader opens the gate from inside mem_rotate() and waits for the install */
+	race_armed = true;
+	assert_int_equal(hkv_set(f->db, "after", 5, "2", 1, NULL), 1);
+	assert_false(race_armed);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(race_installed);
+	assert_int_equal(view_size(f->db), 1);
+	assert_int_equal(hkv_get(f->db, "before", 6, &v), 0);
+	assert_memory_equal(v.data, "1", 1);
+	hkv_buf_release(&v);
+	assert_int_equal(hkv_get(f->db, "after", 5, &v), 0);
+	assert_memory_equal(v.data, "2", 1);
+	hkv_buf_release(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -925,6 +1004,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_only_open_writes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_versions_after_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readers_see_whole_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotate_check_during_install, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
