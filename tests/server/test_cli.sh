@@ -36,6 +36,15 @@ check() { # WHAT GOT WANT
 	fi
 }
 
+refused() { # WHAT MESSAGE ARGS...: hkv-server with ARGS exits 1 at once, printing MESSAGE
+	local what=$1 msg=$2 rc=0
+
+	shift 2
+	"$SERVER" "$@" >"$T/out" 2>&1 || rc=$?
+	check "$what status" "$rc" 1
+	check "$what message" "$(cat "$T/out")" "$msg"
+}
+
 start() { # ARGS...: start hkv-server, wait until it accepts
 	"$SERVER" "$@" >"$T/log" 2>&1 &
 	PID=$!
@@ -156,15 +165,11 @@ yes"
 stop
 
 # bad options: a message naming the option, exit status 1, nothing started
-"$SERVER" --port "$PORT" --dir "$T/data" --appendfsync sometimes >"$T/out" 2>&1
-check "bad flag status" "$?" 1
-check "bad flag message" "$(cat "$T/out")" \
-	"hkv-server: command line: bad value 'sometimes' for 'appendfsync'"
+refused "bad flag" "hkv-server: command line: bad value 'sometimes' for 'appendfsync'" \
+	--port "$PORT" --dir "$T/data" --appendfsync sometimes
 printf 'port %s\nfrobnicate yes\n' "$PORT" >"$T/bad.conf"
-"$SERVER" "$T/bad.conf" --dir "$T/data" >"$T/out" 2>&1
-check "bad config status" "$?" 1
-check "bad config message" "$(cat "$T/out")" \
-	"hkv-server: $T/bad.conf:2: unknown option 'frobnicate'"
+refused "bad config" "hkv-server: $T/bad.conf:2: unknown option 'frobnicate'" \
+	"$T/bad.conf" --dir "$T/data"
 
 
 # any other CONFIG SET parameter, from the file and the command line (values joined with
@@ -181,10 +186,9 @@ check "a parameter of several values" \
 	"$(redis-cli -p "$PORT" config get client-output-buffer-limit)" "client-output-buffer-limit
 normal 1048576 524288 60 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
 stop
-"$SERVER" --port "$PORT" --dir "$T/data" --maxmemory-policy sometimes >"$T/out" 2>&1
-check "bad CONFIG SET value status" "$?" 1
-check "bad CONFIG SET value message" "$(cat "$T/out")" \
-	"hkv-server: command line: CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction"
+refused "bad CONFIG SET value" \
+	"hkv-server: command line: CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction" \
+	--port "$PORT" --dir "$T/data" --maxmemory-policy sometimes
 check "nothing served after a bad value" "$(redis-cli -p "$PORT" ping 2>&1 | head -c 5)" \
 	"Could"
 # parameters CONFIG SET may not change: the value in use states what hkv-server does and is
@@ -194,15 +198,13 @@ check "immutable parameters at their values" "$(redis-cli -p "$PORT" config get 
 	"daemonize
 no"
 stop
-"$SERVER" --port "$PORT" --dir "$T/data" --daemonize yes >"$T/out" 2>&1
-check "daemonize yes status" "$?" 1
-check "daemonize yes message" "$(cat "$T/out")" \
-	"hkv-server: command line: bad value 'yes' for 'daemonize': hkv-server keeps it at 'no'"
+refused "daemonize yes" \
+	"hkv-server: command line: bad value 'yes' for 'daemonize': hkv-server keeps it at 'no'" \
+	--port "$PORT" --dir "$T/data" --daemonize yes
 printf 'databases 16\n' >"$T/db.conf"
-"$SERVER" "$T/db.conf" --port "$PORT" --dir "$T/data" >"$T/out" 2>&1
-check "databases 16 status" "$?" 1
-check "databases 16 message" "$(cat "$T/out")" \
-	"hkv-server: $T/db.conf:1: bad value '16' for 'databases': hkv-server keeps it at '1'"
+refused "databases 16" \
+	"hkv-server: $T/db.conf:1: bad value '16' for 'databases': hkv-server keeps it at '1'" \
+	"$T/db.conf" --port "$PORT" --dir "$T/data"
 
 echo "test_cli: $((CHECKS - FAILS))/$CHECKS checks passed"
 [ "$FAILS" = 0 ]
