@@ -58,6 +58,7 @@ enum clive {
 	LV_SLOWLOG_LEN,
 	LV_DATABASES,
 	LV_SAVE,
+	LV_BUSY_POLL,
 };
 
 #define CF_IMMUTABLE 1u
@@ -109,6 +110,8 @@ static const struct cdef defs[] = {
 	{ "slowlog-max-len", NULL, CK_INT, 0, LONG_MAX, NULL, "128", 0, LV_SLOWLOG_LEN },
 	{ "databases", NULL, CK_INT, 1, INT_MAX, NULL, "1", CF_IMMUTABLE, LV_DATABASES },
 	{ "save", NULL, CK_SPECIAL, 0, 0, NULL, "", 0, LV_SAVE },
+	/* hkv-server's own: see busy_poll() in server.c */
+	{ "busy-poll-us", NULL, CK_INT, 0, 1000, NULL, "50", 0, LV_BUSY_POLL },
 
 	/* accepted: Redis internals hkvfs does not have */
 	IMM("rdbchecksum", NULL, CK_BOOL, "yes"), IMM("daemonize", NULL, CK_BOOL, "no"),
@@ -500,6 +503,9 @@ static const char *config_value(struct hkv_server *srv, const struct cdef *d, ch
 		return buf;
 	case LV_DATABASES:
 		return "1";
+	case LV_BUSY_POLL:
+		snprintf(buf, size, "%u", cfg->busy_poll_us);
+		return buf;
 	case LV_SAVE:
 		return opaque_get(srv, d->name);
 	}
@@ -718,6 +724,10 @@ static int config_apply(struct hkv_server *srv, const struct pending *p)
 	case LV_SLOWLOG_LEN:
 		srv->slowlog_max_len = p->ll;
 		slowlog_trim(srv);
+		return 0;
+	case LV_BUSY_POLL:
+		cfg->busy_poll_us = (uint32_t)p->ll;
+		srv->poll_hot = false;
 		return 0;
 	default:
 		return 0;

@@ -533,7 +533,9 @@ static void info_stats(struct hkv_server *srv, struct ibuf *b)
 		  "io_threaded_reads_processed:0\r\n"
 		  "io_threaded_writes_processed:0\r\n"
 		  "reply_buffer_shrinks:0\r\n"
-		  "reply_buffer_expands:0\r\n",
+		  "reply_buffer_expands:0\r\n"
+		  "busy_polls:%llu\r\n"
+		  "busy_poll_hits:%llu\r\n",
 		  (unsigned long long)s->connections, (unsigned long long)s->commands,
 		  (long long)(rate(srv, offsetof(struct ops_sample, commands)) + 0.5),
 		  (unsigned long long)s->net_in, (unsigned long long)s->net_out,
@@ -546,7 +548,8 @@ static void info_stats(struct hkv_server *srv, struct ibuf *b)
 		  dict_size(&srv->patterns), dict_size(&srv->shard_channels),
 		  (unsigned long long)s->unexpected_error_replies,
 		  (unsigned long long)s->total_error_replies, (unsigned long long)s->reads,
-		  (unsigned long long)s->writes);
+		  (unsigned long long)s->writes, (unsigned long long)s->busy_polls,
+		  (unsigned long long)s->busy_poll_hits);
 }
 
 static void info_replication(struct hkv_server *srv, struct ibuf *b)

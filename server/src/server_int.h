@@ -306,6 +306,7 @@ struct srv_stats {
 	uint64_t evicted_keys;
 	uint64_t flushes; /* group flushes for appendfsync always */
 	uint64_t reads, writes; /* read and write events on client sockets */
+	uint64_t busy_polls, busy_poll_hits; /* busy_poll(): polls, and those that found events */
 	struct dict errorstats; /* error code -> (uintptr_t) count */
 };
 
@@ -340,6 +341,7 @@ struct hkv_server {
 	int nlisteners;
 	bool stop;                    /* any thread: atomic via __atomic builtins */
 	bool running;
+	bool poll_hot;                 /* busy_poll(): the last wait ended within the window */
 	pthread_t thread;
 	bool thread_started;
 	int64_t start_ms;

@@ -5,6 +5,8 @@
 #
 # Usage: test_redispy.py HKV_SERVER   (port: HKV_TEST_PORT, default 17011)
 import os
+import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -304,6 +306,42 @@ try:
               "wrong number of arguments for 'get' command")
     ck.eq("command count", r.command_count() > 150, True)
     ck.eq("time", len(r.time()), 2)
+
+    # busy polling (busy-poll-us): bounds, and when it polls
+    ck.eq("busy-poll-us default", r.config_get("busy-poll-us"), {"busy-poll-us": "50"})
+    ck.raises("busy-poll-us over 1000", lambda: r.config_set("busy-poll-us", "1001"),
+              "CONFIG SET failed (possibly related to argument 'busy-poll-us') - argument "
+              "must be between 0 and 1000 inclusive")
+    ck.eq("busy-poll-us kept", r.config_get("busy-poll-us"), {"busy-poll-us": "50"})
+
+    def polls():
+        st = r.info("stats")
+        return st["busy_polls"], st["busy_poll_hits"]
+
+    # one client with 20 ms between its requests: every wait is long, nothing polls (the
+    # first pause lets the polling left from the requests above end first)
+    time.sleep(0.02)
+    before = polls()
+    for _ in range(10):
+        time.sleep(0.02)
+        r.ping()
+    time.sleep(0.02)
+    ck.eq("an occasional client is not polled for", polls(), before)
+    bench = shutil.which("redis-benchmark")
+    if bench:
+        load = [bench, "-p", str(port), "-t", "get", "-P", "4", "-c", "8", "-n", "20000", "-q"]
+        ck.eq("busy-poll-us 0", r.config_set("busy-poll-us", "0"), True)
+        before = polls()
+        subprocess.run(load, check=True, stdout=subprocess.DEVNULL)
+        ck.eq("busy-poll-us 0 never polls", polls(), before)
+        ck.eq("busy-poll-us 50", r.config_set("busy-poll-us", "50"), True)
+        subprocess.run(load, check=True, stdout=subprocess.DEVNULL)
+        after = polls()
+        ck.true("eight busy clients are polled for", after[0] > before[0])
+        ck.true("and polling finds their requests", after[1] > before[1])
+        ck.true("hits never exceed polls", after[1] - before[1] <= after[0] - before[0])
+    elif os.environ.get("CI") == "true":
+        ck.true("redis-benchmark is installed (redis-tools)", False)
 finally:
     status = srv.stop()
     ck.eq("exit status after SIGTERM", status, 0)

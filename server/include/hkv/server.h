@@ -85,6 +85,9 @@ struct hkv_server_obuf_limit {
  * @obuf_normal, @obuf_pubsub: output limits of normal and pub/sub clients (defaults as
  *                    Redis: none; 32 MiB hard, 8 MiB for 60 s).
  * @hz:               frequency of the periodic task (timeouts, stats), default 10.
+ * @busy_poll_us:     how long the event loop polls for more requests before it sleeps,
+ *                    while requests arrive closer together than that (microseconds,
+ *                    0..1000, default 50; 0 never polls). CONFIG busy-poll-us.
  * @notify_keyspace_events: notify-keyspace-events flags ("" none).
  * @dir:              the data directory (reported by CONFIG GET dir and INFO).
  * @daemon_mode:      the store has other writers (a mount): writes the server did not make
@@ -117,6 +120,7 @@ struct hkv_server_config {
 	struct hkv_server_obuf_limit obuf_normal;
 	struct hkv_server_obuf_limit obuf_pubsub;
 	uint32_t hz;
+	uint32_t busy_poll_us;
 	const char *notify_keyspace_events;
 	const char *dir;
 	bool daemon_mode;
