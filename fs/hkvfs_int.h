@@ -110,6 +110,11 @@ int hkvfs_itab_init(void);
  * more. Safe after a failed or missing hkvfs_itab_init(). Return: 0, or -EBUSY (logged) if an
  * entry was left in a table after they were emptied (a broken invariant; tests check it). */
 int hkvfs_itab_destroy(void);
+/**
+ * hkvfs_itab_size() - how many identities the table holds and how many buckets it has now
+ * (the writers keep at most two entries per bucket on average; see inode.c). Any thread.
+ */
+void hkvfs_itab_size(unsigned long *entries, unsigned long *buckets);
 /** hkvfs_ino() - the inode of node id @ino; the kernel's reference keeps it alive. */
 struct hkvfs_inode *hkvfs_ino(fuse_ino_t ino);
 fuse_ino_t hkvfs_ino_id(const struct hkvfs_inode *in);

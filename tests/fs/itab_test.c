@@ -19,6 +19,8 @@
  * then reports nothing, and afterwards exactly the live inodes of a small fixed set. Under ASan this also checks that no inode is used after its
  * grace period or leaked.
  *
+ * Then growth_check(): 200,000 identities make the table grow and are all found again.
+ *
  * Usage: itab_test [ROUNDS]   (fixed seeds; exit 0 or 1 with a message)
  */
 #include <errno.h>
@@ -445,6 +447,61 @@ static void *looker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The tables grow with what the kernel holds (inode.c, "The tables' sizes"): GROW_N keys and
+ * GROW_N elements of GROW_N / 100 collections referenced, each found again under its node
+ * id, then all forgotten. With liburcu's own resizing the table could stay at 1024 buckets
+ * for good; here at most two entries per bucket are allowed on average.
+ */
+#define GROW_N 100000
+static void growth_check(void)
+{
+	struct hkvfs_inode **held = calloc(2 * GROW_N, sizeof(*held));
+	static struct hkvfs_ident id;
+	unsigned long entries, buckets, buckets_full;
+	int i;
+
+	if (!held) {
+		fail("out of memory");
+		return;
+	}
+	for (i = 0; i < 2 * GROW_N && !atomic_load(&failed); i++) {
+		memset(&id, 0, offsetof(struct hkvfs_ident, key));
+		id.kind = i < GROW_N ? HKVFS_KEY : HKVFS_ELEM;
+		if (i < GROW_N) {
+			id.klen = (size_t)sprintf((char *)id.key, "g/k%06d", i);
+		} else {
+			id.klen = (size_t)sprintf((char *)id.key, "g/c%04d", (i - GROW_N) / 100);
+			id.elen = (size_t)sprintf((char *)id.elem, "e%06d", i - GROW_N);
+		}
+		if (hkvfs_itab_ref(&id, &held[i]))
+			fail("ref %d failed", i);
+	}
+	hkvfs_itab_size(&entries, &buckets_full);
+	if (entries != 2 * GROW_N)
+		fail("the table holds %lu identities, %d referenced", entries, 2 * GROW_N);
+	if (buckets_full * 2 < entries)
+		fail("%lu identities in %lu buckets: the table did not grow", entries,
+		     buckets_full);
+	for (i = 0; i < 2 * GROW_N && !atomic_load(&failed); i++) {
+		struct hkvfs_ident cur;
+
+		hkvfs_itab_snapshot(held[i], &cur);
+		if (hkvfs_itab_find(cur.kind, cur.key, cur.klen, cur.elem, cur.elen) !=
+		    hkvfs_ino_id(held[i]))
+			fail("identity %d not found under its node id after the table grew", i);
+	}
+	for (i = 0; i < 2 * GROW_N; i++)
+		if (held[i])
+			hkvfs_itab_forget(held[i], 1);
+	hkvfs_itab_size(&entries, &buckets);
+	if (entries != 0)
+		fail("%lu identities left after every forget", entries);
+	if (buckets != buckets_full)
+		fail("buckets %lu -> %lu: the table shrank", buckets_full, buckets);
+	free(held);
+}
+
 int main(int argc, char **argv)
 {
 	static struct owner owners[OWNERS];
@@ -496,6 +553,8 @@ int main(int argc, char **argv)
 			}
 	if (!atomic_load(&failed))
 		each_check();
+	if (!atomic_load(&failed))
+		growth_check();
 	/* an element entry left in the children index alone would leave it non-empty */
 	if (hkvfs_itab_destroy())
 		fail("the tables were not empty at destroy");
