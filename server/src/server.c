@@ -339,8 +339,13 @@ void drain_watch_events(struct hkv_server *srv)
 			}
 		} else {
 			uint32_t type = 0;
-			const char *ev = foreign_write_event(srv, e->key, e->klen, &type);
+			const char *ev = NULL;
 
+			/* the key's type names the event: read it only if a notification can go out */
+			if (srv->notify_flags & (NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH |
+						 NOTIFY_ZSET | NOTIFY_STREAM) &&
+			    (dict_size(&srv->channels) || dict_size(&srv->patterns)))
+				ev = foreign_write_event(srv, e->key, e->klen, &type);
 			if (ev)
 				notify_event(srv, type, ev, e->key, e->klen);
 			if (srv->cfg.daemon_mode) {
