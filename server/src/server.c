@@ -62,12 +62,17 @@ int64_t srv_now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int64_t mono_ms(void)
+static int64_t mono_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t mono_ms(void)
+{
+	return mono_us() / 1000;
 }
 
 void srv_log(struct hkv_server *srv, int level, const char *fmt, ...)
@@ -342,8 +347,7 @@ void drain_watch_events(struct hkv_server *srv)
 			const char *ev = NULL;
 
 			/* the key's type names the event: read it only if a notification can go out */
-			if (srv->notify_flags & (NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH |
-						 NOTIFY_ZSET | NOTIFY_STREAM) &&
+			if (srv->notify_flags & NOTIFY_TYPES &&
 			    (dict_size(&srv->channels) || dict_size(&srv->patterns)))
 				ev = foreign_write_event(srv, e->key, e->klen, &type);
 			if (ev)
@@ -571,14 +575,6 @@ bool server_own_event(struct hkv_server *srv, void *p)
 		return true;
 	}
 	return false;
-}
-
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /*

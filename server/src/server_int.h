@@ -563,6 +563,9 @@ char *xstrndup(const char *s, size_t n);
 #define NOTIFY_LOADED (1u << 12)
 #define NOTIFY_MODULE (1u << 13)
 #define NOTIFY_NEW (1u << 14)
+/* the classes of the events that name a type (foreign_write_event()'s) */
+#define NOTIFY_TYPES (NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH | NOTIFY_ZSET | \
+		      NOTIFY_STREAM)
 #define NOTIFY_ALL (NOTIFY_GENERIC | NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH | \
 		    NOTIFY_ZSET | NOTIFY_EXPIRED | NOTIFY_EVICTED | NOTIFY_STREAM | NOTIFY_MODULE)
 int notify_parse(const char *s, size_t len, uint32_t *out);
