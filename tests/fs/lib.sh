@@ -52,6 +52,11 @@ hkv_cleanup() {
 		fi
 	fi
 	if [ -n "$PID" ]; then kill -9 "$PID" 2>/dev/null || true; fi
+	# a failed test shows what the daemon said last (CI keeps only the test's output)
+	if [ "$rc" != 0 ] && [ -n "${LOG:-}" ] && [ -s "$LOG" ]; then
+		echo "--- last lines of the daemon log ($LOG):" >&2
+		tail -n 25 "$LOG" >&2 || true
+	fi
 	# HKVFS_TEST_KEEP=DIR: a failed test leaves its daemon log (and store) there
 	if [ "$rc" != 0 ] && [ -n "${HKVFS_TEST_KEEP:-}" ] && [ -n "$WORK" ]; then
 		cp -r "$WORK/data" "$LOG" "$HKVFS_TEST_KEEP/" 2>/dev/null || true
