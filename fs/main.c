@@ -267,8 +267,13 @@ static int run(int status_fd)
 	lc = fuse_loop_cfg_create();
 	if (!lc)
 		goto out_unmount;
+	/*
+	 * Up to 16 workers, and none ever retired (libfuse's default idle limit, left as it is):
+	 * with a limit of 4, a loop of creates retired and started a worker for every second
+	 * file, and a thread's start and exit cost about 25 us of CPU here (docs/benchmarks.md,
+	 * "Worker threads").
+	 */
 	fuse_loop_cfg_set_clone_fd(lc, 0);
-	fuse_loop_cfg_set_idle_threads(lc, 4);
 	fuse_loop_cfg_set_max_threads(lc, 16);
 	rc = fuse_session_loop_mt(hkvfs_g.se, lc);
 	hkvfs_be_session_end(hkvfs_g.be);

@@ -32,7 +32,7 @@
  *           allows
  *
  * Threads: by default the same multi-threaded loop as hkvfs (fuse_loop_cfg: no clone fd,
- * 4 idle threads, at most 16), which needs FUSE_USE_VERSION 312 on libfuse 3.14 (with 34
+ * at most 16 workers, none retired when idle), which needs FUSE_USE_VERSION 312 on libfuse 3.14 (with 34
  * the loop misreads its config and spawns a thread per request). --single runs
  * fuse_session_loop() in the main thread instead, the absolute floor (no thread hand-off).
  *
@@ -582,7 +582,6 @@ int main(int argc, char **argv)
 		if (!lc)
 			goto out_unmount;
 		fuse_loop_cfg_set_clone_fd(lc, 0);
-		fuse_loop_cfg_set_idle_threads(lc, 4);
 		fuse_loop_cfg_set_max_threads(lc, 16);
 		rc = fuse_session_loop_mt(se, lc);
 		fuse_loop_cfg_destroy(lc);
