@@ -9,12 +9,13 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 [ "${HKV_SKIP_DEPS:-0}" = 1 ] || scripts/deps.sh
-# The two builds take about 250 MB and the tests' stores up to 300 MB more at once (/tmp,
-# /var/tmp): on a fuller disk, writes fail with ENOSPC and tests fail for that reason alone.
+# A fresh clone, its two builds and the tests' stores (/tmp, /var/tmp) took 405 MB at their
+# largest (measured with df during a whole run): on a fuller disk, writes fail with ENOSPC
+# and tests fail for that reason alone.
 for d in "$top" /tmp /var/tmp; do
 	free_mb=$(df -Pm "$d" 2>/dev/null | awk 'NR == 2 { print $4 }')
 	if [ -n "$free_mb" ] && [ "$free_mb" -lt 1024 ]; then
-		echo "hkvfs: warning: only $free_mb MB free under $d; the suite needs about 600 MB" >&2
+		echo "hkvfs: warning: only $free_mb MB free under $d; the suite needs about 450 MB" >&2
 	fi
 done
 scripts/build.sh build
