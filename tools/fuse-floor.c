@@ -32,8 +32,8 @@
  *           allows
  *
  * Threads: by default the same multi-threaded loop as hkvfs (fuse_loop_cfg: no clone fd,
- * at most 16 workers, none retired when idle), which needs FUSE_USE_VERSION 312 on libfuse 3.14 (with 34
- * the loop misreads its config and spawns a thread per request). --single runs
+ * at most 16 workers, none retired when idle), which needs FUSE_USE_VERSION 312 on libfuse
+ * 3.14 (with 34 the loop misreads its config and spawns a thread per request). --single runs
  * fuse_session_loop() in the main thread instead, the absolute floor (no thread hand-off).
  *
  * Request counters (--stats FILE): the daemon creates FILE and maps it shared; the counters
