@@ -73,15 +73,19 @@ size_t notify_format(uint32_t f, char *buf)
 	return (size_t)(p - buf);
 }
 
+bool notify_listened(const struct hkv_server *srv, uint32_t types)
+{
+	return srv->notify_flags & types &&
+	       (dict_size(&srv->channels) || dict_size(&srv->patterns));
+}
+
 void notify_event(struct hkv_server *srv, uint32_t type, const char *event, const void *key,
 		  size_t klen)
 {
 	char small[256], *chan;
 	size_t elen = strlen(event), cl;
 
-	if (!(srv->notify_flags & type))
-		return;
-	if (!dict_size(&srv->channels) && !dict_size(&srv->patterns))
+	if (!notify_listened(srv, type))
 		return; /* nobody listens: skip building the channel names */
 	cl = 16 + (klen > elen ? klen : elen);
 	chan = cl <= sizeof(small) ? small : malloc(cl);

@@ -347,8 +347,7 @@ void drain_watch_events(struct hkv_server *srv)
 			const char *ev = NULL;
 
 			/* the key's type names the event: read it only if a notification can go out */
-			if (srv->notify_flags & NOTIFY_TYPES &&
-			    (dict_size(&srv->channels) || dict_size(&srv->patterns)))
+			if (notify_listened(srv, NOTIFY_TYPES))
 				ev = foreign_write_event(srv, e->key, e->klen, &type);
 			if (ev)
 				notify_event(srv, type, ev, e->key, e->klen);

@@ -566,10 +566,14 @@ char *xstrndup(const char *s, size_t n);
 /* the classes of the events that name a type (foreign_write_event()'s) */
 #define NOTIFY_TYPES (NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH | NOTIFY_ZSET | \
 		      NOTIFY_STREAM)
-#define NOTIFY_ALL (NOTIFY_GENERIC | NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH | \
-		    NOTIFY_ZSET | NOTIFY_EXPIRED | NOTIFY_EVICTED | NOTIFY_STREAM | NOTIFY_MODULE)
+#define NOTIFY_ALL (NOTIFY_GENERIC | NOTIFY_TYPES | NOTIFY_EXPIRED | NOTIFY_EVICTED | NOTIFY_MODULE)
 int notify_parse(const char *s, size_t len, uint32_t *out);
 size_t notify_format(uint32_t flags, char *buf);
+/**
+ * notify_listened() - whether an event of a class in @types would reach anyone: the class is
+ * enabled (notify-keyspace-events) and some client subscribes to a channel or pattern.
+ */
+bool notify_listened(const struct hkv_server *srv, uint32_t types);
 void notify_event(struct hkv_server *srv, uint32_t type, const char *event, const void *key,
 		  size_t klen);
 /**
