@@ -11,8 +11,8 @@
  * seq <= S, or falls through to older memtables and then to LMDB (kv.c). A version with @del
  * set hides what lies below it.
  *
- * Structure: one skiplist per table (ordered iteration, merged with LMDB cursors by kv.c) and
- * one hash index over all tables for point lookups: an open-addressing array of 64-bit slots,
+ * Structure: one skiplist per table (ordered iteration, merged with LMDB cursors by kv.c; filled
+ * lazily, see "Order" below) and one hash index over all tables for point lookups: an open-addressing array of 64-bit slots,
  * each 0 or (16-bit tag from the hash's top bits) << 48 | (node address, 48 bits), probed
  * linearly, so a GET that misses the memtable costs about one cache line per memtable before
  * LMDB. The array starts small and doubles when it is 3/4 full (the writer builds the new one
@@ -21,14 +21,16 @@
  * large as its memtable keeps lookups within few pages (TLB misses are the dearest part of a
  * probe in a virtual machine). Past its maximum size (hkv_options.ckpt_bytes / 64 slots,
  * twice what a full memtable needs; a huge group can exceed it) the index stops taking nodes
- * and lookups in that memtable search its skiplist instead. Nodes and versions live in an arena of chunks that is freed
- * with the memtable, never piecemeal: a reader holding a pointer into a memtable it has
- * pinned (through its view) can always follow it.
+ * and lookups in that memtable search its skiplist instead. Nodes and versions live in an
+ * arena of chunks that is freed with the memtable, never piecemeal: a reader holding a pointer
+ * into a memtable it has pinned (through its view) can always follow it.
  *
  * Concurrency: one writer at a time (the group-commit leader, or replay at open), any number
- * of lock-free readers. The writer fills a node or version completely, then publishes it with
- * a release store (skiplist links from the bottom level up, hash slot, version head); readers
- * load with acquire. Nothing is ever unlinked from a skiplist or the hash index. A failed write
+ * of lock-free readers, and one linker at a time (order_lock: whoever needs key order links
+ * the pending nodes into the skiplists). The writer fills a node or version completely, then
+ * publishes it with a release store (pending count, hash slot, version head); the linker
+ * links from the bottom level up with release stores; readers load with acquire. Nothing is
+ * ever unlinked from a skiplist or the hash index. A failed write
  * function's versions are popped off their heads (mem_pop): their seq is above every reader's
  * snapshot, so no reader ever used them, and a reader standing on one follows its @older link,
  * which stays valid.
@@ -37,7 +39,8 @@
  *  - the versions of a node are in decreasing seq order;
  *  - every version with seq <= db->pub_seq belongs to a group whose log record was written
  *    (and, under sync=always, flushed) before pub_seq was raised;
- *  - a frozen memtable is never written again.
+ *  - a frozen memtable is never written again (its pending nodes may still be linked);
+ *  - after mem_order() returns, the skiplists hold every node appended before the call began.
  */
 #include <pthread.h>
 #include <stddef.h>
@@ -254,6 +257,7 @@ struct mem *mem_new(uint32_t slots, uint64_t seed, struct mem_pool *pool)
 		return NULL;
 	m->pool = pool;
 	m->rng = seed | 1;
+	pthread_mutex_init(&m->order_lock, NULL);
 	m->max_slots = slots > INDEX_MIN ? slots : INDEX_MIN;
 	x = index_new(INDEX_MIN);
 	if (!x)
@@ -292,6 +296,7 @@ void mem_free(struct mem *m)
 		next = x->older;
 		free(x);
 	}
+	pthread_mutex_destroy(&m->order_lock);
 	free(m);
 }
 
@@ -360,24 +365,20 @@ static void index_put(struct mem_index *x, uint64_t hash, uint64_t slot)
 }
 
 /*
- * Put @n into the hash index, doubling it first when it is 3/4 full; past max_slots (or
- * without memory for a larger one) stop using the index. Writer.
+ * Put @n into the hash index, doubling it first when it is 3/4 full. Writer. Return: false
+ * if the index is at max_slots (or there is no memory for a larger one): the caller stops
+ * using it (mem_insert()).
  */
-static void slot_insert(struct mem *m, struct mem_node *n)
+static bool slot_insert(struct mem *m, struct mem_node *n)
 {
 	struct mem_index *x = atomic_load_explicit(&m->idx, memory_order_relaxed), *nx;
 
-	if (atomic_load_explicit(&m->hash_full, memory_order_relaxed))
-		return;
 	if ((uint64_t)(m->used + 1) * 4 > (uint64_t)(x->mask + 1) * 3) {
 		uint32_t size = (x->mask + 1) * 2;
 
 		nx = size <= m->max_slots ? index_new(size) : NULL;
-		if (!nx) {
-			/* nodes inserted from now on are only in the skiplists */
-			atomic_store_explicit(&m->hash_full, true, memory_order_release);
-			return;
-		}
+		if (!nx)
+			return false;
 		for (uint32_t i = 0; i <= x->mask; i++) {
 			uint64_t e = atomic_load_explicit(&x->slots[i], memory_order_relaxed);
 
@@ -392,6 +393,7 @@ static void slot_insert(struct mem *m, struct mem_node *n)
 	}
 	index_put(x, n->hash, slot_of(n));
 	m->used++;
+	return true;
 }
 
 static uint64_t key_pfx(const void *key, size_t klen)
@@ -422,26 +424,6 @@ static inline int node_cmp_pfx(const struct mem_node *n, uint64_t kp, const void
 	return node_cmp(n, key, klen);
 }
 
-/* Fill @prev with the last node < @key at every level. */
-static void find_prev(struct mem *m, int dbix, const void *key, size_t klen,
-		      struct mem_node **prev)
-{
-	struct mem_node *x = m->heads[dbix];
-	uint64_t kp = key_pfx(key, klen);
-
-	for (int lvl = MEM_MAX_HEIGHT - 1; lvl >= 0; lvl--) {
-		for (;;) {
-			struct mem_node *nx = atomic_load_explicit(&x->next[lvl],
-								   memory_order_acquire);
-
-			if (!nx || node_cmp_pfx(nx, kp, key, klen) >= 0)
-				break;
-			x = nx;
-		}
-		prev[lvl] = x;
-	}
-}
-
 static int random_height(struct mem *m)
 {
 	int h = 1;
@@ -455,14 +437,197 @@ static int random_height(struct mem *m)
 	return h;
 }
 
+/* Link @n after @prev[i] at each of its levels. Under order_lock (or the writer at replay). */
+static void link_node(struct mem_node *n, struct mem_node **prev)
+{
+	for (int i = 0; i < n->height; i++) {
+		atomic_store_explicit(&n->next[i],
+				      atomic_load_explicit(&prev[i]->next[i], memory_order_relaxed),
+				      memory_order_relaxed);
+		atomic_store_explicit(&prev[i]->next[i], n, memory_order_release);
+	}
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Order: the skiplists are filled lazily
+ *
+ * A point lookup never needs the skiplists (the hash index answers it), and most memtables
+ * are never walked in key order until the checkpointer applies them. So the writer does not
+ * link a new node into its skiplist (a search of about twenty nodes spread over the whole
+ * memtable, most of them cache and TLB misses: the largest part of a SET at a million keys);
+ * it appends the node to a list of pending nodes (struct mem_pend blocks in the arena) and
+ * publishes the count, pend_n, with a release store. Whoever next needs key order (an
+ * iterator or seek in kv.c, the checkpointer; mem_head(), mem_seek_lt() and mem_last() all
+ * call mem_order()) links the pending nodes under order_lock: a small batch one by one, a
+ * large one sorted first and linked in key order from a finger (the nodes passed last), which
+ * makes linking a whole memtable a sequential pass. pend_done (release, under the lock) says
+ * how far linking got.
+ *
+ * Why readers still see everything they must: a version is published (db->pub_seq, release)
+ * after its node was appended, so a reader that loaded pub_seq and then pend_n sees a count
+ * that covers every node its snapshot can see a version of; mem_order() returns only when
+ * pend_done has reached that count. Linking changes only forward pointers, with the same
+ * release stores as an insert, so lock-free walkers are never disturbed. When the hash index
+ * is full (see the top of this file) lookups must search the skiplists: the writer then links
+ * every pending node and each new one itself before it sets hash_full.
+ */
+
+#define PEND_BLOCK 1024u
+#define ORDER_SORT_MIN 64u /* smaller batches are linked one by one */
+
+struct mem_pend {
+	struct mem_pend *next; /* written before pend_n covers any entry of the next block */
+	struct mem_node *v[PEND_BLOCK];
+};
+
+struct order_ent {
+	uint64_t pfx;
+	uint32_t dbix;
+	struct mem_node *n;
+};
+
+static int order_ent_cmp(const void *a, const void *b)
+{
+	const struct order_ent *x = a, *y = b;
+
+	if (x->dbix != y->dbix)
+		return x->dbix < y->dbix ? -1 : 1;
+	if (x->pfx != y->pfx)
+		return x->pfx < y->pfx ? -1 : 1;
+	return mem_cmp(mem_node_key(x->n), x->n->klen, mem_node_key(y->n), y->n->klen);
+}
+
+/*
+ * Fill @prev with the last node < @n's key at every level, starting each level from the later
+ * of the node the level above ended on and @finger[level] (both < the key; NULL: the head).
+ */
+static void find_prev_from(struct mem *m, const struct mem_node *n, struct mem_node **finger,
+			   struct mem_node **prev)
+{
+	struct mem_node *head = m->heads[n->dbix], *x = head;
+	const unsigned char *key = mem_node_key(n);
+
+	for (int lvl = MEM_MAX_HEIGHT - 1; lvl >= 0; lvl--) {
+		struct mem_node *f = finger ? finger[lvl] : NULL;
+
+		if (f && f != head && f != x && (x == head || node_cmp_pfx(f, x->pfx,
+				mem_node_key(x), x->klen) > 0))
+			x = f;
+		for (;;) {
+			struct mem_node *nx = atomic_load_explicit(&x->next[lvl],
+								   memory_order_relaxed);
+
+			if (!nx || node_cmp_pfx(nx, n->pfx, key, n->klen) >= 0)
+				break;
+			x = nx;
+		}
+		prev[lvl] = x;
+	}
+}
+
+/* The next pending node to link (one exists: pend_done < pend_n). Under order_lock. */
+static struct mem_node *pend_take(struct mem *m)
+{
+	if (!m->pend_cur) {
+		m->pend_cur = m->pend_first;
+		m->pend_ix = 0;
+	} else if (m->pend_ix == PEND_BLOCK) {
+		m->pend_cur = m->pend_cur->next;
+		m->pend_ix = 0;
+	}
+	return m->pend_cur->v[m->pend_ix++];
+}
+
+/* Link the nodes pending up to pend_n as loaded now. Under order_lock. */
+static void order_drain(struct mem *m)
+{
+	uint64_t n = atomic_load_explicit(&m->pend_n, memory_order_acquire);
+	uint64_t done = atomic_load_explicit(&m->pend_done, memory_order_relaxed);
+	struct mem_node *prev[MEM_MAX_HEIGHT], *finger[MEM_MAX_HEIGHT];
+	size_t cnt = (size_t)(n - done);
+	struct order_ent *e = NULL;
+
+	if (!cnt)
+		return;
+	if (cnt >= ORDER_SORT_MIN)
+		e = malloc(cnt * sizeof(*e));
+	if (!e) {
+		/* a small batch, or no memory for sorting: one search from the head each */
+		for (size_t i = 0; i < cnt; i++) {
+			struct mem_node *x = pend_take(m);
+
+			find_prev_from(m, x, NULL, prev);
+			link_node(x, prev);
+		}
+	} else {
+		for (size_t i = 0; i < cnt; i++) {
+			e[i].n = pend_take(m);
+			e[i].pfx = e[i].n->pfx;
+			e[i].dbix = e[i].n->dbix;
+		}
+		qsort(e, cnt, sizeof(*e), order_ent_cmp);
+		for (size_t i = 0; i < cnt; i++) {
+			struct mem_node *x = e[i].n;
+
+			if (!i || e[i - 1].dbix != e[i].dbix)
+				for (int l = 0; l < MEM_MAX_HEIGHT; l++)
+					finger[l] = m->heads[x->dbix];
+			find_prev_from(m, x, finger, prev);
+			link_node(x, prev);
+			for (int l = 0; l < MEM_MAX_HEIGHT; l++)
+				finger[l] = l < x->height ? x : prev[l];
+		}
+		free(e);
+	}
+	atomic_store_explicit(&m->pend_done, n, memory_order_release);
+}
+
+void mem_order_slow(struct mem *m)
+{
+	pthread_mutex_lock(&m->order_lock);
+	order_drain(m);
+	pthread_mutex_unlock(&m->order_lock);
+}
+
+/* Append @n to the pending nodes (its block is already there: pend_room()). Writer. */
+static void pend_add(struct mem *m, struct mem_node *n)
+{
+	m->pend_tail->v[m->pend_fill++] = n;
+	atomic_store_explicit(&m->pend_n, atomic_load_explicit(&m->pend_n, memory_order_relaxed) + 1,
+			      memory_order_release);
+}
+
+/* Make room for one more pending node. Writer. Return: false if there is no memory. */
+static bool pend_room(struct mem *m)
+{
+	struct mem_pend *b;
+
+	if (m->pend_tail && m->pend_fill < PEND_BLOCK)
+		return true;
+	b = arena_alloc(m, sizeof(*b));
+	if (!b)
+		return false;
+	b->next = NULL;
+	if (m->pend_tail)
+		m->pend_tail->next = b;
+	else
+		m->pend_first = b;
+	m->pend_tail = b;
+	m->pend_fill = 0;
+	return true;
+}
+
 struct mem_node *mem_insert(struct mem *m, int dbix, const void *key, size_t klen, uint64_t h)
 {
 	struct mem_node *prev[MEM_MAX_HEIGHT], *n;
+	bool full = atomic_load_explicit(&m->hash_full, memory_order_relaxed);
 	int height;
 
 	n = mem_find(m, dbix, key, klen, h);
 	if (n)
 		return n;
+	if (!full && !pend_room(m))
+		return NULL;
 	height = random_height(m);
 	n = node_alloc(m, height, klen);
 	if (!n)
@@ -471,14 +636,17 @@ struct mem_node *mem_insert(struct mem *m, int dbix, const void *key, size_t kle
 	n->pfx = key_pfx(key, klen);
 	n->dbix = (uint8_t)dbix;
 	memcpy((unsigned char *)mem_node_key(n), key, klen);
-	find_prev(m, dbix, key, klen, prev);
-	for (int i = 0; i < height; i++) {
-		atomic_store_explicit(&n->next[i],
-				      atomic_load_explicit(&prev[i]->next[i], memory_order_relaxed),
-				      memory_order_relaxed);
-		atomic_store_explicit(&prev[i]->next[i], n, memory_order_release);
+	if (!full && slot_insert(m, n)) {
+		pend_add(m, n);
+	} else {
+		/* the index is full: lookups search the skiplists, which must hold every node */
+		pthread_mutex_lock(&m->order_lock);
+		order_drain(m);
+		find_prev_from(m, n, NULL, prev);
+		link_node(n, prev);
+		atomic_store_explicit(&m->hash_full, true, memory_order_release);
+		pthread_mutex_unlock(&m->order_lock);
 	}
-	slot_insert(m, n);
 	if (!m->nodes++)
 		atomic_store_explicit(&m->filled, true, memory_order_release);
 	return n;
@@ -516,7 +684,7 @@ void mem_pop(struct mem_node *n, uint64_t seq)
 struct mem_node *mem_seek_lt(struct mem *m, int dbix, const void *key, size_t klen,
 			     bool inclusive)
 {
-	struct mem_node *x = m->heads[dbix];
+	struct mem_node *x = mem_head(m, dbix);
 	uint64_t kp = key_pfx(key, klen);
 
 	for (int lvl = MEM_MAX_HEIGHT - 1; lvl >= 0; lvl--) {
@@ -538,7 +706,7 @@ struct mem_node *mem_seek_lt(struct mem *m, int dbix, const void *key, size_t kl
 
 struct mem_node *mem_last(struct mem *m, int dbix)
 {
-	struct mem_node *x = m->heads[dbix];
+	struct mem_node *x = mem_head(m, dbix);
 
 	for (int lvl = MEM_MAX_HEIGHT - 1; lvl >= 0; lvl--) {
 		for (;;) {

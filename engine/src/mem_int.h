@@ -7,6 +7,7 @@
 #ifndef HKV_MEM_INT_H
 #define HKV_MEM_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -43,7 +44,9 @@ struct mem_ver {
  * @gen:   writer only: the last group that put this node into its log record.
  * @hash:  mem_hash() of (table, key).
  * @pfx:   the key's first 8 bytes, big-endian, zero-padded: quick compares.
- * @next:  @height forward pointers; the key bytes follow them (mem_node_key()).
+ * @next:  @height forward pointers, NULL until the node is linked into its skiplist (nodes
+ *         wait in the memtable's pending list until a walk needs them: mem_order()); the
+ *         key bytes follow them (mem_node_key()).
  *
  * A skiplist search reads @pfx and then a forward pointer of each node it passes, most often
  * @next[0]: @pfx sits right before the pointers and nodes are 16-byte aligned (mem.c), so
@@ -67,6 +70,7 @@ static inline const unsigned char *mem_node_key(const struct mem_node *n)
 
 struct mem_chunk;
 struct mem_index;
+struct mem_pend;
 struct mem_pool;
 
 /**
@@ -103,6 +107,15 @@ struct mem {
 	atomic_uint refs;
 	int64_t created_ms;
 	struct mem_pool *pool;         /* where its chunks come from and go back to, or NULL */
+	/* nodes not yet in the skiplists (mem.c, "Order"): appended by the writer ... */
+	struct mem_pend *pend_first, *pend_tail;
+	uint32_t pend_fill;            /* writer: entries used in pend_tail */
+	_Atomic uint64_t pend_n;       /* nodes ever appended (release by the writer) */
+	/* ... and linked into the skiplists by whoever needs order, under order_lock */
+	pthread_mutex_t order_lock;
+	struct mem_pend *pend_cur;     /* under order_lock: the block of the next to link */
+	uint32_t pend_ix;              /* under order_lock: its entry in pend_cur */
+	_Atomic uint64_t pend_done;    /* nodes linked (release under order_lock) */
 };
 
 /**
@@ -176,20 +189,43 @@ static inline struct mem_node *mem_next(const struct mem_node *n)
 	return atomic_load_explicit(&((struct mem_node *)n)->next[0], memory_order_acquire);
 }
 
-/** mem_head() - the sentinel before the first node of table @dbix (it has no key). */
+/** mem_order_slow() - link every pending node of @m into its skiplist (mem.c). Any thread. */
+void mem_order_slow(struct mem *m);
+
+/**
+ * mem_order() - make @m's skiplists hold every node appended so far (in particular every
+ * node a reader that loaded db->pub_seq before the call can see a version of). Cheap when
+ * nothing is pending. Any thread.
+ */
+static inline void mem_order(struct mem *m)
+{
+	uint64_t n = atomic_load_explicit(&m->pend_n, memory_order_acquire);
+
+	if (atomic_load_explicit(&m->pend_done, memory_order_acquire) != n)
+		mem_order_slow(m);
+}
+
+/**
+ * mem_head() - the sentinel before the first node of table @dbix (it has no key), after
+ * mem_order(): walking from it with mem_next() visits the nodes in key order.
+ */
 static inline struct mem_node *mem_head(struct mem *m, int dbix)
 {
+	mem_order(m);
 	return m->heads[dbix];
 }
 
 /**
  * mem_seek_lt() - the last node of table @dbix whose key is < @key (<= with @inclusive), or
- * the sentinel (mem_head()) if there is none. Any thread.
+ * the sentinel (mem_head()) if there is none; calls mem_order() first. Any thread.
  */
 struct mem_node *mem_seek_lt(struct mem *m, int dbix, const void *key, size_t klen,
 			     bool inclusive);
 
-/** mem_last() - the last node of table @dbix, or the sentinel if the table is empty. */
+/**
+ * mem_last() - the last node of table @dbix, or the sentinel if the table is empty; calls
+ * mem_order() first. Any thread.
+ */
 struct mem_node *mem_last(struct mem *m, int dbix);
 
 /** mem_cmp() - order of two keys: bytewise, a prefix first (as LMDB's default). */

@@ -12,7 +12,11 @@
  *  - a failed commit of a checkpoint (a flush of the index) is final: writes stop, reads go on
  *    from the memtables, a reopen replays the log;
  *  - readers never see part of a write: a key renamed back and forth is always found exactly
- *    once by a SCAN, while checkpoints run all the time.
+ *    once by a SCAN, while checkpoints run all the time;
+ *  - key order of the memtable, whose skiplists are filled only when a walk needs them (mem.c,
+ *    "Order"): small and large batches of pending keys, merged into a skiplist that already
+ *    holds keys, SCANs that resume while keys are added, and a write group too large for the
+ *    hash index (lookups then go through the skiplists): SCAN and GET must match a model.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -995,6 +999,186 @@ static void test_rotate_check_during_install(void **state)
 	hkv_buf_release(&v);
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Key order of pending memtable nodes
+ */
+
+enum { OK_N = 3000, OK_BIG = 13000 };
+
+struct okeys {
+	char (*k)[16];
+	size_t n, cap;
+};
+
+static int okeys_cb(void *arg, const void *key, size_t klen, enum hkv_type type, bool pre)
+{
+	struct okeys *a = arg;
+
+	(void)type;
+	(void)pre;
+	assert_true(klen < 16 && a->n < a->cap);
+	memcpy(a->k[a->n], key, klen);
+	a->k[a->n][klen] = 0;
+	a->n++;
+	return 0;
+}
+
+static int okeys_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void oname(char *out, uint32_t i)
+{
+	uint64_t x = i * 0x9e3779b97f4a7c15ull;
+
+	x = (x ^ (x >> 31)) * 0xbf58476d1ce4e5b9ull;
+	snprintf(out, 16, "o%08x", (uint32_t)(x >> 32)); /* random order, distinct for i < 2^32 */
+}
+
+/*
+ * The keys of the store, by SCAN in steps of @count, must be exactly the present ones of
+ * @have[0..@n) (oname()) plus @extra[0..@nextra), in byte order; each of them reads back.
+ */
+static void check_order(struct hkv *db, const bool *have, size_t n, char (*extra)[16],
+			size_t nextra, size_t count)
+{
+	struct okeys got = { malloc((n + nextra + 1) * 16), 0, n + nextra + 1 };
+	char (*want)[16] = malloc((n + nextra + 1) * 16);
+	struct hkv_scan_opts so = { .count = count };
+	struct hkv_cursor cur;
+	size_t w = 0;
+
+	assert_non_null(got.k);
+	assert_non_null(want);
+	for (size_t i = 0; i < n; i++)
+		if (have[i])
+			oname(want[w++], (uint32_t)i);
+	for (size_t i = 0; i < nextra; i++)
+		memcpy(want[w++], extra[i], 16);
+	/* point reads first: a SCAN would put every pending key into the skiplists */
+	for (size_t i = 0; i < w; i++) {
+		struct hkv_buf b;
+
+		assert_int_equal(hkv_get(db, want[i], strlen(want[i]), &b), 0);
+		assert_int_equal(b.len, strlen(want[i]));
+		assert_memory_equal(b.data, want[i], b.len);
+		hkv_buf_release(&b);
+	}
+	qsort(want, w, 16, okeys_cmp);
+	hkv_cursor_init(&cur);
+	while (!cur.done)
+		assert_true(hkv_scan(db, &cur, &so, okeys_cb, &got) >= 0);
+	assert_int_equal(got.n, w);
+	for (size_t i = 0; i < w; i++)
+		assert_string_equal(got.k[i], want[i]);
+	free(got.k);
+	free(want);
+}
+
+static void oset(struct hkv *db, bool *have, uint32_t i)
+{
+	char k[16];
+
+	oname(k, i);
+	assert_int_equal(hkv_set(db, k, strlen(k), k, strlen(k), NULL), 1);
+	have[i] = true;
+}
+
+struct big_arg {
+	char (*k)[16];
+	size_t n;
+};
+
+static int big_txn(struct hkv *tx, void *arg)
+{
+	struct big_arg *a = arg;
+
+	for (size_t i = 0; i < a->n; i++)
+		if (hkv_set(tx, a->k[i], strlen(a->k[i]), a->k[i], strlen(a->k[i]), NULL) != 1)
+			return -EIO;
+	return 0;
+}
+
+static void test_pending_order(void **state)
+{
+	struct test_store *f = *state;
+	bool *have = calloc(OK_N, sizeof(*have));
+	struct big_arg big = { malloc(OK_BIG * 16), OK_BIG };
+	struct okeys part = { malloc(OK_N * 16), 0, OK_N };
+	struct hkv_scan_opts so = { .count = 5 };
+	struct hkv_cursor cur;
+	uint64_t seed = 7;
+	char late[1][16] = { "p~late" };
+
+	assert_non_null(have);
+	assert_non_null(big.k);
+	assert_non_null(part.k);
+	ckpt_test_hook = gate_hook;
+	f->opt.ckpt_bytes = 1 << 20; /* a hash index of at most 16384 slots (mem_buckets()) */
+	test_store_open(f);
+	gate_set(true); /* everything below stays in memtables until the end */
+	/* a small batch, then a large one merged into a skiplist that holds the first */
+	for (uint32_t i = 0; i < 40; i++)
+		oset(f->db, have, i);
+	check_order(f->db, have, OK_N, NULL, 0, 1000);
+	check_order(f->db, have, OK_N, NULL, 0, 7);
+	for (uint32_t i = 40; i < 2000; i++)
+		oset(f->db, have, i);
+	check_order(f->db, have, OK_N, NULL, 0, 1000);
+	/* a SCAN in small steps, resumed while keys are added and deleted between its steps */
+	hkv_cursor_init(&cur);
+	for (uint32_t i = 2000; !cur.done; i++) {
+		assert_true(hkv_scan(f->db, &cur, &so, okeys_cb, &part) >= 0);
+		uint32_t d = (uint32_t)(test_rng(&seed) % OK_N);
+		char k[16];
+
+		if (i < OK_N)
+			oset(f->db, have, i);
+		oname(k, d);
+		assert_int_equal(hkv_del(f->db, k, strlen(k)), have[d]);
+		have[d] = false;
+	}
+	/* keys there from start to end were all reported, once each, in order */
+	for (size_t i = 1; i < part.n; i++)
+		assert_true(strcmp(part.k[i - 1], part.k[i]) < 0);
+	check_order(f->db, have, OK_N, NULL, 0, 1000);
+	check_order(f->db, have, OK_N, NULL, 0, 3);
+	/* one group larger than the hash index: lookups go through the skiplists */
+	for (size_t i = 0; i < OK_BIG; i++)
+		snprintf(big.k[i], 16, "p%05zu", (i * 7919) % OK_BIG);
+	assert_int_equal(hkv_txn_run(f->db, big_txn, &big), 0);
+	{
+		struct mview *v = atomic_load(&f->db->view);
+		bool full = false;
+
+		for (int i = 0; i < v->n; i++)
+			full |= atomic_load(&v->mem[i]->hash_full);
+		assert_true(full);
+	}
+	oset(f->db, have, 0);
+	assert_int_equal(hkv_set(f->db, late[0], strlen(late[0]), late[0], strlen(late[0]), NULL),
+			 1);
+	{
+		char (*extra)[16] = malloc((OK_BIG + 1) * 16);
+
+		assert_non_null(extra);
+		memcpy(extra, big.k, OK_BIG * 16);
+		memcpy(extra[OK_BIG], late[0], 16);
+		check_order(f->db, have, OK_N, extra, OK_BIG + 1, 1000);
+		/* the same after the checkpoints, and after a reopen */
+		gate_set(false);
+		assert_int_equal(hkv_checkpoint(f->db), 0);
+		check_order(f->db, have, OK_N, extra, OK_BIG + 1, 1000);
+		test_store_reopen(f);
+		check_order(f->db, have, OK_N, extra, OK_BIG + 1, 1000);
+		free(extra);
+	}
+	free(part.k);
+	free(big.k);
+	free(have);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1005,6 +1189,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_versions_after_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readers_see_whole_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotate_check_during_install, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_order, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
