@@ -455,18 +455,20 @@ static void link_node(struct mem_node *n, struct mem_node **prev)
  * are never walked in key order until the checkpointer applies them. So the writer does not
  * link a new node into its skiplist (a search of about twenty nodes spread over the whole
  * memtable, most of them cache and TLB misses: the largest part of a SET at a million keys);
- * it appends the node to a list of pending nodes (struct mem_pend blocks in the arena) and
- * publishes the count, pend_n, with a release store. Whoever next needs key order (an
- * iterator or seek in kv.c, the checkpointer; mem_head(), mem_seek_lt() and mem_last() all
- * call mem_order()) links the pending nodes under order_lock: a small batch one by one, a
- * large one sorted first and linked in key order from a finger (the nodes passed last), which
- * makes linking a whole memtable a sequential pass. pend_done (release, under the lock) says
- * how far linking got.
+ * it appends the node to its table's list of pending nodes (struct mem_pendq; blocks of the
+ * arena) and publishes the list's count with a release store. Whoever next needs key order in
+ * that table (an iterator or seek in kv.c, the checkpointer; mem_head(), mem_seek_lt() and
+ * mem_last() all call mem_order()) links the table's pending nodes under order_lock: a small
+ * batch one by one, a large one sorted first and linked in key order from a finger (the nodes
+ * passed last), which makes linking a whole memtable a sequential pass. The list's done count
+ * (release, under the lock) says how far linking got. The lists are per table so that a walk
+ * of one table (the expiry sweep walks the expiry table every 100 ms) leaves the others to
+ * the checkpointer, which sorts each whole table once.
  *
  * Why readers still see everything they must: a version is published (db->pub_seq, release)
- * after its node was appended, so a reader that loaded pub_seq and then pend_n sees a count
+ * after its node was appended, so a reader that loaded pub_seq and then the count sees one
  * that covers every node its snapshot can see a version of; mem_order() returns only when
- * pend_done has reached that count. Linking changes only forward pointers, with the same
+ * the done count has reached it. Linking changes only forward pointers, with the same
  * release stores as an insert, so lock-free walkers are never disturbed. When the hash index
  * is full (see the top of this file) lookups must search the skiplists: the writer then links
  * every pending node and each new one itself before it sets hash_full.
@@ -476,13 +478,12 @@ static void link_node(struct mem_node *n, struct mem_node **prev)
 #define ORDER_SORT_MIN 64u /* smaller batches are linked one by one */
 
 struct mem_pend {
-	struct mem_pend *next; /* written before pend_n covers any entry of the next block */
+	struct mem_pend *next; /* written before the count covers any entry of the next block */
 	struct mem_node *v[PEND_BLOCK];
 };
 
 struct order_ent {
 	uint64_t pfx;
-	uint32_t dbix;
 	struct mem_node *n;
 };
 
@@ -490,8 +491,6 @@ static int order_ent_cmp(const void *a, const void *b)
 {
 	const struct order_ent *x = a, *y = b;
 
-	if (x->dbix != y->dbix)
-		return x->dbix < y->dbix ? -1 : 1;
 	if (x->pfx != y->pfx)
 		return x->pfx < y->pfx ? -1 : 1;
 	return mem_cmp(mem_node_key(x->n), x->n->klen, mem_node_key(y->n), y->n->klen);
@@ -525,24 +524,25 @@ static void find_prev_from(struct mem *m, const struct mem_node *n, struct mem_n
 	}
 }
 
-/* The next pending node to link (one exists: pend_done < pend_n). Under order_lock. */
-static struct mem_node *pend_take(struct mem *m)
+/* The next pending node of @q to link (one exists: done < n). Under order_lock. */
+static struct mem_node *pend_take(struct mem_pendq *q)
 {
-	if (!m->pend_cur) {
-		m->pend_cur = m->pend_first;
-		m->pend_ix = 0;
-	} else if (m->pend_ix == PEND_BLOCK) {
-		m->pend_cur = m->pend_cur->next;
-		m->pend_ix = 0;
+	if (!q->cur) {
+		q->cur = q->first;
+		q->ix = 0;
+	} else if (q->ix == PEND_BLOCK) {
+		q->cur = q->cur->next;
+		q->ix = 0;
 	}
-	return m->pend_cur->v[m->pend_ix++];
+	return q->cur->v[q->ix++];
 }
 
-/* Link the nodes pending up to pend_n as loaded now. Under order_lock. */
-static void order_drain(struct mem *m)
+/* Link the nodes pending in table @dbix up to its count as loaded now. Under order_lock. */
+static void order_drain(struct mem *m, int dbix)
 {
-	uint64_t n = atomic_load_explicit(&m->pend_n, memory_order_acquire);
-	uint64_t done = atomic_load_explicit(&m->pend_done, memory_order_relaxed);
+	struct mem_pendq *q = &m->pend[dbix];
+	uint64_t n = atomic_load_explicit(&q->n, memory_order_acquire);
+	uint64_t done = atomic_load_explicit(&q->done, memory_order_relaxed);
 	struct mem_node *prev[MEM_MAX_HEIGHT], *finger[MEM_MAX_HEIGHT];
 	size_t cnt = (size_t)(n - done);
 	struct order_ent *e = NULL;
@@ -554,24 +554,22 @@ static void order_drain(struct mem *m)
 	if (!e) {
 		/* a small batch, or no memory for sorting: one search from the head each */
 		for (size_t i = 0; i < cnt; i++) {
-			struct mem_node *x = pend_take(m);
+			struct mem_node *x = pend_take(q);
 
 			find_prev_from(m, x, NULL, prev);
 			link_node(x, prev);
 		}
 	} else {
 		for (size_t i = 0; i < cnt; i++) {
-			e[i].n = pend_take(m);
+			e[i].n = pend_take(q);
 			e[i].pfx = e[i].n->pfx;
-			e[i].dbix = e[i].n->dbix;
 		}
 		qsort(e, cnt, sizeof(*e), order_ent_cmp);
+		for (int l = 0; l < MEM_MAX_HEIGHT; l++)
+			finger[l] = m->heads[dbix];
 		for (size_t i = 0; i < cnt; i++) {
 			struct mem_node *x = e[i].n;
 
-			if (!i || e[i - 1].dbix != e[i].dbix)
-				for (int l = 0; l < MEM_MAX_HEIGHT; l++)
-					finger[l] = m->heads[x->dbix];
 			find_prev_from(m, x, finger, prev);
 			link_node(x, prev);
 			for (int l = 0; l < MEM_MAX_HEIGHT; l++)
@@ -579,41 +577,44 @@ static void order_drain(struct mem *m)
 		}
 		free(e);
 	}
-	atomic_store_explicit(&m->pend_done, n, memory_order_release);
+	atomic_store_explicit(&q->done, n, memory_order_release);
 }
 
-void mem_order_slow(struct mem *m)
+void mem_order_slow(struct mem *m, int dbix)
 {
 	pthread_mutex_lock(&m->order_lock);
-	order_drain(m);
+	order_drain(m, dbix);
 	pthread_mutex_unlock(&m->order_lock);
 }
 
-/* Append @n to the pending nodes (its block is already there: pend_room()). Writer. */
+/* Append @n to the pending nodes of its table (pend_room() made room). Writer. */
 static void pend_add(struct mem *m, struct mem_node *n)
 {
-	m->pend_tail->v[m->pend_fill++] = n;
-	atomic_store_explicit(&m->pend_n, atomic_load_explicit(&m->pend_n, memory_order_relaxed) + 1,
+	struct mem_pendq *q = &m->pend[n->dbix];
+
+	q->tail->v[q->fill++] = n;
+	atomic_store_explicit(&q->n, atomic_load_explicit(&q->n, memory_order_relaxed) + 1,
 			      memory_order_release);
 }
 
-/* Make room for one more pending node. Writer. Return: false if there is no memory. */
-static bool pend_room(struct mem *m)
+/* Make room for one more pending node of table @dbix. Writer. Return: false if no memory. */
+static bool pend_room(struct mem *m, int dbix)
 {
+	struct mem_pendq *q = &m->pend[dbix];
 	struct mem_pend *b;
 
-	if (m->pend_tail && m->pend_fill < PEND_BLOCK)
+	if (q->tail && q->fill < PEND_BLOCK)
 		return true;
 	b = arena_alloc(m, sizeof(*b));
 	if (!b)
 		return false;
 	b->next = NULL;
-	if (m->pend_tail)
-		m->pend_tail->next = b;
+	if (q->tail)
+		q->tail->next = b;
 	else
-		m->pend_first = b;
-	m->pend_tail = b;
-	m->pend_fill = 0;
+		q->first = b;
+	q->tail = b;
+	q->fill = 0;
 	return true;
 }
 
@@ -626,7 +627,7 @@ struct mem_node *mem_insert(struct mem *m, int dbix, const void *key, size_t kle
 	n = mem_find(m, dbix, key, klen, h);
 	if (n)
 		return n;
-	if (!full && !pend_room(m))
+	if (!full && !pend_room(m, dbix))
 		return NULL;
 	height = random_height(m);
 	n = node_alloc(m, height, klen);
@@ -641,7 +642,8 @@ struct mem_node *mem_insert(struct mem *m, int dbix, const void *key, size_t kle
 	} else {
 		/* the index is full: lookups search the skiplists, which must hold every node */
 		pthread_mutex_lock(&m->order_lock);
-		order_drain(m);
+		for (int i = 0; i < KV_NDBI; i++)
+			order_drain(m, i);
 		find_prev_from(m, n, NULL, prev);
 		link_node(n, prev);
 		atomic_store_explicit(&m->hash_full, true, memory_order_release);

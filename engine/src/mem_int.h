@@ -74,6 +74,23 @@ struct mem_pend;
 struct mem_pool;
 
 /**
+ * struct mem_pendq - the nodes of one table of a memtable that are not linked into its
+ * skiplist yet (mem.c, "Order"): appended by the writer, linked by whoever needs key order.
+ * @first, @tail, @fill: the writer's end (blocks of the arena; entries used in @tail).
+ * @n:    nodes ever appended; the writer raises it with a release store after each append.
+ * @cur, @ix: under mem.order_lock: the block and entry of the next node to link.
+ * @done: nodes linked; raised with a release store under mem.order_lock.
+ */
+struct mem_pendq {
+	struct mem_pend *first, *tail;
+	uint32_t fill;
+	_Atomic uint64_t n;
+	struct mem_pend *cur;
+	uint32_t ix;
+	_Atomic uint64_t done;
+};
+
+/**
  * struct mem - a memtable. One writer (the group-commit leader, or replay at open) inserts;
  * any number of readers look up and iterate without locks.
  * @bytes:    memory taken by nodes and versions (arena bytes); read by anyone.
@@ -107,15 +124,8 @@ struct mem {
 	atomic_uint refs;
 	int64_t created_ms;
 	struct mem_pool *pool;         /* where its chunks come from and go back to, or NULL */
-	/* nodes not yet in the skiplists (mem.c, "Order"): appended by the writer ... */
-	struct mem_pend *pend_first, *pend_tail;
-	uint32_t pend_fill;            /* writer: entries used in pend_tail */
-	_Atomic uint64_t pend_n;       /* nodes ever appended (release by the writer) */
-	/* ... and linked into the skiplists by whoever needs order, under order_lock */
-	pthread_mutex_t order_lock;
-	struct mem_pend *pend_cur;     /* under order_lock: the block of the next to link */
-	uint32_t pend_ix;              /* under order_lock: its entry in pend_cur */
-	_Atomic uint64_t pend_done;    /* nodes linked (release under order_lock) */
+	struct mem_pendq pend[KV_NDBI]; /* per table: nodes not yet in its skiplist */
+	pthread_mutex_t order_lock;     /* whoever links pending nodes holds it */
 };
 
 /**
@@ -189,20 +199,21 @@ static inline struct mem_node *mem_next(const struct mem_node *n)
 	return atomic_load_explicit(&((struct mem_node *)n)->next[0], memory_order_acquire);
 }
 
-/** mem_order_slow() - link every pending node of @m into its skiplist (mem.c). Any thread. */
-void mem_order_slow(struct mem *m);
+/** mem_order_slow() - link the pending nodes of table @dbix of @m (mem.c). Any thread. */
+void mem_order_slow(struct mem *m, int dbix);
 
 /**
- * mem_order() - make @m's skiplists hold every node appended so far (in particular every
- * node a reader that loaded db->pub_seq before the call can see a version of). Cheap when
- * nothing is pending. Any thread.
+ * mem_order() - make the skiplist of table @dbix of @m hold every node appended to it so far
+ * (in particular every node a reader that loaded db->pub_seq before the call can see a
+ * version of). Cheap when nothing is pending. Any thread.
  */
-static inline void mem_order(struct mem *m)
+static inline void mem_order(struct mem *m, int dbix)
 {
-	uint64_t n = atomic_load_explicit(&m->pend_n, memory_order_acquire);
+	struct mem_pendq *q = &m->pend[dbix];
+	uint64_t n = atomic_load_explicit(&q->n, memory_order_acquire);
 
-	if (atomic_load_explicit(&m->pend_done, memory_order_acquire) != n)
-		mem_order_slow(m);
+	if (atomic_load_explicit(&q->done, memory_order_acquire) != n)
+		mem_order_slow(m, dbix);
 }
 
 /**
@@ -211,7 +222,7 @@ static inline void mem_order(struct mem *m)
  */
 static inline struct mem_node *mem_head(struct mem *m, int dbix)
 {
-	mem_order(m);
+	mem_order(m, dbix);
 	return m->heads[dbix];
 }
 

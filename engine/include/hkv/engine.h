@@ -160,7 +160,7 @@ enum hkv_sync hkv_sync_policy(const struct hkv *db);
  *                     (docs/engine-storage.md): when it holds this many bytes it is frozen
  *                     and the checkpointer applies it to the index. At most three exist (one
  *                     active, two being checkpointed) before writers wait. 1 MiB..4 GiB,
- *                     default 32 MiB. With the interval below it bounds what a crash leaves
+ *                     default 64 MiB. With the interval below it bounds what a crash leaves
  *                     to replay at the next open.
  * @ckpt_interval_ms:  ... or when its first write is this old (0: never by age). Default 2000.
  */
