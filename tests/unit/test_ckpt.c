@@ -39,13 +39,20 @@ static int setup(void **state)
 	return test_store_setup(state, "ckpt", 64, 1 << 20);
 }
 
+static void gate_set(bool closed);
+
 static int teardown(void **state)
 {
+	int rc;
+
+	/* the store's threads read the hooks until it is closed: close it first */
+	gate_set(false);
+	rc = test_store_teardown(state);
 	ckpt_test_hook = NULL;
 	ckpt_test_commit_fault = NULL;
 	wtx_test_reserve = 0;
 	wtx_test_rotate_hook = NULL;
-	return test_store_teardown(state);
+	return rc;
 }
 
 /* ---------------------------------------------------------------------------------------

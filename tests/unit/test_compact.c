@@ -398,13 +398,19 @@ struct conc {
 	atomic_bool stop;
 	atomic_int errors;
 	atomic_long reads;
+};
+
+/* A reader's own arguments: its seed is set before the thread starts, never shared. */
+struct reader_arg {
+	struct conc *c;
 	uint64_t seed;
 };
 
 static void *reader_main(void *arg)
 {
-	struct conc *c = arg;
-	uint64_t s = c->seed;
+	struct reader_arg *ra = arg;
+	struct conc *c = ra->c;
+	uint64_t s = ra->seed;
 	char key[32];
 
 	while (!atomic_load(&c->stop)) {
@@ -451,7 +457,8 @@ static void *writer_main(void *arg)
 static void test_compact_concurrent(void **state)
 {
 	struct test_store *f = *state;
-	struct conc c = { .seed = 99 };
+	struct conc c = { 0 };
+	struct reader_arg ra[2];
 	pthread_t rd[2], wr;
 	int64_t gen[CN];
 	struct hkv_stats st;
@@ -464,8 +471,8 @@ static void test_compact_concurrent(void **state)
 		atomic_init(&c.gen[i], 0);
 	}
 	for (int i = 0; i < 2; i++) {
-		c.seed = 99 + (uint64_t)i;
-		assert_int_equal(pthread_create(&rd[i], NULL, reader_main, &c), 0);
+		ra[i] = (struct reader_arg){ &c, 99 + (uint64_t)i };
+		assert_int_equal(pthread_create(&rd[i], NULL, reader_main, &ra[i]), 0);
 	}
 	assert_int_equal(pthread_create(&wr, NULL, writer_main, &c), 0);
 	while (!atomic_load(&c.stop)) {

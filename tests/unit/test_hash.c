@@ -393,7 +393,7 @@ static void test_hash_order_updates(void **state)
 		assert_int_equal(hkv_hgetall(f->db, S("r"), clist_elem_cb, &l), 0);
 		assert_int_equal(l.n, 100);
 		for (int i = 0; i < 100; i++) {
-			char fl[8];
+			char fl[16];
 
 			snprintf(fl, sizeof(fl), "r%02d", 99 - i);
 			assert_true(citem_is(&l.v[i], S(fl)));

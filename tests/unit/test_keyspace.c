@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -441,7 +442,7 @@ static void test_scan_prefix_delim(void **state)
 
 struct churn {
 	struct hkv *db;
-	volatile bool stop;
+	atomic_bool stop;
 	uint64_t seed;
 };
 
@@ -450,7 +451,7 @@ static void *churn_main(void *arg)
 	struct churn *ch = arg;
 	char k[32];
 
-	while (!ch->stop) {
+	while (!atomic_load(&ch->stop)) {
 		uint64_t r = test_rng(&ch->seed);
 
 		snprintf(k, sizeof(k), "t%05u", (unsigned)(r % 4000));
@@ -478,7 +479,7 @@ static void test_scan_concurrent(void **state)
 	}
 	assert_int_equal(pthread_create(&th, NULL, churn_main, &ch), 0);
 	scan_all(f->db, &o, &c);
-	ch.stop = true;
+	atomic_store(&ch.stop, true);
 	pthread_join(th, NULL);
 	size_t stable = 0;
 
