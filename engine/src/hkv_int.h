@@ -350,10 +350,12 @@ struct kvtx {
 /**
  * struct hkv - an open store. Fields after open are read-only unless noted.
  *
- * A transaction handle (hkv_txn_run()) is a shallow copy of the store's handle with @txw
- * set: the write transaction it is bound to. Its locks, queues and thread data are never used
- * (every path that would use them looks at @txw first), and mutable shared state is reached
- * through @root, the store's own handle (@root == the handle itself for a store).
+ * A transaction handle (hkv_txn_run()) is a copy of the store's handle up to
+ * HKV_SHARED_FIRST (the fields fixed at open) with @txw set: the write transaction it is bound
+ * to; the fields from HKV_SHARED_FIRST on are zero in it. Its locks, queues and thread data
+ * are never used (every path that would use them looks at @txw first), and mutable shared
+ * state is reached through @root, the store's own handle (@root == the handle itself for a
+ * store).
  */
 struct hkv {
 	struct hkv *root;
@@ -370,6 +372,7 @@ struct hkv {
 	bool hkey_legacy;       /* a store from format 1 without one: the unkeyed hash (util.c) */
 
 	/* read transactions cached per thread; list protected by rtx_lock */
+#define HKV_SHARED_FIRST rtx_key /* the first field a transaction handle does not copy */
 	pthread_key_t rtx_key;
 	pthread_mutex_t rtx_lock;
 	struct rtx_slot *rtx_all;

@@ -448,11 +448,14 @@ static int txn_fn(struct wtx *w, void *arg)
 	struct hkv *tx;
 	int rc;
 
-	/* the handle the function gets: see struct hkv */
-	tx = malloc(sizeof(*tx));
+	/*
+	 * The handle the function gets (see struct hkv): the fields fixed at open, copied; the
+	 * rest, which other threads change (and a transaction handle never uses), left zero.
+	 */
+	tx = calloc(1, sizeof(*tx));
 	if (!tx)
 		return -ENOMEM;
-	memcpy(tx, w->db, sizeof(*tx));
+	memcpy(tx, w->db, offsetof(struct hkv, HKV_SHARED_FIRST));
 	tx->txw = w;
 	tx->root = w->db;
 	rc = a->fn(tx, a->arg);
