@@ -4,7 +4,9 @@
 # found, shim, and the kernel module and hot path in a VM), then the unit, CLI, crash,
 # filesystem and hkv-server tests again under AddressSanitizer and UndefinedBehaviorSanitizer,
 # the filesystem tests against a sanitized daemon, the server tests against a sanitized
-# hkv-server (its RESP fuzz run included), and the Redis Cluster client's tests (remote).
+# hkv-server (its RESP fuzz run included), and the Redis Cluster client's tests (remote);
+# last the engine's unit tests under ThreadSanitizer (the memtable's readers, linkers and
+# writer, the checkpointer, compaction and transactions run concurrently there).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -30,4 +32,8 @@ ctest --test-dir build --output-on-failure --timeout 900 -j2
 scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DHKV_SANITIZE=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	ctest --test-dir build-asan --output-on-failure --timeout 900 -j2 -L 'unit|crash|cli|fs|server|remote'
+scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=Debug -DHKV_TSAN=ON -DHKV_BUILD_FS=OFF \
+	-DHKV_BUILD_KMOD=OFF
+TSAN_OPTIONS=halt_on_error=1 \
+	ctest --test-dir build-tsan --output-on-failure --timeout 900 -j2 -L unit
 echo "hkvfs: all tests passed"
