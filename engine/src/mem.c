@@ -11,29 +11,29 @@
  * seq <= S, or falls through to older memtables and then to LMDB (kv.c). A version with @del
  * set hides what lies below it.
  *
- * Structure: one skiplist per table (ordered iteration, merged with LMDB cursors by kv.c; filled
- * lazily, see "Order" below) and one hash index over all tables for point lookups: an open-addressing array of 64-bit slots,
- * each 0 or (16-bit tag from the hash's top bits) << 48 | (node address, 48 bits), probed
- * linearly, so a GET that misses the memtable costs about one cache line per memtable before
- * LMDB. The array starts small and doubles when it is 3/4 full (the writer builds the new one
- * and publishes it with a release store; readers keep probing the one they loaded, which holds
- * every node their snapshot can see; old arrays are freed with the memtable): an index only as
- * large as its memtable keeps lookups within few pages (TLB misses are the dearest part of a
- * probe in a virtual machine). Past its maximum size (hkv_options.ckpt_bytes / 64 slots,
- * twice what a full memtable needs; a huge group can exceed it) the index stops taking nodes
- * and lookups in that memtable search its skiplist instead. Nodes and versions live in an
- * arena of chunks that is freed with the memtable, never piecemeal: a reader holding a pointer
- * into a memtable it has pinned (through its view) can always follow it.
+ * Structure: one skiplist per table (ordered iteration, merged with LMDB cursors by kv.c;
+ * filled lazily, see "Order" below) and one hash index over all tables for point lookups: an
+ * open-addressing array of 64-bit slots, each 0 or (16-bit tag from the hash's top bits) << 48
+ * | (node address, 48 bits), probed linearly, so a GET that misses the memtable costs about one
+ * cache line per memtable before LMDB. The array starts small and doubles when it is 3/4 full
+ * (the writer builds the new one and publishes it with a release store; readers keep probing
+ * the one they loaded, which holds every node their snapshot can see; old arrays are freed with
+ * the memtable): an index only as large as its memtable keeps lookups within few pages (TLB
+ * misses are the dearest part of a probe in a virtual machine). Past its maximum size
+ * (hkv_options.ckpt_bytes / 64 slots, twice what a full memtable needs; a huge group can exceed
+ * it) the index stops taking nodes and lookups in that memtable search its skiplist instead.
+ * Nodes and versions live in an arena of chunks that is freed with the memtable, never
+ * piecemeal: a reader holding a pointer into a memtable it has pinned (through its view) can
+ * always follow it.
  *
  * Concurrency: one writer at a time (the group-commit leader, or replay at open), any number
  * of lock-free readers, and one linker at a time (order_lock: whoever needs key order links
  * the pending nodes into the skiplists). The writer fills a node or version completely, then
  * publishes it with a release store (pending count, hash slot, version head); the linker
  * links from the bottom level up with release stores; readers load with acquire. Nothing is
- * ever unlinked from a skiplist or the hash index. A failed write
- * function's versions are popped off their heads (mem_pop): their seq is above every reader's
- * snapshot, so no reader ever used them, and a reader standing on one follows its @older link,
- * which stays valid.
+ * ever unlinked from a skiplist or the hash index. A failed write function's versions are
+ * popped off their heads (mem_pop): their seq is above every reader's snapshot, so no reader
+ * ever used them, and a reader standing on one follows its @older link, which stays valid.
  *
  * Invariants:
  *  - the versions of a node are in decreasing seq order;
@@ -437,7 +437,7 @@ static int random_height(struct mem *m)
 	return h;
 }
 
-/* Link @n after @prev[i] at each of its levels. Under order_lock (or the writer at replay). */
+/* Link @n after @prev[i] at each of its levels. Under order_lock. */
 static void link_node(struct mem_node *n, struct mem_node **prev)
 {
 	for (int i = 0; i < n->height; i++) {
@@ -497,8 +497,9 @@ static int order_ent_cmp(const void *a, const void *b)
 }
 
 /*
- * Fill @prev with the last node < @n's key at every level, starting each level from the later
- * of the node the level above ended on and @finger[level] (both < the key; NULL: the head).
+ * Fill @prev with the last node < @n's key at every level of its table, starting each level
+ * from the later of the node the level above ended on and @finger[level] (both < the key;
+ * @finger NULL: from the head only). Under order_lock.
  */
 static void find_prev_from(struct mem *m, const struct mem_node *n, struct mem_node **finger,
 			   struct mem_node **prev)

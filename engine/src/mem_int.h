@@ -92,7 +92,8 @@ struct mem_pendq {
 
 /**
  * struct mem - a memtable. One writer (the group-commit leader, or replay at open) inserts;
- * any number of readers look up and iterate without locks.
+ * any number of readers look up and iterate without locks (an iteration first links the
+ * table's pending nodes, under order_lock: mem_order()).
  * @bytes:    memory taken by nodes and versions (arena bytes); read by anyone.
  * @nodes:    node count (writer).
  * @frozen:   set when the memtable stops taking writes and waits for the checkpointer; a
