@@ -1040,7 +1040,8 @@ static void oname(char *out, uint32_t i)
 	uint64_t x = i * 0x9e3779b97f4a7c15ull;
 
 	x = (x ^ (x >> 31)) * 0xbf58476d1ce4e5b9ull;
-	snprintf(out, 16, "o%08x", (uint32_t)(x >> 32)); /* random order, distinct for i < 2^32 */
+	/* random order; distinct for every i used here (a repeat would fail check_order()) */
+	snprintf(out, 16, "o%08x", (uint32_t)(x >> 32));
 }
 
 /*
