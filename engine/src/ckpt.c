@@ -13,7 +13,10 @@
  *
  *   1. flush the log (vlog_sync): every record up to M->log_end, and every value record they
  *      refer to, is durable before any index page can refer to it;
- *   2. one LMDB write transaction: for every node of M, its newest version (put, or delete);
+ *   2. one LMDB write transaction: for every node of M, its newest version (put, or delete),
+ *      the keys table first; a blind key record is written as its merge with the record it
+ *      replaced, which is dropped with what hangs on it (keys.c, "Blind SETs"), and the
+ *      value-log records those replaced are noted for compaction to count dead (vlog.c);
  *      and the info table's "ckpt" record = (M->log_end, the lsn of M's last group record);
  *   3. commit (synced, LMDB's order);
  *   4. install a view without M; M is freed once no reader holds a view with it; segments
@@ -114,9 +117,94 @@ static size_t dropped_in(struct mem *m, uint32_t *ids, size_t max)
 	return n;
 }
 
+/* The tables in the order a checkpoint applies them: keys first (see ckpt_keys()). */
+static const int apply_order[KV_NDBI] = { KV_KEYS, KV_INFO, KV_ELEMS, KV_ZIDX, KV_EXP, KV_XATTR,
+					  KV_SEGS };
+
+/* What a checkpoint collects while it applies the keys table. */
+struct ckpt_state {
+	struct vlog_ref *dead; /* value-log records of blind SETs' replaced values */
+	size_t ndead, capdead;
+	unsigned char *buf;    /* a merged blind record */
+	size_t capbuf;
+	uint64_t blind;        /* blind records resolved */
+};
+
+static void *grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	size_t c = *cap ? *cap : 16;
+
+	if (need <= *cap)
+		return p;
+	while (c < need)
+		c *= 2;
+	p = realloc(p, c * size);
+	if (p)
+		*cap = c;
+	return p;
+}
+
+/*
+ * Apply node @x of the keys table, whose newest version is @v, at @cur, when a version of it
+ * is blind (keys.c, "Blind SETs"): read the record the blind one replaced, which the index
+ * still holds (no version of this memtable has been applied yet), write the merge if the
+ * newest version is the blind one, and drop what the SET replaced along with it. The blind
+ * version is the node's oldest. Other tables are changed here (exp, elems, zidx, xattr), so
+ * the keys table is applied first: a later version in the memtable of what is dropped here
+ * (an expiry entry set again) is applied after, and wins. Return: 0 or -errno.
+ */
+static int ckpt_blind(struct hkv *db, MDB_txn *txn, MDB_cursor *cur, struct mem_node *x,
+		      struct mem_ver *v, struct mem_ver *oldest, struct ckpt_state *st)
+{
+	MDB_val k = { x->klen, (void *)mem_node_key(x) }, base, d = { 0, NULL }, ov;
+	bool found, has_dead = false;
+	struct vlog_ref dead;
+	int rc;
+
+	rc = mdb_cursor_get(cur, &k, &base, MDB_SET);
+	found = !rc;
+	if (rc && rc != MDB_NOTFOUND)
+		return lmdb_err(rc);
+	if (!v->del && krec_is_blind(v->val, v->vlen)) {
+		MDB_val b = { v->vlen, v->val };
+		ssize_t n;
+
+		st->buf = grow(st->buf, &st->capbuf, KREC_MERGED_MAX(v->vlen), 1);
+		if (!st->buf)
+			return -ENOMEM;
+		n = krec_merge(&b, found ? &base : NULL, st->buf);
+		if (n < 0)
+			return (int)n;
+		d.mv_size = (size_t)n;
+		d.mv_data = st->buf;
+	} else if (!v->del) {
+		d.mv_size = v->vlen;
+		d.mv_data = v->val;
+	}
+	if (oldest && !oldest->del && krec_is_blind(oldest->val, oldest->vlen)) {
+		ov.mv_size = oldest->vlen;
+		ov.mv_data = oldest->val;
+		rc = krec_blind_apply(db, txn, &k, &ov, found ? &base : NULL, &dead, &has_dead);
+		if (rc)
+			return rc;
+		st->blind++;
+	}
+	if (has_dead) {
+		st->dead = grow(st->dead, &st->capdead, st->ndead + 1, sizeof(*st->dead));
+		if (!st->dead)
+			return -ENOMEM;
+		st->dead[st->ndead++] = dead;
+	}
+	if (v->del)
+		return found ? lmdb_err(mdb_cursor_del(cur, 0)) : 0;
+	/* the cursor still stands on the record (other tables were changed, not this one) */
+	return lmdb_err(mdb_cursor_put(cur, &k, &d, found ? MDB_CURRENT : 0));
+}
+
 /* Steps 1-3 of the design comment. Return: 0, or the error (already given to hkv_fail()). */
 static int ckpt_apply(struct hkv *db, struct mem *m, uint64_t lsn)
 {
+	struct ckpt_state st = { 0 };
 	MDB_txn *txn;
 	uint64_t n = 0;
 	int rc;
@@ -126,7 +214,8 @@ static int ckpt_apply(struct hkv *db, struct mem *m, uint64_t lsn)
 		return rc;
 	hook(db, CKPT_STAGE_SYNCED);
 	rc = lmdb_err(mdb_txn_begin(db->env, NULL, 0, &txn));
-	for (int dbix = 0; dbix < KV_NDBI && !rc; dbix++) {
+	for (int oi = 0; oi < KV_NDBI && !rc; oi++) {
+		int dbix = apply_order[oi];
 		MDB_dbi dbi = db->dbis[dbix];
 		MDB_cursor *cur = NULL;
 
@@ -139,11 +228,21 @@ static int ckpt_apply(struct hkv *db, struct mem *m, uint64_t lsn)
 		 */
 		rc = lmdb_err(mdb_cursor_open(txn, dbi, &cur));
 		for (struct mem_node *x = mem_next(mem_head(m, dbix)); x && !rc; x = mem_next(x)) {
-			struct mem_ver *v = mem_visible(x, UINT64_MAX);
+			struct mem_ver *v = mem_visible(x, UINT64_MAX), *o;
 			MDB_val k = { x->klen, (void *)mem_node_key(x) }, d;
 
 			if (!v)
 				continue;
+			n++;
+			if (dbix == KV_KEYS) {
+				for (o = v; o->older; o = o->older)
+					;
+				if ((!o->del && krec_is_blind(o->val, o->vlen)) ||
+				    (!v->del && krec_is_blind(v->val, v->vlen))) {
+					rc = ckpt_blind(db, txn, cur, x, v, o, &st);
+					continue;
+				}
+			}
 			if (v->del) {
 				rc = mdb_cursor_get(cur, &k, &d, MDB_SET);
 				if (!rc)
@@ -156,11 +255,15 @@ static int ckpt_apply(struct hkv *db, struct mem *m, uint64_t lsn)
 				rc = mdb_cursor_put(cur, &k, &d, 0);
 			}
 			rc = lmdb_err(rc);
-			n++;
 		}
 		if (cur)
 			mdb_cursor_close(cur);
 	}
+	/* blind SETs' replaced values, to be counted dead by compaction (vlog.c) */
+	if (!rc && st.ndead)
+		rc = vlog_dead_note(db, txn, lsn, st.dead, st.ndead);
+	free(st.dead);
+	free(st.buf);
 	if (!rc)
 		rc = ckpt_info_put(db, txn, &m->log_end, lsn);
 	if (rc) {
@@ -178,6 +281,7 @@ static int ckpt_apply(struct hkv *db, struct mem *m, uint64_t lsn)
 	hook(db, CKPT_STAGE_COMMITTED);
 	atomic_fetch_add_explicit(&db->ckpt_count, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&db->ckpt_records, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&db->blind_resolved, st.blind, memory_order_relaxed);
 	return 0;
 }
 
@@ -223,6 +327,8 @@ static void *ckpt_main(void *arg)
 	struct hkv *db = arg;
 	bool failed = false;
 
+	/* first, what allows blind SETs (keys.c): it reads the whole exp table */
+	ttl_build(db);
 	pthread_mutex_lock(&db->ckpt_lock);
 	while (!db->ckpt_stop) {
 		bool retired;

@@ -102,9 +102,11 @@
  *  - hash fields carry a sequence number (insertion order, hash.c); a hash written before
  *    keeps field byte order until emptied;
  *  - the stream type (HKV_TYPE_STREAM, stream.c).
- * Format 1 and 2 stores open and become format 3.
+ * Format 4: the log may hold blind key records (KF_BLIND), which an older build reads as
+ * corrupt; the index and the record layouts are format 3's.
+ * Format 1, 2 and 3 stores open and become format 4.
  */
-#define HKV_FORMAT_VERSION 3
+#define HKV_FORMAT_VERSION 4
 
 #define EKEY_SHORT HKV_ORDER_PREFIX
 #define EKEY_HASH 16
@@ -118,6 +120,13 @@
 #define KF_VLOG 0x02
 #define KF_LONGKEY 0x04
 #define KF_VARINT 0x08 /* the record uses the varint layout (format 3) */
+/*
+ * A blind string record (format 4; keys.c, "Blind SETs"): written by a SET that did not read
+ * the record it replaces. Its mode, uid and gid (and its id, if the key held a string) are the
+ * previous record's, found when it is read; only the log and the memtables hold one, never the
+ * index, and kv.c returns it merged (krec_merge()), so nothing else ever sees the flag.
+ */
+#define KF_BLIND 0x10
 
 /**
  * struct ekey - the LMDB encoding of a byte string (see the top of this file).
@@ -299,8 +308,50 @@ struct kmeta {
 	struct vlog_ref ref; /* KF_VLOG */
 };
 
-/** kmeta_decode() - Return: 0, -HKV_ECORRUPT. */
+/** kmeta_decode() - Return: 0, -HKV_ECORRUPT (also for a blind record: see KF_BLIND). */
 int kmeta_decode(const MDB_val *v, struct kmeta *m);
+
+/** krec_is_blind() - whether the key record @v (@len bytes) is a blind one (KF_BLIND). */
+static inline bool krec_is_blind(const void *v, size_t len)
+{
+	return len >= 2 && ((const unsigned char *)v)[1] & KF_BLIND;
+}
+
+/** KREC_MERGED_MAX() - the most bytes krec_merge() makes of a blind record of @len bytes. */
+#define KREC_MERGED_MAX(len) ((len) + KREC_HDR_MAX)
+
+/**
+ * krec_merge() - the record a blind key record @blind stands for, given the record it
+ * replaced, @base (NULL: none), into @out (KREC_MERGED_MAX(@blind->mv_size) bytes).
+ * A pure function of its arguments, and idempotent: merging @blind over its own result gives
+ * that result again. Return: the length written, or -HKV_ECORRUPT.
+ */
+ssize_t krec_merge(const MDB_val *blind, const MDB_val *base, unsigned char *out);
+
+/**
+ * krec_blind_apply() - the checkpointer's part of a blind record (ckpt.c): in the index
+ * transaction @txn, whose keys table still holds @base (NULL: none) under @ek, drop what the
+ * SET replaced along with it: the expiry entry, the elements and score index of a collection
+ * and, if the key took a new id, its extended attributes. A value-log record the base held is
+ * returned in @dead (*@has_dead), to be counted dead once every table is applied.
+ * Return: 0, or an error (LMDB's, as -errno, or -HKV_ECORRUPT).
+ */
+int krec_blind_apply(struct hkv *db, MDB_txn *txn, const MDB_val *ek, const MDB_val *blind,
+		     const MDB_val *base, struct vlog_ref *dead, bool *has_dead);
+
+/** ttl_init() - allocate the expiry filter of @db (see struct hkv). Return: 0, -ENOMEM. */
+int ttl_init(struct hkv *db);
+/** ttl_mark() - note that the key of ekey bytes @ek, @len may have an expiry. Any thread. */
+void ttl_mark(struct hkv *db, const void *ek, size_t len);
+/**
+ * ttl_maybe() - whether the key whose ekey has mem_hash() @h (table KV_KEYS) may have an
+ * expiry: true until the filter is built, then true for every marked key (and a few others).
+ */
+bool ttl_maybe(struct hkv *db, uint64_t h);
+/** ttl_prefetch() - start loading the filter word ttl_maybe() of @h will read. */
+void ttl_prefetch(struct hkv *db, uint64_t h);
+/** ttl_build() - mark every key of the exp table, then allow blind SETs. Return: 0 or error. */
+int ttl_build(struct hkv *db);
 
 /** kmeta_expired() - whether @m has an expiry at or before @now_ms. */
 static inline bool kmeta_expired(const struct kmeta *m, int64_t now_ms)
@@ -345,6 +396,8 @@ struct kvtx {
 	struct wtx *w;
 	struct hp_rec *hp;
 	bool own; /* a nested read's own transaction, freed by rtx_end() */
+	bool lazy; /* the leader's: @lmdb is renewed at its first use (kv.c, tx_snap()) */
+	struct kv_scratch *scr; /* merged records kv_get() returned (kv.c); freed at the end */
 };
 
 /**
@@ -438,7 +491,25 @@ struct hkv {
 
 	/* hkv_hash_limits(): a hash beyond them is large (hash.c); read through db->root */
 	_Atomic uint64_t hash_max_entries, hash_max_value;
+
+	/*
+	 * Keys that may have an expiry (keys.c, "Blind SETs"), read through db->root: a bitmap
+	 * indexed by mem_hash() of the key's ekey, a bit set by every put into the exp table and
+	 * never cleared while the store is open; filled from the exp table by the checkpointer
+	 * thread at open, after which @ttl_ready is set and SETs may be written blind.
+	 */
+	_Atomic uint64_t *ttl_bits;
+	uint64_t ttl_mask;          /* bits - 1 (a power of two) */
+	atomic_bool ttl_ready;
+	atomic_uint_fast64_t blind_sets; /* SETs written blind */
+	atomic_uint_fast64_t blind_resolved; /* blind records a checkpoint resolved */
 };
+
+/**
+ * hkv_crc32() - zlib's crc32(@crc, @p, @len), the checksum of log and value records (crc.c):
+ * the same value, faster where the CPU has carry-less multiplication.
+ */
+uint32_t hkv_crc32(uint32_t crc, const void *p, size_t len);
 
 /* store.c */
 int64_t hkv_now_ms(struct hkv *db);
@@ -484,9 +555,35 @@ uint64_t rtx_reads(struct hkv *db);
  * mdb_put (flags: 0 or MDB_RESERVE), mdb_del and the cursor calls (ops FIRST, LAST, NEXT,
  * PREV, SET_RANGE, SET_KEY, GET_CURRENT), plus ENOMEM/EACCES as positive errnos. Returned
  * pointers stay valid until the transaction ends (memtable memory is pinned by its view,
- * LMDB's by its snapshot). Writes need the leader's transaction (w->txn).
+ * LMDB's by its snapshot, a merged blind key record's by the transaction's scratch memory).
+ * A blind key record (KF_BLIND) is never returned as it is: kv_get() and cursors return it
+ * merged with the record it replaced (krec_merge()). Writes need the leader's transaction
+ * (w->txn).
  */
 struct kvcur;
+struct kv_scratch;
+/**
+ * kv_blind_pending() - whether a memtable not yet checkpointed may hold a blind key record:
+ * until its checkpoint, the value a blind SET replaced still counts live in its segment.
+ */
+bool kv_blind_pending(struct hkv *db);
+/** kv_scratch_free() - free what the merges of @tx allocated (at the end of @tx). */
+void kv_scratch_free(struct kvtx *tx);
+/** kv_mem_get()'s return for a tombstone. */
+#define KV_TOMBSTONE 1
+/**
+ * kv_mem_get() - the newest version of (@dbi, @k) visible to @tx in the memtables of its view
+ * (a blind key record as it is stored); @h is mem_hash() of the table and key. Return: 0 and
+ * @v, and in *@at the memtable's place in the view (0: the active one); KV_TOMBSTONE (deleted
+ * there); MDB_NOTFOUND (no memtable has a version: the record, if any, is the index's); EINVAL.
+ */
+int kv_mem_get(struct kvtx *tx, MDB_dbi dbi, const MDB_val *k, uint64_t h, MDB_val *v,
+	       int *at);
+/**
+ * kv_get_unmerged() - kv_get(), but a blind key record is returned as it is stored: for a
+ * caller that needs only what the record itself holds (its value, size, times, expiry).
+ */
+int kv_get_unmerged(struct kvtx *tx, MDB_dbi dbi, MDB_val *k, MDB_val *v);
 int kv_get(struct kvtx *tx, MDB_dbi dbi, MDB_val *k, MDB_val *v);
 int kv_put(struct kvtx *tx, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned flags);
 int kv_del(struct kvtx *tx, MDB_dbi dbi, MDB_val *k, MDB_val *unused);
@@ -536,6 +633,10 @@ struct wtx {
 	unsigned char *touched;  /* packed (u16 len, key bytes, u64 version) */
 	size_t touched_len, touched_cap;
 	bool touch_oom;
+	/* set around one put: the keys-table key at @hint_key has mem_hash() @hint_h (kv.c) */
+	const void *hint_key;
+	size_t hint_len;
+	uint64_t hint_h;
 };
 
 typedef int (*wtx_fn)(struct wtx *w, void *arg);
@@ -565,6 +666,17 @@ void wtx_touch(struct wtx *w, const void *key, size_t klen, uint64_t version);
  */
 int key_lookup(struct hkv *db, struct kvtx *txn, const struct ekey *ek, int64_t now_ms,
 	       struct kmeta *m);
+
+/**
+ * key_lookup_value() - key_lookup() for a reader of the value alone: a blind record is not
+ * merged (keys.c, "Blind SETs"), so @m's id, mode, uid and gid may not be the key's; its type,
+ * value, size, times, version and expiry are.
+ */
+int key_lookup_value(struct hkv *db, struct kvtx *txn, const struct ekey *ek, int64_t now_ms,
+		     struct kmeta *m);
+
+/** kmeta_decode_blind() - kmeta_decode() that also takes a blind record (KF_BLIND kept). */
+int kmeta_decode_blind(const MDB_val *v, struct kmeta *m);
 
 /**
  * wkey_lookup() - key_lookup() in a write transaction; an expired key found is deleted there
@@ -741,6 +853,21 @@ int vlog_append(struct vlog *vl, const void *key, size_t klen, const void *val, 
 int vlog_ref_live(struct wtx *w, const struct vlog_ref *ref);
 /** vlog_ref_dead() - in a write: the record of @ref is no longer referenced. */
 int vlog_ref_dead(struct wtx *w, const struct vlog_ref *ref);
+/**
+ * vlog_dead_note() - in the checkpoint's index transaction @txn, record the value-log records
+ * @dead[0..@n) that blind SETs replaced (krec_blind_apply()) under the name "bdead" + @lsn in
+ * the info table. The segs table is not changed here: newer memtables may hold entries of the
+ * same segments computed without these records, which would overwrite the change; compaction
+ * subtracts them later in a write of its own, which deletes the note (vlog_dead_apply()).
+ */
+int vlog_dead_note(struct hkv *db, MDB_txn *txn, uint64_t lsn, const struct vlog_ref *dead,
+		   size_t n);
+/**
+ * vlog_dead_apply() - subtract the noted dead values from their segments' accounting and
+ * delete the notes, in writes of their own (compaction does it first; a clean close too).
+ * Return: 1 if it wrote, 0 if there was no note, or an error.
+ */
+int vlog_dead_apply(struct hkv *db);
 /**
  * vlog_read() - copy [@off, @off + @len) of @ref's value into @buf after checking the record:
  * its CRC, its header against @ref, and that it is the record of @key (@klen bytes), so a

@@ -12,10 +12,11 @@
  *    releases its value-log record.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "hkv_int.h"
+#include "mem_int.h"
 
 /* Append @v as an unsigned LEB128 varint at @p. Return: the bytes written (1..10). */
 static size_t uv_put(unsigned char *p, uint64_t v)
@@ -144,7 +145,8 @@ static size_t krec_hdr_varint(const unsigned char *p, size_t n, struct kmeta *m,
 	return off;
 }
 
-int kmeta_decode(const MDB_val *v, struct kmeta *m)
+/* kmeta_decode(), and with @blind a blind record too (a string in the varint layout). */
+static int kmeta_decode_any(const MDB_val *v, struct kmeta *m, bool blind)
 {
 	const unsigned char *p = v->mv_data;
 	size_t n = v->mv_size, off, kl = 0;
@@ -155,7 +157,11 @@ int kmeta_decode(const MDB_val *v, struct kmeta *m)
 	m->flags = p[1];
 	if (m->type < HKV_TYPE_STRING || m->type > HKV_TYPE_STREAM ||
 	    (m->flags & KF_INLINE && m->flags & KF_VLOG) ||
-	    m->flags & ~(KF_INLINE | KF_VLOG | KF_LONGKEY | KF_VARINT))
+	    m->flags & ~(KF_INLINE | KF_VLOG | KF_LONGKEY | KF_VARINT | KF_BLIND))
+		return -HKV_ECORRUPT;
+	if (m->flags & KF_BLIND &&
+	    (!blind || m->type != HKV_TYPE_STRING || m->flags & KF_LONGKEY ||
+	     !(m->flags & KF_VARINT)))
 		return -HKV_ECORRUPT;
 	off = m->flags & KF_VARINT ? krec_hdr_varint(p, n, m, &kl) : krec_hdr_fixed(p, n, m, &kl);
 	if (!off)
@@ -191,6 +197,16 @@ int kmeta_decode(const MDB_val *v, struct kmeta *m)
 	return 0;
 }
 
+int kmeta_decode(const MDB_val *v, struct kmeta *m)
+{
+	return kmeta_decode_any(v, m, false);
+}
+
+int kmeta_decode_blind(const MDB_val *v, struct kmeta *m)
+{
+	return kmeta_decode_any(v, m, true);
+}
+
 /*
  * The user key of a record found under @ek: the stored full key of a long one, else the
  * string @ek was made from (the caller's, which outlives the encoding), else @ek itself.
@@ -222,13 +238,13 @@ static bool kmeta_other_key(struct hkv *db, const struct kmeta *m, const struct 
 	return true;
 }
 
-int key_lookup(struct hkv *db, struct kvtx *txn, const struct ekey *ek, int64_t now_ms,
-	       struct kmeta *m)
+static int key_find(struct hkv *db, struct kvtx *txn, const struct ekey *ek, int64_t now_ms,
+		    struct kmeta *m, bool merged)
 {
 	MDB_val k = { ek->len, (void *)ek->b }, v;
 	int rc;
 
-	rc = kv_get(txn, db->dbi_keys, &k, &v);
+	rc = merged ? kv_get(txn, db->dbi_keys, &k, &v) : kv_get_unmerged(txn, db->dbi_keys, &k, &v);
 	if (rc)
 		return lmdb_err(rc);
 	/*
@@ -239,11 +255,12 @@ int key_lookup(struct hkv *db, struct kvtx *txn, const struct ekey *ek, int64_t 
 		__builtin_prefetch((const char *)v.mv_data + off);
 	if (v.mv_size <= 320)
 		__builtin_prefetch((const char *)v.mv_data + v.mv_size - 1);
-	rc = kmeta_decode(&v, m);
+	rc = kmeta_decode_any(&v, m, !merged);
 	if (rc) {
 		hkv_log(db, 0, "malformed key record (%zu bytes)", v.mv_size);
 		return rc;
 	}
+	m->flags &= (uint8_t)~KF_BLIND;
 	if (kmeta_other_key(db, m, ek))
 		return -ENOENT;
 	kmeta_set_key(m, ek);
@@ -252,6 +269,18 @@ int key_lookup(struct hkv *db, struct kvtx *txn, const struct ekey *ek, int64_t 
 	if (kmeta_expired(m, now_ms))
 		return -ENOENT;
 	return 0;
+}
+
+int key_lookup(struct hkv *db, struct kvtx *txn, const struct ekey *ek, int64_t now_ms,
+	       struct kmeta *m)
+{
+	return key_find(db, txn, ek, now_ms, m, true);
+}
+
+int key_lookup_value(struct hkv *db, struct kvtx *txn, const struct ekey *ek, int64_t now_ms,
+		     struct kmeta *m)
+{
+	return key_find(db, txn, ek, now_ms, m, false);
 }
 
 static int exp_entry(struct wtx *w, const struct ekey *ek, int64_t at, bool add)
@@ -348,7 +377,7 @@ int krec_put(struct wtx *w, const struct ekey *ek, const void *key, size_t klen,
 	size_t n, hlen;
 	MDB_val k = { ek->len, (void *)ek->b }, v;
 	unsigned char *p, hdr[KREC_HDR_MAX];
-	uint8_t flags = m->flags & (KF_INLINE | KF_VLOG);
+	uint8_t flags = m->flags & (KF_INLINE | KF_VLOG | KF_BLIND);
 	unsigned char stackbuf[1024];
 	void *tmp = NULL;
 	int rc;
@@ -457,4 +486,224 @@ int wkey_set_expire(struct wtx *w, const struct ekey *ek, const void *key, size_
 	if (!rc)
 		wtx_touch(w, key, klen, m->version);
 	return rc;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Blind SETs
+ *
+ * A plain SET (no NX, XX, KEEPTTL or GET) replaces whatever the key held, and of the record
+ * it replaces it keeps only the mode, the owner and, if that record was a string, the id.
+ * Reading that record from the index is a B-tree search of its own, a third of a SET at a
+ * million keys. So when no memtable holds the key (then the record, if any, is the index's)
+ * and the key cannot have an expiry (below), string.c writes the new record blind instead:
+ * flagged KF_BLIND, with a fresh id and the default mode and owner, and does not look.
+ *
+ * Invariants:
+ *  - a key's blind versions in a memtable are its oldest ones there (a SET over a blind
+ *    record copies its id, mode and owner and is blind too; any other write reads the merge
+ *    and writes a whole record), and each stands for a merge with the same record: the
+ *    newest version in an older memtable of the view, or in the index (at the first blind
+ *    write, in neither: then in the index; a reader holding an older view may still find a
+ *    memtable version in between, see kv.c);
+ *  - its merge with that record (krec_merge()) is what a SET that looked would have written:
+ *    the old mode, uid and gid, the old id if the old record is a string, else the fresh one.
+ *    The merge is pure and idempotent, so a reader whose index snapshot already holds the
+ *    merged record (checkpointed) gets the same answer from it;
+ *  - kv.c returns every blind record merged, so no other code sees the flag; the index never
+ *    holds one: the checkpointer writes the merge;
+ *  - the replaced record had no expiry: every put into the exp table marks its key in the
+ *    expiry filter (db->ttl_bits), which is filled from the exp table when the store opens
+ *    and allows blind SETs only once it is; a SET of a marked key looks. So the exp table
+ *    never holds an entry for a key whose current record has another expiry, and DBSIZE,
+ *    INFO's expires and the expiry sweep stay exact;
+ *  - what a SET that looked would also have dropped (a collection's elements and score
+ *    index, the extended attributes of an id that is not kept, the old value's value-log
+ *    record counted dead) the checkpointer drops in the transaction that writes the merge
+ *    (krec_blind_apply()): the old id is unreachable from the moment the blind record is
+ *    published, so nothing reads those records in between, and nothing writes them again.
+ *
+ * Crash points: the blind record is in the log like any write. Before the checkpoint that
+ * applies it commits, the index still holds the old record, and replay puts the blind record
+ * back as the oldest version of its key; after, the index holds the merge and the drops,
+ * atomically, and the log from the checkpoint on no longer holds the blind record.
+ */
+
+ssize_t krec_merge(const MDB_val *blind, const MDB_val *base, unsigned char *out)
+{
+	struct kmeta b, o;
+	size_t n;
+
+	if (kmeta_decode_any(blind, &b, true) || !(b.flags & KF_BLIND))
+		return -HKV_ECORRUPT;
+	if (base) {
+		if (kmeta_decode(base, &o) || o.flags & KF_LONGKEY)
+			return -HKV_ECORRUPT;
+		b.mode = o.mode;
+		b.uid = o.uid;
+		b.gid = o.gid;
+		if (o.type == HKV_TYPE_STRING)
+			b.id = o.id;
+	}
+	n = krec_hdr_encode(out, &b, b.flags & (KF_INLINE | KF_VLOG), 0);
+	if (b.flags & KF_INLINE) {
+		memcpy(out + n, b.inl, b.inl_len);
+		n += b.inl_len;
+	} else if (b.flags & KF_VLOG) {
+		vlog_ref_encode(out + n, &b.ref);
+		n += VLOG_REF_SIZE;
+	}
+	return (ssize_t)n;
+}
+
+/* Delete every record of @dbi whose key starts with @prefix, in the raw index @txn. */
+static int raw_range_delete(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc)
+		return lmdb_err(rc);
+	for (;;) {
+		k.mv_size = plen;
+		k.mv_data = (void *)prefix;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (rc || k.mv_size < plen || memcmp(k.mv_data, prefix, plen))
+			break;
+		rc = mdb_cursor_del(cur, 0);
+		if (rc)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+}
+
+int krec_blind_apply(struct hkv *db, MDB_txn *txn, const MDB_val *ek, const MDB_val *blind,
+		     const MDB_val *base, struct vlog_ref *dead, bool *has_dead)
+{
+	unsigned char idb[KEY_ID_LEN], eb[8 + EKEY_LONG];
+	struct kmeta b, o;
+	int rc = 0;
+
+	*has_dead = false;
+	if (!base)
+		return 0;
+	if (kmeta_decode_any(blind, &b, true) || kmeta_decode(base, &o) ||
+	    ek->mv_size > EKEY_LONG)
+		return -HKV_ECORRUPT;
+	/*
+	 * A base as new as the blind record is this memtable's own result, applied already (a
+	 * checkpoint applied again after a failure to install its view): nothing more to drop.
+	 * What the blind record replaced was written before it, with a lower version.
+	 */
+	if (o.version >= b.version)
+		return 0;
+	if (o.expire_at && o.expire_at != b.expire_at) {
+		/* not reached while the expiry filter works; kept so the index stays consistent */
+		MDB_val k = { 8 + ek->mv_size, eb };
+
+		put_be64(eb, (uint64_t)o.expire_at);
+		memcpy(eb + 8, ek->mv_data, ek->mv_size);
+		rc = mdb_del(txn, db->dbi_exp, &k, NULL);
+		rc = rc == MDB_NOTFOUND ? 0 : lmdb_err(rc);
+	}
+	if (!rc && o.type != HKV_TYPE_STRING) {
+		/* the key took the blind record's id: the old one's records go */
+		put_be64(idb, o.id);
+		rc = raw_range_delete(txn, db->dbi_elems, idb, sizeof(idb));
+		if (!rc && o.type == HKV_TYPE_ZSET)
+			rc = raw_range_delete(txn, db->dbi_zidx, idb, sizeof(idb));
+		if (!rc)
+			rc = raw_range_delete(txn, db->dbi_xattr, idb, sizeof(idb));
+	}
+	if (!rc && o.flags & KF_VLOG) {
+		*dead = o.ref;
+		*has_dead = true;
+	}
+	return rc;
+}
+
+int ttl_init(struct hkv *db)
+{
+	uint64_t bits = 1ull << 23, n = 0;
+	MDB_txn *txn;
+	MDB_stat st;
+
+	/* about 32 bits per key that has an expiry now, at least 1 MiB */
+	if (!mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn)) {
+		if (!mdb_stat(txn, db->dbi_exp, &st))
+			n = st.ms_entries;
+		mdb_txn_abort(txn);
+	}
+	n += atomic_load(&db->view)->mem[0]->nodes; /* replayed records, some of them expiries */
+	while (bits < n * 32 && bits < (1ull << 36))
+		bits <<= 1;
+	db->ttl_bits = calloc(bits / 64, sizeof(*db->ttl_bits));
+	if (!db->ttl_bits)
+		return -ENOMEM;
+	db->ttl_mask = bits - 1;
+	return 0;
+}
+
+void ttl_mark(struct hkv *db, const void *ek, size_t len)
+{
+	uint64_t h;
+
+	db = db->root;
+	if (!db->ttl_bits)
+		return;
+	h = mem_hash(db, KV_KEYS, ek, len) & db->ttl_mask;
+	atomic_fetch_or_explicit(&db->ttl_bits[h >> 6], 1ull << (h & 63), memory_order_relaxed);
+}
+
+bool ttl_maybe(struct hkv *db, uint64_t h)
+{
+	db = db->root;
+	if (!atomic_load_explicit(&db->ttl_ready, memory_order_acquire))
+		return true;
+	h &= db->ttl_mask;
+	return atomic_load_explicit(&db->ttl_bits[h >> 6], memory_order_relaxed) >> (h & 63) & 1;
+}
+
+void ttl_prefetch(struct hkv *db, uint64_t h)
+{
+	db = db->root;
+	if (db->ttl_bits)
+		__builtin_prefetch((const void *)&db->ttl_bits[(h & db->ttl_mask) >> 6]);
+}
+
+int ttl_build(struct hkv *db)
+{
+	struct kvtx *txn;
+	struct kvcur *cur;
+	MDB_val k, v;
+	uint64_t n = 0;
+	int rc;
+
+	if (!db->ttl_bits)
+		return 0;
+	rc = rtx_begin(db, &txn);
+	if (rc)
+		return rc;
+	rc = kv_cursor_open(txn, db->dbi_exp, &cur);
+	if (!rc) {
+		for (rc = kv_cursor_get(cur, &k, &v, MDB_FIRST); !rc;
+		     rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			if (k.mv_size > 8)
+				ttl_mark(db, (const char *)k.mv_data + 8, k.mv_size - 8);
+			n++;
+		}
+		kv_cursor_close(cur);
+	}
+	rtx_end(db, txn);
+	if (rc != MDB_NOTFOUND) {
+		hkv_log(db, 1, "expiry filter: %s; SETs will read the record they replace",
+			hkv_strerror(lmdb_err(rc)));
+		return lmdb_err(rc);
+	}
+	hkv_log(db, 3, "expiry filter: %" PRIu64 " keys with an expiry, %" PRIu64 " bits", n,
+		db->ttl_mask + 1);
+	atomic_store_explicit(&db->ttl_ready, true, memory_order_release);
+	return 0;
 }

@@ -350,6 +350,7 @@ void rtx_end(struct hkv *db, struct kvtx *tx)
 
 	if (tx->w)
 		return; /* the write transaction's reads: it ends with its group */
+	kv_scratch_free(tx);
 	view_unpin(tx->hp);
 	if (tx->own) {
 		slot = (struct rtx_slot *)((char *)tx - offsetof(struct rtx_slot, tx));
@@ -372,16 +373,39 @@ static int dbix_of(const struct kvtx *tx, MDB_dbi dbi)
 	return dbi < KV_MAXDBI ? tx->db->dbix[dbi] : -1;
 }
 
-/* The newest version of (@dbix, @k) visible to @tx in its memtables, or NULL if none has it. */
-static struct mem_ver *mem_lookup(struct kvtx *tx, int dbix, const MDB_val *k)
+/*
+ * @tx's LMDB snapshot, taken now if it was left for its first use (the leader's: a group of
+ * writes that read only memtables never takes one). Taken after the view was pinned, as at the
+ * start of any transaction. Return: 0, or an LMDB code.
+ */
+static int tx_snap(struct kvtx *tx)
 {
-	uint64_t h = 0;
-	bool hashed = false;
+	int rc;
 
-	for (int i = 0; i < tx->view->n; i++) {
+	if (!tx->lazy)
+		return 0;
+	rc = mdb_txn_renew(tx->lmdb);
+	if (!rc)
+		tx->lazy = false;
+	return rc;
+}
+
+/*
+ * The newest version of (@dbix, @k) visible to @tx in its memtables from the @from-th on (its
+ * index in *@at), or NULL if none has it. @h: mem_hash() of the key, 0 to compute it here.
+ */
+static struct mem_ver *mem_lookup(struct kvtx *tx, int dbix, const MDB_val *k, int from,
+				  int *at, uint64_t h)
+{
+	bool hashed = h != 0;
+
+	/*
+	 * Each probe starts with a cache miss (its memtable's filter word): start them all
+	 * first, so that they overlap; and the writer's first slot in the active memtable,
+	 * where its put will go.
+	 */
+	for (int i = from; i < tx->view->n; i++) {
 		struct mem *m = tx->view->mem[i];
-		struct mem_node *n;
-		struct mem_ver *v;
 
 		/* after a checkpoint the memtables are empty: no hash, no probe before LMDB */
 		if (mem_is_empty(m))
@@ -390,32 +414,186 @@ static struct mem_ver *mem_lookup(struct kvtx *tx, int dbix, const MDB_val *k)
 			h = mem_hash(tx->db, dbix, k->mv_data, k->mv_size);
 			hashed = true;
 		}
+		mem_prefetch(m, h, i == 0 && tx->w);
+	}
+	if (!hashed)
+		return NULL;
+	for (int i = from; i < tx->view->n; i++) {
+		struct mem *m = tx->view->mem[i];
+		struct mem_node *n;
+		struct mem_ver *v;
+
+		if (mem_is_empty(m))
+			continue;
 		n = mem_find(m, dbix, k->mv_data, k->mv_size, h);
 		v = n ? mem_visible(n, tx->seq) : NULL;
-		if (v)
+		if (v) {
+			*at = i;
 			return v;
+		}
 	}
 	return NULL;
 }
 
-int kv_get(struct kvtx *tx, MDB_dbi dbi, MDB_val *k, MDB_val *v)
+int kv_mem_get(struct kvtx *tx, MDB_dbi dbi, const MDB_val *k, uint64_t h, MDB_val *v,
+	       int *at)
 {
 	int dbix = dbix_of(tx, dbi);
 	struct mem_ver *mv;
 
 	if (dbix < 0)
 		return EINVAL;
+	mv = mem_lookup(tx, dbix, k, 0, at, h);
+	if (!mv)
+		return MDB_NOTFOUND;
+	if (mv->del)
+		return KV_TOMBSTONE;
+	v->mv_size = mv->vlen;
+	v->mv_data = mv->val;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Blind key records (keys.c, "Blind SETs")
+ *
+ * A blind record found in memtable i of the view is merged with the record it replaced: the
+ * newest version of the key in the memtables after i, or else in the LMDB snapshot. That is
+ * the record the writer would have read, also for a reader whose view still lists a memtable
+ * the writer's view no longer did (its snapshot predates that memtable's checkpoint, so the
+ * version there is what the writer read from the index); a version found there that is blind
+ * itself is merged the same way first. The merged bytes live in the transaction's scratch
+ * memory until the transaction ends, as LMDB's pointers live until the snapshot ends.
+ */
+
+struct kv_scratch {
+	struct kv_scratch *next;
+	size_t used, cap;
+	unsigned char b[];
+};
+
+#define SCRATCH_BLOCK 4096
+
+static unsigned char *scratch_alloc(struct kvtx *tx, size_t n)
+{
+	struct kv_scratch *s = tx->scr;
+
+	if (!s || s->cap - s->used < n) {
+		size_t cap = n > SCRATCH_BLOCK ? n : SCRATCH_BLOCK;
+
+		s = malloc(sizeof(*s) + cap);
+		if (!s)
+			return NULL;
+		s->used = 0;
+		s->cap = cap;
+		s->next = tx->scr;
+		tx->scr = s;
+	}
+	s->used += n;
+	return s->b + s->used - n;
+}
+
+bool kv_blind_pending(struct hkv *db)
+{
+	struct kvtx *txn;
+	bool any = true;
+
+	if (rtx_begin(db, &txn))
+		return true;
+	any = false;
+	for (int i = 0; i < txn->view->n && !any; i++)
+		any = atomic_load_explicit(&txn->view->mem[i]->blind, memory_order_relaxed) != 0;
+	rtx_end(db, txn);
+	return any;
+}
+
+void kv_scratch_free(struct kvtx *tx)
+{
+	while (tx->scr) {
+		struct kv_scratch *s = tx->scr;
+
+		tx->scr = s->next;
+		free(s);
+	}
+}
+
+/*
+ * The record the blind version @val (@vlen bytes) of @k, found in memtable @at of @tx's view,
+ * stands for, into @out. Return: 0, or an LMDB code / positive errno (ENOMEM, EIO).
+ */
+static int merge_blind(struct kvtx *tx, MDB_dbi dbi, int dbix, const MDB_val *k,
+		       const void *val, size_t vlen, int at, MDB_val *out)
+{
+	MDB_val blind = { vlen, (void *)val }, base, *bp = &base;
+	struct mem_ver *bv;
+	unsigned char *buf;
+	ssize_t n;
+	int i, rc = 0;
+
+	bv = mem_lookup(tx, dbix, k, at + 1, &i, 0);
+	if (bv && bv->del) {
+		bp = NULL;
+	} else if (bv) {
+		base.mv_size = bv->vlen;
+		base.mv_data = bv->val;
+		if (krec_is_blind(bv->val, bv->vlen))
+			rc = merge_blind(tx, dbi, dbix, k, bv->val, bv->vlen, i, &base);
+	} else {
+		rc = tx_snap(tx);
+		if (!rc)
+			rc = mdb_get(tx->lmdb, dbi, (MDB_val *)k, &base);
+		if (rc == MDB_NOTFOUND) {
+			bp = NULL;
+			rc = 0;
+		}
+	}
+	if (rc)
+		return rc;
+	buf = scratch_alloc(tx, KREC_MERGED_MAX(vlen));
+	if (!buf)
+		return ENOMEM;
+	n = krec_merge(&blind, bp, buf);
+	if (n < 0) {
+		hkv_log(tx->db, 0, "malformed blind key record (%zu bytes) or the record it replaces",
+			vlen);
+		return EIO;
+	}
+	out->mv_data = buf;
+	out->mv_size = (size_t)n;
+	return 0;
+}
+
+/* kv_get(), and with @merge false a blind key record as it is stored (kv_get_unmerged()). */
+static int get(struct kvtx *tx, MDB_dbi dbi, MDB_val *k, MDB_val *v, bool merge)
+{
+	int at, rc, dbix = dbix_of(tx, dbi);
+	struct mem_ver *mv;
+
+	if (dbix < 0)
+		return EINVAL;
 	if (!k->mv_size || k->mv_size > KV_KEY_MAX)
 		return MDB_BAD_VALSIZE;
-	mv = mem_lookup(tx, dbix, k);
+	mv = mem_lookup(tx, dbix, k, 0, &at, 0);
 	if (mv) {
 		if (mv->del)
 			return MDB_NOTFOUND;
+		if (merge && dbix == KV_KEYS && krec_is_blind(mv->val, mv->vlen))
+			return merge_blind(tx, dbi, dbix, k, mv->val, mv->vlen, at, v);
 		v->mv_size = mv->vlen;
 		v->mv_data = mv->val;
 		return 0;
 	}
-	return mdb_get(tx->lmdb, dbi, k, v);
+	rc = tx_snap(tx);
+	return rc ? rc : mdb_get(tx->lmdb, dbi, k, v);
+}
+
+int kv_get(struct kvtx *tx, MDB_dbi dbi, MDB_val *k, MDB_val *v)
+{
+	return get(tx, dbi, k, v, true);
+}
+
+int kv_get_unmerged(struct kvtx *tx, MDB_dbi dbi, MDB_val *k, MDB_val *v)
+{
+	return get(tx, dbi, k, v, false);
 }
 
 /* Put a version (@del: a tombstone) of (@dbi, @k) into the active memtable. */
@@ -427,6 +605,7 @@ static int kv_write(struct kvtx *tx, MDB_dbi dbi, const MDB_val *k, MDB_val *v, 
 	struct mem *m;
 	struct mem_node *n;
 	struct mem_ver *ver;
+	uint64_t h;
 
 	if (!w)
 		return EACCES;
@@ -446,8 +625,9 @@ static int kv_write(struct kvtx *tx, MDB_dbi dbi, const MDB_val *k, MDB_val *v, 
 		w->tn = p;
 		w->captn = cap;
 	}
-	n = mem_insert(m, dbix, k->mv_data, k->mv_size,
-		       mem_hash(tx->db, dbix, k->mv_data, k->mv_size));
+	h = dbix == KV_KEYS && k->mv_data == w->hint_key && k->mv_size == w->hint_len
+		    ? w->hint_h : mem_hash(tx->db, dbix, k->mv_data, k->mv_size);
+	n = mem_insert(m, dbix, k->mv_data, k->mv_size, h);
 	if (!n)
 		return ENOMEM;
 	ver = mem_push(m, n, w->seq, del, del || reserve ? NULL : v->mv_data,
@@ -457,6 +637,9 @@ static int kv_write(struct kvtx *tx, MDB_dbi dbi, const MDB_val *k, MDB_val *v, 
 	w->tn[w->ntn++] = n;
 	if (reserve)
 		v->mv_data = ver->val;
+	/* the expiry filter (keys.c, "Blind SETs"): this key may now have an expiry */
+	if (dbix == KV_EXP && !del && k->mv_size > 8)
+		ttl_mark(tx->db, (const char *)k->mv_data + 8, k->mv_size - 8);
 	return 0;
 }
 
@@ -486,7 +669,9 @@ int kv_count(struct kvtx *tx, MDB_dbi dbi, uint64_t *out)
 
 	if (dbix < 0)
 		return EINVAL;
-	rc = mdb_stat(tx->lmdb, dbi, &st);
+	rc = tx_snap(tx);
+	if (!rc)
+		rc = mdb_stat(tx->lmdb, dbi, &st);
 	if (rc)
 		return rc;
 	n = (int64_t)st.ms_entries;
@@ -729,6 +914,17 @@ static int resolve(struct kvcur *c, int dir)
 			c->klen = s->klen;
 			c->v = s->v;
 			c->vlen = s->vlen;
+			if (c->dbix == KV_KEYS && best < c->nmem && krec_is_blind(s->v, s->vlen)) {
+				MDB_val k = { s->klen, (void *)s->k }, mv;
+
+				rc = merge_blind(c->tx, c->dbi, c->dbix, &k, s->v, s->vlen, best, &mv);
+				if (rc) {
+					c->valid = false;
+					return rc;
+				}
+				c->v = mv.mv_data;
+				c->vlen = mv.mv_size;
+			}
 			return 0;
 		}
 		/* a tombstone: the key is absent; go on past it in every source */
@@ -748,7 +944,9 @@ int kv_cursor_open(struct kvtx *tx, MDB_dbi dbi, struct kvcur **out)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return ENOMEM;
-	rc = mdb_cursor_open(tx->lmdb, dbi, &c->lc);
+	rc = tx_snap(tx);
+	if (!rc)
+		rc = mdb_cursor_open(tx->lmdb, dbi, &c->lc);
 	if (rc) {
 		free(c);
 		return rc;

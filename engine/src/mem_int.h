@@ -104,6 +104,7 @@ struct mem_pendq {
  * @last_seq: the last sequence number written into it.
  * @refs:     how many views (installed or retired) hold it; the last one frees it.
  * @created_ms: CLOCK_MONOTONIC time of the first write into it (0: none yet).
+ * @blind:    blind key records put into it (keys.c, "Blind SETs"), failed writes included.
  */
 struct mem {
 	struct mem_chunk *chunks;
@@ -124,6 +125,7 @@ struct mem {
 	uint64_t last_seq;
 	atomic_uint refs;
 	int64_t created_ms;
+	atomic_uint_fast64_t blind;
 	struct mem_pool *pool;         /* where its chunks come from and go back to, or NULL */
 	struct mem_pendq pend[KV_NDBI]; /* per table: nodes not yet in its skiplist */
 	pthread_mutex_t order_lock;     /* whoever links pending nodes holds it */
@@ -144,10 +146,14 @@ struct mem_pool *mem_pool_new(size_t max_bytes);
 void mem_pool_free(struct mem_pool *p);
 
 /**
- * mem_new() - an empty memtable whose hash index may grow to @slots (a power of two), taking
- * memory from @pool (may be NULL) first.
+ * mem_new() - an empty memtable whose hash index starts at @first slots (a power of two; a
+ * smaller or invalid one: the minimum) and may grow to @slots (a power of two), taking memory
+ * from @pool (may be NULL) first.
  */
-struct mem *mem_new(uint32_t slots, uint64_t seed, struct mem_pool *pool);
+struct mem *mem_new(uint32_t slots, uint32_t first, uint64_t seed, struct mem_pool *pool);
+
+/** mem_index_slots() - the size its hash index has grown to (a new one may start there). */
+uint32_t mem_index_slots(struct mem *m);
 /** mem_free() - free @m and everything in it (its chunks into its pool). NULL-safe. */
 void mem_free(struct mem *m);
 
@@ -166,6 +172,13 @@ static inline bool mem_is_empty(const struct mem *m)
 
 /** mem_find() - the node of (@dbix, @key) with hash @h, or NULL. Any thread. */
 struct mem_node *mem_find(struct mem *m, int dbix, const void *key, size_t klen, uint64_t h);
+
+/**
+ * mem_prefetch() - start loading the filter word (and with @slot the first slot) that
+ * mem_find() or mem_insert() of hash @h will read first, so that the cache misses of probes
+ * into several memtables overlap. Any thread.
+ */
+void mem_prefetch(struct mem *m, uint64_t h, bool slot);
 
 /** mem_insert() - the node of (@dbix, @key), inserted without a version if new. Writer. */
 struct mem_node *mem_insert(struct mem *m, int dbix, const void *key, size_t klen, uint64_t h);

@@ -317,9 +317,10 @@ static int open_dbs(struct hkv *db)
 	 * Format 2 added the hash key, which a format-1 store goes on without; format 3 the
 	 * varint key records, the sequence numbers of hash fields and streams, which a store
 	 * written before goes on without (fixed-layout records are read; its hashes keep byte
-	 * order, hash.c). The number goes up so that an older build refuses a newer store.
+	 * order, hash.c); format 4 blind key records in the log, which a store written before
+	 * has none of. The number goes up so that an older build refuses a newer store.
 	 */
-	if ((format == 1 || format == 2) && !db->opt.read_only) {
+	if ((format == 1 || format == 2 || format == 3) && !db->opt.read_only) {
 		hkv_log(db, 2, "%s: store format %llu upgraded to %d", db->dir,
 			(unsigned long long)format, HKV_FORMAT_VERSION);
 		format = HKV_FORMAT_VERSION;
@@ -328,7 +329,7 @@ static int open_dbs(struct hkv *db)
 			goto out_abort;
 	}
 	if (format != HKV_FORMAT_VERSION &&
-	    !((format == 1 || format == 2) && db->opt.read_only)) {
+	    !((format == 1 || format == 2 || format == 3) && db->opt.read_only)) {
 		hkv_log(db, 0, "%s: store format %llu, this build reads format %d", db->dir,
 			(unsigned long long)format, HKV_FORMAT_VERSION);
 		rc = -HKV_EFORMAT;
@@ -552,7 +553,7 @@ int hkv_open(const char *dir, const struct hkv_options *opt, struct hkv **out)
 	/* the first memtable, and the leader's transaction */
 	if (!ro)
 		db->mpool = mem_pool_new(db->opt.ckpt_bytes); /* without one: plain malloc */
-	m = mem_new(mem_buckets(db), db->hkey[0], db->mpool);
+	m = mem_new(mem_buckets(db), 0, db->hkey[0], db->mpool);
 	view = m ? view_make(&m, 1) : NULL;
 	if (!view) {
 		mem_free(m);
@@ -583,7 +584,9 @@ int hkv_open(const char *dir, const struct hkv_options *opt, struct hkv **out)
 	if (m->nodes)
 		m->created_ms = 1; /* replayed writes: checkpoint them soon */
 	if (!ro) {
-		rc = ckpt_start(db);
+		rc = ttl_init(db);
+		if (!rc)
+			rc = ckpt_start(db);
 		if (rc)
 			goto out_close_vlog;
 	}
@@ -616,6 +619,7 @@ out_close_lock:
 out_free:
 	if (rc == -HKV_EFORMAT || rc == -HKV_ECORRUPT)
 		hkv_log(db, 0, "%s: cannot open: %s", dir, hkv_strerror(rc));
+	free(db->ttl_bits);
 	free(db->dir);
 	free(db);
 	return rc;
@@ -683,8 +687,14 @@ int hkv_close(struct hkv *db)
 		 * apply) are still flushed by hkv_sync() below, which costs nothing if there are
 		 * none.
 		 */
-		if (!close_is_clean(db))
+		if (!close_is_clean(db)) {
 			rc = hkv_checkpoint(db);
+			/* the checkpoint's notes of dead values (vlog.c), and their own checkpoint */
+			if (!rc)
+				rc = vlog_dead_apply(db);
+			if (rc > 0)
+				rc = hkv_checkpoint(db);
+		}
 		ckpt_stop(db);
 		rc2 = hkv_sync(db);
 		if (!rc)
@@ -708,6 +718,7 @@ int hkv_close(struct hkv *db)
 	pthread_cond_destroy(&db->ckpt_cond);
 	free(db->wtn);
 	free(db->walbuf);
+	free(db->ttl_bits);
 	free(db->dir);
 	free(db);
 	return rc;

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hkv_int.h"
+#include "mem_int.h"
 
 #define READ_RETRIES 1000
 
@@ -105,6 +105,68 @@ struct set_args {
 	struct ekey ek;
 };
 
+/*
+ * Whether the SET @a may be written blind, without reading the record it replaces from the
+ * index (keys.c, "Blind SETs"): a plain SET (an expiry allowed) of a short key that cannot have
+ * an expiry and that no memtable holds, or whose newest version is blind itself. Return: 1
+ * and the blind record's id, mode and owner in @m, the key's mem_hash() in *@hp; 0 (read the
+ * record); or an error.
+ */
+static int set_blind(struct wtx *w, const struct set_args *a, unsigned flags, struct kmeta *m,
+		     uint64_t *hp)
+{
+	const struct hkv_create_attr *ca = a->o ? a->o->ca : NULL;
+	MDB_val k = { a->ek.len, (void *)a->ek.b }, v;
+	struct kmeta prev;
+	uint64_t h;
+	int rc, at;
+
+	if (flags & ~HKV_SET_EXPIRE || (a->o && a->o->old) || a->ek.len == EKEY_LONG)
+		return 0;
+	h = *hp = mem_hash(w->db, KV_KEYS, a->ek.b, a->ek.len);
+	/* the filter's word is a cache miss: let it overlap with the memtables' probes */
+	ttl_prefetch(w->db, h);
+	rc = kv_mem_get(w->txn, w->db->dbi_keys, &k, h, &v, &at);
+	if (ttl_maybe(w->db, h))
+		return 0;
+	memset(m, 0, sizeof(*m));
+	m->type = HKV_TYPE_STRING;
+	m->flags = KF_BLIND;
+	if (rc == MDB_NOTFOUND) {
+		/* what a new key gets; the merge keeps the old record's id, mode and owner */
+		m->id = wtx_new_id(w);
+		m->mode = ca ? ca->mode & 07777 : w->db->opt.mode;
+		m->uid = ca ? ca->uid : w->db->opt.uid;
+		m->gid = ca ? ca->gid : w->db->opt.gid;
+		return 1;
+	}
+	if (rc || !krec_is_blind(v.mv_data, v.mv_size))
+		return 0;
+	/*
+	 * Over a blind record: the new one stands for the same merge, with its own value. The
+	 * value it replaces is the blind record's own, known here: counted dead now if that
+	 * record is in the active memtable too. One in an older memtable is in the index when
+	 * this memtable is checkpointed, where the record the new one replaced is found, and its
+	 * value counted dead, as for any blind record (krec_blind_apply()).
+	 */
+	if (kmeta_decode_blind(&v, &prev)) {
+		hkv_log(w->db, 0, "malformed key record (%zu bytes)", v.mv_size);
+		return -HKV_ECORRUPT;
+	}
+	if (prev.expire_at)
+		return 0;
+	m->id = prev.id;
+	m->mode = prev.mode;
+	m->uid = prev.uid;
+	m->gid = prev.gid;
+	if (at == 0 && prev.flags & KF_VLOG) {
+		rc = vlog_ref_dead(w, &prev.ref);
+		if (rc)
+			return rc;
+	}
+	return 1;
+}
+
 static int set_fn(struct wtx *w, void *arg)
 {
 	struct set_args *a = arg;
@@ -112,9 +174,27 @@ static int set_fn(struct wtx *w, void *arg)
 	unsigned flags = o ? o->flags : 0;
 	struct kmeta m;
 	int64_t old_expire = 0;
+	uint64_t h = 0;
 	bool exists;
 	int rc;
 
+	rc = set_blind(w, a, flags, &m, &h);
+	if (rc < 0)
+		return rc;
+	if (rc) {
+		m.expire_at = flags & HKV_SET_EXPIRE ? o->expire_at : 0;
+		/* the key's hash, computed once: the put of its record uses it (kv.c) */
+		w->hint_key = a->ek.b;
+		w->hint_len = a->ek.len;
+		w->hint_h = h;
+		rc = str_store(w, &a->ek, a->key, a->klen, &m, a->val, a->vlen, a->pre, 0);
+		w->hint_key = NULL;
+		if (rc)
+			return rc;
+		atomic_fetch_add_explicit(&w->db->root->blind_sets, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&w->txn->view->mem[0]->blind, 1, memory_order_relaxed);
+		return 1;
+	}
 	rc = wkey_lookup(w, &a->ek, a->key, a->klen, &m);
 	if (rc && rc != -ENOENT)
 		return rc;
@@ -214,7 +294,8 @@ static int str_lookup(struct hkv *db, struct kvtx *txn, const void *key, size_t 
 	if (key_check(klen))
 		return -EINVAL;
 	ekey_make(db, &ek, key, klen);
-	rc = key_lookup(db, txn, &ek, HKV_NOW_LAZY, m);
+	/* the value alone: a blind record needs no merge (keys.c, "Blind SETs") */
+	rc = key_lookup_value(db, txn, &ek, HKV_NOW_LAZY, m);
 	if (!rc && m->type != HKV_TYPE_STRING)
 		rc = -HKV_EWRONGTYPE;
 	return rc;

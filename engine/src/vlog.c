@@ -303,7 +303,7 @@ static bool seg_name_parse(const char *name, uint32_t *id)
 
 static uint32_t crc_update(uint32_t crc, const void *p, size_t len)
 {
-	return (uint32_t)crc32_z(crc, p, len);
+	return hkv_crc32(crc, p, len);
 }
 
 /* pwrite() all of @len bytes; a short write is retried, a failure is -errno. */
@@ -389,17 +389,45 @@ static int seg_rec_get(struct hkv *db, struct kvtx *txn, uint32_t id, struct seg
 	return 0;
 }
 
-static int seg_rec_put(struct hkv *db, struct kvtx *txn, uint32_t id, const struct seg_rec *r)
+static void seg_rec_encode(unsigned char *vb, const struct seg_rec *r)
 {
-	unsigned char kb[4], vb[VLOG_SEG_REC_SIZE] = { 0 };
-	MDB_val k = { sizeof(kb), kb }, v = { sizeof(vb), vb };
-
-	put_be32(kb, id);
+	memset(vb, 0, VLOG_SEG_REC_SIZE);
 	put_le64(vb, r->live);
 	put_le64(vb + 8, r->records);
 	put_le64(vb + 16, r->end);
 	put_le32(vb + 24, r->flags);
+}
+
+static int seg_rec_put(struct hkv *db, struct kvtx *txn, uint32_t id, const struct seg_rec *r)
+{
+	unsigned char kb[4], vb[VLOG_SEG_REC_SIZE];
+	MDB_val k = { sizeof(kb), kb }, v = { sizeof(vb), vb };
+
+	put_be32(kb, id);
+	seg_rec_encode(vb, r);
 	return lmdb_err(kv_put(txn, db->dbi_segs, &k, &v, 0));
+}
+
+/*
+ * Take @ref's record out of the live accounting @r of its segment. Return: false if there is
+ * nothing to change (the segment was removed).
+ */
+static bool seg_rec_sub(struct hkv *db, struct seg_rec *r, const struct vlog_ref *ref)
+{
+	if (r->flags & VLOG_SEG_DROPPED) {
+		hkv_log(db, 1, "value log: record in removed segment %08" PRIx32 " ignored",
+			ref->seg);
+		return false;
+	}
+	if (r->live < ref->len || !r->records) {
+		hkv_log(db, 1, "value log: segment %08" PRIx32 " accounting underflow", ref->seg);
+		r->live = r->live < ref->len ? 0 : r->live - ref->len;
+		r->records = r->records ? r->records - 1 : 0;
+	} else {
+		r->live -= ref->len;
+		r->records--;
+	}
+	return true;
 }
 
 /*
@@ -422,29 +450,14 @@ static int seg_account(struct hkv *db, struct kvtx *txn, const struct vlog_ref *
 	} else if (rc) {
 		return rc;
 	}
-	if (r.flags & VLOG_SEG_DROPPED) {
-		if (add)
-			return -EAGAIN;
-		hkv_log(db, 1, "value log: record in removed segment %08" PRIx32 " ignored",
-			ref->seg);
-		return 0;
-	}
-	if (add) {
-		r.live += ref->len;
-		r.records++;
-		if (ref->off + ref->len > r.end)
-			r.end = ref->off + ref->len;
-	} else {
-		if (r.live < ref->len || !r.records) {
-			hkv_log(db, 1, "value log: segment %08" PRIx32 " accounting underflow",
-				ref->seg);
-			r.live = r.live < ref->len ? 0 : r.live - ref->len;
-			r.records = r.records ? r.records - 1 : 0;
-		} else {
-			r.live -= ref->len;
-			r.records--;
-		}
-	}
+	if (!add)
+		return seg_rec_sub(db, &r, ref) ? seg_rec_put(db, txn, ref->seg, &r) : 0;
+	if (r.flags & VLOG_SEG_DROPPED)
+		return -EAGAIN;
+	r.live += ref->len;
+	r.records++;
+	if (ref->off + ref->len > r.end)
+		r.end = ref->off + ref->len;
 	return seg_rec_put(db, txn, ref->seg, &r);
 }
 
@@ -462,6 +475,112 @@ int vlog_ref_live(struct wtx *w, const struct vlog_ref *ref)
 int vlog_ref_dead(struct wtx *w, const struct vlog_ref *ref)
 {
 	return seg_account(w->db, w->txn, ref, false);
+}
+
+/*
+ * Dead-value notes (keys.c, "Blind SETs"): info records "bdead" + lsn (8 BE), each a run of
+ * (segment id u32 LE, record length u32 LE) pairs.
+ */
+#define BDEAD "bdead"
+#define BDEAD_LEN (sizeof(BDEAD) - 1)
+
+int vlog_dead_note(struct hkv *db, MDB_txn *txn, uint64_t lsn, const struct vlog_ref *dead,
+		   size_t n)
+{
+	unsigned char kb[BDEAD_LEN + 8];
+	MDB_val k = { sizeof(kb), kb }, v = { n * 8, NULL };
+	unsigned char *p;
+	int rc;
+
+	memcpy(kb, BDEAD, BDEAD_LEN);
+	put_be64(kb + BDEAD_LEN, lsn);
+	rc = mdb_put(txn, db->dbi_info, &k, &v, MDB_RESERVE);
+	if (rc)
+		return lmdb_err(rc);
+	p = v.mv_data;
+	for (size_t i = 0; i < n; i++) {
+		put_le32(p + 8 * i, dead[i].seg);
+		put_le32(p + 8 * i + 4, dead[i].len);
+	}
+	return 0;
+}
+
+/* The write of vlog_dead_apply(): subtract every note's records, delete the notes. */
+static int dead_apply_fn(struct wtx *w, void *arg)
+{
+	struct hkv *db = w->db;
+	unsigned char keys[16][BDEAD_LEN + 8];
+	size_t nk = 0;
+	struct kvcur *cur;
+	MDB_val k = { BDEAD_LEN, (void *)BDEAD }, v;
+	int rc;
+
+	(void)arg;
+	rc = lmdb_err(kv_cursor_open(w->txn, db->dbi_info, &cur));
+	if (rc)
+		return rc;
+	/* at most 16 notes a write; the caller runs it again while some remain */
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc && nk < 16;
+	     rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != BDEAD_LEN + 8 || memcmp(k.mv_data, BDEAD, BDEAD_LEN))
+			break;
+		if (v.mv_size % 8) {
+			hkv_log(db, 0, "value log: malformed dead-value note (%zu bytes)", v.mv_size);
+			rc = -HKV_ECORRUPT;
+			break;
+		}
+		for (size_t i = 0; i < v.mv_size / 8 && !rc; i++) {
+			struct vlog_ref r = { 0 };
+
+			r.seg = get_le32((const unsigned char *)v.mv_data + 8 * i);
+			r.len = get_le32((const unsigned char *)v.mv_data + 8 * i + 4);
+			rc = seg_account(db, w->txn, &r, false);
+		}
+		memcpy(keys[nk++], k.mv_data, k.mv_size);
+	}
+	kv_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	else if (rc > 0)
+		rc = lmdb_err(rc);
+	for (size_t i = 0; i < nk && !rc; i++) {
+		k.mv_size = BDEAD_LEN + 8;
+		k.mv_data = keys[i];
+		rc = lmdb_err(kv_del(w->txn, db->dbi_info, &k, NULL));
+	}
+	return rc ? rc : (int)nk;
+}
+
+/* Whether the info table holds a dead-value note. */
+static bool dead_noted(struct hkv *db)
+{
+	MDB_val k = { BDEAD_LEN, (void *)BDEAD }, v;
+	struct kvcur *cur;
+	struct kvtx *txn;
+	bool any = true;
+
+	if (rtx_begin(db, &txn))
+		return true;
+	if (!kv_cursor_open(txn, db->dbi_info, &cur)) {
+		any = !kv_cursor_get(cur, &k, &v, MDB_SET_RANGE) && k.mv_size == BDEAD_LEN + 8 &&
+		      !memcmp(k.mv_data, BDEAD, BDEAD_LEN);
+		kv_cursor_close(cur);
+	}
+	rtx_end(db, txn);
+	return any;
+}
+
+int vlog_dead_apply(struct hkv *db)
+{
+	int rc, wrote = 0;
+
+	while (dead_noted(db)) {
+		rc = hkv_write(db, dead_apply_fn, NULL);
+		if (rc <= 0)
+			return rc;
+		wrote = 1;
+	}
+	return wrote;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -2307,7 +2426,11 @@ static int compact_one(struct vlog *vl, struct seg *s, uint64_t live)
 			b.final = !pend_busy(vl, s->id);
 			rc = batch_commit(&b);
 		}
-		if (!rc && !b.dropped && b.final) {
+		if (!rc && !b.dropped && b.final && (kv_blind_pending(db) || dead_noted(db))) {
+			/* the accounting waits for a blind SET's checkpoint and note (keys.c) */
+			hkv_log(db, 3, "value log: segment %08" PRIx32 " still counts live bytes; "
+				"compaction waits for a checkpoint", s->id);
+		} else if (!rc && !b.dropped && b.final) {
 			/* a write raced again, or the accounting disagrees with the index */
 			hkv_log(db, 1, "value log: segment %08" PRIx32 " still has live bytes after "
 				"the index search; not compacted again until the store is reopened",
@@ -2354,6 +2477,7 @@ int vlog_compact(struct hkv *db, bool all)
 	uint32_t ckpt_seg;
 	struct seg_snap *v;
 	uint64_t *live = NULL;
+	bool caught_up = false;
 	ssize_t n;
 	int rc = 0, done = 0;
 
@@ -2362,6 +2486,11 @@ int vlog_compact(struct hkv *db, bool all)
 	if (hkv_writable(db))
 		return -HKV_ESTOPPED;
 	pthread_mutex_lock(&vl->compact_lock);
+	/* the accounting first: values replaced by blind SETs (keys.c, "Blind SETs") */
+	rc = vlog_dead_apply(db);
+	if (rc < 0)
+		goto out_unlock;
+	rc = 0;
 	pthread_mutex_lock(&db->ckpt_lock);
 	ckpt_seg = db->ckpt_pos.seg;
 	pthread_mutex_unlock(&db->ckpt_lock);
@@ -2390,6 +2519,21 @@ int vlog_compact(struct hkv *db, bool all)
 					 dead * 100 >= size * db->opt.compact_dead_pct);
 		if (!pick)
 			continue;
+		if (live[i] && !caught_up && kv_blind_pending(db)) {
+			/*
+			 * A blind SET not checkpointed yet may have replaced a value of this
+			 * segment, still counted live until its checkpoint (keys.c, "Blind
+			 * SETs"): checkpoint first, then look at the accounting again.
+			 */
+			caught_up = true;
+			rc = hkv_checkpoint(db);
+			if (!rc)
+				rc = vlog_dead_apply(db);
+			if (rc >= 0)
+				rc = snapshot_live(db, v, (size_t)n, live);
+			i--;
+			continue;
+		}
 		rc = compact_one(vl, v[i].seg, live[i]);
 		/* put now: a removed segment's file goes as soon as no reader uses it */
 		seg_put(vl, v[i].seg);

@@ -39,7 +39,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "mem_int.h"
 #include "vlog_int.h"
@@ -116,7 +115,7 @@ int wal_encode(struct hkv *db, struct wtx *w, uint64_t first_seq, uint64_t lsn, 
 	put_le32(p + 12, nops);
 	put_le32(p + 16, (uint32_t)(need - WAL_HDR));
 	put_le64(p + 24, lsn);
-	crc = (uint32_t)crc32_z(0, p + 8, need - 8);
+	crc = hkv_crc32(0, p + 8, need - 8);
 	put_le32(p + 4, crc);
 	*len = need;
 	return 0;
@@ -159,6 +158,8 @@ int wal_apply(struct hkv *db, struct mem *m, const unsigned char *rec, size_t le
 		n = mem_insert(m, (int)dbix, p, klen, mem_hash(db, (int)dbix, p, klen));
 		if (!n || !mem_push(m, n, seq, op == WAL_OP_DEL, p + klen, vlen))
 			return -ENOMEM;
+		if (dbix == KV_KEYS && op == WAL_OP_PUT && krec_is_blind(p + klen, vlen))
+			atomic_fetch_add_explicit(&m->blind, 1, memory_order_relaxed);
 		p += klen + vlen;
 	}
 	return p == end ? 0 : -HKV_ECORRUPT;

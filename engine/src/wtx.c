@@ -87,7 +87,8 @@ static int64_t mono_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* the coarse clock (a tick's resolution) is enough for intervals of seconds, and cheaper */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -197,9 +198,18 @@ static int mem_rotate(struct hkv *db)
 	a = v->mem[0];
 	if (v->n >= MVIEW_MAX)
 		goto out_unlock; /* no checkpointer (read-only store): nothing to do */
-	fresh = mem_new(mem_buckets(db), db->hkey[0] ^ db->seq_last, db->mpool);
+	/* its index as large as the frozen one's grew: no doubling while it fills as far */
+	fresh = mem_new(mem_buckets(db), mem_index_slots(a), db->hkey[0] ^ db->seq_last,
+			db->mpool);
 	if (!fresh)
 		goto out_unlock; /* the full one takes more writes; tried again next group */
+	/*
+	 * The new memtable covers the log from where the frozen one ends: were every group
+	 * written into it to fail (its nodes stay, without versions), a checkpoint of it must
+	 * still record that position, never the zero position of a memtable never logged to.
+	 */
+	fresh->log_end = a->log_end;
+	fresh->last_lsn = a->last_lsn;
 	mems[0] = fresh;
 	for (int i = 0; i < v->n; i++)
 		mems[i + 1] = v->mem[i];
@@ -243,11 +253,8 @@ static int run_group(struct hkv *db, struct wq_item *group)
 	if (rc)
 		goto out_fail;
 	db->wview.view = view_pin(db, &db->whp);
-	rc = lmdb_err(mdb_txn_renew(db->wview.lmdb));
-	if (rc) {
-		view_unpin(&db->whp);
-		goto out_fail;
-	}
+	/* its LMDB snapshot at first use (kv.c): a group that reads only memtables takes none */
+	db->wview.lazy = true;
 	db->wview.seq = UINT64_MAX;
 	db->wview.w = &w;
 	w.txn = &db->wview;
@@ -329,7 +336,9 @@ out_end:
 	db->wtn_cap = w.captn;
 	free(w.touched);
 	db->wview.w = NULL;
-	mdb_txn_reset(db->wview.lmdb);
+	kv_scratch_free(&db->wview);
+	if (!db->wview.lazy)
+		mdb_txn_reset(db->wview.lmdb);
 	view_unpin(&db->whp);
 	return rc;
 

@@ -1187,6 +1187,342 @@ static void test_pending_order(void **state)
 	free(have);
 }
 
+
+/* ---------------------------------------------------------------------------------------
+ * Blind SETs (keys.c): a SET that does not read the record it replaces
+ */
+
+/* The expiry filter is built by the checkpointer thread right after open. */
+static void wait_ttl_ready(struct hkv *db)
+{
+	while (!atomic_load(&db->ttl_ready))
+		sched_yield();
+}
+
+static uint64_t blind_count(struct hkv *db)
+{
+	return atomic_load(&db->blind_sets);
+}
+
+static void expect_str(struct hkv *db, const char *k, const void *v, size_t n)
+{
+	struct hkv_buf b;
+
+	assert_int_equal(hkv_get(db, k, strlen(k), &b), 0);
+	assert_int_equal(b.len, n);
+	assert_memory_equal(b.data, v, n);
+	hkv_buf_release(&b);
+}
+
+/* @a and @b: the same key identity (id, type, mode, owner). */
+static void expect_identity(const struct hkv_attr *a, const struct hkv_attr *b)
+{
+	assert_int_equal(a->type, b->type);
+	assert_int_equal(a->id, b->id);
+	assert_int_equal(a->mode, b->mode);
+	assert_int_equal(a->uid, b->uid);
+	assert_int_equal(a->gid, b->gid);
+}
+
+/* Records of table @dbi under the 8-byte id @id (elements, scores, xattrs), merged view. */
+static int rows_of_id(struct hkv *db, MDB_dbi dbi, uint64_t id)
+{
+	unsigned char p[8];
+	MDB_val k = { sizeof(p), p }, v;
+	struct kvtx *txn;
+	struct kvcur *c;
+	int n = 0, rc;
+
+	put_be64(p, id);
+	assert_int_equal(rtx_begin(db, &txn), 0);
+	assert_int_equal(kv_cursor_open(txn, dbi, &c), 0);
+	for (rc = kv_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	     !rc && k.mv_size >= 8 && !memcmp(k.mv_data, p, 8);
+	     rc = kv_cursor_get(c, &k, &v, MDB_NEXT))
+		n++;
+	kv_cursor_close(c);
+	rtx_end(db, txn);
+	return n;
+}
+
+/*
+ * A blind SET is what a SET that looked would have written: the key keeps its id, mode and
+ * owner over a string, in the index or in a memtable (blind itself), before and after the
+ * checkpoint, across a reopen, and after a crash that leaves the blind records to replay.
+ */
+static void test_blind_keeps_identity(void **state)
+{
+	struct test_store *f = *state;
+	struct hkv_create_attr ca = { 0640, 7, 8 };
+	struct hkv_set_opts o = { .ca = &ca };
+	struct hkv_attr want, a;
+	uint64_t b0;
+	int status;
+	pid_t pid;
+
+	test_store_open(f);
+	wait_ttl_ready(f->db);
+	b0 = blind_count(f->db);
+	/* a new key: blind, with the attributes it is created with */
+	assert_int_equal(hkv_set(f->db, "k", 1, "one", 3, &o), 1);
+	assert_int_equal(blind_count(f->db), b0 + 1);
+	assert_int_equal(hkv_attr_get(f->db, "k", 1, &want), 0);
+	assert_int_equal(want.type, HKV_TYPE_STRING);
+	assert_int_equal(want.mode, 0640);
+	assert_int_equal(want.uid, 7);
+	assert_int_equal(want.gid, 8);
+	/* the mode changed, and everything in the index */
+	want.mode = 0600;
+	assert_int_equal(hkv_attr_set(f->db, "k", 1, HKV_ATTR_MODE, &want), 0);
+	assert_int_equal(hkv_checkpoint(f->db), 0);
+	/* over the index's record; the create attributes of a SET do not apply to a key that exists */
+	assert_int_equal(hkv_set(f->db, "k", 1, "two", 3, &o), 1);
+	assert_int_equal(blind_count(f->db), b0 + 2);
+	assert_int_equal(hkv_attr_get(f->db, "k", 1, &a), 0);
+	expect_identity(&a, &want);
+	assert_int_equal(a.size, 3);
+	expect_str(f->db, "k", "two", 3);
+	/* over a blind record of the same memtable */
+	assert_int_equal(hkv_set(f->db, "k", 1, "three", 5, NULL), 1);
+	assert_int_equal(blind_count(f->db), b0 + 3);
+	assert_int_equal(hkv_attr_get(f->db, "k", 1, &a), 0);
+	expect_identity(&a, &want);
+	/* the index gets the merge */
+	assert_int_equal(hkv_checkpoint(f->db), 0);
+	assert_int_equal(hkv_attr_get(f->db, "k", 1, &a), 0);
+	expect_identity(&a, &want);
+	expect_str(f->db, "k", "three", 5);
+	test_store_reopen(f);
+	assert_int_equal(hkv_attr_get(f->db, "k", 1, &a), 0);
+	expect_identity(&a, &want);
+	assert_int_equal(hkv_close(f->db), 0);
+	f->db = NULL;
+
+	/* a process that SETs blind, twice, and dies without a checkpoint */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		struct hkv *db = test_open(f->dir, &f->opt);
+		uint64_t b;
+
+		wait_ttl_ready(db);
+		b = blind_count(db);
+		if (hkv_set(db, "k", 1, "four", 4, NULL) != 1 ||
+		    hkv_set(db, "new", 3, "n", 1, &o) != 1 || blind_count(db) != b + 2)
+			_exit(1);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	test_store_open(f);
+	assert_true(atomic_load(&f->db->view)->mem[0]->blind >= 2); /* replayed, blind */
+	assert_int_equal(hkv_attr_get(f->db, "k", 1, &a), 0);
+	expect_identity(&a, &want);
+	expect_str(f->db, "k", "four", 4);
+	assert_int_equal(hkv_attr_get(f->db, "new", 3, &a), 0);
+	assert_int_equal(a.mode, 0640);
+	assert_int_equal(hkv_checkpoint(f->db), 0);
+	assert_int_equal(hkv_attr_get(f->db, "k", 1, &a), 0);
+	expect_identity(&a, &want);
+	expect_str(f->db, "k", "four", 4);
+}
+
+/*
+ * A blind SET over a collection: the key becomes a string with a new id and keeps its mode and
+ * owner; the collection's elements, score index and extended attributes are unreachable at
+ * once and gone from the index with the checkpoint.
+ */
+static void test_blind_over_collection(void **state)
+{
+	struct test_store *f = *state;
+	struct hkv_create_attr ca = { 0604, 11, 12 };
+	struct hkv_attr ah, az, a;
+	struct hkv_buf b;
+	uint64_t b0;
+
+	test_store_open(f);
+	wait_ttl_ready(f->db);
+	assert_int_equal(hkv_hset(f->db, "h", 1, "f1", 2, "v1", 2, &ca), 1);
+	assert_int_equal(hkv_hset(f->db, "h", 1, "f2", 2, "v2", 2, &ca), 1);
+	assert_int_equal(hkv_xattr_set(f->db, "h", 1, "user.x", "y", 1, 0), 0);
+	assert_int_equal(hkv_zadd(f->db, "z", 1, 1.5, "m", 1, 0, NULL, &ca), 1);
+	assert_int_equal(hkv_checkpoint(f->db), 0);
+	assert_int_equal(hkv_attr_get(f->db, "h", 1, &ah), 0);
+	assert_int_equal(hkv_attr_get(f->db, "z", 1, &az), 0);
+	assert_int_equal(rows_of_id(f->db, f->db->dbi_elems, ah.id), 2);
+	assert_int_equal(rows_of_id(f->db, f->db->dbi_xattr, ah.id), 1);
+	assert_int_equal(rows_of_id(f->db, f->db->dbi_zidx, az.id), 1);
+
+	b0 = blind_count(f->db);
+	assert_int_equal(hkv_set(f->db, "h", 1, "s", 1, NULL), 1);
+	assert_int_equal(hkv_set(f->db, "z", 1, "t", 1, NULL), 1);
+	assert_int_equal(blind_count(f->db), b0 + 2);
+	assert_int_equal(hkv_attr_get(f->db, "h", 1, &a), 0);
+	assert_int_equal(a.type, HKV_TYPE_STRING);
+	assert_true(a.id != ah.id);
+	assert_int_equal(a.mode, 0604);
+	assert_int_equal(a.uid, 11);
+	assert_int_equal(a.gid, 12);
+	assert_int_equal(hkv_hget(f->db, "h", 1, "f1", 2, &b), -HKV_EWRONGTYPE);
+	assert_int_equal(hkv_xattr_get(f->db, "h", 1, "user.x", &b), -ENODATA);
+	expect_str(f->db, "h", "s", 1);
+	expect_str(f->db, "z", "t", 1);
+	assert_int_equal(hkv_checkpoint(f->db), 0);
+	assert_int_equal(rows_of_id(f->db, f->db->dbi_elems, ah.id), 0);
+	assert_int_equal(rows_of_id(f->db, f->db->dbi_xattr, ah.id), 0);
+	assert_int_equal(rows_of_id(f->db, f->db->dbi_elems, az.id), 0);
+	assert_int_equal(rows_of_id(f->db, f->db->dbi_zidx, az.id), 0);
+	assert_int_equal(hkv_attr_get(f->db, "h", 1, &a), 0);
+	assert_int_equal(a.mode, 0604);
+	test_store_reopen(f);
+	expect_str(f->db, "h", "s", 1);
+	assert_int_equal(hkv_xattr_get(f->db, "h", 1, "user.x", &b), -ENODATA);
+}
+
+/* A plain SET of @k (which has an expiry) that looks, and leaves no key with an expiry. */
+static void set_clears_expiry(struct hkv *db, const char *k)
+{
+	uint64_t b0 = blind_count(db);
+	struct hkv_stats st;
+
+	assert_int_equal(hkv_set(db, k, strlen(k), "b", 1, NULL), 1);
+	assert_int_equal(blind_count(db), b0); /* it looked */
+	assert_int_equal(hkv_pttl(db, k, strlen(k)), -1);
+	assert_int_equal(hkv_stats_get(db, &st), 0);
+	assert_int_equal(st.expires, 0);
+}
+
+/*
+ * A key that has (or had) an expiry is never SET blind, so the exp table never holds an entry
+ * that disagrees with its key: the count of keys with an expiry is exact at once.
+ */
+static void test_blind_not_over_expiry(void **state)
+{
+	struct test_store *f = *state;
+	struct hkv_set_opts ex = { .flags = HKV_SET_EXPIRE };
+	struct hkv_stats st;
+	uint64_t b0;
+
+	test_store_open(f);
+	wait_ttl_ready(f->db);
+	ex.expire_at = hkv_now_ms(f->db) + 3600 * 1000;
+	assert_int_equal(hkv_set(f->db, "t", 1, "a", 1, &ex), 1);
+	assert_int_equal(hkv_stats_get(f->db, &st), 0);
+	assert_int_equal(st.expires, 1);
+	set_clears_expiry(f->db, "t");
+
+	/* a key with an expiry in the index: the filter is built from the exp table at open */
+	assert_int_equal(hkv_set(f->db, "e", 1, "a", 1, &ex), 1);
+	test_store_reopen(f);
+	wait_ttl_ready(f->db);
+	set_clears_expiry(f->db, "e");
+	/* one that never had an expiry is SET blind */
+	b0 = blind_count(f->db);
+	assert_int_equal(hkv_set(f->db, "p", 1, "a", 1, NULL), 1);
+	assert_int_equal(blind_count(f->db), b0 + 1);
+	/* one given an expiry while open, then checkpointed: no memtable holds it any more */
+	assert_int_equal(hkv_set(f->db, "q", 1, "a", 1, &ex), 1);
+	assert_int_equal(hkv_checkpoint(f->db), 0);
+	set_clears_expiry(f->db, "q");
+}
+
+/* Live bytes of all segments (after the dead-value notes are counted). */
+static uint64_t live_bytes(struct hkv *db)
+{
+	struct test_seglist l;
+	uint64_t n = 0;
+
+	assert_true(vlog_dead_apply(db) >= 0);
+	test_segments(db, &l);
+	for (size_t i = 0; i < l.n; i++)
+		n += l.s[i].live;
+	return n;
+}
+
+static void put_big(struct hkv *db, const char *k, int gen)
+{
+	char v[1000];
+
+	memset(v, 'a' + gen, sizeof(v));
+	assert_int_equal(hkv_set(db, k, strlen(k), v, sizeof(v), NULL), 1);
+}
+
+/*
+ * The value-log record a blind SET replaces is counted dead exactly once: over the index's
+ * record (by the checkpoint), over a blind record of the same memtable (by the write), over
+ * one of an older memtable not yet checkpointed (by the checkpoint of the new one).
+ */
+static void test_blind_value_accounting(void **state)
+{
+	struct test_store *f = *state;
+	uint64_t one, b0;
+	char v[1000];
+
+	ckpt_test_hook = gate_hook;
+	test_store_open(f);
+	wait_ttl_ready(f->db);
+	put_big(f->db, "v", 0);
+	assert_int_equal(hkv_checkpoint(f->db), 0);
+	one = live_bytes(f->db);
+	assert_true(one > 1000);
+
+	b0 = blind_count(f->db);
+	put_big(f->db, "v", 1); /* over the index's record */
+	put_big(f->db, "v", 2); /* over a blind record of this memtable */
+	assert_int_equal(blind_count(f->db), b0 + 2);
+	assert_int_equal(hkv_checkpoint(f->db), 0);
+	assert_int_equal(live_bytes(f->db), one);
+
+	/* over a blind record of a frozen memtable the checkpointer has not applied yet */
+	gate_set(true);
+	put_big(f->db, "v", 3);
+	freeze(f->db);
+	put_big(f->db, "v", 4);
+	assert_int_equal(blind_count(f->db), b0 + 5); /* freeze()'s own SET is one too */
+	assert_int_equal(view_size(f->db), 2);
+	gate_set(false);
+	assert_int_equal(hkv_checkpoint(f->db), 0);
+	assert_int_equal(live_bytes(f->db), one);
+	memset(v, 'a' + 4, sizeof(v));
+	expect_str(f->db, "v", v, sizeof(v));
+	/* compaction finds nothing live but that record, and keeps it */
+	assert_true(hkv_compact(f->db, true) >= 0);
+	expect_str(f->db, "v", v, sizeof(v));
+	assert_int_equal(live_bytes(f->db), one);
+	test_store_reopen(f);
+	expect_str(f->db, "v", v, sizeof(v));
+	assert_int_equal(live_bytes(f->db), one);
+
+	/*
+	 * A checkpoint applied again after it committed (its view could not be installed) finds
+	 * the blind record's own merge in the index: nothing of it is dropped again.
+	 */
+	wait_ttl_ready(f->db);
+	put_big(f->db, "v", 5);
+	{
+		MDB_val k = { 1, "v" }, raw, merged;
+		struct vlog_ref dead;
+		struct kvtx *txn;
+		bool has_dead = true;
+		MDB_txn *t;
+		int at, rc;
+
+		assert_int_equal(rtx_begin(f->db, &txn), 0);
+		assert_int_equal(kv_mem_get(txn, f->db->dbi_keys, &k,
+					    mem_hash(f->db, KV_KEYS, "v", 1), &raw, &at), 0);
+		assert_true(krec_is_blind(raw.mv_data, raw.mv_size));
+		assert_int_equal(kv_get(txn, f->db->dbi_keys, &k, &merged), 0);
+		assert_false(krec_is_blind(merged.mv_data, merged.mv_size));
+		assert_int_equal(mdb_txn_begin(f->db->env, NULL, 0, &t), 0);
+		rc = krec_blind_apply(f->db, t, &k, &raw, &merged, &dead, &has_dead);
+		/* the index's write transaction ends before any assertion can leave */
+		mdb_txn_abort(t);
+		rtx_end(f->db, txn);
+		assert_int_equal(rc, 0);
+		assert_false(has_dead);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1198,6 +1534,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_readers_see_whole_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotate_check_during_install, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blind_keeps_identity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blind_over_collection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blind_not_over_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blind_value_accounting, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -275,10 +275,10 @@ static void test_written_bytes(void **state)
 	f->db = NULL;
 	raw_open(f, false);
 
-	/* info: format 3, a 16-byte hash key, counter reservations at or above what was used */
+	/* info: format 4, a 16-byte hash key, counter reservations at or above what was used */
 	v = raw_get(f, "info", "format", 6);
 	assert_int_equal(v.mv_size, 8);
-	assert_int_equal(rd_le(v.mv_data, 8), 3);
+	assert_int_equal(rd_le(v.mv_data, 8), 4);
 	v = raw_get(f, "info", "version", 7);
 	assert_int_equal(v.mv_size, 8);
 	assert_true(rd_le(v.mv_data, 8) >= az.version);
@@ -472,11 +472,11 @@ static void hash_order_check(struct fixture *f)
 	attr(f->db, "h3", 2, &a3);
 	assert_int_equal(hkv_close(f->db), 0);
 	f->db = NULL;
-	/* the store was upgraded to format 3; h3's tail moved past the new field's 301, which
+	/* the store was upgraded to format 4; h3's tail moved past the new field's 301, which
 	 * is stored as the varint ad 02 */
 	raw_open(f, false);
 	v = raw_get(f, "info", "format", 6);
-	assert_int_equal(rd_le(v.mv_data, 8), 3);
+	assert_int_equal(rd_le(v.mv_data, 8), 4);
 	v = raw_get(f, "keys", "h3", 2);
 	{
 		unsigned char k0[9], want[3] = { 0xad, 0x02, 'N' }, rec[64];
@@ -647,7 +647,7 @@ static void test_read_hand_built(void **state)
 		f->db = NULL;
 		raw_open(f, false);
 		v = raw_get(f, "info", "format", 6);
-		assert_int_equal(rd_le(v.mv_data, 8), 3);
+		assert_int_equal(rd_le(v.mv_data, 8), 4);
 		n = krecv(exp, HKV_TYPE_LIST, 0, 0, 0700, 0, 0, 1010, al.version, al.mtime_ns,
 			  al.ctime_ns, 0, 1, -300, -299, "", 0);
 		v = raw_get(f, "keys", "vlist", 5);

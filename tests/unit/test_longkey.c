@@ -229,7 +229,7 @@ static void test_forced_collision_members(void **state)
 }
 
 /*
- * A store created by format 1 has no hash key: it opens (and is marked format 3) keeping the
+ * A store created by format 1 has no hash key: it opens (and is marked format 4) keeping the
  * unkeyed hash its long keys were named with, and stays readable across reopening.
  */
 static void test_format1_store(void **state)
