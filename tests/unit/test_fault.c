@@ -326,6 +326,47 @@ static void test_append_enospc(void **state)
 	verify(f);
 }
 
+/*
+ * A memtable whose every write group failed is checkpointed with the log position of the one
+ * before it: it once recorded position 0, and the next open cut the log there and removed
+ * every segment, acknowledged data with them.
+ */
+static int first_seg(void *arg, const struct hkv_segment_stat *s)
+{
+	*(uint32_t *)arg = s->id;
+	return 1;
+}
+
+static void test_checkpoint_of_failed_groups(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t seed = 9;
+	uint32_t first = 0;
+	int errors = 0;
+
+	f->opt.sync = HKV_SYNC_NONE;
+	f->db = test_open(f->dir, &f->opt);
+	/* a log whose first segments compaction removed: it does not start at position 0 */
+	workload(f, &seed, 400, &errors);
+	assert_int_equal(errors, 0);
+	while (hkv_compact(f->db, true) > 0)
+		;
+	hkv_segments(f->db, first_seg, &first);
+	assert_true(first > 1);
+	assert_int_equal(hkv_checkpoint(f->db), 0); /* the active memtable is a fresh one */
+	arm(F_PWRITE, 1, ENOSPC, false);
+	/* an inline value: the group record is the only append, and it fails */
+	assert_int_equal(hkv_set(f->db, "zz", 2, "small", 5, NULL), -ENOSPC);
+	assert_int_equal(atomic_load(&fired), 1);
+	disarm();
+	assert_false(stopped(f));
+	assert_int_equal(hkv_checkpoint(f->db), 0);
+	verify(f);
+	reopen(f);
+	verify(f);
+	assert_int_equal(hkv_exists(f->db, "zz", 2), 0);
+}
+
 /* A torn record (half written, then EIO) is overwritten by the next append. */
 static void test_append_torn(void **state)
 {
@@ -500,6 +541,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_append_enospc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_torn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_of_failed_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_eio, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_sweep, setup, teardown),
