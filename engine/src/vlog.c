@@ -409,23 +409,23 @@ static int seg_rec_put(struct hkv *db, struct kvtx *txn, uint32_t id, const stru
 }
 
 /*
- * Take @ref's record out of the live accounting @r of its segment. Return: false if there is
- * nothing to change (the segment was removed).
+ * Take @n records of @bytes in all out of the live accounting @r of segment @seg. Return:
+ * false if there is nothing to change (the segment was removed).
  */
-static bool seg_rec_sub(struct hkv *db, struct seg_rec *r, const struct vlog_ref *ref)
+static bool seg_rec_sub(struct hkv *db, struct seg_rec *r, uint32_t seg, uint64_t bytes,
+			uint64_t n)
 {
 	if (r->flags & VLOG_SEG_DROPPED) {
-		hkv_log(db, 1, "value log: record in removed segment %08" PRIx32 " ignored",
-			ref->seg);
+		hkv_log(db, 1, "value log: record in removed segment %08" PRIx32 " ignored", seg);
 		return false;
 	}
-	if (r->live < ref->len || !r->records) {
-		hkv_log(db, 1, "value log: segment %08" PRIx32 " accounting underflow", ref->seg);
-		r->live = r->live < ref->len ? 0 : r->live - ref->len;
-		r->records = r->records ? r->records - 1 : 0;
+	if (r->live < bytes || r->records < n) {
+		hkv_log(db, 1, "value log: segment %08" PRIx32 " accounting underflow", seg);
+		r->live = r->live < bytes ? 0 : r->live - bytes;
+		r->records = r->records < n ? 0 : r->records - n;
 	} else {
-		r->live -= ref->len;
-		r->records--;
+		r->live -= bytes;
+		r->records -= n;
 	}
 	return true;
 }
@@ -451,7 +451,8 @@ static int seg_account(struct hkv *db, struct kvtx *txn, const struct vlog_ref *
 		return rc;
 	}
 	if (!add)
-		return seg_rec_sub(db, &r, ref) ? seg_rec_put(db, txn, ref->seg, &r) : 0;
+		return seg_rec_sub(db, &r, ref->seg, ref->len, 1) ? seg_rec_put(db, txn, ref->seg, &r)
+								     : 0;
 	if (r.flags & VLOG_SEG_DROPPED)
 		return -EAGAIN;
 	r.live += ref->len;
@@ -505,6 +506,48 @@ int vlog_dead_note(struct hkv *db, MDB_txn *txn, uint64_t lsn, const struct vlog
 	return 0;
 }
 
+/* A note's (segment, length) pair, in the order notes are summed: by segment. */
+static int dead_cmp(const void *a, const void *b)
+{
+	uint32_t x = get_le32(a), y = get_le32(b);
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Subtract the records of note @v from the segments' accounting: summed per segment first,
+ * so that a note of many records is one change per segment, not one per record.
+ */
+static int dead_note_apply(struct wtx *w, const MDB_val *v)
+{
+	size_t n = v->mv_size / 8;
+	unsigned char *p = malloc(v->mv_size ? v->mv_size : 1);
+	int rc = 0;
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, v->mv_data, v->mv_size);
+	qsort(p, n, 8, dead_cmp);
+	for (size_t i = 0; i < n && !rc;) {
+		uint32_t seg = get_le32(p + 8 * i);
+		uint64_t bytes = 0, cnt = 0;
+		struct seg_rec r;
+
+		for (; i < n && get_le32(p + 8 * i) == seg; i++, cnt++)
+			bytes += get_le32(p + 8 * i + 4);
+		rc = seg_rec_get(w->db, w->txn, seg, &r);
+		if (rc == -ENOENT) {
+			hkv_log(w->db, 1, "value log: segment %08" PRIx32 " has no entry; %" PRIu64
+				" dead records are ignored", seg, cnt);
+			rc = 0;
+		} else if (!rc && seg_rec_sub(w->db, &r, seg, bytes, cnt)) {
+			rc = seg_rec_put(w->db, w->txn, seg, &r);
+		}
+	}
+	free(p);
+	return rc;
+}
+
 /* The write of vlog_dead_apply(): subtract every note's records, delete the notes. */
 static int dead_apply_fn(struct wtx *w, void *arg)
 {
@@ -513,36 +556,31 @@ static int dead_apply_fn(struct wtx *w, void *arg)
 	size_t nk = 0;
 	struct kvcur *cur;
 	MDB_val k = { BDEAD_LEN, (void *)BDEAD }, v;
-	int rc;
+	int rc, rc2 = 0;
 
 	(void)arg;
 	rc = lmdb_err(kv_cursor_open(w->txn, db->dbi_info, &cur));
 	if (rc)
 		return rc;
 	/* at most 16 notes a write; the caller runs it again while some remain */
-	for (rc = kv_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc && nk < 16;
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc && !rc2 && nk < 16;
 	     rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size != BDEAD_LEN + 8 || memcmp(k.mv_data, BDEAD, BDEAD_LEN))
 			break;
 		if (v.mv_size % 8) {
 			hkv_log(db, 0, "value log: malformed dead-value note (%zu bytes)", v.mv_size);
-			rc = -HKV_ECORRUPT;
+			rc2 = -HKV_ECORRUPT;
 			break;
 		}
-		for (size_t i = 0; i < v.mv_size / 8 && !rc; i++) {
-			struct vlog_ref r = { 0 };
-
-			r.seg = get_le32((const unsigned char *)v.mv_data + 8 * i);
-			r.len = get_le32((const unsigned char *)v.mv_data + 8 * i + 4);
-			rc = seg_account(db, w->txn, &r, false);
-		}
+		rc2 = dead_note_apply(w, &v);
 		memcpy(keys[nk++], k.mv_data, k.mv_size);
 	}
 	kv_cursor_close(cur);
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	else if (rc > 0)
-		rc = lmdb_err(rc);
+	if (rc2)
+		return rc2;
+	if (rc && rc != MDB_NOTFOUND)
+		return lmdb_err(rc);
+	rc = 0;
 	for (size_t i = 0; i < nk && !rc; i++) {
 		k.mv_size = BDEAD_LEN + 8;
 		k.mv_data = keys[i];
