@@ -117,7 +117,7 @@ static size_t dropped_in(struct mem *m, uint32_t *ids, size_t max)
 	return n;
 }
 
-/* The tables in the order a checkpoint applies them: keys first (see ckpt_keys()). */
+/* The tables in the order a checkpoint applies them: keys first (see ckpt_blind()). */
 static const int apply_order[KV_NDBI] = { KV_KEYS, KV_INFO, KV_ELEMS, KV_ZIDX, KV_EXP, KV_XATTR,
 					  KV_SEGS };
 
@@ -127,21 +127,24 @@ struct ckpt_state {
 	size_t ndead, capdead;
 	unsigned char *buf;    /* a merged blind record */
 	size_t capbuf;
-	uint64_t blind;        /* blind records resolved */
 };
 
-static void *grow(void *p, size_t *cap, size_t need, size_t size)
+/* Make *@p hold at least @need items of @size bytes. Return: false (no memory; *@p kept). */
+static bool grow(void **p, size_t *cap, size_t need, size_t size)
 {
 	size_t c = *cap ? *cap : 16;
+	void *n;
 
 	if (need <= *cap)
-		return p;
+		return true;
 	while (c < need)
 		c *= 2;
-	p = realloc(p, c * size);
-	if (p)
-		*cap = c;
-	return p;
+	n = realloc(*p, c * size);
+	if (!n)
+		return false;
+	*p = n;
+	*cap = c;
+	return true;
 }
 
 /*
@@ -169,8 +172,7 @@ static int ckpt_blind(struct hkv *db, MDB_txn *txn, MDB_cursor *cur, struct mem_
 		MDB_val b = { v->vlen, v->val };
 		ssize_t n;
 
-		st->buf = grow(st->buf, &st->capbuf, KREC_MERGED_MAX(v->vlen), 1);
-		if (!st->buf)
+		if (!grow((void **)&st->buf, &st->capbuf, KREC_MERGED_MAX(v->vlen), 1))
 			return -ENOMEM;
 		n = krec_merge(&b, found ? &base : NULL, st->buf);
 		if (n < 0)
@@ -187,11 +189,9 @@ static int ckpt_blind(struct hkv *db, MDB_txn *txn, MDB_cursor *cur, struct mem_
 		rc = krec_blind_apply(db, txn, &k, &ov, found ? &base : NULL, &dead, &has_dead);
 		if (rc)
 			return rc;
-		st->blind++;
 	}
 	if (has_dead) {
-		st->dead = grow(st->dead, &st->capdead, st->ndead + 1, sizeof(*st->dead));
-		if (!st->dead)
+		if (!grow((void **)&st->dead, &st->capdead, st->ndead + 1, sizeof(*st->dead)))
 			return -ENOMEM;
 		st->dead[st->ndead++] = dead;
 	}
@@ -281,7 +281,6 @@ static int ckpt_apply(struct hkv *db, struct mem *m, uint64_t lsn)
 	hook(db, CKPT_STAGE_COMMITTED);
 	atomic_fetch_add_explicit(&db->ckpt_count, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&db->ckpt_records, n, memory_order_relaxed);
-	atomic_fetch_add_explicit(&db->blind_resolved, st.blind, memory_order_relaxed);
 	return 0;
 }
 

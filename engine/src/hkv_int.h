@@ -502,7 +502,6 @@ struct hkv {
 	uint64_t ttl_mask;          /* bits - 1 (a power of two) */
 	atomic_bool ttl_ready;
 	atomic_uint_fast64_t blind_sets; /* SETs written blind */
-	atomic_uint_fast64_t blind_resolved; /* blind records a checkpoint resolved */
 };
 
 /**
