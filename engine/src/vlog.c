@@ -2455,7 +2455,22 @@ static int compact_one(struct vlog *vl, struct seg *s, uint64_t live)
 			"compaction deferred", s->id);
 		goto out_free;
 	}
-	if (!rc && !b.dropped) {
+	if (!rc && !b.dropped && (kv_blind_pending(db) || dead_noted(db))) {
+		/*
+		 * Blind SETs may have replaced records of this segment that its accounting
+		 * still counts live until their checkpoint and note (keys.c): bring the
+		 * accounting up to date, then try the final commit again. The walk moved every
+		 * record still referred to; what a blind SET replaced after it is in a copy.
+		 */
+		rc = hkv_checkpoint(db);
+		if (!rc)
+			rc = vlog_dead_apply(db);
+		if (rc >= 0) {
+			b.final = !pend_busy(vl, s->id);
+			rc = batch_commit(&b);
+		}
+	}
+	if (!rc && !b.dropped && b.final) {
 		hkv_log(db, 3, "value log: segment %08" PRIx32 " still referred to after its walk;"
 			" searching the index", s->id);
 		b.final = false;
@@ -2524,6 +2539,15 @@ int vlog_compact(struct hkv *db, bool all)
 	if (hkv_writable(db))
 		return -HKV_ESTOPPED;
 	pthread_mutex_lock(&vl->compact_lock);
+	/*
+	 * Every sealed segment, asked for: a checkpoint first, so that those holding log records
+	 * the index lacked count too, and the accounting of blind SETs is current (keys.c).
+	 */
+	if (all) {
+		rc = hkv_checkpoint(db);
+		if (rc)
+			goto out_unlock;
+	}
 	/* the accounting first: values replaced by blind SETs (keys.c, "Blind SETs") */
 	rc = vlog_dead_apply(db);
 	if (rc < 0)

@@ -976,7 +976,9 @@ int hkv_xrec_range(struct hkv *db, const void *key, size_t klen, const void *lo,
 /**
  * hkv_compact() - compact now: rewrite the live records of every sealed segment with any dead
  * bytes (@all) or only of those over the configured thresholds, then drop the old segments
- * once no reader can still use them. Readers and writers keep running meanwhile.
+ * once no reader can still use them. Readers and writers keep running meanwhile. With @all
+ * the memtables are checkpointed first, so that segments holding log records the index did not
+ * hold yet are compacted too.
  * Return: number of segments compacted; -EROFS, -ENOSPC, -EIO.
  */
 int hkv_compact(struct hkv *db, bool all);
